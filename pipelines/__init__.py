@@ -1,0 +1,1 @@
+"""Pipelines that bring registry files into the analytic store: readers, loading, export, CLI."""

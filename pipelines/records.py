@@ -1,0 +1,155 @@
+"""The record stream every reader produces and the loader consumes.
+
+A reader turns one input file into a ``SourceFile`` description and an iterator of ``RecordChunk``s.
+Each chunk holds, as Arrow tables, the entities (patients and tumors) it read, every item value exactly
+as received (text, blank values dropped), and the problems the reader itself noticed. Items are
+validated against the dictionary by the loader, not by readers, so every format gets the same checks.
+
+Positions: ``line`` is the 1-based line of the file where the entity or item starts (for CSV and Excel
+the spreadsheet row, header = row 1). ``patient_seq`` numbers patients 1, 2, ... in file order and
+``tumor_seq`` numbers tumors 1, 2, ... in file order across the whole file (0 = not a tumor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import pyarrow as pa
+
+from registry.naaccr import Dictionary
+
+PATIENT = 1
+TUMOR = 2
+
+ENTITY_SCHEMA = pa.schema([
+    ("kind", pa.uint8()),          # PATIENT or TUMOR
+    ("patient_seq", pa.int32()),
+    ("tumor_seq", pa.int32()),     # 0 for a patient
+    ("line", pa.int64()),
+    ("raw", pa.string()),          # the record as received when the reader has it cheaply (flat line,
+                                   # CSV row); null for XML, where the loader rebuilds it from its items
+])
+
+ITEM_SCHEMA = pa.schema([
+    ("level", pa.uint8()),         # PATIENT or TUMOR (file-level items live in SourceFile.root_items)
+    ("patient_seq", pa.int32()),
+    ("tumor_seq", pa.int32()),     # 0 for a patient-level item
+    ("naaccr_id", pa.string()),
+    ("naaccr_num", pa.int32()),    # the XML naaccrNum attribute when given, else null
+    ("value", pa.string()),
+    ("line", pa.int64()),
+])
+
+ISSUE_SCHEMA = pa.schema([
+    ("severity", pa.string()),     # "reject" (the entity is not loaded) or "warning" (loaded, flagged)
+    ("patient_seq", pa.int32()),   # 0 when the issue concerns the file
+    ("tumor_seq", pa.int32()),     # 0 when the issue concerns a patient or the file
+    ("line", pa.int64()),
+    ("naaccr_id", pa.string()),    # the item concerned, or null
+    ("reason", pa.string()),
+])
+
+
+@dataclass
+class SourceFile:
+    """What a reader learned about a file before (or while) reading its records."""
+
+    path: Path
+    format: str                    # "naaccr-xml", "naaccr-flat", "csv" or "excel"
+    naaccr_version: str            # "140" ... "260"
+    record_type: str               # "A", "M", "C" or "I"
+    dictionary: Dictionary         # base + user dictionaries that apply to this file
+    specification_version: str | None = None   # NAACCR XML specification version (XML only)
+    root_items: dict[str, str] = field(default_factory=dict)   # NaaccrData-level items as received
+    root_attributes: dict[str, str] = field(default_factory=dict)  # XML root attributes as received
+    warnings: list[str] = field(default_factory=list)          # file-level warnings (foreign extensions...)
+    extensions_skipped: int = 0    # foreign-namespace elements skipped (XML)
+
+
+@dataclass
+class RecordChunk:
+    """A slice of the file's records; every entity of a patient is in the same chunk as the patient."""
+
+    entities: pa.Table
+    items: pa.Table
+    issues: pa.Table
+
+
+class RecordReader(Protocol):
+    """One input file, read lazily: ``source`` is valid once ``chunks()`` has started."""
+
+    source: SourceFile
+
+    def chunks(self) -> Iterator[RecordChunk]:
+        """Yield the file's records in order; raise SourceFileError when the file cannot be read."""
+        ...
+
+
+class SourceFileError(Exception):
+    """The file as a whole cannot be read (not well-formed, wrong root, truncated, wrong encoding...).
+
+    Nothing of such a file is loaded. The message names the file, the line (when known) and the item.
+    """
+
+    def __init__(self, path: Path | str, reason: str, *, line: int | None = None,
+                 naaccr_id: str | None = None) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        self.line = line
+        self.naaccr_id = naaccr_id
+        where = f"{self.path}" + (f", line {line}" if line else "") + (f", item {naaccr_id}" if naaccr_id else "")
+        super().__init__(f"{where}: {reason}")
+
+
+class ChunkBuilder:
+    """Accumulates entities, items and issues row by row and emits them as a RecordChunk."""
+
+    def __init__(self) -> None:
+        self._entities: dict[str, list[object]] = {name: [] for name in ENTITY_SCHEMA.names}
+        self._items: dict[str, list[object]] = {name: [] for name in ITEM_SCHEMA.names}
+        self._issues: dict[str, list[object]] = {name: [] for name in ISSUE_SCHEMA.names}
+
+    def entity(self, kind: int, patient_seq: int, tumor_seq: int, line: int, raw: str | None = None) -> None:
+        e = self._entities
+        e["kind"].append(kind)
+        e["patient_seq"].append(patient_seq)
+        e["tumor_seq"].append(tumor_seq)
+        e["line"].append(line)
+        e["raw"].append(raw)
+
+    def item(self, level: int, patient_seq: int, tumor_seq: int, naaccr_id: str, value: str,
+             line: int, naaccr_num: int | None = None) -> None:
+        i = self._items
+        i["level"].append(level)
+        i["patient_seq"].append(patient_seq)
+        i["tumor_seq"].append(tumor_seq)
+        i["naaccr_id"].append(naaccr_id)
+        i["naaccr_num"].append(naaccr_num)
+        i["value"].append(value)
+        i["line"].append(line)
+
+    def issue(self, severity: str, patient_seq: int, tumor_seq: int, line: int | None,
+              naaccr_id: str | None, reason: str) -> None:
+        s = self._issues
+        s["severity"].append(severity)
+        s["patient_seq"].append(patient_seq)
+        s["tumor_seq"].append(tumor_seq)
+        s["line"].append(line)
+        s["naaccr_id"].append(naaccr_id)
+        s["reason"].append(reason)
+
+    def __len__(self) -> int:
+        return len(self._items["value"]) + len(self._entities["kind"])
+
+    def flush(self) -> RecordChunk:
+        """Return what was gathered so far as a chunk and start afresh."""
+        chunk = RecordChunk(
+            entities=pa.Table.from_pydict(self._entities, schema=ENTITY_SCHEMA),
+            items=pa.Table.from_pydict(self._items, schema=ITEM_SCHEMA),
+            issues=pa.Table.from_pydict(self._issues, schema=ISSUE_SCHEMA),
+        )
+        self.__init__()  # type: ignore[misc]
+        return chunk
