@@ -1,0 +1,43 @@
+# Oncoregistry: the two contract commands are `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR := data/demo
+DEMO_DB := data/demo/registry.duckdb
+DEMO_TUMORS ?= 20000
+
+.PHONY: demo test bench lint install clean dictionary
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	mkdir -p $(DEMO_DIR)
+	$(BIN)/python -m sample_data.synthetic_xml --tumors $(DEMO_TUMORS) --out $(DEMO_DIR)/sample-naaccr-v25.xml
+	-$(BIN)/registry ingest $(DEMO_DIR)/sample-naaccr-v25.xml --db $(DEMO_DB)
+	$(BIN)/registry info --db $(DEMO_DB)
+	$(BIN)/registry serve --db $(DEMO_DB) --port 8501
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/ingest_bench.py --tumors 100000
+
+lint: $(STAMP)
+	$(BIN)/ruff check registry pipelines dashboard sample_data tests bench scripts
+	$(BIN)/mypy
+
+dictionary: $(STAMP)
+	$(BIN)/python scripts/build_naaccr_dictionary.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info data/demo bench/.cache

@@ -1,0 +1,210 @@
+"""The `registry` command: ingest files, export NAACCR XML, inspect batches and the store.
+
+Exit codes of `registry ingest`: 0 every record loaded, 1 some records rejected or warned,
+2 a file could not be read.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipelines.load import BatchResult, ingest_file
+from registry.errors import RegistryError
+from registry.naaccr import LATEST_VERSION, Dictionary, parse_user_dictionary
+from registry.store import DEFAULT_DB, ENV_DB
+
+app = typer.Typer(help="Oncoregistry: cancer registry ingest, store and dashboard.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+export_app = typer.Typer(help="Export records from the store.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+console = Console(stderr=True)
+out = Console()
+
+DbOption = Annotated[Path, typer.Option("--db", envvar=ENV_DB, help="Analytic store (DuckDB file).")]
+INGEST_SUFFIXES = (".xml", ".gz", ".txt", ".dat", ".csv", ".xlsx", ".naaccr", ".fwf")
+
+
+def _expand(paths: list[str]) -> tuple[list[Path], list[str]]:
+    """Files named by paths, folders (recursively) and globs; plus the arguments that matched nothing."""
+    files: list[Path] = []
+    missing: list[str] = []
+    for arg in paths:
+        matches = sorted(glob.glob(arg, recursive=True)) if glob.has_magic(arg) else [arg]
+        if not matches or not Path(matches[0]).exists():
+            missing.append(arg)
+            continue
+        for match in matches:
+            path = Path(match)
+            if path.is_dir():
+                files.extend(sorted(p for p in path.rglob("*")
+                                    if p.is_file() and p.name.lower().endswith(INGEST_SUFFIXES)))
+            else:
+                files.append(path)
+    return files, missing
+
+
+def _dictionaries(paths: list[Path] | None) -> list[Dictionary]:
+    return [parse_user_dictionary(p) for p in paths or []]
+
+
+def _summary_table(results: list[BatchResult], elapsed: float) -> Table:
+    table = Table(title=f"Ingest summary ({elapsed:.1f} s)")
+    for name in ("file", "status", "batch", "tumors read", "loaded", "rejected", "warnings", "tumors/s"):
+        table.add_column(name, justify="left" if name in ("file", "status") else "right")
+    for r in results:
+        rate = f"{r.tumors_read / r.seconds:,.0f}" if r.seconds and r.tumors_read else ""
+        table.add_row(str(r.path), r.status, str(r.batch_id or ""), f"{r.tumors_read:,}",
+                      f"{r.tumors_loaded:,}", f"{r.tumors_rejected:,}", f"{r.warnings:,}", rate)
+    return table
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders or globs (.gz is read transparently).")],
+    db: DbOption = DEFAULT_DB,
+    dictionary: Annotated[list[Path] | None, typer.Option(help="User dictionary XML (repeatable).")] = None,
+    naaccr_version: Annotated[str | None, typer.Option(help="NAACCR version for CSV/Excel without one.")] = None,
+    user: Annotated[str | None, typer.Option(help="Recorded as the batch's loader.")] = None,
+) -> None:
+    """Load NAACCR XML, NAACCR flat, CSV or Excel files, one atomic batch per file."""
+    files, missing = _expand(paths)
+    for arg in missing:
+        console.print(f"[red]{arg}: no such file or folder[/red]")
+    user_dicts = _dictionaries(dictionary)
+    results: list[BatchResult] = []
+    began = time.monotonic()
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.completed:,} tumors"), TextColumn("{task.fields[rate]}"),
+                        TimeElapsedColumn(), console=console, transient=True)
+    with progress:
+        for path in files:
+            task = progress.add_task(path.name, total=None, rate="")
+            start = time.monotonic()
+
+            def report(tumors: int, _bytes: int, task: int = task, start: float = start) -> None:
+                elapsed = max(time.monotonic() - start, 1e-6)
+                progress.update(task, completed=tumors, rate=f"{tumors / elapsed:,.0f} tumors/s")
+
+            try:
+                result = ingest_file(path, db_path=db, user=user, user_dictionaries=user_dicts,
+                                     naaccr_version=naaccr_version, progress=report)
+            except RegistryError as exc:
+                console.print(f"[red]{path}: {exc}[/red]")
+                result = BatchResult(path=path, sha256="", status="failed", message=str(exc))
+            progress.remove_task(task)
+            results.append(result)
+            if result.message:
+                console.print(("[yellow]" if result.status == "duplicate" else "[red]") + result.message)
+            for message in result.messages:
+                console.print(f"  {message}", markup=False, highlight=False)
+            for rule, count in result.rejects_by_rule.items():
+                console.print(f"  rejected by {rule}: {count:,} records", highlight=False)
+            for rule, count in result.warnings_by_rule.items():
+                console.print(f"  warnings ({rule}): {count:,}", highlight=False)
+    out.print(_summary_table(results, time.monotonic() - began))
+    if missing or any(r.status == "failed" for r in results):
+        raise typer.Exit(2)
+    if any(r.tumors_rejected or r.patients_rejected or r.warnings for r in results):
+        raise typer.Exit(1)
+
+
+@export_app.command("naaccr-xml")
+def export_naaccr_xml(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write (.gz compresses).")],
+    db: DbOption = DEFAULT_DB,
+    batch: Annotated[list[int] | None, typer.Option(help="Batch to export (repeatable; default all).")] = None,
+    dictionary: Annotated[list[Path] | None, typer.Option(help="User dictionary XML (repeatable).")] = None,
+) -> None:
+    """Export loaded batches as NAACCR XML with every item as received (one file per batch)."""
+    from pipelines.export import export_batch, loaded_batch_ids
+
+    try:
+        batches = batch or loaded_batch_ids(db)
+        if not batches:
+            console.print(f"[red]{db}: no loaded batch to export[/red]")
+            raise typer.Exit(2)
+        for batch_id in batches:
+            target = output if len(batches) == 1 else output.with_name(
+                f"{output.name.split('.')[0]}.batch{batch_id}{''.join(output.suffixes)}")
+            patients = export_batch(db, batch_id, target, user_dictionaries=_dictionaries(dictionary))
+            out.print(f"batch {batch_id}: {patients:,} patients written to {target}")
+    except RegistryError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def batches(db: DbOption = DEFAULT_DB,
+            limit: Annotated[int, typer.Option(help="Most recent batches to show.")] = 50) -> None:
+    """List ingest batches with their record counts."""
+    from registry.batches import list_batches
+
+    frame = list_batches(db, limit=limit)
+    table = Table(title=f"Ingest batches in {db}")
+    for name in ("batch", "file", "format", "version", "status", "read", "loaded", "rejected", "warnings",
+                 "finished"):
+        table.add_column(name)
+    for r in frame.itertuples():
+        table.add_row(str(r.batch_id), str(r.file_name), str(r.format), str(r.naaccr_version), r.status,
+                      f"{r.tumors_read:,}", f"{r.tumors_loaded:,}", f"{r.tumors_rejected:,}", f"{r.warnings:,}",
+                      str(r.finished_at)[:19])
+    out.print(table)
+
+
+@app.command()
+def info(db: DbOption = DEFAULT_DB) -> None:
+    """Show the store's size, schema version and record counts."""
+    from registry.batches import store_info
+
+    try:
+        facts = store_info(db)
+    except RegistryError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    table = Table(title="Registry store", show_header=False)
+    for name, value in (
+        ("path", str(facts.path)), ("size", f"{facts.size_bytes / 1e6:,.1f} MB"),
+        ("schema version", str(facts.schema_version)),
+        ("batches loaded / failed", f"{facts.batches_loaded} / {facts.batches_failed}"),
+        ("patients", f"{facts.patients:,}"), ("tumors", f"{facts.tumors:,}"),
+        ("rejected records", f"{facts.rejects:,}"),
+        ("diagnosis years", f"{facts.first_diagnosis_year}-{facts.last_diagnosis_year}"),
+        ("last load", str(facts.last_loaded_at)),
+    ):
+        table.add_row(name, value)
+    out.print(table)
+
+
+@app.command()
+def template(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Template file (.csv or .xlsx).")],
+    naaccr_version: Annotated[str, typer.Option(help="NAACCR version of the columns.")] = LATEST_VERSION,
+) -> None:
+    """Write a CSV or Excel data-entry template whose header row is NAACCR item ids."""
+    from pipelines.template import write_template
+
+    fmt = "xlsx" if output.suffix.lower() == ".xlsx" else "csv"
+    write_template(output, naaccr_version=naaccr_version, fmt=fmt)
+    out.print(f"template for NAACCR v{naaccr_version} written to {output}")
+
+
+@app.command()
+def serve(db: DbOption = DEFAULT_DB,
+          port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8501) -> None:
+    """Start the dashboard (Streamlit) on localhost."""
+    app_path = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+    env = {**os.environ, ENV_DB: str(db.resolve())}
+    command = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    raise typer.Exit(subprocess.call(command, env=env))

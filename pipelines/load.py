@@ -1,0 +1,266 @@
+"""Load one input file into the analytic store as one atomic, accounted batch.
+
+Steps: hash the file (a file already loaded adds nothing); read it into a private staging database
+without touching the store; validate every item against the file's dictionaries; split records into
+loaded and rejected; derive the typed core; then open the store read-write for one short transaction
+that inserts the whole batch. A crash at any point before COMMIT leaves the store as it was, and a rerun
+completes the load. For every batch: records read = records loaded + records rejected.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from pipelines import validation
+from pipelines.readers import open_reader
+from pipelines.records import ENTITY_SCHEMA, ISSUE_SCHEMA, ITEM_SCHEMA, SourceFile, SourceFileError
+from pipelines.typed_core import build_typed_core
+from registry.naaccr import Dictionary
+from registry.store import ensure_store, read_connection, transaction, write_connection
+
+STAGING_DIR = ".staging"
+STAGING_MEMORY_LIMIT = "512MB"
+Progress = Callable[[int, int], None]   # (tumors read so far, bytes read so far)
+
+
+@dataclass
+class BatchResult:
+    """What happened to one file: counts, rejects and warnings by rule, and example messages."""
+
+    path: Path
+    sha256: str
+    status: str                      # "loaded", "duplicate" or "failed"
+    batch_id: int | None = None
+    format: str | None = None
+    naaccr_version: str | None = None
+    patients_read: int = 0
+    patients_loaded: int = 0
+    patients_rejected: int = 0
+    tumors_read: int = 0
+    tumors_loaded: int = 0
+    tumors_rejected: int = 0
+    warnings: int = 0
+    rejects_by_rule: dict[str, int] = field(default_factory=dict)
+    warnings_by_rule: dict[str, int] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)   # first problems, each naming file, record, item
+    message: str | None = None       # why a failed file could not be read; for a duplicate, which batch
+    seconds: float = 0.0
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    """SHA-256 of the file's bytes as stored (compressed files hash compressed) and its size."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 22):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+def _loaded_batch_with_sha(db_path: Path, sha256: str) -> int | None:
+    with read_connection(db_path) as con:
+        row = con.execute("SELECT min(batch_id) FROM ingest_batch WHERE sha256 = ? AND status = 'loaded'",
+                          [sha256]).fetchone()
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def _clean_stale_staging(staging: Path) -> None:
+    """Remove staging files left by loads whose process no longer runs (e.g. killed)."""
+    if not staging.is_dir():
+        return
+    for entry in staging.iterdir():
+        try:
+            pid = int(entry.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+        except PermissionError:
+            continue
+
+
+def _open_staging(db_path: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
+    staging = db_path.parent / STAGING_DIR
+    staging.mkdir(parents=True, exist_ok=True)
+    _clean_stale_staging(staging)
+    work = staging / f"load-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    work.mkdir()
+    con = duckdb.connect(str(work / "stage.duckdb"))
+    con.execute("SET memory_limit = ?", [STAGING_MEMORY_LIMIT])
+    con.execute("SET temp_directory = ?", [str(work / "spill")])
+    con.execute("SET preserve_insertion_order = false")
+    for name, schema in (("entity", ENTITY_SCHEMA), ("item", ITEM_SCHEMA), ("issue", ISSUE_SCHEMA)):
+        con.register("empty_arrow", pa.Table.from_pylist([], schema=schema))
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM empty_arrow")
+        con.unregister("empty_arrow")
+    return con, work
+
+
+def _stage_records(con: duckdb.DuckDBPyConnection, path: Path, *, user_dictionaries: Sequence[Dictionary],
+                   naaccr_version: str | None, progress: Progress | None) -> SourceFile:
+    reader = open_reader(path, user_dictionaries=user_dictionaries, naaccr_version=naaccr_version)
+    tumors = 0
+    for chunk in reader.chunks():
+        for name, table in (("entity", chunk.entities), ("item", chunk.items), ("issue", chunk.issues)):
+            if table.num_rows:
+                con.register("chunk_arrow", table)
+                con.execute(f"INSERT INTO {name} SELECT * FROM chunk_arrow")
+                con.unregister("chunk_arrow")
+        if progress:
+            tumors += int(pa.compute.sum(pa.compute.equal(chunk.entities["kind"], 2)).as_py() or 0)
+            progress(tumors, 0)
+    return reader.source
+
+
+def _record_failure(db_path: Path, path: Path, sha256: str, size: int, user: str, started: datetime,
+                    error: SourceFileError, fmt: str | None) -> None:
+    with write_connection(db_path) as con, transaction(con):
+        con.execute(
+            """INSERT INTO ingest_batch (batch_id, file_name, file_size, sha256, format, status, message,
+                                         loaded_by, started_at, finished_at,
+                                         patients_read, patients_loaded, patients_rejected,
+                                         tumors_read, tumors_loaded, tumors_rejected, warnings)
+               SELECT coalesce(max(batch_id), 0) + 1, ?, ?, ?, ?, 'failed', ?, ?, ?, now(), 0, 0, 0, 0, 0, 0, 0
+               FROM ingest_batch""",
+            [str(path), size, sha256, fmt, str(error), user, started])
+
+
+# Staging table -> store table, with the columns to copy (batch_id is prepended at commit).
+_COMMIT_COPIES = (
+    ("source_patient", "SELECT patient_seq, line FROM loaded_entity WHERE kind = 1"),
+    ("source_tumor", "SELECT tumor_seq, patient_seq, line FROM loaded_entity WHERE kind = 2"),
+    ("source_item", "SELECT level, CASE WHEN level = 1 THEN patient_seq ELSE tumor_seq END, naaccr_id, value "
+                    "FROM loaded_item"),
+    ("reject", "SELECT patient_seq, tumor_seq, line, naaccr_id, rule, reason, raw_record FROM reject_row"),
+    ("ingest_warning", "SELECT patient_seq, tumor_seq, line, naaccr_id, rule, reason FROM warning_row"),
+    ("patient", "SELECT ($batch_id::BIGINT << 32) + patient_seq, $batch_id, patient_seq, registry_id, patient_id_number, "
+                "sex, date_of_birth, date_of_birth_precision, race1, spanish_hispanic_origin, vital_status, "
+                "date_of_last_contact, date_of_last_contact_precision, cause_of_death FROM typed_patient"),
+    ("tumor", "SELECT ($batch_id::BIGINT << 32) + tumor_seq, ($batch_id::BIGINT << 32) + patient_seq, "
+              "$batch_id, tumor_seq, tumor_record_number, sequence_number_central, date_of_diagnosis, "
+              "date_of_diagnosis_precision, diagnosis_year, age_at_diagnosis, primary_site, histology, behavior, "
+              "laterality, grade, grade_clinical, grade_pathological, diagnostic_confirmation, "
+              "type_of_reporting_source, addr_at_dx_state, county_at_dx, county_fips, addr_at_dx_postal_code, "
+              "reporting_facility, primary_payer_at_dx, summary_stage_2018, derived_summary_stage_2018, "
+              "seer_summary_stage_2000, derived_ss2000, tumor_size_summary, regional_nodes_positive, "
+              "regional_nodes_examined, estrogen_receptor_summary, progesterone_recep_summary, "
+              "her2_overall_summary, cancer_status, date_of_last_cancer_status, "
+              "date_of_last_cancer_status_precision, recurrence_type_1st, recurrence_date_1st, "
+              "recurrence_date_1st_precision FROM typed_tumor"),
+    ("treatment", "SELECT ($batch_id::BIGINT << 32) + tumor_seq, $batch_id, tumor_seq, modality, code, code_item, given, "
+                  "start_date, start_date_precision FROM typed_treatment"),
+)
+_COMMIT_COLUMNS = {
+    "patient": "(patient_id, batch_id, patient_seq, registry_id, patient_id_number, sex, date_of_birth, "
+               "date_of_birth_precision, race1, spanish_hispanic_origin, vital_status, date_of_last_contact, "
+               "date_of_last_contact_precision, cause_of_death)",
+    "tumor": "(tumor_id, patient_id, batch_id, tumor_seq, tumor_record_number, sequence_number_central, "
+             "date_of_diagnosis, date_of_diagnosis_precision, diagnosis_year, age_at_diagnosis, primary_site, "
+             "histology, behavior, laterality, grade, grade_clinical, grade_pathological, "
+             "diagnostic_confirmation, type_of_reporting_source, addr_at_dx_state, county_at_dx, county_fips, "
+             "addr_at_dx_postal_code, reporting_facility, primary_payer_at_dx, summary_stage_2018, "
+             "derived_summary_stage_2018, seer_summary_stage_2000, derived_ss2000, tumor_size_summary, "
+             "regional_nodes_positive, regional_nodes_examined, estrogen_receptor_summary, "
+             "progesterone_recep_summary, her2_overall_summary, cancer_status, date_of_last_cancer_status, "
+             "date_of_last_cancer_status_precision, recurrence_type_1st, recurrence_date_1st, "
+             "recurrence_date_1st_precision)",
+    "treatment": "(tumor_id, batch_id, tumor_seq, modality, code, code_item, given, start_date, "
+                 "start_date_precision)",
+}
+
+
+def _commit(stage: duckdb.DuckDBPyConnection, db_path: Path, result: BatchResult, source: SourceFile,
+            size: int, user: str, started: datetime) -> int:
+    """Insert the staged batch into the store in one transaction; return its batch_id."""
+    with write_connection(db_path) as con, transaction(con):
+        again = con.execute("SELECT min(batch_id) FROM ingest_batch WHERE sha256 = ? AND status = 'loaded'",
+                            [result.sha256]).fetchone()
+        if again and again[0] is not None:
+            raise _AlreadyLoaded(int(again[0]))
+        row = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batch").fetchone()
+        batch_id = int(row[0]) if row else 1
+        con.execute(
+            """INSERT INTO ingest_batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, MAP(?, ?), MAP(?, ?),
+                                                ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', NULL, ?, ?, now())""",
+            [batch_id, str(result.path), size, result.sha256, source.format, source.naaccr_version,
+             source.record_type, source.specification_version, list(source.dictionary.uris),
+             list(source.root_attributes), list(source.root_attributes.values()),
+             list(source.root_items), list(source.root_items.values()),
+             result.patients_read, result.patients_loaded, result.patients_rejected,
+             result.tumors_read, result.tumors_loaded, result.tumors_rejected, result.warnings,
+             source.extensions_skipped, user, started])
+        for table, select in _COMMIT_COPIES:
+            reader = stage.sql(select.replace("$batch_id", str(batch_id))).to_arrow_reader(1 << 17)
+            con.register("staged", reader)
+            columns = _COMMIT_COLUMNS.get(table, "")
+            if columns:
+                con.execute(f"INSERT INTO {table} {columns} SELECT * FROM staged")
+            else:
+                con.execute(f"INSERT INTO {table} SELECT {batch_id}, * FROM staged")
+            con.unregister("staged")
+    return batch_id
+
+
+class _AlreadyLoaded(Exception):
+    def __init__(self, batch_id: int) -> None:
+        self.batch_id = batch_id
+
+
+def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
+                user_dictionaries: Sequence[Dictionary] = (), naaccr_version: str | None = None,
+                progress: Progress | None = None) -> BatchResult:
+    """Load one file as one atomic batch and return what happened (never raises for bad input)."""
+    began = time.monotonic()
+    started = datetime.now(UTC)
+    user = user or getpass.getuser()
+    sha256, size = file_sha256(path)
+    result = BatchResult(path=path, sha256=sha256, status="loaded")
+    ensure_store(db_path)
+    existing = _loaded_batch_with_sha(db_path, sha256)
+    if existing is not None:
+        result.status, result.batch_id = "duplicate", existing
+        result.message = f"{path}: already loaded as batch {existing} (same SHA-256); nothing added"
+        return result
+    stage, work = _open_staging(db_path)
+    try:
+        try:
+            source = _stage_records(stage, path, user_dictionaries=user_dictionaries,
+                                    naaccr_version=naaccr_version, progress=progress)
+        except SourceFileError as exc:
+            stage.close()
+            _record_failure(db_path, path, sha256, size, user, started, exc, None)
+            result.status, result.message = "failed", str(exc)
+            result.seconds = time.monotonic() - began
+            return result
+        result.format, result.naaccr_version = source.format, source.naaccr_version
+        validation.validate_batch(stage, source)
+        build_typed_core(stage)
+        validation.summarise(stage, source, result)
+        try:
+            result.batch_id = _commit(stage, db_path, result, source, size, user, started)
+        except _AlreadyLoaded as dup:
+            result.status, result.batch_id = "duplicate", dup.batch_id
+            result.message = f"{path}: already loaded as batch {dup.batch_id} (same SHA-256); nothing added"
+    finally:
+        stage.close()
+        shutil.rmtree(work, ignore_errors=True)
+    result.seconds = time.monotonic() - began
+    return result

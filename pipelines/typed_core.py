@@ -1,0 +1,169 @@
+"""Derive the typed core (patient, tumor, treatment rows) from a batch's validated items.
+
+Runs inside the loader's private staging database, over ``loaded_item(level, patient_seq, tumor_seq,
+naaccr_id, value)``. The column lists below are the single place that says which NAACCR item feeds
+which typed column; identifiers in the generated SQL come only from these constants.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from registry.geography import STATE_FIPS
+
+# Typed column -> NAACCR item(s); several items = first present wins (e.g. sex across versions).
+PATIENT_TEXT: dict[str, tuple[str, ...]] = {
+    "patient_id_number": ("patientIdNumber",),
+    "sex": ("sexAssignedAtBirth", "sex"),
+    "race1": ("race1",),
+    "spanish_hispanic_origin": ("spanishHispanicOrigin",),
+    "vital_status": ("vitalStatus",),
+    "cause_of_death": ("causeOfDeath",),
+}
+PATIENT_DATES: dict[str, str] = {
+    "date_of_birth": "dateOfBirth",
+    "date_of_last_contact": "dateOfLastContact",
+}
+TUMOR_TEXT: dict[str, tuple[str, ...]] = {
+    "tumor_record_number": ("tumorRecordNumber",),
+    "sequence_number_central": ("sequenceNumberCentral",),
+    "primary_site": ("primarySite",),
+    "histology": ("histologicTypeIcdO3",),
+    "behavior": ("behaviorCodeIcdO3",),
+    "laterality": ("laterality",),
+    "grade": ("grade",),
+    "grade_clinical": ("gradeClinical",),
+    "grade_pathological": ("gradePathological",),
+    "diagnostic_confirmation": ("diagnosticConfirmation",),
+    "type_of_reporting_source": ("typeOfReportingSource",),
+    "addr_at_dx_state": ("addrAtDxState",),
+    "county_at_dx": ("countyAtDx",),
+    "addr_at_dx_postal_code": ("addrAtDxPostalCode",),
+    "reporting_facility": ("reportingFacility",),
+    "primary_payer_at_dx": ("primaryPayerAtDx",),
+    "summary_stage_2018": ("summaryStage2018",),
+    "derived_summary_stage_2018": ("derivedSummaryStage2018",),
+    "seer_summary_stage_2000": ("seerSummaryStage2000",),
+    "derived_ss2000": ("derivedSs2000",),
+    "tumor_size_summary": ("tumorSizeSummary",),
+    "regional_nodes_positive": ("regionalNodesPositive",),
+    "regional_nodes_examined": ("regionalNodesExamined",),
+    "estrogen_receptor_summary": ("estrogenReceptorSummary",),
+    "progesterone_recep_summary": ("progesteroneRecepSummary",),
+    "her2_overall_summary": ("her2OverallSummary",),
+    "cancer_status": ("cancerStatus",),
+    "recurrence_type_1st": ("recurrenceType1st",),
+    "age_at_diagnosis": ("ageAtDiagnosis",),
+}
+TUMOR_DATES: dict[str, str] = {
+    "date_of_diagnosis": "dateOfDiagnosis",
+    "date_of_last_cancer_status": "dateOfLastCancerStatus",
+    "recurrence_date_1st": "recurrenceDate1st",
+}
+# Some registries' v18/v21 files still carry dateOfLastCancerStatus at patient level (the dictionaries
+# were corrected in 2020); the loader accepts what the file's dictionary says, and the typed column
+# takes the patient value when the tumor has none.
+PATIENT_FALLBACK = {"dateOfLastCancerStatus", "cancerStatus"}
+
+# (modality, code items in order of preference, date item, codes meaning "given", codes meaning "not given")
+# Code meanings: NAACCR Data Standards, items 1290/1291, 1360/1506, 1390, 1400, 1410, 3250, 1420.
+TREATMENTS: tuple[tuple[str, tuple[str, ...], str, str, str], ...] = (
+    ("surgery", ("rxSummSurgPrimSite2023", "rxSummSurgPrimSite"), "rxDateSurgery",
+     r"^(A[1-8][0-9]{2}|A9[0-8][0-9]|B[0-9]{3}|[1-8][0-9]|90)$", r"^(A000|00|98)$"),
+    ("radiation", ("phase1RadiationTreatmentModality", "rxSummRadiation"), "rxDateRadiation",
+     r"^(0[1-9]|1[0-6]|98|[1-5])$", r"^(00|0|7|8)$"),
+    ("chemotherapy", ("rxSummChemo",), "rxDateChemo", r"^(01|02|03)$", r"^(00|8[2-8])$"),
+    ("hormone", ("rxSummHormone",), "rxDateHormone", r"^01$", r"^(00|8[2-8])$"),
+    ("immunotherapy", ("rxSummBrm",), "rxDateBrm", r"^01$", r"^(00|8[2-8])$"),
+    ("transplant_endocrine", ("rxSummTransplntEndocr",), "rxDateSystemic", r"^(1[0-2]|20|30|40)$",
+     r"^(00|8[2-8])$"),
+    ("other", ("rxSummOther",), "rxDateOther", r"^[1236]$", r"^[078]$"),
+)
+
+MACROS = """
+CREATE OR REPLACE MACRO naaccr_year(v) AS
+    CASE WHEN regexp_full_match(v, '(18|19|20)[0-9]{2}([0-9]{2}([0-9]{2})?)?') THEN CAST(substr(v, 1, 4) AS SMALLINT) END;
+CREATE OR REPLACE MACRO naaccr_month(v) AS
+    CASE WHEN naaccr_year(v) IS NOT NULL AND length(v) >= 6 AND substr(v, 5, 2) BETWEEN '01' AND '12'
+         THEN CAST(substr(v, 5, 2) AS TINYINT) END;
+CREATE OR REPLACE MACRO naaccr_day(v) AS
+    CASE WHEN naaccr_month(v) IS NOT NULL AND length(v) = 8 AND substr(v, 7, 2) BETWEEN '01' AND '31'
+         THEN CAST(substr(v, 7, 2) AS TINYINT) END;
+-- A partial date is typed as the first day of its known period plus a precision letter; an impossible
+-- date (20190231) is null. Month or day 99 (pre-2010 convention) counts as unknown.
+CREATE OR REPLACE MACRO naaccr_date(v) AS
+    try(make_date(naaccr_year(v), coalesce(naaccr_month(v), 1), coalesce(naaccr_day(v), 1)));
+CREATE OR REPLACE MACRO naaccr_date_precision(v) AS
+    CASE WHEN naaccr_date(v) IS NULL THEN NULL
+         WHEN naaccr_day(v) IS NOT NULL THEN 'D' WHEN naaccr_month(v) IS NOT NULL THEN 'M' ELSE 'Y' END;
+"""
+
+
+def _pick(items: tuple[str, ...], table: str | None = None, *, fallback: str | None = None) -> str:
+    """SQL for the first non-null of several item columns (qualified by table alias when given)."""
+    q = f"{table}." if table else ""
+    refs = [f'{q}"{i}"' for i in items]
+    if fallback:
+        refs += [f'{fallback}."{i}"' for i in items if i in PATIENT_FALLBACK]
+    return refs[0] if len(refs) == 1 else "coalesce(" + ", ".join(refs) + ")"
+
+
+def _pivot(level: int, key: str, items: list[str]) -> str:
+    cols = ",\n    ".join(f"max(value) FILTER (WHERE naaccr_id = '{i}') AS \"{i}\"" for i in items)
+    return (f"SELECT {key}, any_value(patient_seq) AS patient_seq,\n    {cols}\n"
+            f"FROM loaded_item WHERE level = {level} GROUP BY {key}")
+
+
+def build_typed_core(con: duckdb.DuckDBPyConnection) -> None:
+    """Create staging tables typed_patient, typed_tumor and typed_treatment (batch_id filled at commit)."""
+    con.execute(MACROS)
+    con.register("state_fips", pa.table({"usps": list(STATE_FIPS), "fips": list(STATE_FIPS.values())}))
+    patient_items = sorted({i for v in PATIENT_TEXT.values() for i in v} | set(PATIENT_DATES.values())
+                           | {"registryId"} | PATIENT_FALLBACK)
+    tumor_items = sorted({i for v in TUMOR_TEXT.values() for i in v} | set(TUMOR_DATES.values())
+                         | {i for t in TREATMENTS for i in (*t[1], t[2])})
+    con.execute(f"CREATE OR REPLACE TEMP TABLE patient_wide AS {_pivot(1, 'patient_seq', patient_items)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE tumor_wide AS {_pivot(2, 'tumor_seq', tumor_items)}")
+
+    patient_cols = [f"{_pick(items)} AS {col}" for col, items in PATIENT_TEXT.items()]
+    for col, item in PATIENT_DATES.items():
+        patient_cols += [f'naaccr_date("{item}") AS {col}', f'naaccr_date_precision("{item}") AS {col}_precision']
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE typed_patient AS
+        SELECT e.patient_seq, (SELECT value FROM root_item WHERE naaccr_id = 'registryId') AS registry_id,
+               {", ".join(patient_cols)}
+        FROM (SELECT patient_seq FROM loaded_entity WHERE kind = 1) e
+        LEFT JOIN patient_wide p USING (patient_seq)""")
+
+    tumor_cols = []
+    for col, items in TUMOR_TEXT.items():
+        expr = _pick(items, "t", fallback="p")
+        if col == "age_at_diagnosis":
+            expr = f"CASE WHEN {expr} = '999' THEN NULL ELSE TRY_CAST({expr} AS SMALLINT) END"
+        tumor_cols.append(f"{expr} AS {col}")
+    for col, item in TUMOR_DATES.items():
+        value = _pick((item,), "t", fallback="p")
+        tumor_cols += [f"naaccr_date({value}) AS {col}", f"naaccr_date_precision({value}) AS {col}_precision"]
+    tumor_cols.append('naaccr_year(t."dateOfDiagnosis") AS diagnosis_year')
+    tumor_cols.append("""CASE WHEN regexp_full_match(t."countyAtDx", '[0-9]{3}') AND t."countyAtDx" NOT IN ('998', '999')
+                              THEN (SELECT fips FROM state_fips WHERE usps = t."addrAtDxState") || t."countyAtDx"
+                         END AS county_fips""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE typed_tumor AS
+        SELECT e.tumor_seq, e.patient_seq, {", ".join(tumor_cols)}
+        FROM (SELECT tumor_seq, patient_seq FROM loaded_entity WHERE kind = 2) e
+        LEFT JOIN tumor_wide t USING (tumor_seq)
+        LEFT JOIN patient_wide p ON p.patient_seq = e.patient_seq""")
+
+    parts = []
+    for modality, code_items, date_item, given, not_given in TREATMENTS:
+        code = _pick(code_items)
+        code_item = ("CASE " + " ".join(f"WHEN \"{i}\" IS NOT NULL THEN '{i}'" for i in code_items) + " END")
+        parts.append(f"""
+            SELECT tumor_seq, '{modality}' AS modality, {code} AS code, {code_item} AS code_item,
+                   CASE WHEN regexp_full_match({code}, '{given}') THEN true
+                        WHEN regexp_full_match({code}, '{not_given}') THEN false END AS given,
+                   naaccr_date("{date_item}") AS start_date, naaccr_date_precision("{date_item}") AS start_date_precision
+            FROM tumor_wide WHERE {code} IS NOT NULL""")
+    con.execute("CREATE OR REPLACE TEMP TABLE typed_treatment AS " + " UNION ALL ".join(parts))

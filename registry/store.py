@@ -1,0 +1,138 @@
+"""The DuckDB analytic store: where it lives, how it is opened, and its numbered schema migrations.
+
+Concurrency (DuckDB locks the file per process): readers such as the dashboard open short-lived
+read-only connections; the loader parses and validates a file without touching the store, then opens
+it read-write only for one short transaction. Both sides retry briefly while the other holds the lock,
+so neither fails and nobody sees half a batch (see docs/architecture.md, "Ingest while people read").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from registry.errors import StoreBusyError, StoreError
+
+DEFAULT_DB = Path("data") / "registry.duckdb"
+ENV_DB = "REGISTRY_DB"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def default_db_path() -> Path:
+    """The store path: $REGISTRY_DB if set, else data/registry.duckdb."""
+    return Path(os.environ.get(ENV_DB) or DEFAULT_DB)
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def _connect_with_retry(db_path: Path, *, read_only: bool, timeout: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while True:
+        try:
+            return duckdb.connect(str(db_path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise StoreError(f"{db_path}: cannot open the store: {exc}") from exc
+            if time.monotonic() >= deadline:
+                raise StoreBusyError(
+                    f"{db_path}: the store stayed locked by another process for {timeout:.0f} s") from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+@contextmanager
+def read_connection(db_path: Path | None = None, *, timeout: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-only connection; waits while a load commits. Close it promptly."""
+    path = db_path or default_db_path()
+    if not path.exists():
+        raise StoreError(f"{path}: no registry store here yet (run `registry ingest` first)")
+    con = _connect_with_retry(path, read_only=True, timeout=timeout)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def write_connection(db_path: Path, *, timeout: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection for the loader's commit; the only write path into the store."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    con = _connect_with_retry(db_path, read_only=False, timeout=timeout)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, rolling back and re-raising on any error.
+
+    DuckDB silently discards a transaction after a failed statement and COMMIT does not raise, so the
+    rollback must be explicit.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, name, sql) of every migration shipped with the project, in order."""
+    found = []
+    for entry in resources.files("registry").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The number of the last migration applied to this store (0 for an empty file)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migration'").fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT coalesce(max(number), 0) FROM schema_migration").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply pending migrations, each in its own transaction; return the names applied."""
+    con.execute("CREATE TABLE IF NOT EXISTS schema_migration "
+                "(number INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)")
+    current = schema_version(con)
+    applied = []
+    for number, name, sql in migrations():
+        if number <= current:
+            continue
+        with transaction(con):
+            con.execute(sql)
+            con.execute("INSERT INTO schema_migration VALUES (?, ?, now())", [number, name])
+        applied.append(name)
+    return applied
+
+
+def ensure_store(db_path: Path) -> list[str]:
+    """Create the store if needed and bring its schema up to date; return migrations applied."""
+    latest = migrations()[-1][0]
+    if db_path.exists():
+        with read_connection(db_path) as con:
+            if schema_version(con) >= latest:
+                return []
+    with write_connection(db_path) as con:
+        return migrate(con)
