@@ -28,7 +28,7 @@ app = typer.Typer(help="Oncoregistry: cancer registry ingest, store and dashboar
                   pretty_exceptions_enable=False)
 export_app = typer.Typer(help="Export records from the store.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 DbOption = Annotated[Path, typer.Option("--db", envvar=ENV_DB, help="Analytic store (DuckDB file).")]
@@ -154,9 +154,9 @@ def batches(db: DbOption = DEFAULT_DB,
     table = Table(title=f"Ingest batches in {db}")
     for name in ("batch", "file", "format", "version", "status", "read", "loaded", "rejected", "warnings",
                  "finished"):
-        table.add_column(name)
+        table.add_column(name, overflow="fold")
     for r in frame.itertuples():
-        table.add_row(str(r.batch_id), str(r.file_name), str(r.format), str(r.naaccr_version), r.status,
+        table.add_row(str(r.batch_id), Path(str(r.file_name)).name, str(r.format), str(r.naaccr_version), r.status,
                       f"{r.tumors_read:,}", f"{r.tumors_loaded:,}", f"{r.tumors_rejected:,}", f"{r.warnings:,}",
                       str(r.finished_at)[:19])
     out.print(table)
@@ -208,3 +208,7 @@ def serve(db: DbOption = DEFAULT_DB,
     command = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     raise typer.Exit(subprocess.call(command, env=env))
+
+
+if __name__ == "__main__":
+    app()

@@ -31,8 +31,10 @@ def default_db_path() -> Path:
 
 
 def _is_lock_error(exc: Exception) -> bool:
+    # Another process holds the file lock, or (same process) a connection with another read-only mode
+    # is open: both clear once the other side closes its short-lived connection.
     text = str(exc)
-    return "Could not set lock" in text or "Conflicting lock" in text
+    return any(s in text for s in ("Could not set lock", "Conflicting lock", "different configuration"))
 
 
 def _connect_with_retry(db_path: Path, *, read_only: bool, timeout: float) -> duckdb.DuckDBPyConnection:
@@ -41,7 +43,7 @@ def _connect_with_retry(db_path: Path, *, read_only: bool, timeout: float) -> du
     while True:
         try:
             return duckdb.connect(str(db_path), read_only=read_only)
-        except duckdb.IOException as exc:
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
             if not _is_lock_error(exc):
                 raise StoreError(f"{db_path}: cannot open the store: {exc}") from exc
             if time.monotonic() >= deadline:

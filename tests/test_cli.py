@@ -1,0 +1,56 @@
+"""The `registry` command line: exit codes, messages naming file/record/item, batches and info."""
+
+from __future__ import annotations
+
+import gzip
+
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+
+runner = CliRunner(env={"COLUMNS": "200"})
+PATIENT = {"patientIdNumber": "00000001", "sex": "2"}
+TUMOR = {"primarySite": "C509", "dateOfDiagnosis": "20200101"}
+
+
+def test_exit_0_when_everything_loads_and_1_when_some_record_is_rejected(write_xml, db_path):
+    good = write_xml("good.xml", [(PATIENT, [TUMOR])])
+    bad = write_xml("bad.xml", [(PATIENT, [TUMOR, {**TUMOR, "primarySite": "C50999"}])])
+    first = runner.invoke(app, ["ingest", str(good), "--db", str(db_path)])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(app, ["ingest", str(bad), "--db", str(db_path)])
+    assert second.exit_code == 1
+    assert "bad.xml, line" in second.output and "item primarySite" in second.output
+    assert "too-long" in second.output
+
+
+def test_exit_2_when_a_file_cannot_be_read(tmp_path, db_path):
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<NaaccrData><Patient>")
+    result = runner.invoke(app, ["ingest", str(broken), "--db", str(db_path)])
+    assert result.exit_code == 2
+    assert "broken.xml" in result.output
+    missing = runner.invoke(app, ["ingest", str(tmp_path / "nope.xml"), "--db", str(db_path)])
+    assert missing.exit_code == 2 and "no such file" in missing.output
+
+
+def test_folder_glob_and_gzip_inputs(tmp_path, write_xml, db_path):
+    write_xml("a.xml", [(PATIENT, [TUMOR])])
+    plain = write_xml("b.xml", [({**PATIENT, "patientIdNumber": "00000002"}, [TUMOR])])
+    (tmp_path / "c.xml.gz").write_bytes(gzip.compress(plain.read_bytes().replace(b"00000002", b"00000003")))
+    plain.unlink()
+    result = runner.invoke(app, ["ingest", str(tmp_path), "--db", str(db_path)])
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(app, ["ingest", str(tmp_path / "*.xml*"), "--db", str(db_path)])
+    assert again.exit_code == 0 and "already loaded" in again.output
+    batches = runner.invoke(app, ["batches", "--db", str(db_path)])
+    assert batches.exit_code == 0 and "a.xml" in batches.output and "c.xml.gz" in batches.output
+    info = runner.invoke(app, ["info", "--db", str(db_path)])
+    assert info.exit_code == 0 and "tumors" in info.output
+
+
+def test_db_defaults_to_environment_variable(write_xml, db_path, monkeypatch):
+    monkeypatch.setenv("REGISTRY_DB", str(db_path))
+    result = runner.invoke(app, ["ingest", str(write_xml("e.xml", [(PATIENT, [TUMOR])]))])
+    assert result.exit_code == 0, result.output
+    assert db_path.exists()
