@@ -50,10 +50,10 @@ def export_batch(db_path: Path, batch_id: int, output: Path, *,
     with read_connection(db_path) as con:
         row = con.execute(
             "SELECT naaccr_version, record_type, root_items, dictionary_uris, status FROM ingest_batch "
-            "WHERE batch_id = ?", [batch_id]).fetchone()
-        if row is None:
+            "WHERE batch_id = ?", [batch_id]).fetchall()
+        if not row:
             raise RegistryError(f"{db_path}: there is no batch {batch_id}")
-        version, record_type, root_items, uris, status = row
+        version, record_type, root_items, uris, status = row[0]
         if status != "loaded":
             raise RegistryError(f"{db_path}: batch {batch_id} was not loaded ({status}); nothing to export")
         dictionary = base_dictionary(version)

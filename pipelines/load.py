@@ -25,6 +25,8 @@ import pyarrow as pa
 
 from pipelines import validation
 from pipelines.readers import open_reader
+from pipelines.readers.source import detect_format
+from pipelines.readers.xml_bulk import stage_line_structured_xml
 from pipelines.records import ENTITY_SCHEMA, ISSUE_SCHEMA, ITEM_SCHEMA, SourceFile, SourceFileError
 from pipelines.typed_core import build_typed_core
 from registry.naaccr import Dictionary
@@ -73,7 +75,7 @@ def file_sha256(path: Path) -> tuple[str, int]:
 def _loaded_batch_with_sha(db_path: Path, sha256: str) -> int | None:
     with read_connection(db_path) as con:
         row = con.execute("SELECT min(batch_id) FROM ingest_batch WHERE sha256 = ? AND status = 'loaded'",
-                          [sha256]).fetchone()
+                          [sha256]).fetchall()[0]
     return int(row[0]) if row and row[0] is not None else None
 
 
@@ -106,7 +108,7 @@ def _open_staging(db_path: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
     con = duckdb.connect(str(work / "stage.duckdb"))
     con.execute("SET memory_limit = ?", [STAGING_MEMORY_LIMIT])
     con.execute("SET temp_directory = ?", [str(work / "spill")])
-    con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     for name, schema in (("entity", ENTITY_SCHEMA), ("item", ITEM_SCHEMA), ("issue", ISSUE_SCHEMA)):
         con.register("empty_arrow", pa.Table.from_pylist([], schema=schema))
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM empty_arrow")
@@ -114,8 +116,15 @@ def _open_staging(db_path: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
     return con, work
 
 
-def _stage_records(con: duckdb.DuckDBPyConnection, path: Path, *, user_dictionaries: Sequence[Dictionary],
+def _stage_records(con: duckdb.DuckDBPyConnection, path: Path, work: Path, *, user_dictionaries: Sequence[Dictionary],
                    naaccr_version: str | None, progress: Progress | None) -> SourceFile:
+    if detect_format(path) == "naaccr-xml":
+        source = stage_line_structured_xml(con, path, work, user_dictionaries=user_dictionaries)
+        if source is not None:
+            if progress:
+                row = con.execute("SELECT count(*) FROM entity WHERE kind = 2").fetchall()[0]
+                progress(int(row[0]) if row else 0, 0)
+            return source
     reader = open_reader(path, user_dictionaries=user_dictionaries, naaccr_version=naaccr_version)
     tumors = 0
     for chunk in reader.chunks():
@@ -192,10 +201,10 @@ def _commit(stage: duckdb.DuckDBPyConnection, db_path: Path, result: BatchResult
     """Insert the staged batch into the store in one transaction; return its batch_id."""
     with write_connection(db_path) as con, transaction(con):
         again = con.execute("SELECT min(batch_id) FROM ingest_batch WHERE sha256 = ? AND status = 'loaded'",
-                            [result.sha256]).fetchone()
+                            [result.sha256]).fetchall()[0]
         if again and again[0] is not None:
             raise _AlreadyLoaded(int(again[0]))
-        row = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batch").fetchone()
+        row = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batch").fetchall()[0]
         batch_id = int(row[0]) if row else 1
         con.execute(
             """INSERT INTO ingest_batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, MAP(?, ?), MAP(?, ?),
@@ -242,7 +251,7 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
     stage, work = _open_staging(db_path)
     try:
         try:
-            source = _stage_records(stage, path, user_dictionaries=user_dictionaries,
+            source = _stage_records(stage, path, work, user_dictionaries=user_dictionaries,
                                     naaccr_version=naaccr_version, progress=progress)
         except SourceFileError as exc:
             stage.close()

@@ -200,7 +200,7 @@ def summarise(con: duckdb.DuckDBPyConnection, source: SourceFile, result: BatchR
     row = con.execute("""
         SELECT (SELECT count(*) FROM entity WHERE kind = 1), (SELECT count(*) FROM loaded_entity WHERE kind = 1),
                (SELECT count(*) FROM entity WHERE kind = 2), (SELECT count(*) FROM loaded_entity WHERE kind = 2),
-               (SELECT count(*) FROM warning_row)""").fetchone()
+               (SELECT count(*) FROM warning_row)""").fetchall()[0]
     assert row is not None
     result.patients_read, result.patients_loaded, result.tumors_read, result.tumors_loaded, result.warnings = (
         int(v) for v in row)

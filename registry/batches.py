@@ -56,7 +56,7 @@ def store_info(db_path: Path) -> StoreInfo:
                    (SELECT count(*) FROM patient), (SELECT count(*) FROM tumor),
                    (SELECT count(DISTINCT (batch_id, patient_seq, tumor_seq)) FROM reject),
                    (SELECT min(diagnosis_year) FROM tumor), (SELECT max(diagnosis_year) FROM tumor),
-                   (SELECT max(finished_at)::VARCHAR FROM ingest_batch WHERE status = 'loaded')""").fetchone()
+                   (SELECT max(finished_at)::VARCHAR FROM ingest_batch WHERE status = 'loaded')""").fetchall()[0]
         version = schema_version(con)
     assert row is not None
     return StoreInfo(db_path, db_path.stat().st_size, version, int(row[0]), int(row[1]), int(row[2]),

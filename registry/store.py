@@ -106,10 +106,10 @@ def migrations() -> list[tuple[int, str, str]]:
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """The number of the last migration applied to this store (0 for an empty file)."""
     exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migration'").fetchone()
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migration'").fetchall()[0]
     if not exists or not exists[0]:
         return 0
-    row = con.execute("SELECT coalesce(max(number), 0) FROM schema_migration").fetchone()
+    row = con.execute("SELECT coalesce(max(number), 0) FROM schema_migration").fetchall()[0]
     return int(row[0]) if row else 0
 
 

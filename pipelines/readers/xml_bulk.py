@@ -1,0 +1,173 @@
+"""Fast path for NAACCR XML laid out one element per line, staged directly by DuckDB.
+
+Every NAACCR XML writer in common use puts each Item, Patient and Tumor tag on its own line. For such
+files DuckDB's parallel line scanner plus a handful of SQL expressions replaces the per-element Python
+work of a general XML parser (measured here: several times faster than an lxml loop). The fast path is
+strict: it recognises only a small grammar (the tags above, default NAACCR namespace, the five
+predefined entities, UTF-8) and verifies nesting for every line. Anything else -- a multi-line value,
+CDATA, a numeric character reference, an extension element, a prefixed namespace, control characters,
+another encoding -- makes it decline before anything is kept, and the general streaming reader
+(``xml.py``) reads the file instead. Both produce the same staged records (tested on the same files).
+
+The file's head (everything before the first Patient) is always read by the general reader, so the
+root element, its attributes, file-level items, dictionaries and the DOCTYPE/entity refusal are
+handled in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+
+from pipelines.readers.source import GZIP_MAGIC
+from pipelines.readers.xml import NaaccrXmlReader
+from pipelines.records import SourceFile, SourceFileError
+from registry.naaccr import Dictionary
+
+MAX_HEAD_BYTES = 1 << 20
+_DECLARATION_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+# One row per non-blank line of the body, classified, with its nesting; materialised once per file.
+# Kinds: 1 item, 2 <Patient>, 3 </Patient>, 4 <Tumor>, 5 </Tumor>, 6 <Patient/>, 7 <Tumor/>,
+# 8 </NaaccrData>, 0 empty item or one-line comment, -1 anything else. The regular expression is the
+# whole grammar of a non-empty Item; values holding '&' are checked for predefined entities only.
+_CLASSIFY = r"""
+CREATE OR REPLACE TEMP TABLE bulk_line AS
+WITH body AS (
+    SELECT line, trim(text, $whitespace) AS t
+    FROM (SELECT row_number() OVER () AS line, line AS text
+          FROM read_csv($path, columns = {'line': 'VARCHAR'}, delim = $delim, quote = '', escape = '',
+                        header = false, auto_detect = false))
+    WHERE line > $head_lines AND text IS NOT NULL
+), tagged AS (
+    SELECT line, t,
+        regexp_extract(t, '^<Item naaccrId="([a-zA-Z][a-zA-Z0-9]*)"(?: naaccrNum="([0-9]{1,9})")?>'
+                          '([^<\x00-\x08\x0b\x0c\x0e-\x1f]*)</Item>$',
+                       ['naaccr_id', 'naaccr_num', 'value']) AS m
+    FROM body
+), kinds AS (
+    SELECT line, m,
+        CASE WHEN m.naaccr_id <> '' THEN
+                  CASE WHEN NOT contains(m.value, '&') THEN 1
+                       WHEN regexp_full_match(m.value, '([^&]|&(lt|gt|amp|quot|apos);)*') THEN 1
+                       ELSE -1 END
+             WHEN t = '<Patient>' THEN 2 WHEN t = '</Patient>' THEN 3
+             WHEN t = '<Tumor>' THEN 4 WHEN t = '</Tumor>' THEN 5
+             WHEN t = '<Patient/>' THEN 6 WHEN t = '<Tumor/>' THEN 7
+             WHEN t = '</NaaccrData>' THEN 8
+             WHEN t = '' THEN 0
+             WHEN regexp_full_match(t, '<!--([^-]|-[^-])*-->') THEN 0
+             WHEN regexp_full_match(t, '<Item naaccrId="[a-zA-Z][a-zA-Z0-9]*"(?: naaccrNum="[0-9]{1,9}")?(\s*/>|></Item>)')
+                  THEN 0
+             ELSE -1 END AS kind
+    FROM tagged
+)
+SELECT line, kind, m,
+    sum(CASE kind WHEN 2 THEN 1 WHEN 3 THEN -1 ELSE 0 END) OVER w AS patient_depth,
+    sum(CASE kind WHEN 4 THEN 1 WHEN 5 THEN -1 ELSE 0 END) OVER w AS tumor_depth,
+    sum(CASE WHEN kind IN (2, 6) THEN 1 ELSE 0 END) OVER w AS patient_seq,
+    sum(CASE WHEN kind IN (4, 7) THEN 1 ELSE 0 END) OVER w AS tumor_seq,
+    sum(CASE WHEN kind = 8 THEN 1 ELSE 0 END) OVER w AS closed
+FROM kinds
+WHERE kind <> 0
+WINDOW w AS (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+"""
+
+# Why the body does not fit the fast grammar (all zero and one root close = it fits).
+_STRUCTURE_CHECK = """
+SELECT count(*) FILTER (WHERE kind = -1) AS unrecognised,
+       count(*) FILTER (WHERE patient_depth NOT IN (0, 1) OR tumor_depth NOT IN (0, 1)
+                           OR (tumor_depth = 1 AND patient_depth <> 1)
+                           OR (kind IN (4, 7) AND patient_depth <> 1)
+                           OR (kind = 6 AND patient_depth <> 0)
+                           OR (kind = 3 AND tumor_depth <> 0)) AS misnested,
+       count(*) FILTER (WHERE kind = 1 AND patient_depth = 0) AS file_level_items,
+       count(*) FILTER (WHERE kind = 8) AS root_closes,
+       count(*) FILTER (WHERE closed > 0 AND kind <> 8) AS after_root,
+       coalesce(arg_max(patient_depth + tumor_depth, line), 0) AS open_at_end
+FROM bulk_line
+"""
+
+_STAGE_ITEMS = """
+INSERT INTO item
+SELECT CASE WHEN tumor_depth = 1 THEN 2 ELSE 1 END, patient_seq,
+       CASE WHEN tumor_depth = 1 THEN tumor_seq ELSE 0 END,
+       m.naaccr_id, TRY_CAST(nullif(m.naaccr_num, '') AS INTEGER),
+       CASE WHEN contains(m.value, '&')
+            THEN replace(replace(replace(replace(replace(m.value, '&lt;', '<'), '&gt;', '>'),
+                                         '&quot;', '"'), '&apos;', chr(39)), '&amp;', '&')
+            ELSE m.value END,
+       line
+FROM bulk_line WHERE kind = 1 AND m.value <> ''
+"""
+
+_STAGE_ENTITIES = """
+INSERT INTO entity
+SELECT CASE WHEN kind IN (2, 6) THEN 1 ELSE 2 END, patient_seq,
+       CASE WHEN kind IN (4, 7) THEN tumor_seq ELSE 0 END, line, NULL
+FROM bulk_line WHERE kind IN (2, 4, 6, 7)
+"""
+
+
+def _head(path: Path) -> tuple[bytes, int] | None:
+    """The bytes before the first <Patient line and their line count, or None if not found early."""
+    with path.open("rb") as fh:
+        data = fh.read(MAX_HEAD_BYTES)
+    if data.startswith(GZIP_MAGIC):
+        return None
+    offset, lines = 0, 0
+    while True:
+        end = data.find(b"\n", offset)
+        if end < 0:
+            return None
+        stripped = data[offset:end].strip()
+        if stripped.startswith(b"<Patient"):
+            return data[:offset], lines
+        if stripped.startswith(b"</NaaccrData"):
+            return None  # no patients: the general reader is just as quick
+        offset, lines = end + 1, lines + 1
+
+
+def stage_line_structured_xml(con: duckdb.DuckDBPyConnection, path: Path, work_dir: Path, *,
+                              user_dictionaries: Sequence[Dictionary] = ()) -> SourceFile | None:
+    """Stage a one-element-per-line NAACCR XML file into ``entity``/``item``; None when it does not fit.
+
+    Raises SourceFileError (from the general reader) for a head that is not acceptable NAACCR XML.
+    """
+    head = _head(path)
+    if head is None:
+        return None
+    head_bytes, head_lines = head
+    declared = _DECLARATION_ENCODING.match(head_bytes)
+    if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+        return None
+    if not head_bytes.lstrip(b"\xef\xbb\xbf").lstrip().startswith((b"<?xml", b"<NaaccrData", b"<!--")) or \
+            b"<NaaccrData" not in head_bytes or b"xmlns=\"http://naaccr.org/naaccrxml\"" not in head_bytes:
+        return None
+    head_file = work_dir / "head.xml"
+    head_file.write_bytes(head_bytes + b"</NaaccrData>\n")
+    reader = NaaccrXmlReader(head_file, user_dictionaries=user_dictionaries)
+    try:
+        for _ in reader.chunks():
+            pass
+    except SourceFileError as exc:
+        raise SourceFileError(path, exc.reason, line=exc.line, naaccr_id=exc.naaccr_id) from exc
+    source = reader.source
+    source.path = path
+    params = {"path": str(path), "head_lines": head_lines, "delim": "\x01", "whitespace": " \t\r"}
+    try:
+        con.execute(_CLASSIFY, params)
+    except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException):
+        return None  # e.g. bytes that are not UTF-8: the general reader reports them precisely
+    row = con.execute(_STRUCTURE_CHECK).fetchall()[0]
+    assert row is not None
+    unrecognised, misnested, file_level_items, root_closes, after_root, open_at_end = row
+    if unrecognised or misnested or file_level_items or root_closes != 1 or after_root or open_at_end:
+        return None
+    con.execute(_STAGE_ENTITIES)
+    con.execute(_STAGE_ITEMS)
+    con.execute("DROP TABLE bulk_line")
+    return source
