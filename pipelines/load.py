@@ -33,7 +33,7 @@ from registry.naaccr import Dictionary
 from registry.store import ensure_store, read_connection, transaction, write_connection
 
 STAGING_DIR = ".staging"
-STAGING_MEMORY_LIMIT = "512MB"
+STAGING_MEMORY_LIMIT = "4GB"
 Progress = Callable[[int, int], None]   # (tumors read so far, bytes read so far)
 
 
@@ -105,7 +105,7 @@ def _open_staging(db_path: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
     _clean_stale_staging(staging)
     work = staging / f"load-{os.getpid()}-{uuid.uuid4().hex[:12]}"
     work.mkdir()
-    con = duckdb.connect(str(work / "stage.duckdb"))
+    con = duckdb.connect(":memory:")
     con.execute("SET memory_limit = ?", [STAGING_MEMORY_LIMIT])
     con.execute("SET temp_directory = ?", [str(work / "spill")])
     con.execute("SET enable_progress_bar = false")

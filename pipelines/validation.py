@@ -22,49 +22,58 @@ if TYPE_CHECKING:
 LEVEL_NAMES = {1: "Patient", 2: "Tumor"}
 MAX_MESSAGES = 20
 
+# Every item joined once with the file's dictionary; each check below is a filter over this join.
+_JOINED = """
+CREATE OR REPLACE TEMP TABLE checked_item AS
+SELECT i.patient_seq, i.tumor_seq, i.line, i.naaccr_id, i.level, i.naaccr_num, i.value,
+       CASE i.level WHEN 1 THEN 'Patient' ELSE 'Tumor' END AS found_level,
+       d.naaccr_num AS dict_num, d.level AS dict_level, d.length AS dict_length, d.data_type,
+       d.full_length, d.record_types
+FROM item i LEFT JOIN dict_item d USING (naaccr_id)
+"""
+# The data-type patterns as constants, so each is compiled once (registry.naaccr.DATA_TYPE_PATTERNS).
+_TYPE_OK = "CASE data_type " + " ".join(
+    f"WHEN '{name}' THEN regexp_full_match(value, '{pattern[1:-1]}')"
+    for name, pattern in DATA_TYPE_PATTERNS.items()) + " ELSE true END"
+
 # Each check: (severity, rule, SQL selecting patient_seq, tumor_seq, line, naaccr_id, reason).
-# They read staging tables `item` (as received) and `dict_item` (the file's dictionary).
 CHECKS: tuple[tuple[str, str, str], ...] = (
     ("reject", "unknown-item", """
-        SELECT i.patient_seq, i.tumor_seq, i.line, i.naaccr_id,
-               'unknown item ''' || i.naaccr_id || ''': not in the NAACCR v' || $version
+        SELECT patient_seq, tumor_seq, line, naaccr_id,
+               'unknown item ''' || naaccr_id || ''': not in the NAACCR v' || $version
                || ' dictionary nor in the user dictionaries the file declares'
-        FROM item i ANTI JOIN dict_item d USING (naaccr_id)"""),
+        FROM checked_item WHERE dict_num IS NULL"""),
     ("reject", "wrong-level", """
-        SELECT i.patient_seq, i.tumor_seq, i.line, i.naaccr_id,
-               'item ''' || i.naaccr_id || ''' belongs at ' || d.level || ' level but appears in a '
-               || CASE i.level WHEN 1 THEN 'Patient' ELSE 'Tumor' END
-        FROM item i JOIN dict_item d USING (naaccr_id)
-        WHERE d.level <> CASE i.level WHEN 1 THEN 'Patient' ELSE 'Tumor' END"""),
+        SELECT patient_seq, tumor_seq, line, naaccr_id,
+               'item ''' || naaccr_id || ''' belongs at ' || dict_level || ' level but appears in a '
+               || found_level
+        FROM checked_item WHERE dict_level <> found_level"""),
     ("reject", "too-long", """
-        SELECT i.patient_seq, i.tumor_seq, i.line, i.naaccr_id,
-               'value of ' || length(i.value) || ' characters is longer than the item''s length '
-               || d.length
-        FROM item i JOIN dict_item d USING (naaccr_id)
-        WHERE length(i.value) > d.length"""),
+        SELECT patient_seq, tumor_seq, line, naaccr_id,
+               'value of ' || length(value) || ' characters is longer than the item''s length '
+               || dict_length
+        FROM checked_item WHERE length(value) > dict_length"""),
     ("reject", "duplicate-item", """
         SELECT patient_seq, tumor_seq, max(line), naaccr_id,
                'item ''' || naaccr_id || ''' appears ' || count(*) || ' times in one '
                || CASE level WHEN 1 THEN 'Patient' ELSE 'Tumor' END
         FROM item GROUP BY level, patient_seq, tumor_seq, naaccr_id HAVING count(*) > 1"""),
     ("reject", "item-number-mismatch", """
-        SELECT i.patient_seq, i.tumor_seq, i.line, i.naaccr_id,
-               'naaccrNum ' || i.naaccr_num || ' does not match item number ' || d.naaccr_num
-               || ' of ''' || i.naaccr_id || ''''
-        FROM item i JOIN dict_item d USING (naaccr_id)
-        WHERE i.naaccr_num IS NOT NULL AND i.naaccr_num <> d.naaccr_num"""),
+        SELECT patient_seq, tumor_seq, line, naaccr_id,
+               'naaccrNum ' || naaccr_num || ' does not match item number ' || dict_num
+               || ' of ''' || naaccr_id || ''''
+        FROM checked_item WHERE naaccr_num <> dict_num"""),
     ("warning", "invalid-for-data-type", """
-        SELECT i.patient_seq, i.tumor_seq, i.line, i.naaccr_id,
-               'value ''' || i.value || ''' is not valid for data type ' || d.data_type
-               || CASE WHEN d.full_length THEN ' of length ' || d.length ELSE '' END
-        FROM item i JOIN dict_item d USING (naaccr_id)
-        WHERE d.pattern IS NOT NULL AND length(i.value) <= d.length
-          AND (NOT regexp_full_match(i.value, d.pattern) OR (d.full_length AND length(i.value) <> d.length))"""),
+        SELECT patient_seq, tumor_seq, line, naaccr_id,
+               'value ''' || value || ''' is not valid for data type ' || data_type
+               || CASE WHEN full_length THEN ' of length ' || dict_length ELSE '' END
+        FROM checked_item
+        WHERE length(value) <= dict_length
+          AND (NOT ($type_ok) OR (full_length AND length(value) <> dict_length))""".replace("$type_ok", _TYPE_OK)),
     ("warning", "not-in-record-type", """
-        SELECT i.patient_seq, i.tumor_seq, i.line, i.naaccr_id,
-               'item ''' || i.naaccr_id || ''' is not part of record type ' || $record_type
-        FROM item i JOIN dict_item d USING (naaccr_id)
-        WHERE NOT list_contains(d.record_types, $record_type)"""),
+        SELECT patient_seq, tumor_seq, line, naaccr_id,
+               'item ''' || naaccr_id || ''' is not part of record type ' || $record_type
+        FROM checked_item WHERE NOT list_contains(record_types, $record_type)"""),
 )
 
 
@@ -76,7 +85,6 @@ def _dictionary_table(source: SourceFile) -> pa.Table:
         "level": [i.level for i in items],
         "length": pa.array([i.length for i in items], pa.int32()),
         "data_type": [i.data_type for i in items],
-        "pattern": [DATA_TYPE_PATTERNS.get(i.data_type) for i in items],
         "full_length": [i.data_type in FULL_LENGTH_TYPES for i in items],
         "record_types": [list(i.record_types) for i in items],
     })
@@ -112,6 +120,7 @@ def validate_batch(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
                    tumor_seq INTEGER, line BIGINT, naaccr_id VARCHAR, reason VARCHAR)""")
     con.execute("""INSERT INTO problem SELECT severity, 'reader', patient_seq, tumor_seq, line, naaccr_id, reason
                    FROM issue""")
+    con.execute(_JOINED)
     params = {"version": source.naaccr_version, "record_type": source.record_type}
     for severity, rule, sql in CHECKS:
         query = f"INSERT INTO problem SELECT $severity, $rule, * FROM ({sql})"
@@ -132,13 +141,14 @@ def validate_batch(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
         SELECT DISTINCT tumor_seq FROM problem WHERE severity = 'reject' AND tumor_seq > 0
         UNION
         SELECT e.tumor_seq FROM entity e SEMI JOIN rejected_patient r USING (patient_seq) WHERE e.kind = 2""")
+    con.execute("DROP TABLE checked_item")
     con.execute("""
-        CREATE OR REPLACE TABLE loaded_entity AS
+        CREATE OR REPLACE VIEW loaded_entity AS
         SELECT * FROM entity e
         WHERE NOT (e.kind = 1 AND e.patient_seq IN (SELECT patient_seq FROM rejected_patient))
           AND NOT (e.kind = 2 AND e.tumor_seq IN (SELECT tumor_seq FROM rejected_tumor))""")
     con.execute("""
-        CREATE OR REPLACE TABLE loaded_item AS
+        CREATE OR REPLACE VIEW loaded_item AS
         SELECT level, patient_seq, tumor_seq, naaccr_id, value FROM item i
         WHERE i.patient_seq NOT IN (SELECT patient_seq FROM rejected_patient)
           AND (i.tumor_seq = 0 OR i.tumor_seq NOT IN (SELECT tumor_seq FROM rejected_tumor))""")

@@ -1,0 +1,1 @@
+"""Synthetic registry data for demos, tests and benchmarks; never real patients."""
