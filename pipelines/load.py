@@ -33,7 +33,7 @@ from registry.naaccr import Dictionary
 from registry.store import ensure_store, read_connection, transaction, write_connection
 
 STAGING_DIR = ".staging"
-STAGING_MEMORY_LIMIT = "4GB"
+STAGING_MEMORY_LIMIT = "768MB"
 Progress = Callable[[int, int], None]   # (tumors read so far, bytes read so far)
 
 

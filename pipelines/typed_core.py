@@ -110,9 +110,11 @@ def _pick(items: tuple[str, ...], table: str | None = None, *, fallback: str | N
 
 
 def _pivot(level: int, key: str, items: list[str]) -> str:
+    """One row per record with one column per item; only the items the typed core needs are scanned."""
     cols = ",\n    ".join(f"max(value) FILTER (WHERE naaccr_id = '{i}') AS \"{i}\"" for i in items)
+    wanted = ", ".join(f"'{i}'" for i in items)
     return (f"SELECT {key}, any_value(patient_seq) AS patient_seq,\n    {cols}\n"
-            f"FROM loaded_item WHERE level = {level} GROUP BY {key}")
+            f"FROM loaded_item WHERE level = {level} AND naaccr_id IN ({wanted}) GROUP BY {key}")
 
 
 def build_typed_core(con: duckdb.DuckDBPyConnection) -> None:
