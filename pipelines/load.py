@@ -33,7 +33,7 @@ from registry.naaccr import Dictionary
 from registry.store import ensure_store, read_connection, transaction, write_connection
 
 STAGING_DIR = ".staging"
-STAGING_MEMORY_LIMIT = "768MB"
+STAGING_MEMORY_LIMIT = "384MB"
 Progress = Callable[[int, int], None]   # (tumors read so far, bytes read so far)
 
 

@@ -1,0 +1,287 @@
+"""Reader for CSV and Excel (.xlsx) files whose header row names NAACCR items by naaccrId.
+
+Small registries and hospitals keep their cases in spreadsheets (see ``pipelines/template.py``, which
+writes a ready-made template). One row is one tumor; consecutive rows with the same ``patientIdNumber``
+are the tumors of one patient (a row without ``patientIdNumber`` is a patient of its own). Patient columns
+may be filled on the patient's first row only: a blank cell on a later row of the same patient is not a
+disagreement.
+
+Every cell is read as text exactly as it is in the file and an empty cell means "no value"; item
+validation is the loader's job, as for every other format. Excel caveats: a number cell is written without
+a trailing ".0" when it is an integer and a date cell as YYYYMMDD, but leading zeros (patientIdNumber
+``00001234``, race ``01``, county ``001``) survive only in text cells. The template therefore formats
+every column as text ("@"); values pasted into a general-format column may have lost their zeros before
+they reach us.
+
+The file is streamed row by row (CSV through the same per-line UTF-8/Windows-1252 decoding as flat files,
+Excel through openpyxl's read-only mode), so large sheets do not need to fit in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import gzip
+import io
+import zipfile
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+from openpyxl.utils import get_column_letter
+
+from pipelines.readers.flat import (
+    PATIENT_KEY,
+    RECORD_TYPES,
+    ROOT_LEVEL,
+    LineDecoder,
+    RecordAssembler,
+    binary_lines,
+    version_label,
+)
+from pipelines.readers.source import detect_format, open_binary
+from pipelines.records import RecordChunk, SourceFile, SourceFileError
+from registry.errors import DictionaryError
+from registry.naaccr import LATEST_VERSION, SUPPORTED_VERSIONS, Dictionary, base_dictionary
+
+DELIMITERS = (",", ";", "\t", "|")
+VERSION_COLUMN = "naaccrRecordVersion"
+RECORD_TYPE_COLUMN = "recordType"
+
+Row = tuple[int, list[str | None]]  # spreadsheet row number (header = 1), cells as text (None = empty)
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The most frequent of , ; tab | in the header line (naaccrIds contain none of them); "," if none."""
+    counts = {d: header_line.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def excel_text(value: Any) -> str | None:
+    """A cell value as the text a user sees: integers without ".0", dates as YYYYMMDD."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else format(value, ".15g")
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return f"{value.year:04d}{value.month:02d}{value.day:02d}"
+        return value.isoformat()  # a dateTime item (pathDateSpecCollect1...), not a plain date
+    if isinstance(value, date):
+        return f"{value.year:04d}{value.month:02d}{value.day:02d}"
+    if isinstance(value, time | timedelta):
+        return str(value)
+    return str(value)
+
+
+def _blank(cell: str | None) -> bool:
+    return cell is None or not cell.strip()
+
+
+class TabularReader:
+    """Streams a CSV or .xlsx file with a naaccrId header row as RecordChunks."""
+
+    source: SourceFile
+
+    def __init__(self, path: Path, *, naaccr_version: str | None = None, chunk_rows: int = 20_000) -> None:
+        self.path = Path(path)
+        self.naaccr_version = naaccr_version
+        self.chunk_rows = chunk_rows
+        self._decoder = LineDecoder()
+
+    def chunks(self) -> Iterator[RecordChunk]:
+        """Yield the file's patients and tumors, at most about ``chunk_rows`` rows per chunk."""
+        fmt = "excel" if detect_format(self.path) == "excel" else "csv"
+        rows = self._excel_rows() if fmt == "excel" else self._csv_rows()
+        yield from self._read(rows, fmt)
+
+    # -- reading rows ---------------------------------------------------------------------------------
+
+    def _csv_rows(self) -> Iterator[Row]:
+        with open_binary(self.path) as fh:
+            lines = (self._decoder.decode(data, n) + "\n"
+                     for n, data in enumerate(binary_lines(self.path, fh), start=1))
+            first = next(lines, None)
+            if first is None:
+                return
+            reader = csv.reader(chain([first], lines), delimiter=sniff_delimiter(first))
+            number = 0
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    raise SourceFileError(self.path, f"not a readable CSV file: {exc}",
+                                          line=reader.line_num) from exc
+                number += 1
+                yield number, list(row)
+
+    def _excel_rows(self) -> Iterator[Row]:
+        from openpyxl import load_workbook
+
+        with open_binary(self.path) as fh:
+            # openpyxl needs a seekable file; a gzip stream is unpacked into memory first
+            source = io.BytesIO(fh.read()) if isinstance(fh, gzip.GzipFile) else fh
+            try:
+                workbook = load_workbook(source, read_only=True, data_only=True)
+            except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+                raise SourceFileError(self.path, f"not a readable .xlsx workbook: {exc}") from exc
+            try:
+                if not workbook.worksheets:
+                    return
+                sheet = workbook.worksheets[0]
+                number = 0
+                try:
+                    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                        yield number, [excel_text(v) for v in values]
+                except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+                    raise SourceFileError(self.path, f"cannot read the first sheet: {exc}",
+                                          line=number + 1) from exc
+            finally:
+                workbook.close()
+
+    # -- records --------------------------------------------------------------------------------------
+
+    def _read(self, rows: Iterator[Row], fmt: str) -> Iterator[RecordChunk]:
+        header_number, header = next(((n, cells) for n, cells in rows if not all(map(_blank, cells))),
+                                     (0, []))
+        if not header:
+            raise SourceFileError(self.path, "the file is empty: no header row of naaccrIds")
+        names = [(cell or "").strip() for cell in header]
+        self._check_duplicates(names, header_number)
+        first = next(((n, cells) for n, cells in rows if not all(map(_blank, cells))), None)
+        version = self._version(names, first)
+        try:
+            dictionary = base_dictionary(version)
+        except DictionaryError as exc:
+            raise SourceFileError(self.path, str(exc)) from exc
+        self._check_headers(names, dictionary, header_number)
+        columns = {i: name for i, name in enumerate(names) if name}
+        record_type = self._record_type(names, first, dictionary)
+        root_items: dict[str, str] = {}
+        if first is not None:
+            for i, naaccr_id in columns.items():
+                cell = first[1][i] if i < len(first[1]) else None
+                if dictionary.items[naaccr_id].level == ROOT_LEVEL and cell is not None and cell.strip():
+                    root_items[naaccr_id] = cell
+        self.source = SourceFile(path=self.path, format=fmt, naaccr_version=version, record_type=record_type,
+                                 dictionary=dictionary, root_items=root_items)
+        if self.naaccr_version and self.naaccr_version != version:
+            self.source.warnings.append(
+                f"the file's naaccrRecordVersion {version} overrides the requested version "
+                f"{self.naaccr_version}")
+        if first is None:
+            return
+        assembler = RecordAssembler(dictionary, root_items, root_line=first[0], chunk_records=self.chunk_rows,
+                                    blank_repeats=True)
+        buffer = io.StringIO()
+        # the terminator must contain CR and LF so that cells holding line breaks get quoted
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        warned = False
+        for number, cells in chain([first], rows):
+            if all(map(_blank, cells)):
+                continue
+            values: dict[str, str] = {}
+            stray: list[str] = []
+            for i, cell in enumerate(cells):
+                if cell is None or not cell.strip():
+                    continue
+                column = columns.get(i)
+                if column is None:
+                    stray.append(get_column_letter(i + 1))
+                else:
+                    values[column] = cell
+            warnings = [(None, f"values in column(s) {', '.join(stray)} have no naaccrId header and were "
+                               f"ignored")] if stray else []
+            buffer.seek(0)
+            buffer.truncate()
+            last = max(i for i, cell in enumerate(cells) if not _blank(cell))
+            writer.writerow(["" if c is None else c for c in cells[:last + 1]])
+            chunk = assembler.add(number, buffer.getvalue()[:-2], values, values.get(PATIENT_KEY), (), warnings)
+            if not warned and self._decoder.first_fallback is not None:
+                self.source.warnings.append(self._decoder.warning() or "")
+                warned = True
+            if chunk is not None:
+                yield chunk
+        last_chunk = assembler.finish()
+        if last_chunk is not None:
+            yield last_chunk
+
+    def _check_duplicates(self, names: list[str], line: int) -> None:
+        seen: dict[str, list[str]] = {}
+        for i, name in enumerate(names):
+            if name:
+                seen.setdefault(name, []).append(get_column_letter(i + 1))
+        duplicates = [f"{name!r} (columns {', '.join(cols)})" for name, cols in seen.items() if len(cols) > 1]
+        if duplicates:
+            raise SourceFileError(self.path, f"duplicate column header(s): {'; '.join(duplicates)}", line=line)
+
+    def _version(self, names: list[str], first: Row | None) -> str:
+        """naaccrRecordVersion of the first data row, else the caller's version, else the latest."""
+        if VERSION_COLUMN in names and first is not None:
+            i = names.index(VERSION_COLUMN)
+            cell = first[1][i] if i < len(first[1]) else None
+            if not _blank(cell):
+                value = (cell or "").strip()
+                if value not in SUPPORTED_VERSIONS:
+                    raise SourceFileError(
+                        self.path, f"naaccrRecordVersion {value!r} is not a supported NAACCR version "
+                        f"(supported: {', '.join(SUPPORTED_VERSIONS)})", line=first[0], naaccr_id=VERSION_COLUMN)
+                return value
+        version = self.naaccr_version or LATEST_VERSION
+        if version not in SUPPORTED_VERSIONS:
+            raise SourceFileError(self.path, f"NAACCR version {version!r} is not supported "
+                                  f"(supported: {', '.join(SUPPORTED_VERSIONS)})")
+        return version
+
+    def _check_headers(self, names: list[str], dictionary: Dictionary, line: int) -> None:
+        """Every header must be a naaccrId of the version; all unknown ones are reported together."""
+        unknown = [name for name in names if name and name not in dictionary.items]
+        if not unknown:
+            return
+        ids = list(dictionary.items)
+        by_lower = {i.lower(): i for i in ids}
+        described = []
+        for name in unknown:
+            hints = []
+            guesses = [by_lower[name.lower()]] if name.lower() in by_lower else \
+                difflib.get_close_matches(name, ids, n=3, cutoff=0.7)
+            if guesses:
+                hints.append("did you mean " + " or ".join(repr(g) for g in guesses) + "?")
+            elsewhere = _versions_defining(name)
+            if elsewhere:
+                hints.append(f"an item of NAACCR {', '.join('v' + version_label(v) for v in elsewhere)}")
+            described.append(f"{name!r}" + (f" ({'; '.join(hints)})" if hints else ""))
+        raise SourceFileError(
+            self.path, f"{len(unknown)} column header(s) are not naaccrIds of NAACCR "
+            f"v{version_label(dictionary.version)}: {', '.join(described)}", line=line)
+
+    def _record_type(self, names: list[str], first: Row | None, dictionary: Dictionary) -> str:
+        """The recordType column of the first data row, else "A" with confidential/text columns, else "I"."""
+        if RECORD_TYPE_COLUMN in names and first is not None:
+            i = names.index(RECORD_TYPE_COLUMN)
+            cell = first[1][i] if i < len(first[1]) else None
+            if not _blank(cell):
+                value = (cell or "").strip()
+                if value not in RECORD_TYPES:
+                    raise SourceFileError(self.path, f"recordType {value!r} is not one of "
+                                          f"{', '.join(RECORD_TYPES)}", line=first[0],
+                                          naaccr_id=RECORD_TYPE_COLUMN)
+                return value
+        beyond_incidence = any("I" not in dictionary.items[n].record_types for n in names if n)
+        return "A" if beyond_incidence else "I"
+
+
+def _versions_defining(naaccr_id: str) -> list[str]:
+    """The NAACCR versions whose base dictionary has this naaccrId (for error hints only)."""
+    return [v for v in SUPPORTED_VERSIONS if naaccr_id in base_dictionary(v).items]
