@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from pipelines.load import BatchResult
     from pipelines.records import SourceFile
 
-LEVEL_NAMES = {1: "Patient", 2: "Tumor"}
+# Formats whose patients are runs of lines with the same patientIdNumber (not elements of their own).
+LINE_FORMATS = ("naaccr-flat", "csv", "excel")
 MAX_MESSAGES = 20
 
 # Every item joined once with the file's dictionary; each check below is a filter over this join.
@@ -141,6 +142,19 @@ def validate_batch(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
         SELECT DISTINCT tumor_seq FROM problem WHERE severity = 'reject' AND tumor_seq > 0
         UNION
         SELECT e.tumor_seq FROM entity e SEMI JOIN rejected_patient r USING (patient_seq) WHERE e.kind = 2""")
+    if source.format in LINE_FORMATS:
+        # A patient made only of rejected lines has nothing left to load: reject it too.
+        con.execute("""
+            INSERT INTO problem
+            SELECT 'reject', 'no-record-loaded', p.patient_seq, 0, p.line, NULL,
+                   'none of the patient''s records could be loaded'
+            FROM entity p
+            WHERE p.kind = 1 AND p.patient_seq NOT IN (SELECT patient_seq FROM rejected_patient)
+              AND EXISTS (SELECT 1 FROM entity t WHERE t.kind = 2 AND t.patient_seq = p.patient_seq)
+              AND NOT EXISTS (SELECT 1 FROM entity t WHERE t.kind = 2 AND t.patient_seq = p.patient_seq
+                              AND t.tumor_seq NOT IN (SELECT tumor_seq FROM rejected_tumor))""")
+        con.execute("""INSERT INTO rejected_patient SELECT patient_seq FROM problem
+                       WHERE rule = 'no-record-loaded'""")
     con.execute("DROP TABLE checked_item")
     con.execute("""
         CREATE OR REPLACE VIEW loaded_entity AS

@@ -227,7 +227,8 @@ class TabularReader:
             raise SourceFileError(self.path, f"duplicate column header(s): {'; '.join(duplicates)}", line=line)
 
     def _version(self, names: list[str], first: Row | None) -> str:
-        """naaccrRecordVersion of the first data row, else the caller's version, else the latest."""
+        """naaccrRecordVersion of the first data row, else the caller's version, else the newest version
+        whose dictionary defines every header (so a v25 template with `sex` reads as v25), else the latest."""
         if VERSION_COLUMN in names and first is not None:
             i = names.index(VERSION_COLUMN)
             cell = first[1][i] if i < len(first[1]) else None
@@ -238,7 +239,7 @@ class TabularReader:
                         self.path, f"naaccrRecordVersion {value!r} is not a supported NAACCR version "
                         f"(supported: {', '.join(SUPPORTED_VERSIONS)})", line=first[0], naaccr_id=VERSION_COLUMN)
                 return value
-        version = self.naaccr_version or LATEST_VERSION
+        version = self.naaccr_version or _newest_version_with(names) or LATEST_VERSION
         if version not in SUPPORTED_VERSIONS:
             raise SourceFileError(self.path, f"NAACCR version {version!r} is not supported "
                                   f"(supported: {', '.join(SUPPORTED_VERSIONS)})")
@@ -280,6 +281,16 @@ class TabularReader:
                 return value
         beyond_incidence = any("I" not in dictionary.items[n].record_types for n in names if n)
         return "A" if beyond_incidence else "I"
+
+
+def _newest_version_with(names: list[str]) -> str | None:
+    """The newest NAACCR version whose base dictionary has every named item, if any."""
+    wanted = [name for name in names if name]
+    for version in reversed(SUPPORTED_VERSIONS):
+        items = base_dictionary(version).items
+        if all(name in items for name in wanted):
+            return version
+    return None
 
 
 def _versions_defining(naaccr_id: str) -> list[str]:
