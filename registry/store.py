@@ -22,6 +22,7 @@ from registry.errors import StoreBusyError, StoreError
 
 DEFAULT_DB = Path("data") / "registry.duckdb"
 ENV_DB = "REGISTRY_DB"
+WRITE_MEMORY_LIMIT = "384MB"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -71,6 +72,8 @@ def write_connection(db_path: Path, *, timeout: float = 120.0) -> Iterator[duckd
     """A read-write connection for the loader's commit; the only write path into the store."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = _connect_with_retry(db_path, read_only=False, timeout=timeout)
+    # Loads stream batches through this connection; a bounded buffer pool keeps the loader's memory flat.
+    con.execute("SET memory_limit = ?", [WRITE_MEMORY_LIMIT])
     try:
         yield con
     finally:
