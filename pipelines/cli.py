@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipelines.load import BatchResult, ingest_file
@@ -92,7 +92,7 @@ def ingest(
             task = progress.add_task(path.name, total=None, rate="")
             start = time.monotonic()
 
-            def report(tumors: int, _bytes: int, task: int = task, start: float = start) -> None:
+            def report(tumors: int, _bytes: int, task: TaskID = task, start: float = start) -> None:
                 elapsed = max(time.monotonic() - start, 1e-6)
                 progress.update(task, completed=tumors, rate=f"{tumors / elapsed:,.0f} tumors/s")
 
@@ -156,7 +156,8 @@ def batches(db: DbOption = DEFAULT_DB,
                  "finished"):
         table.add_column(name, overflow="fold")
     for r in frame.itertuples():
-        table.add_row(str(r.batch_id), Path(str(r.file_name)).name, str(r.format), str(r.naaccr_version), r.status,
+        table.add_row(str(r.batch_id), Path(str(r.file_name)).name, str(r.format), str(r.naaccr_version),
+                      str(r.status),
                       f"{r.tumors_read:,}", f"{r.tumors_loaded:,}", f"{r.tumors_rejected:,}", f"{r.warnings:,}",
                       str(r.finished_at)[:19])
     out.print(table)

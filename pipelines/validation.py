@@ -128,7 +128,7 @@ def validate_batch(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
         values = {"severity": severity, "rule": rule}
         values.update({k: v for k, v in params.items() if f"${k}" in sql})
         con.execute(query, values)
-    file_warnings = [("file", None, w) for w in source.warnings]
+    file_warnings: list[tuple[str, str | None, str]] = [("file", None, w) for w in source.warnings]
     file_warnings += [("file-level-item", item, reason) for item, reason in _root_item_problems(source)]
     for rule, naaccr_id, reason in file_warnings:
         con.execute("INSERT INTO problem VALUES ('warning', ?, 0, 0, NULL, ?, ?)", [rule, naaccr_id, reason])
