@@ -23,59 +23,51 @@ if TYPE_CHECKING:
 LINE_FORMATS = ("naaccr-flat", "csv", "excel")
 MAX_MESSAGES = 20
 
-# Every item joined once with the file's dictionary; each check below is a filter over this join.
-_JOINED = """
-CREATE OR REPLACE TEMP TABLE checked_item AS
-SELECT i.patient_seq, i.tumor_seq, i.line, i.naaccr_id, i.level, i.naaccr_num, i.value,
-       CASE i.level WHEN 1 THEN 'Patient' ELSE 'Tumor' END AS found_level,
-       d.naaccr_num AS dict_num, d.level AS dict_level, d.length AS dict_length, d.data_type,
-       d.full_length, d.record_types
-FROM item i LEFT JOIN dict_item d USING (naaccr_id)
-"""
 # The data-type patterns as constants, so each is compiled once (registry.naaccr.DATA_TYPE_PATTERNS).
-_TYPE_OK = "CASE data_type " + " ".join(
-    f"WHEN '{name}' THEN regexp_full_match(value, '{pattern[1:-1]}')"
+_TYPE_OK = "CASE d.data_type " + " ".join(
+    f"WHEN '{name}' THEN regexp_full_match(i.value, '{pattern[1:-1]}')"
     for name, pattern in DATA_TYPE_PATTERNS.items()) + " ELSE true END"
 
-# Each check: (severity, rule, SQL selecting patient_seq, tumor_seq, line, naaccr_id, reason).
-CHECKS: tuple[tuple[str, str, str], ...] = (
-    ("reject", "unknown-item", """
-        SELECT patient_seq, tumor_seq, line, naaccr_id,
-               'unknown item ''' || naaccr_id || ''': not in the NAACCR v' || $version
-               || ' dictionary nor in the user dictionaries the file declares'
-        FROM checked_item WHERE dict_num IS NULL"""),
-    ("reject", "wrong-level", """
-        SELECT patient_seq, tumor_seq, line, naaccr_id,
-               'item ''' || naaccr_id || ''' belongs at ' || dict_level || ' level but appears in a '
-               || found_level
-        FROM checked_item WHERE dict_level <> found_level"""),
-    ("reject", "too-long", """
-        SELECT patient_seq, tumor_seq, line, naaccr_id,
-               'value of ' || length(value) || ' characters is longer than the item''s length '
-               || dict_length
-        FROM checked_item WHERE length(value) > dict_length"""),
-    ("reject", "duplicate-item", """
-        SELECT patient_seq, tumor_seq, max(line), naaccr_id,
-               'item ''' || naaccr_id || ''' appears ' || count(*) || ' times in one '
-               || CASE level WHEN 1 THEN 'Patient' ELSE 'Tumor' END
-        FROM item GROUP BY level, patient_seq, tumor_seq, naaccr_id HAVING count(*) > 1"""),
-    ("reject", "item-number-mismatch", """
-        SELECT patient_seq, tumor_seq, line, naaccr_id,
-               'naaccrNum ' || naaccr_num || ' does not match item number ' || dict_num
-               || ' of ''' || naaccr_id || ''''
-        FROM checked_item WHERE naaccr_num <> dict_num"""),
-    ("warning", "invalid-for-data-type", """
-        SELECT patient_seq, tumor_seq, line, naaccr_id,
-               'value ''' || value || ''' is not valid for data type ' || data_type
-               || CASE WHEN full_length THEN ' of length ' || dict_length ELSE '' END
-        FROM checked_item
-        WHERE length(value) <= dict_length
-          AND (NOT ($type_ok) OR (full_length AND length(value) <> dict_length))""".replace("$type_ok", _TYPE_OK)),
-    ("warning", "not-in-record-type", """
-        SELECT patient_seq, tumor_seq, line, naaccr_id,
-               'item ''' || naaccr_id || ''' is not part of record type ' || $record_type
-        FROM checked_item WHERE NOT list_contains(record_types, $record_type)"""),
+# Item checks in order of precedence: (rule, severity, condition, reason). Each item is reported
+# under the first rule it breaks; all are evaluated in one pass over the items joined to the dictionary.
+ITEM_RULES: tuple[tuple[str, str, str, str], ...] = (
+    ("unknown-item", "reject", "d.naaccr_num IS NULL",
+     "'unknown item ''' || naaccr_id || ''': not in the NAACCR v' || $version "
+     "|| ' dictionary nor in the user dictionaries the file declares'"),
+    ("wrong-level", "reject", "d.level <> CASE i.level WHEN 1 THEN 'Patient' ELSE 'Tumor' END",
+     "'item ''' || naaccr_id || ''' belongs at ' || dict_level || ' level but appears in a ' "
+     "|| CASE level WHEN 1 THEN 'Patient' ELSE 'Tumor' END"),
+    ("too-long", "reject", "length(i.value) > d.length",
+     "'value of ' || length(value) || ' characters is longer than the item''s length ' || dict_length"),
+    ("item-number-mismatch", "reject", "i.naaccr_num <> d.naaccr_num",
+     "'naaccrNum ' || naaccr_num || ' does not match item number ' || dict_num || ' of ''' || naaccr_id || ''''"),
+    ("invalid-for-data-type", "warning",
+     f"NOT ({_TYPE_OK}) OR (d.full_length AND length(i.value) <> d.length)",
+     "'value ''' || value || ''' is not valid for data type ' || data_type "
+     "|| CASE WHEN full_length THEN ' of length ' || dict_length ELSE '' END"),
+    ("not-in-record-type", "warning", "NOT list_contains(d.record_types, $record_type)",
+     "'item ''' || naaccr_id || ''' is not part of record type ' || $record_type"),
 )
+
+_ITEM_PROBLEMS = (
+    "INSERT INTO problem\n"
+    "SELECT CASE rule " + " ".join(f"WHEN '{r}' THEN '{s}'" for r, s, _, _ in ITEM_RULES) + " END,\n"
+    "       rule, patient_seq, tumor_seq, line, naaccr_id,\n"
+    "       CASE rule " + " ".join(f"WHEN '{r}' THEN {why}" for r, _, _, why in ITEM_RULES) + " END\n"
+    "FROM (SELECT i.*, d.naaccr_num AS dict_num, d.level AS dict_level, d.length AS dict_length,\n"
+    "             d.data_type, d.full_length,\n"
+    "             CASE " + " ".join(f"WHEN {cond} THEN '{r}'" for r, _, cond, _ in ITEM_RULES) + " END AS rule\n"
+    "      FROM item i LEFT JOIN dict_item d USING (naaccr_id))\n"
+    "WHERE rule IS NOT NULL"
+)
+
+_DUPLICATE_ITEMS = """
+INSERT INTO problem
+SELECT 'reject', 'duplicate-item', patient_seq, tumor_seq, max(line), naaccr_id,
+       'item ''' || naaccr_id || ''' appears ' || count(*) || ' times in one '
+       || CASE level WHEN 1 THEN 'Patient' ELSE 'Tumor' END
+FROM item GROUP BY level, patient_seq, tumor_seq, naaccr_id HAVING count(*) > 1
+"""
 
 
 def _dictionary_table(source: SourceFile) -> pa.Table:
@@ -121,13 +113,8 @@ def validate_batch(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
                    tumor_seq INTEGER, line BIGINT, naaccr_id VARCHAR, reason VARCHAR)""")
     con.execute("""INSERT INTO problem SELECT severity, 'reader', patient_seq, tumor_seq, line, naaccr_id, reason
                    FROM issue""")
-    con.execute(_JOINED)
-    params = {"version": source.naaccr_version, "record_type": source.record_type}
-    for severity, rule, sql in CHECKS:
-        query = f"INSERT INTO problem SELECT $severity, $rule, * FROM ({sql})"
-        values = {"severity": severity, "rule": rule}
-        values.update({k: v for k, v in params.items() if f"${k}" in sql})
-        con.execute(query, values)
+    con.execute(_ITEM_PROBLEMS, {"version": source.naaccr_version, "record_type": source.record_type})
+    con.execute(_DUPLICATE_ITEMS)
     file_warnings: list[tuple[str, str | None, str]] = [("file", None, w) for w in source.warnings]
     file_warnings += [("file-level-item", item, reason) for item, reason in _root_item_problems(source)]
     for rule, naaccr_id, reason in file_warnings:
@@ -155,7 +142,6 @@ def validate_batch(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
                               AND t.tumor_seq NOT IN (SELECT tumor_seq FROM rejected_tumor))""")
         con.execute("""INSERT INTO rejected_patient SELECT patient_seq FROM problem
                        WHERE rule = 'no-record-loaded'""")
-    con.execute("DROP TABLE checked_item")
     con.execute("""
         CREATE OR REPLACE VIEW loaded_entity AS
         SELECT * FROM entity e
