@@ -105,7 +105,8 @@ def _open_staging(db_path: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
     _clean_stale_staging(staging)
     work = staging / f"load-{os.getpid()}-{uuid.uuid4().hex[:12]}"
     work.mkdir()
-    con = duckdb.connect(":memory:")
+    # A file-backed staging database spills to disk, so a file of any size loads in bounded memory.
+    con = duckdb.connect(str(work / "stage.duckdb"))
     con.execute("SET memory_limit = ?", [STAGING_MEMORY_LIMIT])
     con.execute("SET temp_directory = ?", [str(work / "spill")])
     con.execute("SET enable_progress_bar = false")
@@ -253,8 +254,10 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
         try:
             source = _stage_records(stage, path, work, user_dictionaries=user_dictionaries,
                                     naaccr_version=naaccr_version, progress=progress)
-        except SourceFileError as exc:
+        except (SourceFileError, duckdb.Error) as exc:
             stage.close()
+            if isinstance(exc, duckdb.Error):
+                exc = SourceFileError(path, f"could not stage the file: {exc}")
             _record_failure(db_path, path, sha256, size, user, started, exc, None)
             result.status, result.message = "failed", str(exc)
             result.seconds = time.monotonic() - began

@@ -17,7 +17,7 @@ handled in one place.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -28,6 +28,7 @@ from pipelines.records import SourceFile, SourceFileError
 from registry.naaccr import Dictionary
 
 MAX_HEAD_BYTES = 1 << 20
+BLOCK_BYTES = 64 << 20  # staged at a time: bounds memory whatever the file size
 _DECLARATION_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 # One row per non-blank line of the body, classified, with its nesting; materialised once per file.
@@ -38,10 +39,10 @@ _CLASSIFY = r"""
 CREATE OR REPLACE TEMP TABLE bulk_line AS
 WITH body AS (
     SELECT line, trim(text, $whitespace) AS t
-    FROM (SELECT row_number() OVER () AS line, line AS text
+    FROM (SELECT $line_base + row_number() OVER () AS line, line AS text
           FROM read_csv($path, columns = {'line': 'VARCHAR'}, delim = $delim, quote = '', escape = '',
                         header = false, auto_detect = false))
-    WHERE line > $head_lines AND text IS NOT NULL
+    WHERE text IS NOT NULL
 ), tagged AS (
     SELECT line, t,
         regexp_extract(t, '^<Item naaccrId="([a-zA-Z][a-zA-Z0-9]*)"(?: naaccrNum="([0-9]{1,9})")?>'
@@ -68,8 +69,8 @@ WITH body AS (
 SELECT line, kind, m,
     sum(CASE kind WHEN 2 THEN 1 WHEN 3 THEN -1 ELSE 0 END) OVER w AS patient_depth,
     sum(CASE kind WHEN 4 THEN 1 WHEN 5 THEN -1 ELSE 0 END) OVER w AS tumor_depth,
-    sum(CASE WHEN kind IN (2, 6) THEN 1 ELSE 0 END) OVER w AS patient_seq,
-    sum(CASE WHEN kind IN (4, 7) THEN 1 ELSE 0 END) OVER w AS tumor_seq,
+    $patient_base + sum(CASE WHEN kind IN (2, 6) THEN 1 ELSE 0 END) OVER w AS patient_seq,
+    $tumor_base + sum(CASE WHEN kind IN (4, 7) THEN 1 ELSE 0 END) OVER w AS tumor_seq,
     sum(CASE WHEN kind = 8 THEN 1 ELSE 0 END) OVER w AS closed
 FROM kinds
 WHERE kind <> 0
@@ -87,7 +88,8 @@ SELECT count(*) FILTER (WHERE kind = -1) AS unrecognised,
        count(*) FILTER (WHERE kind = 1 AND patient_depth = 0) AS file_level_items,
        count(*) FILTER (WHERE kind = 8) AS root_closes,
        count(*) FILTER (WHERE closed > 0 AND kind <> 8) AS after_root,
-       coalesce(arg_max(patient_depth + tumor_depth, line), 0) AS open_at_end
+       coalesce(arg_max(patient_depth + tumor_depth, line), 0) AS open_at_end,
+       count(*) AS lines, coalesce(max(patient_seq), $patient_base), coalesce(max(tumor_seq), $tumor_base)
 FROM bulk_line
 """
 
@@ -131,11 +133,49 @@ def _head(path: Path) -> tuple[bytes, int] | None:
         offset, lines = end + 1, lines + 1
 
 
+def _blocks(path: Path, start: int, block_bytes: int) -> Iterator[tuple[bytes, int]]:
+    """The file from byte ``start`` in blocks that end just before a ``<Patient`` line (or at the end).
+
+    Yields each block with the number of lines before it (counted from ``start``). Cutting only at patient
+    boundaries keeps every block's nesting self-contained, so blocks are staged one at a time.
+    """
+    lines_before = 0
+    pending = b""
+    with path.open("rb") as fh:
+        fh.seek(start)
+        while True:
+            data = fh.read(block_bytes)
+            buffer = pending + data
+            if not data:
+                if buffer:
+                    yield buffer, lines_before
+                return
+            cut = _last_patient_start(buffer)
+            if cut <= 0:
+                pending = buffer  # one patient longer than a block: read on
+                continue
+            yield buffer[:cut], lines_before
+            lines_before += buffer.count(b"\n", 0, cut)
+            pending = buffer[cut:]
+
+
+def _last_patient_start(buffer: bytes) -> int:
+    """Offset of the start of the last line whose first non-blank text is ``<Patient``; -1 if none."""
+    position = len(buffer)
+    while (position := buffer.rfind(b"<Patient", 0, position)) > 0:
+        line_start = buffer.rfind(b"\n", 0, position) + 1
+        if line_start > 0 and not buffer[line_start:position].strip(b" \t"):
+            return line_start
+    return -1
+
+
 def stage_line_structured_xml(con: duckdb.DuckDBPyConnection, path: Path, work_dir: Path, *,
-                              user_dictionaries: Sequence[Dictionary] = ()) -> SourceFile | None:
+                              user_dictionaries: Sequence[Dictionary] = (),
+                              block_bytes: int = BLOCK_BYTES) -> SourceFile | None:
     """Stage a one-element-per-line NAACCR XML file into ``entity``/``item``; None when it does not fit.
 
     Raises SourceFileError (from the general reader) for a head that is not acceptable NAACCR XML.
+    Nothing stays staged when it declines.
     """
     head = _head(path)
     if head is None:
@@ -157,17 +197,38 @@ def stage_line_structured_xml(con: duckdb.DuckDBPyConnection, path: Path, work_d
         raise SourceFileError(path, exc.reason, line=exc.line, naaccr_id=exc.naaccr_id) from exc
     source = reader.source
     source.path = path
-    params = {"path": str(path), "head_lines": head_lines, "delim": "\x01", "whitespace": " \t\r"}
-    try:
-        con.execute(_CLASSIFY, params)
-    except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException):
-        return None  # e.g. bytes that are not UTF-8: the general reader reports them precisely
-    row = con.execute(_STRUCTURE_CHECK).fetchall()[0]
-    assert row is not None
-    unrecognised, misnested, file_level_items, root_closes, after_root, open_at_end = row
-    if unrecognised or misnested or file_level_items or root_closes != 1 or after_root or open_at_end:
-        return None
-    con.execute(_STAGE_ENTITIES)
-    con.execute(_STAGE_ITEMS)
-    con.execute("DROP TABLE bulk_line")
-    return source
+    if _stage_blocks(con, path, work_dir, len(head_bytes), head_lines, block_bytes):
+        return source
+    con.execute("DELETE FROM entity")
+    con.execute("DELETE FROM item")
+    return None
+
+
+def _stage_blocks(con: duckdb.DuckDBPyConnection, path: Path, work_dir: Path, head_bytes: int,
+                  head_lines: int, block_bytes: int) -> bool:
+    """Classify and stage the body block by block; False as soon as a block falls outside the grammar."""
+    block_file = work_dir / "block.xml"
+    patient_base = tumor_base = 0
+    root_closed = False
+    for block, lines_before in _blocks(path, head_bytes, block_bytes):
+        block_file.write_bytes(block)
+        params = {"path": str(block_file), "line_base": head_lines + lines_before,
+                  "patient_base": patient_base, "tumor_base": tumor_base, "delim": "\x01",
+                  "whitespace": " \t\r"}
+        try:
+            con.execute(_CLASSIFY, params)
+        except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException):
+            return False  # e.g. bytes that are not UTF-8: the general reader reports them precisely
+        row = con.execute(_STRUCTURE_CHECK, {"patient_base": patient_base, "tumor_base": tumor_base}).fetchall()[0]
+        unrecognised, misnested, file_level_items, root_closes, after_root, open_at_end, lines, last_patient, \
+            last_tumor = row
+        if unrecognised or misnested or file_level_items or after_root or open_at_end \
+                or (root_closed and lines) or root_closes > 1:
+            return False
+        root_closed = root_closed or root_closes == 1
+        con.execute(_STAGE_ENTITIES)
+        con.execute(_STAGE_ITEMS)
+        con.execute("DROP TABLE bulk_line")
+        patient_base, tumor_base = int(last_patient), int(last_tumor)
+    block_file.unlink(missing_ok=True)
+    return root_closed

@@ -1,0 +1,57 @@
+"""The line-structured XML fast path: same records whatever the block size; declines on other layouts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from pipelines.readers.xml_bulk import stage_line_structured_xml
+from pipelines.records import ENTITY_SCHEMA, ITEM_SCHEMA
+from sample_data.synthetic_xml import generate_naaccr_xml
+from tests.conftest import naaccr_xml
+
+
+def _staging() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    for name, schema in (("entity", ENTITY_SCHEMA), ("item", ITEM_SCHEMA)):
+        con.register("empty", pa.Table.from_pylist([], schema=schema))
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM empty")
+        con.unregister("empty")
+    return con
+
+
+def _stage(path: Path, work: Path, block_bytes: int) -> tuple[list[tuple[object, ...]], ...] | None:
+    con = _staging()
+    work.mkdir(exist_ok=True)
+    if stage_line_structured_xml(con, path, work, block_bytes=block_bytes) is None:
+        assert con.execute("SELECT (SELECT count(*) FROM item) + (SELECT count(*) FROM entity)").fetchall() == [(0,)]
+        return None
+    return (con.execute("SELECT * FROM item ORDER BY line").fetchall(),
+            con.execute("SELECT * FROM entity ORDER BY line").fetchall())
+
+
+def test_blocks_of_any_size_stage_the_same_records(tmp_path):
+    path = tmp_path / "g.xml"
+    generate_naaccr_xml(path, tumors=600, seed=5)
+    whole = _stage(path, tmp_path / "w", 1 << 30)
+    assert whole is not None
+    assert len(whole[1]) > 600
+    for block_bytes in (150_000, 20_011):
+        assert _stage(path, tmp_path / f"w{block_bytes}", block_bytes) == whole
+
+
+@pytest.mark.parametrize("change", [
+    ('<Item naaccrId="primarySite">C509</Item>', '<Item naaccrId="primarySite"><![CDATA[C509]]></Item>'),
+    ('<Item naaccrId="primarySite">C509</Item>', '<Item naaccrId="primarySite">C5&#48;9</Item>'),
+    ("<Tumor>", "<Tumor><x:ext xmlns:x='urn:x'/>"),
+    ("</Patient>", "</Patient></Patient>"),
+    ("</NaaccrData>", ""),
+])
+def test_other_layouts_are_declined_with_nothing_staged(tmp_path, change):
+    text = naaccr_xml([({"patientIdNumber": "1"}, [{"primarySite": "C509"}])] * 3)
+    path = tmp_path / "x.xml"
+    path.write_text(text.replace(*change, 1))
+    assert _stage(path, tmp_path / "w", 1 << 20) is None
