@@ -39,6 +39,9 @@ def _ingest_command(path: Path, db: Path) -> list[str]:
 
 def _counts(db: Path) -> tuple[int, int, int]:
     with duckdb.connect(str(db), read_only=True) as con:
+        if not con.execute("SELECT count(*) FROM information_schema.tables "
+                           "WHERE table_name = 'ingest_batch'").fetchall()[0][0]:
+            return 0, 0, 0  # killed while the new store was being created: nothing is there yet
         row = con.execute("SELECT (SELECT count(*) FROM ingest_batch WHERE status = 'loaded'), "
                           "(SELECT count(*) FROM tumor), (SELECT count(*) FROM source_tumor)").fetchone()
     assert row is not None
