@@ -120,11 +120,10 @@ def _open_staging(db_path: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
 def _stage_records(con: duckdb.DuckDBPyConnection, path: Path, work: Path, *, user_dictionaries: Sequence[Dictionary],
                    naaccr_version: str | None, progress: Progress | None) -> SourceFile:
     if detect_format(path) == "naaccr-xml":
-        source = stage_line_structured_xml(con, path, work, user_dictionaries=user_dictionaries)
+        source = stage_line_structured_xml(
+            con, path, work, user_dictionaries=user_dictionaries,
+            progress=(lambda tumors: progress(tumors, 0)) if progress else None)
         if source is not None:
-            if progress:
-                row = con.execute("SELECT count(*) FROM entity WHERE kind = 2").fetchall()[0]
-                progress(int(row[0]) if row else 0, 0)
             return source
     reader = open_reader(path, user_dictionaries=user_dictionaries, naaccr_version=naaccr_version)
     tumors = 0

@@ -17,7 +17,7 @@ handled in one place.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -171,7 +171,8 @@ def _last_patient_start(buffer: bytes) -> int:
 
 def stage_line_structured_xml(con: duckdb.DuckDBPyConnection, path: Path, work_dir: Path, *,
                               user_dictionaries: Sequence[Dictionary] = (),
-                              block_bytes: int = BLOCK_BYTES) -> SourceFile | None:
+                              block_bytes: int = BLOCK_BYTES,
+                              progress: Callable[[int], None] | None = None) -> SourceFile | None:
     """Stage a one-element-per-line NAACCR XML file into ``entity``/``item``; None when it does not fit.
 
     Raises SourceFileError (from the general reader) for a head that is not acceptable NAACCR XML.
@@ -197,7 +198,7 @@ def stage_line_structured_xml(con: duckdb.DuckDBPyConnection, path: Path, work_d
         raise SourceFileError(path, exc.reason, line=exc.line, naaccr_id=exc.naaccr_id) from exc
     source = reader.source
     source.path = path
-    if _stage_blocks(con, path, work_dir, len(head_bytes), head_lines, block_bytes):
+    if _stage_blocks(con, path, work_dir, len(head_bytes), head_lines, block_bytes, progress):
         return source
     con.execute("DELETE FROM entity")
     con.execute("DELETE FROM item")
@@ -205,7 +206,7 @@ def stage_line_structured_xml(con: duckdb.DuckDBPyConnection, path: Path, work_d
 
 
 def _stage_blocks(con: duckdb.DuckDBPyConnection, path: Path, work_dir: Path, head_bytes: int,
-                  head_lines: int, block_bytes: int) -> bool:
+                  head_lines: int, block_bytes: int, progress: Callable[[int], None] | None) -> bool:
     """Classify and stage the body block by block; False as soon as a block falls outside the grammar."""
     block_file = work_dir / "block.xml"
     patient_base = tumor_base = 0
@@ -230,5 +231,7 @@ def _stage_blocks(con: duckdb.DuckDBPyConnection, path: Path, work_dir: Path, he
         con.execute(_STAGE_ITEMS)
         con.execute("DROP TABLE bulk_line")
         patient_base, tumor_base = int(last_patient), int(last_tumor)
+        if progress:
+            progress(tumor_base)
     block_file.unlink(missing_ok=True)
     return root_closed
