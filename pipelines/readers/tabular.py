@@ -229,16 +229,13 @@ class TabularReader:
     def _version(self, names: list[str], first: Row | None) -> str:
         """naaccrRecordVersion of the first data row, else the caller's version, else the newest version
         whose dictionary defines every header (so a v25 template with `sex` reads as v25), else the latest."""
-        if VERSION_COLUMN in names and first is not None:
-            i = names.index(VERSION_COLUMN)
-            cell = first[1][i] if i < len(first[1]) else None
-            if not _blank(cell):
-                value = (cell or "").strip()
-                if value not in SUPPORTED_VERSIONS:
-                    raise SourceFileError(
-                        self.path, f"naaccrRecordVersion {value!r} is not a supported NAACCR version "
-                        f"(supported: {', '.join(SUPPORTED_VERSIONS)})", line=first[0], naaccr_id=VERSION_COLUMN)
-                return value
+        value = _first_row_value(names, first, VERSION_COLUMN)
+        if value is not None and first is not None:
+            if value not in SUPPORTED_VERSIONS:
+                raise SourceFileError(
+                    self.path, f"naaccrRecordVersion {value!r} is not a supported NAACCR version "
+                    f"(supported: {', '.join(SUPPORTED_VERSIONS)})", line=first[0], naaccr_id=VERSION_COLUMN)
+            return value
         version = self.naaccr_version or _newest_version_with(names) or LATEST_VERSION
         if version not in SUPPORTED_VERSIONS:
             raise SourceFileError(self.path, f"NAACCR version {version!r} is not supported "
@@ -269,18 +266,23 @@ class TabularReader:
 
     def _record_type(self, names: list[str], first: Row | None, dictionary: Dictionary) -> str:
         """The recordType column of the first data row, else "A" with confidential/text columns, else "I"."""
-        if RECORD_TYPE_COLUMN in names and first is not None:
-            i = names.index(RECORD_TYPE_COLUMN)
-            cell = first[1][i] if i < len(first[1]) else None
-            if not _blank(cell):
-                value = (cell or "").strip()
-                if value not in RECORD_TYPES:
-                    raise SourceFileError(self.path, f"recordType {value!r} is not one of "
-                                          f"{', '.join(RECORD_TYPES)}", line=first[0],
-                                          naaccr_id=RECORD_TYPE_COLUMN)
-                return value
+        value = _first_row_value(names, first, RECORD_TYPE_COLUMN)
+        if value is not None and first is not None:
+            if value not in RECORD_TYPES:
+                raise SourceFileError(self.path, f"recordType {value!r} is not one of "
+                                      f"{', '.join(RECORD_TYPES)}", line=first[0], naaccr_id=RECORD_TYPE_COLUMN)
+            return value
         beyond_incidence = any("I" not in dictionary.items[n].record_types for n in names if n)
         return "A" if beyond_incidence else "I"
+
+
+def _first_row_value(names: list[str], first: Row | None, column: str) -> str | None:
+    """The stripped value of a column on the first data row, or None when absent or blank."""
+    if column not in names or first is None:
+        return None
+    i = names.index(column)
+    cell = first[1][i] if i < len(first[1]) else None
+    return None if _blank(cell) else (cell or "").strip()
 
 
 def _newest_version_with(names: list[str]) -> str | None:
