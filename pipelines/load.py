@@ -30,9 +30,10 @@ from pipelines.readers.xml_bulk import stage_line_structured_xml
 from pipelines.records import ENTITY_SCHEMA, ISSUE_SCHEMA, ITEM_SCHEMA, SourceFile, SourceFileError
 from pipelines.typed_core import build_typed_core
 from registry.naaccr import Dictionary
-from registry.store import ensure_store, read_connection, transaction, write_connection
+from registry.store import attached_for_write, ensure_store, read_connection, transaction, write_connection
 
 STAGING_DIR = ".staging"
+STORE_ALIAS = "registry_store"
 STAGING_MEMORY_LIMIT = "384MB"
 Progress = Callable[[int, int], None]   # (tumors read so far, bytes read so far)
 
@@ -198,17 +199,22 @@ _COMMIT_COLUMNS = {
 
 def _commit(stage: duckdb.DuckDBPyConnection, db_path: Path, result: BatchResult, source: SourceFile,
             size: int, user: str, started: datetime) -> int:
-    """Insert the staged batch into the store in one transaction; return its batch_id."""
-    with write_connection(db_path) as con, transaction(con):
-        again = con.execute("SELECT min(batch_id) FROM ingest_batch WHERE sha256 = ? AND status = 'loaded'",
-                            [result.sha256]).fetchall()[0]
-        if again and again[0] is not None:
+    """Insert the staged batch into the store in one transaction; return its batch_id.
+
+    The store is attached to the staging connection, so the copy runs inside one DuckDB instance with
+    one bounded buffer pool instead of streaming rows between two.
+    """
+    with attached_for_write(stage, db_path, STORE_ALIAS), transaction(stage):
+        again = stage.execute(f"SELECT min(batch_id) FROM {STORE_ALIAS}.ingest_batch "
+                              "WHERE sha256 = ? AND status = 'loaded'", [result.sha256]).fetchall()[0]
+        if again[0] is not None:
             raise _AlreadyLoaded(int(again[0]))
-        row = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batch").fetchall()[0]
-        batch_id = int(row[0]) if row else 1
-        con.execute(
-            """INSERT INTO ingest_batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, MAP(?, ?), MAP(?, ?),
-                                                ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', NULL, ?, ?, now())""",
+        batch_id = int(stage.execute(
+            f"SELECT coalesce(max(batch_id), 0) + 1 FROM {STORE_ALIAS}.ingest_batch").fetchall()[0][0])
+        stage.execute(
+            f"""INSERT INTO {STORE_ALIAS}.ingest_batch
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, MAP(?, ?), MAP(?, ?),
+                        ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', NULL, ?, ?, now())""",
             [batch_id, str(result.path), size, result.sha256, source.format, source.naaccr_version,
              source.record_type, source.specification_version, list(source.dictionary.uris),
              list(source.root_attributes), list(source.root_attributes.values()),
@@ -217,14 +223,12 @@ def _commit(stage: duckdb.DuckDBPyConnection, db_path: Path, result: BatchResult
              result.tumors_read, result.tumors_loaded, result.tumors_rejected, result.warnings,
              source.extensions_skipped, user, started])
         for table, select in _COMMIT_COPIES:
-            reader = stage.sql(select.replace("$batch_id", str(batch_id))).to_arrow_reader(1 << 17)
-            con.register("staged", reader)
             columns = _COMMIT_COLUMNS.get(table, "")
+            query = select.replace("$batch_id", str(batch_id))
             if columns:
-                con.execute(f"INSERT INTO {table} {columns} SELECT * FROM staged")
+                stage.execute(f"INSERT INTO {STORE_ALIAS}.{table} {columns} {query}")
             else:
-                con.execute(f"INSERT INTO {table} SELECT {batch_id}, * FROM staged")
-            con.unregister("staged")
+                stage.execute(f"INSERT INTO {STORE_ALIAS}.{table} SELECT {batch_id}, * FROM ({query})")
     return batch_id
 
 

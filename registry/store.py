@@ -35,7 +35,8 @@ def _is_lock_error(exc: Exception) -> bool:
     # Another process holds the file lock, or (same process) a connection with another read-only mode
     # is open: both clear once the other side closes its short-lived connection.
     text = str(exc)
-    return any(s in text for s in ("Could not set lock", "Conflicting lock", "different configuration"))
+    return any(s in text for s in ("Could not set lock", "Conflicting lock", "different configuration",
+                                   "already attached"))
 
 
 def _connect_with_retry(db_path: Path, *, read_only: bool, timeout: float) -> duckdb.DuckDBPyConnection:
@@ -78,6 +79,32 @@ def write_connection(db_path: Path, *, timeout: float = 120.0) -> Iterator[duckd
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def attached_for_write(con: duckdb.DuckDBPyConnection, db_path: Path, alias: str, *,
+                       timeout: float = 120.0) -> Iterator[None]:
+    """Attach the store read-write to an existing connection (the loader's staging database), retrying
+    while another process holds its lock, and detach it afterwards."""
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while True:
+        try:
+            con.execute(f"ATTACH ? AS {alias}", [str(db_path)])
+            break
+        except (duckdb.IOException, duckdb.ConnectionException, duckdb.BinderException,
+                duckdb.ResourceInUseException) as exc:
+            if not _is_lock_error(exc):
+                raise StoreError(f"{db_path}: cannot open the store: {exc}") from exc
+            if time.monotonic() >= deadline:
+                raise StoreBusyError(
+                    f"{db_path}: the store stayed locked by another process for {timeout:.0f} s") from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+    try:
+        yield
+    finally:
+        con.execute(f"DETACH {alias}")
 
 
 @contextmanager
