@@ -22,12 +22,13 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines import validation
 from pipelines.readers import open_reader
 from pipelines.readers.source import detect_format
 from pipelines.readers.xml_bulk import stage_line_structured_xml
-from pipelines.records import ENTITY_SCHEMA, ISSUE_SCHEMA, ITEM_SCHEMA, SourceFile, SourceFileError
+from pipelines.records import ENTITY_SCHEMA, ISSUE_SCHEMA, ITEM_SCHEMA, TUMOR, SourceFile, SourceFileError
 from pipelines.typed_core import build_typed_core
 from registry.naaccr import Dictionary
 from registry.store import attached_for_write, ensure_store, read_connection, transaction, write_connection
@@ -118,8 +119,10 @@ def _open_staging(db_path: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
     return con, work
 
 
-def _stage_records(con: duckdb.DuckDBPyConnection, path: Path, work: Path, *, user_dictionaries: Sequence[Dictionary],
-                   naaccr_version: str | None, progress: Progress | None) -> SourceFile:
+def _stage_records(con: duckdb.DuckDBPyConnection, path: Path, work: Path, *,
+                   user_dictionaries: Sequence[Dictionary], naaccr_version: str | None,
+                   progress: Progress | None) -> SourceFile:
+    """Read the file into the staging tables: the XML fast path when it fits, else the format's reader."""
     if detect_format(path) == "naaccr-xml":
         source = stage_line_structured_xml(
             con, path, work, user_dictionaries=user_dictionaries,
@@ -135,13 +138,18 @@ def _stage_records(con: duckdb.DuckDBPyConnection, path: Path, work: Path, *, us
                 con.execute(f"INSERT INTO {name} SELECT * FROM chunk_arrow")
                 con.unregister("chunk_arrow")
         if progress:
-            tumors += int(pa.compute.sum(pa.compute.equal(chunk.entities["kind"], 2)).as_py() or 0)
+            tumors += int(pc.sum(pc.equal(chunk.entities["kind"], TUMOR)).as_py() or 0)
             progress(tumors, 0)
     return reader.source
 
 
 def _record_failure(db_path: Path, path: Path, sha256: str, size: int, user: str, started: datetime,
-                    error: SourceFileError, fmt: str | None) -> None:
+                    error: SourceFileError) -> None:
+    """Record a file that could not be read as a failed batch (it loads nothing)."""
+    try:
+        fmt: str | None = detect_format(path)
+    except SourceFileError:
+        fmt = None
     with write_connection(db_path) as con, transaction(con):
         con.execute(
             """INSERT INTO ingest_batch (batch_id, file_name, file_size, sha256, format, status, message,
@@ -261,7 +269,7 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
             stage.close()
             if isinstance(exc, duckdb.Error):
                 exc = SourceFileError(path, f"could not stage the file: {exc}")
-            _record_failure(db_path, path, sha256, size, user, started, exc, None)
+            _record_failure(db_path, path, sha256, size, user, started, exc)
             result.status, result.message = "failed", str(exc)
             result.seconds = time.monotonic() - began
             return result
