@@ -154,12 +154,15 @@ def batches(db: DbOption = DEFAULT_DB,
     table = Table(title=f"Ingest batches in {db}")
     for name in ("batch", "file", "format", "version", "status", "read", "loaded", "rejected", "warnings",
                  "finished"):
-        table.add_column(name, overflow="fold")
+        if name == "file":
+            table.add_column(name, overflow="fold")
+        else:
+            table.add_column(name, no_wrap=True, justify="right" if name not in ("format", "status") else "left")
     for r in frame.itertuples():
         table.add_row(str(r.batch_id), Path(str(r.file_name)).name, str(r.format), str(r.naaccr_version),
                       str(r.status),
                       f"{r.tumors_read:,}", f"{r.tumors_loaded:,}", f"{r.tumors_rejected:,}", f"{r.warnings:,}",
-                      str(r.finished_at)[:19])
+                      str(r.finished_at)[:16])
     out.print(table)
 
 
