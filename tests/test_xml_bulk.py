@@ -55,3 +55,27 @@ def test_other_layouts_are_declined_with_nothing_staged(tmp_path, change):
     path = tmp_path / "x.xml"
     path.write_text(text.replace(*change, 1))
     assert _stage(path, tmp_path / "w", 1 << 20) is None
+
+
+def test_native_scanner_and_duckdb_path_stage_the_same_records(tmp_path, monkeypatch):
+    from pipelines.readers import xml_bulk
+    if xml_bulk._xmlscan is None:
+        pytest.skip("native scanner not built (no C compiler at install)")
+    text = naaccr_xml([({"patientIdNumber": "1", "nameLast": "O'Neil & <Co>"},
+                        [{"primarySite": "C509", "textRemarks": "  a  ", "laterality": "  "}, {}]),
+                       ({"patientIdNumber": "2"}, [])], record_type="A")
+    path = tmp_path / "n.xml"
+    path.write_text(text.replace('<Item naaccrId="primarySite">', '<Item naaccrId="primarySite" naaccrNum="400">'))
+    generated = tmp_path / "g.xml"
+    generate_naaccr_xml(generated, tumors=300, seed=9, record_type="A")
+    def no_sql_fallback(*args: object) -> None:
+        raise AssertionError("the native scanner declined a block it should read")
+
+    for source in (path, generated):
+        monkeypatch.setattr(xml_bulk, "_stage_block_with_duckdb", no_sql_fallback)
+        native = _stage(source, tmp_path / "native", 50_000)
+        monkeypatch.undo()
+        monkeypatch.setattr(xml_bulk, "_xmlscan", None)
+        duck = _stage(source, tmp_path / "duck", 50_000)
+        monkeypatch.undo()
+        assert native is not None and native == duck

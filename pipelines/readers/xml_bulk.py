@@ -21,11 +21,18 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from pipelines.readers.source import GZIP_MAGIC
 from pipelines.readers.xml import NaaccrXmlReader
 from pipelines.records import SourceFile, SourceFileError
 from registry.naaccr import Dictionary
+
+try:  # the native scanner is optional (built when a C compiler was present at install)
+    import pipelines.readers._xmlscan as _xmlscan
+except ImportError:  # pragma: no cover - exercised on machines without a compiler
+    _xmlscan = None  # type: ignore[assignment]
 
 MAX_HEAD_BYTES = 1 << 20
 BLOCK_BYTES = 64 << 20  # staged at a time: bounds memory whatever the file size
@@ -103,7 +110,7 @@ SELECT CASE WHEN tumor_depth = 1 THEN 2 ELSE 1 END, patient_seq,
                                          '&quot;', '"'), '&apos;', chr(39)), '&amp;', '&')
             ELSE m.value END,
        line
-FROM bulk_line WHERE kind = 1 AND m.value <> ''
+FROM bulk_line WHERE kind = 1 AND trim(m.value, $blank) <> ''
 """
 
 _STAGE_ENTITIES = """
@@ -207,31 +214,94 @@ def stage_line_structured_xml(con: duckdb.DuckDBPyConnection, path: Path, work_d
 
 def _stage_blocks(con: duckdb.DuckDBPyConnection, path: Path, work_dir: Path, head_bytes: int,
                   head_lines: int, block_bytes: int, progress: Callable[[int], None] | None) -> bool:
-    """Classify and stage the body block by block; False as soon as a block falls outside the grammar."""
+    """Classify and stage the body block by block; False as soon as a block falls outside the grammar.
+
+    Each block goes through the native scanner when it is built, else (or when the scanner declines)
+    through DuckDB; both apply the same grammar.
+    """
     block_file = work_dir / "block.xml"
     patient_base = tumor_base = 0
     root_closed = False
     for block, lines_before in _blocks(path, head_bytes, block_bytes):
-        block_file.write_bytes(block)
-        params = {"path": str(block_file), "line_base": head_lines + lines_before,
-                  "patient_base": patient_base, "tumor_base": tumor_base, "delim": "\x01",
-                  "whitespace": " \t\r"}
-        try:
-            con.execute(_CLASSIFY, params)
-        except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException):
-            return False  # e.g. bytes that are not UTF-8: the general reader reports them precisely
-        row = con.execute(_STRUCTURE_CHECK, {"patient_base": patient_base, "tumor_base": tumor_base}).fetchall()[0]
-        unrecognised, misnested, file_level_items, root_closes, after_root, open_at_end, lines, last_patient, \
-            last_tumor = row
-        if unrecognised or misnested or file_level_items or after_root or open_at_end \
-                or (root_closed and lines) or root_closes > 1:
+        line_base = head_lines + lines_before
+        if root_closed and block.strip():
             return False
-        root_closed = root_closed or root_closes == 1
-        con.execute(_STAGE_ENTITIES)
-        con.execute(_STAGE_ITEMS)
-        con.execute("DROP TABLE bulk_line")
-        patient_base, tumor_base = int(last_patient), int(last_tumor)
+        staged = _stage_block_natively(con, block, line_base, patient_base, tumor_base)
+        if staged is not None:
+            patient_base, tumor_base, closes = staged
+        else:
+            block_file.write_bytes(block)
+            outcome = _stage_block_with_duckdb(con, block_file, line_base, patient_base, tumor_base)
+            if outcome is None:
+                return False
+            patient_base, tumor_base, closes = outcome
+        root_closed = root_closed or closes
         if progress:
             progress(tumor_base)
     block_file.unlink(missing_ok=True)
     return root_closed
+
+
+def _stage_block_natively(con: duckdb.DuckDBPyConnection, block: bytes, line_base: int, patient_base: int,
+                          tumor_base: int) -> tuple[int, int, bool] | None:
+    """Stage one block with the C scanner; None when it is not built or the block needs the SQL path."""
+    if _xmlscan is None or not (block.isascii() or _is_utf8(block)):
+        return None
+    scanned = _xmlscan.scan_block(block, line_base, patient_base, tumor_base)
+    if scanned is None:
+        return None
+    (level, patient, tumor, line, ids_index, num, offsets, values, ids,
+     e_kind, e_patient, e_tumor, e_line, last_patient, last_tumor, root_closed, _lines) = scanned
+    count = len(level)
+    items = pa.table({
+        "level": pa.array(np.frombuffer(level, np.uint8)),
+        "patient_seq": pa.array(np.frombuffer(patient, np.int32)),
+        "tumor_seq": pa.array(np.frombuffer(tumor, np.int32)),
+        "naaccr_id": pa.DictionaryArray.from_arrays(pa.array(np.frombuffer(ids_index, np.int32)),
+                                                    pa.array(ids, pa.string())),
+        "naaccr_num": pa.array(np.frombuffer(num, np.int32)),
+        "value": pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(values)),
+        "line": pa.array(np.frombuffer(line, np.int64)),
+    })
+    entities = pa.table({
+        "kind": pa.array(np.frombuffer(e_kind, np.uint8)),
+        "patient_seq": pa.array(np.frombuffer(e_patient, np.int32)),
+        "tumor_seq": pa.array(np.frombuffer(e_tumor, np.int32)),
+        "line": pa.array(np.frombuffer(e_line, np.int64)),
+    })
+    con.register("scanned_items", items)
+    con.register("scanned_entities", entities)
+    con.execute("INSERT INTO item SELECT level, patient_seq, tumor_seq, naaccr_id::VARCHAR, "
+                "nullif(naaccr_num, -1), value, line FROM scanned_items")
+    con.execute("INSERT INTO entity SELECT kind, patient_seq, tumor_seq, line, NULL FROM scanned_entities")
+    con.unregister("scanned_items")
+    con.unregister("scanned_entities")
+    return int(last_patient), int(last_tumor), bool(root_closed)
+
+
+def _is_utf8(block: bytes) -> bool:
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _stage_block_with_duckdb(con: duckdb.DuckDBPyConnection, block_file: Path, line_base: int,
+                             patient_base: int, tumor_base: int) -> tuple[int, int, bool] | None:
+    """Stage one block with DuckDB's line scanner and SQL; None when it falls outside the grammar."""
+    params = {"path": str(block_file), "line_base": line_base, "patient_base": patient_base,
+              "tumor_base": tumor_base, "delim": "\x01", "whitespace": " \t\r"}
+    try:
+        con.execute(_CLASSIFY, params)
+    except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException):
+        return None  # e.g. bytes that are not UTF-8: the general reader reports them precisely
+    row = con.execute(_STRUCTURE_CHECK, {"patient_base": patient_base, "tumor_base": tumor_base}).fetchall()[0]
+    unrecognised, misnested, file_level_items, root_closes, after_root, open_at_end, _lines, last_patient, \
+        last_tumor = row
+    if unrecognised or misnested or file_level_items or after_root or open_at_end or root_closes > 1:
+        return None
+    con.execute(_STAGE_ENTITIES)
+    con.execute(_STAGE_ITEMS, {"blank": " \t"})
+    con.execute("DROP TABLE bulk_line")
+    return int(last_patient), int(last_tumor), root_closes == 1
