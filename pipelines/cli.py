@@ -92,7 +92,7 @@ def ingest(
             task = progress.add_task(path.name, total=None, rate="")
             start = time.monotonic()
 
-            def report(tumors: int, _bytes: int, task: TaskID = task, start: float = start) -> None:
+            def report(tumors: int, task: TaskID = task, start: float = start) -> None:
                 elapsed = max(time.monotonic() - start, 1e-6)
                 progress.update(task, completed=tumors, rate=f"{tumors / elapsed:,.0f} tumors/s")
 

@@ -36,7 +36,7 @@ from registry.store import attached_for_write, ensure_store, read_connection, tr
 STAGING_DIR = ".staging"
 STORE_ALIAS = "registry_store"
 STAGING_MEMORY_LIMIT = "384MB"
-Progress = Callable[[int, int], None]   # (tumors read so far, bytes read so far)
+Progress = Callable[[int], None]   # called with the number of tumors read so far
 
 
 @dataclass
@@ -126,7 +126,7 @@ def _stage_records(con: duckdb.DuckDBPyConnection, path: Path, work: Path, *,
     if detect_format(path) == "naaccr-xml":
         source = stage_line_structured_xml(
             con, path, work, user_dictionaries=user_dictionaries,
-            progress=(lambda tumors: progress(tumors, 0)) if progress else None)
+            progress=progress)
         if source is not None:
             return source
     reader = open_reader(path, user_dictionaries=user_dictionaries, naaccr_version=naaccr_version)
@@ -139,7 +139,7 @@ def _stage_records(con: duckdb.DuckDBPyConnection, path: Path, work: Path, *,
                 con.unregister("chunk_arrow")
         if progress:
             tumors += int(pc.sum(pc.equal(chunk.entities["kind"], TUMOR)).as_py() or 0)
-            progress(tumors, 0)
+            progress(tumors)
     return reader.source
 
 
@@ -252,7 +252,11 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
     began = time.monotonic()
     started = datetime.now(UTC)
     user = user or getpass.getuser()
-    sha256, size = file_sha256(path)
+    try:
+        sha256, size = file_sha256(path)
+    except OSError as exc:
+        return BatchResult(path=path, sha256="", status="failed",
+                           message=f"{path}: cannot read file: {exc.strerror or exc}")
     result = BatchResult(path=path, sha256=sha256, status="loaded")
     ensure_store(db_path)
     existing = _loaded_batch_with_sha(db_path, sha256)

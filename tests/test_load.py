@@ -138,3 +138,8 @@ def test_unknown_county_has_no_fips(write_xml, db_path):
     write_xml("c.xml", [(PATIENT, [{**TUMOR, "countyAtDx": "999"}, {**TUMOR, "addrAtDxState": "ZZ"}])])
     ingest_file(db_path.parent.parent / "c.xml", db_path=db_path)
     assert query(db_path, "SELECT county_fips FROM tumor") == [(None,), (None,)]
+
+
+def test_a_path_that_cannot_be_read_fails_without_a_batch(tmp_path, db_path):
+    result = ingest_file(tmp_path, db_path=db_path)
+    assert result.status == "failed" and str(tmp_path) in (result.message or "")
