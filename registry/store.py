@@ -11,15 +11,17 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
 from registry.errors import StoreBusyError, StoreError
 
+T = TypeVar("T")
 DEFAULT_DB = Path("data") / "registry.duckdb"
 ENV_DB = "REGISTRY_DB"
 WRITE_MEMORY_LIMIT = "384MB"
@@ -39,13 +41,18 @@ def _is_lock_error(exc: Exception) -> bool:
                                    "already attached"))
 
 
-def _connect_with_retry(db_path: Path, *, read_only: bool, timeout: float) -> duckdb.DuckDBPyConnection:
+_OPEN_ERRORS = (duckdb.IOException, duckdb.ConnectionException, duckdb.BinderException,
+                duckdb.ResourceInUseException)
+
+
+def _retry_while_locked(open_store: Callable[[], T], db_path: Path, timeout: float) -> T:
+    """Run open_store, retrying with backoff while another connection holds the store's lock."""
     deadline = time.monotonic() + timeout
     delay = 0.02
     while True:
         try:
-            return duckdb.connect(str(db_path), read_only=read_only)
-        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            return open_store()
+        except _OPEN_ERRORS as exc:
             if not _is_lock_error(exc):
                 raise StoreError(f"{db_path}: cannot open the store: {exc}") from exc
             if time.monotonic() >= deadline:
@@ -53,6 +60,10 @@ def _connect_with_retry(db_path: Path, *, read_only: bool, timeout: float) -> du
                     f"{db_path}: the store stayed locked by another process for {timeout:.0f} s") from exc
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
+
+
+def _connect_with_retry(db_path: Path, *, read_only: bool, timeout: float) -> duckdb.DuckDBPyConnection:
+    return _retry_while_locked(lambda: duckdb.connect(str(db_path), read_only=read_only), db_path, timeout)
 
 
 @contextmanager
@@ -86,21 +97,7 @@ def attached_for_write(con: duckdb.DuckDBPyConnection, db_path: Path, alias: str
                        timeout: float = 120.0) -> Iterator[None]:
     """Attach the store read-write to an existing connection (the loader's staging database), retrying
     while another process holds its lock, and detach it afterwards."""
-    deadline = time.monotonic() + timeout
-    delay = 0.02
-    while True:
-        try:
-            con.execute(f"ATTACH ? AS {alias}", [str(db_path)])
-            break
-        except (duckdb.IOException, duckdb.ConnectionException, duckdb.BinderException,
-                duckdb.ResourceInUseException) as exc:
-            if not _is_lock_error(exc):
-                raise StoreError(f"{db_path}: cannot open the store: {exc}") from exc
-            if time.monotonic() >= deadline:
-                raise StoreBusyError(
-                    f"{db_path}: the store stayed locked by another process for {timeout:.0f} s") from exc
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
+    _retry_while_locked(lambda: con.execute(f"ATTACH ? AS {alias}", [str(db_path)]), db_path, timeout)
     try:
         yield
     finally:
