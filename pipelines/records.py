@@ -50,6 +50,7 @@ ISSUE_SCHEMA = pa.schema([
     ("line", pa.int64()),
     ("naaccr_id", pa.string()),    # the item concerned, or null
     ("reason", pa.string()),
+    ("rule", pa.string()),         # short name of the check (e.g. duplicate-item); "reader" by default
 ])
 
 
@@ -132,7 +133,7 @@ class ChunkBuilder:
         i["line"].append(line)
 
     def issue(self, severity: str, patient_seq: int, tumor_seq: int, line: int | None,
-              naaccr_id: str | None, reason: str) -> None:
+              naaccr_id: str | None, reason: str, rule: str = "reader") -> None:
         s = self._issues
         s["severity"].append(severity)
         s["patient_seq"].append(patient_seq)
@@ -140,6 +141,7 @@ class ChunkBuilder:
         s["line"].append(line)
         s["naaccr_id"].append(naaccr_id)
         s["reason"].append(reason)
+        s["rule"].append(rule)
 
     def __len__(self) -> int:
         return len(self._items["value"]) + len(self._entities["kind"])

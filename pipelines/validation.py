@@ -61,15 +61,6 @@ _ITEM_PROBLEMS = (
     "WHERE rule IS NOT NULL"
 )
 
-_DUPLICATE_ITEMS = """
-INSERT INTO problem
-SELECT 'reject', 'duplicate-item', patient_seq, tumor_seq, max(line), naaccr_id,
-       'item ''' || naaccr_id || ''' appears ' || count(*) || ' times in one '
-       || CASE level WHEN 1 THEN 'Patient' ELSE 'Tumor' END
-FROM item GROUP BY level, patient_seq, tumor_seq, naaccr_id HAVING count(*) > 1
-"""
-
-
 def _dictionary_table(source: SourceFile) -> pa.Table:
     items = list(source.dictionary.items.values())
     return pa.table({
@@ -111,10 +102,9 @@ def validate_batch(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
 
     con.execute("""CREATE OR REPLACE TABLE problem (severity VARCHAR, rule VARCHAR, patient_seq INTEGER,
                    tumor_seq INTEGER, line BIGINT, naaccr_id VARCHAR, reason VARCHAR)""")
-    con.execute("""INSERT INTO problem SELECT severity, 'reader', patient_seq, tumor_seq, line, naaccr_id, reason
+    con.execute("""INSERT INTO problem SELECT severity, rule, patient_seq, tumor_seq, line, naaccr_id, reason
                    FROM issue""")
     con.execute(_ITEM_PROBLEMS, {"version": source.naaccr_version, "record_type": source.record_type})
-    con.execute(_DUPLICATE_ITEMS)
     file_warnings: list[tuple[str, str | None, str]] = [("file", None, w) for w in source.warnings]
     file_warnings += [("file-level-item", item, reason) for item, reason in _root_item_problems(source)]
     for rule, naaccr_id, reason in file_warnings:

@@ -90,7 +90,7 @@ def test_wrong_length_line_is_rejected_with_its_position(tmp_path: Path) -> None
     result = read_all(NaaccrFlatReader(write_lines(tmp_path / "f.txt", lines)))
     assert result.issues == [{
         "severity": "reject", "patient_seq": 1, "tumor_seq": 2, "line": 2, "naaccr_id": None,
-        "reason": "line length 24184, expected 24194 for NAACCR v18 record type A"}]
+        "reason": "line length 24184, expected 24194 for NAACCR v18 record type A", "rule": "reader"}]
     tumors = [e for e in result.entities if e["kind"] == TUMOR]
     assert [(t["tumor_seq"], t["line"], t["raw"]) for t in tumors] == [(1, 1, good), (2, 2, short), (3, 3, lines[2])]
     assert 2 not in result.tumor_items()

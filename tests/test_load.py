@@ -60,7 +60,7 @@ def test_duplicate_item_in_one_tumor_is_rejected(tmp_path, db_path):
     result = ingest_file(path, db_path=db_path)
     assert result.tumors_rejected == 1
     assert query(db_path, "SELECT rule, reason FROM reject") == [
-        ("duplicate-item", "item 'primarySite' appears 2 times in one Tumor")]
+        ("duplicate-item", "item 'primarySite' appears again in one Tumor (first at line 12)")]
 
 
 def test_item_number_mismatch_is_rejected(tmp_path, db_path):

@@ -9,14 +9,14 @@ import pyarrow as pa
 import pytest
 
 from pipelines.readers.xml_bulk import stage_line_structured_xml
-from pipelines.records import ENTITY_SCHEMA, ITEM_SCHEMA
+from pipelines.records import ENTITY_SCHEMA, ISSUE_SCHEMA, ITEM_SCHEMA
 from sample_data.synthetic_xml import generate_naaccr_xml
 from tests.conftest import naaccr_xml
 
 
 def _staging() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    for name, schema in (("entity", ENTITY_SCHEMA), ("item", ITEM_SCHEMA)):
+    for name, schema in (("entity", ENTITY_SCHEMA), ("item", ITEM_SCHEMA), ("issue", ISSUE_SCHEMA)):
         con.register("empty", pa.Table.from_pylist([], schema=schema))
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM empty")
         con.unregister("empty")
@@ -27,10 +27,12 @@ def _stage(path: Path, work: Path, block_bytes: int) -> tuple[list[tuple[object,
     con = _staging()
     work.mkdir(exist_ok=True)
     if stage_line_structured_xml(con, path, work, block_bytes=block_bytes) is None:
-        assert con.execute("SELECT (SELECT count(*) FROM item) + (SELECT count(*) FROM entity)").fetchall() == [(0,)]
+        staged = "SELECT (SELECT count(*) FROM item) + (SELECT count(*) FROM entity) + (SELECT count(*) FROM issue)"
+        assert con.execute(staged).fetchall() == [(0,)]
         return None
     return (con.execute("SELECT * FROM item ORDER BY line").fetchall(),
-            con.execute("SELECT * FROM entity ORDER BY line").fetchall())
+            con.execute("SELECT * FROM entity ORDER BY line").fetchall(),
+            con.execute("SELECT * FROM issue ORDER BY line").fetchall())
 
 
 def test_blocks_of_any_size_stage_the_same_records(tmp_path):
@@ -79,3 +81,17 @@ def test_native_scanner_and_duckdb_path_stage_the_same_records(tmp_path, monkeyp
         duck = _stage(source, tmp_path / "duck", 50_000)
         monkeypatch.undo()
         assert native is not None and native == duck
+
+
+def test_duplicate_items_are_reported_by_every_xml_path(tmp_path, db_path):
+    from pipelines.load import ingest_file
+    patients = [({"patientIdNumber": str(i)}, [{"primarySite": "C509", "laterality": "1"}]) for i in range(3)]
+    text = naaccr_xml(patients).replace('<Item naaccrId="laterality">1</Item>',
+                                        '<Item naaccrId="laterality">1</Item>\n<Item naaccrId="laterality">2</Item>', 1)
+    fast = tmp_path / "fast.xml"
+    fast.write_text(text)
+    one_line = tmp_path / "general.xml"
+    one_line.write_text(text.replace("\n", " ").replace("?> ", "?>\n", 1))
+    for path in (fast, one_line):
+        result = ingest_file(path, db_path=db_path)
+        assert (result.tumors_rejected, result.rejects_by_rule) == (1, {"duplicate-item": 1}), path

@@ -109,6 +109,7 @@ typedef struct {
     Buf level, patient, tumor, line, id, num, offsets, values;
     Buf e_kind, e_patient, e_tumor, e_line;
     Ids *ids;
+    int64_t seen[MAX_IDS];        /* per item id: the entity (2*patient or 2*tumor+1) it was last seen in */
 } Out;
 
 static void out_free(Out *o) {
@@ -154,6 +155,9 @@ static int item_line(Out *o, const char *c, Py_ssize_t n, int patient_depth, int
     if (v == lt) return 0;                          /* blank value: absent, as in the general reader */
     int index = intern(o->ids, c + 16, (int)id_len);
     if (index < 0) return DECLINE;
+    int64_t entity_key = tumor_depth ? 2 * (int64_t)tumor + 1 : 2 * (int64_t)patient;
+    if (o->seen[index] == entity_key + 1) return DECLINE;   /* duplicate item: reported by the SQL path */
+    o->seen[index] = entity_key + 1;
     int rc = put_value(&o->values, c + i, lt - (c + i));
     if (rc) return rc;
     uint8_t level = tumor_depth ? 2 : 1;

@@ -215,6 +215,7 @@ class NaaccrXmlReader:
         self._open: str | None = None   # innermost open NAACCR entity, to name it when the file is cut
         self._extensions = 0
         self._issues = 0
+        self._patient_items: dict[str, int] = {}
         self._ns = ""
         self._builder = ChunkBuilder()
 
@@ -319,6 +320,7 @@ class NaaccrXmlReader:
                     builder.entity(PATIENT, patient_seq, 0, elem.sourceline)
                     patient = elem
                     patient_done = 0
+                    self._patient_items = {}
                     self._open = "Patient"
                 elif elem is not root:
                     # A foreign element or a nested NaaccrData: its container classifies it.
@@ -364,6 +366,8 @@ class NaaccrXmlReader:
         t_item = ns + "Item"
         add_item = self._builder.item
         root_items = self.source.root_items
+        # Lines of the items already seen in this entity (a patient's items arrive in several calls).
+        seen = self._patient_items if level == PATIENT else {}
         for child in children:
             tag = child.tag
             if tag == t_item:
@@ -381,6 +385,13 @@ class NaaccrXmlReader:
                 num = None if num_text is None else self._item_number(
                     num_text, level, patient_seq, tumor_seq, line, naaccr_id)
                 if level != _ROOT:
+                    if naaccr_id in seen:
+                        self._builder.issue(
+                            "reject", patient_seq, tumor_seq, line, naaccr_id,
+                            f"item '{naaccr_id}' appears again in one {'Tumor' if tumor_seq else 'Patient'} "
+                            f"(first at line {seen[naaccr_id]})", rule="duplicate-item")
+                    else:
+                        seen[naaccr_id] = line
                     add_item(level, patient_seq, tumor_seq, naaccr_id, text, line, num)
                 elif naaccr_id not in root_items:
                     root_items[naaccr_id] = text

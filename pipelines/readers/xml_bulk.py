@@ -113,6 +113,18 @@ SELECT CASE WHEN tumor_depth = 1 THEN 2 ELSE 1 END, patient_seq,
 FROM bulk_line WHERE kind = 1 AND trim(m.value, $blank) <> ''
 """
 
+# Items repeated within one Patient or Tumor (blocks hold whole patients, so per block is enough).
+_BLOCK_DUPLICATES = """
+INSERT INTO issue
+SELECT 'reject', patient_seq, CASE WHEN tumor_depth = 1 THEN tumor_seq ELSE 0 END, max(line), m.naaccr_id,
+       'item ''' || m.naaccr_id || ''' appears ' || count(*) || ' times in one '
+       || CASE WHEN tumor_depth = 1 THEN 'Tumor' ELSE 'Patient' END,
+       'duplicate-item'
+FROM bulk_line WHERE kind = 1 AND trim(m.value, $blank) <> ''
+GROUP BY patient_seq, tumor_depth, CASE WHEN tumor_depth = 1 THEN tumor_seq ELSE 0 END, m.naaccr_id
+HAVING count(*) > 1
+"""
+
 _STAGE_ENTITIES = """
 INSERT INTO entity
 SELECT CASE WHEN kind IN (2, 6) THEN 1 ELSE 2 END, patient_seq,
@@ -209,6 +221,7 @@ def stage_line_structured_xml(con: duckdb.DuckDBPyConnection, path: Path, work_d
         return source
     con.execute("DELETE FROM entity")
     con.execute("DELETE FROM item")
+    con.execute("DELETE FROM issue")
     return None
 
 
@@ -303,5 +316,6 @@ def _stage_block_with_duckdb(con: duckdb.DuckDBPyConnection, block_file: Path, l
         return None
     con.execute(_STAGE_ENTITIES)
     con.execute(_STAGE_ITEMS, {"blank": " \t"})
+    con.execute(_BLOCK_DUPLICATES, {"blank": " \t"})
     con.execute("DROP TABLE bulk_line")
     return int(last_patient), int(last_tumor), root_closes == 1
