@@ -84,7 +84,7 @@ def measure_ours(path: Path) -> dict[str, Any]:
     try:
         from pipelines.load import ingest_file
     except ImportError as exc:
-        return {"skipped": f"pipelines.load.ingest_file is not available yet ({exc})"}
+        return {"skipped": f"pipelines.load.ingest_file cannot be imported ({exc})"}
     with tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp:
         result = ingest_file(path, db_path=Path(tmp) / "bench.duckdb", user="bench")
         return {"tumors": result.tumors_read, "tumors_loaded": result.tumors_loaded}

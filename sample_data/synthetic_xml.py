@@ -8,8 +8,7 @@ items set to valid values of their data type. All people are invented: names com
 of common names and identifiers are synthetic.
 
 It is *not* an epidemiological simulation: incidence, survival and geography are only roughly shaped.
-A fuller registry simulation with realistic rates will live elsewhere in ``sample_data``; this module
-favours speed (100,000 tumors in about ten seconds) and byte-for-byte reproducibility: everything is drawn
+This module favours speed (100,000 tumors in about ten seconds) and byte-for-byte reproducibility: everything is drawn
 from one ``random.Random(seed)`` instance and the file carries a fixed ``timeGenerated``.
 """
 
