@@ -63,7 +63,7 @@ def test_native_scanner_and_duckdb_path_stage_the_same_records(tmp_path, monkeyp
     from pipelines.readers import xml_bulk
     if xml_bulk._xmlscan is None:
         pytest.skip("native scanner not built (no C compiler at install)")
-    text = naaccr_xml([({"patientIdNumber": "1", "nameLast": "O'Neil & <Co>"},
+    text = naaccr_xml([({"patientIdNumber": "1", "nameLast": "O'Neil & <Co>", "nameFirst": "Zoë 李"},
                         [{"primarySite": "C509", "textRemarks": "  a  ", "laterality": "  "}, {}]),
                        ({"patientIdNumber": "2"}, [])], record_type="A")
     path = tmp_path / "n.xml"

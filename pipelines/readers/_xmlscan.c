@@ -105,6 +105,36 @@ static int put_value(Buf *out, const char *v, Py_ssize_t n) {
 
 enum { DECLINE = -1, NOMEM = -2 };
 
+/* Whether data is well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF). */
+static int valid_utf8(const unsigned char *s, Py_ssize_t n) {
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {                           /* skip ASCII a word at a time */
+            uint64_t word;
+            memcpy(&word, s + i, 8);
+            if (!(word & 0x8080808080808080ULL)) { i += 8; continue; }
+        }
+        unsigned char c = s[i];
+        if (c < 0x80) { i++; continue; }
+        Py_ssize_t extra;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) { extra = 1; cp = c & 0x1F; }
+        else if (c >= 0xE0 && c <= 0xEF) { extra = 2; cp = c & 0x0F; }
+        else if (c >= 0xF0 && c <= 0xF4) { extra = 3; cp = c & 0x07; }
+        else return 0;
+        if (i + extra >= n) return 0;
+        for (Py_ssize_t k = 1; k <= extra; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return 0;
+        i += extra + 1;
+    }
+    return 1;
+}
+
 typedef struct {
     Buf level, patient, tumor, line, id, num, offsets, values;
     Buf e_kind, e_patient, e_tumor, e_line;
@@ -194,6 +224,7 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
     int patient_depth = 0, tumor_depth = 0, root_closed = 0;
 
     Py_BEGIN_ALLOW_THREADS
+    if (rc == 0 && !valid_utf8((const unsigned char *)data, n)) rc = DECLINE;
     while (rc == 0 && pos < n) {
         const char *nl = memchr(data + pos, '\n', (size_t)(n - pos));
         Py_ssize_t eol = nl ? nl - data : n;

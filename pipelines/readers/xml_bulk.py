@@ -152,33 +152,33 @@ def _head(path: Path) -> tuple[bytes, int] | None:
         offset, lines = end + 1, lines + 1
 
 
-def _blocks(path: Path, start: int, block_bytes: int) -> Iterator[tuple[bytes, int]]:
+def _blocks(path: Path, start: int, block_bytes: int) -> Iterator[memoryview]:
     """The file from byte ``start`` in blocks that end just before a ``<Patient`` line (or at the end).
 
-    Yields each block with the number of lines before it (counted from ``start``). Cutting only at patient
-    boundaries keeps every block's nesting self-contained, so blocks are staged one at a time.
+    Cutting only at patient boundaries keeps every block's nesting self-contained, so blocks are staged
+    one at a time. Each block is a view into one reused buffer, valid until the next block is requested.
     """
-    lines_before = 0
-    pending = b""
+    buffer = bytearray()
     with path.open("rb") as fh:
         fh.seek(start)
         while True:
             data = fh.read(block_bytes)
-            buffer = pending + data
+            if data:
+                buffer += data
+                cut = _last_patient_start(buffer)
+                if cut <= 0:
+                    continue  # one patient longer than a block: read on
+            else:
+                cut = len(buffer)
+            if cut:
+                with memoryview(buffer) as view, view[:cut] as block:
+                    yield block
+                del buffer[:cut]
             if not data:
-                if buffer:
-                    yield buffer, lines_before
                 return
-            cut = _last_patient_start(buffer)
-            if cut <= 0:
-                pending = buffer  # one patient longer than a block: read on
-                continue
-            yield buffer[:cut], lines_before
-            lines_before += buffer.count(b"\n", 0, cut)
-            pending = buffer[cut:]
 
 
-def _last_patient_start(buffer: bytes) -> int:
+def _last_patient_start(buffer: bytes | bytearray) -> int:
     """Offset of the start of the last line whose first non-blank text is ``<Patient``; -1 if none."""
     position = len(buffer)
     while (position := buffer.rfind(b"<Patient", 0, position)) > 0:
@@ -234,20 +234,22 @@ def _stage_blocks(con: duckdb.DuckDBPyConnection, path: Path, work_dir: Path, he
     """
     block_file = work_dir / "block.xml"
     patient_base = tumor_base = 0
+    line_base = head_lines
     root_closed = False
-    for block, lines_before in _blocks(path, head_bytes, block_bytes):
-        line_base = head_lines + lines_before
-        if root_closed and block.strip():
+    for block in _blocks(path, head_bytes, block_bytes):
+        if root_closed and bytes(block).strip():
             return False
         staged = _stage_block_natively(con, block, line_base, patient_base, tumor_base)
         if staged is not None:
-            patient_base, tumor_base, closes = staged
+            patient_base, tumor_base, closes, lines = staged
         else:
             block_file.write_bytes(block)
             outcome = _stage_block_with_duckdb(con, block_file, line_base, patient_base, tumor_base)
             if outcome is None:
                 return False
             patient_base, tumor_base, closes = outcome
+            lines = bytes(block).count(b"\n")
+        line_base += lines
         root_closed = root_closed or closes
         if progress:
             progress(tumor_base)
@@ -255,16 +257,19 @@ def _stage_blocks(con: duckdb.DuckDBPyConnection, path: Path, work_dir: Path, he
     return root_closed
 
 
-def _stage_block_natively(con: duckdb.DuckDBPyConnection, block: bytes, line_base: int, patient_base: int,
-                          tumor_base: int) -> tuple[int, int, bool] | None:
-    """Stage one block with the C scanner; None when it is not built or the block needs the SQL path."""
-    if _xmlscan is None or not (block.isascii() or _is_utf8(block)):
+def _stage_block_natively(con: duckdb.DuckDBPyConnection, block: memoryview, line_base: int,
+                          patient_base: int, tumor_base: int) -> tuple[int, int, bool, int] | None:
+    """Stage one block with the C scanner; None when it is not built or the block needs the SQL path.
+
+    Returns the last patient and tumor numbers, whether the root closed, and the block's line count.
+    """
+    if _xmlscan is None:
         return None
     scanned = _xmlscan.scan_block(block, line_base, patient_base, tumor_base)
     if scanned is None:
         return None
     (level, patient, tumor, line, ids_index, num, offsets, values, ids,
-     e_kind, e_patient, e_tumor, e_line, last_patient, last_tumor, root_closed, _lines) = scanned
+     e_kind, e_patient, e_tumor, e_line, last_patient, last_tumor, root_closed, lines) = scanned
     count = len(level)
     items = pa.table({
         "level": pa.array(np.frombuffer(level, np.uint8)),
@@ -289,15 +294,7 @@ def _stage_block_natively(con: duckdb.DuckDBPyConnection, block: bytes, line_bas
     con.execute("INSERT INTO entity SELECT kind, patient_seq, tumor_seq, line, NULL FROM scanned_entities")
     con.unregister("scanned_items")
     con.unregister("scanned_entities")
-    return int(last_patient), int(last_tumor), bool(root_closed)
-
-
-def _is_utf8(block: bytes) -> bool:
-    try:
-        block.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+    return int(last_patient), int(last_tumor), bool(root_closed), int(lines)
 
 
 def _stage_block_with_duckdb(con: duckdb.DuckDBPyConnection, block_file: Path, line_base: int,
