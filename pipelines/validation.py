@@ -1,9 +1,10 @@
 """Structural checks of a staged batch, the same for every input format.
 
 Every item is checked against the dictionaries that apply to the file: it must exist, sit at its level,
-fit its length, appear once per record and match its item number; data-type and record-type mismatches
-are warnings. A rejected patient takes its tumors with it. The outcome is staged as ``loaded_entity``,
-``loaded_item``, ``reject_row`` and ``warning_row``; coding edits (site/histology, dates) come later.
+fit its length and match its item number; data-type and record-type mismatches are warnings. Problems
+the readers found while reading (duplicate items, flat line lengths...) join the same list. A rejected
+patient takes its tumors with it. The outcome is staged as ``loaded_entity``, ``loaded_item``,
+``reject_row`` and ``warning_row``; coding edits (site/histology, dates) are a separate stage.
 """
 
 from __future__ import annotations
