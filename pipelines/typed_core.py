@@ -110,11 +110,19 @@ def _pick(items: tuple[str, ...], table: str | None = None, *, fallback: str | N
 
 
 def _pivot(level: int, key: str, items: list[str]) -> str:
-    """One row per record with one column per item; only the items the typed core needs are scanned."""
-    cols = ",\n    ".join(f"max(value) FILTER (WHERE naaccr_id = '{i}') AS \"{i}\"" for i in items)
-    wanted = ", ".join(f"'{i}'" for i in items)
-    return (f"SELECT {key}, any_value(patient_seq) AS patient_seq,\n    {cols}\n"
-            f"FROM loaded_item WHERE level = {level} AND naaccr_id IN ({wanted}) GROUP BY {key}")
+    """One row per record with one column per item, from the items the typed core needs.
+
+    Each record's values are gathered once into a list ordered by item code and then picked out by
+    position: about twice as fast in DuckDB as one FILTER aggregate per column.
+    """
+    code = {naaccr_id: number for number, naaccr_id in enumerate(items)}
+    cols = ",\n    ".join(f'v[list_position(c, {code[i]})] AS "{i}"' for i in items)
+    return (f"WITH gathered AS (\n"
+            f"    SELECT {key}, any_value(patient_seq) AS patient_seq,\n"
+            f"           list(value ORDER BY code) AS v, list(code ORDER BY code) AS c\n"
+            f"    FROM loaded_item JOIN typed_item_code_{level} USING (naaccr_id)\n"
+            f"    WHERE level = {level} GROUP BY {key})\n"
+            f"SELECT {key}, patient_seq,\n    {cols}\nFROM gathered")
 
 
 def build_typed_core(con: duckdb.DuckDBPyConnection) -> None:
@@ -125,6 +133,9 @@ def build_typed_core(con: duckdb.DuckDBPyConnection) -> None:
                            | {"registryId"} | PATIENT_FALLBACK)
     tumor_items = sorted({i for v in TUMOR_TEXT.values() for i in v} | set(TUMOR_DATES.values())
                          | {i for t in TREATMENTS for i in (*t[1], t[2])})
+    for level, items in ((1, patient_items), (2, tumor_items)):
+        con.register(f"typed_item_code_{level}", pa.table({
+            "naaccr_id": items, "code": pa.array(range(len(items)), pa.int16())}))
     con.execute(f"CREATE OR REPLACE TEMP TABLE patient_wide AS {_pivot(1, 'patient_seq', patient_items)}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE tumor_wide AS {_pivot(2, 'tumor_seq', tumor_items)}")
 
