@@ -133,9 +133,9 @@ def build_typed_core(con: duckdb.DuckDBPyConnection) -> None:
                            | {"registryId"} | PATIENT_FALLBACK)
     tumor_items = sorted({i for v in TUMOR_TEXT.values() for i in v} | set(TUMOR_DATES.values())
                          | {i for t in TREATMENTS for i in (*t[1], t[2])})
-    for level, items in ((1, patient_items), (2, tumor_items)):
+    for level, wanted in ((1, patient_items), (2, tumor_items)):
         con.register(f"typed_item_code_{level}", pa.table({
-            "naaccr_id": items, "code": pa.array(range(len(items)), pa.int16())}))
+            "naaccr_id": wanted, "code": pa.array(range(len(wanted)), pa.int16())}))
     con.execute(f"CREATE OR REPLACE TEMP TABLE patient_wide AS {_pivot(1, 'patient_seq', patient_items)}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE tumor_wide AS {_pivot(2, 'tumor_seq', tumor_items)}")
 
