@@ -1,9 +1,9 @@
-"""Fast path for NAACCR XML laid out one element per line, staged directly by DuckDB.
+"""Fast path for NAACCR XML laid out one element per line, staged without a general XML parser.
 
 Every NAACCR XML writer in common use puts each Item, Patient and Tumor tag on its own line. For such
-files DuckDB's parallel line scanner plus a handful of SQL expressions replaces the per-element Python
-work of a general XML parser (measured here: several times faster than an lxml loop). The fast path is
-strict: it recognises only a small grammar (the tags above, default NAACCR namespace, the five
+files a line scanner replaces the per-element Python work of a general XML parser: the native scanner
+(``_xmlscan.c``) when it was built, else DuckDB's line reader plus a handful of SQL expressions; both
+apply the same grammar to 64 MB blocks cut at patient boundaries. The fast path is strict: it recognises only a small grammar (the tags above, default NAACCR namespace, the five
 predefined entities, UTF-8) and verifies nesting for every line. Anything else -- a multi-line value,
 CDATA, a numeric character reference, an extension element, a prefixed namespace, control characters,
 another encoding -- makes it decline before anything is kept, and the general streaming reader
