@@ -12,6 +12,8 @@ import pyarrow as pa
 
 from registry.geography import STATE_FIPS
 
+PIVOT_RECORDS = 100_000  # records pivoted at a time (bounds memory; see _pivot)
+
 # Typed column -> NAACCR item(s); several items = first present wins (e.g. sex across versions).
 PATIENT_TEXT: dict[str, tuple[str, ...]] = {
     "patient_id_number": ("patientIdNumber",),
@@ -113,7 +115,8 @@ def _pivot(level: int, key: str, items: list[str]) -> str:
     """One row per record with one column per item, from the items the typed core needs.
 
     Each record's values are gathered once into a list ordered by item code and then picked out by
-    position: about twice as fast in DuckDB as one FILTER aggregate per column.
+    position: about twice as fast in DuckDB as one FILTER aggregate per column. List aggregates do not
+    spill to disk, so the caller runs this over ranges of records ($first .. $last) to bound memory.
     """
     code = {naaccr_id: number for number, naaccr_id in enumerate(items)}
     cols = ",\n    ".join(f'v[list_position(c, {code[i]})] AS "{i}"' for i in items)
@@ -121,7 +124,7 @@ def _pivot(level: int, key: str, items: list[str]) -> str:
             f"    SELECT {key}, any_value(patient_seq) AS patient_seq,\n"
             f"           list(value ORDER BY code) AS v, list(code ORDER BY code) AS c\n"
             f"    FROM loaded_item JOIN typed_item_code_{level} USING (naaccr_id)\n"
-            f"    WHERE level = {level} GROUP BY {key})\n"
+            f"    WHERE level = {level} AND {key} BETWEEN $first AND $last GROUP BY {key})\n"
             f"SELECT {key}, patient_seq,\n    {cols}\nFROM gathered")
 
 
@@ -136,8 +139,13 @@ def build_typed_core(con: duckdb.DuckDBPyConnection) -> None:
     for level, wanted in ((1, patient_items), (2, tumor_items)):
         con.register(f"typed_item_code_{level}", pa.table({
             "naaccr_id": wanted, "code": pa.array(range(len(wanted)), pa.int16())}))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE patient_wide AS {_pivot(1, 'patient_seq', patient_items)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE tumor_wide AS {_pivot(2, 'tumor_seq', tumor_items)}")
+    for table, level, key, wanted in (("patient_wide", 1, "patient_seq", patient_items),
+                                      ("tumor_wide", 2, "tumor_seq", tumor_items)):
+        pivot = _pivot(level, key, wanted)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {pivot}", {"first": 1, "last": 0})
+        last = con.execute(f"SELECT coalesce(max({key}), 0) FROM entity").fetchall()[0][0]
+        for first in range(1, int(last) + 1, PIVOT_RECORDS):
+            con.execute(f"INSERT INTO {table} {pivot}", {"first": first, "last": first + PIVOT_RECORDS - 1})
 
     patient_cols = [f"{_pick(items)} AS {col}" for col, items in PATIENT_TEXT.items()]
     for col, item in PATIENT_DATES.items():

@@ -143,3 +143,19 @@ def test_unknown_county_has_no_fips(write_xml, db_path):
 def test_a_path_that_cannot_be_read_fails_without_a_batch(tmp_path, db_path):
     result = ingest_file(tmp_path, db_path=db_path)
     assert result.status == "failed" and str(tmp_path) in (result.message or "")
+
+
+def test_typed_core_is_the_same_when_pivoted_in_small_ranges(write_xml, db_path, monkeypatch):
+    from pipelines import typed_core
+    patients = [({**PATIENT, "patientIdNumber": f"{i:08d}"}, [{**TUMOR, "primarySite": f"C{500 + i}"}] * 2)
+                for i in range(5)]
+    whole_db = db_path.parent / "whole.duckdb"
+    ingest_file(write_xml("r.xml", patients), db_path=whole_db)
+    monkeypatch.setattr(typed_core, "PIVOT_RECORDS", 3)
+    ingest_file(write_xml("r.xml", patients), db_path=db_path)
+    columns = "tumor_seq, patient_id, primary_site, date_of_diagnosis, county_fips"
+    expected = query(whole_db, f"SELECT {columns} FROM tumor ORDER BY tumor_seq")
+    assert len(expected) == 10
+    assert query(db_path, f"SELECT {columns} FROM tumor ORDER BY tumor_seq") == expected
+    assert query(db_path, "SELECT * FROM patient ORDER BY patient_seq") == \
+        query(whole_db, "SELECT * FROM patient ORDER BY patient_seq")
