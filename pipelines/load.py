@@ -161,48 +161,20 @@ def _record_failure(db_path: Path, path: Path, sha256: str, size: int, user: str
             [str(path), size, sha256, fmt, str(error), user, started])
 
 
-# Staging table -> store table, with the columns to copy (batch_id is prepended at commit).
+# What each store table receives from staging, matched to the store's columns by name; $batch_id is the
+# new batch. Typed staging tables carry the store's column names, so they are copied whole.
 _COMMIT_COPIES = (
     ("source_patient", "SELECT patient_seq, line FROM loaded_entity WHERE kind = 1"),
     ("source_tumor", "SELECT tumor_seq, patient_seq, line FROM loaded_entity WHERE kind = 2"),
-    ("source_item", "SELECT level, CASE WHEN level = 1 THEN patient_seq ELSE tumor_seq END, naaccr_id, value "
-                    "FROM loaded_item"),
+    ("source_item", "SELECT level, CASE WHEN level = 1 THEN patient_seq ELSE tumor_seq END AS entity_seq, "
+                    "naaccr_id, value FROM loaded_item"),
     ("reject", "SELECT patient_seq, tumor_seq, line, naaccr_id, rule, reason, raw_record FROM reject_row"),
     ("ingest_warning", "SELECT patient_seq, tumor_seq, line, naaccr_id, rule, reason FROM warning_row"),
-    ("patient", "SELECT ($batch_id::BIGINT << 32) + patient_seq, $batch_id, patient_seq, registry_id, patient_id_number, "
-                "sex, date_of_birth, date_of_birth_precision, race1, spanish_hispanic_origin, vital_status, "
-                "date_of_last_contact, date_of_last_contact_precision, cause_of_death FROM typed_patient"),
-    ("tumor", "SELECT ($batch_id::BIGINT << 32) + tumor_seq, ($batch_id::BIGINT << 32) + patient_seq, "
-              "$batch_id, tumor_seq, tumor_record_number, sequence_number_central, date_of_diagnosis, "
-              "date_of_diagnosis_precision, diagnosis_year, age_at_diagnosis, primary_site, histology, behavior, "
-              "laterality, grade, grade_clinical, grade_pathological, diagnostic_confirmation, "
-              "type_of_reporting_source, addr_at_dx_state, county_at_dx, county_fips, addr_at_dx_postal_code, "
-              "reporting_facility, primary_payer_at_dx, summary_stage_2018, derived_summary_stage_2018, "
-              "seer_summary_stage_2000, derived_ss2000, tumor_size_summary, regional_nodes_positive, "
-              "regional_nodes_examined, estrogen_receptor_summary, progesterone_recep_summary, "
-              "her2_overall_summary, cancer_status, date_of_last_cancer_status, "
-              "date_of_last_cancer_status_precision, recurrence_type_1st, recurrence_date_1st, "
-              "recurrence_date_1st_precision FROM typed_tumor"),
-    ("treatment", "SELECT ($batch_id::BIGINT << 32) + tumor_seq, $batch_id, tumor_seq, modality, code, code_item, given, "
-                  "start_date, start_date_precision FROM typed_treatment"),
+    ("patient", "SELECT *, ($batch_id::BIGINT << 32) + patient_seq AS patient_id FROM typed_patient"),
+    ("tumor", "SELECT * EXCLUDE (patient_seq), ($batch_id::BIGINT << 32) + tumor_seq AS tumor_id, "
+              "($batch_id::BIGINT << 32) + patient_seq AS patient_id FROM typed_tumor"),
+    ("treatment", "SELECT *, ($batch_id::BIGINT << 32) + tumor_seq AS tumor_id FROM typed_treatment"),
 )
-_COMMIT_COLUMNS = {
-    "patient": "(patient_id, batch_id, patient_seq, registry_id, patient_id_number, sex, date_of_birth, "
-               "date_of_birth_precision, race1, spanish_hispanic_origin, vital_status, date_of_last_contact, "
-               "date_of_last_contact_precision, cause_of_death)",
-    "tumor": "(tumor_id, patient_id, batch_id, tumor_seq, tumor_record_number, sequence_number_central, "
-             "date_of_diagnosis, date_of_diagnosis_precision, diagnosis_year, age_at_diagnosis, primary_site, "
-             "histology, behavior, laterality, grade, grade_clinical, grade_pathological, "
-             "diagnostic_confirmation, type_of_reporting_source, addr_at_dx_state, county_at_dx, county_fips, "
-             "addr_at_dx_postal_code, reporting_facility, primary_payer_at_dx, summary_stage_2018, "
-             "derived_summary_stage_2018, seer_summary_stage_2000, derived_ss2000, tumor_size_summary, "
-             "regional_nodes_positive, regional_nodes_examined, estrogen_receptor_summary, "
-             "progesterone_recep_summary, her2_overall_summary, cancer_status, date_of_last_cancer_status, "
-             "date_of_last_cancer_status_precision, recurrence_type_1st, recurrence_date_1st, "
-             "recurrence_date_1st_precision)",
-    "treatment": "(tumor_id, batch_id, tumor_seq, modality, code, code_item, given, start_date, "
-                 "start_date_precision)",
-}
 
 
 def _commit(stage: duckdb.DuckDBPyConnection, db_path: Path, result: BatchResult, source: SourceFile,
@@ -231,12 +203,8 @@ def _commit(stage: duckdb.DuckDBPyConnection, db_path: Path, result: BatchResult
              result.tumors_read, result.tumors_loaded, result.tumors_rejected, result.warnings,
              source.extensions_skipped, user, started])
         for table, select in _COMMIT_COPIES:
-            columns = _COMMIT_COLUMNS.get(table, "")
             query = select.replace("$batch_id", str(batch_id))
-            if columns:
-                stage.execute(f"INSERT INTO {STORE_ALIAS}.{table} {columns} {query}")
-            else:
-                stage.execute(f"INSERT INTO {STORE_ALIAS}.{table} SELECT {batch_id}, * FROM ({query})")
+            stage.execute(f"INSERT INTO {STORE_ALIAS}.{table} BY NAME SELECT {batch_id} AS batch_id, * FROM ({query})")
     return batch_id
 
 
