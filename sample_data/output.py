@@ -1,0 +1,239 @@
+"""Turn the drawn registry into files: NAACCR XML per facility and year, a legacy v18 flat file, the
+population in the SEER layout, the life table, the facilities, a truth folder and a manifest.
+
+Layout under the output folder::
+
+    naaccr/flat/<ST>-<first>-<last>-v18.txt.gz     older diagnosis years, NAACCR v18 record type C
+    naaccr/xml/<year>/<facility>-<year>-v25.xml    one file per facility per diagnosis year (v25 / v26)
+    population/<st>.<first>_<last>.19ages.txt      SEER population-file layout (scaled population)
+    lifetable/us_life_table.csv                    the life table the follow-up was drawn from
+    facilities.csv                                 reporting facilities (ids, names, counties)
+    truth/                                         which reports belong to whom, every injected defect
+    manifest.json                                  configuration, counts and the SHA-256 of every file
+
+The truth folder is for tests and for measuring linkage and edits; it never enters the NAACCR files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from pipelines.naaccr_flat_writer import NaaccrFlatWriter, flat_item_ids
+from pipelines.naaccr_xml_writer import NaaccrXmlWriter
+from pipelines.population import write_seer_population
+from registry.geography import STATE_FIPS, counties
+from registry.naaccr import base_dictionary
+from sample_data import people
+from sample_data.config import SampleConfig
+from sample_data.facilities import VITAL_RECORDS_ID
+
+if TYPE_CHECKING:
+    from sample_data.generator import SampleRegistry
+
+Progress = Callable[[str], None]
+FLAT_RECORD_TYPE = "C"     # incidence + confidential items (names, addresses), no text fields
+XML_RECORD_TYPE = "A"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What was written: files with their hashes and the registry's headline counts."""
+
+    out: Path
+    files: dict[str, str]          # relative path -> sha256
+    counts: dict[str, int]
+
+
+def _dates(values: pd.Series) -> np.ndarray:
+    return values.dt.strftime("%Y%m%d").fillna("").to_numpy(dtype=object)
+
+
+def report_items(rows: pd.DataFrame, facility_persons: pd.DataFrame, identity: pd.DataFrame,
+                 tumors: pd.DataFrame, persons: pd.DataFrame, facilities: pd.DataFrame,
+                 config: SampleConfig) -> pd.DataFrame:
+    """Every source report as NAACCR items (text), with ``_``-prefixed bookkeeping columns."""
+    tumor_items = [c for c in tumors.columns if c in base_dictionary("250").items]
+    t = tumors.iloc[rows["tumor_index"].to_numpy()].reset_index(drop=True)
+    p = persons.set_index("person_id").loc[rows["person_id"].to_numpy()].reset_index()
+    pair_index = facility_persons.reset_index().set_index(["facility_index", "person_id"])["index"]
+    ident = identity.iloc[pair_index.loc[list(zip(rows["facility_index"], rows["person_id"], strict=True))]
+                          .to_numpy()].reset_index(drop=True)
+    facility_ids = np.append(facilities["facility_id"].to_numpy(dtype=object), VITAL_RECORDS_ID)
+    serial = pd.Series(rows["patient_id_number"]).str[-6:].astype(int).to_numpy()
+    frame = pd.DataFrame({
+        "_report_id": rows["report_id"].to_numpy(),
+        "_person_id": rows["person_id"].to_numpy(),
+        "_tumor_index": rows["tumor_index"].to_numpy(),
+        "_facility_index": rows["facility_index"].to_numpy(),
+        "_duplicate": rows["duplicate"].to_numpy(bool),
+        "_dco": t["dco"].to_numpy(bool),
+        "_year": t["diagnosis_date"].dt.year.to_numpy(),
+        "patientIdNumber": rows["patient_id_number"].to_numpy(),
+        "nameLast": ident["nameLast"], "nameFirst": ident["nameFirst"], "nameMiddle": ident["nameMiddle"],
+        "nameSuffix": ident["nameSuffix"], "nameBirthSurname": ident["nameBirthSurname"],
+        "socialSecurityNumber": ident["socialSecurityNumber"], "dateOfBirth": ident["dateOfBirth"],
+        "sex": p["sex"].astype(str).to_numpy(),
+        "race1": p["race1"].to_numpy(), "spanishHispanicOrigin": p["spanish_hispanic_origin"].to_numpy(),
+        "telephone": p["telephone"].to_numpy(),
+        "vitalStatus": p["vital_status"].to_numpy(),
+        "dateOfLastContact": _dates(p["date_of_last_contact"]),
+        "causeOfDeath": p["cause_of_death"].to_numpy(),
+        "icdRevisionNumber": np.where(p["vital_status"] == "0", "1", "0"),
+        "tumorRecordNumber": rows["tumor_record_number"].to_numpy(),
+        "reportingFacility": facility_ids[rows["facility_index"].to_numpy()],
+        "medicalRecordNumber": np.where(rows["facility_index"] < 0, "",
+                                        people.medical_record_number(rows["facility_index"].to_numpy(), serial)),
+        "dateOfDiagnosis": _dates(t["diagnosis_date"]),
+        "ageAtDiagnosis": t["age"].map("{:03d}".format).to_numpy(),
+        "addrAtDxNoStreet": p["addrAtDxNoStreet"].to_numpy(), "addrAtDxCity": p["addrAtDxCity"].to_numpy(),
+        "addrAtDxState": config.state, "addrAtDxPostalCode": p["addrAtDxPostalCode"].to_numpy(),
+        "countyAtDx": t["fips"].str[2:].to_numpy(), "addrAtDxCountry": "USA",
+        "cancerStatus": t["cancer_status"].to_numpy(),
+        "dateOfLastCancerStatus": _dates(t["cancer_status_date"]),
+        "recurrenceType1st": t["recurrence_type"].to_numpy(),
+        "recurrenceDate1st": _dates(t["recurrence_date"]),
+    })
+    for item in tumor_items:
+        if item not in frame.columns:
+            frame[item] = t[item].fillna("").astype(str).to_numpy()
+    # Every report carries the registry's follow-up as of the cut-off (the files are the facilities'
+    # current records, not historical submissions).
+    return frame
+
+
+def _file_key(frame: pd.DataFrame, config: SampleConfig, facility_ids: np.ndarray) -> pd.Series:
+    year = frame["_year"].to_numpy()
+    facility = facility_ids[frame["_facility_index"].to_numpy()]
+    version = np.where(year <= config.last_v25_year, "v25", "v26")
+    xml = [f"naaccr/xml/{y}/{f}-{y}-{v}.xml" for y, f, v in zip(year, facility, version, strict=True)]
+    flat = f"naaccr/flat/{config.state}-{config.first_year}-{config.last_flat_year}-v18.txt.gz"
+    return pd.Series(np.where(year <= config.last_flat_year, flat, xml), index=frame.index)
+
+
+def _split(frame: pd.DataFrame, version: str) -> tuple[list[str], list[str]]:
+    dictionary = base_dictionary(version)
+    patient = [c for c in frame.columns if not c.startswith("_") and c in dictionary.items
+               and dictionary.items[c].level == "Patient"]
+    tumor = [c for c in frame.columns if not c.startswith("_") and c in dictionary.items
+             and dictionary.items[c].level == "Tumor"]
+    return patient, tumor
+
+
+def _write_xml(path: Path, frame: pd.DataFrame, version: str, config: SampleConfig) -> None:
+        if version == "260":
+        frame = frame.rename(columns={"sex": "sexAssignedAtBirth"})
+    patient_cols, tumor_cols = _split(frame, version)
+    registry_id = f"{STATE_FIPS[config.state]:0>10}"
+    root = {"registryType": "1", "registryId": registry_id, "naaccrRecordVersion": version}
+    generated = datetime(config.follow_up_cutoff.year + 1, 3, 1, 9, 0, 0)
+    with NaaccrXmlWriter(path, dictionary=base_dictionary(version), record_type=XML_RECORD_TYPE, root_items=root,
+                         time_generated=generated) as writer:
+        for _number, group in frame.groupby("patientIdNumber", sort=True):
+            patient = group.iloc[0][patient_cols].to_dict()
+            writer.write_patient(patient, group[tumor_cols].to_dict("records"))
+
+
+def _write_flat(path: Path, frame: pd.DataFrame) -> None:
+    dictionary = base_dictionary("180")
+    frame = frame.rename(columns={"nameBirthSurname": "nameMaiden"})
+    allowed = flat_item_ids(dictionary, FLAT_RECORD_TYPE)
+    patient_cols, tumor_cols = _split(frame, "180")
+    patient_cols = [c for c in patient_cols if c in allowed]
+    tumor_cols = [c for c in tumor_cols if c in allowed]
+    with NaaccrFlatWriter(path, dictionary=dictionary, record_type=FLAT_RECORD_TYPE, line_ending="\r\n") as writer:
+        for _number, group in frame.groupby("patientIdNumber", sort=True):
+            writer.write_patient(group.iloc[0][patient_cols].to_dict(), group[tumor_cols].to_dict("records"))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_all(registry: SampleRegistry, out: Path, progress: Progress | None = None) -> Manifest:
+    """Write every file of the sample registry under ``out`` (replacing a previous sample there)."""
+    say = progress or (lambda _message: None)
+    config = registry.config
+    for folder in ("naaccr", "population", "lifetable", "truth"):
+        shutil.rmtree(out / folder, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    reports = registry.reports
+    facility_ids = np.append(registry.facilities["facility_id"].to_numpy(dtype=object), VITAL_RECORDS_ID)
+    reports = reports.assign(_file=_file_key(reports, config, facility_ids))
+    files = sorted(reports["_file"].unique())
+    say(f"writing {len(files)} NAACCR files")
+    for name in files:
+        path = out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        group = reports[reports["_file"] == name]
+        if name.endswith(".txt.gz"):
+            _write_flat(path, group)
+        else:
+            _write_xml(path, group, "260" if name.endswith("-v26.xml") else "250", config)
+
+    say("population, life table, truth")
+    population = registry.population
+    state = config.state.lower()
+    pop_path = out / "population" / f"{state}.{config.first_year}_{config.last_year}.19ages.txt"
+    pop_path.parent.mkdir(parents=True, exist_ok=True)
+    write_seer_population(population, pop_path, state_abbr=config.state)
+    table = out / "lifetable" / "us_life_table.csv"
+    table.parent.mkdir(parents=True, exist_ok=True)
+    with resources.as_file(resources.files("registry") / "data" / "us_life_table.csv") as source:
+        shutil.copyfile(source, table)
+    names = counties().set_index("fips")["county_name"]
+    facilities = registry.facilities.assign(county_name=registry.facilities["fips"].map(names))
+    facilities[["facility_id", "facility_name", "kind", "fips", "county_name"]].to_csv(
+        out / "facilities.csv", index=False)
+    _write_truth(registry, reports, out / "truth")
+
+    written = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "manifest.json")
+    hashes = {str(p.relative_to(out)): _sha256(p) for p in written}
+    counts = {
+        "tumors": len(registry.tumors), "persons": len(registry.persons), "reports": len(reports),
+        "duplicate_reports": int(reports["_duplicate"].sum()), "dco_tumors": int(registry.tumors["dco"].sum()),
+        "defects": len(registry.defects), "facilities": len(registry.facilities), "naaccr_files": len(files),
+    }
+    manifest = {
+        "generator": "oncoregistry sample_data", "state": config.state, "seed": config.seed,
+        "diagnosis_years": [config.first_year, config.last_year],
+        "follow_up_cutoff": config.follow_up_cutoff.isoformat(),
+        "population_scale": round(registry.population_scale, 6),
+        "defect_rates": dict(config.defects.__dict__), "counts": counts, "files": hashes,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return Manifest(out=out, files=hashes, counts=counts)
+
+
+def _write_truth(registry: SampleRegistry, reports: pd.DataFrame, folder: Path) -> None:
+    """Truth tables: reports -> person and tumor, persons' true identities, tumors, injected defects."""
+    folder.mkdir(parents=True, exist_ok=True)
+    reports.rename(columns={"_report_id": "report_id", "_file": "file", "_person_id": "person_id", "_tumor_index": "tumor_index",
+                            "_duplicate": "duplicate_report", "_dco": "death_certificate_only"})[
+        ["report_id", "file", "patientIdNumber", "tumorRecordNumber", "reportingFacility", "person_id",
+         "tumor_index", "duplicate_report", "death_certificate_only"]].to_csv(folder / "reports.csv", index=False)
+    persons = registry.persons.copy()
+    persons["birth_date"] = persons["birth_date"].dt.strftime("%Y-%m-%d")
+    persons["date_of_last_contact"] = persons["date_of_last_contact"].dt.strftime("%Y-%m-%d")
+    persons.to_csv(folder / "persons.csv", index=False)
+    tumors = registry.tumors[["person_id", "fips", "sex", "age", "diagnosis_date", "site_key", "stage_group",
+                              "in_situ_extra", "dco", "recurrence_type", "recurrence_date"]].copy()
+    tumors.insert(0, "tumor_index", np.arange(len(tumors)))
+    for column in ("diagnosis_date", "recurrence_date"):
+        tumors[column] = tumors[column].dt.strftime("%Y-%m-%d")
+    tumors.to_csv(folder / "tumors.csv", index=False)
+    registry.defects.to_csv(folder / "defects.csv", index=False)

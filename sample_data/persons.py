@@ -1,0 +1,78 @@
+"""Who the tumors belong to: persons, multiple primaries, birth dates, race and Hispanic origin.
+
+Every drawn tumor first belongs to its own person. ``MULTIPLE_PRIMARY_SHARE`` of tumors are then given
+to an earlier-diagnosed person of the same sex, county and birth year (within the registry's years), so
+that about 7% of patients have two or more primaries, the usual share in a registry covering a decade.
+Birth dates make the age at diagnosis exact. Race and Hispanic origin are drawn from the state's
+distribution (``RACE_SHARES``; no county-level race denominators are shipped, so race-specific rates
+are not part of the sample).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+MULTIPLE_PRIMARY_SHARE = 0.08
+# race1 code -> share; US 2020 census (approximate) and Kansas (approximate), NAACCR race codes.
+RACE_SHARES: dict[str, dict[str, float]] = {
+    "US": {"01": 0.75, "02": 0.125, "03": 0.012, "04": 0.014, "16": 0.013, "06": 0.011, "10": 0.007,
+           "08": 0.005, "96": 0.012, "07": 0.002, "98": 0.019, "99": 0.030},
+    "KS": {"01": 0.855, "02": 0.058, "03": 0.011, "04": 0.004, "16": 0.006, "06": 0.002, "10": 0.005,
+           "08": 0.002, "96": 0.007, "07": 0.001, "98": 0.019, "99": 0.030},
+}
+HISPANIC_SHARE = {"US": 0.15, "KS": 0.10}   # of cancer patients (younger population, lower rates)
+HISPANIC_ORIGINS = {"1": 0.62, "2": 0.09, "3": 0.04, "4": 0.10, "5": 0.05, "6": 0.07, "8": 0.03}
+
+
+def assign_persons(tumors: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Add ``person_id`` and ``birth_date`` to tumors (and recompute ``age``); see module doc."""
+    tumors = tumors.copy()
+    n = len(tumors)
+    days_old = tumors["age"].to_numpy() * 365.25 + rng.random(n) * 365.0
+    tumors["birth_date"] = (tumors["diagnosis_date"] - pd.to_timedelta(np.floor(days_old), unit="D"))
+    tumors["birth_year"] = tumors["birth_date"].dt.year
+    tumors["person_id"] = np.arange(1, n + 1, dtype=np.int64)
+
+    later = rng.random(n) < MULTIPLE_PRIMARY_SHARE
+    candidates = tumors[later].copy()
+    hosts = tumors[~later][["fips", "sex", "birth_year", "diagnosis_date", "person_id", "birth_date"]]
+    # Look for a host diagnosed a random 2 months to 8 years before the candidate (spreads the choice).
+    candidates["look_back"] = candidates["diagnosis_date"] - pd.to_timedelta(
+        np.floor(rng.uniform(60, 2920, len(candidates))), unit="D")
+    matched = pd.merge_asof(
+        candidates.reset_index().sort_values("look_back"),
+        hosts.rename(columns={"diagnosis_date": "look_back", "person_id": "host_id", "birth_date": "host_birth"})
+             .sort_values("look_back"),
+        on="look_back", by=["fips", "sex", "birth_year"], direction="backward")
+    matched = matched.dropna(subset=["host_id"]).set_index("index")
+    tumors.loc[matched.index, "person_id"] = matched["host_id"].astype(np.int64)
+    tumors.loc[matched.index, "birth_date"] = matched["host_birth"]
+    tumors["age"] = _age(tumors["birth_date"], tumors["diagnosis_date"])
+    # Renumber persons 1.. in order of first diagnosis.
+    first = tumors.groupby("person_id")["diagnosis_date"].transform("min")
+    order = tumors.assign(first=first).sort_values(["first", "person_id"])["person_id"].drop_duplicates()
+    tumors["person_id"] = tumors["person_id"].map(pd.Series(np.arange(1, len(order) + 1), index=order.to_numpy()))
+    return tumors.drop(columns=["birth_year"])
+
+
+def _age(birth: pd.Series, at: pd.Series) -> np.ndarray:
+    """Completed years of age on a date."""
+    years = at.dt.year - birth.dt.year
+    before_birthday = (at.dt.month < birth.dt.month) | ((at.dt.month == birth.dt.month) & (at.dt.day < birth.dt.day))
+    return (years - before_birthday.astype(int)).to_numpy()
+
+
+def person_table(tumors: pd.DataFrame, state_abbr: str, rng: np.random.Generator) -> pd.DataFrame:
+    """One row per person: person_id, sex, birth_date, race1, spanish_hispanic_origin, fips (first tumor)."""
+    first = tumors.sort_values("diagnosis_date").drop_duplicates("person_id")
+    persons = first[["person_id", "sex", "birth_date", "fips"]].sort_values("person_id").reset_index(drop=True)
+    race = RACE_SHARES.get(state_abbr, RACE_SHARES["US"])
+    codes, shares = list(race), np.array(list(race.values()))
+    persons["race1"] = rng.choice(codes, len(persons), p=shares / shares.sum())
+    hispanic = rng.random(len(persons)) < HISPANIC_SHARE.get(state_abbr, HISPANIC_SHARE["US"])
+    origins, weights = list(HISPANIC_ORIGINS), np.array(list(HISPANIC_ORIGINS.values()))
+    origin = rng.choice(origins, len(persons), p=weights / weights.sum())
+    unknown = rng.random(len(persons)) < 0.02
+    persons["spanish_hispanic_origin"] = np.where(unknown, "9", np.where(hispanic, origin, "0"))
+    return persons

@@ -1,0 +1,120 @@
+"""Source reports: what each facility sends about each tumor, as NAACCR items.
+
+A tumor is reported by the hospital that diagnosed it (death-certificate-only tumors by the vital records
+office). A share of tumors (``DefectRates.duplicate_report``) is reported again by a second hospital; that
+hospital keeps its own patient number and medical record number, and its copy of the patient's identity
+may carry a typo, a nickname, a transposed birth date or no social security number (the linkage problems
+registries see). Patient numbers are given per facility (facility block x 1,000,000 + running number),
+tumor record numbers per facility and patient in order of diagnosis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sample_data import people
+from sample_data.config import DefectRates
+from sample_data.facilities import VITAL_RECORDS_ID, assign_facilities
+
+
+def _yyyymmdd(values: pd.Series) -> np.ndarray:
+    """Dates as NAACCR YYYYMMDD text ('' when missing)."""
+    text = values.dt.strftime("%Y%m%d")
+    return text.fillna("").to_numpy(dtype=object)
+
+
+def build_reports(tumors: pd.DataFrame, facilities: pd.DataFrame, defects: DefectRates,
+                  rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Report rows (tumor_index, facility_index, duplicate flag) and the facility-person records.
+
+    Returns ``(reports, facility_persons)``: reports has one row per source report with ``report_id``,
+    ``tumor_index``, ``person_id``, ``facility_index`` (-1 = vital records), ``duplicate``;
+    facility_persons one row per (facility, person) with its patient number and identity defects.
+    """
+    n = len(tumors)
+    dco = tumors["dco"].to_numpy(bool)
+    facility = assign_facilities(tumors["fips"].to_numpy(), facilities, rng)
+    facility[dco] = -1
+    primary = pd.DataFrame({"tumor_index": np.arange(n), "facility_index": facility, "duplicate": False})
+    second = (~dco) & (rng.random(n) < defects.duplicate_report)
+    rows = np.flatnonzero(second)
+    other = assign_facilities(tumors["fips"].to_numpy()[rows], facilities, rng, exclude=facility[rows])
+    duplicate = pd.DataFrame({"tumor_index": rows, "facility_index": other, "duplicate": True})
+    reports = pd.concat([primary, duplicate], ignore_index=True)
+    reports["person_id"] = tumors["person_id"].to_numpy()[reports["tumor_index"]]
+    reports["diagnosis_date"] = tumors["diagnosis_date"].to_numpy()[reports["tumor_index"]]
+    reports = reports.sort_values(["diagnosis_date", "tumor_index", "duplicate"]).reset_index(drop=True)
+    reports["report_id"] = np.arange(1, len(reports) + 1)
+
+    # Facility-person records in order of first report: patient numbers and identity defects.
+    pairs = reports.drop_duplicates(["facility_index", "person_id"])[["facility_index", "person_id", "duplicate"]]
+    pairs = pairs.reset_index(drop=True)
+    block = np.where(pairs["facility_index"] < 0, 99, pairs["facility_index"] + 1)
+    running = pairs.groupby("facility_index").cumcount() + 1
+    pairs["patient_id_number"] = [f"{b * 1_000_000 + r:08d}" for b, r in zip(block, running, strict=True)]
+    is_dup = pairs["duplicate"].to_numpy(bool)
+    m = len(pairs)
+    pairs["typo"] = is_dup & (rng.random(m) < defects.identity_typo)
+    pairs["nickname"] = is_dup & (rng.random(m) < defects.nickname)
+    pairs["transposed_birth_date"] = is_dup & (rng.random(m) < defects.transposed_birth_date)
+    pairs["missing_ssn"] = is_dup & (rng.random(m) < defects.missing_ssn)
+    reports = reports.merge(pairs[["facility_index", "person_id", "patient_id_number"]],
+                            on=["facility_index", "person_id"], how="left")
+    reports = reports.sort_values("report_id").reset_index(drop=True)
+    reports["tumor_record_number"] = (reports.groupby(["facility_index", "person_id"]).cumcount() + 1).map(
+        "{:02d}".format)
+    return reports, pairs
+
+
+def sequence_numbers(tumors: pd.DataFrame) -> np.ndarray:
+    """Sequence number central: 00 / 60 for a person's only malignant / in situ tumor, else 01.. / 61.."""
+    behavior = tumors["behaviorCodeIcdO3"].to_numpy()
+    in_situ = behavior == "2"
+    order = tumors.assign(_in_situ=in_situ).sort_values(["person_id", "_in_situ", "diagnosis_date"])
+    rank = order.groupby(["person_id", "_in_situ"]).cumcount() + 1
+    count = order.groupby(["person_id", "_in_situ"])["person_id"].transform("size")
+    base = np.where(order["_in_situ"], 60, 0)
+    value = np.where(count == 1, base, base + rank)
+    result = pd.Series(value, index=order.index).reindex(tumors.index)
+    return result.map("{:02d}".format).to_numpy()
+
+
+def identity_items(facility_persons: pd.DataFrame, persons: pd.DataFrame,
+                   rng: np.random.Generator) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """Patient identity items per facility-person (with the duplicate-report defects applied).
+
+    Returns the items frame (indexed like ``facility_persons``) and the truth rows of injected defects.
+    """
+    base = persons.set_index("person_id").loc[facility_persons["person_id"]].reset_index()
+    items = pd.DataFrame({
+        "nameLast": base["nameLast"], "nameFirst": base["nameFirst"], "nameMiddle": base["nameMiddle"],
+        "nameSuffix": base["nameSuffix"], "nameBirthSurname": base["nameBirthSurname"],
+        "socialSecurityNumber": base["socialSecurityNumber"],
+        "dateOfBirth": _yyyymmdd(base["birth_date"]),
+    })
+    truth: list[dict[str, str]] = []
+
+    def record(mask: np.ndarray, column: str, new: np.ndarray, defect: str) -> None:
+        index = np.flatnonzero(mask)
+        for i in index:
+            truth.append({"facility_index": str(facility_persons["facility_index"].iat[i]),
+                          "patient_id_number": facility_persons["patient_id_number"].iat[i],
+                          "defect": defect, "item": column, "original": str(items[column].iat[i]),
+                          "injected": str(new[i])})
+        items.loc[mask, column] = new[mask]
+
+    typo = facility_persons["typo"].to_numpy(bool)
+    which = rng.random(len(items)) < 0.6    # last name more often than first name
+    for column, mask in (("nameLast", typo & which), ("nameFirst", typo & ~which)):
+        new, changed = people.typo(items[column].to_numpy(dtype=object), rng)
+        record(mask & changed, column, new, "identity-typo")
+    nick = facility_persons["nickname"].to_numpy(bool)
+    new, changed = people.nickname(items["nameFirst"].to_numpy(dtype=object), rng)
+    record(nick & changed, "nameFirst", new, "nickname")
+    transposed = facility_persons["transposed_birth_date"].to_numpy(bool)
+    new, changed = people.transpose_date(items["dateOfBirth"].to_numpy(dtype=object), rng)
+    record(transposed & changed, "dateOfBirth", new, "transposed-birth-date")
+    missing = facility_persons["missing_ssn"].to_numpy(bool)
+    record(missing, "socialSecurityNumber", np.full(len(items), "", dtype=object), "missing-ssn")
+    return items, truth
