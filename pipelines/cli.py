@@ -7,10 +7,13 @@ Exit codes of `registry ingest`: 0 every record loaded, 1 some records rejected 
 from __future__ import annotations
 
 import glob
+import multiprocessing
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Annotated
 
@@ -58,15 +61,49 @@ def _dictionaries(paths: list[Path] | None) -> list[Dictionary]:
     return [parse_user_dictionary(p) for p in paths or []]
 
 
+SUMMARY_ROWS = 20   # with more files, the summary lists only files with problems, plus the total
+
+
 def _summary_table(results: list[BatchResult], elapsed: float) -> Table:
     table = Table(title=f"Ingest summary ({elapsed:.1f} s)")
     for name in ("file", "status", "batch", "tumors read", "loaded", "rejected", "warnings", "tumors/s"):
         table.add_column(name, justify="left" if name in ("file", "status") else "right")
-    for r in results:
+    shown = results if len(results) <= SUMMARY_ROWS else [
+        r for r in results if r.status == "failed" or r.tumors_rejected or r.warnings]
+    for r in shown:
         rate = f"{r.tumors_read / r.seconds:,.0f}" if r.seconds and r.tumors_read else ""
         table.add_row(str(r.path), r.status, str(r.batch_id or ""), f"{r.tumors_read:,}",
                       f"{r.tumors_loaded:,}", f"{r.tumors_rejected:,}", f"{r.warnings:,}", rate)
+    if len(results) > 1:
+        read = sum(r.tumors_read for r in results)
+        statuses = ", ".join(f"{sum(r.status == s for r in results)} {s}"
+                             for s in ("loaded", "duplicate", "failed") if any(r.status == s for r in results))
+        table.add_row(f"total: {len(results)} files", statuses, "", f"{read:,}",
+                      f"{sum(r.tumors_loaded for r in results):,}", f"{sum(r.tumors_rejected for r in results):,}",
+                      f"{sum(r.warnings for r in results):,}", f"{read / elapsed:,.0f}" if elapsed else "",
+                      style="bold")
     return table
+
+
+def _ingest_one(path: Path, db: Path, user: str | None, user_dicts: list[Dictionary], naaccr_version: str | None,
+                report: Callable[[int], None] | None = None) -> BatchResult:
+    """Ingest one file, turning a registry error into a failed result (also runs in worker processes)."""
+    try:
+        return ingest_file(path, db_path=db, user=user, user_dictionaries=user_dicts,
+                           naaccr_version=naaccr_version, progress=report)
+    except RegistryError as exc:
+        return BatchResult(path=path, sha256="", status="failed", message=f"{path}: {exc}")
+
+
+def _print_result(result: BatchResult) -> None:
+    if result.message:
+        console.print(("[yellow]" if result.status == "duplicate" else "[red]") + result.message)
+    for message in result.messages:
+        console.print(f"  {message}", markup=False, highlight=False)
+    for rule, count in result.rejects_by_rule.items():
+        console.print(f"  rejected by {rule}: {count:,} records", highlight=False)
+    for rule, count in result.warnings_by_rule.items():
+        console.print(f"  warnings ({rule}): {count:,}", highlight=False)
 
 
 @app.command()
@@ -76,6 +113,8 @@ def ingest(
     dictionary: Annotated[list[Path] | None, typer.Option(help="User dictionary XML (repeatable).")] = None,
     naaccr_version: Annotated[str | None, typer.Option(help="NAACCR version for CSV/Excel without one.")] = None,
     user: Annotated[str | None, typer.Option(help="Recorded as the batch's loader.")] = None,
+    jobs: Annotated[int, typer.Option(help="Files read in parallel (each still one atomic batch; batch "
+                                           "numbers then follow the order files finish).")] = 1,
 ) -> None:
     """Load NAACCR XML, NAACCR flat, CSV or Excel files, one atomic batch per file."""
     files, missing = _expand(paths)
@@ -88,35 +127,48 @@ def ingest(
                         TextColumn("{task.completed:,} tumors"), TextColumn("{task.fields[rate]}"),
                         TimeElapsedColumn(), console=console, transient=True)
     with progress:
-        for path in files:
-            task = progress.add_task(path.name, total=None, rate="")
-            start = time.monotonic()
+        if jobs > 1 and len(files) > 1:
+            results = _ingest_parallel(files, db, user, user_dicts, naaccr_version, jobs, progress)
+        else:
+            for path in files:
+                task = progress.add_task(path.name, total=None, rate="")
+                start = time.monotonic()
 
-            def report(tumors: int, task: TaskID = task, start: float = start) -> None:
-                elapsed = max(time.monotonic() - start, 1e-6)
-                progress.update(task, completed=tumors, rate=f"{tumors / elapsed:,.0f} tumors/s")
+                def report(tumors: int, task: TaskID = task, start: float = start) -> None:
+                    elapsed = max(time.monotonic() - start, 1e-6)
+                    progress.update(task, completed=tumors, rate=f"{tumors / elapsed:,.0f} tumors/s")
 
-            try:
-                result = ingest_file(path, db_path=db, user=user, user_dictionaries=user_dicts,
-                                     naaccr_version=naaccr_version, progress=report)
-            except RegistryError as exc:
-                console.print(f"[red]{path}: {exc}[/red]")
-                result = BatchResult(path=path, sha256="", status="failed", message=str(exc))
-            progress.remove_task(task)
-            results.append(result)
-            if result.message:
-                console.print(("[yellow]" if result.status == "duplicate" else "[red]") + result.message)
-            for message in result.messages:
-                console.print(f"  {message}", markup=False, highlight=False)
-            for rule, count in result.rejects_by_rule.items():
-                console.print(f"  rejected by {rule}: {count:,} records", highlight=False)
-            for rule, count in result.warnings_by_rule.items():
-                console.print(f"  warnings ({rule}): {count:,}", highlight=False)
+                result = _ingest_one(path, db, user, user_dicts, naaccr_version, report)
+                progress.remove_task(task)
+                results.append(result)
+                _print_result(result)
     out.print(_summary_table(results, time.monotonic() - began))
     if missing or any(r.status == "failed" for r in results):
         raise typer.Exit(2)
     if any(r.tumors_rejected or r.patients_rejected or r.warnings for r in results):
         raise typer.Exit(1)
+
+
+def _ingest_parallel(files: list[Path], db: Path, user: str | None, user_dicts: list[Dictionary],
+                     naaccr_version: str | None, jobs: int, progress: Progress) -> list[BatchResult]:
+    """Ingest files in worker processes; each commits its own batch when it holds the store's lock."""
+    task = progress.add_task(f"{len(files)} files, {jobs} at a time", total=None, rate="")
+    start = time.monotonic()
+    done: dict[Path, BatchResult] = {}
+    tumors = 0
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {pool.submit(_ingest_one, path, db, user, user_dicts, naaccr_version): path for path in files}
+        for future in as_completed(futures):
+            result = future.result()
+            done[futures[future]] = result
+            tumors += result.tumors_read
+            elapsed = max(time.monotonic() - start, 1e-6)
+            progress.update(task, completed=tumors, rate=f"{len(done)}/{len(files)} files, "
+                                                         f"{tumors / elapsed:,.0f} tumors/s")
+            _print_result(result)
+    progress.remove_task(task)
+    return [done[path] for path in files]
 
 
 @export_app.command("naaccr-xml")
