@@ -46,7 +46,7 @@ class SampleConfig:
     tumors: int | None = None              # target tumor count; None = the state's real population
     seed: int = 20261123
     follow_up_cutoff: date = date(2024, 12, 31)
-    last_flat_year: int = 2017             # diagnosis years up to here go to the legacy v18 flat file
+    last_flat_year: int = 2016             # diagnosis years up to here go to the legacy v18 flat file
     last_v25_year: int = 2021              # later years are written as NAACCR v26
     defects: DefectRates = field(default_factory=DefectRates)
 

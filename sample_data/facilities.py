@@ -15,7 +15,7 @@ import pandas as pd
 
 from registry.geography import counties
 
-PEOPLE_PER_HOSPITAL = 100_000
+PEOPLE_PER_HOSPITAL = 150_000
 MIN_HOSPITALS, MAX_HOSPITALS = 8, 45
 TRAVEL_KM = 80.0
 VITAL_RECORDS_ID = "9999999999"

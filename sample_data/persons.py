@@ -1,7 +1,8 @@
 """Who the tumors belong to: persons, multiple primaries, birth dates, race and Hispanic origin.
 
-Every drawn tumor first belongs to its own person. ``MULTIPLE_PRIMARY_SHARE`` of tumors are then given
-to an earlier-diagnosed person of the same sex, county and birth year (within the registry's years), so
+Every drawn tumor first belongs to its own person. ``MULTIPLE_PRIMARY_SHARE`` of tumors are then offered
+to an earlier-diagnosed person of the same sex and birth year (same county first, else anywhere in the
+state); about two thirds find one (the earliest years have no earlier patients), so
 that about 7% of patients have two or more primaries, the usual share in a registry covering a decade.
 Birth dates make the age at diagnosis exact. Race and Hispanic origin are drawn from the state's
 distribution (``RACE_SHARES``; no county-level race denominators are shipped, so race-specific rates
@@ -13,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-MULTIPLE_PRIMARY_SHARE = 0.08
+MULTIPLE_PRIMARY_SHARE = 0.13
 # race1 code -> share; US 2020 census (approximate) and Kansas (approximate), NAACCR race codes.
 RACE_SHARES: dict[str, dict[str, float]] = {
     "US": {"01": 0.75, "02": 0.125, "03": 0.012, "04": 0.014, "16": 0.013, "06": 0.011, "10": 0.007,
@@ -40,12 +41,18 @@ def assign_persons(tumors: pd.DataFrame, rng: np.random.Generator) -> pd.DataFra
     # Look for a host diagnosed a random 2 months to 8 years before the candidate (spreads the choice).
     candidates["look_back"] = candidates["diagnosis_date"] - pd.to_timedelta(
         np.floor(rng.uniform(60, 2920, len(candidates))), unit="D")
-    matched = pd.merge_asof(
-        candidates.reset_index().sort_values("look_back"),
-        hosts.rename(columns={"diagnosis_date": "look_back", "person_id": "host_id", "birth_date": "host_birth"})
-             .sort_values("look_back"),
-        on="look_back", by=["fips", "sex", "birth_year"], direction="backward")
-    matched = matched.dropna(subset=["host_id"]).set_index("index")
+    hosts = hosts.rename(columns={"diagnosis_date": "look_back", "person_id": "host_id", "birth_date": "host_birth"})
+    hosts = hosts.sort_values("look_back")
+    pending = candidates.reset_index().sort_values("look_back")
+    found = []
+    # First a host in the same county; failing that, anywhere in the state (people move).
+    for keys in (["fips", "sex", "birth_year"], ["sex", "birth_year"]):
+        matched = pd.merge_asof(pending, hosts[[*keys, "look_back", "host_id", "host_birth"]], on="look_back",
+                                by=keys, direction="backward")
+        hit = matched["host_id"].notna()
+        found.append(matched[hit])
+        pending = pending[~pending["index"].isin(matched.loc[hit, "index"])]
+    matched = pd.concat(found).set_index("index")
     tumors.loc[matched.index, "person_id"] = matched["host_id"].astype(np.int64)
     tumors.loc[matched.index, "birth_date"] = matched["host_birth"]
     tumors["age"] = _age(tumors["birth_date"], tumors["diagnosis_date"])

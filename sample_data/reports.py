@@ -15,7 +15,7 @@ import pandas as pd
 
 from sample_data import people
 from sample_data.config import DefectRates
-from sample_data.facilities import VITAL_RECORDS_ID, assign_facilities
+from sample_data.facilities import assign_facilities
 
 
 def _yyyymmdd(values: pd.Series) -> np.ndarray:
