@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := data/demo
 DEMO_DB := data/demo/registry.duckdb
-DEMO_TUMORS ?= 20000
+DEMO_SAMPLE := $(DEMO_DIR)/sample
+JOBS ?= 2
 
 .PHONY: demo test bench lint install clean dictionary
 
@@ -19,12 +20,15 @@ $(STAMP): pyproject.toml pipelines/readers/_xmlscan.c | $(BIN)/python
 
 install: $(STAMP)
 
-demo: $(STAMP)
-	mkdir -p $(DEMO_DIR)
-	$(BIN)/python -m sample_data.synthetic_xml --tumors $(DEMO_TUMORS) --out $(DEMO_DIR)/sample-naaccr-v25.xml
-	-$(BIN)/registry ingest $(DEMO_DIR)/sample-naaccr-v25.xml --db $(DEMO_DB)
+demo: $(DEMO_SAMPLE)/manifest.json
+	-$(BIN)/registry ingest $(DEMO_SAMPLE)/naaccr --db $(DEMO_DB) --jobs $(JOBS)
+	$(BIN)/registry population load $(DEMO_SAMPLE)/population --db $(DEMO_DB)
 	$(BIN)/registry info --db $(DEMO_DB)
 	$(BIN)/registry serve --db $(DEMO_DB) --port 8501
+
+# The demo registry is generated once; the same seed always gives the same files.
+$(DEMO_SAMPLE)/manifest.json: $(STAMP)
+	$(BIN)/registry sample --preset demo --out $(DEMO_SAMPLE)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

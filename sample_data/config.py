@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from registry.geography import STATE_FIPS
+
 DEFAULT_STATE = "KS"   # Kansas: mid-sized (2.9 M people), 105 counties, urban and rural
 FIRST_POPULATION_YEAR = 2010
 LAST_POPULATION_YEAR = 2023
@@ -51,6 +53,8 @@ class SampleConfig:
     defects: DefectRates = field(default_factory=DefectRates)
 
     def __post_init__(self) -> None:
+        if self.state not in STATE_FIPS:
+            raise ValueError(f"unknown state {self.state!r}; use a postal code such as {DEFAULT_STATE}")
         if not FIRST_POPULATION_YEAR <= self.first_year <= self.last_year <= LAST_POPULATION_YEAR:
             raise ValueError(f"diagnosis years must lie within {FIRST_POPULATION_YEAR}-{LAST_POPULATION_YEAR}, "
                              f"not {self.first_year}-{self.last_year}")

@@ -38,20 +38,23 @@ def _shift(yyyymmdd: str, days: int) -> str:
 def inject(reports: pd.DataFrame, rates: DefectRates, rng: np.random.Generator) -> tuple[
         pd.DataFrame, list[dict[str, object]]]:
     """Reports with defects applied, and one truth row per defect (report_id, defect, item, values)."""
-    reports = reports.copy()
+    items = [*INVALID_CODES, *MISSING_ITEMS, "dateOfBirth", "dateOfLastContact", "dateOfDiagnosis",
+             "rxDateSurgery", "rxDateChemo", "rxDateRadiation", "sex"]
+    values: dict[str, np.ndarray] = {item: reports[item].to_numpy(dtype=object).copy()
+                                     for item in dict.fromkeys(items) if item in reports.columns}
+    patient_numbers = reports["patientIdNumber"].to_numpy(dtype=object)
+    report_ids = reports["_report_id"].to_numpy()
     by_patient: dict[str, list[int]] = defaultdict(list)
-    for row, number in enumerate(reports["patientIdNumber"].to_numpy()):
-        by_patient[number].append(row)
-    columns = {name: reports.columns.get_loc(name) for name in reports.columns}
+    for row, number in enumerate(patient_numbers):
+        by_patient[str(number)].append(row)
     truth: list[dict[str, object]] = []
     eligible = ~reports["_dco"].to_numpy(bool)
 
     def put(row: int, item: str, value: str, defect: str) -> None:
-        original = reports.iat[row, columns[item]]
-        targets = by_patient[reports.iat[row, columns["patientIdNumber"]]] if item in PATIENT_ITEMS else [row]
-        for target in targets:
-            reports.iat[target, columns[item]] = value
-        truth.append({"report_id": int(reports.iat[row, columns["_report_id"]]), "defect": defect, "item": item,
+        original = values[item][row]
+        targets = by_patient[str(patient_numbers[row])] if item in PATIENT_ITEMS else [row]
+        values[item][targets] = value
+        truth.append({"report_id": int(report_ids[row]), "defect": defect, "item": item,
                       "original": original, "injected": value})
 
     def pick(rate: float) -> np.ndarray:
@@ -62,7 +65,7 @@ def inject(reports: pd.DataFrame, rates: DefectRates, rng: np.random.Generator) 
         choices = INVALID_CODES[item]
         put(row, item, choices[int(rng.integers(len(choices)))], "invalid-code")
     for row in pick(rates.impossible_combination):
-        site = str(reports.iat[row, columns["primarySite"]])
+        site = str(values["primarySite"][row])
         if site == "C619":
             put(row, "sex", "2", "impossible-sex-site")
         elif site.startswith(FEMALE_SITES):
@@ -71,10 +74,10 @@ def inject(reports: pd.DataFrame, rates: DefectRates, rng: np.random.Generator) 
             put(row, "histologicTypeIcdO3", "8960" if site.startswith("C22") else "8170",
                 "impossible-site-histology")
     for row in pick(rates.date_out_of_order):
-        diagnosis = str(reports.iat[row, columns["dateOfDiagnosis"]])
+        diagnosis = str(values["dateOfDiagnosis"][row])
         kind = int(rng.integers(3))
         treated = [item for item in ("rxDateSurgery", "rxDateChemo", "rxDateRadiation")
-                   if item in columns and reports.iat[row, columns[item]]]
+                   if item in values and values[item][row]]
         if kind == 0:
             put(row, "dateOfBirth", _shift(diagnosis, int(rng.integers(1, 400))), "birth-after-diagnosis")
         elif kind == 1 and treated:
@@ -84,10 +87,10 @@ def inject(reports: pd.DataFrame, rates: DefectRates, rng: np.random.Generator) 
                 "last-contact-before-diagnosis")
     for row in pick(rates.missing_item):
         item = MISSING_ITEMS[int(rng.integers(len(MISSING_ITEMS)))]
-        if item == "sex" and "sex" not in columns:
+        if item not in values:
             item = "race1"
         put(row, item, "", "missing-item")
-    return reports, truth
+    return reports.assign(**values), truth
 
 
 def truth_frame(identity_truth: list[dict[str, str]], defect_rows: list[dict[str, object]],

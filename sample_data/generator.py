@@ -137,7 +137,7 @@ def _death_certificate_only(tumors: pd.DataFrame, coded: pd.DataFrame, persons: 
     tumors["dco"] = False
     tumors.loc[chosen, "dco"] = True
     tumors.loc[chosen, "diagnosis_date"] = death[chosen]
-    tumors.loc[chosen, "year"] = death_year[chosen]
+    tumors.loc[chosen, "year"] = death_year[chosen].astype(tumors["year"].dtype)
     birth = fu.loc[tumors.loc[chosen, "person_id"], "birth_date"].to_numpy()
     tumors.loc[chosen, "age"] = ((pd.DatetimeIndex(death[chosen]) - pd.DatetimeIndex(birth)).days // 365.25).astype(int)
     tumors.loc[chosen, "stage_group"] = "unknown"

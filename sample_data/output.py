@@ -19,9 +19,10 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,7 +34,7 @@ from pipelines.naaccr_flat_writer import NaaccrFlatWriter, flat_item_ids
 from pipelines.naaccr_xml_writer import NaaccrXmlWriter
 from pipelines.population import write_seer_population
 from registry.geography import STATE_FIPS, counties
-from registry.naaccr import base_dictionary
+from registry.naaccr import Dictionary, base_dictionary
 from sample_data import people
 from sample_data.config import SampleConfig
 from sample_data.facilities import VITAL_RECORDS_ID
@@ -55,6 +56,12 @@ class Manifest:
     counts: dict[str, int]
 
 
+@cache
+def _dictionary(version: str) -> Dictionary:
+    """The base dictionary of a version (read once per process)."""
+    return base_dictionary(version)
+
+
 def _dates(values: pd.Series) -> np.ndarray:
     return values.dt.strftime("%Y%m%d").fillna("").to_numpy(dtype=object)
 
@@ -63,7 +70,7 @@ def report_items(rows: pd.DataFrame, facility_persons: pd.DataFrame, identity: p
                  tumors: pd.DataFrame, persons: pd.DataFrame, facilities: pd.DataFrame,
                  config: SampleConfig) -> pd.DataFrame:
     """Every source report as NAACCR items (text), with ``_``-prefixed bookkeeping columns."""
-    tumor_items = [c for c in tumors.columns if c in base_dictionary("250").items]
+    tumor_items = [c for c in tumors.columns if c in _dictionary("250").items]
     t = tumors.iloc[rows["tumor_index"].to_numpy()].reset_index(drop=True)
     p = persons.set_index("person_id").loc[rows["person_id"].to_numpy()].reset_index()
     pair_index = facility_persons.reset_index().set_index(["facility_index", "person_id"])["index"]
@@ -122,7 +129,7 @@ def _file_key(frame: pd.DataFrame, config: SampleConfig, facility_ids: np.ndarra
 
 
 def _split(frame: pd.DataFrame, version: str) -> tuple[list[str], list[str]]:
-    dictionary = base_dictionary(version)
+    dictionary = _dictionary(version)
     patient = [c for c in frame.columns if not c.startswith("_") and c in dictionary.items
                and dictionary.items[c].level == "Patient"]
     tumor = [c for c in frame.columns if not c.startswith("_") and c in dictionary.items
@@ -130,30 +137,54 @@ def _split(frame: pd.DataFrame, version: str) -> tuple[list[str], list[str]]:
     return patient, tumor
 
 
+def _patients(frame: pd.DataFrame, patient_cols: list[str], tumor_cols: list[str]) -> Iterator[tuple[
+        dict[str, str], list[dict[str, str]]]]:
+    """Each patient's items (from its first report) and its tumors' items, in patient-number order.
+
+    Blank values are left out, as the writers would skip them anyway.
+    """
+    frame = frame.sort_values(["patientIdNumber", "tumorRecordNumber"], kind="stable")
+    patient_rows = frame[patient_cols].to_numpy(dtype=object)
+    tumor_rows = frame[tumor_cols].to_numpy(dtype=object)
+    numbers = frame["patientIdNumber"].to_numpy(dtype=object)
+    starts = np.flatnonzero(np.r_[True, numbers[1:] != numbers[:-1]])
+    ends = np.r_[starts[1:], len(numbers)]
+    for start, end in zip(starts, ends, strict=True):
+        patient = {name: _text(value) for name, value in zip(patient_cols, patient_rows[start], strict=True)
+                   if _text(value)}
+        tumors = [{name: _text(value) for name, value in zip(tumor_cols, row, strict=True) if _text(value)}
+                  for row in tumor_rows[start:end]]
+        yield patient, tumors
+
+
+def _text(value: object) -> str:
+    """An item value as text; missing values (None, NaN) are blank."""
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
+
+
 def _write_xml(path: Path, frame: pd.DataFrame, version: str, config: SampleConfig) -> None:
-        if version == "260":
+    if version == "260":
         frame = frame.rename(columns={"sex": "sexAssignedAtBirth"})
     patient_cols, tumor_cols = _split(frame, version)
     registry_id = f"{STATE_FIPS[config.state]:0>10}"
     root = {"registryType": "1", "registryId": registry_id, "naaccrRecordVersion": version}
     generated = datetime(config.follow_up_cutoff.year + 1, 3, 1, 9, 0, 0)
-    with NaaccrXmlWriter(path, dictionary=base_dictionary(version), record_type=XML_RECORD_TYPE, root_items=root,
+    with NaaccrXmlWriter(path, dictionary=_dictionary(version), record_type=XML_RECORD_TYPE, root_items=root,
                          time_generated=generated) as writer:
-        for _number, group in frame.groupby("patientIdNumber", sort=True):
-            patient = group.iloc[0][patient_cols].to_dict()
-            writer.write_patient(patient, group[tumor_cols].to_dict("records"))
+        for patient, tumors in _patients(frame, patient_cols, tumor_cols):
+            writer.write_patient(patient, tumors)
 
 
 def _write_flat(path: Path, frame: pd.DataFrame) -> None:
-    dictionary = base_dictionary("180")
+    dictionary = _dictionary("180")
     frame = frame.rename(columns={"nameBirthSurname": "nameMaiden"})
     allowed = flat_item_ids(dictionary, FLAT_RECORD_TYPE)
     patient_cols, tumor_cols = _split(frame, "180")
     patient_cols = [c for c in patient_cols if c in allowed]
     tumor_cols = [c for c in tumor_cols if c in allowed]
     with NaaccrFlatWriter(path, dictionary=dictionary, record_type=FLAT_RECORD_TYPE, line_ending="\r\n") as writer:
-        for _number, group in frame.groupby("patientIdNumber", sort=True):
-            writer.write_patient(group.iloc[0][patient_cols].to_dict(), group[tumor_cols].to_dict("records"))
+        for patient, tumors in _patients(frame, patient_cols, tumor_cols):
+            writer.write_patient(patient, tumors)
 
 
 def _sha256(path: Path) -> str:

@@ -95,13 +95,14 @@ def identity_items(facility_persons: pd.DataFrame, persons: pd.DataFrame,
     })
     truth: list[dict[str, str]] = []
 
+    facility_index = facility_persons["facility_index"].to_numpy()
+    patient_numbers = facility_persons["patient_id_number"].to_numpy(dtype=object)
+
     def record(mask: np.ndarray, column: str, new: np.ndarray, defect: str) -> None:
-        index = np.flatnonzero(mask)
-        for i in index:
-            truth.append({"facility_index": str(facility_persons["facility_index"].iat[i]),
-                          "patient_id_number": facility_persons["patient_id_number"].iat[i],
-                          "defect": defect, "item": column, "original": str(items[column].iat[i]),
-                          "injected": str(new[i])})
+        current = items[column].to_numpy(dtype=object)
+        for i in np.flatnonzero(mask):
+            truth.append({"facility_index": str(facility_index[i]), "patient_id_number": str(patient_numbers[i]),
+                          "defect": defect, "item": column, "original": str(current[i]), "injected": str(new[i])})
         items.loc[mask, column] = new[mask]
 
     typo = facility_persons["typo"].to_numpy(bool)
