@@ -35,6 +35,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py --tumors 100000
+	$(BIN)/python bench/sample_bench.py --tumors 100000
 
 lint: $(STAMP)
 	$(BIN)/ruff check registry pipelines dashboard sample_data tests bench scripts

@@ -72,7 +72,7 @@ PATIENT_FALLBACK = {"dateOfLastCancerStatus", "cancerStatus"}
 # Code meanings: NAACCR Data Standards, items 1290/1291, 1360/1506, 1390, 1400, 1410, 3250, 1420.
 TREATMENTS: tuple[tuple[str, tuple[str, ...], str, str, str], ...] = (
     ("surgery", ("rxSummSurgPrimSite2023", "rxSummSurgPrimSite"), "rxDateSurgery",
-     r"^(A[1-8][0-9]{2}|A9[0-8][0-9]|B[0-9]{3}|[1-8][0-9]|90)$", r"^(A000|00|98)$"),
+     r"^(A[1-8][0-9]{2}|A900|B[1-8][0-9]{2}|B900|[1-8][0-9]|90)$", r"^(A000|A980|B000|00|98)$"),
     ("radiation", ("phase1RadiationTreatmentModality", "rxSummRadiation"), "rxDateRadiation",
      r"^(0[1-9]|1[0-6]|98|[1-5])$", r"^(00|0|7|8)$"),
     ("chemotherapy", ("rxSummChemo",), "rxDateChemo", r"^(01|02|03)$", r"^(00|8[2-8])$"),

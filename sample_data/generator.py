@@ -98,12 +98,13 @@ def generate(config: SampleConfig, progress: Progress | None = None) -> SampleRe
     person_fu, tumor_fu = simulate(tumors, persons[["person_id", "birth_date", "sex"]], config.follow_up_cutoff, rng)
     persons = persons.merge(person_fu, on="person_id", how="left")
     tumors = pd.concat([tumors, tumor_fu], axis=1)
+    coded = _treatment_within_follow_up(tumors, coded, persons)
     tumors, coded = _death_certificate_only(tumors, coded, persons, config, rng)
     tumors = pd.concat([tumors, coded], axis=1)
     tumors["sequenceNumberCentral"] = sequence_numbers(tumors)
 
     say("reports")
-    county_population = model.population.groupby("fips")["population"].sum()
+    county_population = model.population.groupby("fips")["population"].sum() / len(config.years)
     facilities = build_facilities(config.state, county_population, rng)
     report_rows, facility_persons = build_reports(tumors, facilities, config.defects, rng)
     identity_frame, identity_truth = identity_items(facility_persons, persons, rng)
@@ -114,6 +115,18 @@ def generate(config: SampleConfig, progress: Progress | None = None) -> SampleRe
     truth = defects.truth_frame(identity_truth, defect_rows, reports)
     return SampleRegistry(config=config, population=model.population, population_scale=model.population_scale,
                           tumors=tumors, persons=persons, reports=reports, facilities=facilities, defects=truth)
+
+
+def _treatment_within_follow_up(tumors: pd.DataFrame, coded: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
+    """Treatment dates after the patient's last contact (death or follow-up) are not known: blank them."""
+    last_contact = persons.set_index("person_id").loc[tumors["person_id"], "date_of_last_contact"]
+    limit = last_contact.dt.strftime("%Y%m%d").to_numpy(dtype=object)
+    coded = coded.copy()
+    for item in [c for c in coded.columns if c.startswith("rxDate")]:
+        values = coded[item].to_numpy(dtype=object)
+        late = (values != "") & (values > limit)
+        coded[item] = np.where(late, "", values)
+    return coded
 
 
 def _death_certificate_only(tumors: pd.DataFrame, coded: pd.DataFrame, persons: pd.DataFrame,
@@ -144,7 +157,7 @@ def _death_certificate_only(tumors: pd.DataFrame, coded: pd.DataFrame, persons: 
     tumors.loc[chosen, ["recurrence_type", "cancer_status"]] = ["99", "9"]
     tumors.loc[chosen, "recurrence_date"] = pd.NaT
     coded = coded.copy()
-    coded.loc[chosen] = clinical.death_certificate_only(coded.loc[chosen])
+    coded.loc[chosen] = clinical.death_certificate_only(coded.loc[chosen], tumors.loc[chosen, "diagnosis_date"])
     return tumors, coded
 
 

@@ -10,6 +10,8 @@ tumor record numbers per facility and patient in order of diagnosis.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -80,6 +82,11 @@ def sequence_numbers(tumors: pd.DataFrame) -> np.ndarray:
     return result.map("{:02d}".format).to_numpy()
 
 
+def _blank(values: np.ndarray, _rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The item not reported (a defect primitive like those of ``people``)."""
+    return np.full(len(values), "", dtype=object), np.asarray([bool(v) for v in values], dtype=bool)
+
+
 def identity_items(facility_persons: pd.DataFrame, persons: pd.DataFrame,
                    rng: np.random.Generator) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     """Patient identity items per facility-person (with the duplicate-report defects applied).
@@ -98,24 +105,25 @@ def identity_items(facility_persons: pd.DataFrame, persons: pd.DataFrame,
     facility_index = facility_persons["facility_index"].to_numpy()
     patient_numbers = facility_persons["patient_id_number"].to_numpy(dtype=object)
 
-    def record(mask: np.ndarray, column: str, new: np.ndarray, defect: str) -> None:
+    def apply(mask: np.ndarray, column: str, change: Callable[..., tuple[np.ndarray, np.ndarray]],
+              defect: str) -> None:
+        """Apply a defect primitive to the masked rows only and record what it changed."""
+        rows = np.flatnonzero(mask)
         current = items[column].to_numpy(dtype=object)
-        for i in np.flatnonzero(mask):
-            truth.append({"facility_index": str(facility_index[i]), "patient_id_number": str(patient_numbers[i]),
-                          "defect": defect, "item": column, "original": str(current[i]), "injected": str(new[i])})
-        items.loc[mask, column] = new[mask]
+        new, changed = change(current[rows], rng)
+        for row, value in zip(rows[changed], new[changed], strict=True):
+            truth.append({"facility_index": str(facility_index[row]), "patient_id_number": str(patient_numbers[row]),
+                          "defect": defect, "item": column, "original": str(current[row]), "injected": str(value)})
+        current = current.copy()
+        current[rows[changed]] = new[changed]
+        items[column] = current
 
     typo = facility_persons["typo"].to_numpy(bool)
     which = rng.random(len(items)) < 0.6    # last name more often than first name
-    for column, mask in (("nameLast", typo & which), ("nameFirst", typo & ~which)):
-        new, changed = people.typo(items[column].to_numpy(dtype=object), rng)
-        record(mask & changed, column, new, "identity-typo")
-    nick = facility_persons["nickname"].to_numpy(bool)
-    new, changed = people.nickname(items["nameFirst"].to_numpy(dtype=object), rng)
-    record(nick & changed, "nameFirst", new, "nickname")
-    transposed = facility_persons["transposed_birth_date"].to_numpy(bool)
-    new, changed = people.transpose_date(items["dateOfBirth"].to_numpy(dtype=object), rng)
-    record(transposed & changed, "dateOfBirth", new, "transposed-birth-date")
-    missing = facility_persons["missing_ssn"].to_numpy(bool)
-    record(missing, "socialSecurityNumber", np.full(len(items), "", dtype=object), "missing-ssn")
+    apply(typo & which, "nameLast", people.typo, "identity-typo")
+    apply(typo & ~which, "nameFirst", people.typo, "identity-typo")
+    apply(facility_persons["nickname"].to_numpy(bool), "nameFirst", people.nickname, "nickname")
+    apply(facility_persons["transposed_birth_date"].to_numpy(bool), "dateOfBirth", people.transpose_date,
+          "transposed-birth-date")
+    apply(facility_persons["missing_ssn"].to_numpy(bool), "socialSecurityNumber", _blank, "missing-ssn")
     return items, truth

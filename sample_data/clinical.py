@@ -1,0 +1,1727 @@
+"""Per-site clinical coding of synthetic tumors: what a registrar abstracts about each tumor.
+
+``draw_clinical(tumors, rng)`` takes one row per tumor (``site_key``, ``sex``, ``age``, ``diagnosis_date``,
+``stage_group``) and returns, with the same index, one text column per NAACCR tumor item (values as they
+appear in a NAACCR file, ``''`` when the item is not reported for that tumor) plus helper columns whose
+names start with ``_``. Every draw comes from the ``numpy.random.Generator`` passed in and is vectorised
+(loops run over sites, variants and code tables, never over tumors), so a million tumors take seconds and
+the same generator state always gives the same frame.
+
+What is drawn from what
+-----------------------
+1. **Variant** of the site (e.g. colon / rectosigmoid / rectum, exocrine pancreas / pancreatic NET,
+   renal parenchyma / renal pelvis, the leukemia types), weighted by sex, by age (under 20 the pediatric
+   mix: B-ALL, Wilms tumor, hepatoblastoma, medulloblastoma) and by stage (myeloma: a localized tumor is a
+   solitary plasmacytoma, any other is plasma cell myeloma).
+2. **Topography** (``primarySite``) and **histology** from the variant's tables (subsite shares: breast
+   upper-outer quadrant ~38%, lung upper lobes ~50%, sigmoid ~24% of colon, melanoma of the trunk in men
+   and of the legs in women...). In situ tumors take an in situ histology and behavior 2; sites where
+   in situ disease is not reportable or does not exist (prostate, cervix, thyroid, ovary, liver, brain,
+   salivary glands, lymphoma, leukemia, myeloma) are coded as localized invasive tumors instead.
+   Year rules of ICD-O-3.2 are followed: HPV-positive/negative oropharyngeal carcinoma (8085/8086) from
+   2021, thyroid medullary carcinoma 8345 from 2018 (8510 before), GIST (8936/3) mostly from 2021.
+3. **Laterality** for paired organs (NAACCR paired-site list: breast, lung, kidney, renal pelvis, ovary,
+   tonsils, parotid/submandibular glands, cerebral lobes, nasal cavity, skin of face/trunk/limbs): about
+   half right and half left (lung 55% right; middle lobe always right), ~1-2% side unknown (9), ovary
+   bilateral (4) in 5-25% by stage; 0 for unpaired sites.
+4. **Reporting source**: hospital (1) ~87%, physician office (4) and lab only (3) more often for melanoma
+   and prostate; lab-only and physician-office reports often lack treatment information (codes 99).
+5. **Biomarkers** (site-specific data items, 2018+): breast ER+ ~82% of invasive tumors, PR+ ~70%
+   (85% of ER+, 5% of ER-), HER2+ ~14% (10% of ER+, 30% of ER-), 2-4% unknown; prostate PSA (lognormal,
+   median 6.5 ng/ml localized, ~40 distant) and Gleason patterns/score from a grade-group mix by stage;
+   colorectal KRAS, MSI and CEA (testing mostly in advanced disease, ~40% KRAS mutated, MSI-high ~15%
+   in localized/regional and ~4% in distant disease); lung EGFR and ALK (2021+; ~17% / ~5% of tested
+   adenocarcinomas). Before 2018 the breast receptors and the PSA are in the Collaborative Stage site
+   factors (SSF1 ER, SSF2 PR, SSF15 HER2; prostate SSF1 PSA in tenths of ng/ml).
+6. **First-course treatment** by site (or variant) and stage: probabilities of surgery, of radiation
+   after surgery and without surgery, of chemotherapy, hormone therapy, immunotherapy (BRM) and
+   transplant/endocrine procedures, lowered at ages 70+ and 80+. Special rules: breast radiation follows
+   breast-conserving surgery (~85%) more than mastectomy; hormone therapy for ER+/PR+ breast and for
+   prostate (with radiation for higher grade groups, nearly always for distant disease); steroids in
+   lymphoma/myeloma/ALL regimens are hormone therapy; active surveillance for low-grade prostate (rising
+   from ~15% to ~50% of grade group 1, 2010 to 2024), CLL (watch and wait), follicular lymphoma, small
+   kidney and thyroid tumors. Immunotherapy follows the eras of checkpoint inhibitors (melanoma from 2011,
+   lung from 2015, kidney from 2015, bladder from 2016, head and neck, liver, esophagus/stomach, cervix,
+   endometrium, triple-negative breast later); BCG for non-invasive bladder tumors is BRM; anti-CD20 and
+   anti-HER2 antibodies are BRM before 2013 and chemotherapy from 2013 (SEER*Rx rule change).
+   Neoadjuvant therapy (breast, rectum with chemoradiation, esophagus, stomach, pancreas, bladder, lung,
+   ovary) puts systemic therapy (and radiation) before surgery.
+   Refusal/contraindication/death/"recommended, unknown" codes (82-88, reasons 2-8) are given to a share of
+   patients who did not receive a treatment usual for their site and stage.
+7. **Dates**: surgery 2-6 weeks after diagnosis (same day when the diagnosis is made at surgery),
+   neoadjuvant chemotherapy 2-6 weeks after diagnosis and surgery 3-5 months later, adjuvant chemotherapy
+   4-10 weeks after surgery, radiation 4-8 weeks after surgery or after adjuvant chemotherapy (breast),
+   concurrent with chemotherapy otherwise, hormone therapy after local treatment (breast) or 3-6 weeks after
+   diagnosis (prostate), transplant 4-6 months after induction. ``rxDateMostDefinSurg`` is a later
+   re-excision for part of breast and melanoma cases. All dates fall on or after the diagnosis date.
+8. **Diagnostic confirmation**: operated tumors are histologically confirmed (1); the others by histology,
+   cytology (2), or without microscopy (5 lab marker, 7 imaging, 8 clinical, 9 unknown) with
+   site-specific shares (imaging: liver ~15%, pancreas ~8%, lung ~5%, brain ~5%; more for distant and
+   unknown stage). Leukemia, lymphoma and myeloma use 3 (histology plus immunophenotyping/genetics,
+   rising from ~50% in 2010 to ~75%) or 1. Tumors without microscopic confirmation get histology 8000
+   (or the site's usual type where imaging is diagnostic: HCC, glioma), unknown grade and biomarkers.
+9. **Grade**: ``grade`` (item 440) before 2018 with the old conventions (prostate from the Gleason score,
+   bladder low/high grade as 2/4, lymphoma B/T cell 6/5); 2018+ ``gradeClinical`` (biopsy),
+   ``gradePathological`` (resection; 9 without resection), ``gradePostTherapy`` / ``gradePostTherapyClin``
+   (2021+) only after neoadjuvant therapy, with the 2018 Grade Manual code sets (breast 1-3 and L/M/H for
+   DCIS, prostate grade group 1-5, bladder L/H, hematopoietic 8, otherwise 1-4/9).
+10. **Stage, size and nodes**: ``summaryStage2018``/``derivedSummaryStage2018`` (2018+) and
+    ``seerSummaryStage2000`` (2001-2017) / ``derivedSs2000`` (Collaborative Stage years 2004-2015) follow
+    ``stage_group``: in situ 0, localized 1, regional 2/3/4 (direct extension / nodes / both, site mix;
+    lymphoma regional 2 in SS2018 and 5 in SS2000; brain 2), distant 7, unknown 9. Leukemia is a systemic
+    disease: SEER summary stage 7 whatever the input stage group; plasma cell myeloma is 7 too.
+    ``tumorSizeSummary`` (2016+) and ``csTumorSize`` (2004-2015) are lognormal around a site and stage
+    median (999 unknown at site-specific rates, e.g. ~80% for prostate; 999 for lymphoma, leukemia and
+    myeloma in tumorSizeSummary, 988 "not applicable" in csTumorSize). Regional nodes examined/positive
+    come from the lymph node surgery of the resection (e.g. colon median 18 examined), 98/00 when no
+    nodes were removed, 95 after a positive aspiration, 99 for hematopoietic and brain tumors; positive
+    nodes are present exactly when the regional code involves nodes (3/4) or for ~40% of distant tumors.
+11. **Schema ID** (2018+) from topography, histology and year (e.g. lung 00360 to 2024 and 09360 from
+    2025, cervix 00520 to 2020 and 09520 from 2021, brain 00721 to 2022 and 09721 from 2023).
+12. **Primary payer** by age (Medicare for 65+, private/Medicaid/uninsured under 65).
+
+Helper columns: ``_cancer_cod_icd10`` (the ICD-10 underlying cause for a death from this cancer, 4
+characters without the dot: the topography for most solid sites, C43x for skin melanoma, by histology for
+lymphoma/leukemia/myeloma; three-character categories padded with 9, e.g. C619), ``_recurrence_eligible``
+(in situ, localized or regional tumor treated with curative intent), ``_treated`` (any first-course
+treatment given) and ``_first_rx_date`` (datetime64, NaT when untreated).
+
+Sources of the facts: ICD-O-3/3.2 topography and morphology codes and the NAACCR code lists of each item
+(NAACCR Data Standards Volume II as published in the IMS ``naaccr-lookups`` tables, copied in
+``shared/reference/coding``); SEER Summary Stage 2000/2018 and Collaborative Stage conventions, the 2018
+Grade Manual, the SSDI manual and the STORE/SEER treatment coding rules as recalled from their public
+manuals; the stage mix of each site comes from the caller. Treatment and biomarker shares are approximate
+figures recalled from SEER/NCDB reports and clinical practice: realistic targets for synthetic data, not
+statistics to quote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+SITE_KEYS: tuple[str, ...] = (
+    "breast", "prostate", "lung_bronchus", "colon_rectum", "melanoma_skin", "urinary_bladder", "nhl",
+    "kidney_renal_pelvis", "corpus_uterus", "leukemia", "pancreas", "thyroid", "liver_ihbd",
+    "oral_cavity_pharynx", "stomach", "ovary", "brain_ons", "myeloma", "esophagus", "cervix",
+)
+STAGE_GROUPS: tuple[str, ...] = ("in_situ", "localized", "regional", "distant", "unknown")
+IS, LOC, REG, DIST, UNK = range(5)
+NO_DATE = np.int64(-(10**9))  # sentinel day number for "no date"
+
+# Output items in file order, and the diagnosis years in which each applies (NAACCR rules: CS 2004-2015,
+# SEER Summary Stage 2000 for 2001-2017, Summary Stage 2018 / grade items / SSDIs / schema ID 2018+,
+# EGFR/ALK and post-therapy clinical grade with the v21 dictionary (2021+), 2023 surgery codes 2023+).
+ITEM_YEARS: dict[str, tuple[int, int]] = {
+    "primarySite": (0, 9999), "histologicTypeIcdO3": (0, 9999), "behaviorCodeIcdO3": (0, 9999),
+    "laterality": (0, 9999), "diagnosticConfirmation": (0, 9999), "typeOfReportingSource": (0, 9999),
+    "primaryPayerAtDx": (0, 9999),
+    "grade": (0, 2017), "gradeClinical": (2018, 9999), "gradePathological": (2018, 9999),
+    "gradePostTherapy": (2018, 9999), "gradePostTherapyClin": (2021, 9999),
+    "schemaId": (2018, 9999),
+    "csTumorSize": (2004, 2015), "tumorSizeSummary": (2016, 9999),
+    "regionalNodesPositive": (0, 9999), "regionalNodesExamined": (0, 9999),
+    "seerSummaryStage2000": (2001, 2017), "derivedSs2000": (2004, 2015),
+    "summaryStage2018": (2018, 9999), "derivedSummaryStage2018": (2018, 9999),
+    "csSiteSpecificFactor1": (2004, 2017), "csSiteSpecificFactor2": (2004, 2017),
+    "csSiteSpecificFactor15": (2010, 2017),
+    "estrogenReceptorSummary": (2018, 9999), "progesteroneRecepSummary": (2018, 9999),
+    "her2OverallSummary": (2018, 9999), "psaLabValue": (2018, 9999), "gleasonScoreClinical": (2018, 9999),
+    "gleasonPatternsClinical": (2018, 9999), "gleasonScorePathological": (2018, 9999),
+    "kras": (2018, 9999), "microsatelliteInstability": (2018, 9999),
+    "ceaPretreatmentInterpretation": (2018, 9999), "egfrMutationalAnalysis": (2021, 9999),
+    "alkRearrangement": (2021, 9999),
+    "rxSummTreatmentStatus": (0, 9999),
+    "rxSummSurgPrimSite": (0, 2022), "rxSummSurgPrimSite2023": (2023, 9999), "reasonForNoSurgery": (0, 9999),
+    "rxSummRadiation": (0, 2017), "phase1RadiationTreatmentModality": (2018, 9999),
+    "reasonForNoRadiation": (0, 9999), "rxSummSurgRadSeq": (0, 9999),
+    "rxSummChemo": (0, 9999), "rxSummHormone": (0, 9999), "rxSummBrm": (0, 9999),
+    "rxSummTransplntEndocr": (0, 9999), "rxSummOther": (0, 9999), "rxSummSystemicSurSeq": (0, 9999),
+    "rxDateSurgery": (0, 9999), "rxDateMostDefinSurg": (0, 9999), "rxDateRadiation": (0, 9999),
+    "rxDateChemo": (0, 9999), "rxDateHormone": (0, 9999), "rxDateBrm": (0, 9999),
+    "rxDateSystemic": (0, 9999), "rxDateOther": (0, 9999), "dateInitialRxSeer": (0, 9999),
+    "date1stCrsRxCoc": (0, 9999),
+}
+ITEMS: tuple[str, ...] = tuple(ITEM_YEARS)
+HELPER_COLUMNS: tuple[str, ...] = ("_cancer_cod_icd10", "_recurrence_eligible", "_treated", "_first_rx_date")
+DATE_ITEMS: tuple[str, ...] = tuple(i for i in ITEMS if i.startswith(("rxDate", "date")))
+
+# NAACCR code lists of the coded items this module emits (NAACCR Volume II item definitions; the
+# ``naaccr-lookups`` tables). Items with free values (sizes, node counts, PSA, dates, sites) are checked by
+# pattern in ``CODE_PATTERNS``.
+CODES: dict[str, frozenset[str]] = {
+    "behaviorCodeIcdO3": frozenset("0123"),
+    "laterality": frozenset("0123459"),
+    "diagnosticConfirmation": frozenset("12345678"  "9"),
+    "typeOfReportingSource": frozenset("12345678"),
+    "primaryPayerAtDx": frozenset({"01", "02", "10", "20", "21", "31", "35", "60", "61", "62", "63", "64",
+                                   "65", "66", "67", "68", "99"}),
+    "grade": frozenset("123456789"),
+    "gradeClinical": frozenset("12345789LMHABCDE"),
+    "gradePathological": frozenset("12345789LMHABCDE"),
+    "gradePostTherapy": frozenset("12345789LMHABCDE"),
+    "gradePostTherapyClin": frozenset("12345789LMHABCDE"),
+    "seerSummaryStage2000": frozenset("01234579"), "derivedSs2000": frozenset("01234579"),
+    "summaryStage2018": frozenset("0123479"), "derivedSummaryStage2018": frozenset("0123479"),
+    "estrogenReceptorSummary": frozenset("0179"), "progesteroneRecepSummary": frozenset("0179"),
+    "her2OverallSummary": frozenset("0179"),
+    "gleasonScoreClinical": frozenset({"06", "07", "08", "09", "10", "X7", "X9"}),
+    "gleasonScorePathological": frozenset({"06", "07", "08", "09", "10", "X7", "X9"}),
+    "gleasonPatternsClinical": frozenset({"33", "34", "43", "44", "35", "53", "45", "54", "55", "X7", "X9"}),
+    "kras": frozenset("019"), "microsatelliteInstability": frozenset("019"),
+    "ceaPretreatmentInterpretation": frozenset("019"), "egfrMutationalAnalysis": frozenset("019"),
+    "alkRearrangement": frozenset("019"),
+    "rxSummTreatmentStatus": frozenset("0129"),
+    "reasonForNoSurgery": frozenset("0125678" "9"),
+    "rxSummRadiation": frozenset("01234578" "9"),
+    "phase1RadiationTreatmentModality": frozenset({"00", "02", "03", "04", "09", "10", "11", "13", "98", "99"}),
+    "reasonForNoRadiation": frozenset("0125678" "9"),
+    "rxSummSurgRadSeq": frozenset("0234579"),
+    "rxSummChemo": frozenset({"00", "01", "02", "03", "82", "85", "86", "87", "88", "99"}),
+    "rxSummHormone": frozenset({"00", "01", "82", "85", "86", "87", "88", "99"}),
+    "rxSummBrm": frozenset({"00", "01", "82", "85", "86", "87", "88", "99"}),
+    "rxSummTransplntEndocr": frozenset({"00", "10", "11", "12", "20", "30", "40", "82", "85", "86", "87",
+                                        "88", "99"}),
+    "rxSummOther": frozenset("0123678" "9"),
+    "rxSummSystemicSurSeq": frozenset("0234579"),
+    "csSiteSpecificFactor15": frozenset({"010", "020", "030", "997", "998", "999"}),
+}
+CODE_PATTERNS: dict[str, str] = {
+    "primarySite": r"^C[0-9]{3}$",
+    "histologicTypeIcdO3": r"^[89][0-9]{3}$",
+    "schemaId": r"^[0-9]{5}$",
+    "tumorSizeSummary": r"^[0-9]{3}$",
+    "csTumorSize": r"^[0-9]{3}$",
+    "regionalNodesPositive": r"^([0-8][0-9]|90|95|97|98|99)$",
+    "regionalNodesExamined": r"^([0-8][0-9]|9[0-9])$",
+    "psaLabValue": r"^([0-9]{1,3}\.[0-9]|XXX\.[179])$",
+    "gleasonPatternsClinical": r"^([345][345]|X[79])$",
+    "csSiteSpecificFactor1": r"^([0-9]{3})$",
+    "csSiteSpecificFactor2": r"^([0-9]{3})$",
+    "rxSummSurgPrimSite": r"^([0-9]{2})$",
+    "rxSummSurgPrimSite2023": r"^([AB][0-9]{3})$",
+}
+
+# ----------------------------------------------------------------------------------------------------
+# Site model: variants (topography x histology tables) and per-site coding parameters.
+# Topography and morphology codes: ICD-O-3 / ICD-O-3.2; shares approximate SEER distributions.
+# ----------------------------------------------------------------------------------------------------
+
+_SQUAMOUS = {"8070": 75, "8071": 12, "8072": 6, "8083": 2, "8051": 2, "8052": 2, "8074": 1}
+
+
+@dataclass(frozen=True)
+class _Variant:
+    """One kind of tumor within a site: where it arises and what it looks like under the microscope."""
+
+    name: str
+    topography: Mapping[str, float]
+    histology: Mapping[str, float]
+    in_situ: Mapping[str, float] | None = None       # None: in situ disease not reportable / not existing
+    share: float = 1.0                               # share among adult women (and men unless ``male``)
+    male: float | None = None                        # share among adult men
+    child: float | None = None                       # share under age 20 (default: the adult share)
+    before: tuple[int, float] | None = None          # (year, share before that year)
+    stages: tuple[int, ...] | None = None            # stage groups the variant can have (None: all)
+    profile: str = ""                                 # treatment profile (default: the site key)
+    grade: str = "generic"                           # grade model
+    heme: bool = False
+
+
+@dataclass(frozen=True)
+class _Site:
+    variants: tuple[_Variant, ...]
+    regional: tuple[float, float, float] = (0.25, 0.55, 0.20)   # SS codes 2 / 3 / 4 among regional
+    size: tuple[float, ...] | None = (10, 20, 35, 45, 35)      # median size (mm) by stage group
+    size_unknown: tuple[float, ...] = (0.3, 0.08, 0.12, 0.3, 0.6)
+    grade_weights: tuple[float, float, float, float] = (0.2, 0.45, 0.3, 0.05)
+    grade_unknown: float = 0.2
+    # confirmation of tumors not operated: 1 histology, 2 cytology, 5 marker, 7 imaging, 8 clinical, 9 unknown
+    confirmation: tuple[float, float, float, float, float, float] = (0.9, 0.04, 0.0, 0.03, 0.01, 0.02)
+    source_extra: tuple[float, float] = (0.02, 0.03)   # lab-only (3), physician office (4) shares
+    paired: frozenset[str] = frozenset()
+
+
+def _v(name: str, topography: Mapping[str, float], histology: Mapping[str, float], **kwargs: object) -> _Variant:
+    return _Variant(name, topography, histology, **kwargs)  # type: ignore[arg-type]
+
+
+SITES: dict[str, _Site] = {
+    "breast": _Site(
+        (_v("breast", {"C504": 38, "C509": 22, "C502": 10, "C508": 10, "C505": 7, "C501": 5, "C503": 5,
+                       "C506": 2, "C500": 1},
+            {"8500": 75, "8520": 10, "8522": 7, "8480": 2, "8523": 2, "8211": 1.5, "8575": 1, "8530": 1,
+             "8140": 0.5},
+            in_situ={"8500": 88, "8501": 4, "8201": 4, "8520": 4}, grade="breast"),),
+        regional=(0.08, 0.82, 0.10), size=(12, 15, 25, 40, 20), size_unknown=(0.2, 0.03, 0.05, 0.25, 0.6),
+        grade_unknown=0.05, confirmation=(0.93, 0.04, 0.0, 0.01, 0.01, 0.01), paired=frozenset(f"C50{d}" for d in range(10))),
+    "prostate": _Site(
+        (_v("prostate", {"C619": 1}, {"8140": 98, "8500": 1.5, "8041": 0.5}, grade="prostate"),),
+        regional=(0.85, 0.10, 0.05), size=(10, 15, 25, 30, 20), size_unknown=(0.8, 0.82, 0.75, 0.9, 0.95),
+        grade_unknown=0.03, confirmation=(0.96, 0.0, 0.015, 0.01, 0.01, 0.005), source_extra=(0.03, 0.05)),
+    "lung_bronchus": _Site(
+        (_v("lung", {"C341": 50, "C343": 27, "C349": 13, "C342": 5, "C340": 3, "C348": 2},
+            {"8140": 35, "8070": 18, "8041": 13, "8046": 8, "8071": 3, "8250": 3, "8010": 3, "8480": 2,
+             "8012": 1.5, "8240": 1.5, "8013": 1, "8560": 1},
+            in_situ={"8140": 70, "8250": 15, "8070": 15}, profile="lung"),),
+        regional=(0.2, 0.6, 0.2), size=(10, 20, 38, 45, 35), size_unknown=(0.3, 0.05, 0.1, 0.2, 0.5),
+        grade_weights=(0.12, 0.35, 0.48, 0.05), grade_unknown=0.35,
+        confirmation=(0.8, 0.1, 0.0, 0.06, 0.02, 0.02),
+        paired=frozenset(f"C34{d}" for d in range(10))),
+    "colon_rectum": _Site(
+        (_v("colon", {"C180": 17, "C182": 15, "C183": 4, "C184": 9, "C185": 3, "C186": 5, "C187": 24,
+                      "C188": 2, "C189": 4},
+            {"8140": 78, "8480": 8, "8263": 4, "8210": 3, "8010": 1, "8261": 1, "8490": 1},
+            in_situ={"8210": 40, "8263": 30, "8140": 30}, share=0.64, profile="colon"),
+         _v("rectosigmoid", {"C199": 1}, {"8140": 82, "8480": 6, "8263": 5, "8210": 5, "8490": 1, "8010": 1},
+            in_situ={"8210": 40, "8263": 30, "8140": 30}, share=0.08, profile="colon"),
+         _v("rectum", {"C209": 1}, {"8140": 84, "8480": 6, "8263": 4, "8210": 3, "8490": 1.5, "8010": 1.5},
+            in_situ={"8210": 40, "8263": 30, "8140": 30}, share=0.28, profile="rectum")),
+        regional=(0.2, 0.45, 0.35), size=(10, 30, 45, 50, 40), size_unknown=(0.3, 0.12, 0.15, 0.35, 0.6),
+        grade_weights=(0.1, 0.72, 0.16, 0.02), grade_unknown=0.07,
+        confirmation=(0.94, 0.01, 0.0, 0.02, 0.02, 0.01)),
+    "melanoma_skin": _Site(
+        (_v("melanoma", {"C445": 22, "C447": 33, "C446": 22, "C443": 12, "C444": 5, "C449": 4, "C442": 1,
+                         "C441": 0.3, "C440": 0.3, "C448": 0.4},
+            {"8720": 50, "8743": 22, "8721": 8, "8742": 6, "8744": 2, "8772": 1, "8745": 1},
+            in_situ={"8720": 65, "8742": 30, "8743": 5}, grade="nine"),),
+        regional=(0.05, 0.85, 0.10), size=(6, 8, 15, 20, 10), size_unknown=(0.6, 0.6, 0.6, 0.7, 0.85),
+        confirmation=(0.98, 0.0, 0.0, 0.005, 0.01, 0.005), source_extra=(0.12, 0.1),
+        paired=frozenset({"C441", "C442", "C443", "C445", "C446", "C447"})),
+    "urinary_bladder": _Site(
+        (_v("bladder", {"C679": 30, "C672": 25, "C674": 10, "C678": 10, "C670": 8, "C671": 5, "C676": 5,
+                        "C675": 4, "C673": 3},
+            {"8120": 55, "8130": 38, "8070": 2, "8140": 1.5, "8131": 1, "8122": 0.5, "8041": 0.5},
+            in_situ={"8130": 75, "8120": 25}, grade="bladder"),),
+        regional=(0.6, 0.25, 0.15), size=(15, 25, 40, 45, 30), size_unknown=(0.45, 0.4, 0.35, 0.5, 0.7),
+        grade_unknown=0.1, confirmation=(0.97, 0.01, 0.0, 0.01, 0.005, 0.005)),
+    "nhl": _Site(
+        (_v("nodal", {"C772": 18, "C770": 22, "C778": 20, "C771": 12, "C779": 10, "C773": 8, "C774": 6,
+                      "C775": 4},
+            {"9680": 35, "9690": 20, "9591": 8, "9699": 8, "9823": 8, "9673": 6, "9702": 5, "9687": 2,
+             "9671": 2},
+            share=0.62, profile="nhl", grade="heme", heme=True),
+         _v("extranodal", {"C169": 28, "C421": 12, "C099": 10, "C422": 8, "C172": 8, "C719": 6, "C079": 5,
+                           "C739": 4, "C341": 4, "C189": 4, "C509": 3},
+            {"9680": 52, "9699": 30, "9591": 6, "9690": 5, "9687": 3, "9702": 2, "9673": 2},
+            share=0.38, profile="nhl", grade="heme", heme=True)),
+        regional=(1.0, 0.0, 0.0), size=None,
+        confirmation=(0.95, 0.02, 0.0, 0.01, 0.01, 0.01),
+        paired=frozenset({"C099", "C079", "C341", "C509"})),
+    "kidney_renal_pelvis": _Site(
+        (_v("parenchyma", {"C649": 1},
+            {"8312": 40, "8310": 33, "8260": 11, "8317": 5, "8319": 0.5, "8010": 1},
+            share=0.9, child=0.05, profile="kidney", grade="kidney"),
+         _v("wilms", {"C649": 1}, {"8960": 1}, share=0.0, child=0.95, profile="wilms"),
+         _v("pelvis", {"C659": 1}, {"8120": 60, "8130": 35, "8070": 5}, in_situ={"8130": 70, "8120": 30},
+            share=0.1, child=0.0, profile="renal_pelvis", grade="bladder")),
+        regional=(0.7, 0.2, 0.1), size=(20, 40, 70, 85, 60), size_unknown=(0.3, 0.05, 0.08, 0.2, 0.5),
+        grade_weights=(0.08, 0.45, 0.35, 0.12), grade_unknown=0.2,
+        confirmation=(0.85, 0.03, 0.0, 0.09, 0.02, 0.01), paired=frozenset({"C649", "C659"})),
+    "corpus_uterus": _Site(
+        (_v("carcinoma", {"C541": 75, "C549": 18, "C559": 5, "C540": 1, "C548": 1},
+            {"8380": 72, "8441": 8, "8980": 5, "8140": 5, "8323": 3, "8310": 2, "8950": 1, "8020": 1},
+            in_situ={"8441": 1}, share=0.95, profile="corpus"),
+         _v("sarcoma", {"C549": 60, "C559": 40}, {"8890": 60, "8930": 30, "8933": 10},
+            share=0.05, profile="corpus")),
+        regional=(0.4, 0.45, 0.15), size=(10, 30, 45, 60, 40), size_unknown=(0.4, 0.35, 0.35, 0.45, 0.7),
+        grade_weights=(0.4, 0.35, 0.25, 0.0), grade_unknown=0.05,
+        confirmation=(0.97, 0.01, 0.0, 0.01, 0.005, 0.005)),
+    "leukemia": _Site(
+        (_v("cll", {"C421": 1}, {"9823": 1}, share=0.38, child=0.0, profile="cll", grade="heme", heme=True),
+         _v("aml", {"C421": 1}, {"9861": 80, "9895": 13, "9866": 7}, share=0.31, child=0.17, profile="aml",
+            grade="heme", heme=True),
+         _v("cml", {"C421": 1}, {"9875": 1}, share=0.12, child=0.03, profile="cml", grade="heme", heme=True),
+         _v("all", {"C421": 1}, {"9811": 80, "9837": 20}, share=0.05, child=0.78, profile="all",
+            grade="heme", heme=True),
+         _v("other", {"C421": 1}, {"9945": 55, "9940": 25, "9800": 20}, share=0.14, child=0.02,
+            profile="leukemia_other", grade="heme", heme=True)),
+        size=None, confirmation=(0.93, 0.03, 0.0, 0.0, 0.02, 0.02)),
+    "pancreas": _Site(
+        (_v("exocrine", {"C250": 60, "C259": 14, "C251": 10, "C252": 10, "C258": 4, "C253": 1, "C257": 1},
+            {"8140": 55, "8500": 30, "8010": 6, "8480": 3, "8453": 3, "8560": 1.5, "8020": 1.5},
+            in_situ={"8453": 70, "8148": 30}, share=0.92, profile="pancreas"),
+         _v("net", {"C250": 25, "C252": 25, "C251": 20, "C254": 20, "C259": 10}, {"8240": 60, "8249": 40},
+            share=0.08, profile="pancreas_net", grade="net")),
+        regional=(0.4, 0.3, 0.3), size=(10, 25, 32, 40, 35), size_unknown=(0.3, 0.15, 0.15, 0.3, 0.6),
+        grade_weights=(0.1, 0.45, 0.45, 0.0), grade_unknown=0.4,
+        confirmation=(0.72, 0.16, 0.0, 0.08, 0.02, 0.02)),
+    "thyroid": _Site(
+        (_v("thyroid", {"C739": 1},
+            {"8260": 65, "8340": 20, "8330": 5, "8290": 3, "8345": 3, "8341": 2.5, "8020": 1.5},
+            grade="thyroid"),),
+        regional=(0.2, 0.7, 0.1), size=(5, 15, 25, 40, 20), size_unknown=(0.3, 0.03, 0.05, 0.2, 0.5),
+        grade_weights=(0.6, 0.3, 0.1, 0.0), grade_unknown=0.8,
+        confirmation=(0.92, 0.06, 0.0, 0.01, 0.005, 0.005)),
+    "liver_ihbd": _Site(
+        (_v("hcc", {"C220": 1}, {"8170": 98, "8171": 2}, share=0.72, child=0.1, profile="liver", grade="generic"),
+         _v("cholangio", {"C221": 70, "C220": 30}, {"8160": 92, "8180": 8}, share=0.28, child=0.05,
+            profile="liver"),
+         _v("hepatoblastoma", {"C220": 1}, {"8970": 1}, share=0.0, child=0.85, profile="hepatoblastoma")),
+        regional=(0.7, 0.2, 0.1), size=(20, 40, 70, 90, 60), size_unknown=(0.3, 0.15, 0.15, 0.3, 0.6),
+        grade_weights=(0.2, 0.5, 0.28, 0.02), grade_unknown=0.55,
+        confirmation=(0.6, 0.06, 0.08, 0.22, 0.02, 0.02)),
+    "oral_cavity_pharynx": _Site(
+        (_v("tongue", {"C021": 40, "C029": 35, "C022": 10, "C020": 5, "C023": 5, "C028": 5}, _SQUAMOUS,
+            in_situ={"8070": 1}, share=0.2, profile="oral"),
+         _v("floor", {"C040": 40, "C049": 40, "C041": 10, "C048": 10}, _SQUAMOUS, in_situ={"8070": 1},
+            share=0.04, profile="oral"),
+         _v("gum", {"C030": 50, "C031": 40, "C039": 10}, _SQUAMOUS, in_situ={"8070": 1}, share=0.04,
+            profile="oral"),
+         _v("lip", {"C001": 60, "C000": 25, "C009": 15}, _SQUAMOUS, in_situ={"8070": 1}, share=0.03,
+            profile="oral"),
+         _v("mouth", {"C060": 35, "C050": 30, "C062": 20, "C069": 15}, _SQUAMOUS, in_situ={"8070": 1},
+            share=0.06, profile="oral"),
+         _v("oropharynx", {"C099": 44, "C019": 38, "C109": 8, "C051": 4, "C102": 3, "C090": 3}, _SQUAMOUS,
+            in_situ={"8070": 1}, share=0.38, profile="oropharynx"),
+         _v("nasopharynx", {"C119": 60, "C111": 20, "C110": 10, "C112": 10},
+            {"8072": 40, "8070": 40, "8071": 15, "8082": 5}, share=0.04, profile="oropharynx"),
+         _v("hypopharynx", {"C129": 60, "C130": 10, "C131": 10, "C132": 10, "C139": 10}, _SQUAMOUS,
+            in_situ={"8070": 1}, share=0.04, profile="oropharynx"),
+         _v("pharynx", {"C140": 60, "C148": 30, "C142": 10}, _SQUAMOUS, in_situ={"8070": 1}, share=0.02,
+            profile="oropharynx"),
+         _v("salivary", {"C079": 80, "C080": 15, "C081": 3, "C089": 2},
+            {"8430": 30, "8200": 20, "8550": 15, "8070": 10, "8140": 15, "8941": 10}, share=0.09,
+            profile="salivary")),
+        regional=(0.2, 0.5, 0.3), size=(8, 18, 30, 35, 25), size_unknown=(0.4, 0.12, 0.15, 0.3, 0.6),
+        grade_weights=(0.2, 0.5, 0.28, 0.02), grade_unknown=0.25,
+        confirmation=(0.95, 0.03, 0.0, 0.01, 0.005, 0.005),
+        paired=frozenset({"C090", "C091", "C098", "C099", "C079", "C080"})),
+    "stomach": _Site(
+        (_v("adenocarcinoma", {"C160": 28, "C163": 20, "C169": 20, "C162": 10, "C165": 8, "C168": 5,
+                               "C161": 3, "C164": 3, "C166": 3},
+            {"8140": 55, "8490": 15, "8144": 6, "8145": 6, "8480": 2, "8211": 1, "8010": 2},
+            in_situ={"8140": 1}, share=0.93, profile="stomach"),
+         _v("gist", {"C162": 40, "C169": 30, "C161": 15, "C163": 15}, {"8936": 1}, share=0.07,
+            before=(2021, 0.03), profile="gist", grade="nine")),
+        regional=(0.2, 0.5, 0.3), size=(10, 30, 50, 55, 40), size_unknown=(0.4, 0.35, 0.35, 0.45, 0.7),
+        grade_weights=(0.05, 0.3, 0.65, 0.0), grade_unknown=0.15,
+        confirmation=(0.95, 0.02, 0.0, 0.01, 0.01, 0.01)),
+    "ovary": _Site(
+        (_v("ovary", {"C569": 1},
+            {"8461": 45, "8441": 12, "8380": 10, "8310": 7, "8140": 5, "8480": 4, "8010": 3, "8460": 3,
+             "8323": 2, "8980": 2}, grade="generic"),),
+        regional=(0.6, 0.25, 0.15), size=(40, 100, 120, 110, 90), size_unknown=(0.4, 0.4, 0.4, 0.5, 0.7),
+        grade_weights=(0.1, 0.2, 0.7, 0.0), grade_unknown=0.15,
+        confirmation=(0.9, 0.06, 0.01, 0.02, 0.005, 0.005), paired=frozenset({"C569"})),
+    "brain_ons": _Site(
+        (_v("adult", {"C711": 25, "C712": 20, "C713": 14, "C718": 10, "C719": 10, "C716": 6, "C710": 5,
+                      "C714": 4, "C717": 4, "C715": 2},
+            {"9440": 55, "9380": 10, "9400": 8, "9401": 5, "9450": 5, "9451": 2, "9382": 2, "9391": 2},
+            share=1.0, child=0.0, profile="brain", grade="brain"),
+         _v("child", {"C716": 40, "C717": 20, "C719": 12, "C711": 10, "C712": 8, "C713": 5, "C715": 5},
+            {"9470": 30, "9380": 25, "9400": 15, "9391": 12, "9440": 10, "9508": 8},
+            share=0.0, child=1.0, profile="brain", grade="brain")),
+        regional=(1.0, 0.0, 0.0), size=(20, 40, 50, 50, 45), size_unknown=(0.4, 0.2, 0.25, 0.3, 0.6),
+        confirmation=(0.88, 0.01, 0.0, 0.08, 0.02, 0.01),
+        paired=frozenset({"C710", "C711", "C712", "C713", "C714"})),
+    "myeloma": _Site(
+        (_v("myeloma", {"C421": 1}, {"9732": 1}, stages=(REG, DIST, UNK), profile="myeloma", grade="heme",
+            heme=True),
+         _v("bone_plasmacytoma", {"C412": 60, "C419": 25, "C410": 15}, {"9731": 1}, share=0.7,
+            stages=(LOC,), profile="plasmacytoma", grade="heme", heme=True),
+         _v("extramedullary", {"C110": 35, "C300": 35, "C320": 15, "C319": 15}, {"9734": 1}, share=0.3,
+            stages=(LOC,), profile="plasmacytoma", grade="heme", heme=True)),
+        size=None, confirmation=(0.9, 0.02, 0.05, 0.0, 0.01, 0.02), paired=frozenset({"C300"})),
+    "esophagus": _Site(
+        (_v("adenocarcinoma", {"C155": 70, "C159": 15, "C152": 5, "C154": 5, "C158": 5},
+            {"8140": 92, "8010": 4, "8480": 2, "8490": 2}, in_situ={"8140": 1}, share=0.45, male=0.7,
+            profile="esophagus"),
+         _v("squamous", {"C154": 35, "C155": 25, "C153": 15, "C159": 15, "C150": 5, "C151": 5},
+            {"8070": 85, "8071": 8, "8072": 3, "8083": 2, "8074": 2}, in_situ={"8070": 1}, share=0.55,
+            male=0.3, profile="esophagus")),
+        regional=(0.2, 0.5, 0.3), size=(10, 30, 45, 50, 40), size_unknown=(0.5, 0.4, 0.4, 0.5, 0.7),
+        grade_weights=(0.05, 0.45, 0.5, 0.0), grade_unknown=0.2,
+        confirmation=(0.95, 0.02, 0.0, 0.02, 0.005, 0.005)),
+    "cervix": _Site(
+        (_v("cervix", {"C539": 55, "C530": 30, "C531": 8, "C538": 7},
+            {"8070": 60, "8140": 17, "8071": 5, "8072": 5, "8560": 4, "8380": 3, "8010": 3, "8041": 1.5,
+             "8310": 1.5}),),
+        regional=(0.5, 0.35, 0.15), size=(10, 25, 45, 55, 40), size_unknown=(0.4, 0.4, 0.4, 0.5, 0.7),
+        grade_weights=(0.1, 0.45, 0.45, 0.0), grade_unknown=0.35,
+        confirmation=(0.96, 0.02, 0.0, 0.01, 0.005, 0.005)),
+}
+
+# ----------------------------------------------------------------------------------------------------
+# Treatment profiles (first course, by stage group: in situ, localized, regional, distant, unknown).
+# Approximate shares recalled from SEER/NCDB treatment patterns; codes: NAACCR items 1290/1291 (surgery
+# of primary site, site-specific codes of the STORE/SEER manuals), 1360/1506, 1390-1410, 3250.
+# ----------------------------------------------------------------------------------------------------
+
+Stage5 = tuple[float, float, float, float, float]
+ZERO: Stage5 = (0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class _Profile:
+    surgery: Stage5
+    rt_surgery: Stage5                 # radiation among operated tumors
+    rt_alone: Stage5                   # radiation among tumors not operated
+    chemo: Stage5
+    surgery_codes: Mapping[str, float] | tuple[Mapping[str, float], ...]   # one table, or one per stage
+    hormone: Stage5 = ZERO
+    brm: Stage5 = ZERO
+    transplant: Stage5 = ZERO
+    transplant_code: str = "20"
+    transplant_max_age: int = 70
+    chemo_codes: tuple[float, float, float] = (0.1, 0.35, 0.55)      # 01 NOS / 02 single / 03 multiple
+    neoadjuvant: Stage5 = ZERO        # among operated tumors with chemotherapy
+    neo_radiation: bool = False       # radiation concurrent with neoadjuvant chemotherapy (pre-op)
+    concurrent: bool = True           # radiation concurrent with chemotherapy (else after it)
+    dx_at_surgery: float = 0.05       # diagnosis made on the surgical specimen
+    re_excision: float = 0.0          # later, more definitive surgery
+    surveillance: Stage5 = ZERO       # active surveillance / watchful waiting (no treatment at all)
+    radiation: str = "beam"           # radiation model (see _radiation_codes)
+    nodes: tuple[float, float] = (0.0, 0.0)   # P(lymph nodes examined | surgery), median count examined
+    nodes_by_code: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    node_aspiration: float = 0.0      # regional/distant, not operated: positive nodal aspiration (95)
+    heme_surgery: bool = False        # surgery of primary site code 98 (hematopoietic sites)
+
+
+PROFILES: dict[str, _Profile] = {
+    "breast": _Profile(
+        surgery=(0.97, 0.96, 0.93, 0.35, 0.6), rt_surgery=(0.5, 0.55, 0.65, 0.4, 0.35),
+        rt_alone=(0.1, 0.25, 0.4, 0.35, 0.15), chemo=(0.0, 0.22, 0.62, 0.68, 0.2),
+        hormone=(0.35, 0.8, 0.85, 0.85, 0.55), brm=ZERO,
+        surgery_codes=({"22": 80, "41": 15, "23": 5}, {"22": 62, "23": 6, "24": 2, "41": 22, "51": 8},
+                       {"22": 40, "23": 5, "41": 25, "51": 30}, {"22": 30, "41": 35, "51": 35},
+                       {"22": 50, "41": 30, "51": 20}),
+        chemo_codes=(0.05, 0.15, 0.8), neoadjuvant=(0.0, 0.12, 0.3, 0.5, 0.1), concurrent=False,
+        dx_at_surgery=0.05, re_excision=0.2, transplant=(0.0, 0.003, 0.01, 0.02, 0.0), transplant_code="30",
+        nodes=(0.9, 3), nodes_by_code={"41": (0.9, 4), "51": (0.98, 14), "22": (0.85, 3), "23": (0.6, 2)},
+        node_aspiration=0.1),
+    "prostate": _Profile(
+        surgery=(0.0, 0.3, 0.5, 0.03, 0.1), rt_surgery=(0.0, 0.06, 0.2, 0.2, 0.05),
+        rt_alone=(0.0, 0.4, 0.6, 0.25, 0.15), chemo=(0.0, 0.005, 0.03, 0.25, 0.02),
+        hormone=(0.0, 0.15, 0.55, 0.92, 0.35), surgery_codes={"50": 95, "21": 5},
+        chemo_codes=(0.05, 0.85, 0.1), transplant=(0.0, 0.0, 0.005, 0.03, 0.0), transplant_code="30",
+        surveillance=(0.0, 0.3, 0.02, 0.0, 0.1), radiation="prostate", dx_at_surgery=0.01,
+        nodes=(0.55, 8), nodes_by_code={"21": (0.0, 0)}),
+    "lung": _Profile(
+        surgery=(0.95, 0.65, 0.25, 0.03, 0.15), rt_surgery=(0.0, 0.05, 0.35, 0.4, 0.1),
+        rt_alone=(0.3, 0.55, 0.65, 0.45, 0.25), chemo=(0.0, 0.15, 0.62, 0.58, 0.3),
+        surgery_codes={"30": 42, "33": 28, "21": 15, "22": 7, "55": 4, "20": 4},
+        chemo_codes=(0.05, 0.1, 0.85), neoadjuvant=(0.0, 0.05, 0.15, 0.0, 0.0), neo_radiation=False,
+        dx_at_surgery=0.1, nodes=(0.92, 10), nodes_by_code={"21": (0.6, 3), "20": (0.5, 2)},
+        node_aspiration=0.3),
+    "colon": _Profile(
+        surgery=(0.97, 0.93, 0.9, 0.45, 0.5), rt_surgery=(0.0, 0.01, 0.03, 0.05, 0.02),
+        rt_alone=(0.0, 0.02, 0.1, 0.08, 0.03), chemo=(0.0, 0.05, 0.6, 0.65, 0.25),
+        surgery_codes=({"27": 70, "20": 30}, {"30": 55, "40": 35, "27": 7, "50": 3},
+                       {"30": 50, "40": 45, "50": 5}, {"30": 50, "40": 45, "50": 5}, {"30": 50, "40": 40, "27": 10}),
+        chemo_codes=(0.05, 0.3, 0.65), dx_at_surgery=0.2, nodes=(0.95, 18),
+        nodes_by_code={"27": (0.02, 1), "20": (0.05, 1)}),
+    "rectum": _Profile(
+        surgery=(0.97, 0.88, 0.78, 0.35, 0.45), rt_surgery=(0.0, 0.12, 0.65, 0.3, 0.1),
+        rt_alone=(0.0, 0.3, 0.7, 0.3, 0.15), chemo=(0.0, 0.18, 0.8, 0.7, 0.3),
+        surgery_codes=({"27": 70, "20": 30}, {"40": 50, "30": 20, "27": 15, "50": 15},
+                       {"40": 55, "50": 35, "30": 10}, {"40": 60, "50": 40}, {"40": 60, "30": 20, "27": 20}),
+        chemo_codes=(0.05, 0.45, 0.5), neoadjuvant=(0.0, 0.2, 0.75, 0.4, 0.2), neo_radiation=True,
+        dx_at_surgery=0.05, nodes=(0.9, 14), nodes_by_code={"27": (0.02, 1), "20": (0.05, 1), "30": (0.2, 2)}),
+    "melanoma_skin": _Profile(
+        surgery=(0.99, 0.98, 0.92, 0.4, 0.7), rt_surgery=(0.0, 0.01, 0.12, 0.25, 0.02),
+        rt_alone=(0.1, 0.2, 0.4, 0.35, 0.05), chemo=(0.0, 0.0, 0.04, 0.22, 0.01),
+        brm=(0.0, 0.005, 0.12, 0.2, 0.01), surgery_codes={"30": 50, "45": 30, "27": 20},
+        chemo_codes=(0.1, 0.3, 0.6), dx_at_surgery=0.55, re_excision=0.45, radiation="skin",
+        nodes=(0.3, 2), nodes_by_code={"27": (0.0, 0)}),
+    "urinary_bladder": _Profile(
+        surgery=(0.98, 0.95, 0.75, 0.3, 0.6), rt_surgery=(0.0, 0.02, 0.1, 0.15, 0.02),
+        rt_alone=(0.0, 0.25, 0.35, 0.3, 0.1), chemo=(0.12, 0.2, 0.5, 0.5, 0.15),
+        brm=(0.4, 0.35, 0.05, 0.02, 0.1),
+        surgery_codes=({"27": 80, "20": 20}, {"27": 75, "20": 15, "60": 8, "30": 2},
+                       {"60": 45, "27": 40, "20": 10, "30": 5}, {"27": 70, "60": 25, "20": 5}, {"27": 80, "20": 20}),
+        chemo_codes=(0.05, 0.5, 0.45), neoadjuvant=(0.0, 0.0, 0.4, 0.1, 0.0), nodes=(0.0, 0.0),
+        nodes_by_code={"60": (0.95, 16), "30": (0.5, 6)}),
+    "nhl": _Profile(
+        surgery=(0.0, 0.3, 0.2, 0.12, 0.15), rt_surgery=(0.0, 0.35, 0.25, 0.08, 0.1),
+        rt_alone=(0.0, 0.3, 0.25, 0.08, 0.08), chemo=(0.0, 0.55, 0.75, 0.8, 0.6),
+        brm=(0.0, 0.05, 0.05, 0.05, 0.03),
+        transplant=(0.0, 0.01, 0.02, 0.04, 0.01), transplant_code="11", transplant_max_age=70,
+        surgery_codes={"25": 70, "30": 30}, chemo_codes=(0.05, 0.1, 0.85), surveillance=(0.0, 0.12, 0.1, 0.1, 0.1),
+        dx_at_surgery=0.6, nodes=(0.0, 0.0)),
+    "kidney": _Profile(
+        surgery=(0.0, 0.87, 0.82, 0.35, 0.4), rt_surgery=(0.0, 0.0, 0.02, 0.15, 0.01),
+        rt_alone=(0.0, 0.05, 0.2, 0.3, 0.05), chemo=(0.0, 0.01, 0.08, 0.5, 0.1),
+        brm=(0.0, 0.0, 0.02, 0.08, 0.01),
+        surgery_codes=({"30": 1}, {"30": 45, "50": 45, "10": 10}, {"50": 90, "30": 10}, {"50": 1}, {"50": 60, "30": 40}),
+        chemo_codes=(0.05, 0.8, 0.15), surveillance=(0.0, 0.05, 0.0, 0.0, 0.05), dx_at_surgery=0.3,
+        nodes=(0.15, 3)),
+    "wilms": _Profile(
+        surgery=(0.0, 0.95, 0.95, 0.85, 0.9), rt_surgery=(0.0, 0.05, 0.3, 0.6, 0.2),
+        rt_alone=(0.0, 0.0, 0.2, 0.3, 0.0), chemo=(0.0, 0.9, 0.95, 0.95, 0.9), surgery_codes={"50": 1},
+        chemo_codes=(0.05, 0.15, 0.8), neoadjuvant=(0.0, 0.05, 0.1, 0.3, 0.0), dx_at_surgery=0.3,
+        nodes=(0.9, 5)),
+    "renal_pelvis": _Profile(
+        surgery=(0.95, 0.9, 0.8, 0.3, 0.5), rt_surgery=(0.0, 0.02, 0.1, 0.2, 0.02),
+        rt_alone=(0.0, 0.1, 0.3, 0.3, 0.05), chemo=(0.05, 0.1, 0.45, 0.55, 0.15),
+        surgery_codes={"50": 70, "20": 20, "30": 10}, chemo_codes=(0.05, 0.3, 0.65), nodes=(0.3, 4)),
+    "corpus": _Profile(
+        surgery=(0.97, 0.95, 0.9, 0.55, 0.6), rt_surgery=(0.0, 0.25, 0.6, 0.3, 0.15),
+        rt_alone=(0.0, 0.6, 0.7, 0.4, 0.2), chemo=(0.0, 0.1, 0.55, 0.6, 0.2),
+        hormone=(0.0, 0.01, 0.04, 0.12, 0.02), surgery_codes={"50": 85, "60": 10, "40": 5},
+        chemo_codes=(0.05, 0.15, 0.8), dx_at_surgery=0.1, concurrent=False, radiation="corpus",
+        nodes=(0.65, 14)),
+    "cll": _Profile(
+        surgery=ZERO, rt_surgery=ZERO, rt_alone=(0.0, 0.01, 0.01, 0.01, 0.01),
+        chemo=(0.0, 0.35, 0.35, 0.35, 0.35),
+        brm=(0.0, 0.03, 0.03, 0.03, 0.03), transplant=(0.0, 0.003, 0.003, 0.003, 0.003),
+        transplant_code="12", surgery_codes={"98": 1}, chemo_codes=(0.1, 0.45, 0.45),
+        surveillance=(0.0, 0.55, 0.55, 0.55, 0.55), heme_surgery=True),
+    "aml": _Profile(
+        surgery=ZERO, rt_surgery=ZERO, rt_alone=(0.0, 0.02, 0.02, 0.02, 0.02),
+        chemo=(0.0, 0.72, 0.72, 0.72, 0.72),
+        transplant=(0.0, 0.22, 0.22, 0.22, 0.22), transplant_code="12", transplant_max_age=66,
+        surgery_codes={"98": 1}, chemo_codes=(0.05, 0.35, 0.6), heme_surgery=True),
+    "cml": _Profile(
+        surgery=ZERO, rt_surgery=ZERO, rt_alone=ZERO, chemo=(0.0, 0.92, 0.92, 0.92, 0.92),
+        transplant=(0.0, 0.02, 0.02, 0.02, 0.02), transplant_code="12", transplant_max_age=60,
+        surgery_codes={"98": 1}, chemo_codes=(0.05, 0.9, 0.05), heme_surgery=True),
+    "all": _Profile(
+        surgery=ZERO, rt_surgery=ZERO, rt_alone=(0.0, 0.08, 0.08, 0.08, 0.08),
+        chemo=(0.0, 0.95, 0.95, 0.95, 0.95),
+        brm=(0.0, 0.03, 0.03, 0.03, 0.03), transplant=(0.0, 0.12, 0.12, 0.12, 0.12), transplant_code="12",
+        transplant_max_age=60, surgery_codes={"98": 1}, chemo_codes=(0.02, 0.03, 0.95), heme_surgery=True),
+    "leukemia_other": _Profile(
+        surgery=ZERO, rt_surgery=ZERO, rt_alone=ZERO, chemo=(0.0, 0.5, 0.5, 0.5, 0.5),
+        transplant=(0.0, 0.04, 0.04, 0.04, 0.04), transplant_code="12", transplant_max_age=65,
+        surgery_codes={"98": 1}, chemo_codes=(0.1, 0.75, 0.15), surveillance=(0.0, 0.25, 0.25, 0.25, 0.25),
+        heme_surgery=True),
+    "pancreas": _Profile(
+        surgery=(0.9, 0.55, 0.3, 0.02, 0.1), rt_surgery=(0.0, 0.1, 0.2, 0.1, 0.05),
+        rt_alone=(0.0, 0.2, 0.3, 0.05, 0.05), chemo=(0.0, 0.55, 0.68, 0.55, 0.35),
+        surgery_codes={"36": 55, "30": 35, "40": 10}, chemo_codes=(0.05, 0.3, 0.65),
+        neoadjuvant=(0.0, 0.2, 0.4, 0.3, 0.1), dx_at_surgery=0.05, nodes=(0.95, 18), node_aspiration=0.05),
+    "pancreas_net": _Profile(
+        surgery=(0.0, 0.85, 0.65, 0.25, 0.4), rt_surgery=ZERO, rt_alone=(0.0, 0.0, 0.02, 0.08, 0.0),
+        chemo=(0.0, 0.02, 0.15, 0.45, 0.1), hormone=(0.0, 0.02, 0.1, 0.45, 0.05),
+        surgery_codes={"30": 55, "36": 25, "25": 20}, chemo_codes=(0.1, 0.6, 0.3), dx_at_surgery=0.15,
+        surveillance=(0.0, 0.05, 0.0, 0.0, 0.05), nodes=(0.85, 12)),
+    "thyroid": _Profile(
+        surgery=(0.0, 0.97, 0.97, 0.8, 0.8), rt_surgery=(0.0, 0.3, 0.6, 0.6, 0.25),
+        rt_alone=(0.0, 0.05, 0.2, 0.4, 0.05), chemo=(0.0, 0.0, 0.005, 0.1, 0.005),
+        surgery_codes={"50": 70, "26": 20, "40": 10}, chemo_codes=(0.1, 0.8, 0.1), dx_at_surgery=0.15,
+        surveillance=(0.0, 0.02, 0.0, 0.0, 0.02), radiation="thyroid", nodes=(0.5, 5), node_aspiration=0.05),
+    "liver": _Profile(
+        surgery=(0.0, 0.35, 0.15, 0.02, 0.1), rt_surgery=(0.0, 0.02, 0.05, 0.05, 0.02),
+        rt_alone=(0.0, 0.08, 0.15, 0.1, 0.05), chemo=(0.0, 0.18, 0.35, 0.45, 0.15),
+        surgery_codes={"20": 40, "10": 35, "30": 25}, chemo_codes=(0.1, 0.7, 0.2), radiation="liver",
+        dx_at_surgery=0.05, nodes=(0.05, 2)),
+    "hepatoblastoma": _Profile(
+        surgery=(0.0, 0.9, 0.85, 0.6, 0.8), rt_surgery=ZERO, rt_alone=ZERO, chemo=(0.0, 0.9, 0.95, 0.95, 0.9),
+        surgery_codes={"30": 70, "20": 30}, chemo_codes=(0.02, 0.08, 0.9), neoadjuvant=(0.0, 0.6, 0.8, 0.9, 0.6),
+        nodes=(0.2, 2)),
+    "oral": _Profile(
+        surgery=(0.95, 0.85, 0.6, 0.15, 0.5), rt_surgery=(0.0, 0.2, 0.65, 0.45, 0.2),
+        rt_alone=(0.1, 0.6, 0.85, 0.55, 0.3), chemo=(0.0, 0.06, 0.45, 0.55, 0.15),
+        surgery_codes={"30": 50, "20": 25, "40": 25}, chemo_codes=(0.05, 0.65, 0.3), dx_at_surgery=0.1,
+        nodes=(0.6, 28), node_aspiration=0.1),
+    "oropharynx": _Profile(
+        surgery=(0.8, 0.5, 0.3, 0.05, 0.25), rt_surgery=(0.0, 0.45, 0.8, 0.5, 0.3),
+        rt_alone=(0.2, 0.8, 0.88, 0.55, 0.4), chemo=(0.0, 0.2, 0.7, 0.6, 0.25),
+        surgery_codes={"30": 45, "20": 35, "40": 20}, chemo_codes=(0.05, 0.7, 0.25), nodes=(0.6, 25),
+        node_aspiration=0.2),
+    "salivary": _Profile(
+        surgery=(0.0, 0.95, 0.85, 0.35, 0.6), rt_surgery=(0.0, 0.35, 0.75, 0.4, 0.2),
+        rt_alone=(0.0, 0.5, 0.6, 0.4, 0.2), chemo=(0.0, 0.02, 0.12, 0.35, 0.05),
+        surgery_codes={"30": 60, "40": 30, "20": 10}, chemo_codes=(0.05, 0.6, 0.35), dx_at_surgery=0.3,
+        nodes=(0.5, 12)),
+    "stomach": _Profile(
+        surgery=(0.9, 0.7, 0.6, 0.05, 0.2), rt_surgery=(0.0, 0.03, 0.15, 0.05, 0.03),
+        rt_alone=(0.0, 0.1, 0.2, 0.15, 0.05), chemo=(0.0, 0.3, 0.72, 0.6, 0.25),
+        surgery_codes={"30": 55, "40": 30, "20": 15}, chemo_codes=(0.05, 0.15, 0.8),
+        neoadjuvant=(0.0, 0.15, 0.45, 0.3, 0.1), nodes=(0.95, 20), nodes_by_code={"20": (0.05, 1)}),
+    "gist": _Profile(
+        surgery=(0.0, 0.92, 0.8, 0.35, 0.6), rt_surgery=ZERO, rt_alone=ZERO, chemo=(0.0, 0.25, 0.5, 0.85, 0.3),
+        surgery_codes={"30": 50, "20": 50}, chemo_codes=(0.05, 0.9, 0.05), dx_at_surgery=0.4, nodes=(0.1, 2)),
+    "ovary": _Profile(
+        surgery=(0.0, 0.95, 0.88, 0.7, 0.45), rt_surgery=(0.0, 0.01, 0.02, 0.02, 0.01),
+        rt_alone=(0.0, 0.02, 0.05, 0.05, 0.02), chemo=(0.0, 0.55, 0.85, 0.85, 0.45),
+        hormone=(0.0, 0.02, 0.03, 0.06, 0.02), surgery_codes={"50": 50, "60": 35, "35": 15},
+        chemo_codes=(0.05, 0.1, 0.85), neoadjuvant=(0.0, 0.02, 0.15, 0.35, 0.1), dx_at_surgery=0.4,
+        nodes=(0.6, 12)),
+    "brain": _Profile(
+        surgery=(0.0, 0.75, 0.7, 0.5, 0.5), rt_surgery=(0.0, 0.7, 0.75, 0.6, 0.5),
+        rt_alone=(0.0, 0.6, 0.6, 0.5, 0.4), chemo=(0.0, 0.6, 0.6, 0.45, 0.4),
+        surgery_codes={"30": 45, "20": 30, "40": 25}, chemo_codes=(0.05, 0.85, 0.1), dx_at_surgery=0.45,
+        concurrent=True, radiation="brain"),
+    "myeloma": _Profile(
+        surgery=ZERO, rt_surgery=ZERO, rt_alone=(0.0, 0.25, 0.25, 0.25, 0.15),
+        chemo=(0.0, 0.8, 0.8, 0.8, 0.6),
+        brm=(0.0, 0.3, 0.3, 0.3, 0.2), transplant=(0.0, 0.3, 0.3, 0.3, 0.15), transplant_code="20",
+        surgery_codes={"98": 1}, chemo_codes=(0.05, 0.3, 0.65), heme_surgery=True),
+    "plasmacytoma": _Profile(
+        surgery=(0.0, 0.2, 0.2, 0.2, 0.2), rt_surgery=(0.0, 0.7, 0.7, 0.7, 0.7),
+        rt_alone=(0.0, 0.85, 0.85, 0.85, 0.85), chemo=(0.0, 0.1, 0.15, 0.3, 0.1),
+        surgery_codes={"25": 60, "20": 40}, chemo_codes=(0.05, 0.3, 0.65)),
+    "esophagus": _Profile(
+        surgery=(0.9, 0.35, 0.32, 0.02, 0.1), rt_surgery=(0.0, 0.3, 0.75, 0.3, 0.2),
+        rt_alone=(0.2, 0.55, 0.7, 0.4, 0.25), chemo=(0.0, 0.4, 0.78, 0.62, 0.3),
+        surgery_codes=({"27": 80, "20": 20}, {"30": 60, "40": 20, "27": 20}, {"30": 70, "40": 30},
+                       {"30": 70, "40": 30}, {"30": 70, "40": 30}),
+        chemo_codes=(0.05, 0.2, 0.75), neoadjuvant=(0.0, 0.4, 0.8, 0.3, 0.3), neo_radiation=True,
+        nodes=(0.9, 15), nodes_by_code={"27": (0.0, 0), "20": (0.0, 0)}),
+    "cervix": _Profile(
+        surgery=(0.0, 0.72, 0.15, 0.05, 0.3), rt_surgery=(0.0, 0.2, 0.5, 0.4, 0.2),
+        rt_alone=(0.0, 0.75, 0.88, 0.6, 0.4), chemo=(0.0, 0.2, 0.75, 0.65, 0.25),
+        brm=ZERO, surgery_codes={"60": 45, "40": 30, "27": 25}, chemo_codes=(0.05, 0.75, 0.2),
+        dx_at_surgery=0.15, radiation="cervix", nodes=(0.75, 20), nodes_by_code={"27": (0.0, 0)}),
+}
+for _key, _site in SITES.items():
+    for _variant in _site.variants:
+        assert (_variant.profile or _key) in PROFILES, (_key, _variant.name)
+
+# Immunotherapy (BRM) eras: profile -> (stage groups, piecewise-linear share by diagnosis year). Checkpoint
+# inhibitors: ipilimumab 2011 and PD-1 antibodies 2014 (melanoma), 2015 (lung, kidney), 2016 (bladder,
+# head and neck), consolidation durvalumab after chemoradiation (stage III lung) and adjuvant melanoma
+# 2018, atezolizumab-bevacizumab (liver) 2020, esophagus/stomach 2021, cervix and endometrium 2021-2022.
+# Approximate uptake shares.
+IMMUNO_ERAS: dict[str, tuple[tuple[tuple[int, ...], tuple[tuple[int, float], ...]], ...]] = {
+    "melanoma_skin": (((DIST,), ((2010, 0.12), (2011, 0.25), (2014, 0.4), (2016, 0.6), (2024, 0.7))),
+                      ((REG,), ((2010, 0.12), (2015, 0.1), (2018, 0.35), (2024, 0.45)))),
+    "lung": (((DIST,), ((2014, 0.01), (2015, 0.05), (2017, 0.2), (2019, 0.38), (2024, 0.45))),
+             ((REG,), ((2017, 0.01), (2018, 0.2), (2020, 0.3), (2024, 0.35)))),
+    "kidney": (((DIST,), ((2014, 0.08), (2015, 0.15), (2018, 0.4), (2024, 0.55))),),
+    "urinary_bladder": (((DIST,), ((2015, 0.02), (2016, 0.12), (2018, 0.25), (2024, 0.3))),),
+    "liver": (((DIST, REG), ((2019, 0.02), (2020, 0.15), (2022, 0.3), (2024, 0.35))),),
+    "oral": (((DIST,), ((2015, 0.01), (2016, 0.08), (2019, 0.2), (2024, 0.25))),),
+    "oropharynx": (((DIST,), ((2015, 0.01), (2016, 0.08), (2019, 0.2), (2024, 0.25))),),
+    "esophagus": (((DIST, REG), ((2020, 0.01), (2021, 0.15), (2024, 0.3))),),
+    "stomach": (((DIST,), ((2020, 0.01), (2021, 0.15), (2024, 0.3))),),
+    "cervix": (((DIST,), ((2020, 0.01), (2021, 0.1), (2024, 0.25))),),
+    "corpus": (((DIST,), ((2020, 0.01), (2021, 0.08), (2024, 0.2))),),
+}
+# Steroids given with the chemotherapy regimen are hormone therapy (SEER*Rx): share of treated tumors.
+STEROIDS: dict[str, float] = {"nhl": 0.75, "myeloma": 0.9, "all": 0.9, "plasmacytoma": 0.8, "cll": 0.1}
+# Anti-CD20 (lymphoma, CLL) and anti-HER2 (breast) antibodies: BRM before 2013, chemotherapy from 2013.
+ANTIBODY_AS_BRM_UNTIL = 2012
+# Neoadjuvant interval (days from the start of neoadjuvant therapy to surgery), by profile.
+NEO_INTERVAL: dict[str, float] = {"breast": 150, "rectum": 105, "esophagus": 85, "stomach": 100,
+                                  "pancreas": 120, "urinary_bladder": 100, "lung": 90, "ovary": 95,
+                                  "wilms": 45, "hepatoblastoma": 100}
+ACUTE_PROFILES = ("aml", "all")       # treatment starts within days of diagnosis
+STEROID_PROFILES = tuple(STEROIDS)
+
+# Reasons a usual treatment was not given: (chemo/hormone/BRM code, reason for no surgery/radiation), weight.
+NOT_GIVEN: tuple[tuple[str, str, float], ...] = (("82", "2", 0.35), ("85", "5", 0.15), ("86", "6", 0.1),
+                                                  ("87", "7", 0.3), ("88", "8", 0.1))
+NOT_GIVEN_SHARE = 0.12     # share of untreated tumors with a documented reason, scaled by how usual it is
+TREATMENT_UNKNOWN = 0.012  # tumors whose first-course treatment is unknown whatever the report source
+SOURCE_UNKNOWN_TREATMENT = 0.6   # lab-only and physician-office reports without treatment information
+
+# ICD-10 underlying cause of death by histology for lymphoma, leukemia and myeloma (ICD-10 chapter II);
+# solid tumors use their ICD-O-3 topography, which mirrors ICD-10 C00-C80 (skin melanoma: C43).
+HEME_COD: dict[str, str] = {
+    "9680": "C833", "9690": "C829", "9699": "C884", "9823": "C911", "9673": "C831", "9591": "C859",
+    "9702": "C844", "9687": "C837", "9671": "C880", "9861": "C920", "9895": "C920", "9866": "C924",
+    "9875": "C921", "9811": "C910", "9837": "C910", "9945": "C931", "9940": "C914", "9800": "C959",
+    "9732": "C900", "9731": "C903", "9734": "C902", "9590": "C859",
+}
+HPV_TOPOGRAPHY = ("C019", "C099", "C102", "C103", "C108", "C109")   # ICD-O-3.2 sites of 8085/8086
+OROPHARYNX_P16_POSITIVE = 0.7
+SQUAMOUS = ("8070", "8071", "8072", "8083", "8051", "8052", "8074")
+PAYER_65 = {"60": 25, "61": 22, "63": 10, "64": 8, "67": 2, "99": 3}       # Medicare Advantage (62) added by year
+PAYER_UNDER_65 = {"20": 45, "21": 10, "10": 5, "31": 10, "35": 7, "02": 1, "60": 4, "64": 1, "65": 1, "66": 1,
+                  "67": 1, "99": 5}
+PAYER_CHILD = {"20": 55, "31": 12, "35": 20, "10": 5, "99": 8}
+
+_ALL_PAIRED: frozenset[str] = frozenset().union(*(s.paired for s in SITES.values()))
+_VARIANTS: tuple[tuple[str, _Variant], ...] = tuple((key, v) for key in SITE_KEYS for v in SITES[key].variants)
+_PROFILE_KEYS: tuple[str, ...] = tuple(PROFILES)
+_VARIANT_PROFILE = np.array([_PROFILE_KEYS.index(v.profile or key) for key, v in _VARIANTS], dtype=np.int64)
+_VARIANT_HEME = np.array([v.heme for _, v in _VARIANTS], dtype=bool)
+_VARIANT_GRADE = np.array([v.grade for _, v in _VARIANTS], dtype=object)
+_VARIANT_NAME = np.array([v.name for _, v in _VARIANTS], dtype=object)
+
+
+def _table(attribute: str) -> np.ndarray:
+    """Profile x stage group array of one treatment probability."""
+    return np.array([getattr(PROFILES[p], attribute) for p in _PROFILE_KEYS], dtype=float)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Small vectorised helpers
+# ----------------------------------------------------------------------------------------------------
+
+def _choice(u: np.ndarray, table: Mapping[str, float]) -> np.ndarray:
+    """Codes drawn from a weighted table, one per uniform number in ``u`` (object array)."""
+    codes = np.array(list(table), dtype=object)
+    weights = np.array(list(table.values()), dtype=float)
+    cum = np.cumsum(weights) / weights.sum()
+    return codes[np.minimum(np.searchsorted(cum, u, side="right"), len(codes) - 1)]
+
+
+def _index_rows(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Column index drawn with one weight vector per row (``weights`` is rows x columns)."""
+    cum = np.cumsum(weights, axis=1)
+    total = cum[:, -1:]
+    cum = cum / np.where(total > 0, total, 1.0)
+    return np.minimum((u[:, None] >= cum).sum(axis=1), weights.shape[1] - 1)
+
+
+def _gamma_days(rng: np.random.Generator, n: int, mean: float | np.ndarray, shape: float = 4.0) -> np.ndarray:
+    """Positive delays in whole days with the given mean (gamma distributed)."""
+    return np.rint(rng.gamma(shape, 1.0, n) * (np.asarray(mean, dtype=float) / shape)).astype(np.int64)
+
+
+def _format_dates(days: np.ndarray) -> np.ndarray:
+    """Day numbers (days since 1970-01-01) as YYYYMMDD text; NO_DATE gives ''."""
+    valid = days != NO_DATE
+    safe = np.where(valid, days, 0).astype("datetime64[D]")
+    year = safe.astype("datetime64[Y]").astype(np.int64) + 1970
+    month_start = safe.astype("datetime64[M]")
+    month = month_start.astype(np.int64) % 12 + 1
+    day = (safe - month_start.astype("datetime64[D]")).astype(np.int64) + 1
+    text = (year * 10000 + month * 100 + day).astype(str).astype(object)
+    return np.where(valid, text, "")
+
+
+def _years(dates: np.ndarray) -> np.ndarray:
+    return dates.astype("datetime64[Y]").astype(np.int64) + 1970
+
+
+def _three_digits(values: np.ndarray) -> np.ndarray:
+    return np.char.zfill(np.asarray(values, dtype=np.int64).astype(str), 3).astype(object)
+
+
+def _two_digits(values: np.ndarray) -> np.ndarray:
+    return np.char.zfill(np.asarray(values, dtype=np.int64).astype(str), 2).astype(object)
+
+
+def _prefix(values: np.ndarray, length: int) -> np.ndarray:
+    return np.asarray(values, dtype=f"<U{length}").astype(object)
+
+
+def _ramp(year: np.ndarray, points: Sequence[tuple[int, float]]) -> np.ndarray:
+    xs, ys = zip(*points, strict=True)
+    return np.interp(year, xs, ys)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Code derivations shared by draw_clinical and death_certificate_only
+# ----------------------------------------------------------------------------------------------------
+
+def _schema(topo: np.ndarray, hist: np.ndarray, year: np.ndarray, hpv: np.ndarray | None = None) -> np.ndarray:
+    """EOD/SSDI schema ID (2018+) from topography, histology and diagnosis year (SEER EOD schema rules)."""
+    topo = np.asarray(topo, dtype="<U4")
+    hist = np.asarray(hist, dtype="<U4")
+    p3 = np.asarray(topo, dtype="<U3")
+    h = np.where(np.char.isdigit(hist), hist, "0").astype(np.int64)
+    hpv = np.zeros(len(topo), dtype=bool) if hpv is None else hpv
+    heme = (h >= 9590) & (h <= 9993)
+    lymphoma = (h >= 9590) & (h <= 9729)
+    oropharynx = np.isin(p3, ["C01", "C09", "C10"]) | np.isin(topo, ["C024", "C051", "C052"])
+    conditions = [
+        np.isin(hist, ["9731", "9734"]), hist == "9732",
+        (hist == "9823") & (p3 != "C42"), lymphoma, heme,
+        p3 == "C50", p3 == "C61", (p3 == "C34") & (year <= 2024), p3 == "C34",
+        np.isin(p3, ["C18", "C19", "C20"]) & (topo != "C181"),
+        (p3 == "C44") & (h >= 8720) & (h <= 8790), p3 == "C67", topo == "C649", topo == "C659",
+        np.isin(p3, ["C54", "C55"]) & np.isin(hist, ["8890", "8930"]), np.isin(p3, ["C54", "C55"]) & (hist == "8933"),
+        np.isin(p3, ["C54", "C55"]),
+        (p3 == "C25") & np.isin(hist, ["8240", "8249"]) & (year <= 2023), (p3 == "C25") & np.isin(hist, ["8240", "8249"]),
+        p3 == "C25", (topo == "C739") & np.isin(hist, ["8345", "8510"]), topo == "C739",
+        (topo == "C220") & (((h >= 8170) & (h <= 8175)) | (hist == "8970")), np.isin(topo, ["C220", "C221"]),
+        p3 == "C00", oropharynx & hpv & (year <= 2025), oropharynx & hpv, oropharynx,
+        p3 == "C02", p3 == "C03", p3 == "C04", topo == "C050", np.isin(topo, ["C060", "C061"]),
+        np.isin(p3, ["C05", "C06"]), np.isin(p3, ["C07", "C08"]) & (year <= 2025), np.isin(p3, ["C07", "C08"]),
+        (p3 == "C11") & (year <= 2024), p3 == "C11", np.isin(p3, ["C12", "C13"]), p3 == "C14",
+        (p3 == "C16") & (hist == "8936"), p3 == "C16", topo == "C569",
+        (p3 == "C71") & (year <= 2022), (p3 == "C71") & (hist == "9470"), p3 == "C71",
+        (p3 == "C15") & np.isin(hist, list(SQUAMOUS) + ["8085", "8086"]), p3 == "C15",
+        (p3 == "C53") & (year <= 2020), p3 == "C53",
+    ]
+    choices = [
+        "00822", "00821", "00795", "00790", "00830",
+        "00480", "00580", "00360", "09360", "00200", "00470", "00620", "00600", "00610",
+        "00541", "00542", "00530", "00340", "09340", "00280", "00740", "00730", "00220", "00230",
+        "00071", "00100", "09100", "00111", "00072", "00073", "00074", "00075", "00076", "00077", "00080",
+        "09081", "00090", "09090", "00112", "00118", "00430", "00170", "00551", "00721", "09724", "09721",
+        "00161", "00169", "00520", "09520",
+    ]
+    return np.select(conditions, choices, default="99999").astype(object)
+
+
+def _cause_of_death(topo: np.ndarray, hist: np.ndarray) -> np.ndarray:
+    """ICD-10 underlying cause (4 characters, no dot) for a death from this tumor."""
+    topo = np.asarray(topo, dtype="<U4")
+    hist = np.asarray(hist, dtype="<U4")
+    p3 = np.asarray(topo, dtype="<U3")
+    cod = topo.astype(object)
+    melanoma = (p3 == "C44") & (np.char.startswith(hist, "87"))
+    fourth = np.array([t[3:4] for t in topo], dtype="<U1") if len(topo) else np.zeros(0, "<U1")
+    cod = np.where(melanoma, np.char.add("C43", fourth), cod)
+    cod = np.where((p3 == "C22") & np.isin(hist, ["8160", "8180"]), "C221", cod)
+    cod = np.where(hist == "8970", "C222", cod)
+    cod = np.where((p3 == "C25") & np.isin(hist, ["8240", "8249"]), "C254", cod)
+    heme = np.array([HEME_COD.get(h, "") for h in hist], dtype=object) if len(hist) else np.zeros(0, object)
+    cod = np.where(heme != "", heme, cod)
+    return cod.astype(object)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The drawing steps
+# ----------------------------------------------------------------------------------------------------
+
+class _Context:
+    """Arrays describing the tumors while they are being coded."""
+
+    def __init__(self, rng: np.random.Generator, site: np.ndarray, sex: np.ndarray, age: np.ndarray,
+                 dx: np.ndarray, stage: np.ndarray) -> None:
+        self.rng = rng
+        self.n = len(site)
+        self.site = site
+        self.site_index = pd.Categorical(site, categories=SITE_KEYS).codes.astype(np.int64)
+        self.sex = sex
+        self.age = age
+        self.dx = dx.astype(np.int64)
+        self.year = _years(dx)
+        self.stage = stage
+        self.out: dict[str, np.ndarray] = {}
+
+    def is_site(self, key: str) -> np.ndarray:
+        return self.site_index == SITE_KEYS.index(key)
+
+    def is_profile(self, *keys: str) -> np.ndarray:
+        return np.isin(self.profile, [_PROFILE_KEYS.index(k) for k in keys])
+
+    # attributes set by the steps (declared for readers and type checkers)
+    variant: np.ndarray
+    profile: np.ndarray
+    heme: np.ndarray
+    topo: np.ndarray
+    hist: np.ndarray
+    behavior: np.ndarray
+    hpv: np.ndarray
+    source: np.ndarray
+    micro: np.ndarray
+    er: np.ndarray
+    pr: np.ndarray
+    her2: np.ndarray
+    grade_group: np.ndarray
+    patterns: np.ndarray
+    rx: dict[str, np.ndarray]
+
+
+def _draw_tumor(c: _Context) -> None:
+    """Variant, topography, histology and behavior (module doc, steps 1-2)."""
+    n, rng = c.n, c.rng
+    u_variant, u_topo, u_hist, u_hpv = rng.random((4, n))
+    c.variant = np.zeros(n, dtype=np.int64)
+    topo = np.full(n, "", dtype=object)
+    hist = np.full(n, "", dtype=object)
+    behavior = np.full(n, "3", dtype=object)
+    child, male = c.age < 20, c.sex == 1
+    offset = 0
+    for number, key in enumerate(SITE_KEYS):
+        variants = SITES[key].variants
+        rows = np.flatnonzero(c.site_index == number)
+        if rows.size:
+            any_in_situ = any(v.in_situ is not None for v in variants)
+            in_situ = c.stage[rows] == IS
+            stage = np.where(in_situ & (not any_in_situ), LOC, c.stage[rows])
+            weights = np.empty((rows.size, len(variants)))
+            for j, v in enumerate(variants):
+                w = np.full(rows.size, v.share)
+                if v.male is not None:
+                    w = np.where(male[rows], v.male, w)
+                if v.before is not None:
+                    w = np.where(c.year[rows] < v.before[0], v.before[1], w)
+                if v.child is not None:
+                    w = np.where(child[rows], v.child, w)
+                if v.stages is not None:
+                    w = np.where(np.isin(stage, v.stages), w, 0.0)
+                if any_in_situ and v.in_situ is None:
+                    w = np.where(in_situ, 0.0, w)
+                weights[:, j] = w
+            empty = weights.sum(axis=1) <= 0
+            if empty.any():
+                weights[empty] = [max(v.share, v.child or 0.0, 1e-6) for v in variants]
+            chosen = _index_rows(u_variant[rows], weights)
+            c.variant[rows] = offset + chosen
+            for j, v in enumerate(variants):
+                vr = rows[chosen == j]
+                if not vr.size:
+                    continue
+                topo[vr] = _choice(u_topo[vr], v.topography)
+                drawn = _choice(u_hist[vr], v.histology)
+                if v.in_situ is not None:
+                    is_rows = c.stage[vr] == IS
+                    if is_rows.any():
+                        drawn[is_rows] = _choice(u_hist[vr][is_rows], v.in_situ)
+                        behavior[vr[is_rows]] = "2"
+                hist[vr] = drawn
+        offset += len(variants)
+    c.stage = np.where((c.stage == IS) & (behavior != "2"), LOC, c.stage)
+    c.profile = _VARIANT_PROFILE[c.variant]
+    c.heme = _VARIANT_HEME[c.variant]
+    # ICD-O-3.2 and year rules
+    hist = np.where((hist == "8345") & (c.year < 2018), "8510", hist)
+    oropharynx = c.is_profile("oropharynx") & (_VARIANT_NAME[c.variant] == "oropharynx")
+    c.hpv = oropharynx & (u_hpv < OROPHARYNX_P16_POSITIVE)
+    coded_hpv = oropharynx & np.isin(topo, HPV_TOPOGRAPHY) & (c.year >= 2021) & (behavior == "3") & np.isin(hist, SQUAMOUS)
+    hist = np.where(coded_hpv, np.where(c.hpv, "8085", "8086"), hist)
+    c.topo, c.hist, c.behavior = topo, hist.astype(object), behavior
+
+
+def _draw_laterality(c: _Context) -> None:
+    """Laterality of paired organs (module doc, step 3)."""
+    u = c.rng.random(c.n)
+    laterality = np.full(c.n, "0", dtype=object)
+    paired = np.zeros(c.n, dtype=bool)
+    for number, key in enumerate(SITE_KEYS):
+        if SITES[key].paired:
+            paired |= (c.site_index == number) & np.isin(c.topo, list(SITES[key].paired))
+    rows = np.flatnonzero(paired)
+    codes = np.array(["1", "2", "3", "4", "9"], dtype=object)
+    weights = np.tile([0.48, 0.48, 0.01, 0.0, 0.03], (rows.size, 1))
+    site = c.site_index[rows]
+    weights[site == SITE_KEYS.index("breast")] = [0.485, 0.5, 0.003, 0.004, 0.008]
+    weights[site == SITE_KEYS.index("lung_bronchus")] = [0.55, 0.43, 0.002, 0.003, 0.015]
+    ovary = site == SITE_KEYS.index("ovary")
+    bilateral = np.array([0.05, 0.05, 0.15, 0.25, 0.15])[c.stage[rows][ovary]]
+    weights[ovary] = np.column_stack([np.full(ovary.sum(), 0.47), np.full(ovary.sum(), 0.47),
+                                      np.zeros(ovary.sum()), bilateral, np.full(ovary.sum(), 0.02)])
+    laterality[rows] = codes[_index_rows(u[rows], weights)]
+    laterality[c.topo == "C342"] = "1"       # the middle lobe exists only in the right lung
+    c.out["laterality"] = laterality
+
+
+def _draw_source(c: _Context) -> None:
+    """Type of reporting source (module doc, step 4)."""
+    extra = np.array([SITES[k].source_extra for k in SITE_KEYS])[c.site_index]
+    other = np.column_stack([np.full(c.n, 0.015), extra[:, 0], extra[:, 1], np.full(c.n, 0.002),
+                             np.full(c.n, 0.03)])
+    weights = np.column_stack([1.0 - other.sum(axis=1), other])
+    weights[c.age < 18] = [1, 0, 0, 0, 0, 0]
+    codes = np.array(["1", "2", "3", "4", "5", "8"], dtype=object)
+    c.source = codes[_index_rows(c.rng.random(c.n), weights)]
+    c.out["typeOfReportingSource"] = c.source
+
+
+def _draw_markers(c: _Context) -> None:
+    """Breast receptors, prostate Gleason/PSA, colorectal and lung markers (module doc, step 5)."""
+    n, rng = c.n, c.rng
+    u = rng.random((12, n))
+    # Breast: ER, then PR and HER2 conditional on ER.
+    breast = c.is_site("breast")
+    invasive = c.behavior == "3"
+    er_share = np.where(c.sex == 1, 0.92, np.where(c.age < 40, 0.7, np.where(c.age >= 70, 0.86, 0.82)))
+    er_share = np.where(invasive, er_share, 0.8)
+    er_pos = u[0] < er_share
+    pr_pos = u[1] < np.where(er_pos, 0.85, 0.05)
+    her2_pos = u[2] < np.where(er_pos, 0.10, 0.30)
+    unknown = np.where(invasive, 0.02 + 0.06 * (c.stage == UNK) + 0.02 * (c.stage == DIST), 0.25)
+    er_unknown = u[3] < unknown
+    ordered = u[4] < 0.005
+    c.er = np.where(er_unknown, "9", np.where(ordered, "7", np.where(er_pos, "1", "0"))).astype(object)
+    c.pr = np.where(er_unknown, "9", np.where(ordered, "7", np.where(pr_pos, "1", "0"))).astype(object)
+    her2_unknown = er_unknown | (u[5] < np.where(invasive, 0.015, 0.9))
+    c.her2 = np.where(her2_unknown, "9", np.where(her2_pos, "1", "0")).astype(object)
+    for name in ("er", "pr", "her2"):
+        setattr(c, name, np.where(breast, getattr(c, name), ""))
+    # Prostate: biopsy Gleason patterns by stage group (grade group 1-5), PSA lognormal by stage group.
+    prostate = c.is_site("prostate")
+    patterns = np.array(["33", "34", "43", "44", "35", "53", "45", "54", "55"], dtype=object)
+    by_stage = np.array([
+        [35, 33, 14, 6, 1.5, 1.5, 5, 2, 2], [35, 33, 14, 6, 1.5, 1.5, 5, 2, 2],
+        [5, 22, 25, 12, 1.5, 1.5, 20, 8, 5], [2, 5, 10, 18, 2, 3, 35, 15, 10], [25, 30, 15, 9, 1.5, 1.5, 12, 4, 3]])
+    c.patterns = np.where(prostate, patterns[_index_rows(u[6], by_stage[c.stage])], "").astype(object)
+    score = {p: int(p[0]) + int(p[1]) for p in patterns}
+    group = {"33": 1, "34": 2, "43": 3, "44": 4, "35": 4, "53": 4, "45": 5, "54": 5, "55": 5}
+    c.grade_group = np.array([group.get(p, 0) for p in c.patterns], dtype=np.int64)
+    c.gleason_score = np.array([score.get(p, 0) for p in c.patterns], dtype=np.int64)
+    median = np.array([6.0, 6.5, 9.0, 40.0, 8.0])[c.stage]
+    sigma = np.array([0.6, 0.6, 0.8, 1.4, 1.0])[c.stage]
+    psa = np.round(median * np.exp(sigma * rng.standard_normal(n)), 1)
+    psa = np.maximum(psa, 0.1)
+    psa_unknown = u[7] < np.where(c.stage == UNK, 0.15, 0.04)
+    psa_text = np.char.mod("%.1f", np.minimum(psa, 999.9)).astype(object)
+    psa_text = np.where(psa >= 1000, "XXX.1", psa_text)
+    c.psa = np.where(prostate, np.where(psa_unknown, "XXX.9", psa_text), "").astype(object)
+    tenths = np.minimum(np.rint(psa * 10), 980)
+    c.psa_ssf = np.where(prostate, np.where(psa_unknown, "999", _three_digits(tenths)), "").astype(object)
+    # Colorectal: KRAS, MSI, CEA (tested more often in advanced disease and in later years).
+    colon = c.is_site("colon_rectum") & (c.behavior == "3")
+    late = np.clip((c.year - 2018) / 6.0, 0.0, 1.0)
+    kras_tested = u[8] < np.array([0.0, 0.12, 0.22, 0.7, 0.15])[c.stage] + 0.1 * late
+    kras = np.where(kras_tested, np.where(rng.random(n) < 0.42, "1", "0"), "9")
+    msi_tested = u[9] < np.array([0.0, 0.6, 0.7, 0.65, 0.3])[c.stage] + 0.15 * late
+    right = np.isin(c.topo, ["C180", "C182", "C183", "C184"])
+    msi_high = rng.random(n) < np.array([0.0, 0.18, 0.14, 0.04, 0.1])[c.stage] * np.where(right, 1.6, 0.6)
+    msi = np.where(msi_tested, np.where(msi_high, "1", "0"), "9")
+    cea_tested = u[10] < np.array([0.0, 0.55, 0.7, 0.75, 0.4])[c.stage]
+    cea_high = rng.random(n) < np.array([0.0, 0.2, 0.35, 0.75, 0.4])[c.stage]
+    cea = np.where(cea_tested, np.where(cea_high, "1", "0"), "9")
+    c.kras = np.where(colon, kras, "").astype(object)
+    c.msi = np.where(colon, msi, "").astype(object)
+    c.cea = np.where(colon, cea, "").astype(object)
+    # Lung: EGFR and ALK, tested mainly in non-squamous non-small cell carcinoma.
+    lung = c.is_site("lung_bronchus") & (c.behavior == "3")
+    adeno = np.isin(c.hist, ["8140", "8250", "8480", "8046", "8560", "8010"])
+    small = np.isin(c.hist, ["8041", "8013", "8240"])
+    tested_share = np.where(adeno, np.array([0.0, 0.35, 0.5, 0.8, 0.4])[c.stage],
+                            np.where(small, 0.03, np.array([0.0, 0.15, 0.2, 0.35, 0.15])[c.stage]))
+    tested = u[11] < tested_share
+    egfr_share = np.where(adeno, 0.17, 0.03) * np.where(c.sex == 2, 1.3, 0.75)
+    egfr = np.where(tested, np.where(rng.random(n) < egfr_share, "1", "0"), "9")
+    alk_share = np.where(adeno, 0.05, 0.01) * np.where(c.age < 60, 2.0, 0.8)
+    alk = np.where(tested, np.where(rng.random(n) < alk_share, "1", "0"), "9")
+    c.egfr = np.where(lung, egfr, "").astype(object)
+    c.alk = np.where(lung, alk, "").astype(object)
+
+
+def _draw_treatment(c: _Context) -> None:
+    """First-course treatment codes and dates (module doc, steps 6-7)."""
+    n, rng = c.n, c.rng
+    u = rng.random((24, n))
+    st, prof, year, age = c.stage, c.profile, c.year, c.age
+    p_surgery = _table("surgery")[prof, st]
+    p_rt_surgery = _table("rt_surgery")[prof, st]
+    p_rt_alone = _table("rt_alone")[prof, st]
+    p_chemo = _table("chemo")[prof, st]
+    p_hormone = _table("hormone")[prof, st]
+    p_brm = _table("brm")[prof, st]
+    p_transplant = _table("transplant")[prof, st]
+    old, older = age >= 70, age >= 80
+    breast, prostate = c.is_profile("breast"), c.is_profile("prostate")
+    lung_small = c.is_profile("lung") & np.isin(c.hist, ["8041", "8013"])
+    p_surgery = np.where(lung_small, p_surgery * 0.15, p_surgery)
+    p_chemo = np.where(lung_small & (st != IS), np.where(st == DIST, 0.75, 0.85), p_chemo)
+    p_surgery = np.where(older & (st != IS), p_surgery * 0.75, p_surgery)
+    # Treatment unknown (lab-only or physician-office reports, a few others); active surveillance.
+    no_info = (np.isin(c.source, ["3", "4"]) & (u[0] < SOURCE_UNKNOWN_TREATMENT)) | (u[1] < TREATMENT_UNKNOWN)
+    surgery_known = ~no_info | (c.is_site("melanoma_skin") & (c.source == "3"))
+    surveillance_share = _table("surveillance")[prof, st]
+    group1 = prostate & (c.grade_group == 1) & np.isin(st, [LOC, UNK])
+    group2 = prostate & (c.grade_group == 2) & np.isin(st, [LOC, UNK])
+    surveillance_share = np.where(group1, _ramp(year, ((2010, 0.15), (2024, 0.55))),
+                                  np.where(group2, _ramp(year, ((2010, 0.03), (2024, 0.12))),
+                                           np.where(prostate, 0.0, surveillance_share)))
+    surveillance_share = np.where(c.is_profile("kidney") & (st == LOC), surveillance_share * (1 + 2 * older), surveillance_share)
+    surveillance = ~no_info & (u[2] < surveillance_share)
+    active = ~no_info & ~surveillance
+
+    # Surgery and its code.
+    heme_surgery = np.array([PROFILES[p].heme_surgery for p in _PROFILE_KEYS])[prof]
+    surgery = (active | (~surveillance & surgery_known)) & ~heme_surgery & (u[3] < p_surgery)
+    surgery_code = np.full(n, "00", dtype=object)
+    for number, key in enumerate(_PROFILE_KEYS):
+        rows = np.flatnonzero(surgery & (prof == number))
+        if not rows.size:
+            continue
+        tables = PROFILES[key].surgery_codes
+        if isinstance(tables, tuple):
+            for stage in range(5):
+                sr = rows[st[rows] == stage]
+                surgery_code[sr] = _choice(u[4][sr], tables[stage])
+        else:
+            surgery_code[rows] = _choice(u[4][rows], tables)
+    conserving = breast & surgery & np.isin(surgery_code, ["22", "23", "24"])
+    mastectomy = breast & surgery & ~conserving
+    p_rt_surgery = np.where(conserving, np.where(old, 0.65, 0.87),
+                            np.where(mastectomy, np.array([0.02, 0.12, 0.55, 0.4, 0.2])[st], p_rt_surgery))
+    # Systemic therapy.
+    chemo_factor = np.where(older, 0.45, np.where(old, 0.8, 1.0))
+    her2_pos, er_neg = c.her2 == "1", (c.er == "0") & (c.pr != "1")
+    triple_negative = er_neg & (c.her2 == "0")
+    breast_chemo = np.where(her2_pos | triple_negative, np.minimum(p_chemo + 0.35, 0.95),
+                            np.where(c.er == "1", p_chemo * 0.6, p_chemo))
+    p_chemo = np.where(breast & (c.behavior == "3"), breast_chemo, p_chemo)
+    chemo = active & (u[5] < p_chemo * chemo_factor)
+    neo_share = _table("neoadjuvant")[prof, st] * np.where(c.is_profile("breast", "pancreas"),
+                                                              _ramp(year, ((2010, 0.8), (2024, 1.3))), 1.0)
+    neoadjuvant = surgery & chemo & (u[6] < neo_share)
+    radiation = active & (u[7] < np.where(surgery, p_rt_surgery, p_rt_alone) * np.where(age >= 85, 0.8, 1.0))
+    neo_radiation = neoadjuvant & radiation & np.array([PROFILES[p].neo_radiation for p in _PROFILE_KEYS])[prof]
+    # Hormone therapy.
+    hormone_receptor = (c.er == "1") | (c.pr == "1")
+    p_breast_hormone = np.where(hormone_receptor, p_hormone, np.where(c.er == "9", p_hormone * 0.5, 0.02))
+    p_prostate_hormone = np.select(
+        [st == DIST, radiation & (st == REG), radiation, surgery & (st == REG), surgery],
+        [p_hormone, 0.75, 0.1 + 0.12 * (c.grade_group - 1), 0.2, 0.03],
+        default=np.where(st == REG, 0.6, np.where(older, 0.4, 0.2)))
+    p_hormone = np.where(breast, p_breast_hormone, np.where(prostate, p_prostate_hormone, p_hormone))
+    steroid = np.array([STEROIDS.get(p, 0.0) for p in _PROFILE_KEYS])[prof]
+    hormone = active & np.where(c.is_profile(*STEROID_PROFILES), chemo & (u[8] < steroid), u[8] < p_hormone)
+    # Immunotherapy (BRM), with the eras of checkpoint inhibitors and the 2013 antibody rule.
+    for key, eras in IMMUNO_ERAS.items():
+        rows = prof == _PROFILE_KEYS.index(key)
+        for stages, points in eras:
+            match = rows & np.isin(st, stages)
+            p_brm = np.where(match, np.maximum(p_brm, _ramp(year, points)), p_brm)
+    anti_cd20 = c.is_profile("nhl", "cll") & chemo & (year <= ANTIBODY_AS_BRM_UNTIL) & (c.hist != "9702")
+    anti_her2 = breast & her2_pos & chemo & (year <= ANTIBODY_AS_BRM_UNTIL)
+    p_brm = np.where(anti_cd20, 0.8, np.where(anti_her2, 0.85, p_brm))
+    p_brm = np.where(breast & triple_negative & chemo & np.isin(st, [REG, DIST]),
+                     _ramp(year, ((2020, 0.0), (2021, 0.2), (2024, 0.4))), p_brm)
+    bcg = c.is_profile("urinary_bladder") & np.isin(st, [IS, LOC]) & ~surgery
+    p_brm = np.where(bcg, 0.0, p_brm)
+    brm = active & (u[9] < p_brm * np.where(older, 0.7, 1.0))
+    # Transplant / endocrine procedures.
+    transplant_code = np.array([PROFILES[p].transplant_code for p in _PROFILE_KEYS], dtype=object)[prof]
+    max_age = np.array([PROFILES[p].transplant_max_age for p in _PROFILE_KEYS])[prof]
+    endocrine = transplant_code == "30"
+    eligible = np.where(endocrine, np.where(breast, (age < 50) & hormone_receptor, True), chemo & (age <= max_age))
+    transplant = active & eligible & (u[10] < p_transplant)
+    other = active & (u[11] < 0.012)
+    other_code = np.where(u[12] < 0.8, "2", "1")
+
+    # Dates (day numbers).
+    dx = c.dx
+    t_surgery = np.full(n, NO_DATE)
+    t_chemo = np.full(n, NO_DATE)
+    t_rt = np.full(n, NO_DATE)
+    t_hormone = np.full(n, NO_DATE)
+    t_brm = np.full(n, NO_DATE)
+    t_transplant = np.full(n, NO_DATE)
+    dx_at_surgery_share = np.array([PROFILES[p].dx_at_surgery for p in _PROFILE_KEYS])[prof]
+    at_surgery = surgery & ~neoadjuvant & (u[13] < dx_at_surgery_share)
+    acute = c.is_profile(*ACUTE_PROFILES)
+    chemo_start = dx + np.where(acute, _gamma_days(rng, n, 5.0, 2.0), 10 + _gamma_days(rng, n, 20.0))
+    neo_interval = np.array([NEO_INTERVAL.get(p, 100.0) for p in _PROFILE_KEYS])[prof]
+    t_chemo = np.where(neoadjuvant, chemo_start, t_chemo)
+    surgery_day = np.where(neoadjuvant, chemo_start + _gamma_days(rng, n, neo_interval, 25.0),
+                           np.where(at_surgery, dx, dx + 7 + _gamma_days(rng, n, 21.0)))
+    t_surgery = np.where(surgery, surgery_day, t_surgery)
+    adjuvant = chemo & surgery & ~neoadjuvant
+    t_chemo = np.where(adjuvant, t_surgery + 25 + _gamma_days(rng, n, 25.0), t_chemo)
+    t_chemo = np.where(chemo & ~surgery, chemo_start, t_chemo)
+    concurrent = np.array([PROFILES[p].concurrent for p in _PROFILE_KEYS])[prof]
+    t_hormone_prostate = dx + 14 + _gamma_days(rng, n, 14.0)
+    rt_day = np.select(
+        [neo_radiation,
+         surgery & adjuvant & ~concurrent, surgery & adjuvant & concurrent, surgery,
+         prostate & hormone, chemo & concurrent, chemo],
+        [t_chemo + rng.integers(0, 4, n),
+         t_chemo + 100 + _gamma_days(rng, n, 30.0), t_chemo + rng.integers(0, 4, n),
+         t_surgery + 25 + _gamma_days(rng, n, 20.0),
+         t_hormone_prostate + 60 + _gamma_days(rng, n, 20.0), t_chemo + rng.integers(0, 4, n),
+         t_chemo + 90 + _gamma_days(rng, n, 20.0)],
+        default=dx + 14 + _gamma_days(rng, n, 20.0))
+    t_rt = np.where(radiation, rt_day, t_rt)
+    # Hormone therapy: after local treatment (breast), at once (prostate), with chemotherapy (steroids).
+    last_local = np.maximum.reduce([np.where(surgery, t_surgery, dx), np.where(radiation, t_rt + 35, dx),
+                                    np.where(adjuvant, t_chemo + 110, dx)])
+    hormone_day = np.select(
+        [breast, prostate & surgery, prostate, c.is_profile(*STEROID_PROFILES), surgery],
+        [last_local + 14 + _gamma_days(rng, n, 14.0), t_surgery + 30 + _gamma_days(rng, n, 20.0),
+         t_hormone_prostate, t_chemo, t_surgery + 20 + _gamma_days(rng, n, 15.0)],
+        default=dx + 20 + _gamma_days(rng, n, 15.0))
+    t_hormone = np.where(hormone, hormone_day, t_hormone)
+    brm_day = np.select(
+        [chemo & (anti_cd20 | anti_her2), c.is_profile("urinary_bladder") & surgery,
+         c.is_profile("melanoma_skin") & surgery & (st == REG),
+         c.is_profile("lung") & (st == REG) & radiation, chemo],
+        [t_chemo, t_surgery + 14 + _gamma_days(rng, n, 14.0), t_surgery + 35 + _gamma_days(rng, n, 20.0),
+         t_rt + 60 + _gamma_days(rng, n, 15.0), t_chemo],
+        default=np.where(surgery, t_surgery + 30 + _gamma_days(rng, n, 15.0), dx + 20 + _gamma_days(rng, n, 15.0)))
+    t_brm = np.where(brm, brm_day, t_brm)
+    transplant_day = np.where(endocrine, dx + 20 + _gamma_days(rng, n, 15.0),
+                              t_chemo + 100 + _gamma_days(rng, n, 40.0))
+    t_transplant = np.where(transplant, transplant_day, t_transplant)
+    t_other = np.where(other, dx + 20 + _gamma_days(rng, n, 20.0), NO_DATE)
+    re_excision_share = np.array([PROFILES[p].re_excision for p in _PROFILE_KEYS])[prof]
+    re_excision = surgery & (u[14] < np.where(breast, np.where(conserving, re_excision_share, 0.03),
+                                              re_excision_share))
+    t_definitive = np.where(re_excision, t_surgery + 10 + _gamma_days(rng, n, 15.0), t_surgery)
+    for days in (t_surgery, t_chemo, t_rt, t_hormone, t_brm, t_transplant, t_other, t_definitive):
+        np.maximum(days, np.where(days == NO_DATE, NO_DATE, dx), out=days)
+
+    # Reasons for treatments not given (usual for the site and stage, but not received).
+    def reason(given: np.ndarray, usual: np.ndarray, uniform: np.ndarray, choose: np.ndarray) -> np.ndarray:
+        share = NOT_GIVEN_SHARE * usual * np.where(older, 1.5, 1.0)
+        has = active & ~given & (uniform < share)
+        weights = np.tile([w for _, _, w in NOT_GIVEN], (n, 1))
+        weights[:, 1] *= np.where(st == DIST, 2.0, 1.0)
+        index = _index_rows(choose, weights)
+        return np.where(has, index, -1)
+
+    chemo_codes = np.array([PROFILES[p].chemo_codes for p in _PROFILE_KEYS])[prof]
+    chemo_given_code = np.array(["01", "02", "03"], dtype=object)[_index_rows(u[15], chemo_codes)]
+    not_given_codes = np.array([code for code, _, _ in NOT_GIVEN], dtype=object)
+    not_given_reason = np.array([r for _, r, _ in NOT_GIVEN], dtype=object)
+
+    def systemic_code(given: np.ndarray, given_code: np.ndarray | str, why: np.ndarray) -> np.ndarray:
+        code = np.where(given, given_code, np.where(why >= 0, not_given_codes[np.maximum(why, 0)], "00"))
+        return np.where(no_info, "99", code).astype(object)
+
+    chemo_reason = reason(chemo, p_chemo, u[16], u[17])
+    hormone_reason = reason(hormone, np.where(c.is_profile(*STEROID_PROFILES), 0.0, p_hormone), u[18], u[17])
+    rx: dict[str, np.ndarray] = {}
+    rx["rxSummChemo"] = systemic_code(chemo, chemo_given_code, chemo_reason)
+    rx["rxSummHormone"] = systemic_code(hormone, "01", hormone_reason)
+    rx["rxSummBrm"] = systemic_code(brm, "01", reason(brm, p_brm, u[19], u[17]))
+    rx["rxSummTransplntEndocr"] = systemic_code(transplant, transplant_code, reason(transplant, p_transplant, u[20], u[17]))
+    rx["rxSummOther"] = np.where(no_info, "9", np.where(other, other_code, "0")).astype(object)
+    # Surgery of primary site and reason for no surgery.
+    surgery_reason = reason(surgery, np.where(heme_surgery, 0.0, p_surgery), u[21], u[17])
+    why = not_given_reason[np.maximum(surgery_reason, 0)]
+    surgery_unknown = ~surgery_known | ((surgery_reason >= 0) & (why == "8"))
+    old_code = np.where(surgery, surgery_code, np.where(heme_surgery, "98", "00"))
+    old_code = np.where(surgery_unknown, "99", old_code)
+    rx["rxSummSurgPrimSite"] = old_code.astype(object)
+    # 2023+ codes: A + the former code + 0; breast uses the B table (B200 partial, B400 total, B500
+    # modified radical mastectomy).
+    two = np.asarray(old_code, dtype="<U2")
+    new_code = np.char.add(np.char.add("A", two), "0").astype(object)
+    breast_code = np.char.add(np.char.add("B", np.asarray(two, dtype="<U1")), "00").astype(object)
+    new_code = np.where(breast & surgery & ~surgery_unknown, breast_code, new_code)
+    new_code = np.where(np.isin(old_code, ["00", "98"]), "A000", np.where(surgery_unknown, "A990", new_code))
+    rx["rxSummSurgPrimSite2023"] = new_code
+    rx["reasonForNoSurgery"] = np.where(surgery, "0", np.where(surgery_unknown, np.where(no_info, "9", "8"),
+                                                               np.where(surgery_reason >= 0, why, "1"))).astype(object)
+    # Radiation: summary code (to 2017), phase I modality (2018+), reason for no radiation.
+    rt_reason = reason(radiation, np.where(surgery, p_rt_surgery, p_rt_alone), u[22], u[17])
+    rt_why = not_given_reason[np.maximum(rt_reason, 0)]
+    rt_summary, rt_modality = _radiation_codes(c, rng, radiation, surgery)
+    rt_summary = np.where(radiation, rt_summary, np.where((rt_reason >= 0) & np.isin(rt_why, ["7", "8"]), rt_why, "0"))
+    rt_modality = np.where(radiation, rt_modality, np.where((rt_reason >= 0) & (rt_why == "8"), "99", "00"))
+    rx["rxSummRadiation"] = np.where(no_info, "9", rt_summary).astype(object)
+    rx["phase1RadiationTreatmentModality"] = np.where(no_info, "99", rt_modality).astype(object)
+    rx["reasonForNoRadiation"] = np.where(no_info, "9", np.where(radiation, "0", np.where(rt_reason >= 0, rt_why, "1"))
+                                          ).astype(object)
+    # Sequences.
+    both = surgery & radiation
+    rx["rxSummSurgRadSeq"] = np.where(both, np.where(t_rt < t_surgery, "2", "3"), "0").astype(object)
+    systemic_days = np.stack([t_chemo, t_hormone, t_brm, t_transplant])
+    given_days = systemic_days != NO_DATE
+    before = (given_days & (systemic_days < t_surgery)).any(axis=0)
+    after = (given_days & (systemic_days >= t_surgery)).any(axis=0)
+    rx["rxSummSystemicSurSeq"] = np.where(surgery & before & after, "4", np.where(
+        surgery & before, "2", np.where(surgery & after, "3", "0"))).astype(object)
+    any_given = surgery | radiation | chemo | hormone | brm | transplant | other
+    rx["rxSummTreatmentStatus"] = np.where(no_info, "9", np.where(any_given, "1", np.where(surveillance, "2", "0"))
+                                           ).astype(object)
+    # Dates as text.
+    systemic = np.where(given_days, systemic_days, np.iinfo(np.int64).max).min(axis=0)
+    systemic = np.where(systemic == np.iinfo(np.int64).max, NO_DATE, systemic)
+    all_days = np.stack([t_surgery, t_rt, t_chemo, t_hormone, t_brm, t_transplant, t_other])
+    first = np.where(all_days != NO_DATE, all_days, np.iinfo(np.int64).max).min(axis=0)
+    first = np.where(first == np.iinfo(np.int64).max, NO_DATE, first)
+    decision = np.where(surveillance, dx + 14 + _gamma_days(rng, n, 14.0), NO_DATE)
+    for item, days in (("rxDateSurgery", t_surgery), ("rxDateMostDefinSurg", t_definitive),
+                       ("rxDateRadiation", t_rt), ("rxDateChemo", t_chemo), ("rxDateHormone", t_hormone),
+                       ("rxDateBrm", t_brm), ("rxDateSystemic", systemic), ("rxDateOther", t_other),
+                       ("dateInitialRxSeer", first), ("date1stCrsRxCoc", np.where(first != NO_DATE, first, decision))):
+        rx[item] = _format_dates(days)
+    c.rx = rx
+    c.surgery, c.radiation, c.chemo, c.neoadjuvant = surgery, radiation, chemo, neoadjuvant
+    c.surgery_code, c.no_info, c.treated, c.first_rx = old_code, no_info, any_given & ~no_info, first
+    c.surgery_known = surgery_known
+
+
+def _radiation_codes(c: _Context, rng: np.random.Generator, radiation: np.ndarray,
+                     surgery: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """rxSummRadiation (to 2017) and phase I modality (2018+) of given radiation, by radiation model."""
+    n = c.n
+    u = rng.random(n)
+    model = np.array([PROFILES[p].radiation for p in _PROFILE_KEYS], dtype=object)[c.profile]
+    summary = np.where(u < 0.03, "5", "1").astype(object)
+    modality = np.where(u < 0.03, "98", np.where(u < 0.05, "03", "02")).astype(object)
+    v = rng.random(n)
+    brachy = (model == "prostate") & ~surgery & (v < 0.25)
+    summary = np.where(brachy, "2", summary)
+    modality = np.where(brachy, np.where(v < 0.2, "10", "11"), modality)
+    isotope = np.isin(model, ["thyroid", "liver"]) & (v < np.where(model == "thyroid", 0.92, 0.5))
+    summary = np.where(isotope, "3", summary)
+    modality = np.where(isotope, "13", modality)
+    vaginal = (model == "corpus") & surgery & (c.stage == LOC) & (v < 0.7)
+    summary = np.where(vaginal, "2", summary)
+    modality = np.where(vaginal, "09", modality)
+    cervix = (model == "cervix") & ~surgery & (v < 0.8)
+    summary = np.where(cervix, "4", summary)          # external beam plus brachytherapy boost
+    electrons = (model == "skin") & (v < 0.3)
+    modality = np.where(electrons, "04", modality)
+    protons = (model == "brain") & (c.age < 20) & (v < 0.4)
+    modality = np.where(protons, "03", modality)
+    return summary, modality
+
+
+def _draw_confirmation(c: _Context) -> None:
+    """Diagnostic confirmation; tumors not seen under the microscope lose histology detail (step 8)."""
+    n, rng = c.n, c.rng
+    u, v = rng.random((2, n))
+    weights = np.array([SITES[k].confirmation for k in SITE_KEYS])[c.site_index].copy()
+    late = np.isin(c.stage, [DIST, UNK])
+    weights[:, 3:] *= np.where(late, 2.5, 1.0)[:, None]
+    codes = np.array(["1", "2", "5", "7", "8", "9"], dtype=object)
+    confirmation = codes[_index_rows(u, weights)]
+    confirmation = np.where(c.surgery | (c.behavior == "2"), np.where(v < 0.005, "4", "1"), confirmation)
+    share3 = _ramp(c.year, ((2010, 0.5), (2024, 0.75)))
+    confirmation = np.where(c.heme & (confirmation == "1") & (v < share3), "3", confirmation)
+    confirmation = np.where(c.heme & (confirmation == "7"), "8", confirmation)
+    c.micro = np.isin(confirmation, ["1", "2", "3", "4"])
+    keep = np.where(c.is_site("liver_ihbd") & (c.hist == "8170"), 0.7,
+                    np.where(c.is_site("brain_ons"), 0.5, np.where(c.heme | c.is_site("melanoma_skin"), 1.0, 0.25)))
+    clinical = ~c.micro & (v >= keep)
+    brain = c.is_site("brain_ons")
+    c.hist = np.where(clinical, np.where(brain, "9380", "8000"), c.hist).astype(object)
+    c.hist = np.where(~c.micro & c.heme & (confirmation == "9"),
+                      np.where(c.is_site("leukemia"), "9800", np.where(c.is_site("nhl"), "9591", c.hist)), c.hist)
+    for name in ("er", "pr", "her2"):
+        value = getattr(c, name)
+        setattr(c, name, np.where(~c.micro & (value != ""), "9", value))
+    c.out["diagnosticConfirmation"] = confirmation.astype(object)
+
+
+def _draw_grade(c: _Context) -> None:
+    """Grade items: old ``grade`` (to 2017) and the 2018 clinical/pathological/post-therapy grades (step 9)."""
+    n, rng = c.n, c.rng
+    u = rng.random((6, n))
+    site = SITES
+    kind = _VARIANT_GRADE[c.variant]
+    weights = np.array([site[k].grade_weights for k in SITE_KEYS])[c.site_index].copy()
+    shift = np.array([1.0, 1.0, 1.5, 2.0, 1.2])[c.stage]
+    weights[:, 2:] *= shift[:, None]
+    true = _index_rows(u[0], weights) + 1                       # 1-4
+    unknown_share = np.array([site[k].grade_unknown for k in SITE_KEYS])[c.site_index]
+    # Histology-implied grades.
+    implied = {"8461": 3, "8460": 1, "8441": 3, "8980": 3, "8950": 3, "8310": 3, "8020": 4, "8041": 4,
+               "8013": 4, "8240": 1, "8249": 2, "9440": 4, "9401": 3, "9450": 2, "9451": 3, "9470": 4,
+               "9508": 4, "9391": 2, "8345": 9, "8510": 9}
+    for code, value in implied.items():
+        true = np.where(c.hist == code, value, true)
+    true = np.where(c.hist == "9400", np.where(u[1] < 0.6, 2, 3), true)
+    true = np.where(c.hist == "9382", np.where(u[1] < 0.5, 2, 3), true)
+    true = np.where(np.isin(c.hist, ["9380", "8000"]), 9, true)
+    # Breast: Nottingham grade by receptor status; DCIS nuclear grade.
+    breast = kind == "breast"
+    er_negative = c.er == "0"
+    breast_w = np.where(er_negative[:, None], [0.03, 0.2, 0.77], [0.3, 0.5, 0.2])
+    breast_w = np.where((c.behavior == "2")[:, None], [0.15, 0.45, 0.4], breast_w)
+    true = np.where(breast, _index_rows(u[2], breast_w) + 1, true)
+    # Bladder and renal pelvis urothelial: low / high grade (1 / 3 internally).
+    bladder = kind == "bladder"
+    high = u[3] < np.where(c.hist == "8120", np.where(c.behavior == "2", 1.0, 0.85),
+                           np.select([c.behavior == "2", c.stage == LOC], [0.35, 0.7], 0.97))
+    true = np.where(bladder, np.where(high, 3, 1), true)
+    clinical_known = c.micro & (u[4] >= unknown_share + 0.15 * (c.stage == UNK))
+    path_known = c.surgery & ~np.isin(c.surgery_code, ["98", "00"]) & (u[5] >= 0.03)
+    path_known &= (kind != "prostate") | (c.surgery_code == "50")
+    nine = (kind == "nine") | (true == 9)
+    digits = np.array(["1", "2", "3", "4"], dtype=object)
+    value = digits[np.clip(true, 1, 4) - 1]
+    # 2018+ code sets: three-level sites have no grade 4 (2018 Grade Manual generic tables).
+    top = np.array([4 if SITES[k].grade_weights[3] > 0 else 3 for k in SITE_KEYS])[c.site_index]
+    top = np.where(kind == "brain", 4, top)
+    value_2018 = digits[np.clip(np.minimum(true, top), 1, 4) - 1]
+    new = np.where(breast & (c.behavior == "2"), np.array(["L", "M", "H", "H"], dtype=object)[np.clip(true, 1, 4) - 1],
+                   value_2018)
+    new = np.where(bladder, np.where(true == 3, "H", "L"), new)
+    prostate = kind == "prostate"
+    new = np.where(prostate, c.grade_group.astype(str), new)
+    new = np.where(nine, "9", new)
+    clinical = np.where(clinical_known, new, "9")
+    pathological = np.where(path_known, new, "9")
+    if prostate.any():
+        pathological = np.where(prostate & path_known, c.path_grade_group.astype(str), pathological)
+    heme = kind == "heme"
+    clinical = np.where(heme, "8", clinical)
+    pathological = np.where(heme, "8", pathological)
+    post = c.neoadjuvant & c.surgery
+    c.out["gradeClinical"] = clinical.astype(object)
+    c.out["gradePathological"] = pathological.astype(object)
+    c.out["gradePostTherapy"] = np.where(post, np.where(heme, "8", np.where(u[4] < 0.85, pathological, "9")), "").astype(object)
+    c.out["gradePostTherapyClin"] = np.where(post, np.where(u[5] < 0.15, clinical, "9"), "").astype(object)
+    # Old grade item (to 2017): prostate from the Gleason score, bladder low/high as 2/4, lymphoid lineage.
+    old = np.where(bladder, np.where(true == 3, "4", "2"), value)
+    score = np.where(c.surgery & prostate & path_known, c.path_score, c.gleason_score)
+    prostate_old = np.where(c.year < 2014, np.select([score <= 4, score <= 6], ["1", "2"], "3"),
+                            np.select([score <= 6, score == 7], ["1", "2"], "3"))
+    old = np.where(prostate, prostate_old, old)
+    old = np.where(nine, "9", old)
+    old = np.where(clinical_known | path_known, old, "9")
+    lineage = np.where(np.isin(c.hist, ["9702", "9837"]), "5",
+                       np.where(np.isin(c.hist, ["9680", "9690", "9699", "9823", "9673", "9687", "9671", "9811",
+                                                 "9940"]), "6", "9"))
+    old = np.where(heme, np.where(c.micro & (u[4] < 0.6), lineage, "9"), old)
+    c.out["grade"] = old.astype(object)
+
+
+def _draw_prostate_pathology(c: _Context) -> None:
+    """Prostatectomy Gleason (upgrading ~30%) and the clinical/pathological Gleason items."""
+    n, rng = c.n, c.rng
+    u = rng.random(n)
+    upgrade = {"33": "34", "34": "43", "43": "44", "44": "45", "35": "45", "53": "45", "45": "54", "54": "55",
+               "55": "55"}
+    downgrade = {"34": "33", "43": "34", "44": "43", "45": "44", "54": "45", "55": "54", "33": "33", "35": "34",
+                 "53": "43"}
+    prostatectomy = c.surgery & (c.surgery_code == "50") & c.is_site("prostate")
+    path = np.array([upgrade.get(p, p) if x < 0.3 else downgrade.get(p, p) if x > 0.93 else p
+                     for p, x in zip(c.patterns, u, strict=True)], dtype=object) if n else np.zeros(0, object)
+    path = np.where(prostatectomy, path, "")
+    group = {"33": 1, "34": 2, "43": 3, "44": 4, "35": 4, "53": 4, "45": 5, "54": 5, "55": 5}
+    c.path_grade_group = np.array([group.get(p, 0) for p in path], dtype=np.int64) if n else np.zeros(0, np.int64)
+    c.path_score = np.array([int(p[0]) + int(p[1]) if p else 0 for p in path], dtype=np.int64) if n else np.zeros(0, np.int64)
+    prostate = c.is_site("prostate")
+    biopsy = prostate & c.micro
+    c.gleason_clinical = np.where(prostate, np.where(biopsy, _two_digits(c.gleason_score), "X7"), "").astype(object)
+    c.patterns_clinical = np.where(prostate, np.where(biopsy, c.patterns, "X7"), "").astype(object)
+    c.gleason_path = np.where(prostate, np.where(prostatectomy, _two_digits(c.path_score), "X7"), "").astype(object)
+    unknown = prostate & c.no_info & ~prostatectomy
+    c.gleason_path = np.where(unknown, "X9", c.gleason_path)
+
+
+def _draw_stage_size_nodes(c: _Context) -> None:
+    """Summary stage, schema, tumor size and regional nodes (module doc, steps 10-11)."""
+    n, rng = c.n, c.rng
+    u = rng.random((8, n))
+    st = c.stage
+    regional = np.array([SITES[k].regional for k in SITE_KEYS])[c.site_index]
+    regional_code = np.array(["2", "3", "4"], dtype=object)[_index_rows(u[0], regional)]
+    code = np.array(["0", "1", "2", "7", "9"], dtype=object)[st]
+    code = np.where(st == REG, regional_code, code)
+    myeloma = c.hist == "9732"
+    code = np.where(myeloma & (st != UNK), "7", code)
+    code = np.where(c.is_site("leukemia"), "7", code)
+    ss2018 = code
+    ss2000 = np.where((st == REG) & (u[1] < 0.03), "5", code)
+    ss2000 = np.where(c.is_site("nhl") & (st == REG), "5", ss2000)
+    c.out["summaryStage2018"] = ss2018.astype(object)
+    c.out["derivedSummaryStage2018"] = ss2018.astype(object)
+    c.out["seerSummaryStage2000"] = ss2000.astype(object)
+    c.out["derivedSs2000"] = ss2000.astype(object)
+    c.out["schemaId"] = _schema(c.topo, c.hist, c.year, c.hpv)
+    # Tumor size.
+    sized = np.array([SITES[k].size is not None for k in SITE_KEYS])[c.site_index] & ~c.heme
+    median = np.array([SITES[k].size or (1, 1, 1, 1, 1) for k in SITE_KEYS], dtype=float)[c.site_index, st]
+    unknown = np.array([SITES[k].size_unknown for k in SITE_KEYS])[c.site_index, st]
+    mm = np.rint(median * np.exp(0.55 * rng.standard_normal(n))).astype(np.int64)
+    size = np.where(mm > 988, "989", _three_digits(np.clip(mm, 1, 988))).astype(object)
+    size = np.where(c.is_site("breast") & (c.behavior == "3") & (st == LOC) & (u[2] < 0.01), "990", size)
+    size = np.where(u[3] < unknown, "999", size)
+    c.out["tumorSizeSummary"] = np.where(sized, size, "999").astype(object)
+    c.out["csTumorSize"] = np.where(sized, size, "988").astype(object)
+    # Regional lymph nodes: examined from the lymph node surgery of the resection, positive from the stage.
+    examined = np.full(n, "00", dtype=object)
+    positive = np.full(n, "98", dtype=object)
+    p_nodes = np.zeros(n)
+    node_median = np.zeros(n)
+    for number, key in enumerate(_PROFILE_KEYS):
+        rows = np.flatnonzero(c.surgery & (c.profile == number))
+        if not rows.size:
+            continue
+        profile = PROFILES[key]
+        default = profile.nodes
+        by_code = [profile.nodes_by_code.get(code_, default) for code_ in c.surgery_code[rows]]
+        p_nodes[rows] = [b[0] for b in by_code]
+        node_median[rows] = [b[1] for b in by_code]
+    dissected = c.surgery & (u[4] < p_nodes) & (node_median > 0)
+    count = np.clip(np.rint(np.maximum(node_median, 1) * np.exp(0.45 * rng.standard_normal(n))), 1, 90).astype(np.int64)
+    nodal_disease = ((st == REG) & np.isin(regional_code, ["3", "4"])) | ((st == DIST) & (u[5] < 0.4))
+    nodal_disease &= ~c.is_site("nhl") & ~c.is_site("brain_ons")
+    involved = np.minimum(count, 1 + rng.poisson(2.0, n))
+    examined = np.where(dissected, _two_digits(count), examined)
+    positive = np.where(dissected, np.where(nodal_disease, _two_digits(involved), "00"), positive)
+    aspiration_share = np.array([PROFILES[p].node_aspiration for p in _PROFILE_KEYS])[c.profile]
+    aspirated = ~c.surgery & nodal_disease & (u[6] < aspiration_share)
+    examined = np.where(aspirated, "95", examined)
+    positive = np.where(aspirated, "95", positive)
+    unknown_nodes = (c.no_info & ~c.surgery) | ((st == UNK) & ~c.surgery & (u[7] < 0.5)) | c.heme | c.is_site("brain_ons")
+    c.out["regionalNodesExamined"] = np.where(unknown_nodes, "99", examined).astype(object)
+    c.out["regionalNodesPositive"] = np.where(unknown_nodes, "99", positive).astype(object)
+
+
+def _draw_payer(c: _Context) -> None:
+    """Primary payer at diagnosis by age (Medicare Advantage growing over time) (step 12)."""
+    u = c.rng.random(c.n)
+    advantage = _ramp(c.year, ((2010, 22.0), (2024, 48.0)))
+    codes65 = list(PAYER_65) + ["62"]
+    weights65 = np.column_stack([np.tile(list(PAYER_65.values()), (c.n, 1)), advantage])
+    payer = np.array(codes65, dtype=object)[_index_rows(u, weights65)]
+    uninsured = _ramp(c.year, ((2010, 7.0), (2014, 5.0), (2024, 4.0)))
+    codes_young = list(PAYER_UNDER_65) + ["01"]
+    weights_young = np.column_stack([np.tile(list(PAYER_UNDER_65.values()), (c.n, 1)), uninsured])
+    young = np.array(codes_young, dtype=object)[_index_rows(u, weights_young)]
+    payer = np.where(c.age < 65, young, payer)
+    payer = np.where(c.age < 18, _choice(u, PAYER_CHILD), payer)
+    c.out["primaryPayerAtDx"] = payer.astype(object)
+
+
+def _assemble(c: _Context, index: pd.Index) -> pd.DataFrame:
+    """The output frame: items blanked outside their years and sites, then the helper columns."""
+    out = c.out
+    out["primarySite"] = c.topo
+    out["histologicTypeIcdO3"] = c.hist
+    out["behaviorCodeIcdO3"] = c.behavior
+    breast, prostate = c.is_site("breast"), c.is_site("prostate")
+    out["estrogenReceptorSummary"] = c.er
+    out["progesteroneRecepSummary"] = c.pr
+    out["her2OverallSummary"] = c.her2
+    ssf = {"1": "010", "0": "020", "7": "997", "9": "999", "": ""}
+    untested = ~c.micro | (c.behavior == "2")
+    er_ssf = np.array([ssf[v] for v in c.er], dtype=object) if c.n else np.zeros(0, object)
+    pr_ssf = np.array([ssf[v] for v in c.pr], dtype=object) if c.n else np.zeros(0, object)
+    her2_ssf = np.array([ssf[v] for v in c.her2], dtype=object) if c.n else np.zeros(0, object)
+    er_ssf = np.where(breast & untested & (er_ssf == "999"), "998", er_ssf)
+    out["csSiteSpecificFactor1"] = np.where(breast, er_ssf, np.where(prostate, c.psa_ssf, "")).astype(object)
+    out["csSiteSpecificFactor2"] = np.where(breast, pr_ssf, "").astype(object)
+    out["csSiteSpecificFactor15"] = np.where(breast, np.where(c.behavior == "2", "998", her2_ssf), "").astype(object)
+    out["psaLabValue"] = c.psa
+    out["gleasonScoreClinical"] = c.gleason_clinical
+    out["gleasonPatternsClinical"] = c.patterns_clinical
+    out["gleasonScorePathological"] = c.gleason_path
+    out["kras"] = np.where(c.micro | (c.kras == ""), c.kras, "9").astype(object)
+    out["microsatelliteInstability"] = np.where(c.micro | (c.msi == ""), c.msi, "9").astype(object)
+    out["ceaPretreatmentInterpretation"] = c.cea
+    out["egfrMutationalAnalysis"] = np.where(c.micro | (c.egfr == ""), c.egfr, "9").astype(object)
+    out["alkRearrangement"] = np.where(c.micro | (c.alk == ""), c.alk, "9").astype(object)
+    out.update(c.rx)
+    frame: dict[str, np.ndarray] = {}
+    for item in ITEMS:
+        lo, hi = ITEM_YEARS[item]
+        values = out[item]
+        if lo > 0 or hi < 9999:
+            values = np.where((c.year >= lo) & (c.year <= hi), values, "")
+        frame[item] = values.astype(object)
+    result = pd.DataFrame(frame, index=index)
+    result["_cancer_cod_icd10"] = _cause_of_death(c.topo, c.hist)
+    curative = c.surgery | c.radiation | (c.heme & c.chemo)
+    result["_recurrence_eligible"] = np.isin(c.stage, [IS, LOC, REG]) & curative & ~c.is_site("leukemia")
+    result["_treated"] = c.treated
+    first = np.where(c.first_rx == NO_DATE, np.datetime64("NaT"), c.first_rx.astype("datetime64[D]"))
+    result["_first_rx_date"] = pd.to_datetime(first)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------------
+# Public entry points
+# ----------------------------------------------------------------------------------------------------
+
+def stage_codes_for(site_key: str) -> dict[str, tuple[str, ...]]:
+    """Summary stage codes (SS2018 and SS2000) ``draw_clinical`` may emit for each stage group of a site."""
+    if site_key not in SITES:
+        raise ValueError(f"unknown site_key {site_key!r}")
+    if site_key == "leukemia":
+        return {group: ("7",) for group in STAGE_GROUPS}
+    regional: tuple[str, ...] = ("2", "3", "4", "5")
+    if site_key in ("nhl", "brain_ons"):
+        regional = ("2", "5")
+    elif site_key == "myeloma":
+        regional = ("7",)
+    codes = {"in_situ": ("0",), "localized": ("1",), "regional": regional, "distant": ("7",), "unknown": ("9",)}
+    if not any(v.in_situ is not None for v in SITES[site_key].variants):
+        codes["in_situ"] = codes["localized"]      # not reportable in situ: coded as a localized tumor
+    return codes
+
+
+def draw_clinical(tumors: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """NAACCR tumor items for each tumor (see the module doc); same index as ``tumors``.
+
+    ``tumors`` needs ``site_key`` (one of ``SITE_KEYS``), ``sex`` (1 male, 2 female), ``age`` (years),
+    ``diagnosis_date`` (datetime64) and ``stage_group`` (one of ``STAGE_GROUPS``). The result has one text
+    column per item of ``ITEMS`` ('' = not reported) and the helper columns ``HELPER_COLUMNS``.
+    """
+    site = tumors["site_key"].to_numpy(dtype=object)
+    unknown_sites = set(pd.unique(site)) - set(SITE_KEYS)
+    if unknown_sites:
+        raise ValueError(f"unknown site_key values: {sorted(map(str, unknown_sites))}")
+    stage_names = tumors["stage_group"].to_numpy(dtype=object)
+    unknown_stages = set(pd.unique(stage_names)) - set(STAGE_GROUPS)
+    if unknown_stages:
+        raise ValueError(f"unknown stage_group values: {sorted(map(str, unknown_stages))}")
+    stage = pd.Series(stage_names, dtype=object).map({g: i for i, g in enumerate(STAGE_GROUPS)})
+    dx = pd.to_datetime(tumors["diagnosis_date"]).to_numpy(dtype="datetime64[D]")
+    c = _Context(rng, site, tumors["sex"].to_numpy(dtype=np.int64), tumors["age"].to_numpy(dtype=np.int64),
+                 dx, stage.to_numpy(dtype=np.int64))
+    _draw_tumor(c)
+    _draw_laterality(c)
+    _draw_source(c)
+    _draw_markers(c)
+    _draw_treatment(c)
+    _draw_confirmation(c)
+    _draw_prostate_pathology(c)
+    _draw_grade(c)
+    _draw_stage_size_nodes(c)
+    _draw_payer(c)
+    return _assemble(c, tumors.index)
+
+
+# Death-certificate-only recoding: the site and type a death certificate names.
+_DCO_SITE = {"C50": "C509", "C34": "C349", "C18": "C189", "C44": "C449", "C67": "C679", "C77": "C779",
+             "C54": "C549", "C25": "C259", "C16": "C169", "C71": "C719", "C15": "C159", "C53": "C539",
+             "C02": "C029", "C03": "C039", "C04": "C049", "C05": "C059", "C06": "C069", "C00": "C009",
+             "C10": "C109", "C11": "C119", "C13": "C139", "C08": "C089", "C14": "C148", "C09": "C099",
+             "C41": "C421", "C30": "C421", "C31": "C421", "C32": "C421"}
+_DCO_UNKNOWN: dict[str, str] = {
+    "grade": "9", "gradeClinical": "9", "gradePathological": "9", "gradePostTherapy": "",
+    "gradePostTherapyClin": "", "csTumorSize": "999", "tumorSizeSummary": "999", "regionalNodesPositive": "99",
+    "regionalNodesExamined": "99", "seerSummaryStage2000": "9", "derivedSs2000": "9", "summaryStage2018": "9",
+    "derivedSummaryStage2018": "9", "rxSummTreatmentStatus": "9", "rxSummSurgPrimSite": "99",
+    "rxSummSurgPrimSite2023": "A990", "reasonForNoSurgery": "9", "rxSummRadiation": "9",
+    "phase1RadiationTreatmentModality": "99", "reasonForNoRadiation": "9", "rxSummSurgRadSeq": "0",
+    "rxSummChemo": "99", "rxSummHormone": "99", "rxSummBrm": "99", "rxSummTransplntEndocr": "99",
+    "rxSummOther": "9", "rxSummSystemicSurSeq": "0", "primaryPayerAtDx": "99",
+}
+_DCO_SITE_SPECIFIC: dict[str, str] = {
+    "estrogenReceptorSummary": "9", "progesteroneRecepSummary": "9", "her2OverallSummary": "9",
+    "psaLabValue": "XXX.9", "gleasonScoreClinical": "X9", "gleasonPatternsClinical": "X9",
+    "gleasonScorePathological": "X9", "kras": "9", "microsatelliteInstability": "9",
+    "ceaPretreatmentInterpretation": "9", "egfrMutationalAnalysis": "9", "alkRearrangement": "9",
+    "csSiteSpecificFactor1": "999", "csSiteSpecificFactor2": "999", "csSiteSpecificFactor15": "999",
+}
+
+
+def death_certificate_only(coded: pd.DataFrame, diagnosis_date: pd.Series | None = None) -> pd.DataFrame:
+    """Recode tumors known only from a death certificate (type of reporting source 7).
+
+    The site becomes the NOS code a death certificate gives (C509, C349...), the histology 8000 (leukemia
+    9800, lymphoma 9590, myeloma 9732, melanoma 8720), confirmation 9; stage, size, nodes, grade,
+    biomarkers and treatment become unknown and treatment dates blank. ``diagnosis_date`` (the date of
+    death, on ``coded``'s index) decides which year-dependent items are filled; without it each item keeps
+    the place it had. Columns are those of ``coded`` (helper columns included when present).
+    """
+    out = coded.copy()
+    if out.empty:
+        return out
+    site = out["primarySite"].astype(str).to_numpy(dtype="<U4")
+    hist = out["histologicTypeIcdO3"].astype(str).to_numpy(dtype="<U4")
+    p3 = np.asarray(site, dtype="<U3")
+    new_site = np.array([_DCO_SITE.get(p, s) for p, s in zip(p3, site, strict=True)], dtype=object)
+    h = np.where(np.char.isdigit(hist), hist, "0").astype(np.int64)
+    heme = (h >= 9590) & (h <= 9993)
+    plasma = np.isin(hist, ["9731", "9732", "9734"])
+    lymphoma = heme & (h <= 9729) | ((hist == "9823") & (p3 != "C42"))
+    new_hist = np.where(plasma, "9732", np.where(lymphoma, "9590", np.where(heme, "9800", "8000")))
+    new_hist = np.where((h >= 8720) & (h <= 8790), "8720", new_hist).astype(object)
+    new_site = np.where(plasma | (heme & ~lymphoma), "C421", new_site)
+    out["primarySite"] = new_site
+    out["histologicTypeIcdO3"] = new_hist
+    out["behaviorCodeIcdO3"] = "3"
+    out["laterality"] = np.where(np.isin(new_site, list(_ALL_PAIRED)), "9", "0")
+    out["diagnosticConfirmation"] = "9"
+    out["typeOfReportingSource"] = "7"
+    year = None
+    if diagnosis_date is not None:
+        dates = pd.to_datetime(pd.Series(diagnosis_date)).reindex(out.index)
+        year = _years(dates.to_numpy(dtype="datetime64[D]"))
+    for item in ITEMS:
+        if item not in out.columns:
+            continue
+        present = out[item].astype(str).to_numpy(dtype=object) != ""
+        if year is not None:
+            lo, hi = ITEM_YEARS[item]
+            in_years = (year >= lo) & (year <= hi)
+        else:
+            in_years = present
+        if item in _DCO_SITE_SPECIFIC:
+            had_site_item = present | np.isin(p3, ["C50", "C61"]) & item.startswith("cs")
+            out[item] = np.where(in_years & had_site_item, _DCO_SITE_SPECIFIC[item], "")
+        elif item in _DCO_UNKNOWN:
+            out[item] = np.where(in_years, _DCO_UNKNOWN[item], "") if _DCO_UNKNOWN[item] else ""
+        elif item in DATE_ITEMS:
+            out[item] = ""
+        elif item == "schemaId":
+            out[item] = np.where(in_years, _schema(new_site, new_hist, year if year is not None
+                                                   else np.full(len(out), 2018)), "")
+    if "_cancer_cod_icd10" in out.columns:
+        out["_cancer_cod_icd10"] = _cause_of_death(new_site, new_hist)
+    for column, value in (("_treated", False), ("_recurrence_eligible", False)):
+        if column in out.columns:
+            out[column] = value
+    if "_first_rx_date" in out.columns:
+        out["_first_rx_date"] = pd.NaT
+    return out
