@@ -702,7 +702,6 @@ NEO_INTERVAL: dict[str, float] = {"breast": 150, "rectum": 105, "esophagus": 85,
                                   "pancreas": 120, "urinary_bladder": 100, "lung": 90, "ovary": 95,
                                   "wilms": 45, "hepatoblastoma": 100}
 ACUTE_PROFILES = ("aml", "all")       # treatment starts within days of diagnosis
-STEROID_PROFILES = tuple(STEROIDS)
 
 # Reasons a usual treatment was not given: (chemo/hormone/BRM code, reason for no surgery/radiation), weight.
 NOT_GIVEN: tuple[tuple[str, str, float], ...] = (("82", "2", 0.35), ("85", "5", 0.15), ("86", "6", 0.1),
@@ -719,35 +718,52 @@ HEME_COD: dict[str, str] = {
     "9875": "C921", "9811": "C910", "9837": "C910", "9945": "C931", "9940": "C914", "9800": "C959",
     "9732": "C900", "9731": "C903", "9734": "C902", "9590": "C859",
 }
-HPV_TOPOGRAPHY = ("C019", "C099", "C102", "C103", "C108", "C109")   # ICD-O-3.2 sites of 8085/8086
+HPV_TOPOGRAPHY = (19, 99, 102, 103, 108, 109)   # C019, C099, C102... : ICD-O-3.2 sites of 8085/8086
 OROPHARYNX_P16_POSITIVE = 0.7
-SQUAMOUS = ("8070", "8071", "8072", "8083", "8051", "8052", "8074")
-PAYER_65 = {"60": 25, "61": 22, "63": 10, "64": 8, "67": 2, "99": 3}       # Medicare Advantage (62) added by year
+SQUAMOUS = (8070, 8071, 8072, 8083, 8051, 8052, 8074)
+PAYER_65 = {"60": 25, "61": 22, "63": 10, "64": 8, "67": 2, "99": 3}   # + Medicare Advantage (62) by year
 PAYER_UNDER_65 = {"20": 45, "21": 10, "10": 5, "31": 10, "35": 7, "02": 1, "60": 4, "64": 1, "65": 1, "66": 1,
-                  "67": 1, "99": 5}
+                  "67": 1, "99": 5}                                    # + not insured (01) by year
 PAYER_CHILD = {"20": 55, "31": 12, "35": 20, "10": 5, "99": 8}
+LINEAGE_B = (9680, 9690, 9699, 9823, 9673, 9687, 9671, 9811, 9940)
+LINEAGE_T = (9702, 9837)
 
 _ALL_PAIRED: frozenset[str] = frozenset().union(*(s.paired for s in SITES.values()))
 _VARIANTS: tuple[tuple[str, _Variant], ...] = tuple((key, v) for key in SITE_KEYS for v in SITES[key].variants)
 _PROFILE_KEYS: tuple[str, ...] = tuple(PROFILES)
 _VARIANT_PROFILE = np.array([_PROFILE_KEYS.index(v.profile or key) for key, v in _VARIANTS], dtype=np.int64)
 _VARIANT_HEME = np.array([v.heme for _, v in _VARIANTS], dtype=bool)
-_VARIANT_GRADE = np.array([v.grade for _, v in _VARIANTS], dtype=object)
-_VARIANT_NAME = np.array([v.name for _, v in _VARIANTS], dtype=object)
+_VARIANT_GRADE = np.array([v.grade for _, v in _VARIANTS])
+_VARIANT_NAME = np.array([v.name for _, v in _VARIANTS])
+_TWO = np.array([f"{i:02d}" for i in range(100)], dtype=object)
+_THREE = np.array([f"{i:03d}" for i in range(1000)], dtype=object)
+_FOUR = np.array([f"{i:04d}" for i in range(10000)], dtype=object)
+_SITE_TEXT = np.array([f"C{i:03d}" for i in range(1000)], dtype=object)
+_PSA_TEXT = np.array([""] + [f"{i / 10:.1f}" for i in range(1, 10000)] + ["XXX.1", "XXX.9"], dtype=object)
+_SCHEMAS = ("00822", "00821", "00795", "00790", "00830", "00480", "00580", "00360", "09360", "00200", "00470",
+            "00620", "00600", "00610", "00541", "00542", "00530", "00340", "09340", "00280", "00740", "00730",
+            "00220", "00230", "00071", "00100", "09100", "00111", "00072", "00073", "00074", "00075", "00076",
+            "00077", "00080", "09081", "00090", "09090", "00112", "00118", "00430", "00170", "00551", "00721",
+            "09724", "09721", "00161", "00169", "00520", "09520", "99999")
+_SCHEMA_TEXT = np.array(_SCHEMAS, dtype=object)
+_HEME_KEYS = np.array(sorted(int(k) for k in HEME_COD))
+_HEME_VALUES = np.array([HEME_COD[f"{k}"] for k in _HEME_KEYS], dtype=object)
 
 
-def _table(attribute: str) -> np.ndarray:
-    """Profile x stage group array of one treatment probability."""
-    return np.array([getattr(PROFILES[p], attribute) for p in _PROFILE_KEYS], dtype=float)
+def _profile_values(attribute: str) -> np.ndarray:
+    """One attribute of every treatment profile, in profile order."""
+    return np.array([getattr(PROFILES[p], attribute) for p in _PROFILE_KEYS])
 
 
 # ----------------------------------------------------------------------------------------------------
-# Small vectorised helpers
+# Small vectorised helpers. Codes are fixed-width numpy unicode arrays while they are drawn (fast
+# comparisons and selections); numbers and dates stay integers; everything becomes object (str) columns
+# once, at the end.
 # ----------------------------------------------------------------------------------------------------
 
-def _choice(u: np.ndarray, table: Mapping[str, float]) -> np.ndarray:
-    """Codes drawn from a weighted table, one per uniform number in ``u`` (object array)."""
-    codes = np.array(list(table), dtype=object)
+def _choice(u: np.ndarray, table: Mapping[str, float] | Mapping[int, float]) -> np.ndarray:
+    """Codes drawn from a weighted table, one per uniform number in ``u``."""
+    codes = np.array(list(table))
     weights = np.array(list(table.values()), dtype=float)
     cum = np.cumsum(weights) / weights.sum()
     return codes[np.minimum(np.searchsorted(cum, u, side="right"), len(codes) - 1)]
@@ -756,42 +772,12 @@ def _choice(u: np.ndarray, table: Mapping[str, float]) -> np.ndarray:
 def _index_rows(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Column index drawn with one weight vector per row (``weights`` is rows x columns)."""
     cum = np.cumsum(weights, axis=1)
-    total = cum[:, -1:]
-    cum = cum / np.where(total > 0, total, 1.0)
-    return np.minimum((u[:, None] >= cum).sum(axis=1), weights.shape[1] - 1)
-
-
-def _gamma_days(rng: np.random.Generator, n: int, mean: float | np.ndarray, shape: float = 4.0) -> np.ndarray:
-    """Positive delays in whole days with the given mean (gamma distributed)."""
-    return np.rint(rng.gamma(shape, 1.0, n) * (np.asarray(mean, dtype=float) / shape)).astype(np.int64)
-
-
-def _format_dates(days: np.ndarray) -> np.ndarray:
-    """Day numbers (days since 1970-01-01) as YYYYMMDD text; NO_DATE gives ''."""
-    valid = days != NO_DATE
-    safe = np.where(valid, days, 0).astype("datetime64[D]")
-    year = safe.astype("datetime64[Y]").astype(np.int64) + 1970
-    month_start = safe.astype("datetime64[M]")
-    month = month_start.astype(np.int64) % 12 + 1
-    day = (safe - month_start.astype("datetime64[D]")).astype(np.int64) + 1
-    text = (year * 10000 + month * 100 + day).astype(str).astype(object)
-    return np.where(valid, text, "")
+    scaled = u * cum[:, -1]
+    return np.count_nonzero(scaled[:, None] >= cum[:, :-1], axis=1)
 
 
 def _years(dates: np.ndarray) -> np.ndarray:
     return dates.astype("datetime64[Y]").astype(np.int64) + 1970
-
-
-def _three_digits(values: np.ndarray) -> np.ndarray:
-    return np.char.zfill(np.asarray(values, dtype=np.int64).astype(str), 3).astype(object)
-
-
-def _two_digits(values: np.ndarray) -> np.ndarray:
-    return np.char.zfill(np.asarray(values, dtype=np.int64).astype(str), 2).astype(object)
-
-
-def _prefix(values: np.ndarray, length: int) -> np.ndarray:
-    return np.asarray(values, dtype=f"<U{length}").astype(object)
 
 
 def _ramp(year: np.ndarray, points: Sequence[tuple[int, float]]) -> np.ndarray:
@@ -799,66 +785,104 @@ def _ramp(year: np.ndarray, points: Sequence[tuple[int, float]]) -> np.ndarray:
     return np.interp(year, xs, ys)
 
 
+def _date_text(days: np.ndarray) -> np.ndarray:
+    """Day numbers (days since 1970-01-01) as YYYYMMDD str objects; NO_DATE gives ''."""
+    valid = days != NO_DATE
+    if not valid.any():
+        return np.full(len(days), "", dtype=object)
+    lo, hi = int(days[valid].min()), int(days[valid].max())
+    span = np.arange(lo, hi + 1).astype("datetime64[D]")
+    vocabulary = np.concatenate([[""], np.datetime_as_string(span).astype("<U10")])
+    vocabulary = np.char.replace(vocabulary, "-", "").astype(object)
+    return vocabulary[np.where(valid, days - lo + 1, 0)]
+
+
+def _numbers_text(values: np.ndarray, digits: int) -> np.ndarray:
+    """Non-negative integers as zero-padded str objects (``digits`` 2 or 3); negative gives ''."""
+    vocabulary = np.concatenate([_TWO if digits == 2 else _THREE, np.array([""], dtype=object)])
+    return vocabulary[np.where(values < 0, len(vocabulary) - 1, values)]
+
+
+def _to_object(values: np.ndarray) -> np.ndarray:
+    """A fixed-width unicode array of short ASCII codes as str objects (vocabulary lookup, much faster
+    than ``astype(object)`` for two- and three-character codes)."""
+    if values.dtype.kind != "U":
+        return values.astype(object)
+    width = values.dtype.itemsize // 4
+    if width < 2 or width > 3 or not len(values):
+        return values.astype(object)
+    chars = values.view(np.uint32).reshape(-1, width).astype(np.int64)
+    if chars.max() >= 128:
+        return values.astype(object)
+    key = chars[:, 0]
+    for column in range(1, width):
+        key = key * 128 + chars[:, column]
+    present = np.flatnonzero(np.bincount(key, minlength=128**width))
+    vocabulary = np.empty(128**width, dtype=object)
+    for code in present:
+        text = "".join(chr((int(code) // 128**(width - 1 - k)) % 128) for k in range(width))
+        vocabulary[code] = text.replace("\x00", "")
+    return vocabulary[key]
+
+
+def _as_int(codes: np.ndarray) -> np.ndarray:
+    """Numeric codes (histology, topography digits) as integers; non-numeric give 0."""
+    codes = np.asarray(codes).astype(str)
+    return np.where(np.char.isdigit(codes), codes, "0").astype(np.int64)
+
+
+def _topography_number(topo: np.ndarray) -> np.ndarray:
+    """C509 -> 509 (0 when not a topography code)."""
+    return _as_int(np.char.lstrip(np.asarray(topo).astype(str), "C"))
+
+
 # ----------------------------------------------------------------------------------------------------
 # Code derivations shared by draw_clinical and death_certificate_only
 # ----------------------------------------------------------------------------------------------------
 
-def _schema(topo: np.ndarray, hist: np.ndarray, year: np.ndarray, hpv: np.ndarray | None = None) -> np.ndarray:
-    """EOD/SSDI schema ID (2018+) from topography, histology and diagnosis year (SEER EOD schema rules)."""
-    topo = np.asarray(topo, dtype="<U4")
-    hist = np.asarray(hist, dtype="<U4")
-    p3 = np.asarray(topo, dtype="<U3")
-    h = np.where(np.char.isdigit(hist), hist, "0").astype(np.int64)
-    hpv = np.zeros(len(topo), dtype=bool) if hpv is None else hpv
+def _schema(t: np.ndarray, h: np.ndarray, year: np.ndarray, hpv: np.ndarray | None = None) -> np.ndarray:
+    """EOD/SSDI schema ID (2018+, str objects) from topography number (C509 -> 509), histology number and
+    diagnosis year, following the SEER EOD schema selection rules."""
+    p3 = t // 10
+    hpv = np.zeros(len(t), dtype=bool) if hpv is None else hpv
     heme = (h >= 9590) & (h <= 9993)
     lymphoma = (h >= 9590) & (h <= 9729)
-    oropharynx = np.isin(p3, ["C01", "C09", "C10"]) | np.isin(topo, ["C024", "C051", "C052"])
+    oropharynx = np.isin(p3, [1, 9, 10]) | np.isin(t, [24, 51, 52])
+    corpus = np.isin(p3, [54, 55])
+    net = np.isin(h, [8240, 8249])
     conditions = [
-        np.isin(hist, ["9731", "9734"]), hist == "9732",
-        (hist == "9823") & (p3 != "C42"), lymphoma, heme,
-        p3 == "C50", p3 == "C61", (p3 == "C34") & (year <= 2024), p3 == "C34",
-        np.isin(p3, ["C18", "C19", "C20"]) & (topo != "C181"),
-        (p3 == "C44") & (h >= 8720) & (h <= 8790), p3 == "C67", topo == "C649", topo == "C659",
-        np.isin(p3, ["C54", "C55"]) & np.isin(hist, ["8890", "8930"]), np.isin(p3, ["C54", "C55"]) & (hist == "8933"),
-        np.isin(p3, ["C54", "C55"]),
-        (p3 == "C25") & np.isin(hist, ["8240", "8249"]) & (year <= 2023), (p3 == "C25") & np.isin(hist, ["8240", "8249"]),
-        p3 == "C25", (topo == "C739") & np.isin(hist, ["8345", "8510"]), topo == "C739",
-        (topo == "C220") & (((h >= 8170) & (h <= 8175)) | (hist == "8970")), np.isin(topo, ["C220", "C221"]),
-        p3 == "C00", oropharynx & hpv & (year <= 2025), oropharynx & hpv, oropharynx,
-        p3 == "C02", p3 == "C03", p3 == "C04", topo == "C050", np.isin(topo, ["C060", "C061"]),
-        np.isin(p3, ["C05", "C06"]), np.isin(p3, ["C07", "C08"]) & (year <= 2025), np.isin(p3, ["C07", "C08"]),
-        (p3 == "C11") & (year <= 2024), p3 == "C11", np.isin(p3, ["C12", "C13"]), p3 == "C14",
-        (p3 == "C16") & (hist == "8936"), p3 == "C16", topo == "C569",
-        (p3 == "C71") & (year <= 2022), (p3 == "C71") & (hist == "9470"), p3 == "C71",
-        (p3 == "C15") & np.isin(hist, list(SQUAMOUS) + ["8085", "8086"]), p3 == "C15",
-        (p3 == "C53") & (year <= 2020), p3 == "C53",
+        np.isin(h, [9731, 9734]), h == 9732, (h == 9823) & (p3 != 42), lymphoma, heme,
+        p3 == 50, p3 == 61, (p3 == 34) & (year <= 2024), p3 == 34,
+        np.isin(p3, [18, 19, 20]) & (t != 181), (p3 == 44) & (h >= 8720) & (h <= 8790), p3 == 67,
+        t == 649, t == 659, corpus & np.isin(h, [8890, 8930]), corpus & (h == 8933), corpus,
+        (p3 == 25) & net & (year <= 2023), (p3 == 25) & net, p3 == 25,
+        (t == 739) & np.isin(h, [8345, 8510]), t == 739,
+        (t == 220) & (((h >= 8170) & (h <= 8175)) | (h == 8970)), np.isin(t, [220, 221]),
+        p3 == 0, oropharynx & hpv & (year <= 2025), oropharynx & hpv, oropharynx,
+        p3 == 2, p3 == 3, p3 == 4, t == 50, np.isin(t, [60, 61]), np.isin(p3, [5, 6]),
+        np.isin(p3, [7, 8]) & (year <= 2025), np.isin(p3, [7, 8]),
+        (p3 == 11) & (year <= 2024), p3 == 11, np.isin(p3, [12, 13]), p3 == 14,
+        (p3 == 16) & (h == 8936), p3 == 16, t == 569,
+        (p3 == 71) & (year <= 2022), (p3 == 71) & (h == 9470), p3 == 71,
+        (p3 == 15) & (h >= 8050) & (h <= 8089), p3 == 15,
+        (p3 == 53) & (year <= 2020), p3 == 53,
     ]
-    choices = [
-        "00822", "00821", "00795", "00790", "00830",
-        "00480", "00580", "00360", "09360", "00200", "00470", "00620", "00600", "00610",
-        "00541", "00542", "00530", "00340", "09340", "00280", "00740", "00730", "00220", "00230",
-        "00071", "00100", "09100", "00111", "00072", "00073", "00074", "00075", "00076", "00077", "00080",
-        "09081", "00090", "09090", "00112", "00118", "00430", "00170", "00551", "00721", "09724", "09721",
-        "00161", "00169", "00520", "09520",
-    ]
-    return np.select(conditions, choices, default="99999").astype(object)
+    index = np.select(conditions, list(range(len(conditions))), default=len(_SCHEMAS) - 1)
+    return _SCHEMA_TEXT[index]
 
 
-def _cause_of_death(topo: np.ndarray, hist: np.ndarray) -> np.ndarray:
-    """ICD-10 underlying cause (4 characters, no dot) for a death from this tumor."""
-    topo = np.asarray(topo, dtype="<U4")
-    hist = np.asarray(hist, dtype="<U4")
-    p3 = np.asarray(topo, dtype="<U3")
-    cod = topo.astype(object)
-    melanoma = (p3 == "C44") & (np.char.startswith(hist, "87"))
-    fourth = np.array([t[3:4] for t in topo], dtype="<U1") if len(topo) else np.zeros(0, "<U1")
-    cod = np.where(melanoma, np.char.add("C43", fourth), cod)
-    cod = np.where((p3 == "C22") & np.isin(hist, ["8160", "8180"]), "C221", cod)
-    cod = np.where(hist == "8970", "C222", cod)
-    cod = np.where((p3 == "C25") & np.isin(hist, ["8240", "8249"]), "C254", cod)
-    heme = np.array([HEME_COD.get(h, "") for h in hist], dtype=object) if len(hist) else np.zeros(0, object)
-    cod = np.where(heme != "", heme, cod)
-    return cod.astype(object)
+def _cause_of_death(t: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """ICD-10 underlying cause (4 characters, no dot, str objects) for a death from this tumor, from the
+    topography number (C509 -> 509) and histology number."""
+    p3 = t // 10
+    cod = _SITE_TEXT[t]
+    melanoma = (p3 == 44) & (h >= 8720) & (h <= 8790)
+    cod = np.where(melanoma, _SITE_TEXT[430 + t % 10], cod)
+    cod = np.where((p3 == 22) & np.isin(h, [8160, 8180]), "C221", cod)
+    cod = np.where(h == 8970, "C222", cod)
+    cod = np.where((p3 == 25) & np.isin(h, [8240, 8249]), "C254", cod)
+    position = np.minimum(np.searchsorted(_HEME_KEYS, h), len(_HEME_KEYS) - 1)
+    return np.where(_HEME_KEYS[position] == h, _HEME_VALUES[position], cod)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -866,13 +890,12 @@ def _cause_of_death(topo: np.ndarray, hist: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------------
 
 class _Context:
-    """Arrays describing the tumors while they are being coded."""
+    """Arrays describing the tumors while they are being coded (attributes are set step by step)."""
 
     def __init__(self, rng: np.random.Generator, site: np.ndarray, sex: np.ndarray, age: np.ndarray,
                  dx: np.ndarray, stage: np.ndarray) -> None:
         self.rng = rng
         self.n = len(site)
-        self.site = site
         self.site_index = pd.Categorical(site, categories=SITE_KEYS).codes.astype(np.int64)
         self.sex = sex
         self.age = age
@@ -881,27 +904,59 @@ class _Context:
         self.stage = stage
         self.out: dict[str, np.ndarray] = {}
 
-    def is_site(self, key: str) -> np.ndarray:
-        return self.site_index == SITE_KEYS.index(key)
+    def is_site(self, *keys: str) -> np.ndarray:
+        return np.logical_or.reduce([self.site_index == SITE_KEYS.index(k) for k in keys])
 
     def is_profile(self, *keys: str) -> np.ndarray:
-        return np.isin(self.profile, [_PROFILE_KEYS.index(k) for k in keys])
+        return np.logical_or.reduce([self.profile == _PROFILE_KEYS.index(k) for k in keys])
 
-    # attributes set by the steps (declared for readers and type checkers)
+    # Arrays set by the drawing steps (one value per tumor).
+    # tumor (step 1-3)
     variant: np.ndarray
     profile: np.ndarray
     heme: np.ndarray
-    topo: np.ndarray
-    hist: np.ndarray
+    topo_i: np.ndarray
+    hist_i: np.ndarray
     behavior: np.ndarray
     hpv: np.ndarray
     source: np.ndarray
-    micro: np.ndarray
+    # markers
     er: np.ndarray
     pr: np.ndarray
     her2: np.ndarray
-    grade_group: np.ndarray
     patterns: np.ndarray
+    pattern_index: np.ndarray
+    grade_group: np.ndarray
+    gleason_score: np.ndarray
+    psa_tenths: np.ndarray
+    kras: np.ndarray
+    msi: np.ndarray
+    cea: np.ndarray
+    egfr: np.ndarray
+    alk: np.ndarray
+    # treatment
+    surgery: np.ndarray
+    surgery_code: np.ndarray
+    radiation: np.ndarray
+    chemo: np.ndarray
+    neoadjuvant: np.ndarray
+    no_info: np.ndarray
+    treated: np.ndarray
+    first_rx: np.ndarray
+    # confirmation and pathology
+    micro: np.ndarray
+    path_grade_group: np.ndarray
+    path_score: np.ndarray
+    gleason_clinical: np.ndarray
+    patterns_clinical: np.ndarray
+    gleason_path: np.ndarray
+    # stage, size, nodes
+    schema: np.ndarray
+    size_summary: np.ndarray
+    size_cs: np.ndarray
+    nodes_examined: np.ndarray
+    nodes_positive: np.ndarray
+    dates: dict[str, np.ndarray]
     rx: dict[str, np.ndarray]
 
 
@@ -910,9 +965,9 @@ def _draw_tumor(c: _Context) -> None:
     n, rng = c.n, c.rng
     u_variant, u_topo, u_hist, u_hpv = rng.random((4, n))
     c.variant = np.zeros(n, dtype=np.int64)
-    topo = np.full(n, "", dtype=object)
-    hist = np.full(n, "", dtype=object)
-    behavior = np.full(n, "3", dtype=object)
+    topo = np.zeros(n, dtype=np.int64)        # topography number: C509 -> 509
+    hist = np.zeros(n, dtype=np.int64)        # ICD-O-3 histology (4 digits)
+    behavior = np.full(n, "3", dtype="<U1")
     child, male = c.age < 20, c.sex == 1
     offset = 0
     for number, key in enumerate(SITE_KEYS):
@@ -937,55 +992,60 @@ def _draw_tumor(c: _Context) -> None:
                     w = np.where(in_situ, 0.0, w)
                 weights[:, j] = w
             empty = weights.sum(axis=1) <= 0
-            if empty.any():
-                weights[empty] = [max(v.share, v.child or 0.0, 1e-6) for v in variants]
+            if empty.any():          # e.g. an in situ kidney tumor in a child: fall back to the adult mix
+                fallback = np.array([max(v.share, v.child or 0.0, 1e-6) for v in variants])
+                capable = np.array([v.in_situ is not None for v in variants])
+                weights[empty] = np.where(in_situ[empty, None] & capable.any() & ~capable, 0.0, fallback)
             chosen = _index_rows(u_variant[rows], weights)
             c.variant[rows] = offset + chosen
             for j, v in enumerate(variants):
                 vr = rows[chosen == j]
                 if not vr.size:
                     continue
-                topo[vr] = _choice(u_topo[vr], v.topography)
-                drawn = _choice(u_hist[vr], v.histology)
+                topo[vr] = _choice(u_topo[vr], {int(k[1:]): w for k, w in v.topography.items()})
+                drawn = _choice(u_hist[vr], {int(k): w for k, w in v.histology.items()})
                 if v.in_situ is not None:
                     is_rows = c.stage[vr] == IS
                     if is_rows.any():
-                        drawn[is_rows] = _choice(u_hist[vr][is_rows], v.in_situ)
+                        drawn[is_rows] = _choice(u_hist[vr][is_rows], {int(k): w for k, w in v.in_situ.items()})
                         behavior[vr[is_rows]] = "2"
                 hist[vr] = drawn
         offset += len(variants)
     c.stage = np.where((c.stage == IS) & (behavior != "2"), LOC, c.stage)
     c.profile = _VARIANT_PROFILE[c.variant]
     c.heme = _VARIANT_HEME[c.variant]
-    # ICD-O-3.2 and year rules
-    hist = np.where((hist == "8345") & (c.year < 2018), "8510", hist)
-    oropharynx = c.is_profile("oropharynx") & (_VARIANT_NAME[c.variant] == "oropharynx")
+    # ICD-O-3.2 and year rules: thyroid medullary 8345 from 2018; HPV-positive/negative SCC from 2021.
+    hist = np.where((hist == 8345) & (c.year < 2018), 8510, hist)
+    oropharynx = _VARIANT_NAME[c.variant] == "oropharynx"
     c.hpv = oropharynx & (u_hpv < OROPHARYNX_P16_POSITIVE)
-    coded_hpv = oropharynx & np.isin(topo, HPV_TOPOGRAPHY) & (c.year >= 2021) & (behavior == "3") & np.isin(hist, SQUAMOUS)
-    hist = np.where(coded_hpv, np.where(c.hpv, "8085", "8086"), hist)
-    c.topo, c.hist, c.behavior = topo, hist.astype(object), behavior
+    coded_hpv = (oropharynx & np.isin(topo, HPV_TOPOGRAPHY) & (c.year >= 2021) & (behavior == "3")
+                 & np.isin(hist, SQUAMOUS))
+    c.topo_i = topo
+    c.hist_i = np.where(coded_hpv, np.where(c.hpv, 8085, 8086), hist)
+    c.behavior = behavior
 
 
 def _draw_laterality(c: _Context) -> None:
     """Laterality of paired organs (module doc, step 3)."""
     u = c.rng.random(c.n)
-    laterality = np.full(c.n, "0", dtype=object)
+    laterality = np.full(c.n, "0", dtype="<U1")
     paired = np.zeros(c.n, dtype=bool)
     for number, key in enumerate(SITE_KEYS):
         if SITES[key].paired:
-            paired |= (c.site_index == number) & np.isin(c.topo, list(SITES[key].paired))
+            paired |= (c.site_index == number) & np.isin(c.topo_i, [int(t[1:]) for t in SITES[key].paired])
     rows = np.flatnonzero(paired)
-    codes = np.array(["1", "2", "3", "4", "9"], dtype=object)
+    codes = np.array(["1", "2", "3", "4", "9"])
     weights = np.tile([0.48, 0.48, 0.01, 0.0, 0.03], (rows.size, 1))
     site = c.site_index[rows]
     weights[site == SITE_KEYS.index("breast")] = [0.485, 0.5, 0.003, 0.004, 0.008]
     weights[site == SITE_KEYS.index("lung_bronchus")] = [0.55, 0.43, 0.002, 0.003, 0.015]
     ovary = site == SITE_KEYS.index("ovary")
     bilateral = np.array([0.05, 0.05, 0.15, 0.25, 0.15])[c.stage[rows][ovary]]
-    weights[ovary] = np.column_stack([np.full(ovary.sum(), 0.47), np.full(ovary.sum(), 0.47),
-                                      np.zeros(ovary.sum()), bilateral, np.full(ovary.sum(), 0.02)])
+    count = int(ovary.sum())
+    weights[ovary] = np.column_stack([np.full(count, 0.47), np.full(count, 0.47), np.zeros(count), bilateral,
+                                      np.full(count, 0.02)])
     laterality[rows] = codes[_index_rows(u[rows], weights)]
-    laterality[c.topo == "C342"] = "1"       # the middle lobe exists only in the right lung
+    laterality[c.topo_i == 342] = "1"       # the middle lobe exists only in the right lung
     c.out["laterality"] = laterality
 
 
@@ -996,7 +1056,7 @@ def _draw_source(c: _Context) -> None:
                              np.full(c.n, 0.03)])
     weights = np.column_stack([1.0 - other.sum(axis=1), other])
     weights[c.age < 18] = [1, 0, 0, 0, 0, 0]
-    codes = np.array(["1", "2", "3", "4", "5", "8"], dtype=object)
+    codes = np.array(["1", "2", "3", "4", "5", "8"])
     c.source = codes[_index_rows(c.rng.random(c.n), weights)]
     c.out["typeOfReportingSource"] = c.source
 
@@ -1004,73 +1064,64 @@ def _draw_source(c: _Context) -> None:
 def _draw_markers(c: _Context) -> None:
     """Breast receptors, prostate Gleason/PSA, colorectal and lung markers (module doc, step 5)."""
     n, rng = c.n, c.rng
-    u = rng.random((12, n))
+    u = rng.random((18, n))
+    stage = c.stage
     # Breast: ER, then PR and HER2 conditional on ER.
     breast = c.is_site("breast")
     invasive = c.behavior == "3"
-    er_share = np.where(c.sex == 1, 0.92, np.where(c.age < 40, 0.7, np.where(c.age >= 70, 0.86, 0.82)))
+    er_share = np.where(c.sex == 1, 0.92, np.where(c.age < 40, 0.72, np.where(c.age >= 70, 0.88, 0.84)))
     er_share = np.where(invasive, er_share, 0.8)
     er_pos = u[0] < er_share
     pr_pos = u[1] < np.where(er_pos, 0.85, 0.05)
     her2_pos = u[2] < np.where(er_pos, 0.10, 0.30)
-    unknown = np.where(invasive, 0.02 + 0.06 * (c.stage == UNK) + 0.02 * (c.stage == DIST), 0.25)
+    unknown = np.where(invasive, 0.02 + 0.06 * (stage == UNK) + 0.02 * (stage == DIST), 0.25)
     er_unknown = u[3] < unknown
     ordered = u[4] < 0.005
-    c.er = np.where(er_unknown, "9", np.where(ordered, "7", np.where(er_pos, "1", "0"))).astype(object)
-    c.pr = np.where(er_unknown, "9", np.where(ordered, "7", np.where(pr_pos, "1", "0"))).astype(object)
+    er = np.where(er_unknown, "9", np.where(ordered, "7", np.where(er_pos, "1", "0")))
+    pr = np.where(er_unknown, "9", np.where(ordered, "7", np.where(pr_pos, "1", "0")))
     her2_unknown = er_unknown | (u[5] < np.where(invasive, 0.015, 0.9))
-    c.her2 = np.where(her2_unknown, "9", np.where(her2_pos, "1", "0")).astype(object)
-    for name in ("er", "pr", "her2"):
-        setattr(c, name, np.where(breast, getattr(c, name), ""))
+    her2 = np.where(her2_unknown, "9", np.where(her2_pos, "1", "0"))
+    c.er, c.pr, c.her2 = (np.where(breast, value, "") for value in (er, pr, her2))
     # Prostate: biopsy Gleason patterns by stage group (grade group 1-5), PSA lognormal by stage group.
     prostate = c.is_site("prostate")
-    patterns = np.array(["33", "34", "43", "44", "35", "53", "45", "54", "55"], dtype=object)
+    patterns = np.array(["33", "34", "43", "44", "35", "53", "45", "54", "55"])
     by_stage = np.array([
         [35, 33, 14, 6, 1.5, 1.5, 5, 2, 2], [35, 33, 14, 6, 1.5, 1.5, 5, 2, 2],
         [5, 22, 25, 12, 1.5, 1.5, 20, 8, 5], [2, 5, 10, 18, 2, 3, 35, 15, 10], [25, 30, 15, 9, 1.5, 1.5, 12, 4, 3]])
-    c.patterns = np.where(prostate, patterns[_index_rows(u[6], by_stage[c.stage])], "").astype(object)
-    score = {p: int(p[0]) + int(p[1]) for p in patterns}
-    group = {"33": 1, "34": 2, "43": 3, "44": 4, "35": 4, "53": 4, "45": 5, "54": 5, "55": 5}
-    c.grade_group = np.array([group.get(p, 0) for p in c.patterns], dtype=np.int64)
-    c.gleason_score = np.array([score.get(p, 0) for p in c.patterns], dtype=np.int64)
-    median = np.array([6.0, 6.5, 9.0, 40.0, 8.0])[c.stage]
-    sigma = np.array([0.6, 0.6, 0.8, 1.4, 1.0])[c.stage]
-    psa = np.round(median * np.exp(sigma * rng.standard_normal(n)), 1)
-    psa = np.maximum(psa, 0.1)
-    psa_unknown = u[7] < np.where(c.stage == UNK, 0.15, 0.04)
-    psa_text = np.char.mod("%.1f", np.minimum(psa, 999.9)).astype(object)
-    psa_text = np.where(psa >= 1000, "XXX.1", psa_text)
-    c.psa = np.where(prostate, np.where(psa_unknown, "XXX.9", psa_text), "").astype(object)
-    tenths = np.minimum(np.rint(psa * 10), 980)
-    c.psa_ssf = np.where(prostate, np.where(psa_unknown, "999", _three_digits(tenths)), "").astype(object)
+    pattern_index = _index_rows(u[6], by_stage[stage])
+    c.patterns = np.where(prostate, patterns[pattern_index], "")
+    c.grade_group = np.where(prostate, np.array([1, 2, 3, 4, 4, 4, 5, 5, 5])[pattern_index], 0)
+    c.gleason_score = np.where(prostate, np.array([6, 7, 7, 8, 8, 8, 9, 9, 10])[pattern_index], 0)
+    c.pattern_index = np.where(prostate, pattern_index, -1)
+    median = np.array([6.0, 6.5, 9.0, 40.0, 8.0])[stage]
+    sigma = np.array([0.6, 0.6, 0.8, 1.4, 1.0])[stage]
+    tenths = np.maximum(np.rint(10 * median * np.exp(sigma * rng.standard_normal(n))), 1).astype(np.int64)
+    psa_unknown = u[7] < np.where(stage == UNK, 0.15, 0.04)
+    c.psa_tenths = np.where(prostate, np.where(psa_unknown, -9, np.where(tenths >= 10000, -1, tenths)), -2)
     # Colorectal: KRAS, MSI, CEA (tested more often in advanced disease and in later years).
-    colon = c.is_site("colon_rectum") & (c.behavior == "3")
+    colon = c.is_site("colon_rectum") & invasive
     late = np.clip((c.year - 2018) / 6.0, 0.0, 1.0)
-    kras_tested = u[8] < np.array([0.0, 0.12, 0.22, 0.7, 0.15])[c.stage] + 0.1 * late
-    kras = np.where(kras_tested, np.where(rng.random(n) < 0.42, "1", "0"), "9")
-    msi_tested = u[9] < np.array([0.0, 0.6, 0.7, 0.65, 0.3])[c.stage] + 0.15 * late
-    right = np.isin(c.topo, ["C180", "C182", "C183", "C184"])
-    msi_high = rng.random(n) < np.array([0.0, 0.18, 0.14, 0.04, 0.1])[c.stage] * np.where(right, 1.6, 0.6)
+    kras_tested = u[8] < np.array([0.0, 0.12, 0.22, 0.7, 0.15])[stage] + 0.1 * late
+    kras = np.where(kras_tested, np.where(u[9] < 0.42, "1", "0"), "9")
+    msi_tested = u[10] < np.array([0.0, 0.6, 0.7, 0.65, 0.3])[stage] + 0.15 * late
+    right = np.isin(c.topo_i, [180, 182, 183, 184])
+    msi_high = u[11] < np.array([0.0, 0.18, 0.14, 0.04, 0.1])[stage] * np.where(right, 1.6, 0.6)
     msi = np.where(msi_tested, np.where(msi_high, "1", "0"), "9")
-    cea_tested = u[10] < np.array([0.0, 0.55, 0.7, 0.75, 0.4])[c.stage]
-    cea_high = rng.random(n) < np.array([0.0, 0.2, 0.35, 0.75, 0.4])[c.stage]
-    cea = np.where(cea_tested, np.where(cea_high, "1", "0"), "9")
-    c.kras = np.where(colon, kras, "").astype(object)
-    c.msi = np.where(colon, msi, "").astype(object)
-    c.cea = np.where(colon, cea, "").astype(object)
+    cea_tested = u[12] < np.array([0.0, 0.55, 0.7, 0.75, 0.4])[stage]
+    cea = np.where(cea_tested, np.where(u[13] < np.array([0.0, 0.2, 0.35, 0.75, 0.4])[stage], "1", "0"), "9")
+    c.kras, c.msi, c.cea = (np.where(colon, value, "") for value in (kras, msi, cea))
     # Lung: EGFR and ALK, tested mainly in non-squamous non-small cell carcinoma.
-    lung = c.is_site("lung_bronchus") & (c.behavior == "3")
-    adeno = np.isin(c.hist, ["8140", "8250", "8480", "8046", "8560", "8010"])
-    small = np.isin(c.hist, ["8041", "8013", "8240"])
-    tested_share = np.where(adeno, np.array([0.0, 0.35, 0.5, 0.8, 0.4])[c.stage],
-                            np.where(small, 0.03, np.array([0.0, 0.15, 0.2, 0.35, 0.15])[c.stage]))
-    tested = u[11] < tested_share
+    lung = c.is_site("lung_bronchus") & invasive
+    adeno = np.isin(c.hist_i, [8140, 8250, 8480, 8046, 8560, 8010])
+    small = np.isin(c.hist_i, [8041, 8013, 8240])
+    tested_share = np.where(adeno, np.array([0.0, 0.35, 0.5, 0.8, 0.4])[stage],
+                            np.where(small, 0.03, np.array([0.0, 0.15, 0.2, 0.35, 0.15])[stage]))
+    tested = u[14] < tested_share
     egfr_share = np.where(adeno, 0.17, 0.03) * np.where(c.sex == 2, 1.3, 0.75)
-    egfr = np.where(tested, np.where(rng.random(n) < egfr_share, "1", "0"), "9")
+    egfr = np.where(tested, np.where(u[15] < egfr_share, "1", "0"), "9")
     alk_share = np.where(adeno, 0.05, 0.01) * np.where(c.age < 60, 2.0, 0.8)
-    alk = np.where(tested, np.where(rng.random(n) < alk_share, "1", "0"), "9")
-    c.egfr = np.where(lung, egfr, "").astype(object)
-    c.alk = np.where(lung, alk, "").astype(object)
+    alk = np.where(tested, np.where(u[16] < alk_share, "1", "0"), "9")
+    c.egfr, c.alk = (np.where(lung, value, "") for value in (egfr, alk))
 
 
 def _draw_treatment(c: _Context) -> None:
@@ -1078,36 +1129,38 @@ def _draw_treatment(c: _Context) -> None:
     n, rng = c.n, c.rng
     u = rng.random((24, n))
     st, prof, year, age = c.stage, c.profile, c.year, c.age
-    p_surgery = _table("surgery")[prof, st]
-    p_rt_surgery = _table("rt_surgery")[prof, st]
-    p_rt_alone = _table("rt_alone")[prof, st]
-    p_chemo = _table("chemo")[prof, st]
-    p_hormone = _table("hormone")[prof, st]
-    p_brm = _table("brm")[prof, st]
-    p_transplant = _table("transplant")[prof, st]
+    p_surgery = _profile_values("surgery")[prof, st]
+    p_rt_surgery = _profile_values("rt_surgery")[prof, st]
+    p_rt_alone = _profile_values("rt_alone")[prof, st]
+    p_chemo = _profile_values("chemo")[prof, st]
+    p_hormone = _profile_values("hormone")[prof, st]
+    p_brm = _profile_values("brm")[prof, st]
+    p_transplant = _profile_values("transplant")[prof, st]
     old, older = age >= 70, age >= 80
     breast, prostate = c.is_profile("breast"), c.is_profile("prostate")
-    lung_small = c.is_profile("lung") & np.isin(c.hist, ["8041", "8013"])
+    steroid_profile = c.is_profile(*STEROIDS)
+    lung_small = c.is_profile("lung") & np.isin(c.hist_i, [8041, 8013])
     p_surgery = np.where(lung_small, p_surgery * 0.15, p_surgery)
     p_chemo = np.where(lung_small & (st != IS), np.where(st == DIST, 0.75, 0.85), p_chemo)
     p_surgery = np.where(older & (st != IS), p_surgery * 0.75, p_surgery)
     # Treatment unknown (lab-only or physician-office reports, a few others); active surveillance.
     no_info = (np.isin(c.source, ["3", "4"]) & (u[0] < SOURCE_UNKNOWN_TREATMENT)) | (u[1] < TREATMENT_UNKNOWN)
     surgery_known = ~no_info | (c.is_site("melanoma_skin") & (c.source == "3"))
-    surveillance_share = _table("surveillance")[prof, st]
-    group1 = prostate & (c.grade_group == 1) & np.isin(st, [LOC, UNK])
-    group2 = prostate & (c.grade_group == 2) & np.isin(st, [LOC, UNK])
-    surveillance_share = np.where(group1, _ramp(year, ((2010, 0.15), (2024, 0.55))),
-                                  np.where(group2, _ramp(year, ((2010, 0.03), (2024, 0.12))),
-                                           np.where(prostate, 0.0, surveillance_share)))
-    surveillance_share = np.where(c.is_profile("kidney") & (st == LOC), surveillance_share * (1 + 2 * older), surveillance_share)
+    surveillance_share = _profile_values("surveillance")[prof, st]
+    early = np.isin(st, [LOC, UNK])
+    surveillance_share = np.where(
+        prostate, np.where(early & (c.grade_group == 1), _ramp(year, ((2010, 0.15), (2024, 0.55))),
+                           np.where(early & (c.grade_group == 2), _ramp(year, ((2010, 0.03), (2024, 0.12))), 0.0)),
+        surveillance_share)
+    surveillance_share = np.where(c.is_profile("kidney") & (st == LOC) & older, surveillance_share * 3,
+                                  surveillance_share)
     surveillance = ~no_info & (u[2] < surveillance_share)
     active = ~no_info & ~surveillance
 
     # Surgery and its code.
-    heme_surgery = np.array([PROFILES[p].heme_surgery for p in _PROFILE_KEYS])[prof]
-    surgery = (active | (~surveillance & surgery_known)) & ~heme_surgery & (u[3] < p_surgery)
-    surgery_code = np.full(n, "00", dtype=object)
+    heme_surgery = _profile_values("heme_surgery").astype(bool)[prof]
+    surgery = ~surveillance & surgery_known & ~heme_surgery & (u[3] < p_surgery)
+    surgery_code = np.full(n, "00", dtype="<U2")
     for number, key in enumerate(_PROFILE_KEYS):
         rows = np.flatnonzero(surgery & (prof == number))
         if not rows.size:
@@ -1115,8 +1168,8 @@ def _draw_treatment(c: _Context) -> None:
         tables = PROFILES[key].surgery_codes
         if isinstance(tables, tuple):
             for stage in range(5):
-                sr = rows[st[rows] == stage]
-                surgery_code[sr] = _choice(u[4][sr], tables[stage])
+                stage_rows = rows[st[rows] == stage]
+                surgery_code[stage_rows] = _choice(u[4][stage_rows], tables[stage])
         else:
             surgery_code[rows] = _choice(u[4][rows], tables)
     conserving = breast & surgery & np.isin(surgery_code, ["22", "23", "24"])
@@ -1125,44 +1178,46 @@ def _draw_treatment(c: _Context) -> None:
                             np.where(mastectomy, np.array([0.02, 0.12, 0.55, 0.4, 0.2])[st], p_rt_surgery))
     # Systemic therapy.
     chemo_factor = np.where(older, 0.45, np.where(old, 0.8, 1.0))
-    her2_pos, er_neg = c.her2 == "1", (c.er == "0") & (c.pr != "1")
-    triple_negative = er_neg & (c.her2 == "0")
+    her2_pos = c.her2 == "1"
+    triple_negative = (c.er == "0") & (c.pr != "1") & (c.her2 == "0")
     breast_chemo = np.where(her2_pos | triple_negative, np.minimum(p_chemo + 0.35, 0.95),
                             np.where(c.er == "1", p_chemo * 0.6, p_chemo))
     p_chemo = np.where(breast & (c.behavior == "3"), breast_chemo, p_chemo)
     chemo = active & (u[5] < p_chemo * chemo_factor)
-    neo_share = _table("neoadjuvant")[prof, st] * np.where(c.is_profile("breast", "pancreas"),
-                                                              _ramp(year, ((2010, 0.8), (2024, 1.3))), 1.0)
+    neo_share = _profile_values("neoadjuvant")[prof, st] * np.where(
+        c.is_profile("breast", "pancreas"), _ramp(year, ((2010, 0.8), (2024, 1.3))), 1.0)
     neoadjuvant = surgery & chemo & (u[6] < neo_share)
-    radiation = active & (u[7] < np.where(surgery, p_rt_surgery, p_rt_alone) * np.where(age >= 85, 0.8, 1.0))
-    neo_radiation = neoadjuvant & radiation & np.array([PROFILES[p].neo_radiation for p in _PROFILE_KEYS])[prof]
+    p_radiation = np.where(surgery, p_rt_surgery, p_rt_alone)
+    radiation = active & (u[7] < p_radiation * np.where(age >= 85, 0.8, 1.0))
+    neo_radiation = neoadjuvant & radiation & _profile_values("neo_radiation").astype(bool)[prof]
     # Hormone therapy.
     hormone_receptor = (c.er == "1") | (c.pr == "1")
     p_breast_hormone = np.where(hormone_receptor, p_hormone, np.where(c.er == "9", p_hormone * 0.5, 0.02))
     p_prostate_hormone = np.select(
         [st == DIST, radiation & (st == REG), radiation, surgery & (st == REG), surgery],
-        [p_hormone, 0.75, 0.1 + 0.12 * (c.grade_group - 1), 0.2, 0.03],
+        [p_hormone, np.full(n, 0.75), 0.1 + 0.12 * (c.grade_group - 1), np.full(n, 0.2), np.full(n, 0.03)],
         default=np.where(st == REG, 0.6, np.where(older, 0.4, 0.2)))
     p_hormone = np.where(breast, p_breast_hormone, np.where(prostate, p_prostate_hormone, p_hormone))
     steroid = np.array([STEROIDS.get(p, 0.0) for p in _PROFILE_KEYS])[prof]
-    hormone = active & np.where(c.is_profile(*STEROID_PROFILES), chemo & (u[8] < steroid), u[8] < p_hormone)
+    hormone = active & np.where(steroid_profile, chemo & (u[8] < steroid), u[8] < p_hormone)
     # Immunotherapy (BRM), with the eras of checkpoint inhibitors and the 2013 antibody rule.
     for key, eras in IMMUNO_ERAS.items():
-        rows = prof == _PROFILE_KEYS.index(key)
+        rows_of = prof == _PROFILE_KEYS.index(key)
         for stages, points in eras:
-            match = rows & np.isin(st, stages)
+            match = rows_of & np.isin(st, stages)
             p_brm = np.where(match, np.maximum(p_brm, _ramp(year, points)), p_brm)
-    anti_cd20 = c.is_profile("nhl", "cll") & chemo & (year <= ANTIBODY_AS_BRM_UNTIL) & (c.hist != "9702")
-    anti_her2 = breast & her2_pos & chemo & (year <= ANTIBODY_AS_BRM_UNTIL)
+    antibody_era = year <= ANTIBODY_AS_BRM_UNTIL
+    anti_cd20 = c.is_profile("nhl", "cll") & chemo & antibody_era & (c.hist_i != 9702)
+    anti_her2 = breast & her2_pos & chemo & antibody_era
     p_brm = np.where(anti_cd20, 0.8, np.where(anti_her2, 0.85, p_brm))
     p_brm = np.where(breast & triple_negative & chemo & np.isin(st, [REG, DIST]),
                      _ramp(year, ((2020, 0.0), (2021, 0.2), (2024, 0.4))), p_brm)
-    bcg = c.is_profile("urinary_bladder") & np.isin(st, [IS, LOC]) & ~surgery
-    p_brm = np.where(bcg, 0.0, p_brm)
+    bladder = c.is_profile("urinary_bladder")
+    p_brm = np.where(bladder & np.isin(st, [IS, LOC]) & ~surgery, 0.0, p_brm)   # BCG follows a resection
     brm = active & (u[9] < p_brm * np.where(older, 0.7, 1.0))
     # Transplant / endocrine procedures.
-    transplant_code = np.array([PROFILES[p].transplant_code for p in _PROFILE_KEYS], dtype=object)[prof]
-    max_age = np.array([PROFILES[p].transplant_max_age for p in _PROFILE_KEYS])[prof]
+    transplant_code = _profile_values("transplant_code")[prof]
+    max_age = _profile_values("transplant_max_age")[prof]
     endocrine = transplant_code == "30"
     eligible = np.where(endocrine, np.where(breast, (age < 50) & hormone_receptor, True), chemo & (age <= max_age))
     transplant = active & eligible & (u[10] < p_transplant)
@@ -1171,157 +1226,146 @@ def _draw_treatment(c: _Context) -> None:
 
     # Dates (day numbers).
     dx = c.dx
-    t_surgery = np.full(n, NO_DATE)
-    t_chemo = np.full(n, NO_DATE)
-    t_rt = np.full(n, NO_DATE)
-    t_hormone = np.full(n, NO_DATE)
-    t_brm = np.full(n, NO_DATE)
-    t_transplant = np.full(n, NO_DATE)
-    dx_at_surgery_share = np.array([PROFILES[p].dx_at_surgery for p in _PROFILE_KEYS])[prof]
-    at_surgery = surgery & ~neoadjuvant & (u[13] < dx_at_surgery_share)
+    at_surgery = surgery & ~neoadjuvant & (u[13] < _profile_values("dx_at_surgery")[prof])
     acute = c.is_profile(*ACUTE_PROFILES)
-    chemo_start = dx + np.where(acute, _gamma_days(rng, n, 5.0, 2.0), 10 + _gamma_days(rng, n, 20.0))
+    # Independent gamma(4) variates, one row per delay; branches of one np.select share a row.
+    g = rng.standard_gamma(4.0, (9, n)) / 4.0
+
+    def delay(row: int, mean: float | np.ndarray) -> np.ndarray:
+        return np.rint(g[row] * mean).astype(np.int64)
+
+    acute_start = np.rint(rng.standard_gamma(2.0, n) * 2.5).astype(np.int64)
+    chemo_start = dx + np.where(acute, acute_start, 10 + delay(0, 20.0))
     neo_interval = np.array([NEO_INTERVAL.get(p, 100.0) for p in _PROFILE_KEYS])[prof]
-    t_chemo = np.where(neoadjuvant, chemo_start, t_chemo)
-    surgery_day = np.where(neoadjuvant, chemo_start + _gamma_days(rng, n, neo_interval, 25.0),
-                           np.where(at_surgery, dx, dx + 7 + _gamma_days(rng, n, 21.0)))
-    t_surgery = np.where(surgery, surgery_day, t_surgery)
+    neo_surgery = chemo_start + np.rint(neo_interval * rng.standard_gamma(25.0, n) / 25.0).astype(np.int64)
+    surgery_day = np.where(neoadjuvant, neo_surgery, np.where(at_surgery, dx, dx + 7 + delay(1, 21.0)))
+    t_surgery = np.where(surgery, surgery_day, NO_DATE)
     adjuvant = chemo & surgery & ~neoadjuvant
-    t_chemo = np.where(adjuvant, t_surgery + 25 + _gamma_days(rng, n, 25.0), t_chemo)
-    t_chemo = np.where(chemo & ~surgery, chemo_start, t_chemo)
-    concurrent = np.array([PROFILES[p].concurrent for p in _PROFILE_KEYS])[prof]
-    t_hormone_prostate = dx + 14 + _gamma_days(rng, n, 14.0)
+    t_chemo = np.where(adjuvant, t_surgery + 25 + delay(2, 25.0), np.where(chemo, chemo_start, NO_DATE))
+    concurrent = _profile_values("concurrent").astype(bool)[prof]
+    prostate_adt = dx + 14 + delay(3, 14.0)
+    soon = rng.integers(0, 4, n)
     rt_day = np.select(
-        [neo_radiation,
-         surgery & adjuvant & ~concurrent, surgery & adjuvant & concurrent, surgery,
+        [neo_radiation, adjuvant & ~concurrent, adjuvant & concurrent, surgery,
          prostate & hormone, chemo & concurrent, chemo],
-        [t_chemo + rng.integers(0, 4, n),
-         t_chemo + 100 + _gamma_days(rng, n, 30.0), t_chemo + rng.integers(0, 4, n),
-         t_surgery + 25 + _gamma_days(rng, n, 20.0),
-         t_hormone_prostate + 60 + _gamma_days(rng, n, 20.0), t_chemo + rng.integers(0, 4, n),
-         t_chemo + 90 + _gamma_days(rng, n, 20.0)],
-        default=dx + 14 + _gamma_days(rng, n, 20.0))
-    t_rt = np.where(radiation, rt_day, t_rt)
+        [t_chemo + soon, t_chemo + 100 + delay(4, 30.0), t_chemo + soon, t_surgery + 25 + delay(4, 20.0),
+         prostate_adt + 60 + delay(4, 20.0), t_chemo + soon, t_chemo + 90 + delay(4, 20.0)],
+        default=dx + 14 + delay(4, 20.0))
+    t_rt = np.where(radiation, rt_day, NO_DATE)
     # Hormone therapy: after local treatment (breast), at once (prostate), with chemotherapy (steroids).
     last_local = np.maximum.reduce([np.where(surgery, t_surgery, dx), np.where(radiation, t_rt + 35, dx),
                                     np.where(adjuvant, t_chemo + 110, dx)])
     hormone_day = np.select(
-        [breast, prostate & surgery, prostate, c.is_profile(*STEROID_PROFILES), surgery],
-        [last_local + 14 + _gamma_days(rng, n, 14.0), t_surgery + 30 + _gamma_days(rng, n, 20.0),
-         t_hormone_prostate, t_chemo, t_surgery + 20 + _gamma_days(rng, n, 15.0)],
-        default=dx + 20 + _gamma_days(rng, n, 15.0))
-    t_hormone = np.where(hormone, hormone_day, t_hormone)
+        [breast, prostate & surgery, prostate, steroid_profile, surgery],
+        [last_local + 14 + delay(5, 14.0), t_surgery + 30 + delay(5, 20.0), prostate_adt, t_chemo,
+         t_surgery + 20 + delay(5, 15.0)],
+        default=dx + 20 + delay(5, 15.0))
+    t_hormone = np.where(hormone, hormone_day, NO_DATE)
     brm_day = np.select(
-        [chemo & (anti_cd20 | anti_her2), c.is_profile("urinary_bladder") & surgery,
-         c.is_profile("melanoma_skin") & surgery & (st == REG),
-         c.is_profile("lung") & (st == REG) & radiation, chemo],
-        [t_chemo, t_surgery + 14 + _gamma_days(rng, n, 14.0), t_surgery + 35 + _gamma_days(rng, n, 20.0),
-         t_rt + 60 + _gamma_days(rng, n, 15.0), t_chemo],
-        default=np.where(surgery, t_surgery + 30 + _gamma_days(rng, n, 15.0), dx + 20 + _gamma_days(rng, n, 15.0)))
-    t_brm = np.where(brm, brm_day, t_brm)
-    transplant_day = np.where(endocrine, dx + 20 + _gamma_days(rng, n, 15.0),
-                              t_chemo + 100 + _gamma_days(rng, n, 40.0))
-    t_transplant = np.where(transplant, transplant_day, t_transplant)
-    t_other = np.where(other, dx + 20 + _gamma_days(rng, n, 20.0), NO_DATE)
-    re_excision_share = np.array([PROFILES[p].re_excision for p in _PROFILE_KEYS])[prof]
+        [chemo & (anti_cd20 | anti_her2), bladder & surgery,
+         c.is_profile("melanoma_skin") & surgery & (st == REG), c.is_profile("lung") & (st == REG) & radiation,
+         chemo],
+        [t_chemo, t_surgery + 14 + delay(6, 14.0), t_surgery + 35 + delay(6, 20.0), t_rt + 60 + delay(6, 15.0),
+         t_chemo],
+        default=np.where(surgery, t_surgery + 30, dx + 20) + delay(6, 15.0))
+    t_brm = np.where(brm, brm_day, NO_DATE)
+    transplant_day = np.where(endocrine, dx + 20 + delay(7, 15.0), t_chemo + 100 + delay(7, 40.0))
+    t_transplant = np.where(transplant, transplant_day, NO_DATE)
+    t_other = np.where(other, dx + 20 + delay(8, 20.0), NO_DATE)
+    re_excision_share = _profile_values("re_excision")[prof]
     re_excision = surgery & (u[14] < np.where(breast, np.where(conserving, re_excision_share, 0.03),
                                               re_excision_share))
-    t_definitive = np.where(re_excision, t_surgery + 10 + _gamma_days(rng, n, 15.0), t_surgery)
-    for days in (t_surgery, t_chemo, t_rt, t_hormone, t_brm, t_transplant, t_other, t_definitive):
-        np.maximum(days, np.where(days == NO_DATE, NO_DATE, dx), out=days)
+    t_definitive = np.where(re_excision, t_surgery + 10 + delay(8, 15.0), t_surgery)
+    days = [t_surgery, t_definitive, t_rt, t_chemo, t_hormone, t_brm, t_transplant, t_other]
+    t_surgery, t_definitive, t_rt, t_chemo, t_hormone, t_brm, t_transplant, t_other = (
+        np.where(d == NO_DATE, NO_DATE, np.maximum(d, dx)) for d in days)
 
     # Reasons for treatments not given (usual for the site and stage, but not received).
-    def reason(given: np.ndarray, usual: np.ndarray, uniform: np.ndarray, choose: np.ndarray) -> np.ndarray:
-        share = NOT_GIVEN_SHARE * usual * np.where(older, 1.5, 1.0)
-        has = active & ~given & (uniform < share)
-        weights = np.tile([w for _, _, w in NOT_GIVEN], (n, 1))
-        weights[:, 1] *= np.where(st == DIST, 2.0, 1.0)
-        index = _index_rows(choose, weights)
-        return np.where(has, index, -1)
+    reason_weights = np.tile([w for _, _, w in NOT_GIVEN], (n, 1))
+    reason_weights[:, 1] *= np.where(st == DIST, 2.0, 1.0)
+    reason_index = _index_rows(u[17], reason_weights)
 
-    chemo_codes = np.array([PROFILES[p].chemo_codes for p in _PROFILE_KEYS])[prof]
-    chemo_given_code = np.array(["01", "02", "03"], dtype=object)[_index_rows(u[15], chemo_codes)]
-    not_given_codes = np.array([code for code, _, _ in NOT_GIVEN], dtype=object)
-    not_given_reason = np.array([r for _, r, _ in NOT_GIVEN], dtype=object)
+    def reason(given: np.ndarray, usual: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+        has = active & ~given & (uniform < NOT_GIVEN_SHARE * usual * np.where(older, 1.5, 1.0))
+        return np.where(has, reason_index, -1)
+
+    chemo_given_code = np.array(["01", "02", "03"])[_index_rows(u[15], _profile_values("chemo_codes")[prof])]
+    not_given_codes = np.array([code for code, _, _ in NOT_GIVEN])
+    not_given_reason = np.array([r for _, r, _ in NOT_GIVEN])
 
     def systemic_code(given: np.ndarray, given_code: np.ndarray | str, why: np.ndarray) -> np.ndarray:
         code = np.where(given, given_code, np.where(why >= 0, not_given_codes[np.maximum(why, 0)], "00"))
-        return np.where(no_info, "99", code).astype(object)
+        return np.where(no_info, "99", code)
 
-    chemo_reason = reason(chemo, p_chemo, u[16], u[17])
-    hormone_reason = reason(hormone, np.where(c.is_profile(*STEROID_PROFILES), 0.0, p_hormone), u[18], u[17])
     rx: dict[str, np.ndarray] = {}
-    rx["rxSummChemo"] = systemic_code(chemo, chemo_given_code, chemo_reason)
-    rx["rxSummHormone"] = systemic_code(hormone, "01", hormone_reason)
-    rx["rxSummBrm"] = systemic_code(brm, "01", reason(brm, p_brm, u[19], u[17]))
-    rx["rxSummTransplntEndocr"] = systemic_code(transplant, transplant_code, reason(transplant, p_transplant, u[20], u[17]))
-    rx["rxSummOther"] = np.where(no_info, "9", np.where(other, other_code, "0")).astype(object)
-    # Surgery of primary site and reason for no surgery.
-    surgery_reason = reason(surgery, np.where(heme_surgery, 0.0, p_surgery), u[21], u[17])
+    rx["rxSummChemo"] = systemic_code(chemo, chemo_given_code, reason(chemo, p_chemo, u[16]))
+    hormone_usual = np.where(steroid_profile, 0.0, p_hormone)
+    rx["rxSummHormone"] = systemic_code(hormone, "01", reason(hormone, hormone_usual, u[18]))
+    rx["rxSummBrm"] = systemic_code(brm, "01", reason(brm, p_brm, u[19]))
+    rx["rxSummTransplntEndocr"] = systemic_code(transplant, transplant_code,
+                                                reason(transplant, p_transplant * eligible, u[20]))
+    rx["rxSummOther"] = np.where(no_info, "9", np.where(other, other_code, "0"))
+    # Surgery of primary site (two-digit codes to 2022, 2023 codes) and reason for no surgery.
+    surgery_reason = reason(surgery, np.where(heme_surgery, 0.0, p_surgery), u[21])
     why = not_given_reason[np.maximum(surgery_reason, 0)]
     surgery_unknown = ~surgery_known | ((surgery_reason >= 0) & (why == "8"))
     old_code = np.where(surgery, surgery_code, np.where(heme_surgery, "98", "00"))
     old_code = np.where(surgery_unknown, "99", old_code)
-    rx["rxSummSurgPrimSite"] = old_code.astype(object)
-    # 2023+ codes: A + the former code + 0; breast uses the B table (B200 partial, B400 total, B500
-    # modified radical mastectomy).
-    two = np.asarray(old_code, dtype="<U2")
-    new_code = np.char.add(np.char.add("A", two), "0").astype(object)
-    breast_code = np.char.add(np.char.add("B", np.asarray(two, dtype="<U1")), "00").astype(object)
+    rx["rxSummSurgPrimSite"] = old_code
+    # 2023+: A + the former code + 0; breast uses the B table (B200 partial, B400 total, B500 modified
+    # radical mastectomy); none A000 (also for hematopoietic sites), unknown A990.
+    new_code = np.char.add(np.char.add("A", old_code), "0")
+    breast_code = np.char.add(np.char.add("B", old_code.astype("<U1")), "00")
     new_code = np.where(breast & surgery & ~surgery_unknown, breast_code, new_code)
     new_code = np.where(np.isin(old_code, ["00", "98"]), "A000", np.where(surgery_unknown, "A990", new_code))
     rx["rxSummSurgPrimSite2023"] = new_code
     rx["reasonForNoSurgery"] = np.where(surgery, "0", np.where(surgery_unknown, np.where(no_info, "9", "8"),
-                                                               np.where(surgery_reason >= 0, why, "1"))).astype(object)
+                                                               np.where(surgery_reason >= 0, why, "1")))
     # Radiation: summary code (to 2017), phase I modality (2018+), reason for no radiation.
-    rt_reason = reason(radiation, np.where(surgery, p_rt_surgery, p_rt_alone), u[22], u[17])
+    rt_reason = reason(radiation, p_radiation, u[22])
     rt_why = not_given_reason[np.maximum(rt_reason, 0)]
-    rt_summary, rt_modality = _radiation_codes(c, rng, radiation, surgery)
-    rt_summary = np.where(radiation, rt_summary, np.where((rt_reason >= 0) & np.isin(rt_why, ["7", "8"]), rt_why, "0"))
-    rt_modality = np.where(radiation, rt_modality, np.where((rt_reason >= 0) & (rt_why == "8"), "99", "00"))
-    rx["rxSummRadiation"] = np.where(no_info, "9", rt_summary).astype(object)
-    rx["phase1RadiationTreatmentModality"] = np.where(no_info, "99", rt_modality).astype(object)
-    rx["reasonForNoRadiation"] = np.where(no_info, "9", np.where(radiation, "0", np.where(rt_reason >= 0, rt_why, "1"))
-                                          ).astype(object)
-    # Sequences.
-    both = surgery & radiation
-    rx["rxSummSurgRadSeq"] = np.where(both, np.where(t_rt < t_surgery, "2", "3"), "0").astype(object)
+    given_summary, given_modality = _radiation_codes(c, radiation, surgery)
+    refused_or_unknown = (rt_reason >= 0) & np.isin(rt_why, ["7", "8"])
+    rx["rxSummRadiation"] = np.where(no_info, "9", np.where(radiation, given_summary,
+                                                              np.where(refused_or_unknown, rt_why, "0")))
+    rx["phase1RadiationTreatmentModality"] = np.where(
+        no_info, "99", np.where(radiation, given_modality, np.where((rt_reason >= 0) & (rt_why == "8"), "99", "00")))
+    rx["reasonForNoRadiation"] = np.where(no_info, "9", np.where(radiation, "0",
+                                                                   np.where(rt_reason >= 0, rt_why, "1")))
+    # Sequences and status.
+    rx["rxSummSurgRadSeq"] = np.where(surgery & radiation, np.where(t_rt < t_surgery, "2", "3"), "0")
     systemic_days = np.stack([t_chemo, t_hormone, t_brm, t_transplant])
     given_days = systemic_days != NO_DATE
     before = (given_days & (systemic_days < t_surgery)).any(axis=0)
     after = (given_days & (systemic_days >= t_surgery)).any(axis=0)
-    rx["rxSummSystemicSurSeq"] = np.where(surgery & before & after, "4", np.where(
-        surgery & before, "2", np.where(surgery & after, "3", "0"))).astype(object)
+    rx["rxSummSystemicSurSeq"] = np.select([surgery & before & after, surgery & before, surgery & after],
+                                           ["4", "2", "3"], default="0")
     any_given = surgery | radiation | chemo | hormone | brm | transplant | other
-    rx["rxSummTreatmentStatus"] = np.where(no_info, "9", np.where(any_given, "1", np.where(surveillance, "2", "0"))
-                                           ).astype(object)
-    # Dates as text.
-    systemic = np.where(given_days, systemic_days, np.iinfo(np.int64).max).min(axis=0)
-    systemic = np.where(systemic == np.iinfo(np.int64).max, NO_DATE, systemic)
+    rx["rxSummTreatmentStatus"] = np.where(any_given, "1", np.where(no_info, "9", np.where(surveillance, "2", "0")))
+    # Dates: systemic therapy = earliest systemic start; first course = earliest treatment (or the
+    # decision for active surveillance, CoC item only).
+    never = np.iinfo(np.int64).max
+    systemic = np.where(given_days, systemic_days, never).min(axis=0)
     all_days = np.stack([t_surgery, t_rt, t_chemo, t_hormone, t_brm, t_transplant, t_other])
-    first = np.where(all_days != NO_DATE, all_days, np.iinfo(np.int64).max).min(axis=0)
-    first = np.where(first == np.iinfo(np.int64).max, NO_DATE, first)
-    decision = np.where(surveillance, dx + 14 + _gamma_days(rng, n, 14.0), NO_DATE)
-    for item, days in (("rxDateSurgery", t_surgery), ("rxDateMostDefinSurg", t_definitive),
-                       ("rxDateRadiation", t_rt), ("rxDateChemo", t_chemo), ("rxDateHormone", t_hormone),
-                       ("rxDateBrm", t_brm), ("rxDateSystemic", systemic), ("rxDateOther", t_other),
-                       ("dateInitialRxSeer", first), ("date1stCrsRxCoc", np.where(first != NO_DATE, first, decision))):
-        rx[item] = _format_dates(days)
+    first = np.where(all_days != NO_DATE, all_days, never).min(axis=0)
+    systemic = np.where(systemic == never, NO_DATE, systemic)
+    first = np.where(first == never, NO_DATE, first)
+    decision = np.where(surveillance, dx + 14 + delay(8, 14.0), NO_DATE)
+    c.dates = {"rxDateSurgery": t_surgery, "rxDateMostDefinSurg": t_definitive, "rxDateRadiation": t_rt,
+               "rxDateChemo": t_chemo, "rxDateHormone": t_hormone, "rxDateBrm": t_brm, "rxDateSystemic": systemic,
+               "rxDateOther": t_other, "dateInitialRxSeer": first,
+               "date1stCrsRxCoc": np.where(first != NO_DATE, first, decision)}
     c.rx = rx
     c.surgery, c.radiation, c.chemo, c.neoadjuvant = surgery, radiation, chemo, neoadjuvant
-    c.surgery_code, c.no_info, c.treated, c.first_rx = old_code, no_info, any_given & ~no_info, first
-    c.surgery_known = surgery_known
+    c.surgery_code, c.no_info, c.treated, c.first_rx = old_code, no_info, any_given, first
 
 
-def _radiation_codes(c: _Context, rng: np.random.Generator, radiation: np.ndarray,
-                     surgery: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _radiation_codes(c: _Context, radiation: np.ndarray, surgery: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """rxSummRadiation (to 2017) and phase I modality (2018+) of given radiation, by radiation model."""
-    n = c.n
-    u = rng.random(n)
-    model = np.array([PROFILES[p].radiation for p in _PROFILE_KEYS], dtype=object)[c.profile]
-    summary = np.where(u < 0.03, "5", "1").astype(object)
-    modality = np.where(u < 0.03, "98", np.where(u < 0.05, "03", "02")).astype(object)
-    v = rng.random(n)
+    u, v = c.rng.random((2, c.n))
+    model = _profile_values("radiation")[c.profile]
+    summary = np.where(u < 0.03, "5", "1")
+    modality = np.where(u < 0.03, "98", np.where(u < 0.05, "03", "02"))
     brachy = (model == "prostate") & ~surgery & (v < 0.25)
     summary = np.where(brachy, "2", summary)
     modality = np.where(brachy, np.where(v < 0.2, "10", "11"), modality)
@@ -1331,138 +1375,113 @@ def _radiation_codes(c: _Context, rng: np.random.Generator, radiation: np.ndarra
     vaginal = (model == "corpus") & surgery & (c.stage == LOC) & (v < 0.7)
     summary = np.where(vaginal, "2", summary)
     modality = np.where(vaginal, "09", modality)
-    cervix = (model == "cervix") & ~surgery & (v < 0.8)
-    summary = np.where(cervix, "4", summary)          # external beam plus brachytherapy boost
-    electrons = (model == "skin") & (v < 0.3)
-    modality = np.where(electrons, "04", modality)
-    protons = (model == "brain") & (c.age < 20) & (v < 0.4)
-    modality = np.where(protons, "03", modality)
+    summary = np.where((model == "cervix") & ~surgery & (v < 0.8), "4", summary)   # beam + brachytherapy
+    modality = np.where((model == "skin") & (v < 0.3), "04", modality)
+    modality = np.where((model == "brain") & (c.age < 20) & (v < 0.4), "03", modality)
     return summary, modality
 
 
 def _draw_confirmation(c: _Context) -> None:
     """Diagnostic confirmation; tumors not seen under the microscope lose histology detail (step 8)."""
-    n, rng = c.n, c.rng
-    u, v = rng.random((2, n))
-    weights = np.array([SITES[k].confirmation for k in SITE_KEYS])[c.site_index].copy()
-    late = np.isin(c.stage, [DIST, UNK])
+    u, v = c.rng.random((2, c.n))
+    weights = np.array([SITES[k].confirmation for k in SITE_KEYS])[c.site_index]
+    late = np.isin(c.stage, [DIST, UNK]) & ~c.heme
     weights[:, 3:] *= np.where(late, 2.5, 1.0)[:, None]
-    codes = np.array(["1", "2", "5", "7", "8", "9"], dtype=object)
+    codes = np.array(["1", "2", "5", "7", "8", "9"])
     confirmation = codes[_index_rows(u, weights)]
     confirmation = np.where(c.surgery | (c.behavior == "2"), np.where(v < 0.005, "4", "1"), confirmation)
     share3 = _ramp(c.year, ((2010, 0.5), (2024, 0.75)))
     confirmation = np.where(c.heme & (confirmation == "1") & (v < share3), "3", confirmation)
     confirmation = np.where(c.heme & (confirmation == "7"), "8", confirmation)
     c.micro = np.isin(confirmation, ["1", "2", "3", "4"])
-    keep = np.where(c.is_site("liver_ihbd") & (c.hist == "8170"), 0.7,
-                    np.where(c.is_site("brain_ons"), 0.5, np.where(c.heme | c.is_site("melanoma_skin"), 1.0, 0.25)))
+    liver_hcc = c.is_site("liver_ihbd") & (c.hist_i == 8170)
+    brain, melanoma = c.is_site("brain_ons"), c.is_site("melanoma_skin")
+    keep = np.where(liver_hcc, 0.7, np.where(brain, 0.5, np.where(c.heme | melanoma, 1.0, 0.25)))
     clinical = ~c.micro & (v >= keep)
-    brain = c.is_site("brain_ons")
-    c.hist = np.where(clinical, np.where(brain, "9380", "8000"), c.hist).astype(object)
-    c.hist = np.where(~c.micro & c.heme & (confirmation == "9"),
-                      np.where(c.is_site("leukemia"), "9800", np.where(c.is_site("nhl"), "9591", c.hist)), c.hist)
-    for name in ("er", "pr", "her2"):
-        value = getattr(c, name)
-        setattr(c, name, np.where(~c.micro & (value != ""), "9", value))
-    c.out["diagnosticConfirmation"] = confirmation.astype(object)
+    unknown_heme = ~c.micro & c.heme & (confirmation == "9")
+    hist = np.where(clinical, np.where(brain, 9380, 8000), c.hist_i)
+    c.hist_i = np.where(unknown_heme & c.is_site("leukemia"), 9800,
+                        np.where(unknown_heme & c.is_site("nhl"), 9591, hist))
+    c.er, c.pr, c.her2 = (np.where(~c.micro & (value != ""), "9", value) for value in (c.er, c.pr, c.her2))
+    c.out["diagnosticConfirmation"] = confirmation
+
+
+def _draw_prostate_pathology(c: _Context) -> None:
+    """Prostatectomy Gleason (upgraded ~30%, downgraded ~7%) and the Gleason items."""
+    u = c.rng.random(c.n)
+    patterns = np.array(["33", "34", "43", "44", "35", "53", "45", "54", "55"])
+    upgrade = np.array([1, 2, 3, 6, 6, 6, 7, 8, 8])          # index of the next higher pattern pair
+    downgrade = np.array([0, 0, 1, 2, 1, 2, 3, 6, 7])
+    prostate = c.is_site("prostate")
+    prostatectomy = prostate & c.surgery & (c.surgery_code == "50")
+    index = np.maximum(c.pattern_index, 0)
+    path_index = np.where(u < 0.3, upgrade[index], np.where(u > 0.93, downgrade[index], index))
+    c.path_grade_group = np.where(prostatectomy, np.array([1, 2, 3, 4, 4, 4, 5, 5, 5])[path_index], 0)
+    c.path_score = np.where(prostatectomy, np.array([6, 7, 7, 8, 8, 8, 9, 9, 10])[path_index], 0)
+    biopsy = prostate & c.micro
+    score_text = np.array(["06", "07", "07", "08", "08", "08", "09", "09", "10"])
+    c.gleason_clinical = np.where(prostate, np.where(biopsy, score_text[index], "X7"), "")
+    c.patterns_clinical = np.where(prostate, np.where(biopsy, patterns[index], "X7"), "")
+    path = np.where(prostatectomy, score_text[path_index], np.where(c.no_info, "X9", "X7"))
+    c.gleason_path = np.where(prostate, path, "")
 
 
 def _draw_grade(c: _Context) -> None:
     """Grade items: old ``grade`` (to 2017) and the 2018 clinical/pathological/post-therapy grades (step 9)."""
-    n, rng = c.n, c.rng
-    u = rng.random((6, n))
-    site = SITES
+    u = c.rng.random((6, c.n))
     kind = _VARIANT_GRADE[c.variant]
-    weights = np.array([site[k].grade_weights for k in SITE_KEYS])[c.site_index].copy()
-    shift = np.array([1.0, 1.0, 1.5, 2.0, 1.2])[c.stage]
-    weights[:, 2:] *= shift[:, None]
-    true = _index_rows(u[0], weights) + 1                       # 1-4
-    unknown_share = np.array([site[k].grade_unknown for k in SITE_KEYS])[c.site_index]
-    # Histology-implied grades.
-    implied = {"8461": 3, "8460": 1, "8441": 3, "8980": 3, "8950": 3, "8310": 3, "8020": 4, "8041": 4,
-               "8013": 4, "8240": 1, "8249": 2, "9440": 4, "9401": 3, "9450": 2, "9451": 3, "9470": 4,
-               "9508": 4, "9391": 2, "8345": 9, "8510": 9}
+    weights = np.array([SITES[k].grade_weights for k in SITE_KEYS])[c.site_index]
+    weights[:, 2:] *= np.array([1.0, 1.0, 1.5, 2.0, 1.2])[c.stage][:, None]
+    true = _index_rows(u[0], weights) + 1                       # 1-4, 9 = not gradable
+    implied = {8461: 3, 8460: 1, 8441: 3, 8980: 3, 8950: 3, 8310: 3, 8020: 4, 8041: 4, 8013: 4, 8240: 1,
+               8249: 2, 9440: 4, 9401: 3, 9450: 2, 9451: 3, 9470: 4, 9508: 4, 9391: 2, 8345: 9, 8510: 9,
+               9380: 9, 8000: 9}
     for code, value in implied.items():
-        true = np.where(c.hist == code, value, true)
-    true = np.where(c.hist == "9400", np.where(u[1] < 0.6, 2, 3), true)
-    true = np.where(c.hist == "9382", np.where(u[1] < 0.5, 2, 3), true)
-    true = np.where(np.isin(c.hist, ["9380", "8000"]), 9, true)
-    # Breast: Nottingham grade by receptor status; DCIS nuclear grade.
+        true = np.where(c.hist_i == code, value, true)
+    true = np.where(np.isin(c.hist_i, [9400, 9382]), np.where(u[1] < 0.55, 2, 3), true)
     breast = kind == "breast"
-    er_negative = c.er == "0"
-    breast_w = np.where(er_negative[:, None], [0.03, 0.2, 0.77], [0.3, 0.5, 0.2])
-    breast_w = np.where((c.behavior == "2")[:, None], [0.15, 0.45, 0.4], breast_w)
-    true = np.where(breast, _index_rows(u[2], breast_w) + 1, true)
-    # Bladder and renal pelvis urothelial: low / high grade (1 / 3 internally).
-    bladder = kind == "bladder"
-    high = u[3] < np.where(c.hist == "8120", np.where(c.behavior == "2", 1.0, 0.85),
+    breast_weights = np.where((c.er == "0")[:, None], [0.03, 0.2, 0.77], [0.3, 0.5, 0.2])
+    breast_weights = np.where((c.behavior == "2")[:, None], [0.15, 0.45, 0.4], breast_weights)
+    true = np.where(breast, _index_rows(u[2], breast_weights) + 1, true)
+    bladder = kind == "bladder"            # urothelial low / high grade, kept as 1 / 3
+    high = u[3] < np.where(c.hist_i == 8120, np.where(c.behavior == "2", 1.0, 0.85),
                            np.select([c.behavior == "2", c.stage == LOC], [0.35, 0.7], 0.97))
     true = np.where(bladder, np.where(high, 3, 1), true)
+    unknown_share = np.array([SITES[k].grade_unknown for k in SITE_KEYS])[c.site_index]
     clinical_known = c.micro & (u[4] >= unknown_share + 0.15 * (c.stage == UNK))
-    path_known = c.surgery & ~np.isin(c.surgery_code, ["98", "00"]) & (u[5] >= 0.03)
-    path_known &= (kind != "prostate") | (c.surgery_code == "50")
+    prostate, heme = kind == "prostate", kind == "heme"
+    path_known = c.surgery & (u[5] >= 0.03) & np.where(prostate, c.surgery_code == "50", True)
     nine = (kind == "nine") | (true == 9)
-    digits = np.array(["1", "2", "3", "4"], dtype=object)
-    value = digits[np.clip(true, 1, 4) - 1]
-    # 2018+ code sets: three-level sites have no grade 4 (2018 Grade Manual generic tables).
+    digits = np.array(["1", "2", "3", "4"])
+    # 2018+ code sets: three-level tables have no grade 4 (2018 Grade Manual).
     top = np.array([4 if SITES[k].grade_weights[3] > 0 else 3 for k in SITE_KEYS])[c.site_index]
     top = np.where(kind == "brain", 4, top)
-    value_2018 = digits[np.clip(np.minimum(true, top), 1, 4) - 1]
-    new = np.where(breast & (c.behavior == "2"), np.array(["L", "M", "H", "H"], dtype=object)[np.clip(true, 1, 4) - 1],
-                   value_2018)
+    new = digits[np.clip(np.minimum(true, top), 1, 4) - 1]
+    new = np.where(breast & (c.behavior == "2"), np.array(["L", "M", "H", "H"])[np.clip(true, 1, 4) - 1], new)
     new = np.where(bladder, np.where(true == 3, "H", "L"), new)
-    prostate = kind == "prostate"
-    new = np.where(prostate, c.grade_group.astype(str), new)
     new = np.where(nine, "9", new)
-    clinical = np.where(clinical_known, new, "9")
-    pathological = np.where(path_known, new, "9")
-    if prostate.any():
-        pathological = np.where(prostate & path_known, c.path_grade_group.astype(str), pathological)
-    heme = kind == "heme"
+    group_text = np.array(["9", "1", "2", "3", "4", "5"])
+    clinical = np.where(prostate, group_text[c.grade_group], new)
+    clinical = np.where(clinical_known, clinical, "9")
+    pathological = np.where(prostate, group_text[c.path_grade_group], new)
+    pathological = np.where(path_known, pathological, "9")
     clinical = np.where(heme, "8", clinical)
     pathological = np.where(heme, "8", pathological)
     post = c.neoadjuvant & c.surgery
-    c.out["gradeClinical"] = clinical.astype(object)
-    c.out["gradePathological"] = pathological.astype(object)
-    c.out["gradePostTherapy"] = np.where(post, np.where(heme, "8", np.where(u[4] < 0.85, pathological, "9")), "").astype(object)
-    c.out["gradePostTherapyClin"] = np.where(post, np.where(u[5] < 0.15, clinical, "9"), "").astype(object)
-    # Old grade item (to 2017): prostate from the Gleason score, bladder low/high as 2/4, lymphoid lineage.
-    old = np.where(bladder, np.where(true == 3, "4", "2"), value)
-    score = np.where(c.surgery & prostate & path_known, c.path_score, c.gleason_score)
+    c.out["gradeClinical"] = clinical
+    c.out["gradePathological"] = pathological
+    c.out["gradePostTherapy"] = np.where(post, np.where(u[4] < 0.85, pathological, "9"), "")
+    c.out["gradePostTherapyClin"] = np.where(post, np.where(u[5] < 0.15, clinical, "9"), "")
+    # Old grade item (to 2017): prostate from the Gleason score (rules before/after 2014), bladder low/high
+    # as 2/4, lymphoid lineage for hematopoietic tumors.
+    old = np.where(bladder, np.where(true == 3, "4", "2"), digits[np.clip(true, 1, 4) - 1])
+    score = np.where(path_known & prostate, c.path_score, c.gleason_score)
     prostate_old = np.where(c.year < 2014, np.select([score <= 4, score <= 6], ["1", "2"], "3"),
                             np.select([score <= 6, score == 7], ["1", "2"], "3"))
     old = np.where(prostate, prostate_old, old)
-    old = np.where(nine, "9", old)
-    old = np.where(clinical_known | path_known, old, "9")
-    lineage = np.where(np.isin(c.hist, ["9702", "9837"]), "5",
-                       np.where(np.isin(c.hist, ["9680", "9690", "9699", "9823", "9673", "9687", "9671", "9811",
-                                                 "9940"]), "6", "9"))
-    old = np.where(heme, np.where(c.micro & (u[4] < 0.6), lineage, "9"), old)
-    c.out["grade"] = old.astype(object)
-
-
-def _draw_prostate_pathology(c: _Context) -> None:
-    """Prostatectomy Gleason (upgrading ~30%) and the clinical/pathological Gleason items."""
-    n, rng = c.n, c.rng
-    u = rng.random(n)
-    upgrade = {"33": "34", "34": "43", "43": "44", "44": "45", "35": "45", "53": "45", "45": "54", "54": "55",
-               "55": "55"}
-    downgrade = {"34": "33", "43": "34", "44": "43", "45": "44", "54": "45", "55": "54", "33": "33", "35": "34",
-                 "53": "43"}
-    prostatectomy = c.surgery & (c.surgery_code == "50") & c.is_site("prostate")
-    path = np.array([upgrade.get(p, p) if x < 0.3 else downgrade.get(p, p) if x > 0.93 else p
-                     for p, x in zip(c.patterns, u, strict=True)], dtype=object) if n else np.zeros(0, object)
-    path = np.where(prostatectomy, path, "")
-    group = {"33": 1, "34": 2, "43": 3, "44": 4, "35": 4, "53": 4, "45": 5, "54": 5, "55": 5}
-    c.path_grade_group = np.array([group.get(p, 0) for p in path], dtype=np.int64) if n else np.zeros(0, np.int64)
-    c.path_score = np.array([int(p[0]) + int(p[1]) if p else 0 for p in path], dtype=np.int64) if n else np.zeros(0, np.int64)
-    prostate = c.is_site("prostate")
-    biopsy = prostate & c.micro
-    c.gleason_clinical = np.where(prostate, np.where(biopsy, _two_digits(c.gleason_score), "X7"), "").astype(object)
-    c.patterns_clinical = np.where(prostate, np.where(biopsy, c.patterns, "X7"), "").astype(object)
-    c.gleason_path = np.where(prostate, np.where(prostatectomy, _two_digits(c.path_score), "X7"), "").astype(object)
-    unknown = prostate & c.no_info & ~prostatectomy
-    c.gleason_path = np.where(unknown, "X9", c.gleason_path)
+    old = np.where(nine | ~(clinical_known | path_known), "9", old)
+    lineage = np.where(np.isin(c.hist_i, LINEAGE_T), "5", np.where(np.isin(c.hist_i, LINEAGE_B), "6", "9"))
+    c.out["grade"] = np.where(heme, np.where(c.micro & (u[4] < 0.6), lineage, "9"), old)
 
 
 def _draw_stage_size_nodes(c: _Context) -> None:
@@ -1471,33 +1490,28 @@ def _draw_stage_size_nodes(c: _Context) -> None:
     u = rng.random((8, n))
     st = c.stage
     regional = np.array([SITES[k].regional for k in SITE_KEYS])[c.site_index]
-    regional_code = np.array(["2", "3", "4"], dtype=object)[_index_rows(u[0], regional)]
-    code = np.array(["0", "1", "2", "7", "9"], dtype=object)[st]
-    code = np.where(st == REG, regional_code, code)
-    myeloma = c.hist == "9732"
-    code = np.where(myeloma & (st != UNK), "7", code)
-    code = np.where(c.is_site("leukemia"), "7", code)
-    ss2018 = code
-    ss2000 = np.where((st == REG) & (u[1] < 0.03), "5", code)
+    regional_code = np.array(["2", "3", "4"])[_index_rows(u[0], regional)]
+    code = np.where(st == REG, regional_code, np.array(["0", "1", "2", "7", "9"])[st])
+    code = np.where((c.hist_i == 9732) & (st != UNK), "7", code)     # plasma cell myeloma is systemic
+    code = np.where(c.is_site("leukemia"), "7", code)               # leukemia is systemic
+    ss2000 = np.where(np.isin(code, ["2", "3", "4"]) & (u[1] < 0.03), "5", code)      # regional, NOS
     ss2000 = np.where(c.is_site("nhl") & (st == REG), "5", ss2000)
-    c.out["summaryStage2018"] = ss2018.astype(object)
-    c.out["derivedSummaryStage2018"] = ss2018.astype(object)
-    c.out["seerSummaryStage2000"] = ss2000.astype(object)
-    c.out["derivedSs2000"] = ss2000.astype(object)
-    c.out["schemaId"] = _schema(c.topo, c.hist, c.year, c.hpv)
-    # Tumor size.
+    c.out["summaryStage2018"] = code
+    c.out["derivedSummaryStage2018"] = code
+    c.out["seerSummaryStage2000"] = ss2000
+    c.out["derivedSs2000"] = ss2000
+    c.schema = _schema(c.topo_i, c.hist_i, c.year, c.hpv)
+    # Tumor size (mm; 989 = 989+, 990 microscopic focus, 999 unknown; heme 999 / CS 988 not applicable).
     sized = np.array([SITES[k].size is not None for k in SITE_KEYS])[c.site_index] & ~c.heme
     median = np.array([SITES[k].size or (1, 1, 1, 1, 1) for k in SITE_KEYS], dtype=float)[c.site_index, st]
     unknown = np.array([SITES[k].size_unknown for k in SITE_KEYS])[c.site_index, st]
     mm = np.rint(median * np.exp(0.55 * rng.standard_normal(n))).astype(np.int64)
-    size = np.where(mm > 988, "989", _three_digits(np.clip(mm, 1, 988))).astype(object)
-    size = np.where(c.is_site("breast") & (c.behavior == "3") & (st == LOC) & (u[2] < 0.01), "990", size)
-    size = np.where(u[3] < unknown, "999", size)
-    c.out["tumorSizeSummary"] = np.where(sized, size, "999").astype(object)
-    c.out["csTumorSize"] = np.where(sized, size, "988").astype(object)
+    size = np.where(mm > 988, 989, np.clip(mm, 1, 988))
+    size = np.where(c.is_site("breast") & (c.behavior == "3") & (st == LOC) & (u[2] < 0.01), 990, size)
+    size = np.where(u[3] < unknown, 999, size)
+    c.size_summary = np.where(sized, size, 999)
+    c.size_cs = np.where(sized, size, 988)
     # Regional lymph nodes: examined from the lymph node surgery of the resection, positive from the stage.
-    examined = np.full(n, "00", dtype=object)
-    positive = np.full(n, "98", dtype=object)
     p_nodes = np.zeros(n)
     node_median = np.zeros(n)
     for number, key in enumerate(_PROFILE_KEYS):
@@ -1505,85 +1519,103 @@ def _draw_stage_size_nodes(c: _Context) -> None:
         if not rows.size:
             continue
         profile = PROFILES[key]
-        default = profile.nodes
-        by_code = [profile.nodes_by_code.get(code_, default) for code_ in c.surgery_code[rows]]
-        p_nodes[rows] = [b[0] for b in by_code]
-        node_median[rows] = [b[1] for b in by_code]
+        p_nodes[rows], node_median[rows] = profile.nodes
+        for surgery_code, (share, count_median) in profile.nodes_by_code.items():
+            coded = rows[c.surgery_code[rows] == surgery_code]
+            p_nodes[coded], node_median[coded] = share, count_median
     dissected = c.surgery & (u[4] < p_nodes) & (node_median > 0)
-    count = np.clip(np.rint(np.maximum(node_median, 1) * np.exp(0.45 * rng.standard_normal(n))), 1, 90).astype(np.int64)
+    count = np.clip(np.rint(np.maximum(node_median, 1) * np.exp(0.45 * rng.standard_normal(n))), 1, 90)
+    count = count.astype(np.int64)
     nodal_disease = ((st == REG) & np.isin(regional_code, ["3", "4"])) | ((st == DIST) & (u[5] < 0.4))
-    nodal_disease &= ~c.is_site("nhl") & ~c.is_site("brain_ons")
+    nodal_disease &= ~c.is_site("nhl", "brain_ons")
     involved = np.minimum(count, 1 + rng.poisson(2.0, n))
-    examined = np.where(dissected, _two_digits(count), examined)
-    positive = np.where(dissected, np.where(nodal_disease, _two_digits(involved), "00"), positive)
-    aspiration_share = np.array([PROFILES[p].node_aspiration for p in _PROFILE_KEYS])[c.profile]
-    aspirated = ~c.surgery & nodal_disease & (u[6] < aspiration_share)
-    examined = np.where(aspirated, "95", examined)
-    positive = np.where(aspirated, "95", positive)
-    unknown_nodes = (c.no_info & ~c.surgery) | ((st == UNK) & ~c.surgery & (u[7] < 0.5)) | c.heme | c.is_site("brain_ons")
-    c.out["regionalNodesExamined"] = np.where(unknown_nodes, "99", examined).astype(object)
-    c.out["regionalNodesPositive"] = np.where(unknown_nodes, "99", positive).astype(object)
+    examined = np.where(dissected, count, 0)
+    positive = np.where(dissected, np.where(nodal_disease, involved, 0), 98)
+    aspirated = ~c.surgery & nodal_disease & (u[6] < _profile_values("node_aspiration")[c.profile])
+    examined = np.where(aspirated, 95, examined)
+    positive = np.where(aspirated, 95, positive)
+    unknown_nodes = ((c.no_info & ~c.surgery) | ((st == UNK) & ~c.surgery & (u[7] < 0.5)) | c.heme
+                     | c.is_site("brain_ons"))
+    c.nodes_examined = np.where(unknown_nodes, 99, examined)
+    c.nodes_positive = np.where(unknown_nodes, 99, positive)
 
 
 def _draw_payer(c: _Context) -> None:
-    """Primary payer at diagnosis by age (Medicare Advantage growing over time) (step 12)."""
+    """Primary payer at diagnosis by age (Medicare Advantage growing, uninsured shrinking) (step 12)."""
     u = c.rng.random(c.n)
-    advantage = _ramp(c.year, ((2010, 22.0), (2024, 48.0)))
-    codes65 = list(PAYER_65) + ["62"]
-    weights65 = np.column_stack([np.tile(list(PAYER_65.values()), (c.n, 1)), advantage])
-    payer = np.array(codes65, dtype=object)[_index_rows(u, weights65)]
-    uninsured = _ramp(c.year, ((2010, 7.0), (2014, 5.0), (2024, 4.0)))
-    codes_young = list(PAYER_UNDER_65) + ["01"]
-    weights_young = np.column_stack([np.tile(list(PAYER_UNDER_65.values()), (c.n, 1)), uninsured])
-    young = np.array(codes_young, dtype=object)[_index_rows(u, weights_young)]
+    weights = np.column_stack([np.tile(list(PAYER_65.values()), (c.n, 1)),
+                               _ramp(c.year, ((2010, 22.0), (2024, 48.0)))])
+    payer = np.array([*PAYER_65, "62"])[_index_rows(u, weights)]
+    weights = np.column_stack([np.tile(list(PAYER_UNDER_65.values()), (c.n, 1)),
+                               _ramp(c.year, ((2010, 7.0), (2014, 5.0), (2024, 4.0)))])
+    young = np.array([*PAYER_UNDER_65, "01"])[_index_rows(u, weights)]
     payer = np.where(c.age < 65, young, payer)
-    payer = np.where(c.age < 18, _choice(u, PAYER_CHILD), payer)
-    c.out["primaryPayerAtDx"] = payer.astype(object)
+    c.out["primaryPayerAtDx"] = np.where(c.age < 18, _choice(u, PAYER_CHILD), payer)
 
 
 def _assemble(c: _Context, index: pd.Index) -> pd.DataFrame:
     """The output frame: items blanked outside their years and sites, then the helper columns."""
     out = c.out
-    out["primarySite"] = c.topo
-    out["histologicTypeIcdO3"] = c.hist
     out["behaviorCodeIcdO3"] = c.behavior
     breast, prostate = c.is_site("breast"), c.is_site("prostate")
-    out["estrogenReceptorSummary"] = c.er
-    out["progesteroneRecepSummary"] = c.pr
-    out["her2OverallSummary"] = c.her2
-    ssf = {"1": "010", "0": "020", "7": "997", "9": "999", "": ""}
+    out["estrogenReceptorSummary"], out["progesteroneRecepSummary"], out["her2OverallSummary"] = c.er, c.pr, c.her2
+    # Collaborative Stage site-specific factors (to 2017): breast ER, PR (SSF1, SSF2) and HER2 summary
+    # (SSF15): 010 positive, 020 negative, 997 ordered/not in chart, 998 not done, 999 unknown; prostate
+    # PSA (SSF1) in tenths of ng/ml, 980 = 98.0 or more.
     untested = ~c.micro | (c.behavior == "2")
-    er_ssf = np.array([ssf[v] for v in c.er], dtype=object) if c.n else np.zeros(0, object)
-    pr_ssf = np.array([ssf[v] for v in c.pr], dtype=object) if c.n else np.zeros(0, object)
-    her2_ssf = np.array([ssf[v] for v in c.her2], dtype=object) if c.n else np.zeros(0, object)
-    er_ssf = np.where(breast & untested & (er_ssf == "999"), "998", er_ssf)
-    out["csSiteSpecificFactor1"] = np.where(breast, er_ssf, np.where(prostate, c.psa_ssf, "")).astype(object)
-    out["csSiteSpecificFactor2"] = np.where(breast, pr_ssf, "").astype(object)
-    out["csSiteSpecificFactor15"] = np.where(breast, np.where(c.behavior == "2", "998", her2_ssf), "").astype(object)
-    out["psaLabValue"] = c.psa
+
+    def ssf(summary: np.ndarray) -> np.ndarray:
+        code = np.select([summary == "1", summary == "0", summary == "7"], ["010", "020", "997"], "999")
+        return np.where(breast & untested & (code == "999"), "998", code)
+
+    psa = np.select([c.psa_tenths == -1, c.psa_tenths > 0],
+                    [np.full(c.n, 980), np.clip(c.psa_tenths, 0, 980)], 999)
+    out["csSiteSpecificFactor1"] = np.where(breast, ssf(c.er), "")
+    out["csSiteSpecificFactor2"] = np.where(breast, ssf(c.pr), "")
+    out["csSiteSpecificFactor15"] = np.where(breast, np.where(c.behavior == "2", "998", ssf(c.her2)), "")
+    psa_index = np.select([~prostate, c.psa_tenths == -9, c.psa_tenths == -1], [0, 10001, 10000],
+                          np.clip(c.psa_tenths, 0, 9999))
     out["gleasonScoreClinical"] = c.gleason_clinical
     out["gleasonPatternsClinical"] = c.patterns_clinical
     out["gleasonScorePathological"] = c.gleason_path
-    out["kras"] = np.where(c.micro | (c.kras == ""), c.kras, "9").astype(object)
-    out["microsatelliteInstability"] = np.where(c.micro | (c.msi == ""), c.msi, "9").astype(object)
+    out["kras"] = np.where(c.micro | (c.kras == ""), c.kras, "9")
+    out["microsatelliteInstability"] = np.where(c.micro | (c.msi == ""), c.msi, "9")
     out["ceaPretreatmentInterpretation"] = c.cea
-    out["egfrMutationalAnalysis"] = np.where(c.micro | (c.egfr == ""), c.egfr, "9").astype(object)
-    out["alkRearrangement"] = np.where(c.micro | (c.alk == ""), c.alk, "9").astype(object)
+    out["egfrMutationalAnalysis"] = np.where(c.micro | (c.egfr == ""), c.egfr, "9")
+    out["alkRearrangement"] = np.where(c.micro | (c.alk == ""), c.alk, "9")
     out.update(c.rx)
+    numbers = {"tumorSizeSummary": (c.size_summary, 3), "csTumorSize": (c.size_cs, 3),
+               "regionalNodesExamined": (c.nodes_examined, 2), "regionalNodesPositive": (c.nodes_positive, 2)}
+    vocabulary = {"primarySite": (_SITE_TEXT, c.topo_i), "histologicTypeIcdO3": (_FOUR, c.hist_i),
+                  "psaLabValue": (_PSA_TEXT, psa_index)}
+    out["schemaId"] = c.schema
     frame: dict[str, np.ndarray] = {}
     for item in ITEMS:
         lo, hi = ITEM_YEARS[item]
-        values = out[item]
-        if lo > 0 or hi < 9999:
-            values = np.where((c.year >= lo) & (c.year <= hi), values, "")
-        frame[item] = values.astype(object)
-    result = pd.DataFrame(frame, index=index)
-    result["_cancer_cod_icd10"] = _cause_of_death(c.topo, c.hist)
+        in_years = (c.year >= lo) & (c.year <= hi)
+        if item in vocabulary:
+            texts, values = vocabulary[item]
+            frame[item] = np.where(in_years, texts[values], "") if lo > 0 or hi < 9999 else texts[values]
+        elif item == "csSiteSpecificFactor1":
+            prostate_ssf = _numbers_text(np.where(prostate & in_years, psa, -1), 3)
+            frame[item] = np.where(breast & in_years, _to_object(out[item]), prostate_ssf)
+        elif item in c.dates:
+            frame[item] = _date_text(np.where(in_years, c.dates[item], NO_DATE))
+        elif item in numbers:
+            values, digits = numbers[item]
+            frame[item] = _numbers_text(np.where(in_years, values, -1), digits)
+        else:
+            values = out[item]
+            if lo > 0 or hi < 9999:
+                values = np.where(in_years, values, "")
+            frame[item] = _to_object(values)
+    frame["_cancer_cod_icd10"] = _cause_of_death(c.topo_i, c.hist_i)
+    result = pd.DataFrame(frame, index=index, copy=False)
     curative = c.surgery | c.radiation | (c.heme & c.chemo)
     result["_recurrence_eligible"] = np.isin(c.stage, [IS, LOC, REG]) & curative & ~c.is_site("leukemia")
     result["_treated"] = c.treated
-    first = np.where(c.first_rx == NO_DATE, np.datetime64("NaT"), c.first_rx.astype("datetime64[D]"))
-    result["_first_rx_date"] = pd.to_datetime(first)
+    result["_first_rx_date"] = pd.to_datetime(np.where(c.first_rx == NO_DATE, np.datetime64("NaT"),
+                                                       c.first_rx.astype("datetime64[D]")))
     return result
 
 
@@ -1623,10 +1655,12 @@ def draw_clinical(tumors: pd.DataFrame, rng: np.random.Generator) -> pd.DataFram
     unknown_stages = set(pd.unique(stage_names)) - set(STAGE_GROUPS)
     if unknown_stages:
         raise ValueError(f"unknown stage_group values: {sorted(map(str, unknown_stages))}")
-    stage = pd.Series(stage_names, dtype=object).map({g: i for i, g in enumerate(STAGE_GROUPS)})
+    stage = pd.Categorical(stage_names, categories=STAGE_GROUPS).codes.astype(np.int64)
     dx = pd.to_datetime(tumors["diagnosis_date"]).to_numpy(dtype="datetime64[D]")
+    if np.isnat(dx).any():
+        raise ValueError("diagnosis_date must be known for every tumor")
     c = _Context(rng, site, tumors["sex"].to_numpy(dtype=np.int64), tumors["age"].to_numpy(dtype=np.int64),
-                 dx, stage.to_numpy(dtype=np.int64))
+                 dx, stage)
     _draw_tumor(c)
     _draw_laterality(c)
     _draw_source(c)
@@ -1640,12 +1674,12 @@ def draw_clinical(tumors: pd.DataFrame, rng: np.random.Generator) -> pd.DataFram
     return _assemble(c, tumors.index)
 
 
-# Death-certificate-only recoding: the site and type a death certificate names.
+# Death-certificate-only recoding: the site a death certificate names, and which site-specific items
+# belong to which sites.
 _DCO_SITE = {"C50": "C509", "C34": "C349", "C18": "C189", "C44": "C449", "C67": "C679", "C77": "C779",
              "C54": "C549", "C25": "C259", "C16": "C169", "C71": "C719", "C15": "C159", "C53": "C539",
              "C02": "C029", "C03": "C039", "C04": "C049", "C05": "C059", "C06": "C069", "C00": "C009",
-             "C10": "C109", "C11": "C119", "C13": "C139", "C08": "C089", "C14": "C148", "C09": "C099",
-             "C41": "C421", "C30": "C421", "C31": "C421", "C32": "C421"}
+             "C10": "C109", "C11": "C119", "C13": "C139", "C08": "C089", "C14": "C148", "C09": "C099"}
 _DCO_UNKNOWN: dict[str, str] = {
     "grade": "9", "gradeClinical": "9", "gradePathological": "9", "gradePostTherapy": "",
     "gradePostTherapyClin": "", "csTumorSize": "999", "tumorSizeSummary": "999", "regionalNodesPositive": "99",
@@ -1656,12 +1690,15 @@ _DCO_UNKNOWN: dict[str, str] = {
     "rxSummChemo": "99", "rxSummHormone": "99", "rxSummBrm": "99", "rxSummTransplntEndocr": "99",
     "rxSummOther": "9", "rxSummSystemicSurSeq": "0", "primaryPayerAtDx": "99",
 }
-_DCO_SITE_SPECIFIC: dict[str, str] = {
-    "estrogenReceptorSummary": "9", "progesteroneRecepSummary": "9", "her2OverallSummary": "9",
-    "psaLabValue": "XXX.9", "gleasonScoreClinical": "X9", "gleasonPatternsClinical": "X9",
-    "gleasonScorePathological": "X9", "kras": "9", "microsatelliteInstability": "9",
-    "ceaPretreatmentInterpretation": "9", "egfrMutationalAnalysis": "9", "alkRearrangement": "9",
-    "csSiteSpecificFactor1": "999", "csSiteSpecificFactor2": "999", "csSiteSpecificFactor15": "999",
+_SITE_SPECIFIC: dict[str, tuple[tuple[str, ...], str]] = {
+    "estrogenReceptorSummary": (("C50",), "9"), "progesteroneRecepSummary": (("C50",), "9"),
+    "her2OverallSummary": (("C50",), "9"), "csSiteSpecificFactor2": (("C50",), "999"),
+    "csSiteSpecificFactor15": (("C50",), "999"), "csSiteSpecificFactor1": (("C50", "C61"), "999"),
+    "psaLabValue": (("C61",), "XXX.9"), "gleasonScoreClinical": (("C61",), "X9"),
+    "gleasonPatternsClinical": (("C61",), "X9"), "gleasonScorePathological": (("C61",), "X9"),
+    "kras": (("C18", "C19", "C20"), "9"), "microsatelliteInstability": (("C18", "C19", "C20"), "9"),
+    "ceaPretreatmentInterpretation": (("C18", "C19", "C20"), "9"), "egfrMutationalAnalysis": (("C34",), "9"),
+    "alkRearrangement": (("C34",), "9"),
 }
 
 
@@ -1670,58 +1707,59 @@ def death_certificate_only(coded: pd.DataFrame, diagnosis_date: pd.Series | None
 
     The site becomes the NOS code a death certificate gives (C509, C349...), the histology 8000 (leukemia
     9800, lymphoma 9590, myeloma 9732, melanoma 8720), confirmation 9; stage, size, nodes, grade,
-    biomarkers and treatment become unknown and treatment dates blank. ``diagnosis_date`` (the date of
-    death, on ``coded``'s index) decides which year-dependent items are filled; without it each item keeps
-    the place it had. Columns are those of ``coded`` (helper columns included when present).
+    biomarkers and treatment become unknown, treatment dates blank. ``diagnosis_date`` (the date of death,
+    on ``coded``'s index) decides which year-dependent items are filled; without it each item keeps the
+    place it had in ``coded``. Columns are those of ``coded`` (helper columns included when present).
     """
     out = coded.copy()
     if out.empty:
         return out
-    site = out["primarySite"].astype(str).to_numpy(dtype="<U4")
-    hist = out["histologicTypeIcdO3"].astype(str).to_numpy(dtype="<U4")
-    p3 = np.asarray(site, dtype="<U3")
-    new_site = np.array([_DCO_SITE.get(p, s) for p, s in zip(p3, site, strict=True)], dtype=object)
-    h = np.where(np.char.isdigit(hist), hist, "0").astype(np.int64)
-    heme = (h >= 9590) & (h <= 9993)
-    plasma = np.isin(hist, ["9731", "9732", "9734"])
-    lymphoma = heme & (h <= 9729) | ((hist == "9823") & (p3 != "C42"))
-    new_hist = np.where(plasma, "9732", np.where(lymphoma, "9590", np.where(heme, "9800", "8000")))
-    new_hist = np.where((h >= 8720) & (h <= 8790), "8720", new_hist).astype(object)
+    site = out["primarySite"].astype(str).to_numpy().astype("<U4")
+    hist = _as_int(out["histologicTypeIcdO3"].astype(str).to_numpy())
+    p3 = site.astype("<U3")
+    heme = (hist >= 9590) & (hist <= 9993)
+    solid_site = ~heme & ~np.isin(hist, [9731, 9732, 9734])
+    plasma = np.isin(hist, [9731, 9732, 9734])
+    lymphoma = heme & ((hist <= 9729) | ((hist == 9823) & (p3 != "C42")))
+    new_site = np.array([_DCO_SITE.get(p, s) for p, s in zip(p3, site, strict=True)])
     new_site = np.where(plasma | (heme & ~lymphoma), "C421", new_site)
-    out["primarySite"] = new_site
-    out["histologicTypeIcdO3"] = new_hist
+    new_hist = np.select([plasma, lymphoma, heme, (hist >= 8720) & (hist <= 8790)], ["9732", "9590", "9800", "8720"],
+                         "8000")
+    out["primarySite"] = new_site.astype(object)
+    out["histologicTypeIcdO3"] = new_hist.astype(object)
     out["behaviorCodeIcdO3"] = "3"
-    out["laterality"] = np.where(np.isin(new_site, list(_ALL_PAIRED)), "9", "0")
+    out["laterality"] = np.where(np.isin(new_site, sorted(_ALL_PAIRED)), "9", "0").astype(object)
     out["diagnosticConfirmation"] = "9"
     out["typeOfReportingSource"] = "7"
     year = None
     if diagnosis_date is not None:
-        dates = pd.to_datetime(pd.Series(diagnosis_date)).reindex(out.index)
-        year = _years(dates.to_numpy(dtype="datetime64[D]"))
+        year = _years(pd.to_datetime(pd.Series(diagnosis_date)).reindex(out.index).to_numpy(dtype="datetime64[D]"))
     for item in ITEMS:
         if item not in out.columns:
             continue
-        present = out[item].astype(str).to_numpy(dtype=object) != ""
-        if year is not None:
+        present = out[item].astype(str).to_numpy() != ""
+        if year is None:
+            in_years = present
+        else:
             lo, hi = ITEM_YEARS[item]
             in_years = (year >= lo) & (year <= hi)
-        else:
-            in_years = present
-        if item in _DCO_SITE_SPECIFIC:
-            had_site_item = present | np.isin(p3, ["C50", "C61"]) & item.startswith("cs")
-            out[item] = np.where(in_years & had_site_item, _DCO_SITE_SPECIFIC[item], "")
+        if item in _SITE_SPECIFIC:
+            prefixes, value = _SITE_SPECIFIC[item]
+            applies = in_years & np.isin(p3, prefixes) & solid_site
+            out[item] = np.where(applies, value, "").astype(object)
         elif item in _DCO_UNKNOWN:
-            out[item] = np.where(in_years, _DCO_UNKNOWN[item], "") if _DCO_UNKNOWN[item] else ""
+            out[item] = np.where(in_years, _DCO_UNKNOWN[item], "").astype(object)
         elif item in DATE_ITEMS:
             out[item] = ""
         elif item == "schemaId":
-            out[item] = np.where(in_years, _schema(new_site, new_hist, year if year is not None
-                                                   else np.full(len(out), 2018)), "")
+            schema_year = year if year is not None else np.full(len(out), 2018)
+            out[item] = np.where(in_years, _schema(_topography_number(new_site), _as_int(new_hist), schema_year),
+                                 "").astype(object)
     if "_cancer_cod_icd10" in out.columns:
-        out["_cancer_cod_icd10"] = _cause_of_death(new_site, new_hist)
-    for column, value in (("_treated", False), ("_recurrence_eligible", False)):
+        out["_cancer_cod_icd10"] = _cause_of_death(_topography_number(new_site), _as_int(new_hist))
+    for column in ("_treated", "_recurrence_eligible"):
         if column in out.columns:
-            out[column] = value
+            out[column] = False
     if "_first_rx_date" in out.columns:
         out["_first_rx_date"] = pd.NaT
     return out
