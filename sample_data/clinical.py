@@ -4,8 +4,14 @@
 ``stage_group``) and returns, with the same index, one text column per NAACCR tumor item (values as they
 appear in a NAACCR file, ``''`` when the item is not reported for that tumor) plus helper columns whose
 names start with ``_``. Every draw comes from the ``numpy.random.Generator`` passed in and is vectorised
-(loops run over sites, variants and code tables, never over tumors), so a million tumors take seconds and
-the same generator state always gives the same frame.
+(loops run over sites, variants, profiles and code tables, never over tumors): a million tumors take about
+five seconds, and the same generator state always gives the same frame.
+
+API: ``SITE_KEYS`` (the 20 sites of ``epi_facts.csv``), ``STAGE_GROUPS``, ``ITEMS`` and ``ITEM_YEARS`` (the
+items and the diagnosis years in which each is reported), ``CODES`` / ``CODE_PATTERNS`` (valid values),
+``stage_codes_for(site_key)``, ``draw_clinical(tumors, rng)`` and ``death_certificate_only(coded,
+diagnosis_date=None)``, which recodes tumors known only from a death certificate (source 7, NOS site and
+histology, everything else unknown; pass the new diagnosis date so year-dependent items move with it).
 
 What is drawn from what
 -----------------------
@@ -39,7 +45,7 @@ What is drawn from what
    breast-conserving surgery (~85%) more than mastectomy; hormone therapy for ER+/PR+ breast and for
    prostate (with radiation for higher grade groups, nearly always for distant disease); steroids in
    lymphoma/myeloma/ALL regimens are hormone therapy; active surveillance for low-grade prostate (rising
-   from ~15% to ~50% of grade group 1, 2010 to 2024), CLL (watch and wait), follicular lymphoma, small
+   from ~15% to ~55% of grade group 1, 2010 to 2024), CLL (watch and wait, ~55%), indolent lymphoma, small
    kidney and thyroid tumors. Immunotherapy follows the eras of checkpoint inhibitors (melanoma from 2011,
    lung from 2015, kidney from 2015, bladder from 2016, head and neck, liver, esophagus/stomach, cervix,
    endometrium, triple-negative breast later); BCG for non-invasive bladder tumors is BRM; anti-CD20 and
@@ -47,7 +53,15 @@ What is drawn from what
    Neoadjuvant therapy (breast, rectum with chemoradiation, esophagus, stomach, pancreas, bladder, lung,
    ovary) puts systemic therapy (and radiation) before surgery.
    Refusal/contraindication/death/"recommended, unknown" codes (82-88, reasons 2-8) are given to a share of
-   patients who did not receive a treatment usual for their site and stage.
+   patients who did not receive a treatment usual for their site and stage. Codes: surgery two-digit site
+   codes to 2022 (98 for leukemia/myeloma), 2023+ ``rxSummSurgPrimSite2023`` = A + former code + 0 (breast
+   B200 partial / B400 total / B500 modified radical mastectomy; A000 none, also for hematopoietic sites;
+   A990 unknown); radiation ``rxSummRadiation`` to 2017 (1 beam, 2 implants, 3 isotopes such as I-131, 4
+   beam + implants) and ``phase1RadiationTreatmentModality`` from 2018 (02 photons, 03 protons, 04
+   electrons, 09-11 brachytherapy, 13 radioisotopes, 98 unknown modality); chemotherapy 01/02/03;
+   transplant 11/12/20 (autologous/allogeneic marrow, stem cells) and 30 (endocrine surgery:
+   orchiectomy, oophorectomy). All codes fall in the given / not-given patterns of
+   ``pipelines.typed_core.TREATMENTS`` or are the unknown codes 9 / 99 / A990.
 7. **Dates**: surgery 2-6 weeks after diagnosis (same day when the diagnosis is made at surgery),
    neoadjuvant chemotherapy 2-6 weeks after diagnosis and surgery 3-5 months later, adjuvant chemotherapy
    4-10 weeks after surgery, radiation 4-8 weeks after surgery or after adjuvant chemotherapy (breast),

@@ -24,7 +24,7 @@ from sample_data.facilities import build_facilities
 from sample_data.followup import simulate
 from sample_data.incidence import build_model, draw_tumors
 from sample_data.persons import assign_persons, person_table
-from sample_data.reference import site_facts
+from sample_data.reference import date_text, site_facts
 from sample_data.reports import build_reports, identity_items, sequence_numbers
 
 DCO_SHARE = 0.015          # death-certificate-only tumors (NAACCR certification threshold is < 3%)
@@ -120,7 +120,7 @@ def generate(config: SampleConfig, progress: Progress | None = None) -> SampleRe
 def _treatment_within_follow_up(tumors: pd.DataFrame, coded: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
     """Treatment dates after the patient's last contact (death or follow-up) are not known: blank them."""
     last_contact = persons.set_index("person_id").loc[tumors["person_id"], "date_of_last_contact"]
-    limit = last_contact.dt.strftime("%Y%m%d").to_numpy(dtype=object)
+    limit = date_text(last_contact)
     coded = coded.copy()
     for item in [c for c in coded.columns if c.startswith("rxDate")]:
         values = coded[item].to_numpy(dtype=object)

@@ -38,6 +38,7 @@ from registry.naaccr import Dictionary, base_dictionary
 from sample_data import people
 from sample_data.config import SampleConfig
 from sample_data.facilities import VITAL_RECORDS_ID
+from sample_data.reference import date_text
 
 if TYPE_CHECKING:
     from sample_data.generator import SampleRegistry
@@ -63,7 +64,7 @@ def _dictionary(version: str) -> Dictionary:
 
 
 def _dates(values: pd.Series) -> np.ndarray:
-    return values.dt.strftime("%Y%m%d").fillna("").to_numpy(dtype=object)
+    return date_text(values)
 
 
 def report_items(rows: pd.DataFrame, facility_persons: pd.DataFrame, identity: pd.DataFrame,
@@ -144,22 +145,16 @@ def _patients(frame: pd.DataFrame, patient_cols: list[str], tumor_cols: list[str
     Blank values are left out, as the writers would skip them anyway.
     """
     frame = frame.sort_values(["patientIdNumber", "tumorRecordNumber"], kind="stable")
-    patient_rows = frame[patient_cols].to_numpy(dtype=object)
-    tumor_rows = frame[tumor_cols].to_numpy(dtype=object)
+    patient_rows = frame[patient_cols].fillna("").astype(str).to_numpy(dtype=object)
+    tumor_rows = frame[tumor_cols].fillna("").astype(str).to_numpy(dtype=object)
     numbers = frame["patientIdNumber"].to_numpy(dtype=object)
     starts = np.flatnonzero(np.r_[True, numbers[1:] != numbers[:-1]])
     ends = np.r_[starts[1:], len(numbers)]
     for start, end in zip(starts, ends, strict=True):
-        patient = {name: _text(value) for name, value in zip(patient_cols, patient_rows[start], strict=True)
-                   if _text(value)}
-        tumors = [{name: _text(value) for name, value in zip(tumor_cols, row, strict=True) if _text(value)}
+        patient = {name: value for name, value in zip(patient_cols, patient_rows[start], strict=True) if value}
+        tumors = [{name: value for name, value in zip(tumor_cols, row, strict=True) if value}
                   for row in tumor_rows[start:end]]
         yield patient, tumors
-
-
-def _text(value: object) -> str:
-    """An item value as text; missing values (None, NaN) are blank."""
-    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
 
 
 def _write_xml(path: Path, frame: pd.DataFrame, version: str, config: SampleConfig) -> None:
@@ -258,13 +253,13 @@ def _write_truth(registry: SampleRegistry, reports: pd.DataFrame, folder: Path) 
         ["report_id", "file", "patientIdNumber", "tumorRecordNumber", "reportingFacility", "person_id",
          "tumor_index", "duplicate_report", "death_certificate_only"]].to_csv(folder / "reports.csv", index=False)
     persons = registry.persons.copy()
-    persons["birth_date"] = persons["birth_date"].dt.strftime("%Y-%m-%d")
-    persons["date_of_last_contact"] = persons["date_of_last_contact"].dt.strftime("%Y-%m-%d")
+    for column in ("birth_date", "date_of_last_contact"):
+        persons[column] = date_text(persons[column], separator="-")
     persons.to_csv(folder / "persons.csv", index=False)
     tumors = registry.tumors[["person_id", "fips", "sex", "age", "diagnosis_date", "site_key", "stage_group",
                               "in_situ_extra", "dco", "recurrence_type", "recurrence_date"]].copy()
     tumors.insert(0, "tumor_index", np.arange(len(tumors)))
     for column in ("diagnosis_date", "recurrence_date"):
-        tumors[column] = tumors[column].dt.strftime("%Y-%m-%d")
+        tumors[column] = date_text(tumors[column], separator="-")
     tumors.to_csv(folder / "tumors.csv", index=False)
     registry.defects.to_csv(folder / "defects.csv", index=False)

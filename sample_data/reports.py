@@ -18,12 +18,12 @@ import pandas as pd
 from sample_data import people
 from sample_data.config import DefectRates
 from sample_data.facilities import assign_facilities
+from sample_data.reference import date_text
 
 
 def _yyyymmdd(values: pd.Series) -> np.ndarray:
     """Dates as NAACCR YYYYMMDD text ('' when missing)."""
-    text = values.dt.strftime("%Y%m%d")
-    return text.fillna("").to_numpy(dtype=object)
+    return date_text(values)
 
 
 def build_reports(tumors: pd.DataFrame, facilities: pd.DataFrame, defects: DefectRates,
