@@ -169,7 +169,7 @@ DATE_ITEMS: tuple[str, ...] = tuple(i for i in ITEMS if i.startswith(("rxDate", 
 CODES: dict[str, frozenset[str]] = {
     "behaviorCodeIcdO3": frozenset("0123"),
     "laterality": frozenset("0123459"),
-    "diagnosticConfirmation": frozenset("12345678"  "9"),
+    "diagnosticConfirmation": frozenset("123456789"),
     "typeOfReportingSource": frozenset("12345678"),
     "primaryPayerAtDx": frozenset({"01", "02", "10", "20", "21", "31", "35", "60", "61", "62", "63", "64",
                                    "65", "66", "67", "68", "99"}),
@@ -189,17 +189,17 @@ CODES: dict[str, frozenset[str]] = {
     "ceaPretreatmentInterpretation": frozenset("019"), "egfrMutationalAnalysis": frozenset("019"),
     "alkRearrangement": frozenset("019"),
     "rxSummTreatmentStatus": frozenset("0129"),
-    "reasonForNoSurgery": frozenset("0125678" "9"),
-    "rxSummRadiation": frozenset("01234578" "9"),
+    "reasonForNoSurgery": frozenset("01256789"),
+    "rxSummRadiation": frozenset("012345789"),
     "phase1RadiationTreatmentModality": frozenset({"00", "02", "03", "04", "09", "10", "11", "13", "98", "99"}),
-    "reasonForNoRadiation": frozenset("0125678" "9"),
+    "reasonForNoRadiation": frozenset("01256789"),
     "rxSummSurgRadSeq": frozenset("0234579"),
     "rxSummChemo": frozenset({"00", "01", "02", "03", "82", "85", "86", "87", "88", "99"}),
     "rxSummHormone": frozenset({"00", "01", "82", "85", "86", "87", "88", "99"}),
     "rxSummBrm": frozenset({"00", "01", "82", "85", "86", "87", "88", "99"}),
     "rxSummTransplntEndocr": frozenset({"00", "10", "11", "12", "20", "30", "40", "82", "85", "86", "87",
                                         "88", "99"}),
-    "rxSummOther": frozenset("0123678" "9"),
+    "rxSummOther": frozenset("01236789"),
     "rxSummSystemicSurSeq": frozenset("0234579"),
     "csSiteSpecificFactor15": frozenset({"010", "020", "030", "997", "998", "999"}),
 }
@@ -247,6 +247,8 @@ class _Variant:
 
 @dataclass(frozen=True)
 class _Site:
+    """A site's variants and its stage, size, grade, confirmation, source and laterality parameters."""
+
     variants: tuple[_Variant, ...]
     regional: tuple[float, float, float] = (0.25, 0.55, 0.20)   # SS codes 2 / 3 / 4 among regional
     size: tuple[float, ...] | None = (10, 20, 35, 45, 35)      # median size (mm) by stage group
@@ -471,6 +473,8 @@ ZERO: Stage5 = (0.0, 0.0, 0.0, 0.0, 0.0)
 
 @dataclass(frozen=True)
 class _Profile:
+    """First-course treatment probabilities and coding habits of one kind of tumor."""
+
     surgery: Stage5
     rt_surgery: Stage5                 # radiation among operated tumors
     rt_alone: Stage5                   # radiation among tumors not operated
@@ -794,9 +798,28 @@ def _years(dates: np.ndarray) -> np.ndarray:
     return dates.astype("datetime64[Y]").astype(np.int64) + 1970
 
 
+def _index_grouped(u: np.ndarray, group: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Column index drawn from one weight row of ``table`` per tumor (``table[group]``), without building
+    a tumors x columns array."""
+    cum = np.cumsum(np.asarray(table, dtype=float), axis=1)
+    scaled = u * cum[group, -1]
+    index = np.zeros(len(u), dtype=np.int64)
+    for column in range(cum.shape[1] - 1):
+        index += scaled >= cum[group, column]
+    return index
+
+
+def _any_of(values: np.ndarray, options: Sequence[object]) -> np.ndarray:
+    """``np.isin`` for a few options (faster on string arrays)."""
+    return np.logical_or.reduce([values == option for option in options])
+
+
 def _ramp(year: np.ndarray, points: Sequence[tuple[int, float]]) -> np.ndarray:
+    """Piecewise-linear value by diagnosis year (computed once per distinct year)."""
     xs, ys = zip(*points, strict=True)
-    return np.interp(year, xs, ys)
+    first = int(year.min()) if len(year) else 0
+    per_year = np.interp(np.arange(first, int(year.max(initial=first)) + 1), xs, ys)
+    return per_year[year - first]
 
 
 def _date_text(days: np.ndarray) -> np.ndarray:
@@ -1065,13 +1088,11 @@ def _draw_laterality(c: _Context) -> None:
 
 def _draw_source(c: _Context) -> None:
     """Type of reporting source (module doc, step 4)."""
-    extra = np.array([SITES[k].source_extra for k in SITE_KEYS])[c.site_index]
-    other = np.column_stack([np.full(c.n, 0.015), extra[:, 0], extra[:, 1], np.full(c.n, 0.002),
-                             np.full(c.n, 0.03)])
-    weights = np.column_stack([1.0 - other.sum(axis=1), other])
-    weights[c.age < 18] = [1, 0, 0, 0, 0, 0]
+    table = np.array([[1.0 - 0.047 - lab - office, 0.015, lab, office, 0.002, 0.03]
+                      for lab, office in (SITES[k].source_extra for k in SITE_KEYS)] + [[1, 0, 0, 0, 0, 0]])
+    group = np.where(c.age < 18, len(SITE_KEYS), c.site_index)        # children: hospital reports
     codes = np.array(["1", "2", "3", "4", "5", "8"])
-    c.source = codes[_index_rows(c.rng.random(c.n), weights)]
+    c.source = codes[_index_grouped(c.rng.random(c.n), group, table)]
     c.out["typeOfReportingSource"] = c.source
 
 
@@ -1102,7 +1123,7 @@ def _draw_markers(c: _Context) -> None:
     by_stage = np.array([
         [35, 33, 14, 6, 1.5, 1.5, 5, 2, 2], [35, 33, 14, 6, 1.5, 1.5, 5, 2, 2],
         [5, 22, 25, 12, 1.5, 1.5, 20, 8, 5], [2, 5, 10, 18, 2, 3, 35, 15, 10], [25, 30, 15, 9, 1.5, 1.5, 12, 4, 3]])
-    pattern_index = _index_rows(u[6], by_stage[stage])
+    pattern_index = _index_grouped(u[6], stage, by_stage)
     c.patterns = np.where(prostate, patterns[pattern_index], "")
     c.grade_group = np.where(prostate, np.array([1, 2, 3, 4, 4, 4, 5, 5, 5])[pattern_index], 0)
     c.gleason_score = np.where(prostate, np.array([6, 7, 7, 8, 8, 8, 9, 9, 10])[pattern_index], 0)
@@ -1158,10 +1179,10 @@ def _draw_treatment(c: _Context) -> None:
     p_chemo = np.where(lung_small & (st != IS), np.where(st == DIST, 0.75, 0.85), p_chemo)
     p_surgery = np.where(older & (st != IS), p_surgery * 0.75, p_surgery)
     # Treatment unknown (lab-only or physician-office reports, a few others); active surveillance.
-    no_info = (np.isin(c.source, ["3", "4"]) & (u[0] < SOURCE_UNKNOWN_TREATMENT)) | (u[1] < TREATMENT_UNKNOWN)
+    no_info = (_any_of(c.source, ["3", "4"]) & (u[0] < SOURCE_UNKNOWN_TREATMENT)) | (u[1] < TREATMENT_UNKNOWN)
     surgery_known = ~no_info | (c.is_site("melanoma_skin") & (c.source == "3"))
     surveillance_share = _profile_values("surveillance")[prof, st]
-    early = np.isin(st, [LOC, UNK])
+    early = (st == LOC) | (st == UNK)
     surveillance_share = np.where(
         prostate, np.where(early & (c.grade_group == 1), _ramp(year, ((2010, 0.15), (2024, 0.55))),
                            np.where(early & (c.grade_group == 2), _ramp(year, ((2010, 0.03), (2024, 0.12))), 0.0)),
@@ -1186,7 +1207,7 @@ def _draw_treatment(c: _Context) -> None:
                 surgery_code[stage_rows] = _choice(u[4][stage_rows], tables[stage])
         else:
             surgery_code[rows] = _choice(u[4][rows], tables)
-    conserving = breast & surgery & np.isin(surgery_code, ["22", "23", "24"])
+    conserving = breast & surgery & _any_of(surgery_code, ["22", "23", "24"])
     mastectomy = breast & surgery & ~conserving
     p_rt_surgery = np.where(conserving, np.where(old, 0.65, 0.87),
                             np.where(mastectomy, np.array([0.02, 0.12, 0.55, 0.4, 0.2])[st], p_rt_surgery))
@@ -1295,15 +1316,15 @@ def _draw_treatment(c: _Context) -> None:
         np.where(d == NO_DATE, NO_DATE, np.maximum(d, dx)) for d in days)
 
     # Reasons for treatments not given (usual for the site and stage, but not received).
-    reason_weights = np.tile([w for _, _, w in NOT_GIVEN], (n, 1))
-    reason_weights[:, 1] *= np.where(st == DIST, 2.0, 1.0)
-    reason_index = _index_rows(u[17], reason_weights)
+    reason_weights = np.tile([w for _, _, w in NOT_GIVEN], (2, 1))
+    reason_weights[1, 1] *= 2.0                                        # distant: died before treatment
+    reason_index = _index_grouped(u[17], (st == DIST).astype(np.int64), reason_weights)
 
     def reason(given: np.ndarray, usual: np.ndarray, uniform: np.ndarray) -> np.ndarray:
         has = active & ~given & (uniform < NOT_GIVEN_SHARE * usual * np.where(older, 1.5, 1.0))
         return np.where(has, reason_index, -1)
 
-    chemo_given_code = np.array(["01", "02", "03"])[_index_rows(u[15], _profile_values("chemo_codes")[prof])]
+    chemo_given_code = np.array(["01", "02", "03"])[_index_grouped(u[15], prof, _profile_values("chemo_codes"))]
     not_given_codes = np.array([code for code, _, _ in NOT_GIVEN])
     not_given_reason = np.array([r for _, r, _ in NOT_GIVEN])
 
@@ -1331,7 +1352,7 @@ def _draw_treatment(c: _Context) -> None:
     new_code = np.char.add(np.char.add("A", old_code), "0")
     breast_code = np.char.add(np.char.add("B", old_code.astype("<U1")), "00")
     new_code = np.where(breast & surgery & ~surgery_unknown, breast_code, new_code)
-    new_code = np.where(np.isin(old_code, ["00", "98"]), "A000", np.where(surgery_unknown, "A990", new_code))
+    new_code = np.where(_any_of(old_code, ["00", "98"]), "A000", np.where(surgery_unknown, "A990", new_code))
     rx["rxSummSurgPrimSite2023"] = new_code
     rx["reasonForNoSurgery"] = np.where(surgery, "0", np.where(surgery_unknown, np.where(no_info, "9", "8"),
                                                                np.where(surgery_reason >= 0, why, "1")))
@@ -1339,7 +1360,7 @@ def _draw_treatment(c: _Context) -> None:
     rt_reason = reason(radiation, p_radiation, u[22])
     rt_why = not_given_reason[np.maximum(rt_reason, 0)]
     given_summary, given_modality = _radiation_codes(c, radiation, surgery)
-    refused_or_unknown = (rt_reason >= 0) & np.isin(rt_why, ["7", "8"])
+    refused_or_unknown = (rt_reason >= 0) & _any_of(rt_why, ["7", "8"])
     rx["rxSummRadiation"] = np.where(no_info, "9", np.where(radiation, given_summary,
                                                               np.where(refused_or_unknown, rt_why, "0")))
     rx["phase1RadiationTreatmentModality"] = np.where(
@@ -1383,7 +1404,7 @@ def _radiation_codes(c: _Context, radiation: np.ndarray, surgery: np.ndarray) ->
     brachy = (model == "prostate") & ~surgery & (v < 0.25)
     summary = np.where(brachy, "2", summary)
     modality = np.where(brachy, np.where(v < 0.2, "10", "11"), modality)
-    isotope = np.isin(model, ["thyroid", "liver"]) & (v < np.where(model == "thyroid", 0.92, 0.5))
+    isotope = _any_of(model, ["thyroid", "liver"]) & (v < np.where(model == "thyroid", 0.92, 0.5))
     summary = np.where(isotope, "3", summary)
     modality = np.where(isotope, "13", modality)
     vaginal = (model == "corpus") & surgery & (c.stage == LOC) & (v < 0.7)
@@ -1398,16 +1419,18 @@ def _radiation_codes(c: _Context, radiation: np.ndarray, surgery: np.ndarray) ->
 def _draw_confirmation(c: _Context) -> None:
     """Diagnostic confirmation; tumors not seen under the microscope lose histology detail (step 8)."""
     u, v = c.rng.random((2, c.n))
-    weights = np.array([SITES[k].confirmation for k in SITE_KEYS])[c.site_index]
-    late = np.isin(c.stage, [DIST, UNK]) & ~c.heme
-    weights[:, 3:] *= np.where(late, 2.5, 1.0)[:, None]
+    late = ((c.stage == DIST) | (c.stage == UNK)) & ~c.heme
+    table = np.array([SITES[k].confirmation for k in SITE_KEYS])
+    late_table = table.copy()
+    late_table[:, 3:] *= 2.5                       # more imaging / clinical / unknown in late stages
     codes = np.array(["1", "2", "5", "7", "8", "9"])
-    confirmation = codes[_index_rows(u, weights)]
+    group = c.site_index + len(SITE_KEYS) * late
+    confirmation = codes[_index_grouped(u, group, np.vstack([table, late_table]))]
     confirmation = np.where(c.surgery | (c.behavior == "2"), np.where(v < 0.005, "4", "1"), confirmation)
     share3 = _ramp(c.year, ((2010, 0.5), (2024, 0.75)))
     confirmation = np.where(c.heme & (confirmation == "1") & (v < share3), "3", confirmation)
     confirmation = np.where(c.heme & (confirmation == "7"), "8", confirmation)
-    c.micro = np.isin(confirmation, ["1", "2", "3", "4"])
+    c.micro = _any_of(confirmation, ["1", "2", "3", "4"])
     liver_hcc = c.is_site("liver_ihbd") & (c.hist_i == 8170)
     brain, melanoma = c.is_site("brain_ons"), c.is_site("melanoma_skin")
     keep = np.where(liver_hcc, 0.7, np.where(brain, 0.5, np.where(c.heme | melanoma, 1.0, 0.25)))
@@ -1444,9 +1467,10 @@ def _draw_grade(c: _Context) -> None:
     """Grade items: old ``grade`` (to 2017) and the 2018 clinical/pathological/post-therapy grades (step 9)."""
     u = c.rng.random((6, c.n))
     kind = _VARIANT_GRADE[c.variant]
-    weights = np.array([SITES[k].grade_weights for k in SITE_KEYS])[c.site_index]
-    weights[:, 2:] *= np.array([1.0, 1.0, 1.5, 2.0, 1.2])[c.stage][:, None]
-    true = _index_rows(u[0], weights) + 1                       # 1-4, 9 = not gradable
+    table = np.array([SITES[k].grade_weights for k in SITE_KEYS for _ in STAGE_GROUPS])
+    table[:, 2:] *= np.tile([1.0, 1.0, 1.5, 2.0, 1.2], len(SITE_KEYS))[:, None]   # higher grades when advanced
+    group = c.site_index * len(STAGE_GROUPS) + c.stage
+    true = _index_grouped(u[0], group, table) + 1                       # 1-4, 9 = not gradable
     implied = {8461: 3, 8460: 1, 8441: 3, 8980: 3, 8950: 3, 8310: 3, 8020: 4, 8041: 4, 8013: 4, 8240: 1,
                8249: 2, 9440: 4, 9401: 3, 9450: 2, 9451: 3, 9470: 4, 9508: 4, 9391: 2, 8345: 9, 8510: 9,
                9380: 9, 8000: 9}
@@ -1454,9 +1478,9 @@ def _draw_grade(c: _Context) -> None:
         true = np.where(c.hist_i == code, value, true)
     true = np.where(np.isin(c.hist_i, [9400, 9382]), np.where(u[1] < 0.55, 2, 3), true)
     breast = kind == "breast"
-    breast_weights = np.where((c.er == "0")[:, None], [0.03, 0.2, 0.77], [0.3, 0.5, 0.2])
-    breast_weights = np.where((c.behavior == "2")[:, None], [0.15, 0.45, 0.4], breast_weights)
-    true = np.where(breast, _index_rows(u[2], breast_weights) + 1, true)
+    breast_group = np.where(c.behavior == "2", 2, np.where(c.er == "0", 1, 0))
+    breast_table = np.array([[0.3, 0.5, 0.2], [0.03, 0.2, 0.77], [0.15, 0.45, 0.4]])   # ER+, ER-, DCIS
+    true = np.where(breast, _index_grouped(u[2], breast_group, breast_table) + 1, true)
     bladder = kind == "bladder"            # urothelial low / high grade, kept as 1 / 3
     high = u[3] < np.where(c.hist_i == 8120, np.where(c.behavior == "2", 1.0, 0.85),
                            np.select([c.behavior == "2", c.stage == LOC], [0.35, 0.7], 0.97))
@@ -1503,12 +1527,12 @@ def _draw_stage_size_nodes(c: _Context) -> None:
     n, rng = c.n, c.rng
     u = rng.random((8, n))
     st = c.stage
-    regional = np.array([SITES[k].regional for k in SITE_KEYS])[c.site_index]
-    regional_code = np.array(["2", "3", "4"])[_index_rows(u[0], regional)]
+    regional = np.array([SITES[k].regional for k in SITE_KEYS])
+    regional_code = np.array(["2", "3", "4"])[_index_grouped(u[0], c.site_index, regional)]
     code = np.where(st == REG, regional_code, np.array(["0", "1", "2", "7", "9"])[st])
     code = np.where((c.hist_i == 9732) & (st != UNK), "7", code)     # plasma cell myeloma is systemic
     code = np.where(c.is_site("leukemia"), "7", code)               # leukemia is systemic
-    ss2000 = np.where(np.isin(code, ["2", "3", "4"]) & (u[1] < 0.03), "5", code)      # regional, NOS
+    ss2000 = np.where(_any_of(code, ["2", "3", "4"]) & (u[1] < 0.03), "5", code)      # regional, NOS
     ss2000 = np.where(c.is_site("nhl") & (st == REG), "5", ss2000)
     c.out["summaryStage2018"] = code
     c.out["derivedSummaryStage2018"] = code
@@ -1540,7 +1564,7 @@ def _draw_stage_size_nodes(c: _Context) -> None:
     dissected = c.surgery & (u[4] < p_nodes) & (node_median > 0)
     count = np.clip(np.rint(np.maximum(node_median, 1) * np.exp(0.45 * rng.standard_normal(n))), 1, 90)
     count = count.astype(np.int64)
-    nodal_disease = ((st == REG) & np.isin(regional_code, ["3", "4"])) | ((st == DIST) & (u[5] < 0.4))
+    nodal_disease = ((st == REG) & (regional_code != "2")) | ((st == DIST) & (u[5] < 0.4))
     nodal_disease &= ~c.is_site("nhl", "brain_ons")
     involved = np.minimum(count, 1 + rng.poisson(2.0, n))
     examined = np.where(dissected, count, 0)
@@ -1557,12 +1581,14 @@ def _draw_stage_size_nodes(c: _Context) -> None:
 def _draw_payer(c: _Context) -> None:
     """Primary payer at diagnosis by age (Medicare Advantage growing, uninsured shrinking) (step 12)."""
     u = c.rng.random(c.n)
-    weights = np.column_stack([np.tile(list(PAYER_65.values()), (c.n, 1)),
-                               _ramp(c.year, ((2010, 22.0), (2024, 48.0)))])
-    payer = np.array([*PAYER_65, "62"])[_index_rows(u, weights)]
-    weights = np.column_stack([np.tile(list(PAYER_UNDER_65.values()), (c.n, 1)),
-                               _ramp(c.year, ((2010, 7.0), (2014, 5.0), (2024, 4.0)))])
-    young = np.array([*PAYER_UNDER_65, "01"])[_index_rows(u, weights)]
+    first = int(c.year.min()) if c.n else 0
+    years = np.arange(first, int(c.year.max(initial=first)) + 1)
+    table = np.column_stack([np.tile(list(PAYER_65.values()), (len(years), 1)),
+                             np.interp(years, (2010, 2024), (22.0, 48.0))])
+    payer = np.array([*PAYER_65, "62"])[_index_grouped(u, c.year - first, table)]
+    table = np.column_stack([np.tile(list(PAYER_UNDER_65.values()), (len(years), 1)),
+                             np.interp(years, (2010, 2014, 2024), (7.0, 5.0, 4.0))])
+    young = np.array([*PAYER_UNDER_65, "01"])[_index_grouped(u, c.year - first, table)]
     payer = np.where(c.age < 65, young, payer)
     c.out["primaryPayerAtDx"] = np.where(c.age < 18, _choice(u, PAYER_CHILD), payer)
 
@@ -1626,7 +1652,7 @@ def _assemble(c: _Context, index: pd.Index) -> pd.DataFrame:
     frame["_cancer_cod_icd10"] = _cause_of_death(c.topo_i, c.hist_i)
     result = pd.DataFrame(frame, index=index, copy=False)
     curative = c.surgery | c.radiation | (c.heme & c.chemo)
-    result["_recurrence_eligible"] = np.isin(c.stage, [IS, LOC, REG]) & curative & ~c.is_site("leukemia")
+    result["_recurrence_eligible"] = (c.stage <= REG) & curative & ~c.is_site("leukemia")
     result["_treated"] = c.treated
     result["_first_rx_date"] = pd.to_datetime(np.where(c.first_rx == NO_DATE, np.datetime64("NaT"),
                                                        c.first_rx.astype("datetime64[D]")))
@@ -1716,14 +1742,14 @@ _SITE_SPECIFIC: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-def death_certificate_only(coded: pd.DataFrame, diagnosis_date: pd.Series | None = None) -> pd.DataFrame:
+def death_certificate_only(coded: pd.DataFrame, diagnosis_date: pd.Series | np.ndarray | None = None) -> pd.DataFrame:
     """Recode tumors known only from a death certificate (type of reporting source 7).
 
     The site becomes the NOS code a death certificate gives (C509, C349...), the histology 8000 (leukemia
     9800, lymphoma 9590, myeloma 9732, melanoma 8720), confirmation 9; stage, size, nodes, grade,
-    biomarkers and treatment become unknown, treatment dates blank. ``diagnosis_date`` (the date of death,
-    on ``coded``'s index) decides which year-dependent items are filled; without it each item keeps the
-    place it had in ``coded``. Columns are those of ``coded`` (helper columns included when present).
+    biomarkers and treatment become unknown, treatment dates blank. ``diagnosis_date`` (the date of death;
+    a Series aligned on ``coded``'s index, or an array in row order) decides which year-dependent items are
+    filled; without it each item keeps the place it had in ``coded``. Columns are those of ``coded`` (helper columns included when present).
     """
     out = coded.copy()
     if out.empty:
@@ -1747,7 +1773,9 @@ def death_certificate_only(coded: pd.DataFrame, diagnosis_date: pd.Series | None
     out["typeOfReportingSource"] = "7"
     year = None
     if diagnosis_date is not None:
-        year = _years(pd.to_datetime(pd.Series(diagnosis_date)).reindex(out.index).to_numpy(dtype="datetime64[D]"))
+        dates = diagnosis_date.reindex(out.index) if isinstance(diagnosis_date, pd.Series) else \
+            pd.Series(np.asarray(diagnosis_date), index=out.index)
+        year = _years(pd.to_datetime(dates).to_numpy(dtype="datetime64[D]"))
     for item in ITEMS:
         if item not in out.columns:
             continue
