@@ -149,8 +149,8 @@ def survival_data(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str]
     ``diagnosis_date`` (+ strata, ``cause_of_death``, recurrence columns) as the estimators take them.
 
     Follows SEER's survival selection: death-certificate-only and autopsy-only cases are excluded, and so
-    are tumors without a full diagnosis date, birth date or date of last contact, or with last contact
-    before diagnosis.
+    are tumors without a full diagnosis date, birth date or date of last contact, or with a birth or
+    last contact that contradicts the diagnosis date.
     """
     strata = _strata(by)
     where, params = tumor_filter.where()
@@ -165,7 +165,7 @@ def survival_data(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str]
         {FROM_TUMORS}
         WHERE {where}
           AND coalesce(t.type_of_reporting_source, '') NOT IN ('6', '7')
-          AND t.date_of_diagnosis_precision = 'D' AND p.date_of_birth IS NOT NULL
+          AND t.date_of_diagnosis_precision = 'D' AND p.date_of_birth <= t.date_of_diagnosis
           AND p.date_of_last_contact IS NOT NULL AND p.date_of_last_contact >= t.date_of_diagnosis
           AND p.sex IN ('1', '2')
         ORDER BY t.tumor_id"""

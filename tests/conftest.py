@@ -1,8 +1,11 @@
-"""Shared fixtures: small NAACCR XML documents written from plain dictionaries."""
+"""Shared fixtures: small NAACCR XML documents written from plain dictionaries, and one generated
+sample registry ingested into a store, shared by the tests that need realistic data."""
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -45,3 +48,35 @@ def write_xml(tmp_path: Path) -> Callable[..., Path]:
 def db_path(tmp_path: Path) -> Path:
     """A fresh store location."""
     return tmp_path / "data" / "registry.duckdb"
+
+
+SAMPLE_TUMORS = 40_000
+
+
+def _ingest(path: Path, db: Path) -> object:
+    from pipelines.load import ingest_file
+    return ingest_file(path, db_path=db)
+
+
+@pytest.fixture(scope="session")
+def sample_registry(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A 40,000-tumor sample registry (seed 7): generated, written, ingested with its population.
+
+    Returns config, out (the generated files), db (the store), manifest and the ingest results.
+    """
+    from pipelines.load import ingest_file
+    from pipelines.population import load_population
+    from sample_data.config import SampleConfig
+    from sample_data.generator import generate, write
+
+    root = tmp_path_factory.mktemp("sample")
+    config = SampleConfig(tumors=SAMPLE_TUMORS, seed=7)
+    out = root / "files"
+    manifest = write(generate(config), out)
+    db = root / "registry.duckdb"
+    files = sorted(path for path in (out / "naaccr").rglob("*") if path.is_file())
+    first = ingest_file(files[0], db_path=db)   # creates the store before two workers share it
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = [first, *pool.map(_ingest, files[1:], [db] * (len(files) - 1))]
+    load_population(next((out / "population").iterdir()), db_path=db)
+    return {"config": config, "out": out, "db": db, "manifest": manifest, "results": results}

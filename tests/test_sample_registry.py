@@ -8,8 +8,6 @@ report belongs to which site and person) and compared with the reference figures
 from __future__ import annotations
 
 import json
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,8 +16,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.load import BatchResult, ingest_file
-from pipelines.population import load_population
 from registry.standard_populations import standard_weights
 from sample_data.config import DefectRates, SampleConfig, preset
 from sample_data.generator import generate, write
@@ -30,29 +26,13 @@ TUMORS = 40_000
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """Generate, write and ingest one registry; return paths, manifest and the truth tables."""
-    root = tmp_path_factory.mktemp("sample")
-    config = SampleConfig(tumors=TUMORS, seed=7)
-    registry = generate(config)
-    out = root / "files"
-    manifest = write(registry, out)
-    db = root / "registry.duckdb"
-    files = sorted(path for path in (out / "naaccr").rglob("*") if path.is_file())
-    first = ingest_file(files[0], db_path=db)   # creates the store before two workers share it
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
-        results = [first, *pool.map(_ingest, files[1:], [db] * (len(files) - 1))]
-    population_file = next((out / "population").iterdir())
-    load_population(population_file, db_path=db)
-    return {"config": config, "out": out, "db": db, "manifest": manifest, "results": results,
+def sample(sample_registry: dict[str, object]) -> dict[str, object]:
+    """The session's generated and ingested registry, with its truth tables."""
+    out = Path(str(sample_registry["out"]))
+    return {**sample_registry,
             "truth_reports": pd.read_csv(out / "truth" / "reports.csv", dtype=str),
             "truth_tumors": pd.read_csv(out / "truth" / "tumors.csv", dtype={"fips": str}),
             "defects": pd.read_csv(out / "truth" / "defects.csv", dtype=str)}
-
-
-def _ingest(path: Path, db: Path) -> BatchResult:
-    return ingest_file(path, db_path=db)
 
 
 def _store_tumors(sample: dict[str, object]) -> pd.DataFrame:
