@@ -379,5 +379,149 @@ def serve(db: DbOption = DEFAULT_DB,
     raise typer.Exit(subprocess.call(command, env=env))
 
 
+# ---- users and audit trail: the SQLite operational store beside --db (registry/operational.py) ----------
+users_app = typer.Typer(help="Dashboard user accounts (operational store beside --db).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+audit_app = typer.Typer(help="The audit trail: show events, verify the hash chain.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+def announce_initial_administrator(db: Path) -> None:
+    """Open (or create) the operational store of db; on a new one, print the initial administrator's
+    password once. Called by `registry users ...`; also meant for `registry serve` and `make demo`."""
+    from registry.accounts import INITIAL_ADMINISTRATOR, ensure_initial_administrator
+    from registry.operational import open_operational_store
+
+    password = ensure_initial_administrator(open_operational_store(db))
+    if password:
+        console.print(f"New operational store: administrator {INITIAL_ADMINISTRATOR!r} created with password "
+                      f"{password} (shown only now; it must be changed at first sign-in)",
+                      style="bold yellow", markup=False, highlight=False)
+
+
+def _users_call(db: Path, action: Callable[..., object]) -> object:
+    """Run action(ops, actor) as the console operator; a refused request exits 2 with its message."""
+    from registry.operational import open_operational_store
+    from registry.principal import console_operator
+
+    announce_initial_administrator(db)
+    try:
+        return action(open_operational_store(db), console_operator())
+    except RegistryError as exc:
+        console.print(str(exc), style="red", markup=False, highlight=False)
+        raise typer.Exit(2) from exc
+
+
+@users_app.command("add")
+def users_add(
+    user: Annotated[str, typer.Argument(help="User name (unique, case-insensitive).")],
+    role: Annotated[str, typer.Option(help="registrar, researcher or administrator.")],
+    grant: Annotated[list[str] | None, typer.Option(help="Extra grant, e.g. lds (repeatable).")] = None,
+    display_name: Annotated[str, typer.Option(help="Name shown in the dashboard.")] = "",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Create an account and print its generated password once (to be changed at first sign-in)."""
+    from registry.accounts import create_user
+
+    password = _users_call(db, lambda ops, actor: create_user(ops, user, role, grants=grant or (),
+                                                              display_name=display_name, actor=actor))
+    out.print(f"user {user!r} ({role}) created; password (shown only now): {password}", markup=False,
+              highlight=False)
+
+
+@users_app.command("disable")
+def users_disable(user: Annotated[str, typer.Argument(help="User name.")], db: DbOption = DEFAULT_DB) -> None:
+    """Stop an account from signing in (accounts are kept for the audit trail)."""
+    from registry.accounts import disable_user
+
+    _users_call(db, lambda ops, actor: disable_user(ops, user, actor=actor))
+    out.print(f"user {user!r} disabled", markup=False, highlight=False)
+
+
+@users_app.command("reset-password")
+def users_reset_password(user: Annotated[str, typer.Argument(help="User name.")],
+                         db: DbOption = DEFAULT_DB) -> None:
+    """Give an account a new random password (printed once, to be changed at next sign-in)."""
+    from registry.accounts import reset_password
+
+    password = _users_call(db, lambda ops, actor: reset_password(ops, user, actor=actor))
+    out.print(f"new password for {user!r} (shown only now): {password}", markup=False, highlight=False)
+
+
+@users_app.command("list")
+def users_list(db: DbOption = DEFAULT_DB) -> None:
+    """List accounts: role, grants, state and last sign-in (never password hashes)."""
+    from registry.accounts import list_users
+    from registry.operational import open_operational_store
+
+    announce_initial_administrator(db)
+    table = Table(title="User accounts")
+    for name in ("user", "display name", "role", "grants", "state", "must change password", "last sign-in"):
+        table.add_column(name)
+    for a in list_users(open_operational_store(db)):
+        table.add_row(a.user, a.display_name, a.role, ", ".join(sorted(a.grants)),
+                      "disabled" if a.disabled else "active", "yes" if a.must_change_password else "",
+                      (a.last_sign_in or "")[:19])
+    out.print(table)
+
+
+def _existing_ops(db: Path) -> Path:
+    """The operational store of db, which must exist already (auditing commands never create one)."""
+    from registry.operational import ops_path_for
+
+    path = ops_path_for(db)
+    if not path.exists():
+        console.print(f"{path}: no operational store here", style="red", markup=False, highlight=False)
+        raise typer.Exit(2)
+    return db
+
+
+@audit_app.command("show")
+def audit_show(
+    db: DbOption = DEFAULT_DB,
+    user: Annotated[str | None, typer.Option(help="Only this user's events.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only this action, e.g. sign-in-failed or export.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only from this UTC time on (ISO, e.g. 2026-01-31).")] = None,
+    limit: Annotated[int, typer.Option(help="Most recent events to show.")] = 50,
+) -> None:
+    """Show the most recent audit events, newest first."""
+    import json
+
+    from registry.audit import events
+    from registry.operational import open_operational_store
+
+    found = events(open_operational_store(_existing_ops(db)), user=user, action=action, since=since, limit=limit)
+    table = Table(title="Audit trail")
+    for name in ("seq", "time (UTC)", "user", "role", "action", "detail"):
+        table.add_column(name, overflow="fold", justify="right" if name == "seq" else "left")
+    for e in found:
+        detail = ", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in e.detail.items())
+        table.add_row(str(e.seq), e.occurred_at[:19], e.user, e.role, e.action, detail)
+    out.print(table)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    db: DbOption = DEFAULT_DB,
+    anchor: Annotated[str | None, typer.Option(help="SEQ:HASH printed by an earlier verify; detects a "
+                                                    "rewritten or truncated chain.")] = None,
+) -> None:
+    """Check the audit trail's hash chain: exit 0 when intact, 1 when tampered with (first bad event)."""
+    from registry.audit import parse_anchor, verify_chain
+    from registry.operational import open_operational_store
+
+    try:
+        mark = parse_anchor(anchor) if anchor else None
+    except ValueError as exc:
+        console.print(str(exc), style="red", markup=False, highlight=False)
+        raise typer.Exit(2) from exc
+    result = verify_chain(open_operational_store(_existing_ops(db)), anchor=mark)
+    if result.ok:
+        out.print(result.message, markup=False, highlight=False)
+        return
+    console.print(result.message, style="bold red", markup=False, highlight=False)
+    raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

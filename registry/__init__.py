@@ -1,1 +1,5 @@
-"""Oncoregistry domain core: NAACCR dictionaries, the analytic store, and (later) statistics and privacy."""
+"""Oncoregistry domain core: NAACCR dictionaries, the analytic and operational stores, statistics, access."""
+
+from registry.principal import ROLES, Principal
+
+__all__ = ["ROLES", "Principal"]

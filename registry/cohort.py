@@ -125,7 +125,8 @@ def population_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[
         raise ValueError(f"by: population has no strata {unknown}; choose from {', '.join(POPULATION_STRATA)}")
     if tumor_filter.races:
         raise ValueError("races: the store has no race-specific population; rates by race are not available")
-    clauses, params = ["TRUE"], []
+    clauses: list[str] = ["TRUE"]
+    params: list[object] = []
     for column, values in (("sex", tumor_filter.sexes), ("fips", tumor_filter.counties)):
         if values:
             clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")

@@ -1,0 +1,468 @@
+"""Local user accounts: argon2id password hashes, sign-in with lockout, and user management.
+
+Every sign-in attempt, successful or not, writes exactly one audit event; every change to an account
+writes one too, in the same transaction as the change. Messages raised to callers never contain a
+password or hash and read the same whether or not the user exists; the reason (unknown user, wrong
+password, disabled account) goes only into the audit trail, which administrators read.
+
+Lockout: `LockoutPolicy.max_failures` failed attempts for one user name within `window`, counted since
+the last success, lock that name for `duration`. It is keyed by the name typed, so unknown names lock
+the same way; attempts during a lockout are refused without checking the password and do not extend
+it; an administrator's password reset lifts it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sqlite3
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from registry.audit import append_event
+from registry.errors import RegistryError
+from registry.operational import OperationalStore, name_key, parse_timestamp, timestamp
+from registry.principal import ADMINISTRATOR, GRANTS, REGISTRAR, RESEARCHER, ROLES, Principal
+
+log = logging.getLogger(__name__)
+
+# argon2id with the library's defaults (RFC 9106 low-memory profile). Hashes carry their parameters:
+# when these change, a user's hash is upgraded at their next successful sign-in.
+PASSWORD_HASHER = PasswordHasher()
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024
+MAX_USER_NAME_LENGTH = 128
+GENERATED_PASSWORD_LENGTH = 20
+# Letters and digits without look-alikes (0/O, 1/l/I): easy to read aloud or copy from a terminal.
+_PASSWORD_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+INITIAL_ADMINISTRATOR = "admin"
+SYSTEM = "system"
+
+# FOR THE DEMO ONLY: fixed, published passwords. `ensure_demo_accounts` creates these when `make demo`
+# asks for it; never call it on a real registry.
+DEMO_ACCOUNTS: dict[str, tuple[str, str]] = {
+    "registrar": (REGISTRAR, "demo-registrar"),
+    "researcher": (RESEARCHER, "demo-researcher"),
+    "administrator": (ADMINISTRATOR, "demo-administrator"),
+}
+
+_SIGN_IN_FAILED = "sign-in failed: wrong user name or password, or the account is disabled"
+
+
+class AccountError(RegistryError):
+    """A user-management request cannot be carried out (unknown or duplicate user, bad role...)."""
+
+
+class PasswordPolicyError(AccountError):
+    """A new password does not meet the password policy."""
+
+
+class AuthenticationError(RegistryError):
+    """A sign-in failed. The message never says whether the user exists, and never holds a secret."""
+
+    def __init__(self, message: str, *, locked_until: datetime | None = None) -> None:
+        super().__init__(message)
+        self.locked_until = locked_until
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """How many failures within which window lock a user name, and for how long."""
+
+    max_failures: int = 5
+    window: timedelta = timedelta(minutes=15)
+    duration: timedelta = timedelta(minutes=15)
+
+
+DEFAULT_LOCKOUT = LockoutPolicy()
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as administrators see it; deliberately without the password hash."""
+
+    user: str
+    display_name: str
+    role: str
+    grants: frozenset[str]
+    disabled: bool
+    must_change_password: bool
+    created_at: str
+    updated_at: str
+    last_sign_in: str | None
+
+    def principal(self) -> Principal:
+        """The identity this account signs in as."""
+        return Principal(self.user, self.role, self.grants)
+
+
+# ---- validation -----------------------------------------------------------------------------------------
+
+def generate_password(length: int = GENERATED_PASSWORD_LENGTH) -> str:
+    """A random password from the OS's secure generator (about 115 bits at 20 characters)."""
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(max(length, 16)))
+
+
+def check_password_policy(password: str) -> None:
+    """Refuse passwords too short or too long; the message never repeats the password."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordPolicyError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise PasswordPolicyError(f"a password may have at most {MAX_PASSWORD_LENGTH} characters")
+    if not password.strip():
+        raise PasswordPolicyError("a password cannot be only spaces")
+
+
+def check_user_name(user: str) -> str:
+    """Accept any printable name (stored literally) without control characters, edge spaces or ':'.
+
+    ':' is reserved for principals that are not accounts (`console:<os user>`).
+    """
+    if not isinstance(user, str) or not user or len(user) > MAX_USER_NAME_LENGTH:
+        raise AccountError(f"a user name has 1 to {MAX_USER_NAME_LENGTH} characters")
+    if user != user.strip() or ":" in user or any(unicodedata.category(c).startswith("C") for c in user):
+        raise AccountError("a user name cannot have control characters, ':' or leading/trailing spaces")
+    return user
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
+    return role
+
+
+def _check_grants(grants: Iterable[str]) -> list[str]:
+    chosen = sorted(set(grants))
+    unknown = [g for g in chosen if g not in GRANTS]
+    if unknown:
+        raise AccountError(f"unknown grant {', '.join(unknown)}: expected one of {', '.join(sorted(GRANTS))}")
+    return chosen
+
+
+def _actor(actor: Principal | str | None) -> tuple[str, str]:
+    """(user, role) to record for whoever manages accounts; only administrators may."""
+    if actor is None:
+        return SYSTEM, ""
+    if isinstance(actor, Principal):
+        if not actor.is_administrator:
+            raise AccountError("only administrators manage user accounts")
+        return actor.user, actor.role
+    return str(actor), ""
+
+
+# ---- reading --------------------------------------------------------------------------------------------
+
+_ACCOUNT_COLUMNS = ("SELECT a.*, (SELECT max(s.attempted_at) FROM sign_in_attempt s WHERE s.user_key = a.user_key "
+                    "AND s.outcome = 'ok') AS last_sign_in FROM account a")
+
+
+def _account(row: sqlite3.Row) -> Account:
+    return Account(user=row["user_name"], display_name=row["display_name"], role=row["role"],
+                   grants=frozenset(json.loads(row["grants"])), disabled=bool(row["disabled"]),
+                   must_change_password=bool(row["must_change_password"]), created_at=row["created_at"],
+                   updated_at=row["updated_at"], last_sign_in=row["last_sign_in"])
+
+
+def list_users(ops: OperationalStore) -> list[Account]:
+    """Every account, by user name, without password hashes."""
+    with ops.connect() as con:
+        rows = con.execute(f"{_ACCOUNT_COLUMNS} ORDER BY a.user_key").fetchall()
+    return [_account(row) for row in rows]
+
+
+def get_user(ops: OperationalStore, user: str) -> Account | None:
+    """One account by user name (case-insensitive), or None; e.g. to see must_change_password."""
+    with ops.connect() as con:
+        row = con.execute(f"{_ACCOUNT_COLUMNS} WHERE a.user_key = ?", [name_key(user)]).fetchone()
+    return _account(row) if row else None
+
+
+def _account_row(con: sqlite3.Connection, user: str) -> sqlite3.Row:
+    row = con.execute("SELECT * FROM account WHERE user_key = ?", [name_key(user)]).fetchone()
+    if row is None:
+        raise AccountError(f"no user {user!r}")
+    return row
+
+
+# ---- creating and changing accounts ---------------------------------------------------------------------
+
+def _insert_account(con: sqlite3.Connection, ops: OperationalStore, user: str, role: str, grants: list[str],
+                    password_hash: str, display_name: str, must_change: bool, actor: tuple[str, str]) -> None:
+    now = ops.now()
+    try:
+        con.execute("INSERT INTO account (user_name, user_key, display_name, role, grants, password_hash, "
+                    "must_change_password, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [user, name_key(user), display_name, role, json.dumps(grants), password_hash, int(must_change),
+                     timestamp(now), timestamp(now)])
+    except sqlite3.IntegrityError as exc:
+        raise AccountError(f"user {user!r} already exists") from exc
+    append_event(con, now, actor[0], actor[1], "user-add",
+                 {"target": user, "role": role, "grants": grants, "must_change_password": must_change})
+
+
+def create_user(ops: OperationalStore, user: str, role: str, *, grants: Iterable[str] = (),
+                password: str | None = None, display_name: str = "", must_change_password: bool | None = None,
+                actor: Principal | str | None = None) -> str:
+    """Create an account and return its password: the one given, or a generated one to hand over once.
+
+    A generated password must be changed at first sign-in unless `must_change_password` says otherwise.
+    """
+    check_user_name(user)
+    _check_role(role)
+    chosen = _check_grants(grants)
+    who = _actor(actor)
+    generated = password is None
+    secret = generate_password() if password is None else password
+    check_password_policy(secret)
+    must_change = generated if must_change_password is None else must_change_password
+    password_hash = PASSWORD_HASHER.hash(secret)
+    with ops.write() as con:
+        _insert_account(con, ops, user, role, chosen, password_hash, display_name, must_change, who)
+    return secret
+
+
+def update_user(ops: OperationalStore, user: str, *, role: str | None = None, grants: Iterable[str] | None = None,
+                display_name: str | None = None, actor: Principal | str | None = None) -> Account:
+    """Change an account's role, grants or display name; returns the account as it now is."""
+    who = _actor(actor)
+    changes: dict[str, object] = {}
+    if role is not None:
+        changes["role"] = _check_role(role)
+    if grants is not None:
+        changes["grants"] = _check_grants(grants)
+    if display_name is not None:
+        changes["display_name"] = display_name
+    with ops.write() as con:
+        row = _account_row(con, user)
+        now = ops.now()
+        con.execute("UPDATE account SET role = coalesce(?, role), grants = coalesce(?, grants), "
+                    "display_name = coalesce(?, display_name), updated_at = ? WHERE account_id = ?",
+                    [changes.get("role"), json.dumps(changes["grants"]) if "grants" in changes else None,
+                     changes.get("display_name"), timestamp(now), row["account_id"]])
+        append_event(con, now, who[0], who[1], "user-update", {"target": row["user_name"], **changes})
+    account = get_user(ops, user)
+    assert account is not None
+    return account
+
+
+def _set_disabled(ops: OperationalStore, user: str, disabled: bool, actor: Principal | str | None) -> None:
+    who = _actor(actor)
+    with ops.write() as con:
+        row = _account_row(con, user)
+        now = ops.now()
+        con.execute("UPDATE account SET disabled = ?, updated_at = ? WHERE account_id = ?",
+                    [int(disabled), timestamp(now), row["account_id"]])
+        append_event(con, now, who[0], who[1], "user-disable" if disabled else "user-enable",
+                     {"target": row["user_name"]})
+
+
+def disable_user(ops: OperationalStore, user: str, *, actor: Principal | str | None = None) -> None:
+    """Stop an account from signing in (accounts are never deleted, so the audit trail keeps its names)."""
+    _set_disabled(ops, user, True, actor)
+
+
+def enable_user(ops: OperationalStore, user: str, *, actor: Principal | str | None = None) -> None:
+    """Let a disabled account sign in again."""
+    _set_disabled(ops, user, False, actor)
+
+
+def reset_password(ops: OperationalStore, user: str, *, actor: Principal | str | None = None) -> str:
+    """Give an account a new random password (returned, to hand over once), to be changed at next
+    sign-in; also lifts a lockout of that user name."""
+    who = _actor(actor)
+    secret = generate_password()
+    password_hash = PASSWORD_HASHER.hash(secret)
+    with ops.write() as con:
+        row = _account_row(con, user)
+        now = ops.now()
+        con.execute("UPDATE account SET password_hash = ?, must_change_password = 1, updated_at = ? "
+                    "WHERE account_id = ?", [password_hash, timestamp(now), row["account_id"]])
+        _record_attempt(con, row["user_key"], row["user_name"], now, "unlocked", f"reset by {who[0]}")
+        append_event(con, now, who[0], who[1], "password-reset", {"target": row["user_name"]})
+    return secret
+
+
+def change_password(ops: OperationalStore, user: str, current_password: str, new_password: str, *,
+                    source: str = "", policy: LockoutPolicy = DEFAULT_LOCKOUT) -> None:
+    """A user changes their own password, proving the current one (wrong guesses count toward lockout)."""
+    check_password_policy(new_password)
+    if new_password == current_password:
+        raise PasswordPolicyError("the new password must differ from the current one")
+    row = _check_credentials(ops, user, current_password, source=source, policy=policy,
+                             failed_action="password-change-failed")
+    password_hash = PASSWORD_HASHER.hash(new_password)
+    with ops.write() as con:
+        now = ops.now()
+        con.execute("UPDATE account SET password_hash = ?, must_change_password = 0, updated_at = ? "
+                    "WHERE account_id = ?", [password_hash, timestamp(now), row["account_id"]])
+        _record_attempt(con, row["user_key"], row["user_name"], now, "ok", source)
+        append_event(con, now, row["user_name"], row["role"], "password-change", {"source": source})
+
+
+# ---- signing in -----------------------------------------------------------------------------------------
+
+def _record_attempt(con: sqlite3.Connection, key: str, typed: str, now: datetime, outcome: str, source: str,
+                    locked_until: datetime | None = None) -> None:
+    con.execute("INSERT INTO sign_in_attempt (user_key, user_name, attempted_at, success, outcome, source, "
+                "locked_until) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [key, typed, timestamp(now), int(outcome == "ok"), outcome, source,
+                 timestamp(locked_until) if locked_until else None])
+
+
+def _last_reset(con: sqlite3.Connection, key: str) -> int:
+    """The attempt after which failures count afresh: the last success or administrator's reset.
+
+    Attempts are ordered by their row id (the order they were written), not by time, so two attempts in
+    the same microsecond or a clock set back cannot confuse the count.
+    """
+    row = con.execute("SELECT coalesce(max(attempt_id), 0) FROM sign_in_attempt WHERE user_key = ? "
+                      "AND outcome IN ('ok', 'unlocked')", [key]).fetchone()
+    return int(row[0])
+
+
+def _lock_in_force(con: sqlite3.Connection, key: str, now: datetime) -> datetime | None:
+    """The end of the lockout of this user name, if one is in force at `now`."""
+    row = con.execute("SELECT max(locked_until) FROM sign_in_attempt WHERE user_key = ? "
+                      "AND locked_until IS NOT NULL AND attempt_id > ?", [key, _last_reset(con, key)]).fetchone()
+    if row[0] and row[0] > timestamp(now):
+        return parse_timestamp(row[0])
+    return None
+
+
+def locked_until(ops: OperationalStore, user: str) -> datetime | None:
+    """When the lockout of this user name ends, or None when it is not locked (for the users page)."""
+    with ops.connect() as con:
+        return _lock_in_force(con, name_key(user), ops.now())
+
+
+def _lock_after_failure(con: sqlite3.Connection, key: str, now: datetime, policy: LockoutPolicy) -> datetime | None:
+    """Whether this failure completes max_failures within the window since the last reset or lockout."""
+    last_lock = con.execute("SELECT coalesce(max(attempt_id), 0) FROM sign_in_attempt WHERE user_key = ? "
+                            "AND locked_until IS NOT NULL", [key]).fetchone()[0]
+    earlier = con.execute("SELECT count(*) FROM sign_in_attempt WHERE user_key = ? "
+                          "AND outcome IN ('bad-credentials', 'disabled') AND attempt_id > ? AND attempted_at > ?",
+                          [key, max(_last_reset(con, key), int(last_lock)), timestamp(now - policy.window)]
+                          ).fetchone()[0]
+    return now + policy.duration if earlier + 1 >= policy.max_failures else None
+
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash with the current parameters to verify against for unknown users, so timing tells nothing."""
+    h = PASSWORD_HASHER
+    params = f"{h.type}:{h.time_cost}:{h.memory_cost}:{h.parallelism}:{h.hash_len}:{h.salt_len}"
+    if params not in _DUMMY_HASHES:
+        _DUMMY_HASHES[params] = PASSWORD_HASHER.hash(secrets.token_hex(16))
+    return _DUMMY_HASHES[params]
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    if not isinstance(password, str):
+        return False
+    try:
+        return PASSWORD_HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _locked_message(until: datetime) -> str:
+    return (f"sign-in failed: too many failed attempts for this user name; try again after "
+            f"{until.strftime('%Y-%m-%d %H:%M')} UTC")
+
+
+def _check_credentials(ops: OperationalStore, user: str, password: str, *, source: str, policy: LockoutPolicy,
+                       failed_action: str) -> sqlite3.Row:
+    """The account row if user and password match an enabled, unlocked account; otherwise record the
+    failed attempt and its audit event (`failed_action`) and raise AuthenticationError."""
+    typed = str(user)
+    key = name_key(typed)
+    with ops.connect() as con:
+        row = con.execute("SELECT * FROM account WHERE user_key = ?", [key]).fetchone()
+        lock = _lock_in_force(con, key, ops.now())
+    if lock is None:
+        matches = _verify(row["password_hash"] if row else _dummy_hash(), password)
+        if row is not None and matches and not row["disabled"]:
+            return row
+        outcome = "disabled" if row is not None and matches else "bad-credentials"
+        reason = "unknown-user" if row is None else ("disabled" if matches else "wrong-password")
+    else:
+        outcome = reason = "locked"
+    with ops.write() as con:
+        now = ops.now()
+        new_lock = _lock_after_failure(con, key, now, policy) if lock is None else None
+        _record_attempt(con, key, typed, now, outcome, source, new_lock)
+        detail: dict[str, object] = {"source": source, "reason": reason}
+        if new_lock:
+            detail["locked_until"] = timestamp(new_lock)
+        # Recorded under the name typed and no role: the caller has not proven who they are.
+        append_event(con, now, typed, "", failed_action, detail)
+    log.info("%s for user name %r from %r: %s", failed_action, typed, source, reason)
+    if lock or new_lock:
+        until = lock or new_lock
+        assert until is not None
+        raise AuthenticationError(_locked_message(until), locked_until=until)
+    raise AuthenticationError(_SIGN_IN_FAILED)
+
+
+def authenticate(ops: OperationalStore, user: str, password: str, *, source: str,
+                 policy: LockoutPolicy = DEFAULT_LOCKOUT) -> Principal:
+    """Check a user name (case-insensitive) and password; return the Principal or raise AuthenticationError.
+
+    `source` says where the attempt came from (e.g. `dashboard`, `cli`, a client address). Writes exactly
+    one audit event (`sign-in` or `sign-in-failed`). Check `get_user(...).must_change_password` next.
+    """
+    row = _check_credentials(ops, user, password, source=source, policy=policy, failed_action="sign-in-failed")
+    new_hash = PASSWORD_HASHER.hash(password) if PASSWORD_HASHER.check_needs_rehash(row["password_hash"]) else None
+    principal = Principal(row["user_name"], row["role"], frozenset(json.loads(row["grants"])))
+    with ops.write() as con:
+        now = ops.now()
+        if new_hash is not None:
+            con.execute("UPDATE account SET password_hash = ? WHERE account_id = ?", [new_hash, row["account_id"]])
+        _record_attempt(con, row["user_key"], str(user), now, "ok", source)
+        append_event(con, now, principal.user, principal.role, "sign-in",
+                     {"source": source, "must_change_password": bool(row["must_change_password"]),
+                      **({"rehashed": True} if new_hash else {})})
+    return principal
+
+
+# ---- first start and demo -------------------------------------------------------------------------------
+
+def ensure_initial_administrator(ops: OperationalStore, *, user: str = INITIAL_ADMINISTRATOR) -> str | None:
+    """On a store without any account, create one administrator with a random password and return it
+    (show it once; it must be changed at first sign-in). Returns None when accounts already exist."""
+    with ops.connect() as con:
+        if con.execute("SELECT count(*) FROM account").fetchone()[0]:
+            return None
+    secret = generate_password()
+    password_hash = PASSWORD_HASHER.hash(secret)
+    with ops.write() as con:
+        # Re-checked under the write lock: two processes starting at once create one administrator.
+        if con.execute("SELECT count(*) FROM account").fetchone()[0]:
+            return None
+        _insert_account(con, ops, user, ADMINISTRATOR, [], password_hash, "Initial administrator", True,
+                        (SYSTEM, ""))
+    return secret
+
+
+def ensure_demo_accounts(ops: OperationalStore) -> dict[str, str]:
+    """FOR THE DEMO ONLY: create the DEMO_ACCOUNTS (fixed, published passwords) that do not exist yet;
+    returns {user: password} of those created now."""
+    created: dict[str, str] = {}
+    for user, (role, password) in DEMO_ACCOUNTS.items():
+        if get_user(ops, user) is not None:
+            continue
+        try:
+            create_user(ops, user, role, password=password, display_name=f"Demo {role}",
+                        must_change_password=False, actor="demo-setup")
+        except AccountError:
+            continue   # created meanwhile by another process
+        created[user] = password
+    return created

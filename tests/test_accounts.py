@@ -1,0 +1,421 @@
+"""Accounts: argon2id hashes, sign-in with lockout, one audit event per sign-in, user management, the
+operational store's location and the `registry users` commands."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+from dataclasses import FrozenInstanceError, fields
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from registry import accounts
+from registry.accounts import (
+    DEMO_ACCOUNTS,
+    AccountError,
+    AuthenticationError,
+    LockoutPolicy,
+    PasswordPolicyError,
+    authenticate,
+    change_password,
+    create_user,
+    disable_user,
+    enable_user,
+    ensure_demo_accounts,
+    ensure_initial_administrator,
+    get_user,
+    list_users,
+    locked_until,
+    reset_password,
+    update_user,
+)
+from registry.audit import events, verify_chain
+from registry.operational import (
+    OperationalStore,
+    list_definitions,
+    open_operational_store,
+    ops_path_for,
+    save_definition,
+)
+from registry.principal import GRANTS, ROLES, Principal
+
+runner = CliRunner(env={"COLUMNS": "250"})
+PASSWORD = "correct horse battery"
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture(autouse=True)
+def cheap_hasher(monkeypatch: pytest.MonkeyPatch) -> PasswordHasher:
+    """argon2id with minimal cost: the production parameters take about 0.4 s a hash here."""
+    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(accounts, "PASSWORD_HASHER", hasher)
+    return hasher
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def ops(db_path: Path, clock: FakeClock) -> OperationalStore:
+    return open_operational_store(db_path, clock=clock)
+
+
+def _stored_hash(ops: OperationalStore, user: str) -> str:
+    with ops.connect() as con:
+        return str(con.execute("SELECT password_hash FROM account WHERE user_key = lower(?)", [user]).fetchone()[0])
+
+
+def _event_count(ops: OperationalStore) -> int:
+    return len(events(ops, limit=None))
+
+
+# ---- the store ----------------------------------------------------------------------------------------
+
+def test_operational_store_lives_beside_the_analytic_store(tmp_path, monkeypatch):
+    assert ops_path_for(Path("data/registry.duckdb")) == Path("data/registry.ops.sqlite")
+    monkeypatch.setenv("REGISTRY_DB", str(tmp_path / "x" / "demo.duckdb"))
+    ops = open_operational_store()
+    assert ops.path == tmp_path / "x" / "demo.ops.sqlite" and ops.path.exists()
+    with ops.connect() as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert con.execute("PRAGMA busy_timeout").fetchone()[0] > 0
+        assert [r[0] for r in con.execute("SELECT number FROM schema_migration")] == [1]
+    open_operational_store()        # reopening applies nothing twice
+    with ops.connect() as con:
+        assert con.execute("SELECT count(*) FROM schema_migration").fetchone()[0] == 1
+
+
+def test_saved_definitions_round_trip(ops):
+    save_definition(ops, "Ana", "cohort", "breast 2020", {"site": ["C50"], "years": [2020]})
+    save_definition(ops, "ana", "cohort", "breast 2020", {"site": ["C50"], "years": [2021]})   # replaces
+    [saved] = list_definitions(ops, "ANA", "cohort")
+    assert saved.body == {"site": ["C50"], "years": [2021]} and saved.owner == "Ana"
+
+
+# ---- principal ----------------------------------------------------------------------------------------
+
+def test_principal_is_small_frozen_and_checks_its_role():
+    p = Principal("ana", "researcher", frozenset({"lds"}))
+    assert p.has_grant("lds") and not p.has_grant("other")
+    assert p.is_researcher and not p.is_registrar and not p.is_administrator
+    assert Principal("reg", "registrar").is_registrar
+    assert Principal("x", "researcher", ["lds"]).grants == frozenset({"lds"})  # type: ignore[arg-type]
+    with pytest.raises(FrozenInstanceError):
+        p.role = "administrator"  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        Principal("x", "superuser")
+    assert ROLES == ("registrar", "researcher", "administrator") and "lds" in GRANTS
+
+
+# ---- creating, signing in, disabling, resetting -------------------------------------------------------
+
+def test_create_and_authenticate(ops):
+    generated = create_user(ops, "Ana", "researcher", grants=["lds"])
+    assert len(generated) >= 16
+    principal = authenticate(ops, "ANA", generated, source="test")      # user names are case-insensitive
+    assert principal == Principal("Ana", "researcher", frozenset({"lds"}))
+    assert get_user(ops, "ana").must_change_password               # a generated password is temporary
+    assert create_user(ops, "reg", "registrar", password=PASSWORD) == PASSWORD
+    assert not get_user(ops, "reg").must_change_password
+    assert authenticate(ops, "reg", PASSWORD, source="test").is_registrar
+    assert _stored_hash(ops, "reg").startswith("$argon2id$")
+
+
+def test_create_refuses_duplicates_bad_roles_grants_names_and_weak_passwords(ops):
+    create_user(ops, "Ana", "researcher")
+    with pytest.raises(AccountError, match="already exists"):
+        create_user(ops, "ANA", "registrar")
+    with pytest.raises(AccountError, match="unknown role"):
+        create_user(ops, "bob", "superuser")
+    with pytest.raises(AccountError, match="unknown grant"):
+        create_user(ops, "bob", "researcher", grants=["everything"])
+    for name in ("", " bob", "bob\n", "console:bob", "a\x00b"):
+        with pytest.raises(AccountError):
+            create_user(ops, name, "researcher")
+    with pytest.raises(PasswordPolicyError) as caught:
+        create_user(ops, "bob", "researcher", password="short-pw")
+    assert "short-pw" not in str(caught.value)
+    assert [a.user for a in list_users(ops)] == ["Ana"]
+
+
+def test_only_administrators_manage_users(ops):
+    with pytest.raises(AccountError, match="only administrators"):
+        create_user(ops, "bob", "researcher", actor=Principal("reg", "registrar"))
+    create_user(ops, "bob", "researcher", actor=Principal("boss", "administrator"))
+    [event] = events(ops, action="user-add")
+    assert (event.user, event.role, event.detail["target"]) == ("boss", "administrator", "bob")
+
+
+def test_list_users_never_returns_hashes(ops):
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    [account] = list_users(ops)
+    assert "hash" not in " ".join(f.name for f in fields(account))
+    assert _stored_hash(ops, "ana") not in repr(account)
+
+
+def test_disable_and_enable(ops):
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    disable_user(ops, "ANA")
+    assert get_user(ops, "ana").disabled
+    with pytest.raises(AuthenticationError) as disabled:
+        authenticate(ops, "ana", PASSWORD, source="test")
+    with pytest.raises(AuthenticationError) as unknown:
+        authenticate(ops, "nobody", PASSWORD, source="test")
+    assert str(disabled.value) == str(unknown.value)
+    enable_user(ops, "ana")
+    assert authenticate(ops, "ana", PASSWORD, source="test").user == "ana"
+    assert [e.action for e in events(ops, user="system")][:2] == ["user-enable", "user-disable"]
+
+
+def test_reset_and_change_password(ops):
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    new = reset_password(ops, "ana")
+    assert len(new) >= 16 and new != PASSWORD
+    with pytest.raises(AuthenticationError):
+        authenticate(ops, "ana", PASSWORD, source="test")
+    authenticate(ops, "ana", new, source="test")
+    assert get_user(ops, "ana").must_change_password
+    with pytest.raises(AuthenticationError):
+        change_password(ops, "ana", "not the password", "another long password")
+    with pytest.raises(PasswordPolicyError):
+        change_password(ops, "ana", new, "short")
+    change_password(ops, "ana", new, "another long password", source="test")
+    assert not get_user(ops, "ana").must_change_password
+    assert authenticate(ops, "ana", "another long password", source="test")
+    with pytest.raises(AccountError, match="no user"):
+        reset_password(ops, "nobody")
+
+
+def test_update_user(ops):
+    create_user(ops, "ana", "researcher")
+    account = update_user(ops, "ana", grants=["lds"], display_name="Ana A.")
+    assert account.grants == frozenset({"lds"}) and account.role == "researcher" and account.display_name == "Ana A."
+    assert update_user(ops, "ana", role="registrar").grants == frozenset({"lds"})
+
+
+def test_wrong_password_message_and_logs_hold_no_secret_and_do_not_reveal_the_user(ops, caplog):
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    stored = _stored_hash(ops, "ana")
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(AuthenticationError) as wrong:
+        authenticate(ops, "ana", "guess-Secret-123", source="test")
+    with pytest.raises(AuthenticationError) as unknown:
+        authenticate(ops, "nobody", "guess-Secret-123", source="test")
+    assert str(wrong.value) == str(unknown.value)
+    for text in (str(wrong.value), repr(wrong.value), caplog.text):
+        for secret in ("guess-Secret-123", PASSWORD, stored, stored.split("$")[-1]):
+            assert secret not in text
+    assert "ana" in caplog.text            # the log says who failed, not with what
+    with ops.connect() as con:
+        dump = "\n".join(con.iterdump())
+    assert "guess-Secret-123" not in dump and PASSWORD not in dump
+
+
+def test_rehash_when_parameters_change(ops, monkeypatch):
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    assert "t=1," in _stored_hash(ops, "ana")
+    monkeypatch.setattr(accounts, "PASSWORD_HASHER", PasswordHasher(time_cost=2, memory_cost=8, parallelism=1))
+    authenticate(ops, "ana", PASSWORD, source="test")
+    assert "t=2," in _stored_hash(ops, "ana")
+    assert events(ops, action="sign-in")[0].detail["rehashed"] is True
+    authenticate(ops, "ana", PASSWORD, source="test")
+    assert "rehashed" not in events(ops, action="sign-in")[0].detail
+
+
+# ---- lockout ------------------------------------------------------------------------------------------
+
+def _fail(ops: OperationalStore, user: str, times: int = 1, **kwargs: object) -> AuthenticationError:
+    error = None
+    for _ in range(times):
+        with pytest.raises(AuthenticationError) as caught:
+            authenticate(ops, user, "wrong password!", source="test", **kwargs)  # type: ignore[arg-type]
+        error = caught.value
+    assert error is not None
+    return error
+
+
+def test_lockout_after_five_failures_and_release_after_the_window(ops, clock):
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    assert _fail(ops, "ana", 4).locked_until is None
+    clock.advance(minutes=1)
+    fifth = _fail(ops, "ana")
+    assert fifth.locked_until == clock.now + timedelta(minutes=15)
+    assert "too many failed attempts" in str(fifth)
+    assert locked_until(ops, "ana") == fifth.locked_until
+    clock.advance(minutes=14)
+    with pytest.raises(AuthenticationError) as locked:        # even the right password, while locked
+        authenticate(ops, "ana", PASSWORD, source="test")
+    assert locked.value.locked_until == fifth.locked_until     # attempts while locked do not extend it
+    clock.advance(minutes=1, seconds=1)
+    assert locked_until(ops, "ana") is None
+    assert authenticate(ops, "ana", PASSWORD, source="test").user == "ana"
+    assert _fail(ops, "ana").locked_until is None              # the count starts afresh after release
+
+
+def test_failures_outside_the_window_or_before_a_success_do_not_lock(ops, clock):
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    _fail(ops, "ana", 4)
+    clock.advance(minutes=16)
+    assert _fail(ops, "ana").locked_until is None
+    authenticate(ops, "ana", PASSWORD, source="test")
+    assert _fail(ops, "ana", 4).locked_until is None
+
+
+def test_lockout_policy_is_configurable_and_unknown_names_lock_alike(ops, clock):
+    policy = LockoutPolicy(max_failures=3, window=timedelta(minutes=5), duration=timedelta(hours=1))
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    known = _fail(ops, "ana", 3, policy=policy)
+    unknown = _fail(ops, "ghost", 3, policy=policy)
+    assert known.locked_until == unknown.locked_until == clock.now + timedelta(hours=1)
+    assert str(known) == str(unknown)
+
+
+def test_password_reset_lifts_a_lockout(ops, clock):
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    _fail(ops, "ana", 5)
+    clock.advance(seconds=1)
+    new = reset_password(ops, "ana")
+    assert authenticate(ops, "ana", new, source="test").user == "ana"
+
+
+# ---- audit of sign-ins and user management ------------------------------------------------------------
+
+def test_each_sign_in_writes_exactly_one_audit_event(ops, clock):
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    create_user(ops, "off", "registrar", password=PASSWORD)
+    disable_user(ops, "off")
+    cases = [("ana", PASSWORD, "sign-in", None), ("ana", "wrong password!", "sign-in-failed", "wrong-password"),
+             ("ghost", PASSWORD, "sign-in-failed", "unknown-user"), ("off", PASSWORD, "sign-in-failed", "disabled")]
+    for user, password, action, reason in cases:
+        before = _event_count(ops)
+        with contextlib.suppress(AuthenticationError):
+            authenticate(ops, user, password, source="10.0.0.7")
+        after = events(ops, limit=None)
+        assert len(after) == before + 1
+        assert (after[0].user, after[0].action, after[0].detail.get("reason")) == (user, action, reason)
+        assert after[0].detail["source"] == "10.0.0.7"
+    _fail(ops, "ana", 5)
+    before = _event_count(ops)
+    _fail(ops, "ana")                                            # refused while locked: still one event
+    assert _event_count(ops) == before + 1 and events(ops)[0].detail["reason"] == "locked"
+    signed_in = events(ops, action="sign-in")[0]
+    assert signed_in.role == "researcher"
+    assert verify_chain(ops).ok
+
+
+def test_sql_injection_strings_as_user_names_are_stored_literally(ops):
+    names = ["x'; DROP TABLE account; --", "' OR '1'='1", 'bob"); DELETE FROM audit_event; --',
+             "admin'--", "%", "_"]
+    for name in names:
+        create_user(ops, name, "researcher", password=PASSWORD)
+    assert sorted(a.user for a in list_users(ops)) == sorted(names)
+    for name in names:
+        assert authenticate(ops, name, PASSWORD, source="test").user == name
+        assert [(e.user, e.action) for e in events(ops, user=name)] == [(name, "sign-in")]
+    with pytest.raises(AuthenticationError):
+        authenticate(ops, "' OR '1'='1", "' OR '1'='1", source="test")
+    with pytest.raises(AccountError):
+        disable_user(ops, "' OR 1=1 --")
+    assert not any(a.disabled for a in list_users(ops))
+    with ops.connect() as con:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"account", "audit_event", "sign_in_attempt", "saved_definition"} <= tables
+    assert verify_chain(ops).ok
+
+
+# ---- first start and demo -----------------------------------------------------------------------------
+
+def test_initial_administrator_only_on_a_new_store(ops):
+    password = ensure_initial_administrator(ops)
+    assert password and len(password) >= 16
+    assert ensure_initial_administrator(ops) is None
+    admin = authenticate(ops, "admin", password, source="test")
+    assert admin.is_administrator and get_user(ops, "admin").must_change_password
+
+
+def test_demo_accounts_are_created_once_with_documented_passwords(ops):
+    created = ensure_demo_accounts(ops)
+    assert created == {user: password for user, (_, password) in DEMO_ACCOUNTS.items()}
+    assert ensure_demo_accounts(ops) == {}
+    for user, (role, password) in DEMO_ACCOUNTS.items():
+        assert authenticate(ops, user, password, source="demo").role == role
+        assert not get_user(ops, user).must_change_password
+    assert ensure_initial_administrator(ops) is None        # the demo store already has an administrator
+
+
+# ---- command line -------------------------------------------------------------------------------------
+
+def _password_in(output: str, marker: str) -> str:
+    line = next(line for line in output.splitlines() if marker in line)
+    return line.split(marker, 1)[1].split()[0]
+
+
+def test_cli_users_commands(db_path):
+    added = runner.invoke(app, ["users", "add", "Ana", "--role", "researcher", "--grant", "lds", "--db", str(db_path)])
+    assert added.exit_code == 0, added.output
+    admin_password = _password_in(added.output, "created with password ")
+    ana_password = _password_in(added.output, "(shown only now): ")
+    ops = open_operational_store(db_path)
+    assert authenticate(ops, "admin", admin_password, source="test").is_administrator
+    assert authenticate(ops, "ana", ana_password, source="test").has_grant("lds")
+    assert events(ops, action="user-add")[0].user.startswith("console:")
+
+    listed = runner.invoke(app, ["users", "list", "--db", str(db_path)])
+    assert listed.exit_code == 0 and "Ana" in listed.output and "admin" in listed.output
+    assert "created with password" not in listed.output                  # shown once only
+    assert "$argon2" not in listed.output
+
+    duplicate = runner.invoke(app, ["users", "add", "ana", "--role", "registrar", "--db", str(db_path)])
+    assert duplicate.exit_code == 2 and "already exists" in duplicate.output
+    bad_role = runner.invoke(app, ["users", "add", "bob", "--role", "boss", "--db", str(db_path)])
+    assert bad_role.exit_code == 2 and "unknown role" in bad_role.output
+
+    reset = runner.invoke(app, ["users", "reset-password", "ANA", "--db", str(db_path)])
+    assert reset.exit_code == 0
+    assert authenticate(ops, "ana", _password_in(reset.output, "(shown only now): "), source="test")
+    disabled = runner.invoke(app, ["users", "disable", "ana", "--db", str(db_path)])
+    assert disabled.exit_code == 0 and get_user(ops, "ana").disabled
+    assert runner.invoke(app, ["users", "disable", "nobody", "--db", str(db_path)]).exit_code == 2
+
+
+def test_cli_audit_show_and_verify(db_path):
+    missing = runner.invoke(app, ["audit", "verify", "--db", str(db_path)])
+    assert missing.exit_code == 2 and "no operational store" in missing.output
+    runner.invoke(app, ["users", "add", "ana", "--role", "registrar", "--db", str(db_path)])
+    ops = open_operational_store(db_path)
+    with pytest.raises(AuthenticationError):
+        authenticate(ops, "ana", "wrong password!", source="dashboard")
+    shown = runner.invoke(app, ["audit", "show", "--db", str(db_path)])
+    assert shown.exit_code == 0 and "sign-in-failed" in shown.output and "user-add" in shown.output
+    only = runner.invoke(app, ["audit", "show", "--action", "sign-in-failed", "--db", str(db_path)])
+    assert "sign-in-failed" in only.output and "user-add" not in only.output
+    ok = runner.invoke(app, ["audit", "verify", "--db", str(db_path)])
+    assert ok.exit_code == 0 and "intact: 3 events" in ok.output
+    anchor = ok.output.split("head", 1)[1].split()[0]
+    assert runner.invoke(app, ["audit", "verify", "--anchor", anchor, "--db", str(db_path)]).exit_code == 0
+
+    with sqlite3.connect(ops_path_for(db_path)) as con:                   # an attacker with file access
+        con.execute("DROP TRIGGER audit_event_no_update")
+        con.execute("UPDATE audit_event SET user_name = 'someone' WHERE seq = 2")
+    tampered = runner.invoke(app, ["audit", "verify", "--db", str(db_path)])
+    assert tampered.exit_code == 1 and "seq 2" in tampered.output and "TAMPERED" in tampered.output
