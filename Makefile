@@ -25,6 +25,7 @@ demo: $(DEMO_SAMPLE)/manifest.json
 	$(BIN)/registry ingest $(DEMO_SAMPLE)/naaccr --db $(DEMO_DB) --jobs $(JOBS); test $$? -le 1
 	$(BIN)/registry population load $(DEMO_SAMPLE)/population --db $(DEMO_DB)
 	$(BIN)/registry info --db $(DEMO_DB)
+	$(BIN)/registry users demo --db $(DEMO_DB)
 	$(BIN)/registry serve --db $(DEMO_DB) --port 8501
 
 # The demo registry is generated once; the same seed always gives the same files.

@@ -372,6 +372,7 @@ def template(
 def serve(db: DbOption = DEFAULT_DB,
           port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8501) -> None:
     """Start the dashboard (Streamlit) on localhost."""
+    announce_initial_administrator(db)
     app_path = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
     env = {**os.environ, ENV_DB: str(db.resolve())}
     command = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
@@ -446,6 +447,21 @@ def users_reset_password(user: Annotated[str, typer.Argument(help="User name.")]
 
     password = _users_call(db, lambda ops, actor: reset_password(ops, user, actor=actor))
     out.print(f"new password for {user!r} (shown only now): {password}", markup=False, highlight=False)
+
+
+@users_app.command("demo")
+def users_demo(db: DbOption = DEFAULT_DB) -> None:
+    """Create the documented demo accounts, one per role (for demonstration stores only)."""
+    from registry.accounts import DEMO_ACCOUNTS, ensure_demo_accounts
+    from registry.operational import open_operational_store
+
+    ensure_demo_accounts(open_operational_store(db))
+    table = Table(title="Demo accounts (for the demo only; never on a store with real data)")
+    for column in ("user", "password", "role"):
+        table.add_column(column)
+    for user, (role, password) in DEMO_ACCOUNTS.items():
+        table.add_row(user, password, role)
+    out.print(table)
 
 
 @users_app.command("list")
