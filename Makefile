@@ -38,6 +38,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py --tumors 100000
 	$(BIN)/python bench/sample_bench.py --tumors 100000
+	$(BIN)/python bench/relsurv_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check registry pipelines dashboard sample_data tests bench scripts

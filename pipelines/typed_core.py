@@ -8,9 +8,11 @@ which typed column; identifiers in the generated SQL come only from these consta
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from registry.geography import STATE_FIPS
+from registry.site_recode import tumor_site_recodes
 
 PIVOT_RECORDS = 100_000  # records pivoted at a time (bounds memory; see _pivot)
 
@@ -177,6 +179,8 @@ def build_typed_core(con: duckdb.DuckDBPyConnection) -> None:
         LEFT JOIN tumor_wide t USING (tumor_seq)
         LEFT JOIN patient_wide p ON p.patient_seq = e.patient_seq""")
 
+    _add_site_recode(con)
+
     parts = []
     for modality, code_items, date_item, given, not_given in TREATMENTS:
         code = _pick(code_items)
@@ -188,3 +192,14 @@ def build_typed_core(con: duckdb.DuckDBPyConnection) -> None:
                    naaccr_date("{date_item}") AS start_date, naaccr_date_precision("{date_item}") AS start_date_precision
             FROM tumor_wide WHERE {code} IS NOT NULL""")
     con.execute("CREATE OR REPLACE TEMP TABLE typed_treatment AS " + " UNION ALL ".join(parts))
+
+
+def _add_site_recode(con: duckdb.DuckDBPyConnection) -> None:
+    """Add the SEER site recode to typed_tumor (computed in Python: a lookup table beats a SQL range join)."""
+    tumors = con.execute("SELECT tumor_seq, primary_site, histology, behavior, diagnosis_year FROM typed_tumor").df()
+    codes: list[str] | np.ndarray = tumor_site_recodes(tumors) if len(tumors) else []
+    con.register("site_recode_codes", pa.table({"tumor_seq": pa.array(tumors["tumor_seq"].to_numpy(), pa.int64()),
+                                                "site_recode": pa.array(codes, pa.string())}))
+    con.execute("""CREATE OR REPLACE TEMP TABLE typed_tumor AS
+                   SELECT t.*, s.site_recode FROM typed_tumor t LEFT JOIN site_recode_codes s USING (tumor_seq)""")
+    con.unregister("site_recode_codes")

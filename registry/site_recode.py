@@ -377,3 +377,10 @@ def site_recode_sql_table() -> pd.DataFrame:
     :func:`site_recode` (well under a second per million) and keep it.
     """
     return _sql_table().copy()
+
+
+def tumor_site_recodes(tumors: pd.DataFrame) -> np.ndarray:
+    """Site recode of typed tumor rows (``primary_site``, ``histology``, ``behavior``, ``diagnosis_year``)."""
+    year = pd.to_numeric(tumors["diagnosis_year"], errors="coerce").to_numpy(dtype=float)
+    return site_recode(tumors["primary_site"].to_numpy(dtype=object), tumors["histology"].to_numpy(dtype=object),
+                       tumors["behavior"].to_numpy(dtype=object), dx_year=year)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import duckdb
+import pyarrow as pa
 
 from registry.errors import StoreBusyError, StoreError
 
@@ -151,9 +152,30 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         with transaction(con):
             con.execute(sql)
+            if name in _BACKFILLS:
+                _BACKFILLS[name](con)
             con.execute("INSERT INTO schema_migration VALUES (?, ?, now())", [number, name])
         applied.append(name)
     return applied
+
+
+def _backfill_site_recode(con: duckdb.DuckDBPyConnection) -> None:
+    """Derive the site recode of tumors loaded before the column existed (migration 0003)."""
+    from registry.site_recode import tumor_site_recodes
+
+    tumors = con.execute("SELECT tumor_id, primary_site, histology, behavior, diagnosis_year FROM tumor").df()
+    if tumors.empty:
+        return
+    codes = tumor_site_recodes(tumors)
+    con.register("site_recode_backfill", pa.table({"tumor_id": tumors["tumor_id"].to_numpy(), "code": codes}))
+    con.execute("UPDATE tumor SET site_recode = b.code FROM site_recode_backfill b WHERE tumor.tumor_id = b.tumor_id")
+    con.unregister("site_recode_backfill")
+
+
+# Python steps that complete a migration inside its transaction (derived values SQL cannot compute).
+_BACKFILLS: dict[str, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    "0003_site_recode.sql": _backfill_site_recode,
+}
 
 
 def ensure_store(db_path: Path) -> list[str]:

@@ -5,11 +5,21 @@ Every function returns a pandas DataFrame whose ``attrs`` say how it was compute
 
 from registry.stats.competing import cumulative_incidence, recurrence_free_survival, recurrence_rate
 from registry.stats.cox import cox
-from registry.stats.rates import StatisticalWarning, age_adjusted_rates, age_specific_rates, rate_ratio
-from registry.stats.result import annotate, provenance
+from registry.stats.rates import age_adjusted_rates, age_specific_rates, rate_ratio
+from registry.stats.relative_survival import relative_survival
+from registry.stats.result import StatisticalWarning, annotate, provenance
+from registry.stats.survival import (
+    actuarial_survival,
+    cause_specific_survival,
+    conditional_survival,
+    kaplan_meier,
+    median_survival,
+)
 from registry.stats.trends import aapc, annual_percent_change
 
 __all__ = [
-    "StatisticalWarning", "aapc", "age_adjusted_rates", "age_specific_rates", "annotate", "annual_percent_change",
-    "cox", "cumulative_incidence", "provenance", "rate_ratio", "recurrence_free_survival", "recurrence_rate",
+    "StatisticalWarning", "aapc", "actuarial_survival", "age_adjusted_rates", "age_specific_rates", "annotate",
+    "annual_percent_change", "cause_specific_survival", "conditional_survival", "cox", "cumulative_incidence",
+    "kaplan_meier", "median_survival", "provenance", "rate_ratio", "recurrence_free_survival", "recurrence_rate",
+    "relative_survival",
 ]

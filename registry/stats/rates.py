@@ -36,7 +36,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from registry.standard_populations import age_group_bounds, standard_age_groups
-from registry.stats.result import annotate
+from registry.stats.result import StatisticalWarning, annotate
 
 SMALL_COUNT = 16
 """Age-adjusted rates on fewer cases than this are flagged with a :class:`StatisticalWarning` (SEER
@@ -61,10 +61,6 @@ _METHOD_RATIO = {
     "gamma": ("Ratio of age-adjusted rates; F interval of Fay (1999, Commun Stat Theory Methods "
               "28:2141-2160)"),
 }
-
-
-class StatisticalWarning(UserWarning):
-    """A statistic was computed but is statistically unreliable (e.g. based on very few cases)."""
 
 
 # --------------------------------------------------------------------------------------------------

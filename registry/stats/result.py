@@ -11,6 +11,11 @@ from typing import Any
 
 import pandas as pd
 
+
+class StatisticalWarning(UserWarning):
+    """A statistic was computed but rests on too little data to be reported without a caveat."""
+
+
 PROVENANCE_KEYS = ("method", "parameters", "standard", "alpha", "data_vintage")
 
 
