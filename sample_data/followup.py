@@ -5,7 +5,7 @@ Model (a mixture cure model of relative survival on top of population mortality)
 * **Background mortality**: each person's death from other causes follows the US life table
   (``registry/data/us_life_table.csv``; years after the table's last year use its last year, ages beyond
   it its last age, as R rate tables do), stepping one year of age and calendar time at a time from the
-  first diagnosis.
+  person's last diagnosis (someone diagnosed again was alive then).
 * **Excess (cancer) mortality** per tumor: with probability ``cure`` the tumor never kills; otherwise the
   time to cancer death is exponential with mean ``theta`` years, chosen by stage. ``cure`` is solved so
   that the 5-year relative survival equals the site's and stage's reference figure (``site_facts.csv``):
@@ -74,6 +74,22 @@ def excess_parameters(site_key: np.ndarray, stage_group: np.ndarray) -> tuple[np
     return cure, theta
 
 
+def draw_excess_deaths(tumors: pd.DataFrame, rng: np.random.Generator) -> dict[str, object]:
+    """Per tumor: whether it is cured and, if not, the date it would cause death (see module doc).
+
+    Drawn before tumors are grouped into persons, so that a later primary is only given to a person
+    still alive at its diagnosis.
+    """
+    dx = tumors["diagnosis_date"]
+    cure, theta = excess_parameters(tumors["site_key"].to_numpy(), tumors["stage_group"].to_numpy())
+    in_situ = tumors["stage_group"].to_numpy() == "in_situ"
+    cured = (rng.random(len(tumors)) < cure) | in_situ
+    excess_years = np.where(cured, np.inf, rng.exponential(theta))
+    excess_death = dx + pd.to_timedelta(np.where(np.isinf(excess_years), 0, excess_years * DAYS_PER_YEAR),
+                                        unit="D").round("D")
+    return {"cured": cured, "excess_death": excess_death.where(~np.isinf(excess_years), pd.NaT)}
+
+
 def background_death_years(age: np.ndarray, sex: np.ndarray, year: np.ndarray, horizon: int,
                            rng: np.random.Generator) -> np.ndarray:
     """Years from a start date to death from other causes (inf beyond ``horizon`` years)."""
@@ -101,22 +117,20 @@ def simulate(tumors: pd.DataFrame, persons: pd.DataFrame, cutoff: date, rng: np.
     ``persons`` needs person_id, birth_date, sex.
     """
     cutoff_ts = pd.Timestamp(cutoff)
-    dx = tumors["diagnosis_date"]
-    cure, theta = excess_parameters(tumors["site_key"].to_numpy(), tumors["stage_group"].to_numpy())
-    in_situ = tumors["stage_group"].to_numpy() == "in_situ"
-    cured = (rng.random(len(tumors)) < cure) | in_situ
-    excess_years = np.where(cured, np.inf, rng.exponential(theta))
-    excess_death = dx + pd.to_timedelta(np.where(np.isinf(excess_years), 0, excess_years * DAYS_PER_YEAR),
-                                        unit="D").round("D")
-    excess_death = excess_death.where(~np.isinf(excess_years), pd.NaT)
+    if "excess_death" not in tumors.columns:
+        tumors = tumors.assign(**draw_excess_deaths(tumors, rng))
+    cured = tumors["cured"].to_numpy(bool)
+    excess_death = tumors["excess_death"]
 
     first_dx = tumors.groupby("person_id")["diagnosis_date"].min()
+    last_dx = tumors.groupby("person_id")["diagnosis_date"].max()
     people = persons.set_index("person_id").loc[first_dx.index]
-    start_age = ((first_dx - people["birth_date"]).dt.days // DAYS_PER_YEAR).astype(np.int64).to_numpy()
+    # Background mortality runs from the last diagnosis: a person diagnosed again was alive then.
+    start_age = ((last_dx - people["birth_date"]).dt.days // DAYS_PER_YEAR).astype(np.int64).to_numpy()
     horizon = cutoff.year - int(first_dx.dt.year.min()) + 1
     background_years = background_death_years(start_age, people["sex"].to_numpy(np.int64),
-                                              first_dx.dt.year.to_numpy(np.int64), horizon, rng)
-    background = first_dx + pd.to_timedelta(np.where(np.isinf(background_years), 0,
+                                              last_dx.dt.year.to_numpy(np.int64), horizon, rng)
+    background = last_dx + pd.to_timedelta(np.where(np.isinf(background_years), 0,
                                                      background_years * DAYS_PER_YEAR), unit="D").round("D")
     background = background.where(~np.isinf(background_years), pd.NaT)
 
@@ -127,8 +141,7 @@ def simulate(tumors: pd.DataFrame, persons: pd.DataFrame, cutoff: date, rng: np.
     earliest = earliest.set_index("person_id").reindex(first_dx.index)
     cancer_first = earliest["excess_death"].notna() & (background.isna() | (earliest["excess_death"] < background))
     death = background.where(~cancer_first, earliest["excess_death"])
-    last_dx = tumors.groupby("person_id")["diagnosis_date"].max()
-    death = death.where(death.isna() | (death >= last_dx), last_dx)   # nobody dies before a later diagnosis
+    death = death.where(death.isna() | (death >= last_dx), last_dx)   # guard: never before a diagnosis
     dead = death.notna() & (death <= cutoff_ts)
 
     older = people["birth_date"] <= death - pd.DateOffset(years=75) if dead.any() else dead

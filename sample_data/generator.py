@@ -21,13 +21,13 @@ from registry.geography import counties
 from sample_data import clinical, defects, output, people
 from sample_data.config import SampleConfig
 from sample_data.facilities import build_facilities
-from sample_data.followup import simulate
+from sample_data.followup import draw_excess_deaths, simulate
 from sample_data.incidence import build_model, draw_tumors
 from sample_data.persons import assign_persons, person_table
 from sample_data.reference import date_text, site_facts
 from sample_data.reports import build_reports, identity_items, sequence_numbers
 
-DCO_SHARE = 0.015          # death-certificate-only tumors (NAACCR certification threshold is < 3%)
+DCO_SHARE = 0.015          # death-certificate-only share of tumors (NAACCR certification needs < 3%)
 UNKNOWN_STAGE_OLDEST = 2.0  # unknown stage is twice as common at 85+
 Progress = Callable[[str], None]
 
@@ -79,6 +79,8 @@ def generate(config: SampleConfig, progress: Progress | None = None) -> SampleRe
     model = build_model(config.state, config.years, tumors=config.tumors, seed=config.seed)
     tumors = draw_tumors(model, rng)
     tumors["stage_group"] = draw_stage_groups(tumors, rng)
+    tumors = _add_death_certificate_only(tumors, rng)
+    tumors = tumors.assign(**draw_excess_deaths(tumors, rng))
     say("persons")
     tumors = assign_persons(tumors, rng)
     tumors = tumors.sort_values(["diagnosis_date", "person_id", "site_key"], kind="stable").reset_index(drop=True)
@@ -98,8 +100,8 @@ def generate(config: SampleConfig, progress: Progress | None = None) -> SampleRe
     person_fu, tumor_fu = simulate(tumors, persons[["person_id", "birth_date", "sex"]], config.follow_up_cutoff, rng)
     persons = persons.merge(person_fu, on="person_id", how="left")
     tumors = pd.concat([tumors, tumor_fu], axis=1)
+    tumors, coded, persons = _finish_death_certificate_only(tumors, coded, persons)
     coded = _treatment_within_follow_up(tumors, coded, persons)
-    tumors, coded = _death_certificate_only(tumors, coded, persons, config, rng)
     tumors = pd.concat([tumors, coded], axis=1)
     tumors["sequenceNumberCentral"] = sequence_numbers(tumors)
 
@@ -129,36 +131,43 @@ def _treatment_within_follow_up(tumors: pd.DataFrame, coded: pd.DataFrame, perso
     return coded
 
 
-def _death_certificate_only(tumors: pd.DataFrame, coded: pd.DataFrame, persons: pd.DataFrame,
-                            config: SampleConfig, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Turn ``DCO_SHARE`` of tumors into death-certificate-only cases.
+def _add_death_certificate_only(tumors: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Add death-certificate-only tumors: ``DCO_SHARE`` of all tumors, known only from a death certificate.
 
-    Candidates are single-tumor persons who died of that cancer within the registry's years; the tumor is
-    then known only from the death certificate: diagnosed on the date of death, stage and treatment
-    unknown, nothing microscopically confirmed.
+    They are extra tumors (people who died of a cancer never reported while alive), drawn like the others
+    but weighted by each site's 5-year mortality, so fatal cancers dominate as they do in real registries;
+    taking them from the diagnosed cohort instead would remove early deaths and bias survival upwards.
     """
-    fu = persons.set_index("person_id")
-    per_person = tumors.groupby("person_id")["person_id"].transform("size").to_numpy()
-    death = fu.loc[tumors["person_id"], "date_of_last_contact"].to_numpy()
-    died_of_cancer = fu.loc[tumors["person_id"], "died_of_cancer"].to_numpy(bool)
-    death_year = pd.DatetimeIndex(death).year
-    candidates = np.flatnonzero((per_person == 1) & died_of_cancer & (death_year <= config.last_year)
-                                & (tumors["stage_group"].to_numpy() != "in_situ"))
-    count = min(len(candidates), int(round(DCO_SHARE * len(tumors))))
-    chosen = np.sort(rng.choice(candidates, count, replace=False)) if count else np.array([], dtype=np.int64)
-    tumors = tumors.copy()
-    tumors["dco"] = False
-    tumors.loc[chosen, "dco"] = True
-    tumors.loc[chosen, "diagnosis_date"] = death[chosen]
-    tumors.loc[chosen, "year"] = death_year[chosen].astype(tumors["year"].dtype)
-    birth = fu.loc[tumors.loc[chosen, "person_id"], "birth_date"].to_numpy()
-    tumors.loc[chosen, "age"] = ((pd.DatetimeIndex(death[chosen]) - pd.DatetimeIndex(birth)).days // 365.25).astype(int)
-    tumors.loc[chosen, "stage_group"] = "unknown"
-    tumors.loc[chosen, ["recurrence_type", "cancer_status"]] = ["99", "9"]
-    tumors.loc[chosen, "recurrence_date"] = pd.NaT
-    coded = coded.copy()
-    coded.loc[chosen] = clinical.death_certificate_only(coded.loc[chosen], tumors.loc[chosen, "diagnosis_date"])
-    return tumors, coded
+    facts = site_facts()
+    invasive = tumors[~tumors["in_situ_extra"].to_numpy(bool)]
+    fatality = 1 - invasive["site_key"].map(facts["rs5_overall_pct"]).to_numpy(dtype=float) / 100
+    count = int(round(DCO_SHARE / (1 - DCO_SHARE) * len(tumors)))
+    chosen = rng.choice(len(invasive), size=count, replace=True, p=fatality / fatality.sum())
+    extra = invasive.iloc[np.sort(chosen)].copy()
+    days = np.floor(rng.random(count) * 365).astype(np.int64)
+    extra["diagnosis_date"] = pd.to_datetime(extra["year"].astype(str) + "-01-01") + pd.to_timedelta(days, unit="D")
+    extra["stage_group"] = "unknown"
+    tumors = pd.concat([tumors.assign(dco=False), extra.assign(dco=True)], ignore_index=True)
+    return tumors.sort_values(["diagnosis_date", "fips", "site_key"], kind="stable").reset_index(drop=True)
+
+
+def _finish_death_certificate_only(tumors: pd.DataFrame, coded: pd.DataFrame, persons: pd.DataFrame) -> tuple[
+        pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Death-certificate-only cases died of their cancer on the date of diagnosis; nothing else is known."""
+    dco = tumors["dco"].to_numpy(bool)
+    tumors, coded, persons = tumors.copy(), coded.copy(), persons.copy()
+    tumors.loc[dco, ["recurrence_type", "cancer_status"]] = ["99", "9"]
+    tumors.loc[dco, "recurrence_date"] = pd.NaT
+    tumors.loc[dco, "cancer_status_date"] = tumors.loc[dco, "diagnosis_date"]
+    death = tumors.loc[dco].set_index("person_id")
+    rows = persons["person_id"].isin(death.index).to_numpy()
+    ids = persons.loc[rows, "person_id"]
+    persons.loc[rows, "vital_status"] = "0"
+    persons.loc[rows, "date_of_last_contact"] = death.loc[ids, "diagnosis_date"].to_numpy()
+    persons.loc[rows, "cause_of_death"] = death.loc[ids, "cancer_cod"].to_numpy()
+    persons.loc[rows, "died_of_cancer"] = True
+    coded.loc[dco] = clinical.death_certificate_only(coded.loc[dco], tumors.loc[dco, "diagnosis_date"])
+    return tumors, coded, persons
 
 
 def write(registry: SampleRegistry, out: Path, progress: Progress | None = None) -> output.Manifest:

@@ -2,7 +2,7 @@
 
 Every drawn tumor first belongs to its own person. ``MULTIPLE_PRIMARY_SHARE`` of tumors are then offered
 to an earlier-diagnosed person of the same sex and birth year (same county first, else anywhere in the
-state); about two thirds find one (the earliest years have no earlier patients), so
+state) who has not died of the earlier cancer by then; about two thirds find one (the earliest years have no earlier patients), so
 that about 7% of patients have two or more primaries, the usual share in a registry covering a decade.
 Birth dates make the age at diagnosis exact. Race and Hispanic origin are drawn from the state's
 distribution (``RACE_SHARES``; no county-level race denominators are shipped, so race-specific rates
@@ -35,21 +35,25 @@ def assign_persons(tumors: pd.DataFrame, rng: np.random.Generator) -> pd.DataFra
     tumors["birth_year"] = tumors["birth_date"].dt.year
     tumors["person_id"] = np.arange(1, n + 1, dtype=np.int64)
 
-    later = rng.random(n) < MULTIPLE_PRIMARY_SHARE
+    dco = tumors["dco"].to_numpy(bool) if "dco" in tumors.columns else np.zeros(n, dtype=bool)
+    later = (rng.random(n) < MULTIPLE_PRIMARY_SHARE) & ~dco   # death-certificate-only cases stay alone
     candidates = tumors[later].copy()
-    hosts = tumors[~later][["fips", "sex", "birth_year", "diagnosis_date", "person_id", "birth_date"]]
+    hosts = tumors[~later & ~dco][["fips", "sex", "birth_year", "diagnosis_date", "person_id", "birth_date",
+                                    "excess_death"]]
     # Look for a host diagnosed a random 2 months to 8 years before the candidate (spreads the choice).
     candidates["look_back"] = candidates["diagnosis_date"] - pd.to_timedelta(
         np.floor(rng.uniform(60, 2920, len(candidates))), unit="D")
-    hosts = hosts.rename(columns={"diagnosis_date": "look_back", "person_id": "host_id", "birth_date": "host_birth"})
+    hosts = hosts.rename(columns={"diagnosis_date": "look_back", "person_id": "host_id", "birth_date": "host_birth",
+                                  "excess_death": "host_death"})
     hosts = hosts.sort_values("look_back")
     pending = candidates.reset_index().sort_values("look_back")
     found = []
     # First a host in the same county; failing that, anywhere in the state (people move).
     for keys in (["fips", "sex", "birth_year"], ["sex", "birth_year"]):
-        matched = pd.merge_asof(pending, hosts[[*keys, "look_back", "host_id", "host_birth"]], on="look_back",
-                                by=keys, direction="backward")
-        hit = matched["host_id"].notna()
+        matched = pd.merge_asof(pending, hosts[[*keys, "look_back", "host_id", "host_birth", "host_death"]],
+                                on="look_back", by=keys, direction="backward")
+        # The host must still be alive (not yet dead of its first cancer) when the later tumor is diagnosed.
+        hit = matched["host_id"].notna() & ~(matched["host_death"] <= matched["diagnosis_date"])
         found.append(matched[hit])
         pending = pending[~pending["index"].isin(matched.loc[hit, "index"])]
     matched = pd.concat(found).set_index("index")

@@ -8,6 +8,7 @@ report belongs to which site and person) and compared with the reference figures
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -205,3 +206,35 @@ def test_clean_registry_has_no_defects(tmp_path: Path) -> None:
     registry = generate(config)
     assert registry.defects.empty
     assert not registry.reports["_duplicate"].any()
+
+
+SURVIVAL_SITES = {"breast": ("39",), "prostate": ("49",), "lung_bronchus": ("30",), "colon_rectum": ("20",),
+                  "melanoma_skin": ("37",), "pancreas": ("28",), "corpus_uterus": ("43",),
+                  "urinary_bladder": ("55",), "kidney_renal_pelvis": ("52", "53")}
+
+
+def test_five_year_relative_survival_matches_reference(sample: dict[str, object]) -> None:
+    """Ederer II 5-year relative survival by site and stage, from the store, within 5 points of the reference."""
+    from registry.cohort import TumorFilter, survival_data
+    from registry.ratetables import DAYS_PER_YEAR, us_life_table
+    from registry.stats import StatisticalWarning, relative_survival
+
+    db = Path(str(sample["db"]))
+    facts = site_facts()
+    table = us_life_table()
+    checked = 0
+    for site, codes in SURVIVAL_SITES.items():
+        for stage in ("localized", "regional", "distant"):
+            data = survival_data(db, TumorFilter(site_recodes=codes, stage_groups=(stage,), first_year=2014,
+                                                 last_year=2019))
+            if len(data) < 400:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", StatisticalWarning)
+                result = relative_survival(data, table, method="ederer2", times=[5 * DAYS_PER_YEAR])
+            estimate, std_err = float(result["estimate"].iloc[0]), float(result["std_err"].iloc[0])
+            expected = facts.loc[site, f"rs5_{stage}_pct"] / 100
+            tolerance = max(0.05, 2.5 * std_err)
+            assert abs(estimate - expected) <= tolerance, (site, stage, estimate, expected, len(data))
+            checked += 1
+    assert checked >= 10
