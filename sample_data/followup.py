@@ -74,7 +74,7 @@ def excess_parameters(site_key: np.ndarray, stage_group: np.ndarray) -> tuple[np
     return cure, theta
 
 
-def draw_excess_deaths(tumors: pd.DataFrame, rng: np.random.Generator) -> dict[str, object]:
+def draw_excess_deaths(tumors: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray | pd.Series]:
     """Per tumor: whether it is cured and, if not, the date it would cause death (see module doc).
 
     Drawn before tumors are grouped into persons, so that a later primary is only given to a person
