@@ -33,17 +33,15 @@ patient is written then.
 
 from __future__ import annotations
 
-import gzip as gzip_module
-import io
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO
 
 from pipelines.naaccr_xml_writer import WriteCounts
+from pipelines.output_stream import StreamingWriter
 from registry.naaccr import FLAT_LINE_LENGTHS, Dictionary
 
 RECORD_TYPES = ("A", "M", "C", "I")
@@ -91,7 +89,7 @@ def to_ascii(value: str) -> str:
     return "".join(c if c.isascii() else _ascii_char(c) for c in value)
 
 
-class NaaccrFlatWriter:
+class NaaccrFlatWriter(StreamingWriter):
     """Context manager writing a NAACCR v14-v18 flat file patient by patient (see the module doc).
 
     ``target`` is a path (created or overwritten) or an open binary stream (left open). ``gzip``
@@ -118,10 +116,7 @@ class NaaccrFlatWriter:
         self.width = FLAT_LINE_LENGTHS[self.version][record_type]
         self.line_ending = line_ending.encode("ascii")
         self.non_ascii = non_ascii
-        self._target = target
-        if gzip is None:
-            gzip = isinstance(target, (str, Path)) and str(target).endswith(".gz")
-        self._gzip = gzip
+        super().__init__(target, gzip=gzip)
         # per level: naaccrId -> (start offset, end offset, justify, fill character, keep spaces)
         self._by_level: dict[str, dict[str, tuple[int, int, Callable[[str, int, str], str], str, bool]]] = {
             level: {} for level in ("NaaccrData", "Patient", "Tumor")}
@@ -133,8 +128,6 @@ class NaaccrFlatWriter:
                 item.start_column - 1, item.start_column - 1 + item.length, justify, fill, item.trim == "none")
         self._columns = frozenset(id_ for level in self._by_level.values() for id_ in level)
         self._where = f"NAACCR v{self.version[:2]} record type {record_type}"
-        self._raw: BinaryIO | None = None
-        self._out: BinaryIO | None = None
         self._buffer = bytearray()
         self.patients = 0
         self.tumors = 0
@@ -150,19 +143,6 @@ class NaaccrFlatWriter:
         self._place(template, root, "NaaccrData", "file-level items")
         self._template = bytes(template)
 
-    # -- context manager -------------------------------------------------------------------------
-
-    def __enter__(self) -> NaaccrFlatWriter:
-        self.open()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is None:
-            self.close()
-        else:  # leave the (truncated) file behind without pretending it is complete
-            self._release()
-
     @property
     def counts(self) -> WriteCounts:
         """Patients, tumors and items written so far (a patient's items counted once, not per line)."""
@@ -170,18 +150,7 @@ class NaaccrFlatWriter:
 
     def open(self) -> None:
         """Open the target (a flat file has no header)."""
-        if self._out is not None:
-            raise RuntimeError("writer is already open")
-        if isinstance(self._target, (str, Path)):
-            self._raw = open(self._target, "wb")  # noqa: SIM115 - closed in close()/_release()
-            out: BinaryIO = self._raw
-        else:
-            out = self._target
-        if self._gzip:
-            # mtime=0 and no file name make the output reproducible
-            out = gzip_module.GzipFile(filename="", fileobj=out, mode="wb", compresslevel=6,  # type: ignore[assignment]
-                                       mtime=0)
-        self._out = out
+        self._open_stream()
 
     def write_patient(self, patient_items: Mapping[str, str | None],
                       tumors: Iterable[Mapping[str, str | None]] = ()) -> int:
@@ -291,14 +260,3 @@ class NaaccrFlatWriter:
             self._out.write(self._buffer)
             self._buffer = bytearray()
 
-    def _release(self) -> None:
-        out, self._out = self._out, None
-        if out is None:
-            return
-        if self._gzip:
-            out.close()  # finishes the gzip member; never closes a caller's stream
-        elif isinstance(out, io.IOBase) and out is not self._raw:
-            out.flush()
-        if self._raw is not None:
-            self._raw.close()
-            self._raw = None

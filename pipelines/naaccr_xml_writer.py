@@ -9,16 +9,14 @@ but not against code lists or lengths, so tests can still produce files with inv
 
 from __future__ import annotations
 
-import gzip as gzip_module
-import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO
 
+from pipelines.output_stream import StreamingWriter
 from registry.naaccr import NAACCR_NAMESPACE, Dictionary
 
 INDENT = "    "
@@ -44,7 +42,7 @@ class WriteCounts:
     items: int
 
 
-class NaaccrXmlWriter:
+class NaaccrXmlWriter(StreamingWriter):
     """Context manager writing a NAACCR XML file patient by patient.
 
     ``target`` is a path (created or overwritten) or an open binary stream (left open). ``gzip``
@@ -62,10 +60,7 @@ class NaaccrXmlWriter:
         self.root_items = dict(root_items or {})
         self.specification_version = specification_version
         self.time_generated = time_generated
-        self._target = target
-        if gzip is None:
-            gzip = isinstance(target, (str, Path)) and str(target).endswith(".gz")
-        self._gzip = gzip
+        super().__init__(target, gzip=gzip)
         # per level: naaccrId -> (dictionary rank, "<indent><Item naaccrId=...>")
         self._levels: dict[str, tuple[dict[str, int], dict[str, str]]] = {}
         for depth, level in enumerate(("NaaccrData", "Patient", "Tumor"), start=1):
@@ -76,26 +71,11 @@ class NaaccrXmlWriter:
                     rank[item.naaccr_id] = position
                     opening[item.naaccr_id] = f'{INDENT * depth}<Item naaccrId="{item.naaccr_id}">'
             self._levels[level] = (rank, opening)
-        self._raw: BinaryIO | None = None
-        self._out: BinaryIO | None = None
         self._parts: list[str] = []
         self._pending = 0
         self.patients = 0
         self.tumors = 0
         self.items = 0
-
-    # -- context manager -------------------------------------------------------------------------
-
-    def __enter__(self) -> NaaccrXmlWriter:
-        self.open()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is None:
-            self.close()
-        else:  # leave the (truncated) file behind without pretending it is complete
-            self._release()
 
     @property
     def counts(self) -> WriteCounts:
@@ -104,18 +84,7 @@ class NaaccrXmlWriter:
 
     def open(self) -> None:
         """Open the target and write the prolog, the root start tag and the root-level items."""
-        if self._out is not None:
-            raise RuntimeError("writer is already open")
-        if isinstance(self._target, (str, Path)):
-            self._raw = open(self._target, "wb")  # noqa: SIM115 - closed in close()/_release()
-            out: BinaryIO = self._raw
-        else:
-            out = self._target
-        if self._gzip:
-            # mtime=0 and no file name make the output reproducible
-            out = gzip_module.GzipFile(filename="", fileobj=out, mode="wb", compresslevel=6,  # type: ignore[assignment]
-                                       mtime=0)
-        self._out = out
+        self._open_stream()
         attrs = [("baseDictionaryUri", self.dictionary.uris[0] if self.dictionary.uris else "")]
         if len(self.dictionary.uris) > 1:
             attrs.append(("userDictionaryUri", " ".join(self.dictionary.uris[1:])))
@@ -215,14 +184,3 @@ class NaaccrXmlWriter:
             self._parts.clear()
             self._pending = 0
 
-    def _release(self) -> None:
-        out, self._out = self._out, None
-        if out is None:
-            return
-        if self._gzip:
-            out.close()  # finishes the gzip member; never closes a caller's stream
-        elif isinstance(out, io.IOBase) and out is not self._raw:
-            out.flush()
-        if self._raw is not None:
-            self._raw.close()
-            self._raw = None

@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from registry.geography import FIPS_STATE
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_REFERENCE = Path("/work/shared/reference")
 REGISTRY_DATA = ROOT / "registry" / "data"
@@ -41,15 +43,6 @@ FIRST_YEAR, LAST_YEAR, BASE_YEAR = 2010, 2023, 2015
 # V2019 county codes replaced in the V2023 estimates (see population/README.md and notes/geo.md).
 CT_STATE_FIPS = "09"
 VALDEZ_CORDOVA, VALDEZ_CORDOVA_SUCCESSORS = "02261", ("02063", "02066")
-STATE_ABBR = {
-    "01": "AL", "02": "AK", "04": "AZ", "05": "AR", "06": "CA", "08": "CO", "09": "CT", "10": "DE",
-    "11": "DC", "12": "FL", "13": "GA", "15": "HI", "16": "ID", "17": "IL", "18": "IN", "19": "IA",
-    "20": "KS", "21": "KY", "22": "LA", "23": "ME", "24": "MD", "25": "MA", "26": "MI", "27": "MN",
-    "28": "MS", "29": "MO", "30": "MT", "31": "NE", "32": "NV", "33": "NH", "34": "NJ", "35": "NM",
-    "36": "NY", "37": "NC", "38": "ND", "39": "OH", "40": "OK", "41": "OR", "42": "PA", "44": "RI",
-    "45": "SC", "46": "SD", "47": "TN", "48": "TX", "49": "UT", "50": "VT", "51": "VA", "53": "WA",
-    "54": "WV", "55": "WI", "56": "WY",
-}
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -84,10 +77,10 @@ def build_counties(reference: Path) -> pd.DataFrame:
     frame = _v2019_counties(reference)
     if len(frame) != 3142 or frame["fips"].duplicated().any():
         raise SystemExit(f"expected 3,142 unique V2019 counties, found {len(frame):,}")
-    unknown = set(frame["state_fips"]) - set(STATE_ABBR)
+    unknown = set(frame["state_fips"]) - set(FIPS_STATE)
     if unknown:
         raise SystemExit(f"state FIPS without an abbreviation: {sorted(unknown)}")
-    frame.insert(2, "state_abbr", frame["state_fips"].map(STATE_ABBR))
+    frame.insert(2, "state_abbr", frame["state_fips"].map(FIPS_STATE))
 
     shapefile = Path(os.path.dirname(_plotly_geo.__file__)) / "package_data" / "cb_2016_us_county_500k.shp"
     shapes = gpd.read_file(shapefile).set_crs(4269)   # Census cartographic files: NAD83, no .prj shipped
