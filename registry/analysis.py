@@ -1,0 +1,102 @@
+"""Registry-level statistics straight from the store: incidence, survival and recurrence for a filter.
+
+Each function selects tumors with a ``TumorFilter`` (aggregation pushed down to DuckDB by
+``registry.cohort``), runs the estimator from ``registry.stats`` and stamps the result with the store's
+data vintage, so a page or export can cite exactly which data and method produced every number.
+Survival times are in years (days / 365.241, the relsurv convention).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from registry.cohort import TumorFilter, case_counts, data_vintage, population_counts, survival_data
+from registry.ratetables import DAYS_PER_YEAR, us_life_table
+from registry.stats import (
+    age_adjusted_rates,
+    annotate,
+    annual_percent_change,
+    cumulative_incidence,
+    kaplan_meier,
+    relative_survival,
+)
+
+# recurrenceType1st codes that mean "no recurrence known" (disease-free, never disease-free, unknown).
+NO_RECURRENCE = ("00", "70", "88", "99")
+RECURRENCE, DEATH_WITHOUT_RECURRENCE = 1, 2
+
+
+def _stamp(frame: pd.DataFrame, db_path: Path, tumor_filter: TumorFilter) -> pd.DataFrame:
+    frame.attrs["data_vintage"] = data_vintage(db_path)
+    frame.attrs.setdefault("parameters", {})["filter"] = tumor_filter
+    return frame
+
+
+def incidence_rates(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = (),
+                    standard: str = "us2000_19", ci: str = "tiwari", per: int = 100_000,
+                    alpha: float = 0.05) -> pd.DataFrame:
+    """Age-adjusted incidence rates for the filter, one row per stratum of ``by``.
+
+    Tumors without a known age, sex or (when grouping by county) county have no denominator and are
+    left out; their number is reported in ``attrs["excluded_cases"]``.
+    """
+    cases = case_counts(db_path, tumor_filter, by=by)
+    population = population_counts(db_path, tumor_filter, by=by)
+    keys = [*by, "age_group"]
+    known = cases.merge(population[keys].drop_duplicates(), on=keys, how="inner")
+    excluded = int(cases["count"].sum() - known["count"].sum())
+    result = age_adjusted_rates(known, population, by=by, standard=standard, ci=ci, per=per, alpha=alpha)
+    result.attrs["excluded_cases"] = excluded
+    return _stamp(result, db_path, tumor_filter)
+
+
+def incidence_trend(db_path: Path, tumor_filter: TumorFilter, *, standard: str = "us2000_19",
+                    alpha: float = 0.05) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Age-adjusted rate by diagnosis year and its annual percent change (weighted log-linear fit)."""
+    yearly = incidence_rates(db_path, tumor_filter, by=("diagnosis_year",), standard=standard, alpha=alpha)
+    usable = yearly[yearly["rate"] > 0]
+    apc = annual_percent_change(usable["diagnosis_year"].to_numpy(), usable["rate"].to_numpy(),
+                                se=usable["std_err"].to_numpy(), alpha=alpha)
+    return yearly, _stamp(apc, db_path, tumor_filter)
+
+
+def survival(db_path: Path, tumor_filter: TumorFilter, *, method: str = "kaplan-meier",
+             times_years: Sequence[float] | None = None, alpha: float = 0.05) -> pd.DataFrame:
+    """Observed (Kaplan-Meier) or net/relative (Pohar-Perme, Ederer II, US life table) survival, in years."""
+    data = survival_data(db_path, tumor_filter)
+    if method == "kaplan-meier":
+        result = kaplan_meier(data["time_days"] / DAYS_PER_YEAR, data["dead"], times=times_years, alpha=alpha)
+    elif method in ("pohar-perme", "ederer2"):
+        times = None if times_years is None else np.asarray(times_years, dtype=float) * DAYS_PER_YEAR
+        result = relative_survival(data, us_life_table(), method=method, times=times, alpha=alpha)
+        result["time"] = result["time"] / DAYS_PER_YEAR
+    else:
+        raise ValueError(f"method: unknown {method!r}; use kaplan-meier, pohar-perme or ederer2")
+    result.attrs["patients"] = len(data)
+    return _stamp(result, db_path, tumor_filter)
+
+
+def recurrence_events(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Time (years) and event code per tumor: 1 first recurrence, 2 death without recurrence, 0 censored."""
+    recurred = ~data["recurrence_type_1st"].isin(NO_RECURRENCE) & data["recurrence_date_1st"].notna()
+    diagnosis = pd.to_datetime(data["diagnosis_date"])
+    recurrence_days = (pd.to_datetime(data["recurrence_date_1st"]) - diagnosis).dt.days
+    time_days = np.where(recurred, recurrence_days, data["time_days"])
+    event = np.where(recurred, RECURRENCE, np.where(data["dead"] == 1, DEATH_WITHOUT_RECURRENCE, 0))
+    return np.maximum(time_days, 0) / DAYS_PER_YEAR, event
+
+
+def recurrence(db_path: Path, tumor_filter: TumorFilter, *, times_years: Sequence[float] | None = None,
+               alpha: float = 0.05) -> pd.DataFrame:
+    """Cumulative incidence of first recurrence with death as a competing event (Aalen-Johansen)."""
+    data = survival_data(db_path, tumor_filter)
+    time, event = recurrence_events(data)
+    result = cumulative_incidence(time, event, event_of_interest=RECURRENCE, times=times_years, alpha=alpha)
+    result.attrs["patients"] = len(data)
+    annotate(result, method=str(result.attrs.get("method")) + "; death without recurrence competes",
+             alpha=alpha, parameters=result.attrs.get("parameters"))
+    return _stamp(result, db_path, tumor_filter)
