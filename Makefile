@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py --tumors 100000
 	$(BIN)/python bench/sample_bench.py --tumors 100000
 	$(BIN)/python bench/relsurv_bench.py
+	$(BIN)/python bench/stats_bench.py --tumors 5000000
 
 lint: $(STAMP)
 	$(BIN)/ruff check registry pipelines dashboard sample_data tests bench scripts

@@ -14,7 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from registry.cohort import TumorFilter, case_counts, data_vintage, population_counts, survival_data
+from registry.cohort import (
+    TumorFilter,
+    case_counts,
+    data_vintage,
+    population_counts,
+    survival_counts,
+    survival_data,
+)
 from registry.ratetables import DAYS_PER_YEAR, us_life_table
 from registry.stats import (
     age_adjusted_rates,
@@ -67,10 +74,14 @@ def incidence_trend(db_path: Path, tumor_filter: TumorFilter, *, standard: str =
 def survival(db_path: Path, tumor_filter: TumorFilter, *, method: str = "kaplan-meier",
              times_years: Sequence[float] | None = None, alpha: float = 0.05) -> pd.DataFrame:
     """Observed (Kaplan-Meier) or net/relative (Pohar-Perme, Ederer II, US life table) survival, in years."""
-    data = survival_data(db_path, tumor_filter)
     if method == "kaplan-meier":
-        result = kaplan_meier(data["time_days"] / DAYS_PER_YEAR, data["dead"], times=times_years, alpha=alpha)
-    elif method in ("pohar-perme", "ederer2"):
+        counts = survival_counts(db_path, tumor_filter)   # aggregated in DuckDB: one row per time and status
+        result = kaplan_meier(counts["time_days"] / DAYS_PER_YEAR, counts["dead"], counts=counts["count"],
+                              times=times_years, alpha=alpha)
+        result.attrs["patients"] = int(counts["count"].sum())
+        return _stamp(result, db_path, tumor_filter)
+    data = survival_data(db_path, tumor_filter)
+    if method in ("pohar-perme", "ederer2"):
         times = None if times_years is None else np.asarray(times_years, dtype=float) * DAYS_PER_YEAR
         result = relative_survival(data, us_life_table(), method=method, times=times, alpha=alpha)
         result["time"] = result["time"] / DAYS_PER_YEAR

@@ -145,31 +145,52 @@ def population_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[
         return con.execute(sql, params).df()
 
 
+# SEER's survival selection: no death-certificate-only or autopsy-only cases, full diagnosis date, birth and
+# last contact consistent with it, known sex (the life tables are by sex).
+SURVIVAL_SELECTION = """
+          AND coalesce(t.type_of_reporting_source, '') NOT IN ('6', '7')
+          AND t.date_of_diagnosis_precision = 'D' AND p.date_of_birth <= t.date_of_diagnosis
+          AND p.date_of_last_contact IS NOT NULL AND p.date_of_last_contact >= t.date_of_diagnosis
+          AND p.sex IN ('1', '2')"""
+TIME_DAYS_SQL = "datediff('day', t.date_of_diagnosis, p.date_of_last_contact)"
+DEAD_SQL = "CASE WHEN p.vital_status = '0' THEN 1 ELSE 0 END"
+
+
 def survival_data(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = ()) -> pd.DataFrame:
     """One row per tumor with known survival: ``time_days``, ``dead``, ``age_days``, ``sex``,
     ``diagnosis_date`` (+ strata, ``cause_of_death``, recurrence columns) as the estimators take them.
 
-    Follows SEER's survival selection: death-certificate-only and autopsy-only cases are excluded, and so
-    are tumors without a full diagnosis date, birth date or date of last contact, or with a birth or
-    last contact that contradicts the diagnosis date.
+    Follows SEER's survival selection (``SURVIVAL_SELECTION``): death-certificate-only and autopsy-only
+    cases are excluded, and so are tumors without a full diagnosis date, birth date or date of last
+    contact, or with a birth or last contact that contradicts the diagnosis date.
     """
     strata = _strata(by)
     where, params = tumor_filter.where()
     selects = "".join(f", {STRATA[name]} AS {name}" for name in strata)
     sql = f"""
-        SELECT datediff('day', t.date_of_diagnosis, p.date_of_last_contact) AS time_days,
-               CASE WHEN p.vital_status = '0' THEN 1 ELSE 0 END AS dead,
+        SELECT {TIME_DAYS_SQL} AS time_days, {DEAD_SQL} AS dead,
                datediff('day', p.date_of_birth, t.date_of_diagnosis) AS age_days,
                CAST(p.sex AS INTEGER) AS sex, t.date_of_diagnosis AS diagnosis_date,
                p.cause_of_death, t.recurrence_type_1st, t.recurrence_date_1st,
                t.primary_site, t.tumor_id{selects}
         {FROM_TUMORS}
-        WHERE {where}
-          AND coalesce(t.type_of_reporting_source, '') NOT IN ('6', '7')
-          AND t.date_of_diagnosis_precision = 'D' AND p.date_of_birth <= t.date_of_diagnosis
-          AND p.date_of_last_contact IS NOT NULL AND p.date_of_last_contact >= t.date_of_diagnosis
-          AND p.sex IN ('1', '2')
+        WHERE {where} {SURVIVAL_SELECTION}
         ORDER BY t.tumor_id"""
+    with read_connection(db_path) as con:
+        return con.execute(sql, params).df()
+
+
+def survival_counts(db_path: Path, tumor_filter: TumorFilter) -> pd.DataFrame:
+    """The same selection as ``survival_data`` aggregated in DuckDB: ``time_days``, ``dead``, ``count``.
+
+    Enough for Kaplan-Meier (frequency weights) and a few thousand rows whatever the store's size.
+    """
+    where, params = tumor_filter.where()
+    sql = f"""
+        SELECT {TIME_DAYS_SQL} AS time_days, {DEAD_SQL} AS dead, count(*) AS count
+        {FROM_TUMORS}
+        WHERE {where} {SURVIVAL_SELECTION}
+        GROUP BY ALL ORDER BY time_days, dead"""
     with read_connection(db_path) as con:
         return con.execute(sql, params).df()
 

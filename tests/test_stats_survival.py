@@ -271,3 +271,16 @@ def test_conditional_needs_time_unit_and_positive_survival() -> None:
     cond = conditional_survival(lt, 1)       # months frame: g = 12 months
     assert cond["time"].iloc[0] == 12
     assert cond["survival"].iloc[0] == pytest.approx(1.0)
+
+
+def test_kaplan_meier_with_frequency_counts_equals_expanded_rows() -> None:
+    rng = np.random.default_rng(5)
+    time = rng.integers(0, 40, 400).astype(float)
+    event = (rng.random(400) < 0.6).astype(int)
+    frame = pd.DataFrame({"time": time, "event": event}).value_counts().reset_index(name="n")
+    expected = kaplan_meier(time, event)
+    aggregated = kaplan_meier(frame["time"], frame["event"], counts=frame["n"])
+    for column in ("time", "survival", "std_err", "lower", "upper", "at_risk", "events", "censored"):
+        np.testing.assert_allclose(aggregated[column], expected[column], rtol=1e-12)
+    with pytest.raises(ValueError, match="counts"):
+        kaplan_meier([1.0, 2.0], [1, 0], counts=[1, -1])

@@ -156,11 +156,12 @@ def step_index(grid: np.ndarray, times: np.ndarray) -> np.ndarray:
 # Kaplan-Meier
 
 
-def _km_table(t: np.ndarray, e: np.ndarray) -> dict[str, np.ndarray]:
+def _km_table(t: np.ndarray, e: np.ndarray, w: np.ndarray | None = None) -> dict[str, np.ndarray]:
     ut, inv = np.unique(t, return_inverse=True)
-    n_at = np.bincount(inv, minlength=len(ut)).astype(float)
-    d = np.bincount(inv, weights=e, minlength=len(ut))
-    at_risk = len(t) - np.concatenate(([0.0], np.cumsum(n_at)[:-1]))
+    n_at = np.bincount(inv, weights=w, minlength=len(ut)).astype(float)
+    d = np.bincount(inv, weights=e if w is None else e * w, minlength=len(ut))
+    total = float(len(t) if w is None else w.sum())
+    at_risk = total - np.concatenate(([0.0], np.cumsum(n_at)[:-1]))
     surv = np.cumprod(1.0 - d / at_risk)
     with np.errstate(divide="ignore", invalid="ignore"):
         term = np.where(d > 0, d / (at_risk * (at_risk - d)), 0.0)
@@ -191,7 +192,7 @@ def _evaluate_at(table: dict[str, np.ndarray], times: np.ndarray, *, estimate: s
 
 def kaplan_meier(time: ArrayLike, event: ArrayLike, *, times: ArrayLike | None = None,
                  conf_type: str = "log-log", alpha: float = 0.05,
-                 min_at_risk: int = DEFAULT_MIN_AT_RISK) -> pd.DataFrame:
+                 min_at_risk: int = DEFAULT_MIN_AT_RISK, counts: ArrayLike | None = None) -> pd.DataFrame:
     """Kaplan-Meier estimate of the survival function with Greenwood standard errors.
 
     Parameters
@@ -212,6 +213,9 @@ def kaplan_meier(time: ArrayLike, event: ArrayLike, *, times: ArrayLike | None =
     min_at_risk:
         With ``times`` given, a :class:`StatisticalWarning` is issued when fewer than this many are at
         risk at a requested time; without ``times`` when the whole sample is smaller than this.
+    counts:
+        Optional frequency of each (time, event) row, so a store can hand over its aggregate (one row per
+        distinct time and status) instead of one row per tumor; the estimate is identical.
 
     Returns
     -------
@@ -224,7 +228,13 @@ def kaplan_meier(time: ArrayLike, event: ArrayLike, *, times: ArrayLike | None =
     _check_conf_type(conf_type)
     z = _z(alpha)
     t, e = validate_time_event(time, event)
-    table = _km_table(t, e)
+    w = None
+    if counts is not None:
+        w = _as_float(counts, "counts")
+        if w.shape != t.shape or (w < 0).any():
+            raise ValueError(f"'counts' must be one non-negative frequency per time; got {_values_list(w[w < 0])}")
+    table = _km_table(t, e, w)
+    n_subjects = int(len(t) if w is None else w.sum())
     if times is not None:
         req = _as_float(times, "times")
         if (np.diff(req) < 0).any():
@@ -235,16 +245,16 @@ def kaplan_meier(time: ArrayLike, event: ArrayLike, *, times: ArrayLike | None =
         _warn_small(cols["at_risk"], req, min_at_risk, "Kaplan-Meier")
     else:
         cols = table
-        if len(t) < min_at_risk:
-            warnings.warn(f"Kaplan-Meier: only {len(t)} subjects (< {min_at_risk})", StatisticalWarning,
+        if n_subjects < min_at_risk:
+            warnings.warn(f"Kaplan-Meier: only {n_subjects} subjects (< {min_at_risk})", StatisticalWarning,
                           stacklevel=2)
     frame = _curve_frame(cols, "survival", conf_type, z, cap=True)
     return annotate(frame, method=f"Kaplan-Meier, Greenwood variance, {conf_type} pointwise interval "
                                   "(Kaplan & Meier 1958; Kalbfleisch & Prentice 2002; as R survfit)",
                     alpha=alpha, parameters={"conf_type": conf_type, "estimator": "kaplan-meier",
                                              "times": None if times is None else list(map(float, cols["time"])),
-                                             "full_curve": times is None, "n": int(len(t)),
-                                             "events": int(e.sum()), "time_unit": None,
+                                             "full_curve": times is None, "n": n_subjects,
+                                             "events": int(table["events"].sum()), "time_unit": None,
                                              "estimate_column": "survival"})
 
 

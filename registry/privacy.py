@@ -1,0 +1,239 @@
+"""The release policy: which columns each role may receive, how they are generalised, and what is audited.
+
+- registrar: everything, identified; `as_released(principal)` gives the researcher view to preview.
+- researcher: records de-identified by HIPAA Safe Harbor (45 CFR 164.514(b)(2)): identifiers dropped,
+  dates reduced to the year, ages 90 and over grouped as "90+", ZIP reduced to its first 3 digits ("000"
+  for the restricted ZIP3s), county and city dropped. With the `lds` grant, a limited data set
+  (45 CFR 164.514(e)): dates, exact ages, county, city and ZIP5 kept, direct identifiers still dropped.
+  Aggregates: the same generalisation (county kept as a dimension), then small-cell suppression.
+- administrator: aggregates only (suppressed); record-level data raises AccessDenied.
+
+Columns are classified by name (NAACCR camelCase ids are read as snake_case): the explicit lists below
+plus name patterns, so a new `rx_date_chemo` or `nameAlias` column is caught without a list change.
+A column the policy does not recognise is passed through: new identifying columns must be added here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import asdict, is_dataclass
+from typing import Any, Literal
+
+import pandas as pd
+
+from registry.audit import AuditEvent, record_event
+from registry.errors import RegistryError
+from registry.operational import OperationalStore
+from registry.principal import ADMINISTRATOR, LDS, REGISTRAR, RESEARCHER, Principal
+from registry.suppression import (
+    DEFAULT_THRESHOLD,
+    DERIVED_COLUMNS,
+    REASON,
+    SUPPRESSED,
+    DisclosureRisk,
+    suppress,
+)
+
+__all__ = ["AccessDenied", "DisclosureRisk", "IDENTIFIER_COLUMNS", "LIMITED_DATA_SET_COLUMNS",
+           "RESTRICTED_ZIP3", "apply_policy", "as_released", "audited", "classify", "columns_allowed",
+           "require_role"]
+
+Kind = Literal["record", "aggregate"]
+
+
+class AccessDenied(RegistryError):
+    """The caller's role or grants do not allow this data or action."""
+
+
+# Direct identifiers: never released outside the registrar role, not even in a limited data set.
+DIRECT_IDENTIFIER_COLUMNS: frozenset[str] = frozenset({
+    "name_last", "name_first", "name_middle", "name_maiden", "name_alias", "name_suffix", "name_prefix",
+    "name_birth_surname", "name_spouse_parent", "name_physician_managing", "name_physician_follow_up",
+    "social_security_number", "ssn", "medical_record_number", "accession_number_hosp",
+    "medicare_beneficiary_identifier", "military_record_no_suffix",
+    "addr_at_dx_no_street", "addr_at_dx_supplementl", "addr_current_no_street", "addr_current_supplementl",
+    "street_address", "telephone", "phone", "email", "fax",
+    "patient_id", "tumor_id", "patient_id_number", "tumor_record_number", "raw_record",
+})
+# Dates (birth, diagnosis, last contact, treatment, recurrence, death ...): year only under Safe Harbor.
+DATE_COLUMNS: frozenset[str] = frozenset({
+    "date_of_birth", "date_of_diagnosis", "date_of_last_contact", "date_of_last_cancer_status",
+    "recurrence_date_1st", "date_of_death", "diagnosis_date", "rx_date_surgery", "rx_date_radiation",
+    "rx_date_chemo", "rx_date_hormone", "rx_date_brm", "rx_date_other", "rx_date_systemic",
+    "date_of_1st_contact", "date_of_1st_crs_rx", "date_case_completed",
+})
+# Exact ages: "90+" for 90 and over under Safe Harbor; age in days reveals dates and is LDS only.
+AGE_COLUMNS: frozenset[str] = frozenset({"age_at_diagnosis", "age", "age_at_death", "age_years"})
+DATE_DERIVED_COLUMNS: frozenset[str] = frozenset({"age_days"})
+ZIP_COLUMNS: frozenset[str] = frozenset({"addr_at_dx_postal_code", "addr_current_postal_code", "zip",
+                                         "zip_code", "zip5", "postal_code"})
+# Geographic units smaller than a state other than ZIP3: dropped from Safe Harbor records.
+SUBSTATE_COLUMNS: frozenset[str] = frozenset({"county_at_dx", "county_fips", "county", "addr_current_county",
+                                              "addr_at_dx_city", "addr_current_city", "city"})
+IDENTIFIER_COLUMNS: frozenset[str] = (DIRECT_IDENTIFIER_COLUMNS | DATE_COLUMNS | AGE_COLUMNS
+                                      | DATE_DERIVED_COLUMNS | ZIP_COLUMNS | SUBSTATE_COLUMNS)
+# Released unchanged to a researcher only with the `lds` grant.
+LIMITED_DATA_SET_COLUMNS: frozenset[str] = (DATE_COLUMNS | AGE_COLUMNS | DATE_DERIVED_COLUMNS | ZIP_COLUMNS
+                                            | SUBSTATE_COLUMNS)
+
+_DIRECT_PATTERN = re.compile(r"^name_|social_security|(^|_)ssn($|_)|medical_record|accession_number|telephone|"
+                             r"(^|_)phone|e_?mail|no_street|street|supplementl|beneficiary|(^|_)(patient|tumor)_id")
+_DATE_PATTERN = re.compile(r"(^|_)date($|_)")
+_DATE_EXEMPT = re.compile(r"_(precision|flag)$")
+_ZIP_PATTERN = re.compile(r"postal_code|(^|_)zip")
+_SUBSTATE_PATTERN = re.compile(r"county|(^|_)city($|_)")
+_AGE_PATTERN = re.compile(r"^age(_at_[a-z_]+)?$")
+
+# HIPAA Safe Harbor, 45 CFR 164.514(b)(2)(i)(B): the first three digits of a ZIP code may be kept only
+# when the area of all ZIPs sharing them holds more than 20,000 people; otherwise they become 000. The
+# 17 three-digit ZIPs below are those HHS lists for the 2000 Census in "Guidance Regarding Methods for
+# De-identification of Protected Health Information in Accordance with the HIPAA Privacy Rule" (HHS Office
+# for Civil Rights, 26 Nov 2012, section 3.3). Update here if HHS publishes a list from a later Census.
+RESTRICTED_ZIP3: frozenset[str] = frozenset({
+    "036", "059", "063", "102", "203", "556", "692", "790", "821", "823", "830", "831", "878", "879", "884",
+    "890", "893",
+})
+AGE_TOP = 90
+
+
+def snake(name: str) -> str:
+    """A column name in snake_case (NAACCR ids like `dateOfBirth` become `date_of_birth`)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name)).lower()
+
+
+def classify(column: str) -> str | None:
+    """The policy class of a column: direct, date, date_derived, age, zip, substate, or None (released)."""
+    name = snake(column)
+    if name in DIRECT_IDENTIFIER_COLUMNS or _DIRECT_PATTERN.search(name):
+        return "direct"
+    if name in DATE_DERIVED_COLUMNS:
+        return "date_derived"
+    if name in DATE_COLUMNS or (_DATE_PATTERN.search(name) and not _DATE_EXEMPT.search(name)):
+        return "date"
+    if name in AGE_COLUMNS or _AGE_PATTERN.match(name):
+        return "age"
+    if name in ZIP_COLUMNS or _ZIP_PATTERN.search(name):
+        return "zip"
+    if name in SUBSTATE_COLUMNS or _SUBSTATE_PATTERN.search(name):
+        return "substate"
+    return None
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    """Raise AccessDenied unless the caller holds one of `roles`."""
+    if principal.role not in roles:
+        raise AccessDenied(f"{principal.user} ({principal.role}) may not do this: requires {' or '.join(roles)}")
+
+
+def as_released(principal: Principal) -> Principal:
+    """The researcher view of `principal` (no grants): what a registrar previews as released."""
+    return Principal(user=principal.user, role=RESEARCHER, grants=frozenset())
+
+
+def _treatment(principal: Principal, column: str, kind: Kind) -> str:
+    """keep, drop or generalise: what happens to one column for this caller and kind of data."""
+    if principal.role == REGISTRAR:
+        return "keep"
+    cls = classify(column)
+    lds = principal.role == RESEARCHER and principal.has_grant(LDS)
+    if cls is None:
+        return "keep"
+    if cls == "direct":
+        return "drop"
+    if lds:
+        return "keep"
+    if cls == "substate":
+        return "keep" if kind == "aggregate" else "drop"
+    if cls == "date_derived":
+        return "drop"
+    return "generalise"
+
+
+def columns_allowed(principal: Principal, columns: Iterable[str], *, kind: Kind = "record") -> list[str]:
+    """The columns the caller may receive (some of them generalised), in their order."""
+    _check_kind(principal, kind)
+    return [c for c in columns if _treatment(principal, c, kind) != "drop"]
+
+
+def _check_kind(principal: Principal, kind: str) -> None:
+    if kind not in ("record", "aggregate"):
+        raise ValueError(f"kind: expected 'record' or 'aggregate', not {kind!r}")
+    if kind == "record":
+        require_role(principal, REGISTRAR, RESEARCHER)
+    else:
+        require_role(principal, REGISTRAR, RESEARCHER, ADMINISTRATOR)
+
+
+def zip3(value: Any) -> str | None:
+    """The Safe Harbor form of a ZIP code: its first 3 digits, 000 for restricted ZIP3s, None if not a ZIP."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    text = str(value).strip()
+    if len(text) < 5 or not text[:5].isdigit():
+        return None
+    return "000" if text[:3] in RESTRICTED_ZIP3 else text[:3]
+
+
+def age_group_top(value: Any) -> Any:
+    """An age in years, or "90+" for 90 and over (None stays None)."""
+    if value is None or pd.isna(value):
+        return None
+    number = int(value)
+    return f"{AGE_TOP}+" if number >= AGE_TOP else number
+
+
+def _generalise(column: str, values: pd.Series) -> pd.Series:
+    cls = classify(column)
+    if cls == "date":
+        return pd.to_datetime(values, errors="coerce").dt.year.astype("Int64")
+    if cls == "age":
+        return values.map(age_group_top).astype(object)
+    if cls == "zip":
+        return values.map(zip3).astype(object)
+    raise AssertionError(f"no generalisation for {column}")  # pragma: no cover
+
+
+def apply_policy(principal: Principal, frame: pd.DataFrame, *, kind: Kind = "record",
+                 count_column: str = "count", threshold: int = DEFAULT_THRESHOLD,
+                 dimensions: Sequence[str] | None = None, derived_columns: Sequence[str] = DERIVED_COLUMNS,
+                 totals: Mapping[str, Hashable] | None = None, margins: bool = True) -> pd.DataFrame:
+    """What `principal` may receive of `frame`: columns dropped or generalised, aggregates suppressed.
+
+    For aggregates, `dimensions` defaults to every column that is neither the count, a derived value,
+    nor floating point; the other arguments go to `registry.suppression.suppress`.
+    """
+    _check_kind(principal, kind)
+    if principal.role == REGISTRAR:
+        return frame.copy()
+    out = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        treatment = _treatment(principal, column, kind)
+        if treatment == "keep":
+            out[column] = frame[column]
+        elif treatment == "generalise":
+            out[column] = _generalise(column, frame[column])
+    out.attrs.update(frame.attrs)
+    if kind == "record":
+        return out
+    if dimensions is None:
+        skip = {count_column, *derived_columns, SUPPRESSED, REASON}
+        dimensions = [c for c in out.columns
+                      if c not in skip and not pd.api.types.is_float_dtype(out[c])]
+    dimensions = [d for d in dimensions if d in out.columns]
+    return suppress(out, count_column=count_column, threshold=threshold, dimensions=dimensions,
+                    derived_columns=derived_columns, totals=totals, margins=margins)
+
+
+def definition_of(definition: Any) -> Any:
+    """A JSON-friendly form of a filter or definition (dataclasses become dicts)."""
+    if is_dataclass(definition) and not isinstance(definition, type):
+        return asdict(definition)
+    return definition
+
+
+def audited(ops: OperationalStore, principal: Principal, action: str, definition: Any,
+            rows: int | pd.DataFrame) -> AuditEvent:
+    """Write the one audit event of a release that returns identities or exports: who, what, how many rows."""
+    count = len(rows) if isinstance(rows, pd.DataFrame) else int(rows)
+    return record_event(ops, principal, action, definition=definition_of(definition), rows=count)

@@ -1,0 +1,248 @@
+"""Small-cell suppression for aggregate tables, and a guard against releasing differences of counts.
+
+What `suppress` protects:
+- Primary: every count 1..threshold-1 (1-15 by default) and every value derived from it (rates and their
+  confidence limits) is withheld: the value becomes NaN, `suppressed` is True and `suppression_reason`
+  says why. Zero counts are published as 0 (a zero discloses nobody).
+- Complementary: every *line* of the table (all cells that differ only in one dimension) sums to a
+  total that is either a row of the table (`totals=`) or, by default (`margins=True`), assumed to be
+  published somewhere else. While a line holds exactly one withheld cell, the next-smallest non-zero cell
+  of that line is withheld too; afterwards an exact linear-algebra check (is the cell's value the same in
+  every solution of the line equations?) adds cells until no withheld cell can be solved from the totals.
+
+What it does not protect (callers and reviewers must know):
+- Bounds: counts are non-negative, so withheld cells can still be narrowed to an interval (e.g. 0..20);
+  only exact recovery is prevented, not interval narrowing (no protection ranges as in tau-ARGUS).
+- Linked tables: totals published in *other* tables or queries (different strata, overlapping filters)
+  are not known here. `DifferencingGuard` covers the simplest case (two counts whose filters differ in one
+  dimension); general linked-table and query-set attacks are not prevented.
+- A margin over a single cell equals that cell: it is left out of the check and must be suppressed
+  wherever it is published (it is, when that table goes through `suppress`).
+- Cost: the exact check is a dense SVD over withheld cells; fine for thousands of cells, not millions.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from registry.errors import RegistryError
+from registry.operational import OperationalStore, list_definitions, save_definition
+
+DEFAULT_THRESHOLD = 16
+DERIVED_COLUMNS: tuple[str, ...] = ("rate", "lower", "upper", "std_err", "se", "crude_rate", "crude_lower",
+                                    "crude_upper", "percent", "proportion", "lower_ci", "upper_ci")
+SUPPRESSED = "suppressed"
+REASON = "suppression_reason"
+COMPLEMENTARY = "complementary"
+
+
+class DisclosureRisk(RegistryError):
+    """Releasing this value would let someone recover a small count."""
+
+
+def primary_reason(threshold: int) -> str:
+    """The reason text of a primarily suppressed cell, e.g. `primary: count 1-15`."""
+    return f"primary: count 1-{threshold - 1}"
+
+
+def _lines(frame: pd.DataFrame, dimensions: Sequence[str], totals: Mapping[str, Hashable],
+           margins: bool) -> list[tuple[list[int], int | None]]:
+    """Every line of the table: (positions of its component cells, position of its total row or None)."""
+    lines: list[tuple[list[int], int | None]] = []
+    keys = [frame[d].astype(object).where(frame[d].notna(), None).tolist() for d in dimensions]
+    rows = list(zip(*keys, strict=True)) if dimensions else [() for _ in range(len(frame))]
+    for axis, dim in enumerate(dimensions):
+        groups: dict[tuple[Any, ...], tuple[list[int], list[int]]] = {}
+        for pos, row in enumerate(rows):
+            rest = row[:axis] + row[axis + 1:]
+            parts, tot = groups.setdefault(rest, ([], []))
+            (tot if dim in totals and row[axis] == totals[dim] else parts).append(pos)
+        for parts, tot in groups.values():
+            if tot:
+                lines.append((parts, tot[0]))
+            elif margins and len(parts) >= 2:
+                lines.append((parts, None))
+    return lines
+
+
+def _recoverable(hidden: list[int], lines: list[tuple[list[int], int | None]]) -> list[int]:
+    """Withheld positions whose value is the same in every solution of the line equations."""
+    if not hidden:
+        return []
+    index = {pos: i for i, pos in enumerate(hidden)}
+    equations = []
+    for parts, total in lines:
+        coefficients = np.zeros(len(hidden))
+        for pos in parts:
+            if pos in index:
+                coefficients[index[pos]] = 1.0
+        if total is not None and total in index:
+            coefficients[index[total]] = -1.0
+        if coefficients.any():
+            equations.append(coefficients)
+    if not equations:
+        return []
+    matrix = np.vstack(equations)
+    _, singular, vt = np.linalg.svd(matrix, full_matrices=True)
+    rank = int((singular > 1e-9 * max(singular.max(initial=0.0), 1.0)).sum())
+    null_space = vt[rank:]
+    if null_space.shape[0] == 0:
+        return list(hidden)
+    free = np.abs(null_space).max(axis=0) > 1e-9
+    return [pos for pos, is_free in zip(hidden, free, strict=True) if not is_free]
+
+
+def _pick(candidates: Iterable[int], counts: np.ndarray, hidden: set[int]) -> int | None:
+    """The next-smallest non-zero visible cell among `candidates` (a zero cell only when none is left)."""
+    visible = [pos for pos in candidates if pos not in hidden and not np.isnan(counts[pos])]
+    if not visible:
+        return None
+    return min(visible, key=lambda pos: (counts[pos] == 0, counts[pos], pos))
+
+
+def suppress(table: pd.DataFrame, *, count_column: str = "count", threshold: int = DEFAULT_THRESHOLD,
+             dimensions: Sequence[str] = (), derived_columns: Sequence[str] = DERIVED_COLUMNS,
+             totals: Mapping[str, Hashable] | None = None, margins: bool = True) -> pd.DataFrame:
+    """A copy of `table` with counts 1..threshold-1, their derived values and complementary cells withheld.
+
+    `dimensions` name the table's classifying columns (e.g. county_fips, diagnosis_year); `totals` maps a
+    dimension to the label of its total rows (e.g. {"county_fips": "state"}); `margins=True` assumes every
+    line's total is published elsewhere even when it is not a row of the table.
+    """
+    if threshold < 1:
+        raise ValueError(f"threshold must be at least 1, not {threshold}")
+    if count_column not in table.columns:
+        raise ValueError(f"{count_column!r}: no such count column in the table")
+    missing = [d for d in dimensions if d not in table.columns]
+    if missing:
+        raise ValueError(f"dimensions: no such columns {missing}")
+    totals = dict(totals or {})
+    result = table.reset_index(drop=True).copy()
+    counts = pd.to_numeric(result[count_column], errors="coerce").to_numpy(dtype=float)
+    if (counts < 0).any():
+        raise ValueError(f"{count_column!r}: counts cannot be negative")
+    reasons: list[str | None] = [None] * len(result)
+    for pos, value in enumerate(counts):
+        if 0 < value < threshold:
+            reasons[pos] = primary_reason(threshold)
+    lines = _lines(result, dimensions, totals, margins) if dimensions else []
+    hidden = {pos for pos, reason in enumerate(reasons) if reason}
+
+    def hide(pos: int) -> None:
+        hidden.add(pos)
+        reasons[pos] = reasons[pos] or COMPLEMENTARY
+
+    changed = True
+    while changed:
+        changed = False
+        for parts, total in lines:                       # the line rule: never exactly one withheld cell
+            members = [*parts, *([total] if total is not None else [])]
+            if sum(pos in hidden for pos in members) == 1 and (pick := _pick(members, counts, hidden)) is not None:
+                hide(pick)
+                changed = True
+        if changed:
+            continue
+        for pos in _recoverable(sorted(hidden), lines):  # the exact check: a cycle-free cell is still solvable
+            in_lines = [m for parts, total in lines
+                        if pos in parts or pos == total for m in [*parts, *([total] if total is not None else [])]]
+            if (pick := _pick(in_lines, counts, hidden)) is not None:
+                hide(pick)
+                changed = True
+                break
+    mask = np.array([pos in hidden for pos in range(len(result))], dtype=bool)
+    result[count_column] = np.where(mask, np.nan, counts)
+    for column in derived_columns:
+        if column in result.columns:
+            result[column] = pd.to_numeric(result[column], errors="coerce").mask(mask)
+    result[SUPPRESSED] = mask
+    result[REASON] = pd.Series(reasons, dtype=object)
+    result.attrs.update(table.attrs)
+    result.attrs["suppression"] = {"threshold": threshold, "count_column": count_column,
+                                   "dimensions": list(dimensions), "totals": totals, "margins": margins}
+    return result
+
+
+# ---- differencing ------------------------------------------------------------------------------------
+
+FilterSpec = Mapping[str, Any]
+RELEASED_KIND = "released-count"
+
+
+def canonical_filter(spec: FilterSpec) -> dict[str, Any]:
+    """A filter as {dimension: sorted list of value texts}; scalars become one-element lists."""
+    canonical: dict[str, Any] = {}
+    for key, value in spec.items():
+        values = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
+        canonical[str(key)] = sorted("" if v is None else str(v) for v in values)
+    return canonical
+
+
+def filter_key(spec: FilterSpec) -> str:
+    """A stable text key of a filter (sorted JSON), used to find the same filter again."""
+    return json.dumps(canonical_filter(spec), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def differing_dimensions(a: FilterSpec, b: FilterSpec) -> list[str]:
+    """The dimensions in which two filters differ (a dimension missing from one means "all")."""
+    ca, cb = canonical_filter(a), canonical_filter(b)
+    return sorted(key for key in set(ca) | set(cb) if ca.get(key, []) != cb.get(key, []))
+
+
+@dataclass
+class DifferencingGuard:
+    """Refuses to release a count that differs by 1..threshold-1 from one released earlier to the same user
+    for a filter that differs in exactly one dimension (e.g. all counties vs all counties but one).
+
+    Released counts are kept per user in memory, or, with `ops`, in the operational store's saved
+    definitions (kind `released-count`, one per filter), so the memory survives restarts and is shared by
+    the dashboard and the CLI. The memory keeps the newest `max_per_user` filters per user (in memory).
+    """
+
+    ops: OperationalStore | None = None
+    threshold: int = DEFAULT_THRESHOLD
+    max_per_user: int = 1000
+    _memory: dict[str, dict[str, tuple[dict[str, Any], int]]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def released(self, user: str) -> list[tuple[dict[str, Any], int]]:
+        """The (filter, count) pairs released earlier to `user`."""
+        if self.ops is not None:
+            return [(d.body["filter"], int(d.body["count"]))
+                    for d in list_definitions(self.ops, user, RELEASED_KIND)]
+        with self._lock:
+            return list(self._memory.get(user, {}).values())
+
+    def conflict(self, user: str, spec: FilterSpec, count: int) -> tuple[dict[str, Any], int] | None:
+        """An earlier release whose filter differs in one dimension and whose count differs by 1..threshold-1."""
+        for earlier, earlier_count in self.released(user):
+            if len(differing_dimensions(earlier, spec)) == 1 and 0 < abs(earlier_count - count) < self.threshold:
+                return earlier, earlier_count
+        return None
+
+    def release(self, user: str, spec: FilterSpec, count: int) -> int:
+        """Record and return `count` for `spec`, or raise DisclosureRisk when it would disclose a difference."""
+        found = self.conflict(user, spec, int(count))
+        if found is not None:
+            dims = ", ".join(differing_dimensions(found[0], spec))
+            raise DisclosureRisk(f"this count differs by fewer than {self.threshold} from a count released "
+                                 f"earlier for a filter that differs only in {dims}; it is withheld")
+        canonical = canonical_filter(spec)
+        if self.ops is not None:
+            save_definition(self.ops, user, RELEASED_KIND, filter_key(spec),
+                            {"filter": canonical, "count": int(count)})
+        else:
+            with self._lock:
+                mine = self._memory.setdefault(user, {})
+                mine.pop(filter_key(spec), None)
+                mine[filter_key(spec)] = (canonical, int(count))
+                while len(mine) > self.max_per_user:
+                    mine.pop(next(iter(mine)))
+        return int(count)
+
