@@ -23,12 +23,12 @@ from typing import Any, Literal
 import pandas as pd
 
 from registry.audit import AuditEvent, record_event
+from registry.cohort import STRATA
 from registry.errors import RegistryError
 from registry.operational import OperationalStore
 from registry.principal import ADMINISTRATOR, LDS, REGISTRAR, RESEARCHER, Principal
 from registry.suppression import (
     DEFAULT_THRESHOLD,
-    DERIVED_COLUMNS,
     REASON,
     SUPPRESSED,
     DisclosureRisk,
@@ -95,6 +95,11 @@ RESTRICTED_ZIP3: frozenset[str] = frozenset({
     "890", "893",
 })
 AGE_TOP = 90
+# Aggregate tables: the columns that classify cells (the cohort strata and their usual spellings), and
+# numeric columns that are not computed from the count and stay visible when it is withheld.
+AGGREGATE_DIMENSIONS: frozenset[str] = frozenset({*STRATA, "age_group", "year", "county", "state",
+                                                  "site", "site_group", "stage", "facility", "month"})
+NOT_DERIVED: frozenset[str] = frozenset({"population"})
 
 
 def snake(name: str) -> str:
@@ -196,12 +201,13 @@ def _generalise(column: str, values: pd.Series) -> pd.Series:
 
 def apply_policy(principal: Principal, frame: pd.DataFrame, *, kind: Kind = "record",
                  count_column: str = "count", threshold: int = DEFAULT_THRESHOLD,
-                 dimensions: Sequence[str] | None = None, derived_columns: Sequence[str] = DERIVED_COLUMNS,
+                 dimensions: Sequence[str] | None = None, derived_columns: Sequence[str] | None = None,
                  totals: Mapping[str, Hashable] | None = None, margins: bool = True) -> pd.DataFrame:
     """What `principal` may receive of `frame`: columns dropped or generalised, aggregates suppressed.
 
-    For aggregates, `dimensions` defaults to every column that is neither the count, a derived value,
-    nor floating point; the other arguments go to `registry.suppression.suppress`.
+    For aggregates, `dimensions` defaults to the known strata present (`AGGREGATE_DIMENSIONS`), and
+    `derived_columns` to every other numeric column except the count and `NOT_DERIVED` (population):
+    withheld with the count unless declared otherwise. The rest goes to `registry.suppression.suppress`.
     """
     _check_kind(principal, kind)
     if principal.role == REGISTRAR:
@@ -217,10 +223,12 @@ def apply_policy(principal: Principal, frame: pd.DataFrame, *, kind: Kind = "rec
     if kind == "record":
         return out
     if dimensions is None:
-        skip = {count_column, *derived_columns, SUPPRESSED, REASON}
-        dimensions = [c for c in out.columns
-                      if c not in skip and not pd.api.types.is_float_dtype(out[c])]
+        dimensions = [c for c in out.columns if c in AGGREGATE_DIMENSIONS and c != count_column]
     dimensions = [d for d in dimensions if d in out.columns]
+    if derived_columns is None:
+        keep = {count_column, *dimensions, *NOT_DERIVED, SUPPRESSED, REASON}
+        derived_columns = [c for c in out.columns if c not in keep and pd.api.types.is_numeric_dtype(out[c])
+                           and not pd.api.types.is_bool_dtype(out[c])]
     return suppress(out, count_column=count_column, threshold=threshold, dimensions=dimensions,
                     derived_columns=derived_columns, totals=totals, margins=margins)
 

@@ -37,7 +37,8 @@ from registry.operational import OperationalStore, list_definitions, save_defini
 
 DEFAULT_THRESHOLD = 16
 DERIVED_COLUMNS: tuple[str, ...] = ("rate", "lower", "upper", "std_err", "se", "crude_rate", "crude_lower",
-                                    "crude_upper", "percent", "proportion", "lower_ci", "upper_ci")
+                                    "crude_upper", "percent", "proportion", "lower_ci", "upper_ci",
+                                    "variance", "w_max", "w_mean", "w2_mean")
 SUPPRESSED = "suppressed"
 REASON = "suppression_reason"
 COMPLEMENTARY = "complementary"

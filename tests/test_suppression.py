@@ -57,7 +57,7 @@ def recoverable_cells(original: pd.DataFrame, released: pd.DataFrame, dims: list
     seen: dict[int, set[int]] = {h: set() for h in hidden}
     value: dict[int, int] = {}
 
-    def residual(eq: tuple[list[int], list[int], int], assume_zero: bool) -> tuple[int, bool]:
+    def residual(eq: tuple[list[int], list[int], int]) -> tuple[int, bool]:
         plus, minus, rhs = eq
         total, complete = 0, True
         for p in plus:
@@ -74,7 +74,7 @@ def recoverable_cells(original: pd.DataFrame, released: pd.DataFrame, dims: list
 
     def consistent() -> bool:
         for eq in equations:
-            diff, complete = residual(eq, False)
+            diff, complete = residual(eq)
             if complete and diff != 0:
                 return False
             if not eq[1] and diff > 0:   # a margin already exceeded
