@@ -1,0 +1,361 @@
+"""Plotly figures for the dashboard: county incidence map, incidence trend, survival curves.
+
+Everything here works offline. The county map is a ``Choroplethmap`` (MapLibre) with
+``map.style = "white-bg"``: no tiles, no style sheet and no fonts are fetched, only the GeoJSON passed
+in is drawn (see ``registry.county_shapes``). Figures are plain ``plotly.graph_objects.Figure`` objects,
+so tests read their JSON instead of rendering them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+
+from registry.county_shapes import geojson_bounds
+
+SUPPRESSED_LABEL = "suppressed (fewer than 16 cases)"
+NO_CASES_LABEL = "no cases"
+NO_DATA_LABEL = "no data"
+SUPPRESSED_COLOR = "#8c8c8c"
+NO_CASES_COLOR = "#ffffff"
+NO_DATA_COLOR = "#e3e3e3"
+BORDER_COLOR = "#6b6b6b"
+CLASS_COLORSCALE = "YlOrRd"
+# customdata columns of every map trace, in order (also in ``fig.layout.meta["customdata"]``)
+CUSTOMDATA = ("fips", "name", "value", "lower", "upper", "count", "population", "comparison", "class",
+              "value_text")
+Classes = Literal["quantile", "equal"]
+
+
+# ---------------------------------------------------------------------------------------- classes
+def class_breaks(values: Sequence[float] | np.ndarray | pd.Series, *, method: Classes = "quantile",
+                 n_classes: int = 5) -> list[float]:
+    """Increasing class boundaries ``[b0, b1, ..., bk]`` (k <= n_classes) covering the finite values.
+
+    ``quantile``: boundaries at the 0, 1/k, ..., 1 quantiles (ties merged, so there may be fewer classes);
+    ``equal``: k equal-width intervals between the minimum and the maximum.
+    """
+    if n_classes < 1:
+        raise ValueError(f"n_classes must be at least 1, not {n_classes}")
+    data = np.asarray(values, dtype=float)
+    data = data[np.isfinite(data)]
+    if data.size == 0:
+        return []
+    low, high = float(data.min()), float(data.max())
+    if low == high:
+        return [low, high]
+    if method == "quantile":
+        raw = np.quantile(data, np.linspace(0.0, 1.0, n_classes + 1))
+    elif method == "equal":
+        raw = np.linspace(low, high, n_classes + 1)
+    else:
+        raise ValueError(f"classes: unknown {method!r}; use 'quantile' or 'equal'")
+    breaks = [float(raw[0])]
+    for b in raw[1:]:
+        if float(b) > breaks[-1]:
+            breaks.append(float(b))
+    breaks[-1] = high
+    return breaks
+
+
+def assign_classes(values: Sequence[float] | np.ndarray | pd.Series, breaks: Sequence[float]) -> np.ndarray:
+    """Class index (0-based) of each value: class i holds [b_i, b_i+1), the last class includes its top."""
+    data = np.asarray(values, dtype=float)
+    if len(breaks) < 2:
+        return np.zeros(data.shape, dtype=int)
+    inner = np.asarray(breaks[1:-1], dtype=float)
+    return np.searchsorted(inner, data, side="right").astype(int)
+
+
+def _format_number(value: float, digits: int) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def class_labels(breaks: Sequence[float], digits: int = 1) -> list[str]:
+    """Legend labels "a – b" of the classes given by ``breaks``."""
+    if len(breaks) < 2:
+        return []
+    return [f"{_format_number(lo, digits)} – {_format_number(hi, digits)}"
+            for lo, hi in zip(breaks[:-1], breaks[1:], strict=True)]
+
+
+# -------------------------------------------------------------------------------------- comparison
+def compare_to_state(lower: Any, upper: Any, state_rate: Sequence[float] | Mapping[str, float]) -> list[str | None]:
+    """"above" / "below" / "similar" by confidence-interval overlap with the state's interval; None if unknown.
+
+    A county is "above" when its lower limit exceeds the state's upper limit, "below" when its upper
+    limit is under the state's lower limit, and "similar" when the two intervals overlap. Non-overlap
+    of two 95% intervals is a conservative test (it misses some real differences), as in State Cancer
+    Profiles.
+    """
+    _, state_lower, state_upper = _state_triplet(state_rate)
+    out: list[str | None] = []
+    for lo, hi in zip(np.asarray(lower, dtype=float), np.asarray(upper, dtype=float), strict=True):
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            out.append(None)
+        elif lo > state_upper:
+            out.append("above")
+        elif hi < state_lower:
+            out.append("below")
+        else:
+            out.append("similar")
+    return out
+
+
+def _state_triplet(state_rate: Sequence[float] | Mapping[str, float]) -> tuple[float, float, float]:
+    if isinstance(state_rate, Mapping):
+        return float(state_rate["rate"]), float(state_rate["lower"]), float(state_rate["upper"])
+    rate, lower, upper = state_rate
+    return float(rate), float(lower), float(upper)
+
+
+# ---------------------------------------------------------------------------------------- the map
+def _feature_table(geojson: Mapping[str, Any]) -> pd.DataFrame:
+    rows = [{"fips": str(f.get("id") or f.get("properties", {}).get("fips")),
+             "name": str(f.get("properties", {}).get("name", ""))} for f in geojson["features"]]
+    return pd.DataFrame(rows, columns=["fips", "name"])
+
+
+def _fips_column(rates: pd.DataFrame) -> str:
+    for column in ("county_fips", "fips", "GEOID"):
+        if column in rates.columns:
+            return column
+    raise ValueError(f"rates needs a county_fips (or fips) column; it has {list(rates.columns)}")
+
+
+def _map_view(geojson: Mapping[str, Any], width: int, height: int) -> tuple[dict[str, float], float]:
+    """Centre and zoom that fit the GeoJSON's bounds into a width x height map (web Mercator, 512 px tiles)."""
+    west, south, east, north = geojson_bounds(dict(geojson))
+
+    def merc(lat: float) -> float:
+        lat = max(min(lat, 85.0), -85.0)
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    lon_span = max(east - west, 1e-6)
+    y_span = max(merc(north) - merc(south), 1e-6)
+    zoom_x = math.log2(360.0 * width / (512.0 * lon_span))
+    zoom_y = math.log2(2 * math.pi * height / (512.0 * y_span))
+    zoom = max(min(zoom_x, zoom_y) - 0.25, 0.0)   # a little margin around the state
+    centre_y = (merc(north) + merc(south)) / 2
+    centre_lat = math.degrees(2 * math.atan(math.exp(centre_y)) - math.pi / 2)
+    return {"lon": (west + east) / 2, "lat": centre_lat}, round(zoom, 3)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _count(value: Any) -> int | None:
+    number = _number(value)
+    return None if number is None else int(round(number))
+
+
+def county_map_figure(rates: pd.DataFrame, geojson: Mapping[str, Any], *, value: str = "rate",
+                      classes: Classes = "quantile", n_classes: int = 5,
+                      state_rate: Sequence[float] | Mapping[str, float] | None = None,
+                      title: str = "Age-adjusted incidence rate per 100,000", digits: int = 1,
+                      width: int = 760, height: int = 560) -> go.Figure:
+    """County choropleth of ``rates`` (one row per county) over ``geojson`` (feature id = 5-digit FIPS).
+
+    ``rates`` needs ``county_fips`` (or ``fips``), ``value`` (default ``rate``) and may carry ``lower``,
+    ``upper``, ``count``, ``population`` and ``suppressed``. Counties fall into:
+    - value classes (``quantile`` or ``equal`` interval, ``n_classes``), legend labelled with ranges;
+    - "suppressed (fewer than 16 cases)": rows flagged ``suppressed``; no number is shown or stored;
+    - "no cases": rows with a count of 0 (or a value of 0);
+    - "no data": counties in the GeoJSON that are absent from ``rates`` or have no value.
+    With ``state_rate`` = (rate, lower, upper) each county with an interval is compared with the state
+    ("above", "similar", "below" by interval overlap); the result is in the hover and in customdata.
+
+    One trace per class (so the legend lists the classes); every trace's ``customdata`` columns are
+    ``CUSTOMDATA`` (also in ``fig.layout.meta["customdata"]``). ``z`` holds the county value in value
+    classes and a constant 0 in the three special classes (only used to pick the single fill colour).
+    """
+    fips_col = _fips_column(rates)
+    if value not in rates.columns:
+        raise ValueError(f"rates has no column {value!r}")
+    features = _feature_table(geojson)
+    data = rates.copy()
+    data["fips"] = data[fips_col].astype(str).str.zfill(5)
+    if data["fips"].duplicated().any():
+        raise ValueError("rates has more than one row for a county; filter or group it first")
+    keep = ["fips", value, *[c for c in ("lower", "upper", "count", "population", "suppressed",
+                                          "suppression_reason") if c in data.columns and c != value]]
+    table = features.merge(data[keep], on="fips", how="left", indicator=True)
+    present = table["_merge"] == "both"
+    suppressed = (present & table["suppressed"].eq(True) if "suppressed" in table
+                  else pd.Series(False, index=table.index))
+    values = pd.to_numeric(table[value], errors="coerce")
+    counts = pd.to_numeric(table["count"], errors="coerce") if "count" in table else None
+    zero = present & ~suppressed & ((counts == 0) if counts is not None else pd.Series(False, index=table.index))
+    zero |= present & ~suppressed & (values == 0)
+    classed = present & ~suppressed & ~zero & values.notna() & np.isfinite(values)
+    no_data = ~(classed | suppressed | zero)
+
+    lower = pd.to_numeric(table["lower"], errors="coerce") if "lower" in table else pd.Series(np.nan, index=table.index)
+    upper = pd.to_numeric(table["upper"], errors="coerce") if "upper" in table else pd.Series(np.nan, index=table.index)
+    comparison: list[str | None] = [None] * len(table)
+    if state_rate is not None:
+        shown = classed | zero
+        compared = compare_to_state(lower.where(shown), upper.where(shown), state_rate)
+        comparison = list(compared)
+
+    breaks = class_breaks(values[classed], method=classes, n_classes=n_classes)
+    labels = class_labels(breaks, digits)
+    class_index = assign_classes(values, breaks)
+    colors = sample_colorscale(CLASS_COLORSCALE, [0.5] if len(labels) == 1 else
+                               list(np.linspace(0.08, 1.0, max(len(labels), 1))))
+
+    def row_custom(i: int, category: str) -> list[Any]:
+        row = table.iloc[i]
+        if category in (SUPPRESSED_LABEL, NO_DATA_LABEL):
+            shown_text = category
+            return [row["fips"], row["name"], None, None, None, None, None, comparison[i] if category != SUPPRESSED_LABEL
+                    else None, category, shown_text]
+        val, lo, hi = _number(values.iloc[i]), _number(lower.iloc[i]), _number(upper.iloc[i])
+        text = "" if val is None else _format_number(val, digits)
+        if lo is not None and hi is not None:
+            text += f" ({_format_number(lo, digits)} – {_format_number(hi, digits)})"
+        count = _count(counts.iloc[i]) if counts is not None else None
+        population = _count(table["population"].iloc[i]) if "population" in table else None
+        return [row["fips"], row["name"], val, lo, hi, count, population, comparison[i], category, text]
+
+    hover_lines = ["<b>%{customdata[1]}</b> (%{customdata[0]})", f"{value}: %{{customdata[9]}}"]
+    hover_full = [*hover_lines, "cases: %{customdata[5]:,}", "population: %{customdata[6]:,}"]
+    if state_rate is not None:
+        hover_full.append("compared with the state: %{customdata[7]}")
+    hover_special = "<br>".join(hover_lines) + "<extra></extra>"
+    hover_value = "<br>".join(hover_full) + "<extra></extra>"
+
+    traces: list[go.Choroplethmap] = []
+
+    def add(mask: np.ndarray, name: str, color: str, z: Sequence[float] | None, hover: str) -> None:
+        idx = np.flatnonzero(mask)
+        if idx.size == 0:
+            return
+        scale = {"z": list(z), "zauto": True} if z is not None else {"z": [0] * idx.size, "zmin": 0, "zmax": 1}
+        own = set(table["fips"].iloc[idx])   # each trace carries only its own shapes: one copy in all
+        shapes = {"type": "FeatureCollection",
+                  "features": [f for f, fips in zip(geojson["features"], table["fips"], strict=True) if fips in own]}
+        traces.append(go.Choroplethmap(
+            geojson=shapes, featureidkey="id", locations=table["fips"].iloc[idx].tolist(),
+            colorscale=[[0, color], [1, color]], showscale=False, showlegend=True, name=name,
+            legendgroup=name, customdata=[row_custom(int(i), name) for i in idx], hovertemplate=hover,
+            marker={"line": {"color": BORDER_COLOR, "width": 0.5}, "opacity": 0.9}, **scale))
+
+    for k, label in enumerate(labels):
+        mask = (classed & (class_index == k)).to_numpy()
+        add(mask, label, colors[k], values[mask].astype(float).tolist(), hover_value)
+    add(zero.to_numpy(), NO_CASES_LABEL, NO_CASES_COLOR, None, hover_value)
+    add(suppressed.to_numpy(), SUPPRESSED_LABEL, SUPPRESSED_COLOR, None, hover_special)
+    add(no_data.to_numpy(), NO_DATA_LABEL, NO_DATA_COLOR, None, hover_special)
+
+    centre, zoom = _map_view(geojson, width, height)
+    fig = go.Figure(traces)
+    subtitle = ""
+    if state_rate is not None:
+        rate, lo, hi = _state_triplet(state_rate)
+        subtitle = (f"<br><sup>State: {_format_number(rate, digits)} ({_format_number(lo, digits)} – "
+                    f"{_format_number(hi, digits)}); counties compared by interval overlap</sup>")
+    fig.update_layout(
+        title={"text": title + subtitle}, width=width, height=height,
+        map={"style": "white-bg", "center": centre, "zoom": zoom},
+        legend={"title": {"text": f"{value} ({classes} classes)"}, "itemclick": False,
+                "itemdoubleclick": False},
+        margin={"l": 0, "r": 0, "t": 60 if subtitle else 40, "b": 0},
+        meta={"customdata": list(CUSTOMDATA), "classes": classes, "breaks": breaks,
+              "state_rate": list(_state_triplet(state_rate)) if state_rate is not None else None})
+    return fig
+
+
+# ---------------------------------------------------------------------------------------- trend
+def trend_figure(yearly: pd.DataFrame, apc: pd.DataFrame | Mapping[str, Any] | None = None, *,
+                 year: str = "diagnosis_year", value: str = "rate",
+                 title: str = "Age-adjusted incidence rate per 100,000 by year", digits: int = 1) -> go.Figure:
+    """Rate by year with its confidence interval as a band; the annual percent change in the title."""
+    data = yearly.sort_values(year)
+    x = data[year].astype(float).tolist()
+    fig = go.Figure()
+    if {"lower", "upper"} <= set(data.columns):
+        fig.add_trace(go.Scatter(x=x + x[::-1], y=data["upper"].tolist() + data["lower"].tolist()[::-1],
+                                 fill="toself", fillcolor="rgba(31,119,180,0.18)", line={"width": 0},
+                                 hoverinfo="skip", name="confidence interval"))
+    fig.add_trace(go.Scatter(x=x, y=data[value].tolist(), mode="lines+markers", name=value,
+                             line={"color": "rgb(31,119,180)"},
+                             hovertemplate="%{x:.0f}: %{y:." + str(digits) + "f}<extra></extra>"))
+    text = title
+    if apc is not None:
+        row = apc.iloc[0] if isinstance(apc, pd.DataFrame) else apc
+        text += (f"<br><sup>APC {float(row['apc']):.{digits}f}% "
+                 f"({float(row['lower']):.{digits}f} to {float(row['upper']):.{digits}f})</sup>")
+    fig.update_layout(title={"text": text}, xaxis={"title": {"text": "year of diagnosis"}, "dtick": 1},
+                      yaxis={"title": {"text": value}, "rangemode": "tozero"}, template="plotly_white")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------- survival
+_ESTIMATE_COLUMNS = ("estimate", "survival", "net_survival", "relative_survival", "cumulative_incidence")
+
+
+def _steps(time: np.ndarray, y: np.ndarray) -> tuple[list[float], list[float]]:
+    """Step-function coordinates (value holds until the next time)."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for i, (t, v) in enumerate(zip(time, y, strict=True)):
+        if i:
+            xs.append(float(t))
+            ys.append(float(y[i - 1]))
+        xs.append(float(t))
+        ys.append(float(v))
+    return xs, ys
+
+
+def survival_figure(curves: pd.DataFrame | Sequence[pd.DataFrame] | Mapping[str, pd.DataFrame], *,
+                    estimate: str | None = None, title: str = "Survival",
+                    time_label: str = "years since diagnosis") -> go.Figure:
+    """Step curves with their confidence bands, one per frame (or per ``label`` within one frame).
+
+    Each frame has ``time``, an estimate column (``estimate``, ``survival``, ``net_survival``, ...)
+    and optionally ``lower``/``upper`` and ``label``.
+    """
+    if isinstance(curves, pd.DataFrame):
+        groups = ([(str(k), g) for k, g in curves.groupby("label", sort=False)] if "label" in curves
+                  else [("", curves)])
+    elif isinstance(curves, Mapping):
+        groups = [(str(k), g) for k, g in curves.items()]
+    else:
+        groups = [(str(g["label"].iloc[0]) if "label" in g and len(g) else f"curve {i + 1}", g)
+                  for i, g in enumerate(curves)]
+    palette = sample_colorscale("Viridis", list(np.linspace(0.0, 0.85, max(len(groups), 1))))
+    fig = go.Figure()
+    for (label, frame), color in zip(groups, palette, strict=False):
+        column = estimate or next((c for c in _ESTIMATE_COLUMNS if c in frame.columns), None)
+        if column is None:
+            raise ValueError(f"curve {label!r} has no estimate column ({', '.join(_ESTIMATE_COLUMNS)})")
+        frame = frame.sort_values("time")
+        time = frame["time"].to_numpy(dtype=float)
+        name = label or column
+        if {"lower", "upper"} <= set(frame.columns):
+            xl, yl = _steps(time, frame["lower"].to_numpy(dtype=float))
+            xu, yu = _steps(time, frame["upper"].to_numpy(dtype=float))
+            fig.add_trace(go.Scatter(x=xu + xl[::-1], y=yu + yl[::-1], fill="toself", line={"width": 0},
+                                     fillcolor=color.replace("rgb(", "rgba(").replace(")", ",0.18)"),
+                                     hoverinfo="skip", showlegend=False, legendgroup=name,
+                                     name=f"{name} interval"))
+        fig.add_trace(go.Scatter(x=time.tolist(), y=frame[column].to_numpy(dtype=float).tolist(),
+                                 mode="lines", line={"shape": "hv", "color": color}, name=name,
+                                 legendgroup=name,
+                                 hovertemplate="%{x:.2f}: %{y:.3f}<extra>" + name + "</extra>"))
+    fig.update_layout(title={"text": title}, template="plotly_white",
+                      xaxis={"title": {"text": time_label}, "rangemode": "tozero"},
+                      yaxis={"title": {"text": "proportion"}, "range": [0, 1.02]})
+    return fig
