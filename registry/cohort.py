@@ -72,21 +72,26 @@ class TumorFilter:
 
     def where(self) -> tuple[str, list[object]]:
         """SQL condition over tumor t and patient p, and its parameters (values never enter the SQL text)."""
-        clauses: list[str] = []
-        params: list[object] = []
-        for expression, values in (("t.site_recode", self.site_recodes), ("p.sex", self.sexes),
-                                   ("p.race1", self.races), ("t.county_fips", self.counties),
-                                   (STAGE_GROUP_SQL, self.stage_groups), ("t.behavior", self.behaviors)):
-            if values:
-                clauses.append(f"({expression}) IN ({', '.join('?' for _ in values)})")
-                params.extend(values)
-        if self.first_year is not None:
-            clauses.append("t.diagnosis_year >= ?")
-            params.append(self.first_year)
-        if self.last_year is not None:
-            clauses.append("t.diagnosis_year <= ?")
-            params.append(self.last_year)
-        return (" AND ".join(clauses) or "TRUE"), params
+        return _conditions((("t.site_recode", self.site_recodes), ("p.sex", self.sexes),
+                            ("p.race1", self.races), ("t.county_fips", self.counties),
+                            (STAGE_GROUP_SQL, self.stage_groups), ("t.behavior", self.behaviors)),
+                           "t.diagnosis_year", self.first_year, self.last_year)
+
+
+def _conditions(memberships: Sequence[tuple[str, tuple[str, ...]]], year_column: str, first_year: int | None,
+                last_year: int | None) -> tuple[str, list[object]]:
+    """``expression IN (?, ...)`` for each non-empty value list plus the year range, with parameters."""
+    clauses: list[str] = []
+    params: list[object] = []
+    for expression, values in memberships:
+        if values:
+            clauses.append(f"({expression}) IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+    for operator, year in ((">=", first_year), ("<=", last_year)):
+        if year is not None:
+            clauses.append(f"{year_column} {operator} ?")
+            params.append(year)
+    return (" AND ".join(clauses) or "TRUE"), params
 
 
 def _strata(by: Sequence[str]) -> list[str]:
@@ -125,22 +130,12 @@ def population_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[
         raise ValueError(f"by: population has no strata {unknown}; choose from {', '.join(POPULATION_STRATA)}")
     if tumor_filter.races:
         raise ValueError("races: the store has no race-specific population; rates by race are not available")
-    clauses: list[str] = ["TRUE"]
-    params: list[object] = []
-    for column, values in (("sex", tumor_filter.sexes), ("fips", tumor_filter.counties)):
-        if values:
-            clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
-            params.extend(values)
-    if tumor_filter.first_year is not None:
-        clauses.append("year >= ?")
-        params.append(tumor_filter.first_year)
-    if tumor_filter.last_year is not None:
-        clauses.append("year <= ?")
-        params.append(tumor_filter.last_year)
+    where, params = _conditions((("sex", tumor_filter.sexes), ("fips", tumor_filter.counties)), "year",
+                                tumor_filter.first_year, tumor_filter.last_year)
     selects = [f"{POPULATION_STRATA[name]} AS {name}" for name in by]
     group = ", ".join([*by, "age_group"])
     sql = (f"SELECT {', '.join([*selects, 'age_group'])}, CAST(sum(population) AS BIGINT) AS population FROM population "
-           f"WHERE {' AND '.join(clauses)} GROUP BY {group} ORDER BY {group}")
+           f"WHERE {where} GROUP BY {group} ORDER BY {group}")
     with read_connection(db_path) as con:
         return con.execute(sql, params).df()
 

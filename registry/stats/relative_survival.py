@@ -75,12 +75,12 @@ from registry.stats.survival import (
     CONF_TYPES,
     DEFAULT_MIN_AT_RISK,
     StatisticalWarning,
-    _as_float,
     _curve_frame,
     _evaluate_at,
     _values_list,
     _warn_small,
     _z,
+    requested_times,
 )
 
 METHODS = ("pohar-perme", "ederer2")
@@ -409,11 +409,7 @@ def relative_survival(data: pd.DataFrame, ratetable: pd.DataFrame | str | Path |
     table = {"time": ut, "estimate": estimate, "std_err_cumhaz": np.sqrt(np.cumsum(var_terms)),
              "at_risk": at_risk, "events": d, "censored": n_at - d}
     if times is not None:
-        req = _as_float(times, "times")
-        if (np.diff(req) < 0).any():
-            raise ValueError("'times' must be sorted in ascending order")
-        if (req < 0).any():
-            raise ValueError(f"'times' has negative values {_values_list(req[req < 0])}")
+        req = requested_times(times)
         out_cols: dict[str, Any] = _evaluate_at(table, req, estimate="estimate")
         out_cols.pop("before_first")
         _warn_small(out_cols["at_risk"], req, min_at_risk, f"relative survival ({method})")

@@ -156,6 +156,16 @@ def step_index(grid: np.ndarray, times: np.ndarray) -> np.ndarray:
 # Kaplan-Meier
 
 
+def requested_times(times: ArrayLike) -> np.ndarray:
+    """Times at which to evaluate a curve: numbers, ascending, not negative (else a ValueError)."""
+    req = _as_float(times, "times")
+    if (np.diff(req) < 0).any():
+        raise ValueError("'times' must be sorted in ascending order")
+    if (req < 0).any():
+        raise ValueError(f"'times' has negative values {_values_list(req[req < 0])}")
+    return req
+
+
 def _km_table(t: np.ndarray, e: np.ndarray, w: np.ndarray | None = None) -> dict[str, np.ndarray]:
     ut, inv = np.unique(t, return_inverse=True)
     n_at = np.bincount(inv, weights=w, minlength=len(ut)).astype(float)
@@ -236,11 +246,7 @@ def kaplan_meier(time: ArrayLike, event: ArrayLike, *, times: ArrayLike | None =
     table = _km_table(t, e, w)
     n_subjects = int(len(t) if w is None else w.sum())
     if times is not None:
-        req = _as_float(times, "times")
-        if (np.diff(req) < 0).any():
-            raise ValueError("'times' must be sorted in ascending order")
-        if (req < 0).any():
-            raise ValueError(f"'times' has negative values {_values_list(req[req < 0])}")
+        req = requested_times(times)
         cols = _evaluate_at(table, req, estimate="survival")
         _warn_small(cols["at_risk"], req, min_at_risk, "Kaplan-Meier")
     else:
