@@ -99,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from registry.analysis import incidence_rates, survival
     from registry.cohort import TumorFilter
+    from registry.principal import Principal
     from registry.stats import StatisticalWarning
+
+    registrar = Principal("bench", "registrar", frozenset())
 
     warnings.simplefilter("ignore", StatisticalWarning)
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -111,11 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     everything = TumorFilter(sexes=("1", "2"), first_year=2014, last_year=2023)
     breast = TumorFilter(site_recodes=("39",))
     checks = [
-        ("age-adjusted rates by county (map)", lambda: incidence_rates(db, everything, by=("county_fips",)), 1.0),
-        ("age-adjusted rate, state", lambda: incidence_rates(db, everything), 1.0),
-        ("Kaplan-Meier, all tumors", lambda: survival(db, TumorFilter()), 1.0),
-        ("Kaplan-Meier, one site", lambda: survival(db, breast), 1.0),
-        ("Pohar-Perme net survival, one site", lambda: survival(db, breast, method="pohar-perme"), None),
+        ("age-adjusted rates by county (map)", lambda: incidence_rates(registrar, db, everything, by=("county_fips",)), 1.0),
+        ("age-adjusted rate, state", lambda: incidence_rates(registrar, db, everything), 1.0),
+        ("Kaplan-Meier, all tumors", lambda: survival(registrar, db, TumorFilter()), 1.0),
+        ("Kaplan-Meier, one site", lambda: survival(registrar, db, breast), 1.0),
+        ("Pohar-Perme net survival, one site", lambda: survival(registrar, db, breast, method="pohar-perme"), None),
     ]
     table = Table(title=f"Statistics over a {args.tumors:,}-tumor store (best of 3)")
     for column in ("statistic", "seconds", "target", "verdict"):

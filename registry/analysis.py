@@ -3,7 +3,9 @@
 Each function selects tumors with a ``TumorFilter`` (aggregation pushed down to DuckDB by
 ``registry.cohort``), runs the estimator from ``registry.stats`` and stamps the result with the store's
 data vintage, so a page or export can cite exactly which data and method produced every number.
-Survival times are in years (days / 365.241, the relsurv convention).
+Survival times are in years (days / 365.241, the relsurv convention). Every function takes the caller's
+``Principal`` and releases its result through ``registry.privacy.apply_policy``: researchers and
+administrators get small cells (and curve points resting on fewer than 16 at risk) withheld and flagged.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import pandas as pd
 
 from registry.cohort import (
     TumorFilter,
-    case_counts,
+    _case_counts,
+    _population_counts,
+    _survival_counts,
+    _survival_data,
     data_vintage,
-    population_counts,
-    survival_counts,
-    survival_data,
 )
+from registry.principal import Principal
+from registry.privacy import apply_policy
 from registry.ratetables import DAYS_PER_YEAR, us_life_table
 from registry.stats import (
     age_adjusted_rates,
@@ -43,16 +47,24 @@ def _stamp(frame: pd.DataFrame, db_path: Path, tumor_filter: TumorFilter) -> pd.
     return frame
 
 
-def incidence_rates(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = (),
+def incidence_rates(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = (),
                     standard: str = "us2000_19", ci: str = "tiwari", per: int = 100_000,
                     alpha: float = 0.05) -> pd.DataFrame:
-    """Age-adjusted incidence rates for the filter, one row per stratum of ``by``.
+    """Age-adjusted incidence rates for the filter, one row per stratum of ``by``, as the role may see them.
 
     Tumors without a known age, sex or (when grouping by county) county have no denominator and are
     left out; their number is reported in ``attrs["excluded_cases"]``.
     """
-    cases = case_counts(db_path, tumor_filter, by=by)
-    population = population_counts(db_path, tumor_filter, by=by)
+    result = _incidence_rates(db_path, tumor_filter, by=by, standard=standard, ci=ci, per=per, alpha=alpha)
+    return apply_policy(principal, result, kind="aggregate", dimensions=list(by))
+
+
+def _incidence_rates(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = (),
+                     standard: str = "us2000_19", ci: str = "tiwari", per: int = 100_000,
+                     alpha: float = 0.05) -> pd.DataFrame:
+    """The rates before release (see ``incidence_rates``)."""
+    cases = _case_counts(db_path, tumor_filter, by=by)
+    population = _population_counts(db_path, tumor_filter, by=by)
     keys = [*by, "age_group"]
     known = cases.merge(population[keys].drop_duplicates(), on=keys, how="inner")
     excluded = int(cases["count"].sum() - known["count"].sum())
@@ -61,26 +73,32 @@ def incidence_rates(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[st
     return _stamp(result, db_path, tumor_filter)
 
 
-def incidence_trend(db_path: Path, tumor_filter: TumorFilter, *, standard: str = "us2000_19",
+def incidence_trend(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, standard: str = "us2000_19",
                     alpha: float = 0.05) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Age-adjusted rate by diagnosis year and its annual percent change (weighted log-linear fit)."""
-    yearly = incidence_rates(db_path, tumor_filter, by=("diagnosis_year",), standard=standard, alpha=alpha)
-    usable = yearly[yearly["rate"] > 0]
+    raw = _incidence_rates(db_path, tumor_filter, by=("diagnosis_year",), standard=standard, alpha=alpha)
+    yearly = apply_policy(principal, raw, kind="aggregate", dimensions=["diagnosis_year"])
+    usable = raw[raw["rate"] > 0]
     apc = annual_percent_change(usable["diagnosis_year"].to_numpy(), usable["rate"].to_numpy(),
                                 se=usable["std_err"].to_numpy(), alpha=alpha)
+    # A trend over years whose rates are withheld would leak them: it is withheld too.
+    withheld = bool(yearly["suppressed"].any()) if "suppressed" in yearly.columns else False
+    apc["suppressed"] = withheld
+    if withheld:
+        apc.loc[:, ["apc", "lower", "upper", "p_value", "slope", "slope_se"]] = np.nan
     return yearly, _stamp(apc, db_path, tumor_filter)
 
 
-def survival(db_path: Path, tumor_filter: TumorFilter, *, method: str = "kaplan-meier",
+def survival(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, method: str = "kaplan-meier",
              times_years: Sequence[float] | None = None, alpha: float = 0.05) -> pd.DataFrame:
     """Observed (Kaplan-Meier) or net/relative (Pohar-Perme, Ederer II, US life table) survival, in years."""
     if method == "kaplan-meier":
-        counts = survival_counts(db_path, tumor_filter)   # aggregated in DuckDB: one row per time and status
+        counts = _survival_counts(db_path, tumor_filter)   # aggregated in DuckDB: one row per time and status
         result = kaplan_meier(counts["time_days"] / DAYS_PER_YEAR, counts["dead"], counts=counts["count"],
                               times=times_years, alpha=alpha)
         result.attrs["patients"] = int(counts["count"].sum())
-        return _stamp(result, db_path, tumor_filter)
-    data = survival_data(db_path, tumor_filter)
+        return _release_curve(principal, _stamp(result, db_path, tumor_filter))
+    data = _survival_data(db_path, tumor_filter)
     if method in ("pohar-perme", "ederer2"):
         times = None if times_years is None else np.asarray(times_years, dtype=float) * DAYS_PER_YEAR
         result = relative_survival(data, us_life_table(), method=method, times=times, alpha=alpha)
@@ -88,7 +106,15 @@ def survival(db_path: Path, tumor_filter: TumorFilter, *, method: str = "kaplan-
     else:
         raise ValueError(f"method: unknown {method!r}; use kaplan-meier, pohar-perme or ederer2")
     result.attrs["patients"] = len(data)
-    return _stamp(result, db_path, tumor_filter)
+    return _release_curve(principal, _stamp(result, db_path, tumor_filter))
+
+
+def _release_curve(principal: Principal, curve: pd.DataFrame) -> pd.DataFrame:
+    """A survival-type curve as the role may see it: points resting on 1-15 at risk are withheld."""
+    counts = {"at_risk", "events", "censored", "competing_events"}
+    derived = [c for c in curve.columns if c not in counts and c != "time"]
+    return apply_policy(principal, curve, kind="aggregate", count_column="at_risk", dimensions=[],
+                        derived_columns=[*derived, *(counts - {"at_risk"} & set(curve.columns))], margins=False)
 
 
 def recurrence_events(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -101,13 +127,13 @@ def recurrence_events(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(time_days, 0) / DAYS_PER_YEAR, event
 
 
-def recurrence(db_path: Path, tumor_filter: TumorFilter, *, times_years: Sequence[float] | None = None,
+def recurrence(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, times_years: Sequence[float] | None = None,
                alpha: float = 0.05) -> pd.DataFrame:
     """Cumulative incidence of first recurrence with death as a competing event (Aalen-Johansen)."""
-    data = survival_data(db_path, tumor_filter)
+    data = _survival_data(db_path, tumor_filter)
     time, event = recurrence_events(data)
     result = cumulative_incidence(time, event, event_of_interest=RECURRENCE, times=times_years, alpha=alpha)
     result.attrs["patients"] = len(data)
     annotate(result, method=str(result.attrs.get("method")) + "; death without recurrence competes",
              alpha=alpha, parameters=result.attrs.get("parameters"))
-    return _stamp(result, db_path, tumor_filter)
+    return _release_curve(principal, _stamp(result, db_path, tumor_filter))

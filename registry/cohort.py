@@ -6,6 +6,10 @@ from this module's constants. Aggregation (counts by age group and strata, perso
 DuckDB so pages read aggregates, never raw rows; survival inputs come back one row per tumor with only
 the columns the estimators need.
 
+Access: the public functions take the caller's ``Principal`` and release only what the role may see
+(``registry.privacy``: identifiers dropped or generalised, small cells suppressed); the underscore
+functions are the raw queries ``registry.analysis`` builds on, for use inside ``registry`` only.
+
 Counting unit: until linkage consolidates source records into registry tumors, each loaded source tumor
 record counts once (a tumor reported by two facilities counts twice).
 """
@@ -18,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from registry.principal import ROLES, Principal
 from registry.store import read_connection
 
 # SEER 19 age groups from age at diagnosis (years).
@@ -104,7 +109,7 @@ def _strata(by: Sequence[str]) -> list[str]:
 FROM_TUMORS = "FROM tumor t JOIN patient p USING (patient_id)"
 
 
-def case_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = ()) -> pd.DataFrame:
+def _case_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = ()) -> pd.DataFrame:
     """Tumors by SEER age group and strata (columns: the strata, ``age_group``, ``count``)."""
     strata = _strata(by)
     where, params = tumor_filter.where()
@@ -119,7 +124,7 @@ def case_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] =
 POPULATION_STRATA = {"diagnosis_year": "year", "sex": "sex", "county_fips": "fips"}
 
 
-def population_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = ()) -> pd.DataFrame:
+def _population_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = ()) -> pd.DataFrame:
     """Person-years by SEER age group and strata for the filter's years, sexes and counties.
 
     Only strata that denominators carry (diagnosis year, sex, county) are allowed; race-specific
@@ -151,7 +156,7 @@ TIME_DAYS_SQL = "datediff('day', t.date_of_diagnosis, p.date_of_last_contact)"
 DEAD_SQL = "CASE WHEN p.vital_status = '0' THEN 1 ELSE 0 END"
 
 
-def survival_data(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = ()) -> pd.DataFrame:
+def _survival_data(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = ()) -> pd.DataFrame:
     """One row per tumor with known survival: ``time_days``, ``dead``, ``age_days``, ``sex``,
     ``diagnosis_date`` (+ strata, ``cause_of_death``, recurrence columns) as the estimators take them.
 
@@ -175,7 +180,7 @@ def survival_data(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str]
         return con.execute(sql, params).df()
 
 
-def survival_counts(db_path: Path, tumor_filter: TumorFilter) -> pd.DataFrame:
+def _survival_counts(db_path: Path, tumor_filter: TumorFilter) -> pd.DataFrame:
     """The same selection as ``survival_data`` aggregated in DuckDB: ``time_days``, ``dead``, ``count``.
 
     Enough for Kaplan-Meier (frequency weights) and a few thousand rows whatever the store's size.
@@ -195,3 +200,38 @@ def data_vintage(db_path: Path) -> str | None:
     with read_connection(db_path) as con:
         row = con.execute("SELECT max(finished_at)::VARCHAR FROM ingest_batch WHERE status = 'loaded'").fetchall()
     return row[0][0] if row else None
+
+
+# ---- public data functions: the raw queries above, released through the access policy -----------------
+
+def case_counts(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
+                by: Sequence[str] = ()) -> pd.DataFrame:
+    """Tumors by SEER age group and strata, as the caller's role may see them (small cells suppressed)."""
+    from registry.privacy import apply_policy
+
+    return apply_policy(principal, _case_counts(db_path, tumor_filter, by=by), kind="aggregate")
+
+
+def population_counts(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
+                      by: Sequence[str] = ()) -> pd.DataFrame:
+    """Person-years by age group and strata (public denominators: any signed-in role)."""
+    from registry.privacy import require_role
+
+    require_role(principal, *ROLES)
+    return _population_counts(db_path, tumor_filter, by=by)
+
+
+def survival_data(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
+                  by: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per tumor for survival analysis, as the caller's role may see it; the release is audited.
+
+    Registrars get identifiers and full dates; researchers a de-identified extract (dates as years, no
+    record numbers; full dates with the ``lds`` grant); administrators no record-level data at all.
+    """
+    from registry.operational import open_operational_store
+    from registry.privacy import apply_policy, audited
+
+    released = apply_policy(principal, _survival_data(db_path, tumor_filter, by=by), kind="record")
+    audited(open_operational_store(db_path), principal, "search", {"survival_data": tumor_filter, "by": list(by)},
+            released)
+    return released

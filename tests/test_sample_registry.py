@@ -215,7 +215,7 @@ SURVIVAL_SITES = {"breast": ("39",), "prostate": ("49",), "lung_bronchus": ("30"
 
 def test_five_year_relative_survival_matches_reference(sample: dict[str, object]) -> None:
     """Ederer II 5-year relative survival by site and stage, from the store, within 5 points of the reference."""
-    from registry.cohort import TumorFilter, survival_data
+    from registry.cohort import TumorFilter, _survival_data
     from registry.ratetables import DAYS_PER_YEAR, us_life_table
     from registry.stats import StatisticalWarning, relative_survival
 
@@ -225,7 +225,7 @@ def test_five_year_relative_survival_matches_reference(sample: dict[str, object]
     checked = 0
     for site, codes in SURVIVAL_SITES.items():
         for stage in ("localized", "regional", "distant"):
-            data = survival_data(db, TumorFilter(site_recodes=codes, stage_groups=(stage,), first_year=2014,
+            data = _survival_data(db, TumorFilter(site_recodes=codes, stage_groups=(stage,), first_year=2014,
                                                  last_year=2019))
             if len(data) < 400:
                 continue

@@ -1,0 +1,110 @@
+"""Role x public data function: what each role receives from every function that returns registry data.
+
+Every public function of ``registry.cohort`` and ``registry.analysis`` that takes the caller's
+``Principal`` must have a row in ``MATRIX``; a new one without a row fails ``test_every_data_function_has_a_row``.
+Researchers and administrators must never receive an identifier column or an unsuppressed count of 1-15;
+registrars receive what the function promises.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from registry import analysis, cohort
+from registry.audit import events
+from registry.cohort import TumorFilter
+from registry.operational import open_operational_store
+from registry.principal import Principal
+from registry.privacy import DIRECT_IDENTIFIER_COLUMNS, AccessDenied
+from registry.stats import StatisticalWarning
+
+SMALL_SITE = TumorFilter(site_recodes=("43",), counties=("20001", "20003", "20005"), sexes=("2",))
+BREAST = TumorFilter(site_recodes=("39",), sexes=("1", "2"))
+Call = Callable[[Principal, Path], object]
+
+# function name -> (call, count column of its aggregate result or None for record-level results)
+MATRIX: dict[str, tuple[Call, str | None]] = {
+    "cohort.case_counts": (lambda p, db: cohort.case_counts(p, db, SMALL_SITE, by=("county_fips",)), "count"),
+    "cohort.population_counts": (lambda p, db: cohort.population_counts(p, db, SMALL_SITE), None),
+    "cohort.survival_data": (lambda p, db: cohort.survival_data(p, db, BREAST), None),
+    "analysis.incidence_rates": (lambda p, db: analysis.incidence_rates(p, db, SMALL_SITE, by=("county_fips",)),
+                                 "count"),
+    "analysis.incidence_trend": (lambda p, db: analysis.incidence_trend(p, db, SMALL_SITE)[0], "count"),
+    "analysis.survival": (lambda p, db: analysis.survival(p, db, SMALL_SITE), "at_risk"),
+    "analysis.recurrence": (lambda p, db: analysis.recurrence(p, db, SMALL_SITE), "at_risk"),
+}
+ROLES = {name: Principal(f"matrix-{name}", name, frozenset()) for name in ("registrar", "researcher", "administrator")}
+
+
+def _data_functions(module: ModuleType) -> set[str]:
+    found = set()
+    for name, function in inspect.getmembers(module, inspect.isfunction):
+        if name.startswith("_") or function.__module__ != module.__name__:
+            continue
+        parameters = list(inspect.signature(function).parameters)
+        if parameters and parameters[0] == "principal":
+            found.add(f"{module.__name__.split('.')[-1]}.{name}")
+    return found
+
+
+def test_every_data_function_has_a_row() -> None:
+    assert _data_functions(cohort) | _data_functions(analysis) == set(MATRIX)
+
+
+@pytest.fixture(scope="module")
+def db(sample_registry: dict[str, object]) -> Path:
+    return Path(str(sample_registry["db"]))
+
+
+@pytest.mark.parametrize("function", sorted(MATRIX))
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_role_receives_only_what_it_may(db: Path, role: str, function: str) -> None:
+    call, count_column = MATRIX[function]
+    principal = ROLES[role]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        try:
+            result = call(principal, db)
+        except AccessDenied:
+            assert role == "administrator" and count_column is None, "only record-level data may be refused"
+            return
+    assert isinstance(result, pd.DataFrame)
+    if role == "registrar":
+        if function == "cohort.survival_data":
+            assert {"tumor_id", "diagnosis_date"} <= set(result.columns)
+            assert pd.api.types.is_datetime64_any_dtype(result["diagnosis_date"])
+        return
+    assert not set(result.columns) & DIRECT_IDENTIFIER_COLUMNS, function
+    for column in result.columns:
+        assert not pd.api.types.is_datetime64_any_dtype(result[column]), (function, column)
+    if count_column is not None and count_column in result.columns:
+        counts = pd.to_numeric(result[count_column], errors="coerce")
+        assert not ((counts >= 1) & (counts <= 15)).any(), f"{function}: unsuppressed small cell"
+        assert "suppressed" in result.columns
+        withheld = result["suppressed"].astype(bool)
+        assert counts[withheld].isna().all()
+
+
+def test_small_cells_are_really_there_for_the_registrar(db: Path) -> None:
+    """The matrix is not vacuous: the registrar's view of the same query has counts of 1-15."""
+    counts = cohort.case_counts(ROLES["registrar"], db, SMALL_SITE, by=("county_fips",))
+    assert ((counts["count"] >= 1) & (counts["count"] <= 15)).any()
+    researcher = cohort.case_counts(ROLES["researcher"], db, SMALL_SITE, by=("county_fips",))
+    assert researcher["suppressed"].any()
+
+
+def test_record_level_release_is_audited(db: Path) -> None:
+    ops = open_operational_store(db)
+    before = len(events(ops, user="matrix-researcher", action="search", limit=10_000))
+    released = cohort.survival_data(ROLES["researcher"], db, BREAST)
+    after = events(ops, user="matrix-researcher", action="search", limit=10_000)
+    assert len(after) == before + 1
+    assert not np.isin(["tumor_id", "age_days"], released.columns).any()
