@@ -1,4 +1,4 @@
-"""Dashboard entry point: only the router; each page lives in dashboard/pages/."""
+"""Dashboard entry point: sign-in, then the pages the signed-in role may use (each in dashboard/pages/)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,20 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard.session import current_principal, sign_out
+
 PAGES = Path(__file__).parent / "pages"
 
 st.set_page_config(page_title="Oncoregistry", layout="wide")
-navigation = st.navigation({
-    "Registry": [
-        st.Page(PAGES / "store.py", title="Store overview", icon=":material/database:", default=True),
-        st.Page(PAGES / "batches.py", title="Ingest batches", icon=":material/upload_file:"),
-    ],
-})
+principal = current_principal()
+if principal is None:
+    navigation = st.navigation([st.Page(PAGES / "sign_in.py", title="Sign in", icon=":material/login:")])
+else:
+    registry_pages = [st.Page(PAGES / "store.py", title="Store overview", icon=":material/database:", default=True)]
+    if principal.role in ("registrar", "administrator"):
+        registry_pages.append(st.Page(PAGES / "batches.py", title="Ingest batches", icon=":material/upload_file:"))
+    navigation = st.navigation({"Registry": registry_pages})
+    with st.sidebar:
+        st.caption(f"Signed in as **{principal.user}** ({principal.role})")
+        st.button("Sign out", on_click=sign_out)
 navigation.run()

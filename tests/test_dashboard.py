@@ -31,8 +31,22 @@ def test_store_overview_shows_counts(store):
     assert metrics == {"Tumors": "3", "Patients": "3", "Rejected records": "1"}
 
 
+def _as(role: str) -> AppTest:
+    from registry.principal import Principal
+
+    at = AppTest.from_file(str(PAGES / "batches.py"))
+    at.session_state["principal"] = Principal(f"{role}1", role, frozenset())
+    return at.run()
+
+
+def test_batches_page_is_for_registrars_and_administrators(store):
+    at = _as("researcher")
+    assert not at.exception and not at.dataframe
+    assert "registry specialists and administrators" in at.error[0].value
+
+
 def test_batches_page_lists_every_batch_with_accounting(store):
-    at = AppTest.from_file(str(PAGES / "batches.py")).run()
+    at = _as("registrar")
     assert not at.exception
     batches = at.dataframe[0].value
     assert list(batches["tumors_read"]) == [1, 3]
@@ -48,7 +62,61 @@ def test_pages_explain_an_empty_store(tmp_path, monkeypatch):
     assert "registry ingest" in at.warning[0].value
 
 
-def test_router_starts_on_the_store_overview(store):
+@pytest.fixture
+def accounts(store, monkeypatch) -> dict[str, str]:
+    """One account per role in the store's operational store (cheap hashing for tests)."""
+    from argon2 import PasswordHasher
+
+    from registry import accounts as account_module
+    from registry.operational import open_operational_store
+
+    monkeypatch.setattr(account_module, "PASSWORD_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    ops = open_operational_store(store)
+    return {role: account_module.create_user(ops, f"{role}1", role, password=f"pw-{role}-123456",
+                                             must_change_password=False)
+            for role in ("registrar", "researcher", "administrator")}
+
+
+def _sign_in(user: str, password: str) -> AppTest:
+    at = AppTest.from_file(str(PAGES.parent / "app.py")).run()
+    at.text_input[0].input(user)
+    at.text_input[1].input(password)
+    at.button[0].click().run()
+    return at
+
+
+def test_router_starts_on_the_sign_in_page(store):
     at = AppTest.from_file(str(PAGES.parent / "app.py")).run()
     assert not at.exception
+    assert at.title[0].value == "Sign in to Oncoregistry"
+
+
+@pytest.mark.parametrize("role", ["registrar", "researcher", "administrator"])
+def test_each_role_signs_in_and_gets_its_pages(accounts, store, role):
+    at = _sign_in(f"{role}1", accounts[role])
+    assert not at.exception
+    assert at.session_state["principal"].role == role
+    at.switch_page("pages/store.py").run()   # a browser lands here by itself after the sign-in rerun
+    assert not at.exception
     assert at.title[0].value == "Registry store"
+    from registry.audit import events
+    from registry.operational import open_operational_store
+    assert len(events(open_operational_store(store), user=f"{role}1", action="sign-in")) == 1
+
+
+def test_wrong_password_is_refused_without_revealing_it(accounts, store):
+    at = _sign_in("researcher1", "not-the-password")
+    assert not at.exception
+    assert "principal" not in at.session_state
+    assert at.error and "not-the-password" not in at.error[0].value
+    assert at.title[0].value == "Sign in to Oncoregistry"
+
+
+def test_identity_provider_claims_map_to_roles():
+    from dashboard.session import role_from_claims
+
+    mapping = {"claim": "groups", "registrar": "registrars", "researcher": "researchers", "administrator": "admins"}
+    assert role_from_claims({"groups": ["researchers", "registrars"]}, mapping) == "registrar"
+    assert role_from_claims({"groups": "admins"}, mapping) == "administrator"
+    assert role_from_claims({"groups": ["visitors"]}, mapping) is None
+    assert role_from_claims({}, mapping) is None

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.session import current_principal
 from registry.batches import list_batches, rejects_by_rule
 from registry.errors import StoreError
 from registry.store import default_db_path
 
 st.title("Ingest batches")
+principal = current_principal()
+if principal is None or principal.role not in ("registrar", "administrator"):
+    st.error("Ingest batches are shown to registry specialists and administrators only.")
+    st.stop()
 path = default_db_path()
 try:
     frame = list_batches(path)
