@@ -11,6 +11,7 @@ administrators get small cells (and curve points resting on fewer than 16 at ris
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from registry.cohort import (
     _survival_data,
     data_vintage,
 )
+from registry.operational import open_operational_store
 from registry.principal import Principal
 from registry.privacy import apply_policy
 from registry.ratetables import DAYS_PER_YEAR, us_life_table
@@ -35,6 +37,7 @@ from registry.stats import (
     kaplan_meier,
     relative_survival,
 )
+from registry.suppression import DifferencingGuard
 
 # recurrenceType1st codes that mean "no recurrence known" (disease-free, never disease-free, unknown).
 NO_RECURRENCE = ("00", "70", "88", "99")
@@ -56,7 +59,18 @@ def incidence_rates(principal: Principal, db_path: Path, tumor_filter: TumorFilt
     left out; their number is reported in ``attrs["excluded_cases"]``.
     """
     result = _incidence_rates(db_path, tumor_filter, by=by, standard=standard, ci=ci, per=per, alpha=alpha)
+    _guard_differencing(principal, db_path, tumor_filter, int(result["count"].sum()))
     return apply_policy(principal, result, kind="aggregate", dimensions=list(by))
+
+
+def _guard_differencing(principal: Principal, db_path: Path, tumor_filter: TumorFilter, total: int) -> None:
+    """Refuse (DisclosureRisk) a case total that differs by 1-15 from one released to the same user under
+    a filter differing in one dimension (``registry.suppression.DifferencingGuard``); not for registrars."""
+    if principal.role == "registrar":
+        return
+    spec = {name: list(value) if isinstance(value, tuple) else value
+            for name, value in asdict(tumor_filter).items() if name != "extra"}
+    DifferencingGuard(open_operational_store(db_path)).release(principal.user, spec, total)
 
 
 def _incidence_rates(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = (),

@@ -108,3 +108,20 @@ def test_record_level_release_is_audited(db: Path) -> None:
     after = events(ops, user="matrix-researcher", action="search", limit=10_000)
     assert len(after) == before + 1
     assert not np.isin(["tumor_id", "age_days"], released.columns).any()
+
+
+@pytest.mark.filterwarnings("ignore::registry.stats.result.StatisticalWarning")
+def test_differencing_through_overlapping_filters_is_refused(db: Path) -> None:
+    from registry.suppression import DisclosureRisk
+
+    researcher = Principal("matrix-differ", "researcher", frozenset())
+    everyone = TumorFilter(site_recodes=("43",), sexes=("2",), first_year=2016, last_year=2016)
+    counties = analysis.incidence_rates(ROLES["registrar"], db, everyone, by=("county_fips",))
+    small = counties[(counties["count"] >= 1) & (counties["count"] <= 15)]["county_fips"]
+    assert not small.empty
+    others = tuple(sorted(set(counties["county_fips"]) - {small.iloc[0]}))
+    analysis.incidence_rates(researcher, db, TumorFilter(site_recodes=("43",), sexes=("2",), first_year=2016,
+                                                         last_year=2016, counties=tuple(sorted(counties["county_fips"]))))
+    with pytest.raises(DisclosureRisk):
+        analysis.incidence_rates(researcher, db, TumorFilter(site_recodes=("43",), sexes=("2",), first_year=2016,
+                                                             last_year=2016, counties=others))
