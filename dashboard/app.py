@@ -15,10 +15,17 @@ principal = current_principal()
 if principal is None:
     navigation = st.navigation([st.Page(PAGES / "sign_in.py", title="Sign in", icon=":material/login:")])
 else:
-    registry_pages = [st.Page(PAGES / "store.py", title="Store overview", icon=":material/database:", default=True)]
+    explore = [
+        st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page(PAGES / "incidence_map.py", title="Incidence map", icon=":material/map:"),
+    ]
+    explore += [st.Page(PAGES / f"{name}.py", title=title, icon=icon) for name, title, icon in (
+        ("trends", "Trends", ":material/trending_down:"), ("survival", "Survival", ":material/monitoring:"),
+        ("recurrence", "Recurrence", ":material/replay:")) if (PAGES / f"{name}.py").exists()]
+    registry_pages = [st.Page(PAGES / "store.py", title="Store overview", icon=":material/database:")]
     if principal.role in ("registrar", "administrator"):
         registry_pages.append(st.Page(PAGES / "batches.py", title="Ingest batches", icon=":material/upload_file:"))
-    navigation = st.navigation({"Registry": registry_pages})
+    navigation = st.navigation({"Explore": explore, "Registry": registry_pages})
     with st.sidebar:
         st.caption(f"Signed in as **{principal.user}** ({principal.role})")
         st.button("Sign out", on_click=sign_out)

@@ -46,7 +46,8 @@ RECURRENCE, DEATH_WITHOUT_RECURRENCE = 1, 2
 
 def _stamp(frame: pd.DataFrame, db_path: Path, tumor_filter: TumorFilter) -> pd.DataFrame:
     frame.attrs["data_vintage"] = data_vintage(db_path)
-    frame.attrs.setdefault("parameters", {})["filter"] = tumor_filter
+    frame.attrs.setdefault("parameters", {})["filter"] = {
+        name: list(value) if isinstance(value, tuple) else value for name, value in asdict(tumor_filter).items()}
     return frame
 
 

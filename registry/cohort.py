@@ -212,6 +212,17 @@ def case_counts(principal: Principal, db_path: Path, tumor_filter: TumorFilter, 
     return apply_policy(principal, _case_counts(db_path, tumor_filter, by=by), kind="aggregate")
 
 
+def case_totals(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
+                by: Sequence[str] = ()) -> pd.DataFrame:
+    """Tumors by strata (all ages together), as the caller's role may see them (small cells suppressed)."""
+    from registry.privacy import apply_policy
+
+    counts = _case_counts(db_path, tumor_filter, by=by)
+    totals = counts.groupby(list(by), as_index=False, dropna=False).agg(count=("count", "sum")) if by else \
+        pd.DataFrame({"count": [int(counts["count"].sum())]})
+    return apply_policy(principal, totals, kind="aggregate", dimensions=list(by))
+
+
 def population_counts(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
                       by: Sequence[str] = ()) -> pd.DataFrame:
     """Person-years by age group and strata (public denominators: any signed-in role)."""

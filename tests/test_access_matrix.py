@@ -33,6 +33,7 @@ Call = Callable[[Principal, Path], object]
 # function name -> (call, count column of its aggregate result or None for record-level results)
 MATRIX: dict[str, tuple[Call, str | None]] = {
     "cohort.case_counts": (lambda p, db: cohort.case_counts(p, db, SMALL_SITE, by=("county_fips",)), "count"),
+    "cohort.case_totals": (lambda p, db: cohort.case_totals(p, db, SMALL_SITE, by=("county_fips",)), "count"),
     "cohort.population_counts": (lambda p, db: cohort.population_counts(p, db, SMALL_SITE), None),
     "cohort.survival_data": (lambda p, db: cohort.survival_data(p, db, BREAST), None),
     "analysis.incidence_rates": (lambda p, db: analysis.incidence_rates(p, db, SMALL_SITE, by=("county_fips",)),

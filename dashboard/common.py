@@ -1,0 +1,106 @@
+"""What every analysis page shares: the signed-in principal, filters kept in the URL, cached results,
+the "how this was computed" note and a CSV download that carries the method and provenance."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.session import current_principal
+from registry.cohort import STAGE_GROUPS, TumorFilter, data_vintage
+from registry.principal import Principal
+from registry.site_recode import SITE_GROUPS
+from registry.stats import provenance
+from registry.store import default_db_path
+
+SEXES = {"": "Both sexes", "1": "Male", "2": "Female"}
+
+
+def require_principal() -> tuple[Principal, Path]:
+    """The signed-in user and the store; stops the page when nobody is signed in."""
+    principal = current_principal()
+    if principal is None:
+        st.error("Please sign in.")
+        st.stop()
+    return principal, default_db_path()
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def vintage(db_path: str) -> str | None:
+    """The store's data vintage (cache key for results; refreshed every 30 s)."""
+    return data_vintage(Path(db_path))
+
+
+def _param(name: str, default: str) -> str:
+    value = st.query_params.get(name, default)
+    return str(value)
+
+
+def filter_controls(*, years: tuple[int, int] = (2014, 2023), site: bool = True, sex: bool = True,
+                    stage: bool = False) -> TumorFilter:
+    """Sidebar filters for site group, sex, diagnosis years and stage; their values live in the URL."""
+    codes = [c for c in SITE_GROUPS["code"] if c != "99"]
+    names = dict(zip(SITE_GROUPS["code"], SITE_GROUPS["name"], strict=True))
+    with st.sidebar:
+        st.subheader("Filters")
+        site_code = _param("site", "")
+        if site:
+            options = ["", *codes]
+            site_code = st.selectbox("Site group", options, index=options.index(site_code) if site_code in options
+                                     else 0, format_func=lambda c: names.get(c, "All sites"), key="f_site")
+        sex_code = _param("sex", "")
+        if sex:
+            keys = list(SEXES)
+            sex_code = st.selectbox("Sex", keys, index=keys.index(sex_code) if sex_code in keys else 0,
+                                    format_func=SEXES.__getitem__, key="f_sex")
+        first = int(_param("from", str(years[0])))
+        last = int(_param("to", str(years[1])))
+        first, last = st.slider("Diagnosis years", years[0], years[1],
+                                (max(years[0], min(first, years[1])), min(years[1], max(last, years[0]))),
+                                key="f_years")
+        stage_code = _param("stage", "")
+        if stage:
+            options = ["", *STAGE_GROUPS]
+            stage_code = st.selectbox("Summary stage", options,
+                                      index=options.index(stage_code) if stage_code in options else 0,
+                                      format_func=lambda s: s.replace("_", " ") if s else "All stages", key="f_stage")
+    st.query_params.update({"site": site_code, "sex": sex_code, "from": str(first), "to": str(last),
+                            "stage": stage_code})
+    return TumorFilter(site_recodes=(site_code,) if site_code else (),
+                       sexes=(sex_code,) if sex_code else ("1", "2"),
+                       first_year=first, last_year=last, stage_groups=(stage_code,) if stage_code else ())
+
+
+def how_computed(frame: pd.DataFrame, extra: str = "") -> None:
+    """The method, parameters and data vintage behind a chart, in a collapsed note."""
+    facts = provenance(frame)
+    with st.expander("How this was computed"):
+        st.markdown(f"**Method:** {facts['method']}")
+        if facts.get("standard"):
+            st.markdown(f"**Standard population:** {facts['standard']}")
+        if facts.get("alpha") is not None:
+            st.markdown(f"**Confidence level:** {100 * (1 - float(facts['alpha'])):.0f}%")
+        st.markdown(f"**Data vintage:** {facts.get('data_vintage') or 'unknown'}")
+        if extra:
+            st.markdown(extra)
+
+
+def download_csv(frame: pd.DataFrame, name: str, label: str = "Download the data (CSV)") -> None:
+    """A CSV of the numbers behind a chart, preceded by comment lines naming method and provenance."""
+    facts = provenance(frame)
+    header = "".join(f"# {key}: {json.dumps(value, default=str)}\n" for key, value in facts.items())
+    buffer = io.StringIO()
+    buffer.write(header)
+    frame.to_csv(buffer, index=False)
+    st.download_button(label, buffer.getvalue(), file_name=name, mime="text/csv")
+
+
+def site_name(codes: Sequence[str]) -> str:
+    """Display name of the filter's site group."""
+    names = dict(zip(SITE_GROUPS["code"], SITE_GROUPS["name"], strict=True))
+    return ", ".join(names.get(c, c) for c in codes) if codes else "All sites"

@@ -1,0 +1,102 @@
+"""Incidence map: age-adjusted rates by county with intervals, compared with the state, for the filters."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.charts import county_map_figure, trend_figure
+from dashboard.common import (
+    download_csv,
+    filter_controls,
+    how_computed,
+    require_principal,
+    site_name,
+    vintage,
+)
+from registry.analysis import incidence_rates, incidence_trend
+from registry.cohort import TumorFilter
+from registry.county_shapes import state_counties_geojson
+from registry.geography import FIPS_STATE, counties
+from registry.principal import Principal
+from registry.suppression import DisclosureRisk
+
+STANDARDS = {"us2000_19": "US 2000 (19 age groups)", "us2000_18": "US 2000 (18 age groups)",
+             "who2000_19": "World (WHO 2000-2025)", "segi1960_19": "World (Segi 1960)",
+             "esp2013_19": "European 2013"}
+
+
+@st.cache_data(show_spinner="Computing county rates...")
+def _county_rates(_principal: Principal, user: str, db: str, chosen: TumorFilter, standard: str,
+                  data_vintage: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """County and state rates for one filter (cached per user, filter, standard and data vintage)."""
+    county = incidence_rates(_principal, Path(db), chosen, by=("county_fips",), standard=standard)
+    state = incidence_rates(_principal, Path(db), chosen, standard=standard)
+    return county, state
+
+
+principal, db = require_principal()
+st.title("Incidence map")
+chosen = filter_controls()
+with st.sidebar:
+    standard = st.selectbox("Standard population", list(STANDARDS), format_func=STANDARDS.__getitem__,
+                            key="f_standard")
+    classes: Literal["quantile", "equal"] = st.radio("Classes", ["quantile", "equal"], format_func=lambda c: f"{c} intervals".capitalize(),
+                       horizontal=True, key="f_classes")
+try:
+    county, state = _county_rates(principal, principal.user, str(db), chosen, standard, vintage(str(db)))
+except DisclosureRisk as exc:
+    st.error(f"This view is withheld: {exc}")
+    st.stop()
+except ValueError as exc:
+    st.warning(f"No rates for these filters: {exc}")
+    st.stop()
+county = county[county["county_fips"].notna()].copy()
+if county.empty:
+    st.info("No cases for these filters.")
+    st.stop()
+state_fips = str(county["county_fips"].iloc[0])[:2]
+state_abbr = FIPS_STATE[state_fips]
+names = counties().set_index("fips")["county_name"]
+county.insert(1, "county_name", county["county_fips"].map(names))
+state_row = state.iloc[0]
+state_rate = None if bool(state_row.get("suppressed", False)) else \
+    {"rate": float(state_row["rate"]), "lower": float(state_row["lower"]), "upper": float(state_row["upper"])}
+
+st.caption(f"{site_name(chosen.site_recodes)}, {'both sexes' if len(chosen.sexes) != 1 else ('male' if chosen.sexes == ('1',) else 'female')}, "
+           f"diagnosed {chosen.first_year}-{chosen.last_year}; rates per 100,000, age-adjusted to the "
+           f"{STANDARDS[standard]} standard.")
+if state_rate:
+    st.metric("State rate per 100,000", f"{state_rate['rate']:.1f}",
+              help=f"95% interval {state_rate['lower']:.1f}-{state_rate['upper']:.1f}")
+figure = county_map_figure(county, state_counties_geojson(state_abbr), classes=classes, state_rate=state_rate)
+st.plotly_chart(figure, config={"displayModeBar": False})
+excluded = int(county.attrs.get("excluded_cases", 0) or 0)
+if excluded:
+    st.caption(f"{excluded:,} cases without a known county or age are not in the county rates.")
+
+columns = ["county_fips", "county_name", "count", "population", "rate", "lower", "upper"]
+if "suppressed" in county.columns:
+    columns.append("suppressed")
+table = county[columns].sort_values("county_name")
+st.dataframe(table, hide_index=True)
+download_csv(county, "county-rates.csv")
+how_computed(county, "Counties with 1-15 cases are withheld for researchers and administrators and drawn as "
+                     "*suppressed*, distinct from counties with no cases. A county is *above* or *below* the "
+                     "state when its interval does not overlap the state's.")
+
+st.subheader("One county")
+choice = st.selectbox("County", table["county_fips"].tolist(),
+                      format_func=lambda f: str(names.get(f, f)), key="f_county")
+if choice:
+    try:
+        yearly, apc = incidence_trend(principal, db, replace(chosen, counties=(choice,)), standard=standard)
+    except (ValueError, DisclosureRisk) as exc:
+        st.info(f"No trend for this county: {exc}")
+    else:
+        st.plotly_chart(trend_figure(yearly, apc), config={"displayModeBar": False})
+        download_csv(yearly, f"county-{choice}-trend.csv", label="Download the county's yearly rates (CSV)")

@@ -1,0 +1,104 @@
+"""Survival after diagnosis: observed (Kaplan-Meier), net (Pohar-Perme) or relative (Ederer II)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import common
+from dashboard.charts import survival_figure
+from registry import analysis
+from registry.cohort import TumorFilter
+from registry.errors import StoreError
+from registry.principal import Principal
+from registry.stats import median_survival
+
+METHODS = {"kaplan-meier": "Kaplan-Meier (observed)", "pohar-perme": "Pohar-Perme (net)",
+           "ederer2": "Ederer II (relative)"}
+TIMES = [1, 3, 5, 10]
+TABLE_COLUMNS = ["time", "estimate", "lower", "upper", "at_risk", "suppressed"]
+
+
+@st.cache_data(show_spinner="Computing survival...", max_entries=64)
+def survival(role: str, user: str, db: str, tumor_filter: TumorFilter, method: str, times: tuple[int, ...] | None,
+             vintage: str | None) -> pd.DataFrame:
+    """Released survival estimates (at ``times`` or the full curve); cached per role, user, filter, vintage."""
+    del vintage   # only part of the cache key
+    return analysis.survival(Principal(user, role), Path(db), tumor_filter, method=method,
+                             times_years=list(times) if times else None)
+
+
+def estimate_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Time, estimate, interval, number at risk and the suppression flag, under one set of names."""
+    out = frame.rename(columns={"survival": "estimate"})
+    out = out[[c for c in TABLE_COLUMNS if c in out.columns]].copy()
+    if "suppressed" not in out.columns:
+        out["suppressed"] = False
+    out.attrs.update(frame.attrs)
+    return out
+
+
+def released_median(curve: pd.DataFrame) -> pd.Series | None:
+    """Median survival from the released part of the full KM curve (withheld tail points left out)."""
+    shown = curve[~curve["suppressed"]] if "suppressed" in curve.columns else curve
+    shown = shown.dropna(subset=["survival", "lower", "upper"])
+    if shown.empty:
+        return None
+    return median_survival(shown)
+
+
+st.title("Survival")
+principal, db = common.require_principal()
+with st.sidebar:
+    keys = list(METHODS)
+    chosen = str(st.query_params.get("method", keys[0]))
+    method = st.radio("Method", keys, index=keys.index(chosen) if chosen in keys else 0,
+                      format_func=METHODS.__getitem__, key="f_method")
+tumor_filter = common.filter_controls(stage=True)
+st.query_params["method"] = method
+vintage = common.vintage(str(db))
+try:
+    at_times = survival(principal.role, principal.user, str(db), tumor_filter, method, tuple(TIMES), vintage)
+    curve = survival(principal.role, principal.user, str(db), tumor_filter, method, None, vintage)
+except StoreError as exc:
+    st.warning(str(exc))
+    st.stop()
+
+patients = int(at_times.attrs.get("patients") or 0)
+stage = tumor_filter.stage_groups[0].replace("_", " ") if tumor_filter.stage_groups else "all stages"
+st.caption(f"{common.site_name(tumor_filter.site_recodes)}, {stage}, diagnosed {tumor_filter.first_year}-"
+           f"{tumor_filter.last_year}; {METHODS[method]}.")
+if patients == 0:
+    st.info("No tumors match these filters.")
+    st.stop()
+if method == "kaplan-meier":
+    median = released_median(curve)
+    if median is not None and math.isfinite(float(median["median"])):
+        low, high = float(median["lower"]), float(median["upper"])
+        interval = (f"95% CI {low:.1f} to {high:.1f} years" if math.isfinite(low) and math.isfinite(high)
+                    else f"95% CI {low:.1f} years to not reached" if math.isfinite(low) else "")
+        st.metric("Median survival", f"{float(median['median']):.1f} years", help=interval or None)
+        st.caption(f"Median survival {float(median['median']):.1f} years; {interval}.")
+    else:
+        st.metric("Median survival", "not reached")
+
+curve_table = estimate_table(curve)
+shown = curve_table[~curve_table["suppressed"]].dropna(subset=["estimate"])
+st.plotly_chart(survival_figure(shown, estimate="estimate", title=METHODS[method]), width="stretch")
+if curve_table["suppressed"].any():
+    st.caption("The curve stops where fewer than 16 patients remain at risk (later points are withheld).")
+
+table = estimate_table(at_times)
+st.subheader("Estimates at 1, 3, 5 and 10 years")
+st.dataframe(table, hide_index=True, column_config={
+    "time": st.column_config.NumberColumn("Years", format="%d"),
+    "estimate": st.column_config.NumberColumn("Survival", format="%.3f"),
+    "lower": st.column_config.NumberColumn("95% CI lower", format="%.3f"),
+    "upper": st.column_config.NumberColumn("95% CI upper", format="%.3f"),
+    "at_risk": st.column_config.NumberColumn("At risk", format="%d"),
+    "suppressed": st.column_config.CheckboxColumn("Suppressed")})
+common.how_computed(at_times, extra=f"**Patients:** {patients:,}; survival time in years (days / 365.241).")
+common.download_csv(table, f"survival_{method}.csv")

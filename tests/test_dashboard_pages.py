@@ -1,0 +1,65 @@
+"""Overview and incidence map render for every role over the sample store and show registry.analysis numbers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from registry.analysis import incidence_rates
+from registry.cohort import TumorFilter
+from registry.principal import Principal
+
+PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "pages"
+ROLES = ("registrar", "researcher", "administrator")
+pytestmark = pytest.mark.filterwarnings("ignore::registry.stats.result.StatisticalWarning")
+
+
+@pytest.fixture
+def db(sample_registry: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = Path(str(sample_registry["db"]))
+    monkeypatch.setenv("REGISTRY_DB", str(path))
+    return path
+
+
+def _page(name: str, role: str, **query: str) -> AppTest:
+    at = AppTest.from_file(str(PAGES / name), default_timeout=120)
+    at.session_state["principal"] = Principal(f"pages-{role}", role, frozenset())
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_overview_renders_for_every_role(db: Path, role: str) -> None:
+    at = _page("overview.py", role)
+    assert not at.exception
+    assert at.title[0].value == "Overview"
+    assert len(at.metric) == 2
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_map_shows_the_statistics_engine_values(db: Path, role: str) -> None:
+    at = _page("incidence_map.py", role, site="39", sex="2", **{"from": "2014", "to": "2023"})
+    assert not at.exception
+    chosen = TumorFilter(site_recodes=("39",), sexes=("2",), first_year=2014, last_year=2023)
+    expected = incidence_rates(Principal(f"pages-{role}", role, frozenset()), db, chosen, by=("county_fips",))
+    expected = expected[expected["county_fips"].notna()].set_index("county_fips")
+    shown = at.dataframe[0].value.set_index("county_fips")
+    assert set(shown.index) == set(expected.index)
+    np.testing.assert_allclose(shown["rate"].astype(float), expected.loc[shown.index, "rate"].astype(float),
+                               rtol=1e-9, equal_nan=True)
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "http" not in json.dumps(figure["layout"].get("map", {}))
+    if role != "registrar":
+        counts = shown["count"].astype(float)
+        assert not ((counts >= 1) & (counts <= 15)).any()
+
+
+def test_map_without_sign_in_stops(db: Path) -> None:
+    at = AppTest.from_file(str(PAGES / "incidence_map.py"), default_timeout=60).run()
+    assert not at.exception
+    assert "sign in" in at.error[0].value.lower()
