@@ -125,11 +125,17 @@ def survival(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, 
 
 
 def _release_curve(principal: Principal, curve: pd.DataFrame) -> pd.DataFrame:
-    """A survival-type curve as the role may see it: points resting on 1-15 at risk are withheld."""
-    counts = {"at_risk", "events", "censored", "competing_events"}
-    derived = [c for c in curve.columns if c not in counts and c != "time"]
+    """A survival-type curve as the role may see it.
+
+    For researchers and administrators, points resting on 1-15 at risk are withheld, and the per-time
+    event and censoring counts are left out (they are small by nature; the curve itself is the release).
+    """
+    counts = ["events", "censored", "competing_events"]
+    if principal.role != "registrar":
+        curve = curve.drop(columns=[c for c in counts if c in curve.columns])
+    derived = [c for c in curve.columns if c not in ("time", "at_risk", *counts)]
     return apply_policy(principal, curve, kind="aggregate", count_column="at_risk", dimensions=[],
-                        derived_columns=[*derived, *(counts - {"at_risk"} & set(curve.columns))], margins=False)
+                        derived_columns=derived, margins=False)
 
 
 def recurrence_events(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

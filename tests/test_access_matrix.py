@@ -98,6 +98,10 @@ def test_role_receives_only_what_it_may(db: Path, role: str, function: str) -> N
     assert not set(result.columns) & DIRECT_IDENTIFIER_COLUMNS, function
     for column in result.columns:
         assert not pd.api.types.is_datetime64_any_dtype(result[column]), (function, column)
+    for small in ("events", "censored", "competing_events"):
+        if small in result.columns:
+            values = pd.to_numeric(result[small], errors="coerce")
+            assert not ((values >= 1) & (values <= 15)).any(), f"{function}: small {small} released"
     if count_column is not None and count_column in result.columns:
         counts = pd.to_numeric(result[count_column], errors="coerce")
         assert not ((counts >= 1) & (counts <= 15)).any(), f"{function}: unsuppressed small cell"

@@ -44,6 +44,9 @@ try:
 except StoreError as exc:
     st.warning(str(exc))
     st.stop()
+except ValueError as exc:   # e.g. fewer than three years with cases: no trend can be fitted
+    st.info(f"No trend can be computed for these filters: {exc}. Widen the years or the site.")
+    st.stop()
 
 st.caption(f"{common.site_name(tumor_filter.site_recodes)}, diagnosed {tumor_filter.first_year}-"
            f"{tumor_filter.last_year}; age-adjusted to the 2000 US standard population, per 100,000.")

@@ -1,0 +1,184 @@
+"""The trends, survival and recurrence pages over the sample registry, for every role (Streamlit AppTest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from registry import analysis
+from registry.cohort import TumorFilter
+from registry.principal import Principal
+
+pytestmark = pytest.mark.filterwarnings("ignore::registry.stats.result.StatisticalWarning")
+PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "pages"
+ROLES = ("registrar", "researcher", "administrator")
+COUNT_COLUMNS = ("count", "at_risk", "events", "censored", "competing_events")
+BOTH = ("1", "2")   # what the pages select when no sex is chosen
+ALL_SITES = TumorFilter(sexes=BOTH, first_year=2014, last_year=2023)
+BREAST = TumorFilter(site_recodes=("39",), sexes=BOTH, first_year=2014, last_year=2023)
+
+
+@pytest.fixture
+def db(sample_registry: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = Path(str(sample_registry["db"]))
+    monkeypatch.setenv("REGISTRY_DB", str(path))
+    return path
+
+
+def principal(role: str) -> Principal:
+    return Principal(f"{role}1", role, frozenset())
+
+
+def run(page: str, role: str, **params: str) -> AppTest:
+    at = AppTest.from_file(str(PAGES / page), default_timeout=60)
+    at.session_state["principal"] = principal(role)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def table(at: AppTest) -> pd.DataFrame:
+    frames = [frame.value for frame in at.dataframe]
+    assert len(frames) == 1
+    return frames[0].reset_index(drop=True)
+
+
+def assert_same(shown: pd.DataFrame, expected: pd.DataFrame, key: str, columns: list[str]) -> None:
+    merged = shown.merge(expected, on=key, suffixes=("_shown", ""))
+    assert len(merged) == len(expected)
+    for column in columns:
+        np.testing.assert_allclose(pd.to_numeric(merged[f"{column}_shown"], errors="coerce").to_numpy(dtype=float),
+                                   pd.to_numeric(merged[column], errors="coerce").to_numpy(dtype=float),
+                                   rtol=1e-12, equal_nan=True)
+
+
+def assert_no_small_counts(at: AppTest) -> None:
+    for element in at.dataframe:
+        frame = element.value
+        hidden = frame["suppressed"].astype(bool) if "suppressed" in frame else pd.Series(False, index=frame.index)
+        for column in COUNT_COLUMNS:
+            if column in frame:
+                values = pd.to_numeric(frame.loc[~hidden, column], errors="coerce")
+                assert not values.between(1, 15).any(), (column, frame)
+
+
+def test_pages_require_sign_in(db):
+    for page in ("trends.py", "survival.py", "recurrence.py"):
+        at = AppTest.from_file(str(PAGES / page), default_timeout=60).run()
+        assert not at.exception and "sign in" in at.error[0].value
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_trends_page_shows_the_released_trend(db, role):
+    at = run("trends.py", role)
+    assert at.title[0].value == "Incidence trends"
+    yearly, apc = analysis.incidence_trend(principal(role), db, ALL_SITES)
+    shown = table(at)
+    assert_same(shown, yearly, "diagnosis_year", ["count", "rate", "lower", "upper"])
+    assert shown["suppressed"].tolist() == (yearly["suppressed"].tolist() if "suppressed" in yearly
+                                            else [False] * len(yearly))
+    if not apc["suppressed"].iloc[0]:
+        assert at.metric[0].value == f"{float(apc['apc'].iloc[0]):.2f}%"
+        assert "95% CI" in at.caption[1].value and "p =" in at.caption[1].value
+    else:
+        assert "withheld" in at.info[0].value
+    assert at.expander and at.get("download_button")
+    if role != "registrar":
+        assert_no_small_counts(at)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("method", ["kaplan-meier", "pohar-perme", "ederer2"])
+def test_survival_page_shows_the_released_estimates(db, role, method):
+    at = run("survival.py", role, method=method)
+    assert at.title[0].value == "Survival"
+    assert at.radio(key="f_method").value == method
+    expected = analysis.survival(principal(role), db, ALL_SITES, method=method, times_years=[1, 3, 5, 10])
+    expected = expected.rename(columns={"survival": "estimate"})
+    shown = table(at)
+    assert shown["time"].tolist() == [1, 3, 5, 10]
+    assert_same(shown, expected, "time", ["estimate", "lower", "upper", "at_risk"])
+    five = float(shown.loc[shown["time"] == 5, "estimate"].iloc[0])
+    assert five == pytest.approx(float(expected.loc[expected["time"] == 5, "estimate"].iloc[0]), rel=1e-12)
+    if method == "kaplan-meier":
+        assert at.metric[0].label == "Median survival"
+    if role != "registrar":
+        assert_no_small_counts(at)
+
+
+@pytest.mark.parametrize("role", ["registrar", "researcher"])
+def test_survival_median_matches_the_km_curve(db, role):
+    from registry.stats import median_survival
+
+    at = run("survival.py", role, stage="distant")
+    distant = TumorFilter(sexes=BOTH, first_year=2014, last_year=2023, stage_groups=("distant",))
+    median = float(median_survival(analysis.survival(principal("registrar"), db, distant))["median"])
+    assert np.isfinite(median)   # distant disease reaches its median within follow-up
+    assert at.metric[0].value == f"{median:.1f} years"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_recurrence_page_shows_the_released_cumulative_incidence(db, role):
+    at = run("recurrence.py", role)
+    assert at.title[0].value == "Recurrence"
+    expected = analysis.recurrence(principal(role), db, ALL_SITES, times_years=[1, 3, 5])
+    shown = table(at)
+    assert shown["time"].tolist() == [1, 3, 5]
+    assert_same(shown, expected, "time", ["estimate", "lower", "upper", "at_risk"])
+    if role != "registrar":
+        assert_no_small_counts(at)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_url_sets_the_filters(db, role):
+    stage = TumorFilter(site_recodes=("39",), sexes=BOTH, first_year=2016, last_year=2020, stage_groups=("localized",))
+    at = run("survival.py", role, site="39", stage="localized", **{"from": "2016", "to": "2020"})
+    assert at.selectbox(key="f_site").value == "39"
+    assert at.selectbox(key="f_stage").value == "localized"
+    assert at.slider(key="f_years").value == (2016, 2020)
+    expected = analysis.survival(principal(role), db, stage, times_years=[1, 3, 5, 10])
+    assert_same(table(at), expected.rename(columns={"survival": "estimate"}), "time", ["estimate", "at_risk"])
+
+    at = run("trends.py", role, site="39")
+    yearly, _ = analysis.incidence_trend(principal(role), db, BREAST)
+    assert_same(table(at), yearly, "diagnosis_year", ["count", "rate"])
+    assert at.query_params["site"] == ["39"] or at.query_params["site"] == "39"
+
+    at = run("recurrence.py", role, site="39", stage="regional")
+    regional = TumorFilter(site_recodes=("39",), sexes=BOTH, first_year=2014, last_year=2023, stage_groups=("regional",))
+    expected = analysis.recurrence(principal(role), db, regional, times_years=[1, 3, 5])
+    assert_same(table(at), expected, "time", ["estimate", "at_risk"])
+
+
+def test_a_small_group_is_shown_suppressed_to_researchers(db):
+    """Male breast cancer: small yearly counts are withheld from a researcher (as suppressed, not zero)."""
+    params = {"site": "39", "sex": "1"}
+    for page in ("trends.py", "survival.py", "recurrence.py"):
+        at = run(page, "researcher", **params)
+        assert at.selectbox(key="f_sex").value == "1"
+        assert_no_small_counts(at)
+        shown = table(at)
+        hidden = shown[shown["suppressed"].astype(bool)]
+        value = "rate" if page == "trends.py" else "estimate"
+        assert hidden[value].isna().all()
+        if page == "trends.py":
+            assert len(hidden) > 0 and (hidden["status"] != "").all()
+            assert "withheld" in at.info[0].value and not at.metric   # no APC over withheld years
+            assert "Suppressed" in at.warning[0].value
+
+
+def test_a_registrar_sees_the_small_group(db):
+    at = run("trends.py", "registrar", site="39", sex="1")
+    shown = table(at)
+    assert not shown["suppressed"].any() and shown["count"].between(1, 15).any()
+
+
+def test_too_few_years_for_a_trend_is_explained(db):
+    at = run("trends.py", "registrar", **{"from": "2022", "to": "2023"})
+    assert "No trend" in at.info[0].value
