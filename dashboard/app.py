@@ -13,18 +13,18 @@ PAGES = Path(__file__).parent / "pages"
 st.set_page_config(page_title="Oncoregistry", layout="wide")
 principal = current_principal()
 if principal is None:
-    navigation = st.navigation([st.Page(PAGES / "sign_in.py", title="Sign in", icon=":material/login:")])
+    navigation = st.navigation([st.Page(PAGES / "sign_in.py", title="Sign in")])
 else:
     explore = [
-        st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
-        st.Page(PAGES / "incidence_map.py", title="Incidence map", icon=":material/map:"),
+        st.Page(PAGES / "overview.py", title="Overview", default=True),
+        st.Page(PAGES / "incidence_map.py", title="Incidence map"),
     ]
-    explore += [st.Page(PAGES / f"{name}.py", title=title, icon=icon) for name, title, icon in (
-        ("trends", "Trends", ":material/trending_down:"), ("survival", "Survival", ":material/monitoring:"),
-        ("recurrence", "Recurrence", ":material/replay:")) if (PAGES / f"{name}.py").exists()]
-    registry_pages = [st.Page(PAGES / "store.py", title="Store overview", icon=":material/database:")]
+    explore += [st.Page(PAGES / f"{name}.py", title=title) for name, title in (
+        ("trends", "Trends"), ("survival", "Survival"),
+        ("recurrence", "Recurrence")) if (PAGES / f"{name}.py").exists()]
+    registry_pages = [st.Page(PAGES / "store.py", title="Store overview")]
     if principal.role in ("registrar", "administrator"):
-        registry_pages.append(st.Page(PAGES / "batches.py", title="Ingest batches", icon=":material/upload_file:"))
+        registry_pages.append(st.Page(PAGES / "batches.py", title="Ingest batches"))
     navigation = st.navigation({"Explore": explore, "Registry": registry_pages})
     with st.sidebar:
         st.caption(f"Signed in as **{principal.user}** ({principal.role})")

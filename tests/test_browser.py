@@ -1,0 +1,102 @@
+"""The main flow in a real browser (Playwright driving Debian's chromium): sign in, open the map with a
+site chosen, download its CSV, open survival; screenshots go to ``test-artifacts/``; no request may leave
+localhost. Skipped when chromium is not installed (CI installs it: ``.ci/run``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(sample_registry: dict[str, object]) -> object:
+    from registry.accounts import ensure_demo_accounts
+    from registry.operational import open_operational_store
+
+    db = Path(str(sample_registry["db"]))
+    ensure_demo_accounts(open_operational_store(db))
+    port = _free_port()
+    env = {**os.environ, "REGISTRY_DB": str(db)}
+    app = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+                                "--server.headless", "true", "--browser.gatherUsageStats", "false",
+                                "--server.address", "127.0.0.1"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.5)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_sign_in_map_download_survival(server: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    outside: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+
+        def guard(route: object) -> None:
+            url = route.request.url  # type: ignore[attr-defined]
+            host = urlparse(url).hostname or ""
+            if url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
+                route.continue_()  # type: ignore[attr-defined]
+            else:
+                outside.append(url)
+                route.abort()  # type: ignore[attr-defined]
+
+        page.route("**/*", guard)
+        page.goto(server, wait_until="networkidle")
+        page.get_by_role("textbox", name="User name").fill("researcher")
+        page.get_by_role("textbox", name="Password").fill("demo-researcher")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("Most frequent site groups").wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "1-overview.png"))
+
+        # Within the signed-in session: the sidebar link, then choose a site group.
+        page.get_by_role("link", name="Incidence map").click()
+        page.get_by_text("State rate per 100,000").wait_for(timeout=60_000)
+        site = page.locator("[data-testid='stSelectbox']").filter(has_text="Site group")
+        site.locator("input").click()
+        page.keyboard.type("Breast")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**site=39**", timeout=60_000)
+        page.get_by_text("Breast,").first.wait_for(timeout=60_000)
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "2-map.png"))
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name="Download the data (CSV)").first.click()
+        csv_text = Path(download.value.path()).read_text(encoding="utf-8")
+        assert csv_text.startswith("# method:") and "county_fips" in csv_text
+
+        page.get_by_role("link", name="Survival").click()
+        page.get_by_text("Median survival").or_(page.get_by_text("median")).first.wait_for(timeout=60_000)
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "3-survival.png"))
+        browser.close()
+    assert outside == [], f"requests left localhost: {outside[:5]}"
