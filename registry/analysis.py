@@ -31,6 +31,7 @@ from registry.privacy import apply_policy
 from registry.ratetables import DAYS_PER_YEAR, us_life_table
 from registry.stats import (
     age_adjusted_rates,
+    age_specific_rates,
     annotate,
     annual_percent_change,
     cumulative_incidence,
@@ -86,6 +87,17 @@ def _incidence_rates(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[s
     result = age_adjusted_rates(known, population, by=by, standard=standard, ci=ci, per=per, alpha=alpha)
     result.attrs["excluded_cases"] = excluded
     return _stamp(result, db_path, tumor_filter)
+
+
+def age_specific(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, per: int = 100_000,
+                 alpha: float = 0.05) -> pd.DataFrame:
+    """Age-specific incidence rates (exact Poisson intervals) by SEER age group, as the role may see them."""
+    cases = _case_counts(db_path, tumor_filter)
+    population = _population_counts(db_path, tumor_filter)
+    cases = cases.merge(population[["age_group"]], on="age_group", how="inner")
+    result = age_specific_rates(cases, population, per=per, alpha=alpha)
+    return apply_policy(principal, _stamp(result, db_path, tumor_filter), kind="aggregate",
+                        dimensions=["age_group"])
 
 
 def incidence_trend(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, standard: str = "us2000_19",

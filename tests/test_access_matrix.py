@@ -38,6 +38,7 @@ MATRIX: dict[str, tuple[Call, str | None]] = {
     "cohort.survival_data": (lambda p, db: cohort.survival_data(p, db, BREAST), None),
     "analysis.incidence_rates": (lambda p, db: analysis.incidence_rates(p, db, SMALL_SITE, by=("county_fips",)),
                                  "count"),
+    "analysis.age_specific": (lambda p, db: analysis.age_specific(p, db, SMALL_SITE), "count"),
     "analysis.incidence_trend": (lambda p, db: analysis.incidence_trend(p, db, SMALL_SITE)[0], "count"),
     "analysis.survival": (lambda p, db: analysis.survival(p, db, SMALL_SITE), "at_risk"),
     "analysis.recurrence": (lambda p, db: analysis.recurrence(p, db, SMALL_SITE), "at_risk"),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from registry import analysis
 from registry.analysis import incidence_rates
 from registry.cohort import TumorFilter
 from registry.principal import Principal
@@ -52,6 +54,12 @@ def test_map_shows_the_statistics_engine_values(db: Path, role: str) -> None:
     assert set(shown.index) == set(expected.index)
     np.testing.assert_allclose(shown["rate"].astype(float), expected.loc[shown.index, "rate"].astype(float),
                                rtol=1e-9, equal_nan=True)
+    by_age = at.dataframe[1].value
+    first_county = at.selectbox(key="f_county").value
+    expected_age = analysis.age_specific(Principal(f"pages-{role}", role, frozenset()), db,
+                                         replace(chosen, counties=(first_county,)))
+    assert list(by_age["age_group"]) == list(expected_age["age_group"])
+    np.testing.assert_allclose(by_age["rate"].astype(float), expected_age["rate"].astype(float), equal_nan=True)
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert "http" not in json.dumps(figure["layout"].get("map", {}))
     if role != "registrar":

@@ -18,7 +18,7 @@ from dashboard.common import (
     site_name,
     vintage,
 )
-from registry.analysis import incidence_rates, incidence_trend
+from registry.analysis import age_specific, incidence_rates, incidence_trend
 from registry.cohort import TumorFilter
 from registry.county_shapes import state_counties_geojson
 from registry.geography import FIPS_STATE, counties
@@ -93,8 +93,15 @@ st.subheader("One county")
 choice = st.selectbox("County", table["county_fips"].tolist(),
                       format_func=lambda f: str(names.get(f, f)), key="f_county")
 if choice:
+    one = replace(chosen, counties=(choice,))
+    by_age = age_specific(principal, db, one)
+    st.markdown("**Age-specific rates per 100,000** (exact Poisson 95% intervals)")
+    age_columns = [c for c in ("age_group", "count", "population", "rate", "lower", "upper", "suppressed")
+                   if c in by_age.columns]
+    st.dataframe(by_age[age_columns], hide_index=True)
+    download_csv(by_age, f"county-{choice}-age-specific.csv", label="Download the county's age-specific rates (CSV)")
     try:
-        yearly, apc = incidence_trend(principal, db, replace(chosen, counties=(choice,)), standard=standard)
+        yearly, apc = incidence_trend(principal, db, one, standard=standard)
     except (ValueError, DisclosureRisk) as exc:
         st.info(f"No trend for this county: {exc}")
     else:
