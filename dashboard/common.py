@@ -104,3 +104,42 @@ def site_name(codes: Sequence[str]) -> str:
     """Display name of the filter's site group."""
     names = dict(zip(SITE_GROUPS["code"], SITE_GROUPS["name"], strict=True))
     return ", ".join(names.get(c, c) for c in codes) if codes else "All sites"
+
+
+CURVE_COLUMNS = ["time", "estimate", "lower", "upper", "at_risk", "suppressed"]
+
+
+def curve_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Time, estimate, interval, number at risk and the suppression flag, under one set of names."""
+    out = frame.rename(columns={"survival": "estimate"})
+    out = out[[c for c in CURVE_COLUMNS if c in out.columns]].copy()
+    if "suppressed" not in out.columns:
+        out["suppressed"] = False
+    out.attrs.update(frame.attrs)
+    return out
+
+
+def show_curve(curve: pd.DataFrame, at_times: pd.DataFrame, *, title: str, heading: str, estimate_label: str,
+               file_name: str, note: str) -> pd.DataFrame:
+    """A released curve (withheld points left off) and its table at chosen times, with note and CSV."""
+    from dashboard.charts import survival_figure
+
+    full = curve_table(curve)
+    shown = full[~full["suppressed"].astype(bool)].dropna(subset=["estimate"])
+    figure = survival_figure(shown, estimate="estimate", title=title)
+    figure.update_layout(yaxis={"title": {"text": estimate_label.lower()}})
+    st.plotly_chart(figure, width="stretch")
+    if full["suppressed"].astype(bool).any():
+        st.caption("The curve stops where fewer than 16 patients remain at risk (later points are withheld).")
+    table = curve_table(at_times)
+    st.subheader(heading)
+    st.dataframe(table, hide_index=True, column_config={
+        "time": st.column_config.NumberColumn("Years", format="%d"),
+        "estimate": st.column_config.NumberColumn(estimate_label, format="%.3f"),
+        "lower": st.column_config.NumberColumn("95% CI lower", format="%.3f"),
+        "upper": st.column_config.NumberColumn("95% CI upper", format="%.3f"),
+        "at_risk": st.column_config.NumberColumn("At risk", format="%d"),
+        "suppressed": st.column_config.CheckboxColumn("Suppressed")})
+    how_computed(at_times, extra=note)
+    download_csv(table, file_name)
+    return table

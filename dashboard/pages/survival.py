@@ -9,7 +9,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import common
-from dashboard.charts import survival_figure
 from registry import analysis
 from registry.cohort import TumorFilter
 from registry.errors import StoreError
@@ -19,7 +18,6 @@ from registry.stats import median_survival
 METHODS = {"kaplan-meier": "Kaplan-Meier (observed)", "pohar-perme": "Pohar-Perme (net)",
            "ederer2": "Ederer II (relative)"}
 TIMES = [1, 3, 5, 10]
-TABLE_COLUMNS = ["time", "estimate", "lower", "upper", "at_risk", "suppressed"]
 
 
 @st.cache_data(show_spinner="Computing survival...", max_entries=64)
@@ -31,14 +29,6 @@ def survival(role: str, user: str, db: str, tumor_filter: TumorFilter, method: s
                              times_years=list(times) if times else None)
 
 
-def estimate_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Time, estimate, interval, number at risk and the suppression flag, under one set of names."""
-    out = frame.rename(columns={"survival": "estimate"})
-    out = out[[c for c in TABLE_COLUMNS if c in out.columns]].copy()
-    if "suppressed" not in out.columns:
-        out["suppressed"] = False
-    out.attrs.update(frame.attrs)
-    return out
 
 
 def released_median(curve: pd.DataFrame) -> pd.Series | None:
@@ -85,20 +75,6 @@ if method == "kaplan-meier":
     else:
         st.metric("Median survival", "not reached")
 
-curve_table = estimate_table(curve)
-shown = curve_table[~curve_table["suppressed"]].dropna(subset=["estimate"])
-st.plotly_chart(survival_figure(shown, estimate="estimate", title=METHODS[method]), width="stretch")
-if curve_table["suppressed"].any():
-    st.caption("The curve stops where fewer than 16 patients remain at risk (later points are withheld).")
-
-table = estimate_table(at_times)
-st.subheader("Estimates at 1, 3, 5 and 10 years")
-st.dataframe(table, hide_index=True, column_config={
-    "time": st.column_config.NumberColumn("Years", format="%d"),
-    "estimate": st.column_config.NumberColumn("Survival", format="%.3f"),
-    "lower": st.column_config.NumberColumn("95% CI lower", format="%.3f"),
-    "upper": st.column_config.NumberColumn("95% CI upper", format="%.3f"),
-    "at_risk": st.column_config.NumberColumn("At risk", format="%d"),
-    "suppressed": st.column_config.CheckboxColumn("Suppressed")})
-common.how_computed(at_times, extra=f"**Patients:** {patients:,}; survival time in years (days / 365.241).")
-common.download_csv(table, f"survival_{method}.csv")
+common.show_curve(curve, at_times, title=METHODS[method], heading="Estimates at 1, 3, 5 and 10 years",
+                  estimate_label="Survival", file_name=f"survival_{method}.csv",
+                  note=f"**Patients:** {patients:,}; survival time in years (days / 365.241).")
