@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.session import current_principal
-from registry.cohort import STAGE_GROUPS, TumorFilter, data_vintage
+from registry.cohort import COMPARISONS, RACE_RECODES, STAGE_GROUPS, TumorFilter, data_vintage
 from registry.principal import Principal
 from registry.site_recode import SITE_GROUPS
 from registry.stats import provenance
@@ -42,8 +42,8 @@ def _param(name: str, default: str) -> str:
 
 
 def filter_controls(*, years: tuple[int, int] = (2014, 2023), site: bool = True, sex: bool = True,
-                    stage: bool = False) -> TumorFilter:
-    """Sidebar filters for site group, sex, diagnosis years and stage; their values live in the URL."""
+                    race: bool = True, stage: bool = False) -> TumorFilter:
+    """Sidebar filters for site group, sex, race, diagnosis years and stage; their values live in the URL."""
     codes = [c for c in SITE_GROUPS["code"] if c != "99"]
     names = dict(zip(SITE_GROUPS["code"], SITE_GROUPS["name"], strict=True))
     with st.sidebar:
@@ -58,6 +58,13 @@ def filter_controls(*, years: tuple[int, int] = (2014, 2023), site: bool = True,
             keys = list(SEXES)
             sex_code = st.selectbox("Sex", keys, index=keys.index(sex_code) if sex_code in keys else 0,
                                     format_func=SEXES.__getitem__, key="f_sex")
+        race_code = _param("race", "")
+        if race:
+            keys = ["", *RACE_RECODES]
+            race_code = st.selectbox("Race", keys, index=keys.index(race_code) if race_code in keys else 0,
+                                     format_func=lambda r: RACE_RECODES.get(r, "All races"), key="f_race",
+                                     help="SEER race groups from NAACCR Race 1; rates by race need a population "
+                                          "file with a race breakdown.")
         first = int(_param("from", str(years[0])))
         last = int(_param("to", str(years[1])))
         first, last = st.slider("Diagnosis years", years[0], years[1],
@@ -69,10 +76,10 @@ def filter_controls(*, years: tuple[int, int] = (2014, 2023), site: bool = True,
             stage_code = st.selectbox("Summary stage", options,
                                       index=options.index(stage_code) if stage_code in options else 0,
                                       format_func=lambda s: s.replace("_", " ") if s else "All stages", key="f_stage")
-    st.query_params.update({"site": site_code, "sex": sex_code, "from": str(first), "to": str(last),
-                            "stage": stage_code})
+    st.query_params.update({"site": site_code, "sex": sex_code, "race": race_code, "from": str(first),
+                            "to": str(last), "stage": stage_code})
     return TumorFilter(site_recodes=(site_code,) if site_code else (),
-                       sexes=(sex_code,) if sex_code else ("1", "2"),
+                       sexes=(sex_code,) if sex_code else ("1", "2"), races=(race_code,) if race_code else (),
                        first_year=first, last_year=last, stage_groups=(stage_code,) if stage_code else ())
 
 
@@ -106,11 +113,22 @@ def site_name(codes: Sequence[str]) -> str:
     return ", ".join(names.get(c, c) for c in codes) if codes else "All sites"
 
 
-CURVE_COLUMNS = ["time", "estimate", "lower", "upper", "at_risk", "suppressed"]
+CURVE_COLUMNS = ["group", "time", "estimate", "lower", "upper", "at_risk", "suppressed"]
+
+
+def comparison_control(options: Sequence[str]) -> str | None:
+    """Sidebar choice of what to compare curves by (one of ``registry.cohort.COMPARISONS``), kept in the URL."""
+    choices = ["", *options]
+    chosen = _param("compare", "")
+    with st.sidebar:
+        by = st.selectbox("Compare by", choices, index=choices.index(chosen) if chosen in choices else 0,
+                          format_func=lambda c: COMPARISONS.get(c, "No comparison"), key="f_compare")
+    st.query_params["compare"] = by
+    return by or None
 
 
 def curve_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Time, estimate, interval, number at risk and the suppression flag, under one set of names."""
+    """Group, time, estimate, interval, number at risk and the suppression flag, under one set of names."""
     out = frame.rename(columns={"survival": "estimate"})
     out = out[[c for c in CURVE_COLUMNS if c in out.columns]].copy()
     if "suppressed" not in out.columns:
@@ -119,27 +137,41 @@ def curve_table(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def group_sizes(frame: pd.DataFrame) -> str:
+    """"Localized 1,234; Regional withheld; ..." from a comparison's released group sizes."""
+    parts = []
+    for group in frame.attrs.get("groups") or []:
+        size = "withheld (small group)" if group["suppressed"] else (
+            "none" if not group["patients"] else f"{group['patients']:,}")
+        parts.append(f"{group['group']} {size}")
+    return "; ".join(parts)
+
+
 def show_curve(curve: pd.DataFrame, at_times: pd.DataFrame, *, title: str, heading: str, estimate_label: str,
                file_name: str, note: str) -> pd.DataFrame:
-    """A released curve (withheld points left off) and its table at chosen times, with note and CSV."""
+    """Released curves (withheld points left off, one per group when compared) and their table at chosen
+    times, with note and CSV."""
     from dashboard.charts import survival_figure
 
     full = curve_table(curve)
     shown = full[~full["suppressed"].astype(bool)].dropna(subset=["estimate"])
-    figure = survival_figure(shown, estimate="estimate", title=title)
+    figure = survival_figure(shown.rename(columns={"group": "label"}), estimate="estimate", title=title)
     figure.update_layout(yaxis={"title": {"text": estimate_label.lower()}})
     st.plotly_chart(figure, width="stretch")
     if full["suppressed"].astype(bool).any():
-        st.caption("The curve stops where fewer than 16 patients remain at risk (later points are withheld).")
+        st.caption("Curves stop where fewer than 16 patients remain at risk (later points are withheld); "
+                   "a group too small to show is withheld whole.")
     table = curve_table(at_times)
     st.subheader(heading)
     st.dataframe(table, hide_index=True, column_config={
+        "group": st.column_config.TextColumn(COMPARISONS.get(str(curve.attrs.get("comparison")), "Group")),
         "time": st.column_config.NumberColumn("Years", format="%d"),
         "estimate": st.column_config.NumberColumn(estimate_label, format="%.3f"),
         "lower": st.column_config.NumberColumn("95% CI lower", format="%.3f"),
         "upper": st.column_config.NumberColumn("95% CI upper", format="%.3f"),
         "at_risk": st.column_config.NumberColumn("At risk", format="%d"),
         "suppressed": st.column_config.CheckboxColumn("Suppressed")})
-    how_computed(at_times, extra=note)
+    sizes = group_sizes(at_times)
+    how_computed(at_times, extra=note + (f"\n\n**Patients by group:** {sizes}." if sizes else ""))
     download_csv(table, file_name)
     return table

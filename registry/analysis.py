@@ -10,7 +10,7 @@ administrators get small cells (and curve points resting on fewer than 16 at ris
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -23,11 +23,12 @@ from registry.cohort import (
     _population_counts,
     _survival_counts,
     _survival_data,
+    comparison_groups,
     data_vintage,
 )
 from registry.operational import open_operational_store
 from registry.principal import Principal
-from registry.privacy import apply_policy
+from registry.privacy import DEFAULT_THRESHOLD, apply_policy
 from registry.ratetables import DAYS_PER_YEAR, us_life_table
 from registry.stats import (
     age_adjusted_rates,
@@ -36,6 +37,8 @@ from registry.stats import (
     annual_percent_change,
     cumulative_incidence,
     kaplan_meier,
+    recurrence_free_survival,
+    recurrence_rate,
     relative_survival,
 )
 from registry.suppression import DifferencingGuard
@@ -117,23 +120,93 @@ def incidence_trend(principal: Principal, db_path: Path, tumor_filter: TumorFilt
 
 
 def survival(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, method: str = "kaplan-meier",
-             times_years: Sequence[float] | None = None, alpha: float = 0.05) -> pd.DataFrame:
-    """Observed (Kaplan-Meier) or net/relative (Pohar-Perme, Ederer II, US life table) survival, in years."""
+             times_years: Sequence[float] | None = None, alpha: float = 0.05, by: str | None = None) -> pd.DataFrame:
+    """Observed (Kaplan-Meier) or net/relative (Pohar-Perme, Ederer II, US life table) survival, in years.
+
+    With ``by`` (one of ``registry.cohort.COMPARISONS``) there is one curve per group, told apart by a
+    leading ``group`` column; see ``_compare`` for how small groups are released.
+    """
+    if method not in SURVIVAL_METHODS:
+        raise ValueError(f"method: unknown {method!r}; use {', '.join(SURVIVAL_METHODS)}")
+    return _compare(principal, db_path, tumor_filter, by,
+                    lambda group: _survival(db_path, group, method, times_years, alpha))
+
+
+SURVIVAL_METHODS = ("kaplan-meier", "pohar-perme", "ederer2")
+
+
+def _survival(db_path: Path, tumor_filter: TumorFilter, method: str, times_years: Sequence[float] | None,
+              alpha: float) -> pd.DataFrame:
+    """One survival curve before release (attrs ``patients``: tumors in the survival selection)."""
     if method == "kaplan-meier":
         counts = _survival_counts(db_path, tumor_filter)   # aggregated in DuckDB: one row per time and status
+        if counts.empty:
+            return _no_patients(db_path, tumor_filter, "survival")
         result = kaplan_meier(counts["time_days"] / DAYS_PER_YEAR, counts["dead"], counts=counts["count"],
                               times=times_years, alpha=alpha)
         result.attrs["patients"] = int(counts["count"].sum())
-        return _release_curve(principal, _stamp(result, db_path, tumor_filter))
+        return _stamp(result, db_path, tumor_filter)
     data = _survival_data(db_path, tumor_filter)
-    if method in ("pohar-perme", "ederer2"):
-        times = None if times_years is None else np.asarray(times_years, dtype=float) * DAYS_PER_YEAR
-        result = relative_survival(data, us_life_table(), method=method, times=times, alpha=alpha)
-        result["time"] = result["time"] / DAYS_PER_YEAR
-    else:
-        raise ValueError(f"method: unknown {method!r}; use kaplan-meier, pohar-perme or ederer2")
+    if data.empty:
+        return _no_patients(db_path, tumor_filter, "survival")
+    times = None if times_years is None else np.asarray(times_years, dtype=float) * DAYS_PER_YEAR
+    result = relative_survival(data, us_life_table(), method=method, times=times, alpha=alpha)
+    result["time"] = result["time"] / DAYS_PER_YEAR
     result.attrs["patients"] = len(data)
-    return _release_curve(principal, _stamp(result, db_path, tumor_filter))
+    return _stamp(result, db_path, tumor_filter)
+
+
+def _no_patients(db_path: Path, tumor_filter: TumorFilter, estimate: str) -> pd.DataFrame:
+    """The empty curve of a selection without patients (no estimate exists; ``patients`` is 0)."""
+    empty = pd.DataFrame({column: pd.Series(dtype=float) for column in ("time", estimate, "lower", "upper")})
+    empty["at_risk"] = pd.Series(dtype="int64")
+    empty.attrs["patients"] = 0
+    return _stamp(annotate(empty, method="no estimate: no patients match the filter"), db_path, tumor_filter)
+
+
+def _compare(principal: Principal, db_path: Path, tumor_filter: TumorFilter, by: str | None,
+             estimate: Callable[[TumorFilter], pd.DataFrame]) -> pd.DataFrame:
+    """One released curve, or with ``by`` one per comparison group stacked under a ``group`` column.
+
+    Group sizes are released like a one-way table (primary and complementary suppression), so a small
+    group cannot be recovered from the overall total and the other groups: for researchers and
+    administrators a withheld group's whole curve is withheld. ``attrs["groups"]`` lists each group's
+    released number of patients; ``attrs["patients"]`` is the total over the groups.
+    """
+    if by is None:
+        return _release_curve(principal, estimate(tumor_filter))
+    curves = [(label, estimate(group)) for label, group in comparison_groups(tumor_filter, by)]
+    sizes = pd.DataFrame({"group": [label for label, _ in curves],
+                          "count": [int(curve.attrs.get("patients") or 0) for _, curve in curves]})
+    released_sizes = apply_policy(principal, sizes, kind="aggregate", dimensions=["group"])
+    withheld = set(released_sizes.loc[released_sizes["suppressed"].astype(bool), "group"]) \
+        if "suppressed" in released_sizes.columns else set()
+    parts = []
+    for label, curve in curves:
+        released = _release_curve(principal, curve)
+        if label in withheld:
+            released = _withhold(released)
+        released.insert(0, "group", label)
+        parts.append(released)
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs.update(curves[0][1].attrs if curves else {})
+    _stamp(out, db_path, tumor_filter)
+    out.attrs["comparison"] = by
+    out.attrs["groups"] = [{"group": row["group"], "patients": None if pd.isna(row["count"]) else int(row["count"]),
+                            "suppressed": bool(row.get("suppressed", False))}
+                           for row in released_sizes.to_dict("records")]
+    out.attrs["patients"] = int(sizes["count"].sum())
+    return out
+
+
+def _withhold(curve: pd.DataFrame) -> pd.DataFrame:
+    """Every point of a released curve withheld: estimates and counts blanked, flagged suppressed."""
+    out = curve.copy()
+    for column in out.columns:
+        if column != "time" and pd.api.types.is_numeric_dtype(out[column]) and not pd.api.types.is_bool_dtype(out[column]):
+            out[column] = np.nan
+    out["suppressed"] = True
+    return out
 
 
 def _release_curve(principal: Principal, curve: pd.DataFrame) -> pd.DataFrame:
@@ -160,13 +233,65 @@ def recurrence_events(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(time_days, 0) / DAYS_PER_YEAR, event
 
 
+RECURRENCE_ENDPOINTS = ("cumulative_incidence", "recurrence_free")
+
+
 def recurrence(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, times_years: Sequence[float] | None = None,
-               alpha: float = 0.05) -> pd.DataFrame:
-    """Cumulative incidence of first recurrence with death as a competing event (Aalen-Johansen)."""
+               alpha: float = 0.05, endpoint: str = "cumulative_incidence", by: str | None = None) -> pd.DataFrame:
+    """Cumulative incidence of first recurrence with death as a competing event (Aalen-Johansen), or
+    recurrence-free survival (Kaplan-Meier of recurrence or death); ``by`` compares groups as ``survival``.
+    """
+    if endpoint not in RECURRENCE_ENDPOINTS:
+        raise ValueError(f"endpoint: unknown {endpoint!r}; use {', '.join(RECURRENCE_ENDPOINTS)}")
+    return _compare(principal, db_path, tumor_filter, by,
+                    lambda group: _recurrence(db_path, group, times_years, alpha, endpoint))
+
+
+def _recurrence(db_path: Path, tumor_filter: TumorFilter, times_years: Sequence[float] | None, alpha: float,
+                endpoint: str) -> pd.DataFrame:
+    """One recurrence curve before release (attrs ``patients``)."""
     data = _survival_data(db_path, tumor_filter)
+    if data.empty:
+        return _no_patients(db_path, tumor_filter, "estimate")
     time, event = recurrence_events(data)
-    result = cumulative_incidence(time, event, event_of_interest=RECURRENCE, times=times_years, alpha=alpha)
+    if endpoint == "recurrence_free":
+        result = recurrence_free_survival(time, event, times=times_years, alpha=alpha)
+    else:
+        result = cumulative_incidence(time, event, event_of_interest=RECURRENCE, times=times_years, alpha=alpha)
+        annotate(result, method=str(result.attrs.get("method")) + "; death without recurrence competes",
+                 alpha=alpha, parameters=result.attrs.get("parameters"))
     result.attrs["patients"] = len(data)
-    annotate(result, method=str(result.attrs.get("method")) + "; death without recurrence competes",
-             alpha=alpha, parameters=result.attrs.get("parameters"))
-    return _release_curve(principal, _stamp(result, db_path, tumor_filter))
+    return _stamp(result, db_path, tumor_filter)
+
+
+def recurrence_rates(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, by: str | None = None,
+                     per: float = 100.0, alpha: float = 0.05) -> pd.DataFrame:
+    """First recurrences per ``per`` person-years of recurrence-free follow-up (exact Poisson interval),
+    one row, or one per comparison group; rates resting on 1-15 recurrences are withheld for non-registrars.
+    """
+    groups = [("All", tumor_filter)] if by is None else comparison_groups(tumor_filter, by)
+    rows = []
+    facts: dict[str, object] = {}
+    for label, group in groups:
+        data = _survival_data(db_path, group)
+        time, event = recurrence_events(data)
+        if len(data) and time.sum() > 0:
+            row = recurrence_rate(time, event, event_of_interest=RECURRENCE, per=per, alpha=alpha)
+            facts = {str(key): value for key, value in row.attrs.items()}
+        else:
+            row = pd.DataFrame({"events": [0], "person_years": [0.0], "rate": [np.nan], "lower": [np.nan],
+                                "upper": [np.nan], "subjects": [len(data)]})
+        row.insert(0, "group", label)
+        rows.append(row)
+    result = pd.concat(rows, ignore_index=True)
+    result.attrs.update(facts)
+    if "method" not in result.attrs:
+        annotate(result, method=f"crude rate per {per:g} person-years, exact Poisson interval", alpha=alpha)
+    result.attrs["comparison"] = by
+    # A row rests on its recurrences and on its patients: either being 1-15 withholds it (and a complement).
+    small_group = result["subjects"].between(1, DEFAULT_THRESHOLD - 1)
+    result["cell"] = np.where(small_group, result["subjects"], result["events"])
+    released = apply_policy(principal, _stamp(result, db_path, tumor_filter), kind="aggregate", count_column="cell",
+                            dimensions=["group"] if by else [],
+                            derived_columns=["events", "rate", "lower", "upper", "subjects"], margins=by is not None)
+    return released.drop(columns="cell")

@@ -1,6 +1,7 @@
 """Select tumors from the store by the filters every page and export shares, and aggregate them in DuckDB.
 
-A ``TumorFilter`` (site groups, sex, race, counties, diagnosis years, stage, behavior) becomes one
+A ``TumorFilter`` (site groups, sex, race, counties, diagnosis years, ages, stage, behavior, first-course
+treatment) becomes one
 parameterized WHERE clause: user input only ever travels as query parameters, and the column names come
 from this module's constants. Aggregation (counts by age group and strata, person-years) runs inside
 DuckDB so pages read aggregates, never raw rows; survival inputs come back one row per tumor with only
@@ -17,7 +18,7 @@ record counts once (a tumor reported by two facilities counts twice).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -41,14 +42,42 @@ STAGE_GROUP_SQL = """CASE coalesce(t.summary_stage_2018, t.derived_summary_stage
     WHEN '4' THEN 'regional' WHEN '5' THEN 'regional' WHEN '7' THEN 'distant' ELSE 'unknown'
 END"""
 STAGE_GROUPS = ("in_situ", "localized", "regional", "distant", "unknown")
+# SEER race recode (the population file's race code) from NAACCR Race 1: 1 White, 2 Black, 3 American
+# Indian/Alaska Native, 4 Asian or Pacific Islander (race1 04-17, 20-32, 96, 97); 9 other or unknown.
+RACE_RECODE_SQL = """CASE WHEN p.race1 = '01' THEN '1' WHEN p.race1 = '02' THEN '2' WHEN p.race1 = '03' THEN '3'
+    WHEN length(p.race1) = 2 AND (p.race1 BETWEEN '04' AND '17' OR p.race1 BETWEEN '20' AND '32'
+                                  OR p.race1 IN ('96', '97')) THEN '4' ELSE '9' END"""
+RACE_RECODES = {"1": "White", "2": "Black", "3": "American Indian/Alaska Native", "4": "Asian or Pacific Islander"}
+# First-course treatment combination from the long-form treatment table (a modality counts when given).
+# Systemic therapy: chemotherapy, hormone, immunotherapy, hematologic transplant / endocrine procedures.
+# No treatment rows at all, or only modalities of unknown status, is "unknown"; all known not given is "none".
+TREATMENT_GROUP_SQL = """(SELECT CASE
+        WHEN s AND r AND y THEN 'surgery_radiation_systemic' WHEN s AND r THEN 'surgery_radiation'
+        WHEN s AND y THEN 'surgery_systemic' WHEN s THEN 'surgery_only'
+        WHEN r AND y THEN 'radiation_systemic' WHEN r THEN 'radiation_only' WHEN y THEN 'systemic_only'
+        WHEN u THEN 'unknown' ELSE 'none' END
+    FROM (SELECT coalesce(bool_or(x.modality = 'surgery' AND x.given), false) AS s,
+                 coalesce(bool_or(x.modality = 'radiation' AND x.given), false) AS r,
+                 coalesce(bool_or(x.modality IN ('chemotherapy', 'hormone', 'immunotherapy', 'transplant_endocrine')
+                                  AND x.given), false) AS y,
+                 coalesce(bool_and(x.given IS NULL), true) AS u
+          FROM treatment x WHERE x.tumor_id = t.tumor_id))"""
+TREATMENT_GROUPS = ("surgery_only", "surgery_radiation", "surgery_systemic", "surgery_radiation_systemic",
+                    "radiation_only", "systemic_only", "radiation_systemic", "none", "unknown")
+TREATMENT_GROUP_LABELS = {
+    "surgery_only": "Surgery only", "surgery_radiation": "Surgery + radiation",
+    "surgery_systemic": "Surgery + systemic therapy", "surgery_radiation_systemic": "Surgery + radiation + systemic",
+    "radiation_only": "Radiation only", "systemic_only": "Systemic therapy only",
+    "radiation_systemic": "Radiation + systemic, no surgery", "none": "No treatment", "unknown": "Unknown"}
 # Strata a caller may group by: name -> SQL expression over tumor t / patient p.
 STRATA: dict[str, str] = {
     "diagnosis_year": "t.diagnosis_year",
     "sex": "p.sex",
-    "race": "p.race1",
+    "race": RACE_RECODE_SQL,
     "county_fips": "t.county_fips",
     "stage_group": STAGE_GROUP_SQL,
     "site_recode": "t.site_recode",
+    "treatment_group": TREATMENT_GROUP_SQL,
 }
 # SEER survival conventions: death-certificate-only and autopsy-only cases have no survival time.
 NO_SURVIVAL_SOURCES = ("6", "7")
@@ -60,27 +89,99 @@ class TumorFilter:
 
     site_recodes: tuple[str, ...] = ()
     sexes: tuple[str, ...] = ()
-    races: tuple[str, ...] = ()
+    races: tuple[str, ...] = ()             # SEER race recode 1-4 (RACE_RECODES)
     counties: tuple[str, ...] = ()
     first_year: int | None = None
     last_year: int | None = None
     stage_groups: tuple[str, ...] = ()
     behaviors: tuple[str, ...] = ("3",)
+    min_age: int | None = None             # age at diagnosis, years, inclusive
+    max_age: int | None = None
+    treatment_groups: tuple[str, ...] = ()  # first-course treatment combinations (TREATMENT_GROUPS)
     extra: dict[str, str] = field(default_factory=dict)   # reserved: never formatted into SQL
 
     def __post_init__(self) -> None:
         unknown = set(self.stage_groups) - set(STAGE_GROUPS)
         if unknown:
             raise ValueError(f"stage_groups: unknown values {sorted(unknown)}; use {', '.join(STAGE_GROUPS)}")
+        unknown = set(self.races) - set(RACE_RECODES)
+        if unknown:
+            raise ValueError(f"races: unknown values {sorted(unknown)}; use SEER race recode {', '.join(RACE_RECODES)}")
+        unknown = set(self.treatment_groups) - set(TREATMENT_GROUPS)
+        if unknown:
+            raise ValueError(f"treatment_groups: unknown values {sorted(unknown)}; use {', '.join(TREATMENT_GROUPS)}")
         if self.first_year is not None and self.last_year is not None and self.first_year > self.last_year:
             raise ValueError(f"first_year {self.first_year} is after last_year {self.last_year}")
+        for name in ("min_age", "max_age"):
+            age = getattr(self, name)
+            if age is not None and not (isinstance(age, int) and 0 <= age <= 120):
+                raise ValueError(f"{name}: {age!r} is not an age in years (0-120)")
+        if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
+            raise ValueError(f"min_age {self.min_age} is above max_age {self.max_age}")
 
     def where(self) -> tuple[str, list[object]]:
         """SQL condition over tumor t and patient p, and its parameters (values never enter the SQL text)."""
-        return _conditions((("t.site_recode", self.site_recodes), ("p.sex", self.sexes),
-                            ("p.race1", self.races), ("t.county_fips", self.counties),
-                            (STAGE_GROUP_SQL, self.stage_groups), ("t.behavior", self.behaviors)),
-                           "t.diagnosis_year", self.first_year, self.last_year)
+        where, params = _conditions((("t.site_recode", self.site_recodes), ("p.sex", self.sexes),
+                                     (RACE_RECODE_SQL, self.races), ("t.county_fips", self.counties),
+                                     (STAGE_GROUP_SQL, self.stage_groups), ("t.behavior", self.behaviors),
+                                     (TREATMENT_GROUP_SQL, self.treatment_groups)),
+                                    "t.diagnosis_year", self.first_year, self.last_year)
+        for operator, age in ((">=", self.min_age), ("<=", self.max_age)):
+            if age is not None:
+                where += f" AND t.age_at_diagnosis {operator} ?"
+                params.append(age)
+        return where, params
+
+
+# What survival and recurrence curves can be compared by (name -> label shown with the groups).
+COMPARISONS = {"stage_group": "Summary stage", "sex": "Sex", "age_band": "Age at diagnosis",
+               "period": "Diagnosis period", "race": "Race", "treatment_group": "First-course treatment"}
+# Age bands for survival comparisons: the International Cancer Survival Standard bands (Corazziari et
+# al. 2004), with everyone under 45 in the first band.
+SURVIVAL_AGE_BANDS = ((0, 44), (45, 54), (55, 64), (65, 74), (75, None))
+PERIOD_YEARS = 5
+SEX_LABELS = {"1": "Male", "2": "Female"}
+
+
+def comparison_groups(tumor_filter: TumorFilter, by: str) -> list[tuple[str, TumorFilter]]:
+    """The filter split into the groups of one comparison: (label, filter of that group), in display order.
+
+    Groups stay inside the filter (comparing stages of a filter limited to two stages gives two curves).
+    Periods are consecutive blocks of ``PERIOD_YEARS`` diagnosis years ending at the filter's last year.
+    """
+    if by == "stage_group":
+        chosen = tumor_filter.stage_groups or STAGE_GROUPS
+        return [(g.replace("_", " ").capitalize(), replace(tumor_filter, stage_groups=(g,))) for g in chosen]
+    if by == "sex":
+        chosen = tumor_filter.sexes or tuple(SEX_LABELS)
+        return [(SEX_LABELS.get(code, code), replace(tumor_filter, sexes=(code,))) for code in chosen]
+    if by == "race":
+        chosen = tumor_filter.races or tuple(RACE_RECODES)
+        return [(RACE_RECODES[code], replace(tumor_filter, races=(code,))) for code in chosen]
+    if by == "treatment_group":
+        chosen = tumor_filter.treatment_groups or TREATMENT_GROUPS
+        return [(TREATMENT_GROUP_LABELS[g], replace(tumor_filter, treatment_groups=(g,))) for g in chosen]
+    if by == "age_band":
+        low, high = tumor_filter.min_age or 0, tumor_filter.max_age
+        groups = []
+        for start, end in SURVIVAL_AGE_BANDS:
+            first, last = max(start, low), end if high is None else (high if end is None else min(end, high))
+            if last is not None and first > last:
+                continue
+            label = f"{first}+" if last is None else f"{first}-{last}"
+            groups.append((label, replace(tumor_filter, min_age=first, max_age=last)))
+        return groups
+    if by == "period":
+        if tumor_filter.first_year is None or tumor_filter.last_year is None:
+            raise ValueError("by period: the filter needs first_year and last_year")
+        groups = []
+        end = tumor_filter.last_year
+        while end >= tumor_filter.first_year:
+            start = max(tumor_filter.first_year, end - PERIOD_YEARS + 1)
+            groups.append((f"{start}-{end}", replace(tumor_filter, first_year=start, last_year=end)))
+            end = start - 1
+        return groups[::-1]
+    raise ValueError(f"by: unknown comparison {by!r}; choose from {', '.join(COMPARISONS)}")
 
 
 def _conditions(memberships: Sequence[tuple[str, tuple[str, ...]]], year_column: str, first_year: int | None,
@@ -125,24 +226,49 @@ POPULATION_STRATA = {"diagnosis_year": "year", "sex": "sex", "county_fips": "fip
 
 
 def _population_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = ()) -> pd.DataFrame:
-    """Person-years by SEER age group and strata for the filter's years, sexes and counties.
+    """Person-years by SEER age group and strata for the filter's years, sexes, counties, races and ages.
 
-    Only strata that denominators carry (diagnosis year, sex, county) are allowed; race-specific
-    denominators are not loaded, so a race filter is refused here rather than giving wrong rates.
+    Only strata that denominators carry (diagnosis year, sex, county) are allowed. A race filter needs a
+    population file with a race breakdown (SEER race 1-4), an age range must fall on SEER age-group
+    limits, and treatment has no denominator: otherwise the call is refused rather than giving wrong rates.
     """
     unknown = [name for name in by if name not in POPULATION_STRATA]
     if unknown:
         raise ValueError(f"by: population has no strata {unknown}; choose from {', '.join(POPULATION_STRATA)}")
-    if tumor_filter.races:
-        raise ValueError("races: the store has no race-specific population; rates by race are not available")
-    where, params = _conditions((("sex", tumor_filter.sexes), ("fips", tumor_filter.counties)), "year",
-                                tumor_filter.first_year, tumor_filter.last_year)
+    if tumor_filter.treatment_groups:
+        raise ValueError("treatment_groups: incidence rates have no treatment-specific population")
+    where, params = _conditions((("sex", tumor_filter.sexes), ("fips", tumor_filter.counties),
+                                 ("race", tumor_filter.races),
+                                 ("age_group", age_groups_between(tumor_filter.min_age, tumor_filter.max_age))),
+                                "year", tumor_filter.first_year, tumor_filter.last_year)
     selects = [f"{POPULATION_STRATA[name]} AS {name}" for name in by]
     group = ", ".join([*by, "age_group"])
     sql = (f"SELECT {', '.join([*selects, 'age_group'])}, CAST(sum(population) AS BIGINT) AS population FROM population "
            f"WHERE {where} GROUP BY {group} ORDER BY {group}")
     with read_connection(db_path) as con:
+        if tumor_filter.races and not con.execute(
+                "SELECT count(*) FROM population WHERE race IN ('1', '2', '3', '4')").fetchall()[0][0]:
+            raise ValueError("races: the loaded population file has no race breakdown (SEER race 1-4); "
+                             "rates by race need one")
         return con.execute(sql, params).df()
+
+
+def age_groups_between(min_age: int | None, max_age: int | None) -> tuple[str, ...]:
+    """The SEER 19 age groups making up ages ``min_age``-``max_age`` (empty: all ages).
+
+    Refuses a range that cuts through an age group: the population has no finer ages to match it.
+    """
+    if min_age is None and max_age is None:
+        return ()
+    low, high = min_age or 0, max_age
+    starts = [0, 1, *range(5, 90, 5)]
+    ends = [0, 4, *range(9, 85, 5)]
+    if low not in starts or (high is not None and high not in ends):
+        raise ValueError(f"ages {low}-{high if high is not None else ''}: incidence rates need an age range on "
+                         "SEER age-group limits (from 0, 1, 5, 10, ... 85; to 0, 4, 9, ... 84 or no limit)")
+    labels = ["00", "01-04", *[f"{a:02d}-{a + 4:02d}" for a in range(5, 85, 5)], "85+"]
+    return tuple(label for start, label in zip(starts, labels, strict=True)
+                 if start >= low and (high is None or start <= high))
 
 
 # SEER's survival selection: no death-certificate-only or autopsy-only cases, full diagnosis date, birth and

@@ -5,7 +5,7 @@ Layout under the output folder::
 
     naaccr/flat/<ST>-<first>-<last>-v18.txt.gz     older diagnosis years, NAACCR v18 record type C
     naaccr/xml/<year>/<facility>-<year>-v25.xml    one file per facility per diagnosis year (v25 / v26)
-    population/<st>.<first>_<last>.19ages.txt      SEER population-file layout (scaled population)
+    population/<st>.<first>_<last>.19ages.txt      SEER population-file layout (scaled population, by race)
     lifetable/us_life_table.csv                    the life table the follow-up was drawn from
     facilities.csv                                 reporting facilities (ids, names, counties)
     truth/                                         which reports belong to whom, every injected defect
@@ -38,6 +38,7 @@ from registry.naaccr import Dictionary, base_dictionary
 from sample_data import people
 from sample_data.config import SampleConfig
 from sample_data.facilities import VITAL_RECORDS_ID
+from sample_data.race_population import population_by_race
 from sample_data.reference import date_text
 
 if TYPE_CHECKING:
@@ -216,7 +217,7 @@ def write_all(registry: SampleRegistry, out: Path, progress: Progress | None = N
     state = config.state.lower()
     pop_path = out / "population" / f"{state}.{config.first_year}_{config.last_year}.19ages.txt"
     pop_path.parent.mkdir(parents=True, exist_ok=True)
-    write_seer_population(population, pop_path, state_abbr=config.state)
+    write_seer_population(population_by_race(population, config.state), pop_path, state_abbr=config.state)
     table = out / "lifetable" / "us_life_table.csv"
     table.parent.mkdir(parents=True, exist_ok=True)
     with resources.as_file(resources.files("registry") / "data" / "us_life_table.csv") as source:

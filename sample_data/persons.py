@@ -5,8 +5,8 @@ to an earlier-diagnosed person of the same sex and birth year (same county first
 state) who has not died of the earlier cancer by then; about two thirds find one (the earliest years have no earlier patients), so
 that about 7% of patients have two or more primaries, the usual share in a registry covering a decade.
 Birth dates make the age at diagnosis exact. Race and Hispanic origin are drawn from the state's
-distribution (``RACE_SHARES``; no county-level race denominators are shipped, so race-specific rates
-are not part of the sample).
+distribution (``RACE_SHARES``; the population file is split by race in the same shares, see
+``sample_data.race_population``).
 """
 
 from __future__ import annotations

@@ -41,7 +41,9 @@ MATRIX: dict[str, tuple[Call, str | None]] = {
     "analysis.age_specific": (lambda p, db: analysis.age_specific(p, db, SMALL_SITE), "count"),
     "analysis.incidence_trend": (lambda p, db: analysis.incidence_trend(p, db, SMALL_SITE)[0], "count"),
     "analysis.survival": (lambda p, db: analysis.survival(p, db, SMALL_SITE), "at_risk"),
-    "analysis.recurrence": (lambda p, db: analysis.recurrence(p, db, SMALL_SITE), "at_risk"),
+    "analysis.recurrence": (lambda p, db: analysis.recurrence(p, db, SMALL_SITE, by="stage_group"), "at_risk"),
+    "analysis.recurrence_rates": (lambda p, db: analysis.recurrence_rates(p, db, SMALL_SITE, by="stage_group"),
+                                  "events"),
 }
 # The policy itself takes a Principal but returns no registry data.
 POLICY_MODULES = {"registry.privacy"}

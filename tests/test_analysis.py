@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from registry.analysis import incidence_rates, incidence_trend, recurrence, recurrence_events, survival
+from registry.analysis import (
+    incidence_rates,
+    incidence_trend,
+    recurrence,
+    recurrence_events,
+    recurrence_rates,
+    survival,
+)
 from registry.cohort import TumorFilter, _survival_data
 from registry.principal import Principal
 from registry.ratetables import DAYS_PER_YEAR
-from registry.stats import StatisticalWarning, cumulative_incidence, kaplan_meier, provenance
+from registry.stats import (
+    StatisticalWarning,
+    cumulative_incidence,
+    kaplan_meier,
+    provenance,
+    recurrence_free_survival,
+    recurrence_rate,
+)
 
 REGISTRAR = Principal("reg", "registrar", frozenset())
+RESEARCHER = Principal("res", "researcher", frozenset())
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +82,57 @@ def test_recurrence_competes_with_death(db: Path) -> None:
     expected = cumulative_incidence(time, event, event_of_interest=1, times=[5])
     np.testing.assert_allclose(result["estimate"], expected["estimate"], rtol=1e-12)
     assert 0 < result["estimate"].iloc[0] < 0.5
+
+
+def test_survival_by_stage_is_one_curve_per_stage(db: Path) -> None:
+    chosen = TumorFilter(site_recodes=("30",), sexes=("1", "2"))
+    compared = survival(REGISTRAR, db, chosen, times_years=[1, 3], by="stage_group")
+    assert compared.attrs["comparison"] == "stage_group"
+    sizes = {g["group"]: g["patients"] for g in compared.attrs["groups"]}
+    assert sum(sizes.values()) == compared.attrs["patients"] == len(_survival_data(db, chosen))
+    for stage in ("localized", "regional", "distant"):
+        alone = survival(REGISTRAR, db, replace(chosen, stage_groups=(stage,)), times_years=[1, 3])
+        part = compared[compared["group"] == stage.capitalize()]
+        np.testing.assert_allclose(part["survival"], alone["survival"], rtol=1e-12)
+        assert sizes[stage.capitalize()] == alone.attrs["patients"]
+    distant, localized = (compared[compared["group"] == g]["survival"].iloc[0] for g in ("Distant", "Localized"))
+    assert distant < localized
+
+
+def test_a_small_comparison_group_is_withheld_with_a_complement(db: Path) -> None:
+    """Breast cancer by sex in a few counties: the handful of men is withheld, and so is the other group,
+    since the overall total would otherwise give the men's number away."""
+    chosen = TumorFilter(site_recodes=("39",), sexes=("1", "2"), counties=("20045", "20091", "20173"))
+    registrar = survival(REGISTRAR, db, chosen, times_years=[1], by="sex")
+    men = next(g for g in registrar.attrs["groups"] if g["group"] == "Male")["patients"]
+    assert 1 <= men <= 15
+    released = survival(RESEARCHER, db, chosen, times_years=[1], by="sex")
+    groups = {g["group"]: g for g in released.attrs["groups"]}
+    assert groups["Male"]["suppressed"] and groups["Male"]["patients"] is None
+    assert groups["Female"]["suppressed"]
+    assert released["suppressed"].all() and released["survival"].isna().all() and released["at_risk"].isna().all()
+
+
+def test_recurrence_free_survival_and_rates_match_the_estimators(db: Path) -> None:
+    chosen = TumorFilter(site_recodes=("20",), stage_groups=("localized", "regional"))
+    data = _survival_data(db, chosen)
+    time, event = recurrence_events(data)
+    rfs = recurrence(REGISTRAR, db, chosen, times_years=[1, 3, 5], endpoint="recurrence_free")
+    expected = recurrence_free_survival(time, event, times=[1, 3, 5])
+    np.testing.assert_allclose(rfs["estimate"], expected["estimate"], rtol=1e-12)
+    rates = recurrence_rates(REGISTRAR, db, chosen)
+    by_hand = recurrence_rate(time, event, event_of_interest=1)
+    np.testing.assert_allclose(rates[["events", "person_years", "rate", "lower", "upper"]].to_numpy(dtype=float),
+                               by_hand[["events", "person_years", "rate", "lower", "upper"]].to_numpy(dtype=float),
+                               rtol=1e-12)
+    by_stage = recurrence_rates(REGISTRAR, db, chosen, by="stage_group")
+    assert list(by_stage["group"]) == ["Localized", "Regional"]
+    assert by_stage["events"].sum() == rates["events"].iloc[0]
+    with pytest.raises(ValueError, match="endpoint"):
+        recurrence(REGISTRAR, db, chosen, endpoint="overall")
+
+
+def test_recurrence_rates_withhold_small_groups_for_researchers(db: Path) -> None:
+    chosen = TumorFilter(site_recodes=("39",), sexes=("1", "2"), counties=("20045", "20091", "20173"))
+    rates = recurrence_rates(RESEARCHER, db, chosen, by="sex")
+    assert rates["suppressed"].all() and rates["subjects"].isna().all() and rates["events"].isna().all()

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
-from registry.cohort import TumorFilter, case_counts, data_vintage, population_counts, survival_data
+from registry.cohort import (
+    TREATMENT_GROUPS,
+    TumorFilter,
+    age_groups_between,
+    case_counts,
+    comparison_groups,
+    data_vintage,
+    population_counts,
+    survival_data,
+)
 from registry.principal import Principal
 from registry.stats.rates import age_adjusted_rates
 
@@ -42,7 +52,7 @@ def test_stage_filter_and_injection_strings_change_nothing(db: Path) -> None:
     localized = case_counts(REGISTRAR, db, TumorFilter(stage_groups=("localized",)))["count"].sum()
     everything = case_counts(REGISTRAR, db, TumorFilter())["count"].sum()
     assert 0 < localized < everything
-    hostile = TumorFilter(counties=("20001' OR '1'='1",), races=("01); DROP TABLE tumor; --",))
+    hostile = TumorFilter(counties=("20001' OR '1'='1",), site_recodes=("39); DROP TABLE tumor; --",))
     assert case_counts(REGISTRAR, db, hostile).empty
     assert case_counts(REGISTRAR, db, TumorFilter())["count"].sum() == everything
 
@@ -54,7 +64,7 @@ def test_population_matches_the_loaded_file(db: Path) -> None:
         total = con.execute("SELECT sum(population) FROM population WHERE year = 2019 AND sex = '1'").fetchall()[0][0]
     assert pop["population"].sum() == total
     with pytest.raises(ValueError, match="race"):
-        population_counts(REGISTRAR, db, TumorFilter(races=("01",)))
+        TumorFilter(races=("01",))   # NAACCR codes are not race groups
     with pytest.raises(ValueError, match="by"):
         population_counts(REGISTRAR, db, TumorFilter(), by=("stage_group",))
 
@@ -82,3 +92,94 @@ def test_filter_rejects_unknown_values() -> None:
         TumorFilter(stage_groups=("early",))
     with pytest.raises(ValueError, match="first_year"):
         TumorFilter(first_year=2020, last_year=2010)
+
+
+def test_race_filter_uses_the_seer_race_groups(db: Path) -> None:
+    raw = _raw(db)
+    groups = {"01": "1", "02": "2", "03": "3", "04": "4", "06": "4", "07": "4", "08": "4", "10": "4", "16": "4",
+              "96": "4", "97": "4"}
+    recode = raw["race1"].map(groups)
+    for race in ("1", "2", "4"):
+        counts = case_counts(REGISTRAR, db, TumorFilter(races=(race,), behaviors=()))
+        assert counts["count"].sum() == int(((recode == race) & raw["age_at_diagnosis"].notna()).sum()), race
+    with duckdb.connect(str(db), read_only=True) as con:
+        black = con.execute("SELECT sum(population) FROM population WHERE race = '2' AND year = 2019").fetchall()[0][0]
+    pop = population_counts(REGISTRAR, db, TumorFilter(races=("2",), first_year=2019, last_year=2019))
+    assert pop["population"].sum() == black > 0
+
+
+def test_race_rates_are_refused_without_race_denominators(tmp_path: Path) -> None:
+    from pipelines.population import load_population, write_seer_population
+    from registry.store import ensure_store
+
+    store = tmp_path / "store.duckdb"
+    ensure_store(store)
+    frame = pd.DataFrame({"year": [2019], "fips": ["20001"], "sex": [1], "age_group": ["50-54"], "population": [900]})
+    write_seer_population(frame, tmp_path / "ks.txt", state_abbr="KS")
+    load_population(tmp_path / "ks.txt", db_path=store)
+    assert population_counts(REGISTRAR, store, TumorFilter())["population"].sum() == 900
+    with pytest.raises(ValueError, match="no race breakdown"):
+        population_counts(REGISTRAR, store, TumorFilter(races=("1",)))
+
+
+def test_age_range_selects_ages_and_matching_age_groups(db: Path) -> None:
+    raw = _raw(db)
+    chosen = TumorFilter(min_age=45, max_age=64, behaviors=())
+    counts = case_counts(REGISTRAR, db, chosen)
+    assert counts["count"].sum() == int(raw["age_at_diagnosis"].between(45, 64).sum())
+    assert set(counts["age_group"]) == {"45-49", "50-54", "55-59", "60-64"}
+    pop = population_counts(REGISTRAR, db, chosen)
+    assert set(pop["age_group"]) == {"45-49", "50-54", "55-59", "60-64"}
+    assert age_groups_between(None, 4) == ("00", "01-04") and age_groups_between(85, None) == ("85+",)
+    with pytest.raises(ValueError, match="age-group limits"):
+        population_counts(REGISTRAR, db, TumorFilter(min_age=47))
+    with pytest.raises(ValueError, match="min_age"):
+        TumorFilter(min_age=70, max_age=60)
+
+
+def test_treatment_groups_partition_the_tumors(db: Path) -> None:
+    """Every tumor falls in exactly one treatment group, as recomputed from the long treatment table."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        treatment = con.execute("SELECT tumor_id, modality, given FROM treatment").df()
+    raw = _raw(db)
+    systemic = {"chemotherapy", "hormone", "immunotherapy", "transplant_endocrine"}
+    given = treatment[treatment["given"].fillna(False).astype(bool)]
+    s = set(given.loc[given["modality"] == "surgery", "tumor_id"])
+    r = set(given.loc[given["modality"] == "radiation", "tumor_id"])
+    y = set(given.loc[given["modality"].isin(systemic), "tumor_id"])
+    known = set(treatment.loc[treatment["given"].notna(), "tumor_id"])
+
+    def group(tumor: int) -> str:
+        parts = [name for name, members in (("surgery", s), ("radiation", r), ("systemic", y)) if tumor in members]
+        if parts == ["surgery"]:
+            return "surgery_only"
+        if parts == ["radiation"] or parts == ["systemic"]:
+            return f"{parts[0]}_only"
+        if parts:
+            return "_".join(parts)
+        return "none" if tumor in known else "unknown"
+
+    expected = raw.loc[raw["age_at_diagnosis"].notna() & (raw["behavior"] == "3"), "tumor_id"].map(group)
+    total = 0
+    for name in TREATMENT_GROUPS:
+        found = case_counts(REGISTRAR, db, TumorFilter(treatment_groups=(name,)))["count"].sum()
+        assert found == int((expected == name).sum()), name
+        total += found
+    assert total == len(expected)
+    with pytest.raises(ValueError, match="treatment"):
+        population_counts(REGISTRAR, db, TumorFilter(treatment_groups=("surgery_only",)))
+
+
+def test_comparison_groups_split_the_filter() -> None:
+    base = TumorFilter(site_recodes=("39",), first_year=2012, last_year=2023, min_age=50)
+    periods = comparison_groups(base, "period")
+    assert [label for label, _ in periods] == ["2012-2013", "2014-2018", "2019-2023"]
+    ages = comparison_groups(base, "age_band")
+    assert [label for label, _ in ages] == ["50-54", "55-64", "65-74", "75+"]
+    assert ages[0][1].min_age == 50 and ages[0][1].max_age == 54 and ages[-1][1].max_age is None
+    stages = comparison_groups(replace(base, stage_groups=("localized", "regional")), "stage_group")
+    assert [(label, f.stage_groups) for label, f in stages] == [("Localized", ("localized",)),
+                                                               ("Regional", ("regional",))]
+    assert all(f.site_recodes == ("39",) for _, f in stages)
+    with pytest.raises(ValueError, match="comparison"):
+        comparison_groups(base, "county")

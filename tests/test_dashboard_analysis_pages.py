@@ -43,8 +43,10 @@ def run(page: str, role: str, **params: str) -> AppTest:
     return at
 
 
-def table(at: AppTest) -> pd.DataFrame:
-    frames = [frame.value for frame in at.dataframe]
+def table(at: AppTest, key: str | None = None) -> pd.DataFrame:
+    """The page's one table holding column ``key`` (default: the curve or yearly table)."""
+    keys = (key,) if key else ("time", "diagnosis_year")
+    frames = [frame.value for frame in at.dataframe if any(k in frame.value.columns for k in keys)]
     assert len(frames) == 1
     return frames[0].reset_index(drop=True)
 
@@ -182,3 +184,65 @@ def test_a_registrar_sees_the_small_group(db):
 def test_too_few_years_for_a_trend_is_explained(db):
     at = run("trends.py", "registrar", **{"from": "2022", "to": "2023"})
     assert "No trend" in at.info[0].value
+
+
+def chart_traces(at: AppTest) -> list[str]:
+    """Names of the line traces (not interval bands) of the page's first chart."""
+    import json
+
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    return [t["name"] for t in spec["data"] if not t.get("fill")]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_survival_compared_by_stage_shows_one_curve_per_stage(db, role):
+    lung = TumorFilter(site_recodes=("30",), sexes=BOTH, first_year=2014, last_year=2023)
+    at = run("survival.py", role, site="30", compare="stage_group")
+    assert at.selectbox(key="f_compare").value == "stage_group"
+    expected = analysis.survival(principal(role), db, lung, times_years=[1, 3, 5, 10], by="stage_group")
+    expected = expected.rename(columns={"survival": "estimate"})
+    shown = table(at)
+    assert_same(shown, expected, ["group", "time"], ["estimate", "lower", "upper", "at_risk"])
+    released = [g["group"] for g in expected.attrs["groups"] if g["patients"] and not g["suppressed"]]
+    assert {"Localized", "Regional", "Distant"} <= set(released)
+    assert chart_traces(at) == [g for g in released if g in set(shown["group"])]
+    medians = table(at, "median")
+    assert list(medians["group"]) == released
+    if role != "registrar":
+        assert_no_small_counts(at)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("compare", ["sex", "age_band", "period", "race"])
+def test_survival_comparisons_render_for_every_role(db, role, compare):
+    at = run("survival.py", role, site="39", compare=compare, method="pohar-perme")
+    expected = analysis.survival(principal(role), db, BREAST, method="pohar-perme", times_years=[1, 3, 5, 10],
+                                 by=compare)
+    assert_same(table(at), expected, ["group", "time"], ["estimate", "at_risk"])
+    if role != "registrar":
+        assert_no_small_counts(at)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_recurrence_by_treatment_shows_rfs_and_rates(db, role):
+    localized = TumorFilter(site_recodes=("39",), sexes=BOTH, first_year=2014, last_year=2023,
+                            stage_groups=("localized",))
+    at = run("recurrence.py", role, site="39", stage="localized", compare="treatment_group",
+             endpoint="recurrence_free")
+    assert at.radio(key="f_endpoint").value == "recurrence_free"
+    expected = analysis.recurrence(principal(role), db, localized, times_years=[1, 3, 5], endpoint="recurrence_free",
+                                   by="treatment_group")
+    assert_same(table(at), expected, ["group", "time"], ["estimate", "lower", "upper", "at_risk"])
+    rates = analysis.recurrence_rates(principal(role), db, localized, by="treatment_group")
+    assert_same(table(at, "person_years"), rates, "group", ["events", "person_years", "rate", "lower", "upper"])
+    assert "Surgery + radiation" in set(table(at)["group"])
+    if role != "registrar":
+        assert_no_small_counts(at)
+
+
+def test_race_filter_on_the_trend_page(db):
+    black = TumorFilter(sexes=BOTH, races=("2",), first_year=2014, last_year=2023)
+    at = run("trends.py", "registrar", race="2")
+    assert at.selectbox(key="f_race").value == "2"
+    yearly, _ = analysis.incidence_trend(principal("registrar"), db, black)
+    assert_same(table(at), yearly, "diagnosis_year", ["count", "rate"])

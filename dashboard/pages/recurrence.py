@@ -1,4 +1,5 @@
-"""Recurrence: cumulative incidence of first recurrence, with death before recurrence as a competing risk."""
+"""Recurrence: cumulative incidence of first recurrence (death before recurrence competing), recurrence-free
+survival and recurrence rates, overall or compared by stage, first-course treatment, sex, age or period."""
 
 from __future__ import annotations
 
@@ -9,46 +10,88 @@ import streamlit as st
 
 from dashboard import common
 from registry import analysis
-from registry.cohort import TumorFilter
+from registry.cohort import COMPARISONS, TumorFilter
 from registry.errors import StoreError
 from registry.principal import Principal
 
 TIMES = [1, 3, 5]
+ENDPOINTS = {"cumulative_incidence": "Cumulative incidence of recurrence",
+             "recurrence_free": "Recurrence-free survival"}
+EVENT_NOTE = ("Event: first recurrence (recurrence type 1st not 00/70/88/99, with a date); competing event: death "
+              "without recurrence; others censored at last contact.")
 
 
-@st.cache_data(show_spinner="Computing cumulative incidence...", max_entries=64)
+@st.cache_data(show_spinner="Computing recurrence...", max_entries=64)
 def recurrence(role: str, user: str, db: str, tumor_filter: TumorFilter, times: tuple[int, ...] | None,
-               vintage: str | None) -> pd.DataFrame:
-    """Released cumulative incidence (at ``times`` or the full curve); cached per role, user, filter, vintage."""
+               endpoint: str, by: str | None, vintage: str | None) -> pd.DataFrame:
+    """Released recurrence curves (at ``times`` or in full); cached per role, user, filter, vintage."""
     del vintage   # only part of the cache key
     return analysis.recurrence(Principal(user, role), Path(db), tumor_filter,
-                               times_years=list(times) if times else None)
+                               times_years=list(times) if times else None, endpoint=endpoint, by=by)
 
 
+@st.cache_data(show_spinner="Computing recurrence rates...", max_entries=64)
+def recurrence_rates(role: str, user: str, db: str, tumor_filter: TumorFilter, by: str | None,
+                     vintage: str | None) -> pd.DataFrame:
+    """Released recurrence rates per 100 person-years; cached per role, user, filter, vintage."""
+    del vintage   # only part of the cache key
+    return analysis.recurrence_rates(Principal(user, role), Path(db), tumor_filter, by=by)
+
+
+def show_rates(rates: pd.DataFrame) -> None:
+    """Recurrences per 100 person-years with exact Poisson intervals, and their CSV."""
+    st.subheader("Recurrence rate")
+    columns = [c for c in ("group", "events", "person_years", "rate", "lower", "upper", "suppressed")
+               if c in rates.columns]
+    shown = rates[columns]
+    st.dataframe(shown, hide_index=True, column_config={
+        "group": st.column_config.TextColumn(COMPARISONS.get(str(rates.attrs.get("comparison")), "Group")),
+        "events": st.column_config.NumberColumn("Recurrences", format="%d"),
+        "person_years": st.column_config.NumberColumn("Person-years", format="%.0f"),
+        "rate": st.column_config.NumberColumn("Per 100 person-years", format="%.2f"),
+        "lower": st.column_config.NumberColumn("95% CI lower", format="%.2f"),
+        "upper": st.column_config.NumberColumn("95% CI upper", format="%.2f"),
+        "suppressed": st.column_config.CheckboxColumn("Suppressed")})
+    common.how_computed(rates, extra="Person-years run from diagnosis to the first of recurrence, death or last "
+                                     "contact; rates resting on 1-15 recurrences are withheld with their "
+                                     "complement.")
+    common.download_csv(shown, "recurrence_rates.csv", label="Download the rates (CSV)")
 
 
 st.title("Recurrence")
 principal, db = common.require_principal()
+with st.sidebar:
+    keys = list(ENDPOINTS)
+    chosen = str(st.query_params.get("endpoint", keys[0]))
+    endpoint = st.radio("Endpoint", keys, index=keys.index(chosen) if chosen in keys else 0,
+                        format_func=ENDPOINTS.__getitem__, key="f_endpoint")
 tumor_filter = common.filter_controls(stage=True)
+by = common.comparison_control(["treatment_group", "stage_group", "sex", "age_band", "period"])
+st.query_params["endpoint"] = endpoint
 vintage = common.vintage(str(db))
 try:
-    at_times = recurrence(principal.role, principal.user, str(db), tumor_filter, tuple(TIMES), vintage)
-    curve = recurrence(principal.role, principal.user, str(db), tumor_filter, None, vintage)
+    at_times = recurrence(principal.role, principal.user, str(db), tumor_filter, tuple(TIMES), endpoint, by, vintage)
+    curve = recurrence(principal.role, principal.user, str(db), tumor_filter, None, endpoint, by, vintage)
+    rates = recurrence_rates(principal.role, principal.user, str(db), tumor_filter, by, vintage)
 except StoreError as exc:
     st.warning(str(exc))
     st.stop()
 
 patients = int(at_times.attrs.get("patients") or 0)
 stage = tumor_filter.stage_groups[0].replace("_", " ") if tumor_filter.stage_groups else "all stages"
+compared = f", by {COMPARISONS[by].lower()}" if by else ""
 st.caption(f"{common.site_name(tumor_filter.site_recodes)}, {stage}, diagnosed {tumor_filter.first_year}-"
-           f"{tumor_filter.last_year}. Recurrence is most meaningful for localized and regional disease: "
+           f"{tumor_filter.last_year}{compared}. Recurrence is most meaningful for localized and regional disease: "
            "choose a summary stage in the sidebar.")
 if patients == 0:
     st.info("No tumors match these filters.")
     st.stop()
 
-common.show_curve(curve, at_times, title="Cumulative incidence of first recurrence",
-                  heading="Cumulative incidence at 1, 3 and 5 years", estimate_label="Cumulative incidence",
-                  file_name="recurrence.csv", note=(
-                      f"**Patients:** {patients:,}. Event: first recurrence (recurrence type 1st not 00/70/88/99, "
-                      "with a date); competing event: death without recurrence; others censored at last contact."))
+label = "Cumulative incidence" if endpoint == "cumulative_incidence" else "Recurrence-free survival"
+common.show_curve(curve, at_times, title=ENDPOINTS[endpoint],
+                  heading=f"{label} at 1, 3 and 5 years", estimate_label=label,
+                  file_name=f"recurrence_{endpoint}.csv", note=(
+                      f"**Patients:** {patients:,}. {EVENT_NOTE}" if endpoint == "cumulative_incidence" else
+                      f"**Patients:** {patients:,}. Event: first recurrence or death from any cause, whichever "
+                      "comes first; others censored at last contact."))
+show_rates(rates)

@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import common
 from registry import analysis
-from registry.cohort import TumorFilter
+from registry.cohort import COMPARISONS, TumorFilter
 from registry.errors import StoreError
 from registry.principal import Principal
 from registry.stats import median_survival
@@ -22,22 +22,51 @@ TIMES = [1, 3, 5, 10]
 
 @st.cache_data(show_spinner="Computing survival...", max_entries=64)
 def survival(role: str, user: str, db: str, tumor_filter: TumorFilter, method: str, times: tuple[int, ...] | None,
-             vintage: str | None) -> pd.DataFrame:
-    """Released survival estimates (at ``times`` or the full curve); cached per role, user, filter, vintage."""
+             by: str | None, vintage: str | None) -> pd.DataFrame:
+    """Released survival estimates (at ``times`` or the full curves); cached per role, user, filter, vintage."""
     del vintage   # only part of the cache key
     return analysis.survival(Principal(user, role), Path(db), tumor_filter, method=method,
-                             times_years=list(times) if times else None)
-
-
+                             times_years=list(times) if times else None, by=by)
 
 
 def released_median(curve: pd.DataFrame) -> pd.Series | None:
-    """Median survival from the released part of the full KM curve (withheld tail points left out)."""
-    shown = curve[~curve["suppressed"]] if "suppressed" in curve.columns else curve
+    """Median survival from the released part of a full KM curve (withheld tail points left out)."""
+    shown = curve[~curve["suppressed"].astype(bool)] if "suppressed" in curve.columns else curve
     shown = shown.dropna(subset=["survival", "lower", "upper"])
     if shown.empty:
         return None
     return median_survival(shown)
+
+
+def describe_median(median: pd.Series | None) -> tuple[str, str]:
+    """("2.3 years", "95% CI 1.9 to 2.8 years") or ("not reached", "")."""
+    if median is None or not math.isfinite(float(median["median"])):
+        return "not reached", ""
+    low, high = float(median["lower"]), float(median["upper"])
+    interval = (f"95% CI {low:.1f} to {high:.1f} years" if math.isfinite(low) and math.isfinite(high)
+                else f"95% CI {low:.1f} years to not reached" if math.isfinite(low) else "")
+    return f"{float(median['median']):.1f} years", interval
+
+
+def show_medians(curve: pd.DataFrame) -> None:
+    """Median survival (Kaplan-Meier) overall or per compared group."""
+    if "group" not in curve.columns:
+        value, interval = describe_median(released_median(curve))
+        st.metric("Median survival", value, help=interval or None)
+        if interval:
+            st.caption(f"Median survival {value}; {interval}.")
+        return
+    rows = []
+    for group in curve.attrs.get("groups") or []:
+        part = curve[curve["group"] == group["group"]]
+        if group["suppressed"] or part.empty:
+            continue
+        value, interval = describe_median(released_median(part))
+        rows.append({"group": group["group"], "median": value, "interval": interval})
+    st.subheader("Median survival")
+    st.dataframe(pd.DataFrame(rows, columns=["group", "median", "interval"]), hide_index=True,
+                 column_config={"group": COMPARISONS[str(curve.attrs["comparison"])], "median": "Median",
+                                "interval": "95% CI"})
 
 
 st.title("Survival")
@@ -48,33 +77,29 @@ with st.sidebar:
     method = st.radio("Method", keys, index=keys.index(chosen) if chosen in keys else 0,
                       format_func=METHODS.__getitem__, key="f_method")
 tumor_filter = common.filter_controls(stage=True)
+by = common.comparison_control(["stage_group", "sex", "age_band", "period", "race", "treatment_group"])
 st.query_params["method"] = method
 vintage = common.vintage(str(db))
 try:
-    at_times = survival(principal.role, principal.user, str(db), tumor_filter, method, tuple(TIMES), vintage)
-    curve = survival(principal.role, principal.user, str(db), tumor_filter, method, None, vintage)
+    at_times = survival(principal.role, principal.user, str(db), tumor_filter, method, tuple(TIMES), by, vintage)
+    curve = survival(principal.role, principal.user, str(db), tumor_filter, method, None, by, vintage)
 except StoreError as exc:
     st.warning(str(exc))
     st.stop()
 
 patients = int(at_times.attrs.get("patients") or 0)
 stage = tumor_filter.stage_groups[0].replace("_", " ") if tumor_filter.stage_groups else "all stages"
+compared = f", by {COMPARISONS[by].lower()}" if by else ""
 st.caption(f"{common.site_name(tumor_filter.site_recodes)}, {stage}, diagnosed {tumor_filter.first_year}-"
-           f"{tumor_filter.last_year}; {METHODS[method]}.")
+           f"{tumor_filter.last_year}{compared}; {METHODS[method]}.")
 if patients == 0:
     st.info("No tumors match these filters.")
     st.stop()
 if method == "kaplan-meier":
-    median = released_median(curve)
-    if median is not None and math.isfinite(float(median["median"])):
-        low, high = float(median["lower"]), float(median["upper"])
-        interval = (f"95% CI {low:.1f} to {high:.1f} years" if math.isfinite(low) and math.isfinite(high)
-                    else f"95% CI {low:.1f} years to not reached" if math.isfinite(low) else "")
-        st.metric("Median survival", f"{float(median['median']):.1f} years", help=interval or None)
-        st.caption(f"Median survival {float(median['median']):.1f} years; {interval}.")
-    else:
-        st.metric("Median survival", "not reached")
+    show_medians(curve)
 
 common.show_curve(curve, at_times, title=METHODS[method], heading="Estimates at 1, 3, 5 and 10 years",
                   estimate_label="Survival", file_name=f"survival_{method}.csv",
-                  note=f"**Patients:** {patients:,}; survival time in years (days / 365.241).")
+                  note=f"**Patients:** {patients:,}; survival time in years (days / 365.241)."
+                       + (" Age bands follow the International Cancer Survival Standard (under 45, 45-54, 55-64, "
+                          "65-74, 75+)." if by == "age_band" else ""))
