@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sample_bench.py --tumors 100000
 	$(BIN)/python bench/relsurv_bench.py
 	$(BIN)/python bench/stats_bench.py --tumors 5000000
+	$(BIN)/python bench/dashboard_bench.py --tumors 1000000
 
 lint: $(STAMP)
 	$(BIN)/ruff check registry pipelines dashboard sample_data tests bench scripts

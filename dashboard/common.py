@@ -14,6 +14,7 @@ import streamlit as st
 from dashboard.session import current_principal
 from registry.cohort import COMPARISONS, RACE_RECODES, STAGE_GROUPS, TumorFilter, data_vintage
 from registry.principal import Principal
+from registry.privacy import DEFAULT_THRESHOLD
 from registry.site_recode import SITE_GROUPS
 from registry.stats import provenance
 from registry.store import default_db_path
@@ -81,6 +82,19 @@ def filter_controls(*, years: tuple[int, int] = (2014, 2023), site: bool = True,
     return TumorFilter(site_recodes=(site_code,) if site_code else (),
                        sexes=(sex_code,) if sex_code else ("1", "2"), races=(race_code,) if race_code else (),
                        first_year=first, last_year=last, stage_groups=(stage_code,) if stage_code else ())
+
+
+def count_text(count: int | None) -> str:
+    """A released count for text: "1,234", or "fewer than 16" when the policy withheld it (``None``)."""
+    return f"fewer than {DEFAULT_THRESHOLD}" if count is None else f"{int(count):,}"
+
+
+def excluded_text(rates: pd.DataFrame) -> str:
+    """"1,234" cases left out of rates, "Fewer than 16" when the count is withheld, "" when none."""
+    if "excluded_cases" not in rates.attrs:
+        return ""
+    excluded = rates.attrs["excluded_cases"]
+    return count_text(excluded).capitalize() if excluded is None or excluded else ""
 
 
 def how_computed(frame: pd.DataFrame, extra: str = "") -> None:

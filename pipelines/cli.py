@@ -376,7 +376,7 @@ def serve(db: DbOption = DEFAULT_DB,
     app_path = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
     env = {**os.environ, ENV_DB: str(db.resolve())}
     command = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+               "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
     raise typer.Exit(subprocess.call(command, env=env))
 
 

@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 
 from registry.cohort import (
+    ComparisonGroup,
     TumorFilter,
     _case_counts,
     _population_counts,
+    _recurrence_counts,
     _survival_counts,
     _survival_data,
     comparison_groups,
@@ -43,9 +45,7 @@ from registry.stats import (
 )
 from registry.suppression import DifferencingGuard
 
-# recurrenceType1st codes that mean "no recurrence known" (disease-free, never disease-free, unknown).
-NO_RECURRENCE = ("00", "70", "88", "99")
-RECURRENCE, DEATH_WITHOUT_RECURRENCE = 1, 2
+RECURRENCE = 1   # event code of a first recurrence in ``registry.cohort._recurrence_counts``
 
 
 def _stamp(frame: pd.DataFrame, db_path: Path, tumor_filter: TumorFilter) -> pd.DataFrame:
@@ -61,11 +61,27 @@ def incidence_rates(principal: Principal, db_path: Path, tumor_filter: TumorFilt
     """Age-adjusted incidence rates for the filter, one row per stratum of ``by``, as the role may see them.
 
     Tumors without a known age, sex or (when grouping by county) county have no denominator and are
-    left out; their number is reported in ``attrs["excluded_cases"]``.
+    left out; their number is reported in ``attrs["excluded_cases"]`` (``None`` when it is 1-15 and the
+    role may not see small counts).
     """
     result = _incidence_rates(db_path, tumor_filter, by=by, standard=standard, ci=ci, per=per, alpha=alpha)
     _guard_differencing(principal, db_path, tumor_filter, int(result["count"].sum()))
-    return apply_policy(principal, result, kind="aggregate", dimensions=list(by))
+    return _release_excluded(principal, apply_policy(principal, result, kind="aggregate", dimensions=list(by)))
+
+
+def _release_excluded(principal: Principal, frame: pd.DataFrame) -> pd.DataFrame:
+    """The number of cases left out of the rates is a count too: 1-15 is withheld for non-registrars."""
+    return _release_counts(principal, frame, "excluded_cases")
+
+
+def _release_counts(principal: Principal, frame: pd.DataFrame, *names: str) -> pd.DataFrame:
+    """Counts carried in ``attrs`` (cases left out, patients) set to ``None`` when 1-15 for non-registrars."""
+    if principal.role != "registrar":
+        for name in names:
+            value = frame.attrs.get(name)
+            if value is not None and 1 <= int(value) < DEFAULT_THRESHOLD:
+                frame.attrs[name] = None
+    return frame
 
 
 def _guard_differencing(principal: Principal, db_path: Path, tumor_filter: TumorFilter, total: int) -> None:
@@ -107,7 +123,7 @@ def incidence_trend(principal: Principal, db_path: Path, tumor_filter: TumorFilt
                     alpha: float = 0.05) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Age-adjusted rate by diagnosis year and its annual percent change (weighted log-linear fit)."""
     raw = _incidence_rates(db_path, tumor_filter, by=("diagnosis_year",), standard=standard, alpha=alpha)
-    yearly = apply_policy(principal, raw, kind="aggregate", dimensions=["diagnosis_year"])
+    yearly = _release_excluded(principal, apply_policy(principal, raw, kind="aggregate", dimensions=["diagnosis_year"]))
     usable = raw[raw["rate"] > 0]
     apc = annual_percent_change(usable["diagnosis_year"].to_numpy(), usable["rate"].to_numpy(),
                                 se=usable["std_err"].to_numpy(), alpha=alpha)
@@ -128,44 +144,60 @@ def survival(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, 
     """
     if method not in SURVIVAL_METHODS:
         raise ValueError(f"method: unknown {method!r}; use {', '.join(SURVIVAL_METHODS)}")
-    return _compare(principal, db_path, tumor_filter, by,
-                    lambda group: _survival(db_path, group, method, times_years, alpha))
+
+    def fetch(chosen: TumorFilter, strata: Sequence[str]) -> pd.DataFrame:
+        if method == "kaplan-meier":   # aggregated in DuckDB: one row per stratum, time and status
+            return _survival_counts(db_path, chosen, by=strata)
+        return _survival_data(db_path, chosen, by=strata)
+
+    return _compare(principal, db_path, tumor_filter, by, fetch,
+                    lambda data: _estimate_survival(data, method, times_years, alpha))
 
 
 SURVIVAL_METHODS = ("kaplan-meier", "pohar-perme", "ederer2")
 
 
-def _survival(db_path: Path, tumor_filter: TumorFilter, method: str, times_years: Sequence[float] | None,
-              alpha: float) -> pd.DataFrame:
-    """One survival curve before release (attrs ``patients``: tumors in the survival selection)."""
-    if method == "kaplan-meier":
-        counts = _survival_counts(db_path, tumor_filter)   # aggregated in DuckDB: one row per time and status
-        if counts.empty:
-            return _no_patients(db_path, tumor_filter, "survival")
-        result = kaplan_meier(counts["time_days"] / DAYS_PER_YEAR, counts["dead"], counts=counts["count"],
-                              times=times_years, alpha=alpha)
-        result.attrs["patients"] = int(counts["count"].sum())
-        return _stamp(result, db_path, tumor_filter)
-    data = _survival_data(db_path, tumor_filter)
+def _estimate_survival(data: pd.DataFrame, method: str, times_years: Sequence[float] | None,
+                       alpha: float) -> pd.DataFrame:
+    """One survival curve from fetched rows (attrs ``patients``: tumors in the survival selection)."""
     if data.empty:
-        return _no_patients(db_path, tumor_filter, "survival")
+        return _no_patients("survival")
+    if method == "kaplan-meier":
+        result = kaplan_meier(data["time_days"] / DAYS_PER_YEAR, data["dead"], counts=data["count"],
+                              times=times_years, alpha=alpha)
+        result.attrs["patients"] = int(data["count"].sum())
+        return result
     times = None if times_years is None else np.asarray(times_years, dtype=float) * DAYS_PER_YEAR
-    result = relative_survival(data, us_life_table(), method=method, times=times, alpha=alpha)
+    result = relative_survival(data.reset_index(drop=True), us_life_table(), method=method, times=times, alpha=alpha)
     result["time"] = result["time"] / DAYS_PER_YEAR
     result.attrs["patients"] = len(data)
-    return _stamp(result, db_path, tumor_filter)
+    return result
 
 
-def _no_patients(db_path: Path, tumor_filter: TumorFilter, estimate: str) -> pd.DataFrame:
+def _no_patients(estimate: str) -> pd.DataFrame:
     """The empty curve of a selection without patients (no estimate exists; ``patients`` is 0)."""
     empty = pd.DataFrame({column: pd.Series(dtype=float) for column in ("time", estimate, "lower", "upper")})
     empty["at_risk"] = pd.Series(dtype="int64")
     empty.attrs["patients"] = 0
-    return _stamp(annotate(empty, method="no estimate: no patients match the filter"), db_path, tumor_filter)
+    return annotate(empty, method="no estimate: no patients match the filter")
 
 
-def _compare(principal: Principal, db_path: Path, tumor_filter: TumorFilter, by: str | None,
-             estimate: Callable[[TumorFilter], pd.DataFrame]) -> pd.DataFrame:
+Fetch = Callable[[TumorFilter, Sequence[str]], pd.DataFrame]
+
+
+def _group_rows(tumor_filter: TumorFilter, by: str, fetch: Fetch) -> list[tuple[ComparisonGroup, pd.DataFrame]]:
+    """Each comparison group with its fetched rows: one query split on the stratum column when the
+    comparison is a stratum (stage, sex, race, treatment), else one query per group (age bands, periods)."""
+    groups = comparison_groups(tumor_filter, by)
+    if all(group.stratum is not None for group in groups):
+        rows = fetch(tumor_filter, (by,))
+        values = rows[by].astype(str)   # sex comes back as a number from the per-tumor extract
+        return [(group, rows[values == group.stratum]) for group in groups]
+    return [(group, fetch(group.tumor_filter, ())) for group in groups]
+
+
+def _compare(principal: Principal, db_path: Path, tumor_filter: TumorFilter, by: str | None, fetch: Fetch,
+             estimate: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
     """One released curve, or with ``by`` one per comparison group stacked under a ``group`` column.
 
     Group sizes are released like a one-way table (primary and complementary suppression), so a small
@@ -174,8 +206,10 @@ def _compare(principal: Principal, db_path: Path, tumor_filter: TumorFilter, by:
     released number of patients; ``attrs["patients"]`` is the total over the groups.
     """
     if by is None:
-        return _release_curve(principal, estimate(tumor_filter))
-    curves = [(label, estimate(group)) for label, group in comparison_groups(tumor_filter, by)]
+        curve = _stamp(estimate(fetch(tumor_filter, ())), db_path, tumor_filter)
+        return _release_counts(principal, _release_curve(principal, curve), "patients")
+    curves = [(group.label, _stamp(estimate(rows), db_path, group.tumor_filter))
+              for group, rows in _group_rows(tumor_filter, by, fetch)]
     sizes = pd.DataFrame({"group": [label for label, _ in curves],
                           "count": [int(curve.attrs.get("patients") or 0) for _, curve in curves]})
     released_sizes = apply_policy(principal, sizes, kind="aggregate", dimensions=["group"])
@@ -189,14 +223,14 @@ def _compare(principal: Principal, db_path: Path, tumor_filter: TumorFilter, by:
         released.insert(0, "group", label)
         parts.append(released)
     out = pd.concat(parts, ignore_index=True)
-    out.attrs.update(curves[0][1].attrs if curves else {})
+    out.attrs.update(next((c.attrs for _, c in curves if c.attrs.get("patients")), curves[0][1].attrs))
     _stamp(out, db_path, tumor_filter)
     out.attrs["comparison"] = by
     out.attrs["groups"] = [{"group": row["group"], "patients": None if pd.isna(row["count"]) else int(row["count"]),
                             "suppressed": bool(row.get("suppressed", False))}
                            for row in released_sizes.to_dict("records")]
     out.attrs["patients"] = int(sizes["count"].sum())
-    return out
+    return _release_counts(principal, out, "patients")
 
 
 def _withhold(curve: pd.DataFrame) -> pd.DataFrame:
@@ -223,16 +257,6 @@ def _release_curve(principal: Principal, curve: pd.DataFrame) -> pd.DataFrame:
                         derived_columns=derived, margins=False)
 
 
-def recurrence_events(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Time (years) and event code per tumor: 1 first recurrence, 2 death without recurrence, 0 censored."""
-    recurred = ~data["recurrence_type_1st"].isin(NO_RECURRENCE) & data["recurrence_date_1st"].notna()
-    diagnosis = pd.to_datetime(data["diagnosis_date"])
-    recurrence_days = (pd.to_datetime(data["recurrence_date_1st"]) - diagnosis).dt.days
-    time_days = np.where(recurred, recurrence_days, data["time_days"])
-    event = np.where(recurred, RECURRENCE, np.where(data["dead"] == 1, DEATH_WITHOUT_RECURRENCE, 0))
-    return np.maximum(time_days, 0) / DAYS_PER_YEAR, event
-
-
 RECURRENCE_ENDPOINTS = ("cumulative_incidence", "recurrence_free")
 
 
@@ -244,24 +268,25 @@ def recurrence(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *
     if endpoint not in RECURRENCE_ENDPOINTS:
         raise ValueError(f"endpoint: unknown {endpoint!r}; use {', '.join(RECURRENCE_ENDPOINTS)}")
     return _compare(principal, db_path, tumor_filter, by,
-                    lambda group: _recurrence(db_path, group, times_years, alpha, endpoint))
+                    lambda chosen, strata: _recurrence_counts(db_path, chosen, by=strata),
+                    lambda counts: _estimate_recurrence(counts, times_years, alpha, endpoint))
 
 
-def _recurrence(db_path: Path, tumor_filter: TumorFilter, times_years: Sequence[float] | None, alpha: float,
-                endpoint: str) -> pd.DataFrame:
-    """One recurrence curve before release (attrs ``patients``)."""
-    data = _survival_data(db_path, tumor_filter)
-    if data.empty:
-        return _no_patients(db_path, tumor_filter, "estimate")
-    time, event = recurrence_events(data)
+def _estimate_recurrence(counts: pd.DataFrame, times_years: Sequence[float] | None, alpha: float,
+                         endpoint: str) -> pd.DataFrame:
+    """One recurrence curve from aggregated rows (one per time and event; attrs ``patients``)."""
+    if counts.empty:
+        return _no_patients("estimate")
+    time, event, weight = counts["time_days"] / DAYS_PER_YEAR, counts["event"], counts["count"]
     if endpoint == "recurrence_free":
-        result = recurrence_free_survival(time, event, times=times_years, alpha=alpha)
+        result = recurrence_free_survival(time, event, times=times_years, alpha=alpha, counts=weight)
     else:
-        result = cumulative_incidence(time, event, event_of_interest=RECURRENCE, times=times_years, alpha=alpha)
+        result = cumulative_incidence(time, event, event_of_interest=RECURRENCE, times=times_years, alpha=alpha,
+                                      counts=weight)
         annotate(result, method=str(result.attrs.get("method")) + "; death without recurrence competes",
                  alpha=alpha, parameters=result.attrs.get("parameters"))
-    result.attrs["patients"] = len(data)
-    return _stamp(result, db_path, tumor_filter)
+    result.attrs["patients"] = int(weight.sum())
+    return result
 
 
 def recurrence_rates(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, by: str | None = None,
@@ -269,18 +294,22 @@ def recurrence_rates(principal: Principal, db_path: Path, tumor_filter: TumorFil
     """First recurrences per ``per`` person-years of recurrence-free follow-up (exact Poisson interval),
     one row, or one per comparison group; rates resting on 1-15 recurrences are withheld for non-registrars.
     """
-    groups = [("All", tumor_filter)] if by is None else comparison_groups(tumor_filter, by)
+    def fetch(chosen: TumorFilter, strata: Sequence[str]) -> pd.DataFrame:
+        return _recurrence_counts(db_path, chosen, by=strata)
+
+    groups = [("All", fetch(tumor_filter, ()))] if by is None else \
+        [(group.label, rows) for group, rows in _group_rows(tumor_filter, by, fetch)]
     rows = []
     facts: dict[str, object] = {}
-    for label, group in groups:
-        data = _survival_data(db_path, group)
-        time, event = recurrence_events(data)
-        if len(data) and time.sum() > 0:
-            row = recurrence_rate(time, event, event_of_interest=RECURRENCE, per=per, alpha=alpha)
+    for label, counts in groups:
+        time = counts["time_days"] / DAYS_PER_YEAR
+        if (time * counts["count"]).sum() > 0:
+            row = recurrence_rate(time, counts["event"], event_of_interest=RECURRENCE, per=per, alpha=alpha,
+                                  counts=counts["count"])
             facts = {str(key): value for key, value in row.attrs.items()}
         else:
             row = pd.DataFrame({"events": [0], "person_years": [0.0], "rate": [np.nan], "lower": [np.nan],
-                                "upper": [np.nan], "subjects": [len(data)]})
+                                "upper": [np.nan], "subjects": [int(counts["count"].sum())]})
         row.insert(0, "group", label)
         rows.append(row)
     result = pd.concat(rows, ignore_index=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -143,33 +144,42 @@ PERIOD_YEARS = 5
 SEX_LABELS = {"1": "Male", "2": "Female"}
 
 
-def comparison_groups(tumor_filter: TumorFilter, by: str) -> list[tuple[str, TumorFilter]]:
-    """The filter split into the groups of one comparison: (label, filter of that group), in display order.
+class ComparisonGroup(NamedTuple):
+    """One group of a comparison: its label, its value of the ``STRATA`` expression named by the
+    comparison (``None`` when the comparison is not a stratum: age bands, periods) and its filter."""
+
+    label: str
+    stratum: str | None
+    tumor_filter: TumorFilter
+
+
+def comparison_groups(tumor_filter: TumorFilter, by: str) -> list[ComparisonGroup]:
+    """The filter split into the groups of one comparison, in display order.
 
     Groups stay inside the filter (comparing stages of a filter limited to two stages gives two curves).
     Periods are consecutive blocks of ``PERIOD_YEARS`` diagnosis years ending at the filter's last year.
     """
     if by == "stage_group":
-        chosen = tumor_filter.stage_groups or STAGE_GROUPS
-        return [(g.replace("_", " ").capitalize(), replace(tumor_filter, stage_groups=(g,))) for g in chosen]
+        return [ComparisonGroup(g.replace("_", " ").capitalize(), g, replace(tumor_filter, stage_groups=(g,)))
+                for g in tumor_filter.stage_groups or STAGE_GROUPS]
     if by == "sex":
-        chosen = tumor_filter.sexes or tuple(SEX_LABELS)
-        return [(SEX_LABELS.get(code, code), replace(tumor_filter, sexes=(code,))) for code in chosen]
+        return [ComparisonGroup(SEX_LABELS.get(code, code), code, replace(tumor_filter, sexes=(code,)))
+                for code in tumor_filter.sexes or tuple(SEX_LABELS)]
     if by == "race":
-        chosen = tumor_filter.races or tuple(RACE_RECODES)
-        return [(RACE_RECODES[code], replace(tumor_filter, races=(code,))) for code in chosen]
+        return [ComparisonGroup(RACE_RECODES[code], code, replace(tumor_filter, races=(code,)))
+                for code in tumor_filter.races or tuple(RACE_RECODES)]
     if by == "treatment_group":
-        chosen = tumor_filter.treatment_groups or TREATMENT_GROUPS
-        return [(TREATMENT_GROUP_LABELS[g], replace(tumor_filter, treatment_groups=(g,))) for g in chosen]
+        return [ComparisonGroup(TREATMENT_GROUP_LABELS[g], g, replace(tumor_filter, treatment_groups=(g,)))
+                for g in tumor_filter.treatment_groups or TREATMENT_GROUPS]
     if by == "age_band":
         low, high = tumor_filter.min_age or 0, tumor_filter.max_age
-        groups = []
+        groups: list[ComparisonGroup] = []
         for start, end in SURVIVAL_AGE_BANDS:
             first, last = max(start, low), end if high is None else (high if end is None else min(end, high))
             if last is not None and first > last:
                 continue
             label = f"{first}+" if last is None else f"{first}-{last}"
-            groups.append((label, replace(tumor_filter, min_age=first, max_age=last)))
+            groups.append(ComparisonGroup(label, None, replace(tumor_filter, min_age=first, max_age=last)))
         return groups
     if by == "period":
         if tumor_filter.first_year is None or tumor_filter.last_year is None:
@@ -178,7 +188,7 @@ def comparison_groups(tumor_filter: TumorFilter, by: str) -> list[tuple[str, Tum
         end = tumor_filter.last_year
         while end >= tumor_filter.first_year:
             start = max(tumor_filter.first_year, end - PERIOD_YEARS + 1)
-            groups.append((f"{start}-{end}", replace(tumor_filter, first_year=start, last_year=end)))
+            groups.append(ComparisonGroup(f"{start}-{end}", None, replace(tumor_filter, first_year=start, last_year=end)))
             end = start - 1
         return groups[::-1]
     raise ValueError(f"by: unknown comparison {by!r}; choose from {', '.join(COMPARISONS)}")
@@ -290,7 +300,7 @@ def _survival_data(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str
     cases are excluded, and so are tumors without a full diagnosis date, birth date or date of last
     contact, or with a birth or last contact that contradicts the diagnosis date.
     """
-    strata = _strata(by)
+    strata = [name for name in _strata(by) if name != "sex"]   # sex is always there (as a number)
     where, params = tumor_filter.where()
     selects = "".join(f", {STRATA[name]} AS {name}" for name in strata)
     sql = f"""
@@ -306,17 +316,44 @@ def _survival_data(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str
         return con.execute(sql, params).df()
 
 
-def _survival_counts(db_path: Path, tumor_filter: TumorFilter) -> pd.DataFrame:
-    """The same selection as ``survival_data`` aggregated in DuckDB: ``time_days``, ``dead``, ``count``.
+def _survival_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = ()) -> pd.DataFrame:
+    """The same selection as ``survival_data`` aggregated in DuckDB: strata, ``time_days``, ``dead``, ``count``.
 
     Enough for Kaplan-Meier (frequency weights) and a few thousand rows whatever the store's size.
     """
     where, params = tumor_filter.where()
+    selects = "".join(f"{STRATA[name]} AS {name}, " for name in _strata(by))
     sql = f"""
-        SELECT {TIME_DAYS_SQL} AS time_days, {DEAD_SQL} AS dead, count(*) AS count
+        SELECT {selects}{TIME_DAYS_SQL} AS time_days, {DEAD_SQL} AS dead, count(*) AS count
         {FROM_TUMORS}
         WHERE {where} {SURVIVAL_SELECTION}
         GROUP BY ALL ORDER BY time_days, dead"""
+    with read_connection(db_path) as con:
+        return con.execute(sql, params).df()
+
+
+# recurrenceType1st codes that mean "no recurrence known" (disease-free, never disease-free, unknown).
+NO_RECURRENCE = ("00", "70", "88", "99")
+RECURRED_SQL = (f"(coalesce(t.recurrence_type_1st, '') NOT IN ({', '.join(repr(c) for c in NO_RECURRENCE)}) "
+                "AND t.recurrence_date_1st IS NOT NULL)")
+
+
+def _recurrence_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = ()) -> pd.DataFrame:
+    """The survival selection aggregated for recurrence analysis: strata, ``time_days``, ``event``, ``count``.
+
+    Event 1 is a first recurrence (a recurrence type other than ``NO_RECURRENCE``, with a date; time to
+    the recurrence date), 2 death without recurrence, 0 censored at last contact; negative times are 0.
+    """
+    where, params = tumor_filter.where()
+    selects = "".join(f"{STRATA[name]} AS {name}, " for name in _strata(by))
+    sql = f"""
+        SELECT {selects}greatest(CASE WHEN {RECURRED_SQL} THEN datediff('day', t.date_of_diagnosis, t.recurrence_date_1st)
+                             ELSE {TIME_DAYS_SQL} END, 0) AS time_days,
+               CASE WHEN {RECURRED_SQL} THEN 1 WHEN p.vital_status = '0' THEN 2 ELSE 0 END AS event,
+               count(*) AS count
+        {FROM_TUMORS}
+        WHERE {where} {SURVIVAL_SELECTION}
+        GROUP BY ALL ORDER BY time_days, event"""
     with read_connection(db_path) as con:
         return con.execute(sql, params).df()
 

@@ -99,6 +99,9 @@ def test_role_receives_only_what_it_may(db: Path, role: str, function: str) -> N
             assert pd.api.types.is_datetime64_any_dtype(result["diagnosis_date"])
         return
     assert not set(result.columns) & DIRECT_IDENTIFIER_COLUMNS, function
+    for name in ("excluded_cases", "patients"):   # counts carried beside the table
+        value = result.attrs.get(name)
+        assert value is None or not 1 <= int(value) <= 15, f"{function}: small {name} released"
     for column in result.columns:
         assert not pd.api.types.is_datetime64_any_dtype(result[column]), (function, column)
     for small in ("events", "censored", "competing_events"):

@@ -1,5 +1,5 @@
 """The main flow in a real browser (Playwright driving Debian's chromium): sign in, open the map with a
-site chosen, download its CSV, open survival; screenshots go to ``test-artifacts/``; no request may leave
+site chosen, select a county by clicking it, download the CSV, open survival; screenshots go to ``test-artifacts/``; no request may leave
 localhost. Skipped when chromium is not installed (CI installs it: ``.ci/run``)."""
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+COUNTY_NAMES: dict[str, str] = {}
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
 
 
@@ -52,9 +53,12 @@ def server(sample_registry: dict[str, object]) -> object:
     process.wait(timeout=20)
 
 
-def test_sign_in_map_download_survival(server: str) -> None:
+def test_sign_in_map_county_download_survival(server: str) -> None:
     from playwright.sync_api import sync_playwright
 
+    from registry.geography import counties
+
+    COUNTY_NAMES.update(counties().set_index("fips")["county_name"].to_dict())
     ARTIFACTS.mkdir(exist_ok=True)
     outside: list[str] = []
     with sync_playwright() as playwright:
@@ -87,8 +91,28 @@ def test_sign_in_map_download_survival(server: str) -> None:
         page.keyboard.press("Enter")
         page.wait_for_url("**site=39**", timeout=60_000)
         page.get_by_text("Breast,").first.wait_for(timeout=60_000)
-        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        chart = page.locator(".js-plotly-plot").first
+        chart.wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "2-map.png"))
+
+        # Select a county by clicking the map (the middle of Kansas): it becomes the chosen county.
+        county = page.locator("[data-testid='stSelectbox']").filter(has_text="County (or click").locator("input")
+        county.wait_for(timeout=60_000)
+        listed_first = county.input_value()   # before any click, the first county of the list is shown
+        page.wait_for_timeout(2_000)   # the map canvas draws after the element appears
+        box = chart.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_function("first => !window.location.search.includes('county=' + first)",
+                               arg=[k for k, v in COUNTY_NAMES.items() if v == listed_first and k.startswith("20")][0],
+                               timeout=60_000)
+        chosen = parse_qs(urlparse(page.url).query)["county"][0]
+        assert chosen.startswith("20") and COUNTY_NAMES[chosen] != listed_first
+        page.wait_for_function("([selector, name]) => document.querySelector(selector)?.value === name",
+                               arg=["input[aria-label='County (or click one on the map)']", COUNTY_NAMES[chosen]],
+                               timeout=60_000)
+        page.get_by_text("Age-specific rates per 100,000").wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "3-county.png"), full_page=True)
         with page.expect_download(timeout=60_000) as download:
             page.get_by_role("button", name="Download the data (CSV)").first.click()
         csv_text = Path(download.value.path()).read_text(encoding="utf-8")
@@ -97,6 +121,6 @@ def test_sign_in_map_download_survival(server: str) -> None:
         page.get_by_role("link", name="Survival").click()
         page.get_by_text("Median survival").or_(page.get_by_text("median")).first.wait_for(timeout=60_000)
         page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
-        page.screenshot(path=str(ARTIFACTS / "3-survival.png"))
+        page.screenshot(path=str(ARTIFACTS / "4-survival.png"))
         browser.close()
     assert outside == [], f"requests left localhost: {outside[:5]}"

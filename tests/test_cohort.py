@@ -173,13 +173,15 @@ def test_treatment_groups_partition_the_tumors(db: Path) -> None:
 def test_comparison_groups_split_the_filter() -> None:
     base = TumorFilter(site_recodes=("39",), first_year=2012, last_year=2023, min_age=50)
     periods = comparison_groups(base, "period")
-    assert [label for label, _ in periods] == ["2012-2013", "2014-2018", "2019-2023"]
+    assert [g.label for g in periods] == ["2012-2013", "2014-2018", "2019-2023"]
+    assert all(g.stratum is None for g in periods)
     ages = comparison_groups(base, "age_band")
-    assert [label for label, _ in ages] == ["50-54", "55-64", "65-74", "75+"]
-    assert ages[0][1].min_age == 50 and ages[0][1].max_age == 54 and ages[-1][1].max_age is None
+    assert [g.label for g in ages] == ["50-54", "55-64", "65-74", "75+"]
+    assert ages[0].tumor_filter.min_age == 50 and ages[0].tumor_filter.max_age == 54
+    assert ages[-1].tumor_filter.max_age is None
     stages = comparison_groups(replace(base, stage_groups=("localized", "regional")), "stage_group")
-    assert [(label, f.stage_groups) for label, f in stages] == [("Localized", ("localized",)),
-                                                               ("Regional", ("regional",))]
-    assert all(f.site_recodes == ("39",) for _, f in stages)
+    assert [(g.label, g.stratum, g.tumor_filter.stage_groups) for g in stages] == [
+        ("Localized", "localized", ("localized",)), ("Regional", "regional", ("regional",))]
+    assert all(g.tumor_filter.site_recodes == ("39",) for g in stages)
     with pytest.raises(ValueError, match="comparison"):
         comparison_groups(base, "county")

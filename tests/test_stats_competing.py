@@ -183,3 +183,24 @@ def test_booleans_are_read_as_codes() -> None:
     a = cumulative_incidence([1, 2, 3], [True, False, True], event_of_interest=1)
     b = cumulative_incidence([1, 2, 3], [1, 0, 1], event_of_interest=1)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_frequency_weights_equal_the_expanded_data() -> None:
+    """``counts`` (one row per distinct time and event) gives exactly the estimates of the expanded rows."""
+    rng = np.random.default_rng(3)
+    time = rng.integers(1, 40, 600) / 4.0
+    event = rng.choice([0, 1, 2], 600, p=[0.5, 0.3, 0.2])
+    grouped = pd.DataFrame({"time": time, "event": event}).value_counts().reset_index(name="n")
+    assert len(grouped) < 300
+    weighted = {"time": grouped["time"], "event": grouped["event"], "counts": grouped["n"]}
+    for estimator, options in ((cumulative_incidence, {"event_of_interest": 1}), (recurrence_free_survival, {})):
+        for times in (None, [1.0, 3.0, 5.0]):
+            full = estimator(time, event, times=times, **options)
+            short = estimator(weighted["time"], weighted["event"], counts=weighted["counts"], times=times, **options)
+            pd.testing.assert_frame_equal(full, short, rtol=1e-12)
+            assert short.attrs["parameters"]["n"] == 600
+    pd.testing.assert_frame_equal(recurrence_rate(time, event),
+                                  recurrence_rate(weighted["time"], weighted["event"], counts=weighted["counts"]),
+                                  rtol=1e-12)
+    with pytest.raises(ValueError, match="counts"):
+        cumulative_incidence([1.0, 2.0], [1, 0], event_of_interest=1, counts=[1, 0.5])

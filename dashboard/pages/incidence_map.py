@@ -12,6 +12,7 @@ import streamlit as st
 from dashboard.charts import county_map_figure, trend_figure
 from dashboard.common import (
     download_csv,
+    excluded_text,
     filter_controls,
     how_computed,
     require_principal,
@@ -37,6 +38,16 @@ def _county_rates(_principal: Principal, user: str, db: str, chosen: TumorFilter
     county = incidence_rates(_principal, Path(db), chosen, by=("county_fips",), standard=standard)
     state = incidence_rates(_principal, Path(db), chosen, standard=standard)
     return county, state
+
+
+def choose_clicked_county(event: object) -> None:
+    """A county clicked on the map becomes the chosen county (only when the click is new, so a later
+    choice in the county list is not undone by the map's lingering selection)."""
+    points = getattr(getattr(event, "selection", None), "points", None) or []
+    clicked = next((str(p["location"]) for p in points if p.get("location")), None)
+    if clicked and clicked != st.session_state.get("map_clicked"):
+        st.session_state["map_clicked"] = clicked
+        st.session_state["f_county"] = clicked
 
 
 principal, db = require_principal()
@@ -74,10 +85,12 @@ if state_rate:
     st.metric("State rate per 100,000", f"{state_rate['rate']:.1f}",
               help=f"95% interval {state_rate['lower']:.1f}-{state_rate['upper']:.1f}")
 figure = county_map_figure(county, state_counties_geojson(state_abbr), classes=classes, state_rate=state_rate)
-st.plotly_chart(figure, config={"displayModeBar": False})
-excluded = int(county.attrs.get("excluded_cases", 0) or 0)
+event = st.plotly_chart(figure, config={"displayModeBar": False}, on_select="rerun", selection_mode="points",
+                        key="county_map")
+choose_clicked_county(event)
+excluded = excluded_text(county)
 if excluded:
-    st.caption(f"{excluded:,} cases without a known county or age are not in the county rates.")
+    st.caption(f"{excluded} cases without a known county or age are not in the county rates.")
 
 columns = ["county_fips", "county_name", "count", "population", "rate", "lower", "upper"]
 if "suppressed" in county.columns:
@@ -90,8 +103,13 @@ how_computed(county, "Counties with 1-15 cases are withheld for researchers and 
                      "state when its interval does not overlap the state's.")
 
 st.subheader("One county")
-choice = st.selectbox("County", table["county_fips"].tolist(),
-                      format_func=lambda f: str(names.get(f, f)), key="f_county")
+options = table["county_fips"].tolist()
+if st.session_state.get("f_county") not in options:
+    wanted = str(st.query_params.get("county", ""))
+    st.session_state["f_county"] = wanted if wanted in options else options[0]
+choice = st.selectbox("County (or click one on the map)", options, format_func=lambda f: str(names.get(f, f)),
+                      key="f_county")
+st.query_params["county"] = choice
 if choice:
     one = replace(chosen, counties=(choice,))
     by_age = age_specific(principal, db, one)

@@ -77,7 +77,8 @@ except StoreError as exc:
     st.warning(str(exc))
     st.stop()
 
-patients = int(at_times.attrs.get("patients") or 0)
+patients = at_times.attrs.get("patients")
+patient_count = common.count_text(patients)
 stage = tumor_filter.stage_groups[0].replace("_", " ") if tumor_filter.stage_groups else "all stages"
 compared = f", by {COMPARISONS[by].lower()}" if by else ""
 st.caption(f"{common.site_name(tumor_filter.site_recodes)}, {stage}, diagnosed {tumor_filter.first_year}-"
@@ -91,7 +92,7 @@ label = "Cumulative incidence" if endpoint == "cumulative_incidence" else "Recur
 common.show_curve(curve, at_times, title=ENDPOINTS[endpoint],
                   heading=f"{label} at 1, 3 and 5 years", estimate_label=label,
                   file_name=f"recurrence_{endpoint}.csv", note=(
-                      f"**Patients:** {patients:,}. {EVENT_NOTE}" if endpoint == "cumulative_incidence" else
-                      f"**Patients:** {patients:,}. Event: first recurrence or death from any cause, whichever "
+                      f"**Patients:** {patient_count}. {EVENT_NOTE}" if endpoint == "cumulative_incidence" else
+                      f"**Patients:** {patient_count}. Event: first recurrence or death from any cause, whichever "
                       "comes first; others censored at last contact."))
 show_rates(rates)

@@ -87,7 +87,8 @@ except StoreError as exc:
     st.warning(str(exc))
     st.stop()
 
-patients = int(at_times.attrs.get("patients") or 0)
+patients = at_times.attrs.get("patients")
+patient_count = common.count_text(patients)
 stage = tumor_filter.stage_groups[0].replace("_", " ") if tumor_filter.stage_groups else "all stages"
 compared = f", by {COMPARISONS[by].lower()}" if by else ""
 st.caption(f"{common.site_name(tumor_filter.site_recodes)}, {stage}, diagnosed {tumor_filter.first_year}-"
@@ -100,6 +101,6 @@ if method == "kaplan-meier":
 
 common.show_curve(curve, at_times, title=METHODS[method], heading="Estimates at 1, 3, 5 and 10 years",
                   estimate_label="Survival", file_name=f"survival_{method}.csv",
-                  note=f"**Patients:** {patients:,}; survival time in years (days / 365.241)."
+                  note=f"**Patients:** {patient_count}; survival time in years (days / 365.241)."
                        + (" Age bands follow the International Cancer Survival Standard (under 45, 45-54, 55-64, "
                           "65-74, 75+)." if by == "age_band" else ""))

@@ -75,8 +75,8 @@ st.dataframe(table, hide_index=True, column_config={
     "upper": st.column_config.NumberColumn("95% CI upper", format="%.1f"),
     "suppressed": st.column_config.CheckboxColumn("Suppressed"),
     "status": st.column_config.TextColumn("Note")})
-excluded = int(yearly.attrs.get("excluded_cases") or 0)
+excluded = common.excluded_text(yearly)
 common.how_computed(yearly, extra=(
     f"**Trend:** {apc.attrs.get('method', '')}\n\n"
-    + (f"**Excluded:** {excluded:,} cases without a known age, sex or population." if excluded else "")))
+    + (f"**Excluded:** {excluded} cases without a known age, sex or population." if excluded else "")))
 common.download_csv(table, "incidence_trend.csv")

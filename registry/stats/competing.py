@@ -130,22 +130,28 @@ def _z(alpha: float) -> float:
 
 # --------------------------------------------------------------------------------------------------
 # shared bookkeeping: counts per distinct time
+#
+# Every estimator here takes optional ``counts``: frequency weights, row i standing for ``counts[i]``
+# subjects with that time and event. Results equal those of the expanded data exactly; aggregated
+# input (one row per distinct time and event, as the store's queries return) keeps large cohorts cheap.
 
 
 class _Table:
     """Per distinct observed time (ascending): number at risk and counts of each kind of exit."""
 
-    def __init__(self, t: np.ndarray, e: np.ndarray, event_of_interest: int | None) -> None:
+    def __init__(self, t: np.ndarray, e: np.ndarray, event_of_interest: int | None,
+                 w: np.ndarray | None = None) -> None:
         self.utimes, inverse = np.unique(t, return_inverse=True)
         m = self.utimes.size
+        w = np.ones(t.size) if w is None else w
         is_event = e != 0
         is_cause = is_event if event_of_interest is None else e == event_of_interest
-        self.d1 = np.bincount(inverse, weights=is_cause, minlength=m)
-        self.d2 = np.bincount(inverse, weights=is_event & ~is_cause, minlength=m)
-        self.cens = np.bincount(inverse, weights=~is_event, minlength=m)
+        self.d1 = np.bincount(inverse, weights=is_cause * w, minlength=m)
+        self.d2 = np.bincount(inverse, weights=(is_event & ~is_cause) * w, minlength=m)
+        self.cens = np.bincount(inverse, weights=~is_event * w, minlength=m)
         exits = self.d1 + self.d2 + self.cens
         # at risk at time u: everyone whose time is >= u (events before censorings at ties)
-        self.at_risk = t.size - np.concatenate(([0.0], np.cumsum(exits)[:-1]))
+        self.at_risk = w.sum() - np.concatenate(([0.0], np.cumsum(exits)[:-1]))
         self.max_time = float(self.utimes[-1])
 
     def counts_on(self, grid: np.ndarray) -> dict[str, np.ndarray]:
@@ -159,6 +165,18 @@ class _Table:
             cum = np.concatenate(([0.0], np.cumsum(counts)))[upto]
             out[name] = np.diff(np.concatenate(([0.0], cum)))
         return out
+
+
+def _check_counts(counts: Any, size: int) -> np.ndarray | None:
+    """Frequency weights: one non-negative whole number per row (row i stands for ``counts[i]`` subjects)."""
+    if counts is None:
+        return None
+    w, _ = _numbers(counts)
+    if w.size != size:
+        raise ValueError(f"counts has {w.size} values for {size} times")
+    if not np.isfinite(w).all() or (w < 0).any() or (w != np.round(w)).any():
+        raise ValueError(f"counts must be non-negative whole numbers; got {_examples(w, ~np.isfinite(w) | (w < 0) | (w != np.round(w)))}")
+    return w
 
 
 def _step(jump_times: np.ndarray, values: np.ndarray, grid: np.ndarray, before: float,
@@ -226,7 +244,7 @@ def _cif_interval(est: np.ndarray, se: np.ndarray, z: float, conf_type: str) -> 
 
 def cumulative_incidence(time: Any, event: Any, *, event_of_interest: int,
                          times: Sequence[float] | np.ndarray | None = None, alpha: float = 0.05,
-                         conf_type: ConfType = "log-log") -> pd.DataFrame:
+                         conf_type: ConfType = "log-log", counts: Any = None) -> pd.DataFrame:
     """Cumulative incidence of one event type in the presence of competing events (Aalen-Johansen).
 
     ``F_k(t) = sum_{s <= t} S(s-) d_k(s) / n(s)``, where ``S`` is the Kaplan-Meier estimate of being free
@@ -271,8 +289,9 @@ def cumulative_incidence(time: Any, event: Any, *, event_of_interest: int,
             or event_of_interest <= 0:
         raise ValueError(f"event_of_interest must be a positive integer cause code, got {event_of_interest!r}")
     t, e = _check_time_event(time, event)
+    w = _check_counts(counts, t.size)
     grid = _check_times(times)
-    tab = _Table(t, e, int(event_of_interest))
+    tab = _Table(t, e, int(event_of_interest), w)
     cif = _cif_at_event_times(tab)
 
     if grid is None:
@@ -292,7 +311,8 @@ def cumulative_incidence(time: Any, event: Any, *, event_of_interest: int,
     pct = f"{100 * (1 - alpha):g}"
     return annotate(frame, method=f"{_METHOD_CIF}; {_CI_TEXT[conf_type].format(pct=pct)}", alpha=alpha,
                     parameters={"event_of_interest": int(event_of_interest), "conf_type": conf_type,
-                                "times": None if grid is None else grid.tolist(), "n": int(t.size),
+                                "times": None if grid is None else grid.tolist(),
+                                "n": int(t.size if w is None else w.sum()),
                                 "ties": "events before censorings; no jittering"})
 
 
@@ -329,7 +349,7 @@ def _km_interval(est: np.ndarray, greenwood: np.ndarray, z: float,
 
 
 def recurrence_free_survival(time: Any, event: Any, *, times: Sequence[float] | np.ndarray | None = None,
-                             alpha: float = 0.05, conf_type: ConfType = "log-log") -> pd.DataFrame:
+                             alpha: float = 0.05, conf_type: ConfType = "log-log", counts: Any = None) -> pd.DataFrame:
     """Recurrence-free survival: Kaplan-Meier estimate of the composite endpoint recurrence-or-death.
 
     Any positive ``event`` code (recurrence, death from any cause) ends recurrence-free follow-up;
@@ -346,8 +366,9 @@ def recurrence_free_survival(time: Any, event: Any, *, times: Sequence[float] | 
     if conf_type not in CONF_TYPES:
         raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
     t, e = _check_time_event(time, event)
+    w = _check_counts(counts, t.size)
     grid = _check_times(times)
-    tab = _Table(t, e, None)
+    tab = _Table(t, e, None, w)
     km = _kaplan_meier(tab)
     if grid is None:
         grid_times, est, gw = km["time"], km["estimate"], km["greenwood"]
@@ -365,7 +386,7 @@ def recurrence_free_survival(time: Any, event: Any, *, times: Sequence[float] | 
     return annotate(frame, method=_METHOD_KM.format(ci=_KM_CI_TEXT[conf_type].format(pct=pct)), alpha=alpha,
                     parameters={"endpoint": "recurrence or death (any positive event code)",
                                 "conf_type": conf_type, "times": None if grid is None else grid.tolist(),
-                                "n": int(t.size), "ties": "events before censorings"})
+                                "n": int(t.size if w is None else w.sum()), "ties": "events before censorings"})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -373,7 +394,7 @@ def recurrence_free_survival(time: Any, event: Any, *, times: Sequence[float] | 
 
 
 def recurrence_rate(time: Any, event: Any, *, event_of_interest: int = 1, time_unit: str = "years",
-                    per: float = 100.0, alpha: float = 0.05) -> pd.DataFrame:
+                    per: float = 100.0, alpha: float = 0.05, counts: Any = None) -> pd.DataFrame:
     """Crude recurrence rate: events of interest per ``per`` person-years, with an exact Poisson interval.
 
     Person-time is the sum of ``time`` (follow-up until the first of recurrence, death or censoring,
@@ -394,15 +415,17 @@ def recurrence_rate(time: Any, event: Any, *, event_of_interest: int = 1, time_u
             or event_of_interest <= 0:
         raise ValueError(f"event_of_interest must be a positive integer cause code, got {event_of_interest!r}")
     t, e = _check_time_event(time, event)
-    person_years = float(t.sum()) / TIME_UNITS[time_unit]
-    x = int((e == event_of_interest).sum())
+    w = _check_counts(counts, t.size)
+    w = np.ones(t.size) if w is None else w
+    person_years = float((t * w).sum()) / TIME_UNITS[time_unit]
+    x = int(((e == event_of_interest) * w).sum())
     if person_years <= 0:
         raise ValueError(f"{_label(time, 'time')} sums to zero person-time; a rate is undefined")
     lo = 0.0 if x == 0 else float(sps.chi2.ppf(alpha / 2.0, 2 * x)) / 2.0
     hi = float(sps.chi2.ppf(1.0 - alpha / 2.0, 2 * x + 2)) / 2.0
     scale = per / person_years
     frame = pd.DataFrame({"events": [x], "person_years": [person_years], "rate": [x * scale],
-                          "lower": [lo * scale], "upper": [hi * scale], "subjects": [int(t.size)]})
+                          "lower": [lo * scale], "upper": [hi * scale], "subjects": [int(w.sum())]})
     pct = f"{100 * (1 - alpha):g}"
     return annotate(frame, method=_METHOD_RATE.format(per=per, pct=pct), alpha=alpha,
                     parameters={"event_of_interest": int(event_of_interest), "time_unit": time_unit,
