@@ -54,9 +54,11 @@ def primary_reason(threshold: int) -> str:
 
 
 def _lines(frame: pd.DataFrame, dimensions: Sequence[str], totals: Mapping[str, Hashable],
-           margins: bool) -> list[tuple[list[int], int | None]]:
-    """Every line of the table: (positions of its component cells, position of its total row or None)."""
+           margins: bool) -> tuple[list[tuple[list[int], int | None]], set[int]]:
+    """Every line of the table: (positions of its component cells, position of its total row or None);
+    and the cells alone in a line whose total is assumed published (they equal that total)."""
     lines: list[tuple[list[int], int | None]] = []
+    alone: set[int] = set()
     keys = [frame[d].astype(object).where(frame[d].notna(), None).tolist() for d in dimensions]
     rows = list(zip(*keys, strict=True)) if dimensions else [() for _ in range(len(frame))]
     for axis, dim in enumerate(dimensions):
@@ -70,7 +72,9 @@ def _lines(frame: pd.DataFrame, dimensions: Sequence[str], totals: Mapping[str, 
                 lines.append((parts, tot[0]))
             elif margins and len(parts) >= 2:
                 lines.append((parts, None))
-    return lines
+            elif margins and len(parts) == 1:
+                alone.add(parts[0])
+    return lines, alone
 
 
 def _recoverable(hidden: list[int], lines: list[tuple[list[int], int | None]]) -> list[int]:
@@ -100,12 +104,20 @@ def _recoverable(hidden: list[int], lines: list[tuple[list[int], int | None]]) -
     return [pos for pos, is_free in zip(hidden, free, strict=True) if not is_free]
 
 
-def _pick(candidates: Iterable[int], counts: np.ndarray, hidden: set[int]) -> int | None:
-    """The next-smallest non-zero visible cell among `candidates` (a zero cell only when none is left)."""
+def _pick(candidates: Iterable[int], counts: np.ndarray, hidden: set[int],
+          lines: list[tuple[list[int], int | None]]) -> int | None:
+    """The complement to withhold among `candidates`: preferably a cell that also completes another line
+    holding exactly one withheld cell (closing a cycle instead of opening a new one, which would cascade
+    through the table), then the smallest non-zero visible cell (a zero cell only when none is left)."""
     visible = [pos for pos in candidates if pos not in hidden and not np.isnan(counts[pos])]
     if not visible:
         return None
-    return min(visible, key=lambda pos: (counts[pos] == 0, counts[pos], pos))
+
+    def closes(pos: int) -> int:
+        members = ([*parts, *([total] if total is not None else [])] for parts, total in lines)
+        return sum(1 for line in members if pos in line and sum(m in hidden for m in line) == 1)
+
+    return min(visible, key=lambda pos: (-closes(pos), counts[pos] == 0, counts[pos], pos))
 
 
 def suppress(table: pd.DataFrame, *, count_column: str = "count", threshold: int = DEFAULT_THRESHOLD,
@@ -133,7 +145,7 @@ def suppress(table: pd.DataFrame, *, count_column: str = "count", threshold: int
     for pos, value in enumerate(counts):
         if 0 < value < threshold:
             reasons[pos] = primary_reason(threshold)
-    lines = _lines(result, dimensions, totals, margins) if dimensions else []
+    lines, alone = _lines(result, dimensions, totals, margins) if dimensions else ([], set())
     hidden = {pos for pos, reason in enumerate(reasons) if reason}
 
     def hide(pos: int) -> None:
@@ -145,15 +157,19 @@ def suppress(table: pd.DataFrame, *, count_column: str = "count", threshold: int
         changed = False
         for parts, total in lines:                       # the line rule: never exactly one withheld cell
             members = [*parts, *([total] if total is not None else [])]
-            if sum(pos in hidden for pos in members) == 1 and (pick := _pick(members, counts, hidden)) is not None:
+            if sum(pos in hidden for pos in members) == 1 and \
+                    (pick := _pick(members, counts, hidden, lines)) is not None:
                 hide(pick)
                 changed = True
         if changed:
             continue
-        for pos in _recoverable(sorted(hidden), lines):  # the exact check: a cycle-free cell is still solvable
+        # The exact check: a cycle-free cell is still solvable. A cell alone in its line equals that line's
+        # total, which the margin assumption publishes: no complement in this table can protect it (its
+        # protection is the total's own suppression), so it is not chased through the table.
+        for pos in (p for p in _recoverable(sorted(hidden), lines) if p not in alone):
             in_lines = [m for parts, total in lines
                         if pos in parts or pos == total for m in [*parts, *([total] if total is not None else [])]]
-            if (pick := _pick(in_lines, counts, hidden)) is not None:
+            if (pick := _pick(in_lines, counts, hidden, lines)) is not None:
                 hide(pick)
                 changed = True
                 break

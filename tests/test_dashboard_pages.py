@@ -7,12 +7,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from registry import analysis
 from registry.analysis import incidence_rates
-from registry.cohort import TumorFilter
+from registry.cohort import TumorFilter, case_totals
 from registry.principal import Principal
 
 PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "pages"
@@ -40,7 +41,22 @@ def test_overview_renders_for_every_role(db: Path, role: str) -> None:
     at = _page("overview.py", role)
     assert not at.exception
     assert at.title[0].value == "Overview"
-    assert len(at.metric) == 2
+    assert [m.label for m in at.metric] == ["Male", "Female"]
+    principal = Principal(f"pages-{role}", role, frozenset())
+    everyone = TumorFilter(sexes=("1", "2"))
+    rates = incidence_rates(principal, db, everyone, by=("sex",)).set_index("sex")
+    assert at.metric[1].value == f"{rates.loc['2', 'rate']:.1f} per 100,000"
+    top = at.dataframe[0].value
+    totals = case_totals(principal, db, everyone, by=("site_recode",)).set_index("site_recode")["count"]
+    assert list(top["total"]) == sorted(totals.dropna(), reverse=True)[:len(top)]
+    by_sex = case_totals(principal, db, everyone, by=("site_recode", "sex")).set_index(["site_recode", "sex"])["count"]
+    for row in top.to_dict("records"):
+        for code, column in (("1", "male"), ("2", "female")):
+            expected = by_sex.get((row["site_recode"], code))
+            assert (pd.isna(row[column]) and (expected is None or pd.isna(expected))) or row[column] == expected
+    if role != "registrar":
+        for column in ("male", "female", "total"):
+            assert not pd.to_numeric(top[column], errors="coerce").between(1, 15).any()
 
 
 @pytest.mark.parametrize("role", ROLES)

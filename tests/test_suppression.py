@@ -211,3 +211,13 @@ def test_guard_persists_in_operational_store_and_injection_is_a_value(tmp_path: 
         DifferencingGuard(ops).release("ana", {"county": [evil, "x"]}, 95)   # a new guard, same memory
     saved = list_definitions(ops, "ana", "released-count")
     assert [d.body["filter"] for d in saved] == [{"county": [evil]}]
+
+
+def test_a_cell_alone_in_its_line_does_not_cascade_through_the_table():
+    """Site x sex with a site reported for one sex only: that cell equals its (margin) total, so no
+    complement here can protect it; the others are protected with a compact rectangle, not the whole table."""
+    table = pd.DataFrame([("A", "1", 3), ("A", "2", 40), ("B", "1", 20), ("B", "2", 5), ("C", "1", 30),
+                          ("C", "2", 25), ("D", "1", 2)], columns=["site", "sex", "count"])
+    out = suppress(table, dimensions=["site", "sex"])
+    assert out["suppressed"].tolist() == [True, True, True, True, False, False, True]
+    assert set(recoverable_cells(table, out, ["site", "sex"])) <= {6}   # D alone: its own total gives it away

@@ -1,4 +1,5 @@
-"""Overview: cases by diagnosis year, the most frequent site groups, and headline age-adjusted rates."""
+"""Overview: cases by diagnosis year and sex, the most frequent site groups by sex, and headline
+age-adjusted rates with their intervals."""
 
 from __future__ import annotations
 
@@ -7,22 +8,40 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import download_csv, how_computed, require_principal, vintage
+from dashboard.common import SEXES, download_csv, how_computed, require_principal, vintage
 from registry.analysis import incidence_rates
 from registry.cohort import TumorFilter, case_totals
 from registry.principal import Principal
 from registry.site_recode import SITE_GROUPS
 
+TOP_SITES = 15
+
 
 @st.cache_data(show_spinner="Counting...")
 def _overview(_principal: Principal, user: str, db: str, data_vintage: str | None) -> tuple[
-        pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Yearly counts, counts by site group and the rate by sex (cached per user and data vintage)."""
+        pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Counts by year and sex, by site group (and sex), and the rate by sex (cached per user and vintage)."""
     everyone = TumorFilter(sexes=("1", "2"))
-    yearly = case_totals(_principal, Path(db), everyone, by=("diagnosis_year",))
-    sites = case_totals(_principal, Path(db), everyone, by=("site_recode",))
+    yearly = case_totals(_principal, Path(db), everyone, by=("diagnosis_year", "sex"))
+    site_totals = case_totals(_principal, Path(db), everyone, by=("site_recode",))
+    site_sex = case_totals(_principal, Path(db), everyone, by=("site_recode", "sex"))
     rates = incidence_rates(_principal, Path(db), everyone, by=("sex",))
-    return yearly, sites, rates
+    return yearly, site_totals, site_sex, rates
+
+
+def top_sites(site_totals: pd.DataFrame, site_sex: pd.DataFrame) -> pd.DataFrame:
+    """The most frequent site groups with their male and female counts side by side (a withheld cell
+    stays empty; the site totals are released on their own, as the margins the suppression protects)."""
+    names = dict(zip(SITE_GROUPS["code"], SITE_GROUPS["name"], strict=True))
+    wide = site_sex.pivot(index="site_recode", columns="sex", values="count")   # withheld cells stay NaN
+    wide = wide.reindex(columns=["1", "2"]).rename(columns={"1": "male", "2": "female"}).reset_index()
+    out = site_totals[["site_recode", "count"]].rename(columns={"count": "total"}).merge(wide, on="site_recode",
+                                                                                         how="left")
+    out.insert(1, "site_group", out["site_recode"].map(names))
+    out = out[["site_recode", "site_group", "male", "female", "total"]]
+    out = out.sort_values("total", ascending=False, na_position="last").head(TOP_SITES).reset_index(drop=True)
+    out.attrs.update(site_sex.attrs)
+    return out
 
 
 principal, db = require_principal()
@@ -30,31 +49,37 @@ st.title("Overview")
 st.caption(f"Data as of {vintage(str(db)) or 'no load yet'}. Invasive tumors (behavior 3); each loaded source "
            "record counts until linkage consolidates reports of the same tumor.")
 try:
-    yearly, sites, rates = _overview(principal, principal.user, str(db), vintage(str(db)))
+    yearly, site_totals, site_sex, rates = _overview(principal, principal.user, str(db), vintage(str(db)))
 except ValueError as exc:
     st.warning(f"Nothing to show yet: {exc}")
     st.stop()
 
-by_year = yearly
-left, right = st.columns(2)
+left, right = st.columns([3, 2])
 with left:
     st.subheader("Cases by diagnosis year")
-    st.bar_chart(by_year, x="diagnosis_year", y="count")
+    chart = yearly.assign(sex=yearly["sex"].map(SEXES).fillna("Unknown"),
+                          diagnosis_year=yearly["diagnosis_year"].map(lambda y: "unknown" if pd.isna(y) else str(int(y))))
+    st.bar_chart(chart, x="diagnosis_year", y="count", color="sex", x_label="diagnosis year", y_label="tumors")
+    download_csv(yearly, "cases-by-year-and-sex.csv")
 with right:
     st.subheader("Age-adjusted incidence by sex")
     for row in rates.to_dict("records"):
-        label = {"1": "Male", "2": "Female"}.get(str(row["sex"]), str(row["sex"]))
+        label = SEXES.get(str(row["sex"]), str(row["sex"]))
         if bool(row.get("suppressed", False)):
             st.metric(label, "suppressed")
         else:
             st.metric(label, f"{row['rate']:.1f} per 100,000",
-                      help=f"95% interval {row['lower']:.1f}-{row['upper']:.1f}; {int(row['count']):,} cases")
+                      help=f"{int(row['count']):,} cases, all diagnosis years")
+            st.caption(f"95% interval {row['lower']:.1f} to {row['upper']:.1f}")
     how_computed(rates)
 
 st.subheader("Most frequent site groups")
-names = dict(zip(SITE_GROUPS["code"], SITE_GROUPS["name"], strict=True))
-top = sites.copy()
-top.insert(1, "site_group", top["site_recode"].map(names))
-top = top.sort_values("count", ascending=False).head(15)
-st.dataframe(top, hide_index=True)
+top = top_sites(site_totals, site_sex)
+st.dataframe(top, hide_index=True, column_config={
+    "site_recode": "SEER site recode", "site_group": "Site group",
+    "male": st.column_config.NumberColumn("Male", format="%d"),
+    "female": st.column_config.NumberColumn("Female", format="%d"),
+    "total": st.column_config.NumberColumn("Total", format="%d")})
+if top[["male", "female"]].isna().any().any():
+    st.caption("Empty cells are withheld (fewer than 16 tumors, or withheld so that another cannot be derived).")
 download_csv(top, "top-sites.csv")
