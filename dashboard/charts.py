@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.colors import sample_colorscale
+from plotly.colors import qualitative, sample_colorscale
 
 from registry.county_shapes import geojson_bounds
 
@@ -319,10 +319,17 @@ def _steps(time: np.ndarray, y: np.ndarray) -> tuple[list[float], list[float]]:
     return xs, ys
 
 
+# Colour-blind-safe qualitative colours (plotly's "Safe" set, the dark blue first so a single curve is
+# strong): compared groups, up to nine treatment combinations, must stay apart.
+MAX_BANDS = 4   # with more curves the interval bands hide each other: the intervals stay in the tables
+CURVE_COLORS = [qualitative.Safe[i] for i in (4, 1, 3, 2, 5, 6, 7, 8, 0, 9, 10)]
+
+
 def survival_figure(curves: pd.DataFrame | Sequence[pd.DataFrame] | Mapping[str, pd.DataFrame], *,
                     estimate: str | None = None, title: str = "Survival",
                     time_label: str = "years since diagnosis") -> go.Figure:
-    """Step curves with their confidence bands, one per frame (or per ``label`` within one frame).
+    """Step curves with their confidence bands (up to ``MAX_BANDS`` curves), one per frame (or per ``label``
+    within one frame).
 
     Each frame has ``time``, an estimate column (``estimate``, ``survival``, ``net_survival``, ...)
     and optionally ``lower``/``upper`` and ``label``.
@@ -335,7 +342,7 @@ def survival_figure(curves: pd.DataFrame | Sequence[pd.DataFrame] | Mapping[str,
     else:
         groups = [(str(g["label"].iloc[0]) if "label" in g and len(g) else f"curve {i + 1}", g)
                   for i, g in enumerate(curves)]
-    palette = sample_colorscale("Viridis", list(np.linspace(0.0, 0.85, max(len(groups), 1))))
+    palette = [CURVE_COLORS[i % len(CURVE_COLORS)] for i in range(max(len(groups), 1))]
     fig = go.Figure()
     for (label, frame), color in zip(groups, palette, strict=False):
         column = estimate or next((c for c in _ESTIMATE_COLUMNS if c in frame.columns), None)
@@ -344,7 +351,7 @@ def survival_figure(curves: pd.DataFrame | Sequence[pd.DataFrame] | Mapping[str,
         frame = frame.sort_values("time")
         time = frame["time"].to_numpy(dtype=float)
         name = label or column
-        if {"lower", "upper"} <= set(frame.columns):
+        if len(groups) <= MAX_BANDS and {"lower", "upper"} <= set(frame.columns):
             xl, yl = _steps(time, frame["lower"].to_numpy(dtype=float))
             xu, yu = _steps(time, frame["upper"].to_numpy(dtype=float))
             fig.add_trace(go.Scatter(x=xu + xl[::-1], y=yu + yl[::-1], fill="toself", line={"width": 0},
@@ -359,3 +366,4 @@ def survival_figure(curves: pd.DataFrame | Sequence[pd.DataFrame] | Mapping[str,
                       xaxis={"title": {"text": time_label}, "rangemode": "tozero"},
                       yaxis={"title": {"text": "proportion"}, "range": [0, 1.02]})
     return fig
+

@@ -165,13 +165,19 @@ def show_curve(curve: pd.DataFrame, at_times: pd.DataFrame, *, title: str, headi
                file_name: str, note: str) -> pd.DataFrame:
     """Released curves (withheld points left off, one per group when compared) and their table at chosen
     times, with note and CSV."""
-    from dashboard.charts import survival_figure
+    from dashboard.charts import MAX_BANDS, survival_figure
 
     full = curve_table(curve)
     shown = full[~full["suppressed"].astype(bool)].dropna(subset=["estimate"])
     figure = survival_figure(shown.rename(columns={"group": "label"}), estimate="estimate", title=title)
     figure.update_layout(yaxis={"title": {"text": estimate_label.lower()}})
+    if estimate_label == "Cumulative incidence" and not shown.empty:   # rises from 0: fit the axis to the curves
+        top = float(pd.to_numeric(shown.get("upper", shown["estimate"]), errors="coerce").max())
+        figure.update_yaxes(range=[0, min(1.02, max(0.05, 1.15 * top))])
     st.plotly_chart(figure, width="stretch")
+    if "group" in shown.columns and shown["group"].nunique() > MAX_BANDS:
+        st.caption(f"With more than {MAX_BANDS} curves the chart leaves out the interval bands; the table has "
+                   "the intervals.")
     if full["suppressed"].astype(bool).any():
         st.caption("Curves stop where fewer than 16 patients remain at risk (later points are withheld); "
                    "a group too small to show is withheld whole.")
