@@ -121,6 +121,18 @@ def download_csv(frame: pd.DataFrame, name: str, label: str = "Download the data
     st.download_button(label, buffer.getvalue(), file_name=name, mime="text/csv")
 
 
+def describe_filter(tumor_filter: TumorFilter) -> str:
+    """"Breast, female, Black, localized, diagnosed 2014-2023": what a page's numbers cover."""
+    parts = [site_name(tumor_filter.site_recodes)]
+    parts.append(SEXES[tumor_filter.sexes[0]].lower() if len(tumor_filter.sexes) == 1 else "both sexes")
+    if tumor_filter.races:
+        parts.append(", ".join(RACE_RECODES[r] for r in tumor_filter.races))
+    if tumor_filter.stage_groups:
+        parts.append(", ".join(s.replace("_", " ") for s in tumor_filter.stage_groups))
+    parts.append(f"diagnosed {tumor_filter.first_year}-{tumor_filter.last_year}")
+    return ", ".join(parts)
+
+
 def site_name(codes: Sequence[str]) -> str:
     """Display name of the filter's site group."""
     names = dict(zip(SITE_GROUPS["code"], SITE_GROUPS["name"], strict=True))

@@ -246,3 +246,8 @@ def test_race_filter_on_the_trend_page(db):
     assert at.selectbox(key="f_race").value == "2"
     yearly, _ = analysis.incidence_trend(principal("registrar"), db, black)
     assert_same(table(at), yearly, "diagnosis_year", ["count", "rate"])
+
+
+def test_captions_say_what_the_numbers_cover(db):
+    at = run("survival.py", "researcher", site="39", sex="2", race="2", stage="localized")
+    assert at.caption[0].value.startswith("Breast, female, Black, localized, diagnosed 2014-2023")

@@ -11,12 +11,12 @@ import streamlit as st
 
 from dashboard.charts import county_map_figure, trend_figure
 from dashboard.common import (
+    describe_filter,
     download_csv,
     excluded_text,
     filter_controls,
     how_computed,
     require_principal,
-    site_name,
     vintage,
 )
 from registry.analysis import age_specific, incidence_rates, incidence_trend
@@ -78,9 +78,7 @@ state_row = state.iloc[0]
 state_rate = None if bool(state_row.get("suppressed", False)) else \
     {"rate": float(state_row["rate"]), "lower": float(state_row["lower"]), "upper": float(state_row["upper"])}
 
-st.caption(f"{site_name(chosen.site_recodes)}, {'both sexes' if len(chosen.sexes) != 1 else ('male' if chosen.sexes == ('1',) else 'female')}, "
-           f"diagnosed {chosen.first_year}-{chosen.last_year}; rates per 100,000, age-adjusted to the "
-           f"{STANDARDS[standard]} standard.")
+st.caption(f"{describe_filter(chosen)}; rates per 100,000, age-adjusted to the {STANDARDS[standard]} standard.")
 if state_rate:
     st.metric("State rate per 100,000", f"{state_rate['rate']:.1f}",
               help=f"95% interval {state_rate['lower']:.1f}-{state_rate['upper']:.1f}")

@@ -89,10 +89,8 @@ except StoreError as exc:
 
 patients = at_times.attrs.get("patients")
 patient_count = common.count_text(patients)
-stage = tumor_filter.stage_groups[0].replace("_", " ") if tumor_filter.stage_groups else "all stages"
 compared = f", by {COMPARISONS[by].lower()}" if by else ""
-st.caption(f"{common.site_name(tumor_filter.site_recodes)}, {stage}, diagnosed {tumor_filter.first_year}-"
-           f"{tumor_filter.last_year}{compared}; {METHODS[method]}.")
+st.caption(f"{common.describe_filter(tumor_filter)}{compared}; {METHODS[method]}.")
 if patients == 0:
     st.info("No tumors match these filters.")
     st.stop()

@@ -48,8 +48,7 @@ except ValueError as exc:   # e.g. fewer than three years with cases: no trend c
     st.info(f"No trend can be computed for these filters: {exc}. Widen the years or the site.")
     st.stop()
 
-st.caption(f"{common.site_name(tumor_filter.site_recodes)}, diagnosed {tumor_filter.first_year}-"
-           f"{tumor_filter.last_year}; age-adjusted to the 2000 US standard population, per 100,000.")
+st.caption(f"{common.describe_filter(tumor_filter)}; age-adjusted to the 2000 US standard population, per 100,000.")
 row = apc.iloc[0]
 withheld = bool(row.get("suppressed", False)) or not math.isfinite(float(row["apc"]))
 if withheld:
