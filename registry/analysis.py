@@ -99,7 +99,7 @@ def _incidence_rates(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[s
                      alpha: float = 0.05) -> pd.DataFrame:
     """The rates before release (see ``incidence_rates``)."""
     cases = _case_counts(db_path, tumor_filter, by=by)
-    population = _population_counts(db_path, tumor_filter, by=by)
+    population = _checked_population(db_path, tumor_filter, by)
     keys = [*by, "age_group"]
     known = cases.merge(population[keys].drop_duplicates(), on=keys, how="inner")
     excluded = int(cases["count"].sum() - known["count"].sum())
@@ -108,11 +108,23 @@ def _incidence_rates(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[s
     return _stamp(result, db_path, tumor_filter)
 
 
+NO_POPULATION = ("no population (denominators) is loaded for these years, areas and sexes: load a SEER "
+                 "population file with `registry population load`")
+
+
+def _checked_population(db_path: Path, tumor_filter: TumorFilter, by: Sequence[str]) -> pd.DataFrame:
+    """The filter's person-years, refusing with an actionable message when none are loaded."""
+    population = _population_counts(db_path, tumor_filter, by=by)
+    if population.empty:
+        raise ValueError(NO_POPULATION)
+    return population
+
+
 def age_specific(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, per: int = 100_000,
                  alpha: float = 0.05) -> pd.DataFrame:
     """Age-specific incidence rates (exact Poisson intervals) by SEER age group, as the role may see them."""
     cases = _case_counts(db_path, tumor_filter)
-    population = _population_counts(db_path, tumor_filter)
+    population = _checked_population(db_path, tumor_filter, ())
     cases = cases.merge(population[["age_group"]], on="age_group", how="inner")
     result = age_specific_rates(cases, population, per=per, alpha=alpha)
     return apply_policy(principal, _stamp(result, db_path, tumor_filter), kind="aggregate",

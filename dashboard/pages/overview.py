@@ -19,13 +19,17 @@ TOP_SITES = 15
 
 @st.cache_data(show_spinner="Counting...")
 def _overview(_principal: Principal, user: str, db: str, data_vintage: str | None) -> tuple[
-        pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Counts by year and sex, by site group (and sex), and the rate by sex (cached per user and vintage)."""
+        pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame | str]:
+    """Counts by year and sex, by site group (and sex), and the rate by sex or why there is none (cached per
+    user and vintage)."""
     everyone = TumorFilter(sexes=("1", "2"))
     yearly = case_totals(_principal, Path(db), everyone, by=("diagnosis_year", "sex"))
     site_totals = case_totals(_principal, Path(db), everyone, by=("site_recode",))
     site_sex = case_totals(_principal, Path(db), everyone, by=("site_recode", "sex"))
-    rates = incidence_rates(_principal, Path(db), everyone, by=("sex",))
+    try:
+        rates: pd.DataFrame | str = incidence_rates(_principal, Path(db), everyone, by=("sex",))
+    except ValueError as exc:   # e.g. no population loaded: the counts still stand
+        rates = str(exc)
     return yearly, site_totals, site_sex, rates
 
 
@@ -48,10 +52,9 @@ principal, db = require_principal()
 st.title("Overview")
 st.caption(f"Data as of {vintage(str(db)) or 'no load yet'}. Invasive tumors (behavior 3); each loaded source "
            "record counts until linkage consolidates reports of the same tumor.")
-try:
-    yearly, site_totals, site_sex, rates = _overview(principal, principal.user, str(db), vintage(str(db)))
-except ValueError as exc:
-    st.warning(f"Nothing to show yet: {exc}")
+yearly, site_totals, site_sex, rates = _overview(principal, principal.user, str(db), vintage(str(db)))
+if yearly.empty:
+    st.info("Nothing loaded yet: load NAACCR files with `registry ingest`.")
     st.stop()
 
 left, right = st.columns([3, 2])
@@ -63,6 +66,9 @@ with left:
     download_csv(yearly, "cases-by-year-and-sex.csv")
 with right:
     st.subheader("Age-adjusted incidence by sex")
+    if isinstance(rates, str):
+        st.info(f"No rates: {rates}.")
+        rates = pd.DataFrame()
     for row in rates.to_dict("records"):
         label = SEXES.get(str(row["sex"]), str(row["sex"]))
         if bool(row.get("suppressed", False)):
@@ -71,7 +77,8 @@ with right:
             st.metric(label, f"{row['rate']:.1f} per 100,000",
                       help=f"{int(row['count']):,} cases, all diagnosis years")
             st.caption(f"95% interval {row['lower']:.1f} to {row['upper']:.1f}")
-    how_computed(rates)
+    if not rates.empty:
+        how_computed(rates)
 
 st.subheader("Most frequent site groups")
 top = top_sites(site_totals, site_sex)
