@@ -332,7 +332,8 @@ def recurrence_rates(principal: Principal, db_path: Path, tumor_filter: TumorFil
     # A row rests on its recurrences and on its patients: either being 1-15 withholds it (and a complement).
     small_group = result["subjects"].between(1, DEFAULT_THRESHOLD - 1)
     result["cell"] = np.where(small_group, result["subjects"], result["events"])
+    # Person-years go too: with the usual follow-up they would tell a withheld group's size.
     released = apply_policy(principal, _stamp(result, db_path, tumor_filter), kind="aggregate", count_column="cell",
-                            dimensions=["group"] if by else [],
-                            derived_columns=["events", "rate", "lower", "upper", "subjects"], margins=by is not None)
+                            dimensions=["group"] if by else [], margins=by is not None,
+                            derived_columns=["events", "person_years", "rate", "lower", "upper", "subjects"])
     return released.drop(columns="cell")

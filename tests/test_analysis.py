@@ -147,6 +147,7 @@ def test_recurrence_rates_withhold_small_groups_for_researchers(db: Path) -> Non
     chosen = TumorFilter(site_recodes=("39",), sexes=("1", "2"), counties=("20045", "20091", "20173"))
     rates = recurrence_rates(RESEARCHER, db, chosen, by="sex")
     assert rates["suppressed"].all() and rates["subjects"].isna().all() and rates["events"].isna().all()
+    assert rates["person_years"].isna().all()
 
 
 def test_net_survival_by_sex_equals_one_filter_per_sex(db: Path) -> None:
