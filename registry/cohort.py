@@ -18,7 +18,7 @@ record counts once (a tumor reported by two facilities counts twice).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -367,12 +367,27 @@ def data_vintage(db_path: Path) -> str | None:
 
 # ---- public data functions: the raw queries above, released through the access policy -----------------
 
+COUNT_METHOD = ("count of tumors with a known age at diagnosis (each loaded source tumor record once, until "
+                "linkage consolidates reports)")
+
+
+def _described(frame: pd.DataFrame, db_path: Path, tumor_filter: TumorFilter, by: Sequence[str]) -> pd.DataFrame:
+    """Counts stamped with their method, filter and data vintage, so a page or CSV can cite them."""
+    from registry.stats import annotate
+
+    filter_spec = {name: list(value) if isinstance(value, tuple) else value
+                   for name, value in asdict(tumor_filter).items()}
+    return annotate(frame, method=COUNT_METHOD, parameters={"filter": filter_spec, "by": list(by)},
+                    data_vintage=data_vintage(db_path))
+
+
 def case_counts(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
                 by: Sequence[str] = ()) -> pd.DataFrame:
     """Tumors by SEER age group and strata, as the caller's role may see them (small cells suppressed)."""
     from registry.privacy import apply_policy
 
-    return apply_policy(principal, _case_counts(db_path, tumor_filter, by=by), kind="aggregate")
+    counts = _described(_case_counts(db_path, tumor_filter, by=by), db_path, tumor_filter, by)
+    return apply_policy(principal, counts, kind="aggregate")
 
 
 def case_totals(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
@@ -383,7 +398,8 @@ def case_totals(principal: Principal, db_path: Path, tumor_filter: TumorFilter, 
     counts = _case_counts(db_path, tumor_filter, by=by)
     totals = counts.groupby(list(by), as_index=False, dropna=False).agg(count=("count", "sum")) if by else \
         pd.DataFrame({"count": [int(counts["count"].sum())]})
-    return apply_policy(principal, totals, kind="aggregate", dimensions=list(by))
+    return apply_policy(principal, _described(totals, db_path, tumor_filter, by), kind="aggregate",
+                        dimensions=list(by))
 
 
 def population_counts(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,

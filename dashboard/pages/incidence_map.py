@@ -115,6 +115,7 @@ if choice:
     age_columns = [c for c in ("age_group", "count", "population", "rate", "lower", "upper", "suppressed")
                    if c in by_age.columns]
     st.dataframe(by_age[age_columns], hide_index=True)
+    how_computed(by_age)
     download_csv(by_age, f"county-{choice}-age-specific.csv", label="Download the county's age-specific rates (CSV)")
     try:
         yearly, apc = incidence_trend(principal, db, one, standard=standard)
@@ -122,4 +123,5 @@ if choice:
         st.info(f"No trend for this county: {exc}")
     else:
         st.plotly_chart(trend_figure(yearly, apc), config={"displayModeBar": False})
+        how_computed(yearly, f"**Trend:** {apc.attrs.get('method', '')}")
         download_csv(yearly, f"county-{choice}-trend.csv", label="Download the county's yearly rates (CSV)")

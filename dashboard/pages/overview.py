@@ -63,6 +63,7 @@ with left:
     chart = yearly.assign(sex=yearly["sex"].map(SEXES).fillna("Unknown"),
                           diagnosis_year=yearly["diagnosis_year"].map(lambda y: "unknown" if pd.isna(y) else str(int(y))))
     st.bar_chart(chart, x="diagnosis_year", y="count", color="sex", x_label="diagnosis year", y_label="tumors")
+    how_computed(yearly)
     download_csv(yearly, "cases-by-year-and-sex.csv")
 with right:
     st.subheader("Age-adjusted incidence by sex")
@@ -89,4 +90,5 @@ st.dataframe(top, hide_index=True, column_config={
     "total": st.column_config.NumberColumn("Total", format="%d")})
 if top[["male", "female"]].isna().any().any():
     st.caption("Empty cells are withheld (fewer than 16 tumors, or withheld so that another cannot be derived).")
+how_computed(top, "Totals are released on their own; a withheld male or female cell does not withhold the total.")
 download_csv(top, "top-sites.csv")
