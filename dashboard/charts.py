@@ -302,6 +302,34 @@ def trend_figure(yearly: pd.DataFrame, apc: pd.DataFrame | Mapping[str, Any] | N
     return fig
 
 
+MAX_BANDS = 4   # with more curves the interval bands hide each other: the intervals stay in the tables
+# Colour-blind-safe qualitative colours (plotly's "Safe" set, the dark blue first so a single curve is
+# strong): compared groups, up to nine treatment combinations, must stay apart.
+CURVE_COLORS = [qualitative.Safe[i] for i in (4, 1, 3, 2, 5, 6, 7, 8, 0, 9, 10)]
+
+
+def trend_comparison_figure(series: Mapping[str, pd.DataFrame], *, year: str = "diagnosis_year",
+                            value: str = "rate",
+                            title: str = "Age-adjusted incidence rate per 100,000 by year") -> go.Figure:
+    """One rate-by-year line with its interval band per group (e.g. male and female); withheld years are
+    gaps, not zeros."""
+    fig = go.Figure()
+    for (label, yearly), color in zip(series.items(), CURVE_COLORS, strict=False):
+        data = yearly.sort_values(year)
+        x = data[year].astype(float).tolist()
+        if {"lower", "upper"} <= set(data.columns):
+            fig.add_trace(go.Scatter(x=x + x[::-1], y=data["upper"].tolist() + data["lower"].tolist()[::-1],
+                                     fill="toself", fillcolor=color.replace("rgb(", "rgba(").replace(")", ",0.15)"),
+                                     line={"width": 0}, hoverinfo="skip", showlegend=False, legendgroup=label,
+                                     name=f"{label} interval"))
+        fig.add_trace(go.Scatter(x=x, y=data[value].tolist(), mode="lines+markers", name=label, legendgroup=label,
+                                 line={"color": color},
+                                 hovertemplate="%{x:.0f}: %{y:.1f}<extra>" + label + "</extra>"))
+    fig.update_layout(title={"text": title}, xaxis={"title": {"text": "year of diagnosis"}, "dtick": 1},
+                      yaxis={"title": {"text": value}, "rangemode": "tozero"}, template="plotly_white")
+    return fig
+
+
 # ---------------------------------------------------------------------------------------- survival
 _ESTIMATE_COLUMNS = ("estimate", "survival", "net_survival", "relative_survival", "cumulative_incidence")
 
@@ -317,12 +345,6 @@ def _steps(time: np.ndarray, y: np.ndarray) -> tuple[list[float], list[float]]:
         xs.append(float(t))
         ys.append(float(v))
     return xs, ys
-
-
-# Colour-blind-safe qualitative colours (plotly's "Safe" set, the dark blue first so a single curve is
-# strong): compared groups, up to nine treatment combinations, must stay apart.
-MAX_BANDS = 4   # with more curves the interval bands hide each other: the intervals stay in the tables
-CURVE_COLORS = [qualitative.Safe[i] for i in (4, 1, 3, 2, 5, 6, 7, 8, 0, 9, 10)]
 
 
 def survival_figure(curves: pd.DataFrame | Sequence[pd.DataFrame] | Mapping[str, pd.DataFrame], *,

@@ -132,19 +132,34 @@ def age_specific(principal: Principal, db_path: Path, tumor_filter: TumorFilter,
 
 
 def incidence_trend(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, standard: str = "us2000_19",
-                    alpha: float = 0.05) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Age-adjusted rate by diagnosis year and its annual percent change (weighted log-linear fit)."""
-    raw = _incidence_rates(db_path, tumor_filter, by=("diagnosis_year",), standard=standard, alpha=alpha)
-    yearly = _release_excluded(principal, apply_policy(principal, raw, kind="aggregate", dimensions=["diagnosis_year"]))
-    usable = raw[raw["rate"] > 0]
-    apc = annual_percent_change(usable["diagnosis_year"].to_numpy(), usable["rate"].to_numpy(),
-                                se=usable["std_err"].to_numpy(), alpha=alpha)
-    # A trend over years whose rates are withheld would leak them: it is withheld too.
-    withheld = bool(yearly["suppressed"].any()) if "suppressed" in yearly.columns else False
-    apc["suppressed"] = withheld
-    if withheld:
-        apc.loc[:, ["apc", "lower", "upper", "p_value", "slope", "slope_se"]] = np.nan
-    return yearly, _stamp(apc, db_path, tumor_filter)
+                    alpha: float = 0.05, by: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Age-adjusted rate by diagnosis year and its annual percent change (weighted log-linear fit).
+
+    With ``by`` (``sex`` or ``race``) the years are crossed with that stratum and released as one two-way
+    table, so complementary suppression protects a withheld year of one group against the other groups
+    and the yearly totals; the APC is then one row per group. A group's APC is withheld when any of its
+    years is: the trend would reveal them.
+    """
+    strata = ("diagnosis_year",) if by is None else ("diagnosis_year", by)
+    raw = _incidence_rates(db_path, tumor_filter, by=strata, standard=standard, alpha=alpha)
+    yearly = _release_excluded(principal, apply_policy(principal, raw, kind="aggregate", dimensions=list(strata)))
+    groups = [(None, raw, yearly)] if by is None else \
+        [(value, raw[raw[by] == value], yearly[yearly[by] == value]) for value in raw[by].drop_duplicates()]
+    rows = []
+    for value, group_raw, group_released in groups:
+        usable = group_raw[group_raw["rate"] > 0]
+        apc = annual_percent_change(usable["diagnosis_year"].to_numpy(), usable["rate"].to_numpy(),
+                                    se=usable["std_err"].to_numpy(), alpha=alpha)
+        withheld = bool(group_released["suppressed"].any()) if "suppressed" in group_released.columns else False
+        apc["suppressed"] = withheld
+        if withheld:
+            apc.loc[:, ["apc", "lower", "upper", "p_value", "slope", "slope_se"]] = np.nan
+        if by is not None:
+            apc.insert(0, by, value)
+        rows.append(apc)
+    trend = pd.concat(rows, ignore_index=True) if by is not None else rows[0]
+    trend.attrs.update(rows[0].attrs)
+    return yearly, _stamp(trend, db_path, tumor_filter)
 
 
 def survival(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, method: str = "kaplan-meier",

@@ -232,14 +232,14 @@ def _case_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] 
         return con.execute(sql, params).df()
 
 
-POPULATION_STRATA = {"diagnosis_year": "year", "sex": "sex", "county_fips": "fips"}
+POPULATION_STRATA = {"diagnosis_year": "year", "sex": "sex", "county_fips": "fips", "race": "race"}
 
 
 def _population_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = ()) -> pd.DataFrame:
     """Person-years by SEER age group and strata for the filter's years, sexes, counties, races and ages.
 
-    Only strata that denominators carry (diagnosis year, sex, county) are allowed. A race filter needs a
-    population file with a race breakdown (SEER race 1-4), an age range must fall on SEER age-group
+    Only strata that denominators carry (diagnosis year, sex, county, race) are allowed. A race filter or
+    stratum needs a population file with a race breakdown (SEER race 1-4), an age range must fall on SEER age-group
     limits, and treatment has no denominator: otherwise the call is refused rather than giving wrong rates.
     """
     unknown = [name for name in by if name not in POPULATION_STRATA]
@@ -256,7 +256,7 @@ def _population_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence
     sql = (f"SELECT {', '.join([*selects, 'age_group'])}, CAST(sum(population) AS BIGINT) AS population FROM population "
            f"WHERE {where} GROUP BY {group} ORDER BY {group}")
     with read_connection(db_path) as con:
-        if tumor_filter.races and not con.execute(
+        if (tumor_filter.races or "race" in by) and not con.execute(
                 "SELECT count(*) FROM population WHERE race IN ('1', '2', '3', '4')").fetchall()[0][0]:
             raise ValueError("races: the loaded population file has no race breakdown (SEER race 1-4); "
                              "rates by race need one")

@@ -157,3 +157,13 @@ def test_net_survival_by_sex_equals_one_filter_per_sex(db: Path) -> None:
     for code, label in (("1", "Male"), ("2", "Female")):
         alone = survival(REGISTRAR, db, replace(chosen, sexes=(code,)), method="pohar-perme", times_years=[1, 5])
         np.testing.assert_allclose(compared.loc[compared["group"] == label, "estimate"], alone["estimate"], rtol=1e-12)
+
+
+def test_trend_by_race_uses_the_race_denominators(db: Path) -> None:
+    chosen = TumorFilter(site_recodes=("30",), sexes=("1", "2"))
+    yearly, apc = incidence_trend(REGISTRAR, db, chosen, by="race")
+    assert set(yearly["race"]) <= {"1", "2", "3", "4"} and {"1", "2"} <= set(yearly["race"])
+    assert list(apc["race"]) == list(yearly["race"].drop_duplicates())
+    white = incidence_rates(REGISTRAR, db, replace(chosen, races=("1",)), by=("diagnosis_year",))
+    np.testing.assert_allclose(yearly.loc[yearly["race"] == "1", "rate"], white["rate"], rtol=1e-12)
+    assert yearly.attrs["excluded_cases"] > 0   # other and unknown race have no denominator

@@ -251,3 +251,29 @@ def test_race_filter_on_the_trend_page(db):
 def test_captions_say_what_the_numbers_cover(db):
     at = run("survival.py", "researcher", site="39", sex="2", race="2", stage="localized")
     assert at.caption[0].value.startswith("Breast, female, Black, localized, diagnosed 2014-2023")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_trends_compared_by_sex(db, role):
+    lung = TumorFilter(site_recodes=("30",), sexes=BOTH, first_year=2014, last_year=2023)
+    at = run("trends.py", role, site="30", compare="sex")
+    yearly, apc = analysis.incidence_trend(principal(role), db, lung, by="sex")
+    shown = table(at)
+    assert set(shown["group"]) == {"Male", "Female"}
+    expected = yearly.assign(group=yearly["sex"].map({"1": "Male", "2": "Female"}))
+    assert_same(shown, expected, ["group", "diagnosis_year"], ["count", "rate", "lower", "upper"])
+    apcs = table(at, "apc")
+    assert list(apcs["group"]) == ["Male", "Female"]
+    np.testing.assert_allclose(apcs["apc"].astype(float), apc["apc"].astype(float), rtol=1e-12, equal_nan=True)
+    assert chart_traces(at) == ["Male", "Female"]
+    if role != "registrar":
+        assert_no_small_counts(at)
+
+
+def test_trend_by_sex_protects_the_small_group_against_the_totals(db):
+    """Male breast cancer is small every year: withheld, and the female years with it (year totals are
+    published), so neither the counts nor the female trend give the men away."""
+    at = run("trends.py", "researcher", site="39", compare="sex")
+    shown = table(at)
+    assert shown["suppressed"].all() and shown["count"].isna().all()
+    assert table(at, "apc")["suppressed"].all()

@@ -9,26 +9,59 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import common
-from dashboard.charts import SUPPRESSED_LABEL, trend_figure
+from dashboard.charts import SUPPRESSED_LABEL, trend_comparison_figure, trend_figure
+from dashboard.common import SEXES
 from registry import analysis
-from registry.cohort import TumorFilter
+from registry.cohort import COMPARISONS, RACE_RECODES, TumorFilter
 from registry.errors import StoreError
 from registry.principal import Principal
 
 TABLE_COLUMNS = ["diagnosis_year", "count", "population", "rate", "lower", "upper", "suppressed"]
 
 
+GROUP_LABELS = {"sex": {code: label for code, label in SEXES.items() if code}, "race": RACE_RECODES}
+
+
 @st.cache_data(show_spinner="Computing rates...", max_entries=64)
-def trend(role: str, user: str, db: str, tumor_filter: TumorFilter,
+def trend(role: str, user: str, db: str, tumor_filter: TumorFilter, by: str | None,
           vintage: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Released yearly rates and APC; cached per role, user, filter and data vintage."""
+    """Released yearly rates and APC (per group with ``by``); cached per role, user, filter and vintage."""
     del vintage   # only part of the cache key
-    return analysis.incidence_trend(Principal(user, role), Path(db), tumor_filter)
+    return analysis.incidence_trend(Principal(user, role), Path(db), tumor_filter, by=by)
+
+
+def labelled(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    """The frame with its group codes (sex, race) replaced by a ``group`` label column first."""
+    if by is None:
+        return frame
+    out = frame.drop(columns=[by])
+    out.insert(0, "group", frame[by].map(GROUP_LABELS[by]).fillna(frame[by]))
+    out.attrs.update(frame.attrs)
+    return out
+
+
+def show_group_trends(yearly: pd.DataFrame, apc: pd.DataFrame, by: str) -> None:
+    """One line per group and a table of the groups' APCs (withheld ones say so)."""
+    shown = yearly[~yearly["suppressed"].astype(bool)] if "suppressed" in yearly.columns else yearly
+    series = {str(label): part for label, part in shown.groupby("group", sort=False)}
+    st.plotly_chart(trend_comparison_figure(series), width="stretch")
+    st.subheader("Annual percent change by group")
+    columns = [c for c in ("group", "apc", "lower", "upper", "p_value", "n_years", "suppressed") if c in apc.columns]
+    st.dataframe(apc[columns], hide_index=True, column_config={
+        "group": COMPARISONS[by], "apc": st.column_config.NumberColumn("APC %", format="%.2f"),
+        "lower": st.column_config.NumberColumn("95% CI lower", format="%.2f"),
+        "upper": st.column_config.NumberColumn("95% CI upper", format="%.2f"),
+        "p_value": st.column_config.NumberColumn("p", format="%.3g"),
+        "n_years": st.column_config.NumberColumn("Years", format="%d"),
+        "suppressed": st.column_config.CheckboxColumn("Withheld")})
+    if "suppressed" in apc.columns and apc["suppressed"].astype(bool).any():
+        st.caption("A group's APC is withheld when any of its years is: with the yearly totals published, a "
+                   "small group's counts would otherwise be derivable from the other group's.")
 
 
 def trend_table(yearly: pd.DataFrame) -> pd.DataFrame:
     """The yearly table as shown: withheld years keep NaN numbers and say so in ``status``."""
-    table = yearly[[c for c in TABLE_COLUMNS if c in yearly.columns]].copy()
+    table = yearly[[c for c in ["group", *TABLE_COLUMNS] if c in yearly.columns]].copy()
     if "suppressed" not in table.columns:
         table["suppressed"] = False
     table["status"] = table["suppressed"].map(lambda s: SUPPRESSED_LABEL if s else "")
@@ -39,8 +72,10 @@ def trend_table(yearly: pd.DataFrame) -> pd.DataFrame:
 st.title("Incidence trends")
 principal, db = common.require_principal()
 tumor_filter = common.filter_controls()
+by = common.comparison_control(["sex", "race"])
 try:
-    yearly, apc = trend(principal.role, principal.user, str(db), tumor_filter, common.vintage(str(db)))
+    yearly, apc = trend(principal.role, principal.user, str(db), tumor_filter, by, common.vintage(str(db)))
+    yearly, apc = labelled(yearly, by), labelled(apc, by)
 except StoreError as exc:
     st.warning(str(exc))
     st.stop()
@@ -48,10 +83,14 @@ except ValueError as exc:   # e.g. fewer than three years with cases: no trend c
     st.info(f"No trend can be computed for these filters: {exc}. Widen the years or the site.")
     st.stop()
 
-st.caption(f"{common.describe_filter(tumor_filter)}; age-adjusted to the 2000 US standard population, per 100,000.")
+compared = f", by {COMPARISONS[by].lower()}" if by else ""
+st.caption(f"{common.describe_filter(tumor_filter)}{compared}; age-adjusted to the 2000 US standard population, "
+           "per 100,000.")
 row = apc.iloc[0]
 withheld = bool(row.get("suppressed", False)) or not math.isfinite(float(row["apc"]))
-if withheld:
+if by:
+    show_group_trends(yearly, apc, by)
+elif withheld:
     st.info("The annual percent change is withheld: it would reveal the rates of suppressed years.")
     st.plotly_chart(trend_figure(yearly), width="stretch")
 else:
@@ -61,11 +100,12 @@ else:
     st.plotly_chart(trend_figure(yearly, apc), width="stretch")
 
 table = trend_table(yearly)
-hidden = table.loc[table["suppressed"], "diagnosis_year"].astype(int).tolist()
+hidden = sorted(set(table.loc[table["suppressed"], "diagnosis_year"].astype(int).tolist()))
 if hidden:
     st.warning(f"Suppressed (fewer than 16 cases, or complementary): {', '.join(map(str, hidden))}. "
                "These years are withheld, not zero, and are left out of the chart.")
 st.dataframe(table, hide_index=True, column_config={
+    "group": COMPARISONS.get(str(by), "Group"),
     "diagnosis_year": st.column_config.NumberColumn("Year", format="%d"),
     "count": st.column_config.NumberColumn("Cases", format="%d"),
     "population": st.column_config.NumberColumn("Population", format="%d"),
