@@ -11,7 +11,6 @@ administrators get small cells (and curve points resting on fewer than 16 at ris
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +49,7 @@ RECURRENCE = 1   # event code of a first recurrence in ``registry.cohort._recurr
 
 def _stamp(frame: pd.DataFrame, db_path: Path, tumor_filter: TumorFilter) -> pd.DataFrame:
     frame.attrs["data_vintage"] = data_vintage(db_path)
-    frame.attrs.setdefault("parameters", {})["filter"] = {
-        name: list(value) if isinstance(value, tuple) else value for name, value in asdict(tumor_filter).items()}
+    frame.attrs.setdefault("parameters", {})["filter"] = tumor_filter.spec()
     return frame
 
 
@@ -89,8 +87,7 @@ def _guard_differencing(principal: Principal, db_path: Path, tumor_filter: Tumor
     a filter differing in one dimension (``registry.suppression.DifferencingGuard``); not for registrars."""
     if principal.role == "registrar":
         return
-    spec = {name: list(value) if isinstance(value, tuple) else value
-            for name, value in asdict(tumor_filter).items() if name != "extra"}
+    spec = {name: value for name, value in tumor_filter.spec().items() if name != "extra"}
     DifferencingGuard(open_operational_store(db_path)).release(principal.user, spec, total)
 
 

@@ -120,6 +120,10 @@ class TumorFilter:
         if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
             raise ValueError(f"min_age {self.min_age} is above max_age {self.max_age}")
 
+    def spec(self) -> dict[str, object]:
+        """The filter as plain JSON-friendly values (tuples as lists), for provenance and the guard."""
+        return {name: list(value) if isinstance(value, tuple) else value for name, value in asdict(self).items()}
+
     def where(self) -> tuple[str, list[object]]:
         """SQL condition over tumor t and patient p, and its parameters (values never enter the SQL text)."""
         where, params = _conditions((("t.site_recode", self.site_recodes), ("p.sex", self.sexes),
@@ -375,9 +379,7 @@ def _described(frame: pd.DataFrame, db_path: Path, tumor_filter: TumorFilter, by
     """Counts stamped with their method, filter and data vintage, so a page or CSV can cite them."""
     from registry.stats import annotate
 
-    filter_spec = {name: list(value) if isinstance(value, tuple) else value
-                   for name, value in asdict(tumor_filter).items()}
-    return annotate(frame, method=COUNT_METHOD, parameters={"filter": filter_spec, "by": list(by)},
+    return annotate(frame, method=COUNT_METHOD, parameters={"filter": tumor_filter.spec(), "by": list(by)},
                     data_vintage=data_vintage(db_path))
 
 
