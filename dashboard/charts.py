@@ -19,7 +19,7 @@ from plotly.colors import qualitative, sample_colorscale
 
 from registry.county_shapes import geojson_bounds
 
-SUPPRESSED_LABEL = "suppressed (fewer than 16 cases)"
+SUPPRESSED_LABEL = "suppressed (fewer than 16 cases, or protecting one)"
 NO_CASES_LABEL = "no cases"
 NO_DATA_LABEL = "no data"
 SUPPRESSED_COLOR = "#8c8c8c"
@@ -170,7 +170,7 @@ def county_map_figure(rates: pd.DataFrame, geojson: Mapping[str, Any], *, value:
     ``rates`` needs ``county_fips`` (or ``fips``), ``value`` (default ``rate``) and may carry ``lower``,
     ``upper``, ``count``, ``population`` and ``suppressed``. Counties fall into:
     - value classes (``quantile`` or ``equal`` interval, ``n_classes``), legend labelled with ranges;
-    - "suppressed (fewer than 16 cases)": rows flagged ``suppressed``; no number is shown or stored;
+    - "suppressed (fewer than 16 cases, or protecting one)": rows flagged ``suppressed``; no number is shown or stored;
     - "no cases": rows with a count of 0 (or a value of 0);
     - "no data": counties in the GeoJSON that are absent from ``rates`` or have no value.
     With ``state_rate`` = (rate, lower, upper) each county with an interval is compared with the state

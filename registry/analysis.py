@@ -42,7 +42,7 @@ from registry.stats import (
     recurrence_rate,
     relative_survival,
 )
-from registry.suppression import DifferencingGuard
+from registry.suppression import CellGuard, DifferencingGuard
 
 RECURRENCE = 1   # event code of a first recurrence in ``registry.cohort._recurrence_counts``
 
@@ -64,7 +64,30 @@ def incidence_rates(principal: Principal, db_path: Path, tumor_filter: TumorFilt
     """
     result = _incidence_rates(db_path, tumor_filter, by=by, standard=standard, ci=ci, per=per, alpha=alpha)
     _guard_differencing(principal, db_path, tumor_filter, int(result["count"].sum()))
-    return _release_excluded(principal, apply_policy(principal, result, kind="aggregate", dimensions=list(by)))
+    return _release_excluded(principal, _release_cells(principal, db_path, tumor_filter, result, by))
+
+
+RANGE_LIMITS = frozenset({"first_year", "last_year", "min_age", "max_age"})   # TumorFilter's range bounds
+
+
+def _release_cells(principal: Principal, db_path: Path, tumor_filter: TumorFilter, raw: pd.DataFrame,
+                   dimensions: Sequence[str]) -> pd.DataFrame:
+    """An aggregate table released through the policy, with the cell-level differencing guard for roles
+    that get suppressed tables: a cell whose count differs by 1-15 from one released earlier under a
+    filter differing in one dimension is withheld (with complements), and the released cells are kept."""
+    if principal.role == "registrar":
+        return apply_policy(principal, raw, kind="aggregate", dimensions=list(dimensions))
+    guard = CellGuard(open_operational_store(db_path), bounds=RANGE_LIMITS)
+    base = {name: value for name, value in tumor_filter.spec().items() if name != "extra"}
+    table = raw.reset_index(drop=True)
+    cells = [({**base, **{d: row[d] for d in dimensions}}, int(row["count"]))
+             for row in table[[*dimensions, "count"]].to_dict("records")]
+    released = apply_policy(principal, table, kind="aggregate", dimensions=list(dimensions),
+                            withhold=guard.screen(principal.user, cells))
+    shown = ~released["suppressed"].astype(bool).to_numpy() if "suppressed" in released.columns else \
+        [True] * len(cells)
+    guard.record(principal.user, [cell for cell, keep in zip(cells, shown, strict=True) if keep])
+    return released
 
 
 def _release_excluded(principal: Principal, frame: pd.DataFrame) -> pd.DataFrame:
@@ -124,8 +147,7 @@ def age_specific(principal: Principal, db_path: Path, tumor_filter: TumorFilter,
     population = _checked_population(db_path, tumor_filter, ())
     cases = cases.merge(population[["age_group"]], on="age_group", how="inner")
     result = age_specific_rates(cases, population, per=per, alpha=alpha)
-    return apply_policy(principal, _stamp(result, db_path, tumor_filter), kind="aggregate",
-                        dimensions=["age_group"])
+    return _release_cells(principal, db_path, tumor_filter, _stamp(result, db_path, tumor_filter), ["age_group"])
 
 
 def incidence_trend(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, standard: str = "us2000_19",
@@ -139,7 +161,7 @@ def incidence_trend(principal: Principal, db_path: Path, tumor_filter: TumorFilt
     """
     strata = ("diagnosis_year",) if by is None else ("diagnosis_year", by)
     raw = _incidence_rates(db_path, tumor_filter, by=strata, standard=standard, alpha=alpha)
-    yearly = _release_excluded(principal, apply_policy(principal, raw, kind="aggregate", dimensions=list(strata)))
+    yearly = _release_excluded(principal, _release_cells(principal, db_path, tumor_filter, raw, strata))
     groups = [(None, raw, yearly)] if by is None else \
         [(value, raw[raw[by] == value], yearly[yearly[by] == value]) for value in raw[by].drop_duplicates()]
     rows = []

@@ -142,9 +142,26 @@ BEGIN
 END;
 """
 
+_M0002 = """
+-- Cells of aggregate tables released to a user, keyed for the cell-level differencing guard
+-- (registry.suppression.CellGuard): one row per cell and filter dimension, holding the cell's filter and
+-- strata without that dimension (partial_key), the dimension's value and the released count. Two cells
+-- whose filters differ in exactly one dimension share a partial_key for it.
+CREATE TABLE released_cell (
+    owner_key   TEXT NOT NULL,
+    partial_key TEXT NOT NULL,
+    dimension   TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    count       INTEGER NOT NULL,
+    released_at TEXT NOT NULL,
+    PRIMARY KEY (owner_key, partial_key, dimension, value)
+) WITHOUT ROWID;
+"""
+
 # (number, name, sql): append new migrations at the end, never edit an applied one.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "0001_operational", _M0001),
+    (2, "0002_released_cell", _M0002),
 )
 AUDIT_TRIGGERS = ("audit_event_no_update", "audit_event_no_delete", "audit_event_extends_chain")
 

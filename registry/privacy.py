@@ -202,7 +202,8 @@ def _generalise(column: str, values: pd.Series) -> pd.Series:
 def apply_policy(principal: Principal, frame: pd.DataFrame, *, kind: Kind = "record",
                  count_column: str = "count", threshold: int = DEFAULT_THRESHOLD,
                  dimensions: Sequence[str] | None = None, derived_columns: Sequence[str] | None = None,
-                 totals: Mapping[str, Hashable] | None = None, margins: bool = True) -> pd.DataFrame:
+                 totals: Mapping[str, Hashable] | None = None, margins: bool = True,
+                 withhold: Iterable[int] = ()) -> pd.DataFrame:
     """What `principal` may receive of `frame`: columns dropped or generalised, aggregates suppressed.
 
     For aggregates, `dimensions` defaults to the known strata present (`AGGREGATE_DIMENSIONS`), and
@@ -230,7 +231,7 @@ def apply_policy(principal: Principal, frame: pd.DataFrame, *, kind: Kind = "rec
         derived_columns = [c for c in out.columns if c not in keep and pd.api.types.is_numeric_dtype(out[c])
                            and not pd.api.types.is_bool_dtype(out[c])]
     return suppress(out, count_column=count_column, threshold=threshold, dimensions=dimensions,
-                    derived_columns=derived_columns, totals=totals, margins=margins)
+                    derived_columns=derived_columns, totals=totals, margins=margins, withhold=withhold)
 
 
 def definition_of(definition: Any) -> Any:

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from registry.errors import RegistryError
-from registry.operational import OperationalStore, list_definitions, save_definition
+from registry.operational import OperationalStore, list_definitions, name_key, save_definition, timestamp
 
 DEFAULT_THRESHOLD = 16
 DERIVED_COLUMNS: tuple[str, ...] = ("rate", "lower", "upper", "std_err", "se", "crude_rate", "crude_lower",
@@ -42,6 +42,7 @@ DERIVED_COLUMNS: tuple[str, ...] = ("rate", "lower", "upper", "std_err", "se", "
 SUPPRESSED = "suppressed"
 REASON = "suppression_reason"
 COMPLEMENTARY = "complementary"
+DIFFERENCING = "differencing: differs by 1-15 from a cell released earlier"
 
 
 class DisclosureRisk(RegistryError):
@@ -122,9 +123,12 @@ def _pick(candidates: Iterable[int], counts: np.ndarray, hidden: set[int],
 
 def suppress(table: pd.DataFrame, *, count_column: str = "count", threshold: int = DEFAULT_THRESHOLD,
              dimensions: Sequence[str] = (), derived_columns: Sequence[str] = DERIVED_COLUMNS,
-             totals: Mapping[str, Hashable] | None = None, margins: bool = True) -> pd.DataFrame:
+             totals: Mapping[str, Hashable] | None = None, margins: bool = True,
+             withhold: Iterable[int] = ()) -> pd.DataFrame:
     """A copy of `table` with counts 1..threshold-1, their derived values and complementary cells withheld.
 
+    `withhold` names further rows (by position) to withhold as primary cells, reason `differencing`
+    (see `CellGuard`).
     `dimensions` name the table's classifying columns (e.g. county_fips, diagnosis_year); `totals` maps a
     dimension to the label of its total rows (e.g. {"county_fips": "state"}); `margins=True` assumes every
     line's total is published elsewhere even when it is not a row of the table.
@@ -145,6 +149,8 @@ def suppress(table: pd.DataFrame, *, count_column: str = "count", threshold: int
     for pos, value in enumerate(counts):
         if 0 < value < threshold:
             reasons[pos] = primary_reason(threshold)
+    for pos in withhold:
+        reasons[pos] = reasons[pos] or DIFFERENCING
     lines, alone = _lines(result, dimensions, totals, margins) if dimensions else ([], set())
     hidden = {pos for pos, reason in enumerate(reasons) if reason}
 
@@ -263,3 +269,72 @@ class DifferencingGuard:
                     mine.pop(next(iter(mine)))
         return int(count)
 
+
+
+def _canonical_value(value: Any) -> str:
+    """One dimension's value as text that compares equal when the values are the same filter."""
+    return json.dumps(canonical_filter({"v": value})["v"], ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass
+class CellGuard:
+    """Withholds a table cell whose count differs by 1..threshold-1 from a cell released earlier to the
+    same user whose filter differs in exactly one dimension, nested (female vs both sexes in the same
+    county, 2016-2023 vs 2014-2023): the difference would be the count of a small subpopulation.
+    Filters that differ in a dimension without nesting (breast vs lung, county A vs county B) are left
+    alone, since their difference counts nobody.
+
+    A cell's filter is the query's filter plus its strata values; a value list means "any of these", an
+    empty list "all". Dimensions in `bounds` are range limits (first year, minimum age): any two differing
+    values of one of them are nested. Each released cell is kept once per dimension under the key "filter
+    without that dimension" (operational store, `released_cell`), so a new cell's possible partners are
+    found by index lookups, not by comparing with every earlier release. Withheld cells go to `suppress`
+    as primary cells, which adds their complements.
+    """
+
+    ops: OperationalStore
+    threshold: int = DEFAULT_THRESHOLD
+    bounds: frozenset[str] = frozenset()
+
+    @staticmethod
+    def _keys(spec: FilterSpec) -> list[tuple[str, str, str]]:
+        """(dimension, partial key, value) for each dimension of a cell's full filter."""
+        canonical = {key: _canonical_value(value) for key, value in spec.items()}
+        keys = []
+        for dimension in sorted(canonical):
+            rest = {k: v for k, v in canonical.items() if k != dimension}
+            keys.append((dimension, json.dumps(rest, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
+                         canonical[dimension]))
+        return keys
+
+    def _nested(self, dimension: str, mine: str, theirs: str) -> bool:
+        """Whether one value's set of records contains the other's."""
+        if dimension in self.bounds:
+            return True
+        a, b = set(json.loads(mine)), set(json.loads(theirs))
+        return not a or not b or a <= b or b <= a
+
+    def screen(self, user: str, cells: Sequence[tuple[FilterSpec, int]]) -> list[int]:
+        """Positions of the cells (full filter, count) that would disclose a small difference."""
+        risky = []
+        with self.ops.connect() as con:
+            for pos, (spec, count) in enumerate(cells):
+                if not count:
+                    continue
+                for dimension, partial, value in self._keys(spec):
+                    partners = con.execute(
+                        "SELECT value FROM released_cell WHERE owner_key = ? AND partial_key = ? AND dimension = ? "
+                        "AND value <> ? AND abs(count - ?) BETWEEN 1 AND ?",
+                        (name_key(user), partial, dimension, value, int(count), self.threshold - 1)).fetchall()
+                    if any(self._nested(dimension, value, row[0]) for row in partners):
+                        risky.append(pos)
+                        break
+        return risky
+
+    def record(self, user: str, cells: Sequence[tuple[FilterSpec, int]]) -> None:
+        """Remember released cells (full filter, count) for later screening."""
+        now = timestamp(self.ops.now())
+        rows = [(name_key(user), partial, dimension, value, int(count), now)
+                for spec, count in cells for dimension, partial, value in self._keys(spec)]
+        with self.ops.write() as con:
+            con.executemany("INSERT OR REPLACE INTO released_cell VALUES (?, ?, ?, ?, ?, ?)", rows)

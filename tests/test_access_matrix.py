@@ -25,6 +25,7 @@ from registry.operational import open_operational_store
 from registry.principal import Principal
 from registry.privacy import DIRECT_IDENTIFIER_COLUMNS, AccessDenied
 from registry.stats import StatisticalWarning
+from registry.suppression import DIFFERENCING
 
 SMALL_SITE = TumorFilter(site_recodes=("43",), counties=("20001", "20003", "20005"), sexes=("2",))
 BREAST = TumorFilter(site_recodes=("39",), sexes=("1", "2"))
@@ -148,3 +149,20 @@ def test_differencing_through_overlapping_filters_is_refused(db: Path) -> None:
     with pytest.raises(DisclosureRisk):
         analysis.incidence_rates(researcher, db, TumorFilter(site_recodes=("43",), sexes=("2",), first_year=2016,
                                                              last_year=2016, counties=others))
+
+
+@pytest.mark.filterwarnings("ignore::registry.stats.result.StatisticalWarning")
+def test_cells_of_two_views_differing_in_sex_cannot_be_subtracted(db: Path) -> None:
+    """A researcher who saw breast cancer by county for both sexes, then for women, cannot subtract the
+    two to get the men by county: a county whose difference is 1-15 is withheld in the second view."""
+    researcher = Principal("matrix-differencing", "researcher", frozenset())
+    both = TumorFilter(site_recodes=("39",), sexes=("1", "2"))
+    women = TumorFilter(site_recodes=("39",), sexes=("2",))
+    first = analysis.incidence_rates(researcher, db, both, by=("county_fips",)).set_index("county_fips")
+    second = analysis.incidence_rates(researcher, db, women, by=("county_fips",)).set_index("county_fips")
+    shown = first["count"].notna() & second["count"].reindex(first.index).notna()
+    difference = first.loc[shown, "count"] - second["count"].reindex(first.index)[shown]
+    assert not difference.between(1, 15).any()
+    assert (second["suppression_reason"] == DIFFERENCING).any()   # the guard had something to do
+    registrar = analysis.incidence_rates(ROLES["registrar"], db, women, by=("county_fips",))
+    assert not registrar["count"].isna().any()

@@ -11,7 +11,14 @@ import pandas as pd
 import pytest
 
 from registry.operational import list_definitions, open_operational_store
-from registry.suppression import COMPLEMENTARY, DifferencingGuard, DisclosureRisk, suppress
+from registry.suppression import (
+    COMPLEMENTARY,
+    DIFFERENCING,
+    CellGuard,
+    DifferencingGuard,
+    DisclosureRisk,
+    suppress,
+)
 
 PRIMARY = "primary: count 1-15"
 
@@ -221,3 +228,30 @@ def test_a_cell_alone_in_its_line_does_not_cascade_through_the_table():
     out = suppress(table, dimensions=["site", "sex"])
     assert out["suppressed"].tolist() == [True, True, True, True, False, False, True]
     assert set(recoverable_cells(table, out, ["site", "sex"])) <= {6}   # D alone: its own total gives it away
+
+
+def test_cell_guard_finds_partners_differing_in_one_dimension(tmp_path: Path):
+    guard = CellGuard(open_operational_store(tmp_path / "r.duckdb"))
+    both = {"site": ["39"], "sex": ["1", "2"], "county": "20001"}
+    guard.record("ana", [(both, 240)])
+    female = {**both, "sex": ["2"]}
+    other_county = {**female, "county": "20003"}
+    assert guard.screen("ana", [(female, 231), (female, 200), ({**both}, 240), (other_county, 231)]) == [0]
+    assert guard.screen("bob", [(female, 231)]) == []          # per user
+    assert guard.screen("ana", [({**female, "site": ["30"]}, 231)]) == []   # differs in two dimensions
+    assert guard.screen("ana", [({**both, "site": ["30"]}, 231)]) == []     # disjoint sites count nobody
+    assert guard.screen("ana", [({**both, "site": []}, 250)]) == [0]        # all sites contain breast
+    ranged = CellGuard(guard.ops, bounds=frozenset({"first_year"}))
+    ranged.record("ana", [({**both, "first_year": 2014}, 240)])
+    assert ranged.screen("ana", [({**both, "first_year": 2016}, 230)]) == [0]
+    evil = {**both, "county": "'); DROP TABLE released_cell; --"}
+    guard.record("ana", [(evil, 50)])
+    assert guard.screen("ana", [({**evil, "sex": ["2"]}, 45)]) == [0]
+
+
+def test_withheld_positions_are_primary_and_get_complements():
+    table = grid([[40, 50], [60, 70]])
+    out = suppress(table, dimensions=["county", "year"], withhold=[0])
+    assert out.loc[0, "suppression_reason"] == DIFFERENCING and out.loc[0, "count"] != out.loc[0, "count"]
+    assert out["suppressed"].sum() == 4   # a 2 x 2 table: the complements close the rectangle
+    assert recoverable_cells(table, out, ["county", "year"]) == []

@@ -97,8 +97,10 @@ table = county[columns].sort_values("county_name")
 st.dataframe(table, hide_index=True)
 download_csv(county, "county-rates.csv")
 how_computed(county, "Counties with 1-15 cases are withheld for researchers and administrators and drawn as "
-                     "*suppressed*, distinct from counties with no cases. A county is *above* or *below* the "
-                     "state when its interval does not overlap the state's.")
+                     "*suppressed*, distinct from counties with no cases; so are counties withheld to protect "
+                     "them, and counties whose count differs by 1-15 from one you saw under a filter differing "
+                     "in one respect (e.g. both sexes, then women). A county is *above* or *below* the state "
+                     "when its interval does not overlap the state's.")
 
 st.subheader("One county")
 options = table["county_fips"].tolist()

@@ -102,7 +102,7 @@ else:
 table = trend_table(yearly)
 hidden = sorted(set(table.loc[table["suppressed"], "diagnosis_year"].astype(int).tolist()))
 if hidden:
-    st.warning(f"Suppressed (fewer than 16 cases, or complementary): {', '.join(map(str, hidden))}. "
+    st.warning(f"Suppressed (fewer than 16 cases, or withheld to protect one): {', '.join(map(str, hidden))}. "
                "These years are withheld, not zero, and are left out of the chart.")
 st.dataframe(table, hide_index=True, column_config={
     "group": COMPARISONS.get(str(by), "Group"),
