@@ -142,6 +142,17 @@ def site_name(codes: Sequence[str]) -> str:
 CURVE_COLUMNS = ["group", "time", "estimate", "lower", "upper", "at_risk", "suppressed"]
 
 
+def choice_control(label: str, options: dict[str, str], param: str) -> str:
+    """A sidebar radio over ``options`` (code -> label) whose choice is kept in the URL as ``param``."""
+    keys = list(options)
+    chosen = _param(param, keys[0])
+    with st.sidebar:
+        choice = st.radio(label, keys, index=keys.index(chosen) if chosen in keys else 0,
+                          format_func=options.__getitem__, key=f"f_{param}")
+    st.query_params[param] = choice
+    return str(choice)
+
+
 def comparison_control(options: Sequence[str]) -> str | None:
     """Sidebar choice of what to compare curves by (one of ``registry.cohort.COMPARISONS``), kept in the URL."""
     choices = ["", *options]

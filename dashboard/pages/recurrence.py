@@ -60,14 +60,9 @@ def show_rates(rates: pd.DataFrame) -> None:
 
 st.title("Recurrence")
 principal, db = common.require_principal()
-with st.sidebar:
-    keys = list(ENDPOINTS)
-    chosen = str(st.query_params.get("endpoint", keys[0]))
-    endpoint = st.radio("Endpoint", keys, index=keys.index(chosen) if chosen in keys else 0,
-                        format_func=ENDPOINTS.__getitem__, key="f_endpoint")
+endpoint = common.choice_control("Endpoint", ENDPOINTS, "endpoint")
 tumor_filter = common.filter_controls(stage=True)
 by = common.comparison_control(["treatment_group", "stage_group", "sex", "age_band", "period"])
-st.query_params["endpoint"] = endpoint
 vintage = common.vintage(str(db))
 try:
     at_times = recurrence(principal.role, principal.user, str(db), tumor_filter, tuple(TIMES), endpoint, by, vintage)

@@ -71,14 +71,9 @@ def show_medians(curve: pd.DataFrame) -> None:
 
 st.title("Survival")
 principal, db = common.require_principal()
-with st.sidebar:
-    keys = list(METHODS)
-    chosen = str(st.query_params.get("method", keys[0]))
-    method = st.radio("Method", keys, index=keys.index(chosen) if chosen in keys else 0,
-                      format_func=METHODS.__getitem__, key="f_method")
+method = common.choice_control("Method", METHODS, "method")
 tumor_filter = common.filter_controls(stage=True)
 by = common.comparison_control(["stage_group", "sex", "age_band", "period", "race", "treatment_group"])
-st.query_params["method"] = method
 vintage = common.vintage(str(db))
 try:
     at_times = survival(principal.role, principal.user, str(db), tumor_filter, method, tuple(TIMES), by, vintage)
