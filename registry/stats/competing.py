@@ -167,6 +167,13 @@ class _Table:
         return out
 
 
+def _check_cause(event_of_interest: Any) -> None:
+    """The event code of interest must be a positive integer (0 is censoring)."""
+    if isinstance(event_of_interest, bool) or not isinstance(event_of_interest, int | np.integer) \
+            or event_of_interest <= 0:
+        raise ValueError(f"event_of_interest must be a positive integer cause code, got {event_of_interest!r}")
+
+
 def _check_counts(counts: Any, size: int) -> np.ndarray | None:
     """Frequency weights: one non-negative whole number per row (row i stands for ``counts[i]`` subjects)."""
     if counts is None:
@@ -285,9 +292,7 @@ def cumulative_incidence(time: Any, event: Any, *, event_of_interest: int,
     alpha = _check_alpha(alpha)
     if conf_type not in CONF_TYPES:
         raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
-    if isinstance(event_of_interest, bool) or not isinstance(event_of_interest, int | np.integer) \
-            or event_of_interest <= 0:
-        raise ValueError(f"event_of_interest must be a positive integer cause code, got {event_of_interest!r}")
+    _check_cause(event_of_interest)
     t, e = _check_time_event(time, event)
     w = _check_counts(counts, t.size)
     grid = _check_times(times)
@@ -411,9 +416,7 @@ def recurrence_rate(time: Any, event: Any, *, event_of_interest: int = 1, time_u
         raise ValueError(f"time_unit must be one of {tuple(TIME_UNITS)}, got {time_unit!r}")
     if not np.isfinite(per) or per <= 0:
         raise ValueError(f"per must be a positive number, got {per!r}")
-    if isinstance(event_of_interest, bool) or not isinstance(event_of_interest, int | np.integer) \
-            or event_of_interest <= 0:
-        raise ValueError(f"event_of_interest must be a positive integer cause code, got {event_of_interest!r}")
+    _check_cause(event_of_interest)
     t, e = _check_time_event(time, event)
     w = _check_counts(counts, t.size)
     w = np.ones(t.size) if w is None else w
