@@ -121,8 +121,8 @@ def download_csv(frame: pd.DataFrame, name: str, label: str = "Download the data
     st.download_button(label, buffer.getvalue(), file_name=name, mime="text/csv")
 
 
-def describe_filter(tumor_filter: TumorFilter) -> str:
-    """"Breast, female, Black, localized, diagnosed 2014-2023": what a page's numbers cover."""
+def describe_filter(tumor_filter: TumorFilter, by: str | None = None) -> str:
+    """"Breast, female, Black, localized, diagnosed 2014-2023, by sex": what a page's numbers cover."""
     parts = [site_name(tumor_filter.site_recodes)]
     parts.append(SEXES[tumor_filter.sexes[0]].lower() if len(tumor_filter.sexes) == 1 else "both sexes")
     if tumor_filter.races:
@@ -130,6 +130,8 @@ def describe_filter(tumor_filter: TumorFilter) -> str:
     if tumor_filter.stage_groups:
         parts.append(", ".join(s.replace("_", " ") for s in tumor_filter.stage_groups))
     parts.append(f"diagnosed {tumor_filter.first_year}-{tumor_filter.last_year}")
+    if by:
+        parts.append(f"by {COMPARISONS[by].lower()}")
     return ", ".join(parts)
 
 

@@ -74,8 +74,7 @@ except StoreError as exc:
 
 patients = at_times.attrs.get("patients")
 patient_count = common.count_text(patients)
-compared = f", by {COMPARISONS[by].lower()}" if by else ""
-st.caption(f"{common.describe_filter(tumor_filter)}{compared}. Recurrence is most meaningful for localized and regional disease: "
+st.caption(f"{common.describe_filter(tumor_filter, by)}. Recurrence is most meaningful for localized and regional disease: "
            "choose a summary stage in the sidebar.")
 if patients == 0:
     st.info("No tumors match these filters.")

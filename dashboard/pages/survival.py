@@ -84,8 +84,7 @@ except StoreError as exc:
 
 patients = at_times.attrs.get("patients")
 patient_count = common.count_text(patients)
-compared = f", by {COMPARISONS[by].lower()}" if by else ""
-st.caption(f"{common.describe_filter(tumor_filter)}{compared}; {METHODS[method]}.")
+st.caption(f"{common.describe_filter(tumor_filter, by)}; {METHODS[method]}.")
 if patients == 0:
     st.info("No tumors match these filters.")
     st.stop()

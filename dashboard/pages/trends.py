@@ -83,8 +83,7 @@ except ValueError as exc:   # e.g. fewer than three years with cases: no trend c
     st.info(f"No trend can be computed for these filters: {exc}. Widen the years or the site.")
     st.stop()
 
-compared = f", by {COMPARISONS[by].lower()}" if by else ""
-st.caption(f"{common.describe_filter(tumor_filter)}{compared}; age-adjusted to the 2000 US standard population, "
+st.caption(f"{common.describe_filter(tumor_filter, by)}; age-adjusted to the 2000 US standard population, "
            "per 100,000.")
 row = apc.iloc[0]
 withheld = bool(row.get("suppressed", False)) or not math.isfinite(float(row["apc"]))
