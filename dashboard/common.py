@@ -3,8 +3,6 @@ the "how this was computed" note and a CSV download that carries the method and 
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,11 +13,12 @@ from dashboard.session import current_principal
 from registry.cohort import COMPARISONS, RACE_RECODES, STAGE_GROUPS, TumorFilter, data_vintage
 from registry.principal import Principal
 from registry.privacy import DEFAULT_THRESHOLD
+from registry.release import Release
 from registry.site_recode import SITE_GROUPS
-from registry.stats import provenance
 from registry.store import default_db_path
 
 SEXES = {"": "Both sexes", "1": "Male", "2": "Female"}
+DEFAULT_YEARS = (2014, 2023)   # diagnosis years every page starts from
 
 
 def require_principal() -> tuple[Principal, Path]:
@@ -42,7 +41,7 @@ def _param(name: str, default: str) -> str:
     return str(value)
 
 
-def filter_controls(*, years: tuple[int, int] = (2014, 2023), site: bool = True, sex: bool = True,
+def filter_controls(*, years: tuple[int, int] = DEFAULT_YEARS, site: bool = True, sex: bool = True,
                     race: bool = True, stage: bool = False) -> TumorFilter:
     """Sidebar filters for site group, sex, race, diagnosis years and stage; their values live in the URL."""
     codes = [c for c in SITE_GROUPS["code"] if c != "99"]
@@ -89,36 +88,33 @@ def count_text(count: int | None) -> str:
     return f"fewer than {DEFAULT_THRESHOLD}" if count is None else f"{int(count):,}"
 
 
-def excluded_text(rates: pd.DataFrame) -> str:
+def excluded_text(rates: Release) -> str:
     """"1,234" cases left out of rates, "Fewer than 16" when the count is withheld, "" when none."""
-    if "excluded_cases" not in rates.attrs:
+    if "excluded_cases" not in rates.counts:
         return ""
-    excluded = rates.attrs["excluded_cases"]
+    excluded = rates.count("excluded_cases")
     return count_text(excluded).capitalize() if excluded is None or excluded else ""
 
 
-def how_computed(frame: pd.DataFrame, extra: str = "") -> None:
-    """The method, parameters and data vintage behind a chart, in a collapsed note."""
-    facts = provenance(frame)
+def how_computed(release: Release, extra: str = "") -> None:
+    """The method, standard, confidence level and data vintage behind a chart, in a collapsed note."""
+    facts = release.provenance
     with st.expander("How this was computed"):
-        st.markdown(f"**Method:** {facts['method']}")
-        if facts.get("standard"):
-            st.markdown(f"**Standard population:** {facts['standard']}")
-        if facts.get("alpha") is not None:
-            st.markdown(f"**Confidence level:** {100 * (1 - float(facts['alpha'])):.0f}%")
-        st.markdown(f"**Data vintage:** {facts.get('data_vintage') or 'unknown'}")
+        st.markdown(f"**Method:** {facts.method}")
+        if facts.standard:
+            st.markdown(f"**Standard population:** {facts.standard}")
+        if facts.alpha is not None:
+            st.markdown(f"**Confidence level:** {100 * (1 - float(facts.alpha)):.0f}%")
+        st.markdown(f"**Data vintage:** {facts.data_vintage or 'unknown'}")
         if extra:
             st.markdown(extra)
 
 
-def download_csv(frame: pd.DataFrame, name: str, label: str = "Download the data (CSV)") -> None:
-    """A CSV of the numbers behind a chart, preceded by comment lines naming method and provenance."""
-    facts = provenance(frame)
-    header = "".join(f"# {key}: {json.dumps(value, default=str)}\n" for key, value in facts.items())
-    buffer = io.StringIO()
-    buffer.write(header)
-    frame.to_csv(buffer, index=False)
-    st.download_button(label, buffer.getvalue(), file_name=name, mime="text/csv")
+def download_csv(release: Release, name: str, label: str = "Download the data (CSV)",
+                 table: pd.DataFrame | None = None) -> None:
+    """A CSV of the numbers behind a chart (``table``: the shown form of the release's table), preceded by
+    comment lines with the method, provenance and released counts."""
+    st.download_button(label, release.to_csv(table), file_name=name, mime="text/csv")
 
 
 def describe_filter(tumor_filter: TumorFilter, by: str | None = None) -> str:
@@ -172,27 +168,26 @@ def curve_table(frame: pd.DataFrame) -> pd.DataFrame:
     out = out[[c for c in CURVE_COLUMNS if c in out.columns]].copy()
     if "suppressed" not in out.columns:
         out["suppressed"] = False
-    out.attrs.update(frame.attrs)
     return out
 
 
-def group_sizes(frame: pd.DataFrame) -> str:
+def group_sizes(release: Release) -> str:
     """"Localized 1,234; Regional withheld; ..." from a comparison's released group sizes."""
     parts = []
-    for group in frame.attrs.get("groups") or []:
-        size = "withheld (small group)" if group["suppressed"] else (
-            "none" if not group["patients"] else f"{group['patients']:,}")
-        parts.append(f"{group['group']} {size}")
+    for group in release.groups:
+        size = "withheld (small group)" if group.suppressed else (
+            "none" if not group.patients else f"{group.patients:,}")
+        parts.append(f"{group.group} {size}")
     return "; ".join(parts)
 
 
-def show_curve(curve: pd.DataFrame, at_times: pd.DataFrame, *, title: str, heading: str, estimate_label: str,
+def show_curve(curve: Release, at_times: Release, *, title: str, heading: str, estimate_label: str,
                file_name: str, note: str) -> pd.DataFrame:
     """Released curves (withheld points left off, one per group when compared) and their table at chosen
     times, with note and CSV."""
     from dashboard.charts import MAX_BANDS, survival_figure
 
-    full = curve_table(curve)
+    full = curve_table(curve.table)
     shown = full[~full["suppressed"].astype(bool)].dropna(subset=["estimate"])
     figure = survival_figure(shown.rename(columns={"group": "label"}), estimate="estimate", title=title)
     figure.update_layout(yaxis={"title": {"text": estimate_label.lower()}})
@@ -204,12 +199,15 @@ def show_curve(curve: pd.DataFrame, at_times: pd.DataFrame, *, title: str, headi
         st.caption(f"With more than {MAX_BANDS} curves the chart leaves out the interval bands; the table has "
                    "the intervals.")
     if full["suppressed"].astype(bool).any():
-        st.caption("Curves stop where fewer than 16 patients remain at risk (later points are withheld); "
-                   "a group too small to show is withheld whole.")
-    table = curve_table(at_times)
+        st.caption(f"Curves stop where fewer than {DEFAULT_THRESHOLD} patients remain at risk (later points are "
+                   "withheld); a group too small to show is withheld whole.")
+    if "events" not in curve.table.columns and not full.empty:   # released thinned: see registry.release
+        st.caption(f"Curves show a point after every {DEFAULT_THRESHOLD} or more events and at each whole year, "
+                   "so that no small number of deaths or recurrences can be read from the steps.")
+    table = curve_table(at_times.table)
     st.subheader(heading)
     st.dataframe(table, hide_index=True, column_config={
-        "group": st.column_config.TextColumn(COMPARISONS.get(str(curve.attrs.get("comparison")), "Group")),
+        "group": st.column_config.TextColumn(COMPARISONS.get(str(curve.comparison), "Group")),
         "time": st.column_config.NumberColumn("Years", format="%d"),
         "estimate": st.column_config.NumberColumn(estimate_label, format="%.3f"),
         "lower": st.column_config.NumberColumn("95% CI lower", format="%.3f"),
@@ -218,5 +216,5 @@ def show_curve(curve: pd.DataFrame, at_times: pd.DataFrame, *, title: str, headi
         "suppressed": st.column_config.CheckboxColumn("Suppressed")})
     sizes = group_sizes(at_times)
     how_computed(at_times, extra=note + (f"\n\n**Patients by group:** {sizes}." if sizes else ""))
-    download_csv(table, file_name)
+    download_csv(at_times, file_name, table=table)
     return table

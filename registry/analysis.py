@@ -1,11 +1,12 @@
 """Registry-level statistics straight from the store: incidence, survival and recurrence for a filter.
 
 Each function selects tumors with a ``TumorFilter`` (aggregation pushed down to DuckDB by
-``registry.cohort``), runs the estimator from ``registry.stats`` and stamps the result with the store's
-data vintage, so a page or export can cite exactly which data and method produced every number.
-Survival times are in years (days / 365.241, the relsurv convention). Every function takes the caller's
-``Principal`` and releases its result through ``registry.privacy.apply_policy``: researchers and
-administrators get small cells (and curve points resting on fewer than 16 at risk) withheld and flagged.
+``registry.cohort``), runs the estimator from ``registry.stats`` and hands the result over as a
+``registry.release.Release`` carrying the method and the store's data vintage, so a page or export can
+cite exactly which data and method produced every number. Survival times are in years (days / 365.241,
+the relsurv convention). Every function takes the caller's ``Principal`` and releases through
+``registry.release``: researchers and administrators get small cells, differences with earlier releases
+and thinned curves instead of per-event detail.
 """
 
 from __future__ import annotations
@@ -27,10 +28,19 @@ from registry.cohort import (
     comparison_groups,
     data_vintage,
 )
-from registry.operational import open_operational_store
 from registry.principal import Principal
-from registry.privacy import DEFAULT_THRESHOLD, apply_policy
 from registry.ratetables import DAYS_PER_YEAR, us_life_table
+from registry.release import (
+    GroupSize,
+    Provenance,
+    Release,
+    bare,
+    cell_spec,
+    provenance_of,
+    release_count,
+    release_curve,
+    release_table,
+)
 from registry.stats import (
     age_adjusted_rates,
     age_specific_rates,
@@ -42,76 +52,41 @@ from registry.stats import (
     recurrence_rate,
     relative_survival,
 )
-from registry.suppression import CellGuard, DifferencingGuard
+from registry.suppression import DEFAULT_THRESHOLD
 
 RECURRENCE = 1   # event code of a first recurrence in ``registry.cohort._recurrence_counts``
 
 
-def _stamp(frame: pd.DataFrame, db_path: Path, tumor_filter: TumorFilter) -> pd.DataFrame:
-    frame.attrs["data_vintage"] = data_vintage(db_path)
-    frame.attrs.setdefault("parameters", {})["filter"] = tumor_filter.spec()
-    return frame
+def _provenance(principal: Principal, frame: pd.DataFrame, db_path: Path, tumor_filter: TumorFilter) -> Provenance:
+    return provenance_of(frame, principal, tumor_filter, data_vintage(db_path))
+
+
+CASES = "tumors"                                  # what the ledger counts for incidence tables
+OUTSIDE_DENOMINATORS = "tumors without a denominator"
+SURVIVAL_PATIENTS = "patients in the survival selection"
+RECURRENCES = "first recurrences"
 
 
 def incidence_rates(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = (),
                     standard: str = "us2000_19", ci: str = "tiwari", per: int = 100_000,
-                    alpha: float = 0.05) -> pd.DataFrame:
+                    alpha: float = 0.05) -> Release:
     """Age-adjusted incidence rates for the filter, one row per stratum of ``by``, as the role may see them.
 
     Tumors without a known age, sex or (when grouping by county) county have no denominator and are
-    left out; their number is reported in ``attrs["excluded_cases"]`` (``None`` when it is 1-15 and the
-    role may not see small counts).
+    left out; their number is the release's ``excluded_cases`` count (``None`` when withheld).
     """
-    result = _incidence_rates(db_path, tumor_filter, by=by, standard=standard, ci=ci, per=per, alpha=alpha)
-    _guard_differencing(principal, db_path, tumor_filter, int(result["count"].sum()))
-    return _release_excluded(principal, _release_cells(principal, db_path, tumor_filter, result, by))
+    raw = _incidence_rates(db_path, tumor_filter, by=by, standard=standard, ci=ci, per=per, alpha=alpha)
+    return _rates_release(principal, db_path, tumor_filter, raw, by)
 
 
-RANGE_LIMITS = frozenset({"first_year", "last_year", "min_age", "max_age"})   # TumorFilter's range bounds
-
-
-def _release_cells(principal: Principal, db_path: Path, tumor_filter: TumorFilter, raw: pd.DataFrame,
-                   dimensions: Sequence[str]) -> pd.DataFrame:
-    """An aggregate table released through the policy, with the cell-level differencing guard for roles
-    that get suppressed tables: a cell whose count differs by 1-15 from one released earlier under a
-    filter differing in one dimension is withheld (with complements), and the released cells are kept."""
-    if principal.role == "registrar":
-        return apply_policy(principal, raw, kind="aggregate", dimensions=list(dimensions))
-    guard = CellGuard(open_operational_store(db_path), bounds=RANGE_LIMITS)
-    base = {name: value for name, value in tumor_filter.spec().items() if name != "extra"}
-    table = raw.reset_index(drop=True)
-    cells = [({**base, **{d: row[d] for d in dimensions}}, int(row["count"]))
-             for row in table[[*dimensions, "count"]].to_dict("records")]
-    released = apply_policy(principal, table, kind="aggregate", dimensions=list(dimensions),
-                            withhold=guard.screen(principal.user, cells))
-    shown = ~released["suppressed"].astype(bool).to_numpy() if "suppressed" in released.columns else \
-        [True] * len(cells)
-    guard.record(principal.user, [cell for cell, keep in zip(cells, shown, strict=True) if keep])
-    return released
-
-
-def _release_excluded(principal: Principal, frame: pd.DataFrame) -> pd.DataFrame:
-    """The number of cases left out of the rates is a count too: 1-15 is withheld for non-registrars."""
-    return _release_counts(principal, frame, "excluded_cases")
-
-
-def _release_counts(principal: Principal, frame: pd.DataFrame, *names: str) -> pd.DataFrame:
-    """Counts carried in ``attrs`` (cases left out, patients) set to ``None`` when 1-15 for non-registrars."""
-    if principal.role != "registrar":
-        for name in names:
-            value = frame.attrs.get(name)
-            if value is not None and 1 <= int(value) < DEFAULT_THRESHOLD:
-                frame.attrs[name] = None
-    return frame
-
-
-def _guard_differencing(principal: Principal, db_path: Path, tumor_filter: TumorFilter, total: int) -> None:
-    """Refuse (DisclosureRisk) a case total that differs by 1-15 from one released to the same user under
-    a filter differing in one dimension (``registry.suppression.DifferencingGuard``); not for registrars."""
-    if principal.role == "registrar":
-        return
-    spec = {name: value for name, value in tumor_filter.spec().items() if name != "extra"}
-    DifferencingGuard(open_operational_store(db_path)).release(principal.user, spec, total)
+def _rates_release(principal: Principal, db_path: Path, tumor_filter: TumorFilter, raw: pd.DataFrame,
+                   by: Sequence[str]) -> Release:
+    """A rate table and its count of tumors left out, through the release path."""
+    table = release_table(principal, db_path, raw, base=tumor_filter, measure=CASES, dimensions=list(by))
+    excluded = release_count(principal, db_path, raw.attrs.get("excluded_cases"),
+                             cell_spec(tumor_filter, {}, f"{OUTSIDE_DENOMINATORS} by {', '.join(by) or 'age'}"))
+    return Release(table=bare(table), provenance=_provenance(principal, raw, db_path, tumor_filter),
+                   counts={"excluded_cases": excluded})
 
 
 def _incidence_rates(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = (),
@@ -125,7 +100,7 @@ def _incidence_rates(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[s
     excluded = int(cases["count"].sum() - known["count"].sum())
     result = age_adjusted_rates(known, population, by=by, standard=standard, ci=ci, per=per, alpha=alpha)
     result.attrs["excluded_cases"] = excluded
-    return _stamp(result, db_path, tumor_filter)
+    return result
 
 
 NO_POPULATION = ("no population (denominators) is loaded for these years, areas and sexes: load a SEER "
@@ -141,17 +116,18 @@ def _checked_population(db_path: Path, tumor_filter: TumorFilter, by: Sequence[s
 
 
 def age_specific(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, per: int = 100_000,
-                 alpha: float = 0.05) -> pd.DataFrame:
+                 alpha: float = 0.05) -> Release:
     """Age-specific incidence rates (exact Poisson intervals) by SEER age group, as the role may see them."""
     cases = _case_counts(db_path, tumor_filter)
     population = _checked_population(db_path, tumor_filter, ())
     cases = cases.merge(population[["age_group"]], on="age_group", how="inner")
-    result = age_specific_rates(cases, population, per=per, alpha=alpha)
-    return _release_cells(principal, db_path, tumor_filter, _stamp(result, db_path, tumor_filter), ["age_group"])
+    raw = age_specific_rates(cases, population, per=per, alpha=alpha)
+    table = release_table(principal, db_path, raw, base=tumor_filter, measure=CASES, dimensions=["age_group"])
+    return Release(table=bare(table), provenance=_provenance(principal, raw, db_path, tumor_filter))
 
 
 def incidence_trend(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, standard: str = "us2000_19",
-                    alpha: float = 0.05, by: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    alpha: float = 0.05, by: str | None = None) -> tuple[Release, Release]:
     """Age-adjusted rate by diagnosis year and its annual percent change (weighted log-linear fit).
 
     With ``by`` (``sex`` or ``race``) the years are crossed with that stratum and released as one two-way
@@ -161,9 +137,9 @@ def incidence_trend(principal: Principal, db_path: Path, tumor_filter: TumorFilt
     """
     strata = ("diagnosis_year",) if by is None else ("diagnosis_year", by)
     raw = _incidence_rates(db_path, tumor_filter, by=strata, standard=standard, alpha=alpha)
-    yearly = _release_excluded(principal, _release_cells(principal, db_path, tumor_filter, raw, strata))
-    groups = [(None, raw, yearly)] if by is None else \
-        [(value, raw[raw[by] == value], yearly[yearly[by] == value]) for value in raw[by].drop_duplicates()]
+    yearly = _rates_release(principal, db_path, tumor_filter, raw, strata)
+    groups = [(None, raw, yearly.table)] if by is None else \
+        [(value, raw[raw[by] == value], yearly.table[yearly.table[by] == value]) for value in raw[by].drop_duplicates()]
     rows = []
     for value, group_raw, group_released in groups:
         usable = group_raw[group_raw["rate"] > 0]
@@ -177,16 +153,15 @@ def incidence_trend(principal: Principal, db_path: Path, tumor_filter: TumorFilt
             apc.insert(0, by, value)
         rows.append(apc)
     trend = pd.concat(rows, ignore_index=True) if by is not None else rows[0]
-    trend.attrs.update(rows[0].attrs)
-    return yearly, _stamp(trend, db_path, tumor_filter)
+    return yearly, Release(table=bare(trend), provenance=_provenance(principal, rows[0], db_path, tumor_filter))
 
 
 def survival(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, method: str = "kaplan-meier",
-             times_years: Sequence[float] | None = None, alpha: float = 0.05, by: str | None = None) -> pd.DataFrame:
+             times_years: Sequence[float] | None = None, alpha: float = 0.05, by: str | None = None) -> Release:
     """Observed (Kaplan-Meier) or net/relative (Pohar-Perme, Ederer II, US life table) survival, in years.
 
     With ``by`` (one of ``registry.cohort.COMPARISONS``) there is one curve per group, told apart by a
-    leading ``group`` column; see ``_compare`` for how small groups are released.
+    leading ``group`` column; see ``_compare`` for how curves and group sizes are released.
     """
     if method not in SURVIVAL_METHODS:
         raise ValueError(f"method: unknown {method!r}; use {', '.join(SURVIVAL_METHODS)}")
@@ -196,8 +171,9 @@ def survival(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, 
             return _survival_counts(db_path, chosen, by=strata)
         return _survival_data(db_path, chosen, by=strata)
 
-    return _compare(principal, db_path, tumor_filter, by, fetch,
-                    lambda data: _estimate_survival(data, method, times_years, alpha))
+    return _compare(principal, db_path, tumor_filter, by, fetch, times_years,
+                    lambda data, times: _estimate_survival(data, method, times, alpha),
+                    estimate_column="survival" if method == "kaplan-meier" else "estimate")
 
 
 SURVIVAL_METHODS = ("kaplan-meier", "pohar-perme", "ederer2")
@@ -207,7 +183,7 @@ def _estimate_survival(data: pd.DataFrame, method: str, times_years: Sequence[fl
                        alpha: float) -> pd.DataFrame:
     """One survival curve from fetched rows (attrs ``patients``: tumors in the survival selection)."""
     if data.empty:
-        return _no_patients("survival")
+        return _no_patients("survival" if method == "kaplan-meier" else "estimate")
     if method == "kaplan-meier":
         result = kaplan_meier(data["time_days"] / DAYS_PER_YEAR, data["dead"], counts=data["count"],
                               times=times_years, alpha=alpha)
@@ -224,11 +200,13 @@ def _no_patients(estimate: str) -> pd.DataFrame:
     """The empty curve of a selection without patients (no estimate exists; ``patients`` is 0)."""
     empty = pd.DataFrame({column: pd.Series(dtype=float) for column in ("time", estimate, "lower", "upper")})
     empty["at_risk"] = pd.Series(dtype="int64")
+    empty["events"] = pd.Series(dtype="int64")
     empty.attrs["patients"] = 0
     return annotate(empty, method="no estimate: no patients match the filter")
 
 
 Fetch = Callable[[TumorFilter, Sequence[str]], pd.DataFrame]
+Estimate = Callable[[pd.DataFrame, Sequence[float] | None], pd.DataFrame]
 
 
 def _group_rows(tumor_filter: TumorFilter, by: str, fetch: Fetch) -> list[tuple[ComparisonGroup, pd.DataFrame]]:
@@ -243,79 +221,69 @@ def _group_rows(tumor_filter: TumorFilter, by: str, fetch: Fetch) -> list[tuple[
 
 
 def _compare(principal: Principal, db_path: Path, tumor_filter: TumorFilter, by: str | None, fetch: Fetch,
-             estimate: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
+             times: Sequence[float] | None, estimate: Estimate, *, estimate_column: str) -> Release:
     """One released curve, or with ``by`` one per comparison group stacked under a ``group`` column.
 
-    Group sizes are released like a one-way table (primary and complementary suppression), so a small
-    group cannot be recovered from the overall total and the other groups: for researchers and
-    administrators a withheld group's whole curve is withheld. ``attrs["groups"]`` lists each group's
-    released number of patients; ``attrs["patients"]`` is the total over the groups.
+    Registrars get the estimator's output (at ``times`` when given). Others get curves through
+    ``registry.release.release_curve`` (thinned, whole-year anchors, numbers at risk screened), computed
+    from the full curve so that every view of the same data shows the same points. Group sizes are
+    released like a one-way table (primary and complementary suppression, and the ledger), so a small
+    group cannot be recovered from the total and the other groups; a withheld group's curve is withheld.
     """
+    full = principal.is_registrar and times is not None
+    requested = times if full else None
+
+    def curve_of(rows: pd.DataFrame) -> pd.DataFrame:
+        return estimate(rows, requested)
+
     if by is None:
-        curve = _stamp(estimate(fetch(tumor_filter, ())), db_path, tumor_filter)
-        return _release_counts(principal, _release_curve(principal, curve), "patients")
-    curves = [(group.label, _stamp(estimate(rows), db_path, group.tumor_filter))
-              for group, rows in _group_rows(tumor_filter, by, fetch)]
-    sizes = pd.DataFrame({"group": [label for label, _ in curves],
+        curve = curve_of(fetch(tumor_filter, ()))
+        patients = int(curve.attrs.get("patients") or 0)
+        table = release_curve(principal, db_path, curve, estimate=estimate_column,
+                              spec=cell_spec(tumor_filter, {}, SURVIVAL_PATIENTS), requested=times)
+        count = release_count(principal, db_path, patients, cell_spec(tumor_filter, {}, SURVIVAL_PATIENTS))
+        return Release(table=table, provenance=_provenance(principal, curve, db_path, tumor_filter),
+                       counts={"patients": count})
+    curves = [(group, curve_of(rows)) for group, rows in _group_rows(tumor_filter, by, fetch)]
+    sizes = pd.DataFrame({"group": [group.label for group, _ in curves],
                           "count": [int(curve.attrs.get("patients") or 0) for _, curve in curves]})
-    released_sizes = apply_policy(principal, sizes, kind="aggregate", dimensions=["group"])
-    withheld = set(released_sizes.loc[released_sizes["suppressed"].astype(bool), "group"]) \
-        if "suppressed" in released_sizes.columns else set()
+    specs = [cell_spec(group.tumor_filter, {}, SURVIVAL_PATIENTS) for group, _ in curves]
+    released_sizes = release_table(principal, db_path, sizes, base=tumor_filter, measure=SURVIVAL_PATIENTS,
+                                   dimensions=["group"], cell_specs=specs)
+    withheld = released_sizes["suppressed"].astype(bool).tolist() if "suppressed" in released_sizes.columns \
+        else [False] * len(curves)
     parts = []
-    for label, curve in curves:
-        released = _release_curve(principal, curve)
-        if label in withheld:
-            released = _withhold(released)
-        released.insert(0, "group", label)
-        parts.append(released)
-    out = pd.concat(parts, ignore_index=True)
-    out.attrs.update(next((c.attrs for _, c in curves if c.attrs.get("patients")), curves[0][1].attrs))
-    _stamp(out, db_path, tumor_filter)
-    out.attrs["comparison"] = by
-    out.attrs["groups"] = [{"group": row["group"], "patients": None if pd.isna(row["count"]) else int(row["count"]),
-                            "suppressed": bool(row.get("suppressed", False))}
-                           for row in released_sizes.to_dict("records")]
-    out.attrs["patients"] = int(sizes["count"].sum())
-    return _release_counts(principal, out, "patients")
-
-
-def _withhold(curve: pd.DataFrame) -> pd.DataFrame:
-    """Every point of a released curve withheld: estimates and counts blanked, flagged suppressed."""
-    out = curve.copy()
-    for column in out.columns:
-        if column != "time" and pd.api.types.is_numeric_dtype(out[column]) and not pd.api.types.is_bool_dtype(out[column]):
-            out[column] = np.nan
-    out["suppressed"] = True
-    return out
-
-
-def _release_curve(principal: Principal, curve: pd.DataFrame) -> pd.DataFrame:
-    """A survival-type curve as the role may see it.
-
-    For researchers and administrators, points resting on 1-15 at risk are withheld, and the per-time
-    event and censoring counts are left out (they are small by nature; the curve itself is the release).
-    """
-    counts = ["events", "censored", "competing_events"]
-    if principal.role != "registrar":
-        curve = curve.drop(columns=[c for c in counts if c in curve.columns])
-    derived = [c for c in curve.columns if c not in ("time", "at_risk", *counts)]
-    return apply_policy(principal, curve, kind="aggregate", count_column="at_risk", dimensions=[],
-                        derived_columns=derived, margins=False)
+    for (group, curve), spec, hidden in zip(curves, specs, withheld, strict=True):
+        part = release_curve(principal, db_path, curve, estimate=estimate_column, spec=spec, requested=times,
+                             withheld=hidden)
+        part.insert(0, "group", group.label)
+        parts.append(part)
+    table = pd.concat(parts, ignore_index=True)
+    groups = tuple(GroupSize(str(row["group"]), None if pd.isna(row["count"]) else int(row["count"]),
+                             bool(hidden)) for row, hidden in zip(released_sizes.to_dict("records"), withheld,
+                                                                  strict=True))
+    total = int(sizes["count"].sum())
+    count = total if not any(withheld) else \
+        release_count(principal, db_path, total, cell_spec(tumor_filter, {}, SURVIVAL_PATIENTS))
+    source = next((c for _, c in curves if c.attrs.get("patients")), curves[0][1])
+    return Release(table=table, provenance=_provenance(principal, source, db_path, tumor_filter),
+                   counts={"patients": count}, groups=groups, comparison=by)
 
 
 RECURRENCE_ENDPOINTS = ("cumulative_incidence", "recurrence_free")
 
 
 def recurrence(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, times_years: Sequence[float] | None = None,
-               alpha: float = 0.05, endpoint: str = "cumulative_incidence", by: str | None = None) -> pd.DataFrame:
+               alpha: float = 0.05, endpoint: str = "cumulative_incidence", by: str | None = None) -> Release:
     """Cumulative incidence of first recurrence with death as a competing event (Aalen-Johansen), or
     recurrence-free survival (Kaplan-Meier of recurrence or death); ``by`` compares groups as ``survival``.
     """
     if endpoint not in RECURRENCE_ENDPOINTS:
         raise ValueError(f"endpoint: unknown {endpoint!r}; use {', '.join(RECURRENCE_ENDPOINTS)}")
     return _compare(principal, db_path, tumor_filter, by,
-                    lambda chosen, strata: _recurrence_counts(db_path, chosen, by=strata),
-                    lambda counts: _estimate_recurrence(counts, times_years, alpha, endpoint))
+                    lambda chosen, strata: _recurrence_counts(db_path, chosen, by=strata), times_years,
+                    lambda counts, times: _estimate_recurrence(counts, times, alpha, endpoint),
+                    estimate_column="estimate")
 
 
 def _estimate_recurrence(counts: pd.DataFrame, times_years: Sequence[float] | None, alpha: float,
@@ -336,18 +304,18 @@ def _estimate_recurrence(counts: pd.DataFrame, times_years: Sequence[float] | No
 
 
 def recurrence_rates(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, by: str | None = None,
-                     per: float = 100.0, alpha: float = 0.05) -> pd.DataFrame:
+                     per: float = 100.0, alpha: float = 0.05) -> Release:
     """First recurrences per ``per`` person-years of recurrence-free follow-up (exact Poisson interval),
     one row, or one per comparison group; rates resting on 1-15 recurrences are withheld for non-registrars.
     """
     def fetch(chosen: TumorFilter, strata: Sequence[str]) -> pd.DataFrame:
         return _recurrence_counts(db_path, chosen, by=strata)
 
-    groups = [("All", fetch(tumor_filter, ()))] if by is None else \
-        [(group.label, rows) for group, rows in _group_rows(tumor_filter, by, fetch)]
+    groups = [(None, fetch(tumor_filter, ()))] if by is None else \
+        [(group, rows) for group, rows in _group_rows(tumor_filter, by, fetch)]
     rows = []
     facts: dict[str, object] = {}
-    for label, counts in groups:
+    for group, counts in groups:
         time = counts["time_days"] / DAYS_PER_YEAR
         if (time * counts["count"]).sum() > 0:
             row = recurrence_rate(time, counts["event"], event_of_interest=RECURRENCE, per=per, alpha=alpha,
@@ -356,18 +324,21 @@ def recurrence_rates(principal: Principal, db_path: Path, tumor_filter: TumorFil
         else:
             row = pd.DataFrame({"events": [0], "person_years": [0.0], "rate": [np.nan], "lower": [np.nan],
                                 "upper": [np.nan], "subjects": [int(counts["count"].sum())]})
-        row.insert(0, "group", label)
+        row.insert(0, "group", "All" if group is None else group.label)
         rows.append(row)
     result = pd.concat(rows, ignore_index=True)
     result.attrs.update(facts)
     if "method" not in result.attrs:
         annotate(result, method=f"crude rate per {per:g} person-years, exact Poisson interval", alpha=alpha)
-    result.attrs["comparison"] = by
     # A row rests on its recurrences and on its patients: either being 1-15 withholds it (and a complement).
     small_group = result["subjects"].between(1, DEFAULT_THRESHOLD - 1)
     result["cell"] = np.where(small_group, result["subjects"], result["events"])
+    specs = None if by is None else [cell_spec(group.tumor_filter, {}, RECURRENCES)
+                                     for group, _ in groups if group is not None]
     # Person-years go too: with the usual follow-up they would tell a withheld group's size.
-    released = apply_policy(principal, _stamp(result, db_path, tumor_filter), kind="aggregate", count_column="cell",
-                            dimensions=["group"] if by else [], margins=by is not None,
-                            derived_columns=["events", "person_years", "rate", "lower", "upper", "subjects"])
-    return released.drop(columns="cell")
+    released = release_table(principal, db_path, result, base=tumor_filter, measure=RECURRENCES, count_column="cell",
+                             dimensions=["group"] if by else [], margins=by is not None, cell_specs=specs,
+                             derived_columns=["events", "person_years", "rate", "lower", "upper", "subjects"],
+                             also={"subjects": SURVIVAL_PATIENTS})
+    return Release(table=bare(released.drop(columns="cell")),
+                   provenance=_provenance(principal, result, db_path, tumor_filter), comparison=by)

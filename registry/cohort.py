@@ -20,12 +20,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 
 from registry.principal import ROLES, Principal
 from registry.store import read_connection
+
+if TYPE_CHECKING:
+    from registry.release import Release
 
 # SEER 19 age groups from age at diagnosis (years).
 AGE_GROUP_SQL = """CASE
@@ -375,46 +378,54 @@ COUNT_METHOD = ("count of tumors with a known age at diagnosis (each loaded sour
                 "linkage consolidates reports)")
 
 
-def _described(frame: pd.DataFrame, db_path: Path, tumor_filter: TumorFilter, by: Sequence[str]) -> pd.DataFrame:
-    """Counts stamped with their method, filter and data vintage, so a page or CSV can cite them."""
-    from registry.stats import annotate
-
-    return annotate(frame, method=COUNT_METHOD, parameters={"filter": tumor_filter.spec(), "by": list(by)},
-                    data_vintage=data_vintage(db_path))
-
-
 def case_counts(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
-                by: Sequence[str] = ()) -> pd.DataFrame:
+                by: Sequence[str] = ()) -> Release:
     """Tumors by SEER age group and strata, as the caller's role may see them (small cells suppressed)."""
-    from registry.privacy import apply_policy
+    from registry.release import release_table
 
-    counts = _described(_case_counts(db_path, tumor_filter, by=by), db_path, tumor_filter, by)
-    return apply_policy(principal, counts, kind="aggregate")
+    raw = _case_counts(db_path, tumor_filter, by=by)
+    table = release_table(principal, db_path, raw, base=tumor_filter, measure="tumors",
+                          dimensions=[*by, "age_group"])
+    return _counted(principal, table, db_path, tumor_filter, by)
 
 
 def case_totals(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
-                by: Sequence[str] = ()) -> pd.DataFrame:
+                by: Sequence[str] = ()) -> Release:
     """Tumors by strata (all ages together), as the caller's role may see them (small cells suppressed)."""
-    from registry.privacy import apply_policy
+    from registry.release import release_table
 
     counts = _case_counts(db_path, tumor_filter, by=by)
     totals = counts.groupby(list(by), as_index=False, dropna=False).agg(count=("count", "sum")) if by else \
         pd.DataFrame({"count": [int(counts["count"].sum())]})
-    return apply_policy(principal, _described(totals, db_path, tumor_filter, by), kind="aggregate",
-                        dimensions=list(by))
+    table = release_table(principal, db_path, totals, base=tumor_filter, measure="tumors", dimensions=list(by))
+    return _counted(principal, table, db_path, tumor_filter, by)
+
+
+def _counted(principal: Principal, table: pd.DataFrame, db_path: Path, tumor_filter: TumorFilter,
+             by: Sequence[str]) -> Release:
+    """Counts released with their method, filter and data vintage, so a page or CSV can cite them."""
+    from registry.release import Provenance, Release, bare
+
+    del principal   # the counting method says nothing about who asked
+    spec = {key: value for key, value in tumor_filter.spec().items() if key != "extra"}
+    return Release(table=bare(table), provenance=Provenance(method=COUNT_METHOD, data_vintage=data_vintage(db_path),
+                                                            filter=spec, settings={"by": list(by)}))
 
 
 def population_counts(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
-                      by: Sequence[str] = ()) -> pd.DataFrame:
+                      by: Sequence[str] = ()) -> Release:
     """Person-years by age group and strata (public denominators: any signed-in role)."""
     from registry.privacy import require_role
+    from registry.release import Provenance, Release, bare
 
     require_role(principal, *ROLES)
-    return _population_counts(db_path, tumor_filter, by=by)
+    return Release(table=bare(_population_counts(db_path, tumor_filter, by=by)),
+                   provenance=Provenance(method="person-years from the loaded SEER population files",
+                                         data_vintage=data_vintage(db_path), settings={"by": list(by)}))
 
 
 def survival_data(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
-                  by: Sequence[str] = ()) -> pd.DataFrame:
+                  by: Sequence[str] = ()) -> Release:
     """One row per tumor for survival analysis, as the caller's role may see it; the release is audited.
 
     Registrars get identifiers and full dates; researchers a de-identified extract (dates as years, no
@@ -422,8 +433,11 @@ def survival_data(principal: Principal, db_path: Path, tumor_filter: TumorFilter
     """
     from registry.operational import open_operational_store
     from registry.privacy import apply_policy, audited
+    from registry.release import Provenance, Release, bare
 
     released = apply_policy(principal, _survival_data(db_path, tumor_filter, by=by), kind="record")
     audited(open_operational_store(db_path), principal, "search", {"survival_data": tumor_filter, "by": list(by)},
             released)
-    return released
+    return Release(table=bare(released), provenance=Provenance(
+        method="one row per tumor in the SEER survival selection", data_vintage=data_vintage(db_path),
+        settings={"by": list(by)}))

@@ -14,8 +14,8 @@ What it does not protect (callers and reviewers must know):
 - Bounds: counts are non-negative, so withheld cells can still be narrowed to an interval (e.g. 0..20);
   only exact recovery is prevented, not interval narrowing (no protection ranges as in tau-ARGUS).
 - Linked tables: totals published in *other* tables or queries (different strata, overlapping filters)
-  are not known here. `DifferencingGuard` covers the simplest case (two counts whose filters differ in one
-  dimension); general linked-table and query-set attacks are not prevented.
+  are not known here. `CellGuard` (used by `registry.release`) covers counts whose filters differ in one
+  nested dimension; chains of several filters and collusion between users are not prevented.
 - A margin over a single cell equals that cell: it is left out of the check and must be suppressed
   wherever it is published (it is, when that table goes through `suppress`).
 - Cost: the exact check is a dense SVD over withheld cells; fine for thousands of cells, not millions.
@@ -24,16 +24,15 @@ What it does not protect (callers and reviewers must know):
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from registry.errors import RegistryError
-from registry.operational import OperationalStore, list_definitions, name_key, save_definition, timestamp
+from registry.operational import OperationalStore, name_key, timestamp
 
 DEFAULT_THRESHOLD = 16
 DERIVED_COLUMNS: tuple[str, ...] = ("rate", "lower", "upper", "std_err", "se", "crude_rate", "crude_lower",
@@ -76,6 +75,22 @@ def _lines(frame: pd.DataFrame, dimensions: Sequence[str], totals: Mapping[str, 
             elif margins and len(parts) == 1:
                 alone.add(parts[0])
     return lines, alone
+
+
+def lines_of(frame: pd.DataFrame, dimensions: Sequence[str]) -> list[tuple[str, list[int]]]:
+    """Every line of a table of two or more cells: the dimension along which its cells differ, and their
+    positions (the cells that share every other dimension's value)."""
+    keys = [frame[d].astype(object).where(frame[d].notna(), None).tolist() for d in dimensions]
+    rows = list(zip(*keys, strict=True)) if dimensions else []
+    found: list[tuple[str, list[int]]] = []
+    for axis, dim in enumerate(dimensions):
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for pos, row in enumerate(rows):
+            groups.setdefault(row[:axis] + row[axis + 1:], []).append(pos)
+        found += [(dim, members) for members in groups.values() if len(members) >= 2]
+    if not dimensions and len(frame) >= 2:
+        found.append(("", list(range(len(frame)))))
+    return found
 
 
 def _recoverable(hidden: list[int], lines: list[tuple[list[int], int | None]]) -> list[int]:
@@ -195,7 +210,6 @@ def suppress(table: pd.DataFrame, *, count_column: str = "count", threshold: int
 # ---- differencing ------------------------------------------------------------------------------------
 
 FilterSpec = Mapping[str, Any]
-RELEASED_KIND = "released-count"
 
 
 def canonical_filter(spec: FilterSpec) -> dict[str, Any]:
@@ -205,70 +219,6 @@ def canonical_filter(spec: FilterSpec) -> dict[str, Any]:
         values = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
         canonical[str(key)] = sorted("" if v is None else str(v) for v in values)
     return canonical
-
-
-def filter_key(spec: FilterSpec) -> str:
-    """A stable text key of a filter (sorted JSON), used to find the same filter again."""
-    return json.dumps(canonical_filter(spec), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def differing_dimensions(a: FilterSpec, b: FilterSpec) -> list[str]:
-    """The dimensions in which two filters differ (a dimension missing from one means "all")."""
-    ca, cb = canonical_filter(a), canonical_filter(b)
-    return sorted(key for key in set(ca) | set(cb) if ca.get(key, []) != cb.get(key, []))
-
-
-@dataclass
-class DifferencingGuard:
-    """Refuses to release a count that differs by 1..threshold-1 from one released earlier to the same user
-    for a filter that differs in exactly one dimension (e.g. all counties vs all counties but one).
-
-    Released counts are kept per user in memory, or, with `ops`, in the operational store's saved
-    definitions (kind `released-count`, one per filter), so the memory survives restarts and is shared by
-    the dashboard and the CLI. The memory keeps the newest `max_per_user` filters per user (in memory).
-    """
-
-    ops: OperationalStore | None = None
-    threshold: int = DEFAULT_THRESHOLD
-    max_per_user: int = 1000
-    _memory: dict[str, dict[str, tuple[dict[str, Any], int]]] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def released(self, user: str) -> list[tuple[dict[str, Any], int]]:
-        """The (filter, count) pairs released earlier to `user`."""
-        if self.ops is not None:
-            return [(d.body["filter"], int(d.body["count"]))
-                    for d in list_definitions(self.ops, user, RELEASED_KIND)]
-        with self._lock:
-            return list(self._memory.get(user, {}).values())
-
-    def conflict(self, user: str, spec: FilterSpec, count: int) -> tuple[dict[str, Any], int] | None:
-        """An earlier release whose filter differs in one dimension and whose count differs by 1..threshold-1."""
-        for earlier, earlier_count in self.released(user):
-            if len(differing_dimensions(earlier, spec)) == 1 and 0 < abs(earlier_count - count) < self.threshold:
-                return earlier, earlier_count
-        return None
-
-    def release(self, user: str, spec: FilterSpec, count: int) -> int:
-        """Record and return `count` for `spec`, or raise DisclosureRisk when it would disclose a difference."""
-        found = self.conflict(user, spec, int(count))
-        if found is not None:
-            dims = ", ".join(differing_dimensions(found[0], spec))
-            raise DisclosureRisk(f"this count differs by fewer than {self.threshold} from a count released "
-                                 f"earlier for a filter that differs only in {dims}; it is withheld")
-        canonical = canonical_filter(spec)
-        if self.ops is not None:
-            save_definition(self.ops, user, RELEASED_KIND, filter_key(spec),
-                            {"filter": canonical, "count": int(count)})
-        else:
-            with self._lock:
-                mine = self._memory.setdefault(user, {})
-                mine.pop(filter_key(spec), None)
-                mine[filter_key(spec)] = (canonical, int(count))
-                while len(mine) > self.max_per_user:
-                    mine.pop(next(iter(mine)))
-        return int(count)
-
 
 
 def _canonical_value(value: Any) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -24,8 +25,10 @@ from registry.cohort import TumorFilter
 from registry.operational import open_operational_store
 from registry.principal import Principal
 from registry.privacy import DIRECT_IDENTIFIER_COLUMNS, AccessDenied
+from registry.release import Release
 from registry.stats import StatisticalWarning
 from registry.suppression import DIFFERENCING
+from tests.release_checks import assert_no_small_count
 
 SMALL_SITE = TumorFilter(site_recodes=("43",), counties=("20001", "20003", "20005"), sexes=("2",))
 BREAST = TumorFilter(site_recodes=("39",), sexes=("1", "2"))
@@ -46,8 +49,8 @@ MATRIX: dict[str, tuple[Call, str | None]] = {
     "analysis.recurrence_rates": (lambda p, db: analysis.recurrence_rates(p, db, SMALL_SITE, by="stage_group"),
                                   "events"),
 }
-# The policy itself takes a Principal but returns no registry data.
-POLICY_MODULES = {"registry.privacy"}
+# The policy and the release path take a Principal but fetch no registry data themselves.
+POLICY_MODULES = {"registry.privacy", "registry.release"}
 ROLES = {name: Principal(f"matrix-{name}", name, frozenset()) for name in ("registrar", "researcher", "administrator")}
 
 
@@ -89,66 +92,62 @@ def test_role_receives_only_what_it_may(db: Path, role: str, function: str) -> N
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
         try:
-            result = call(principal, db)
+            released = call(principal, db)
         except AccessDenied:
             assert role == "administrator" and count_column is None, "only record-level data may be refused"
             return
-    assert isinstance(result, pd.DataFrame)
+    assert isinstance(released, Release)
+    result = released.table
+    assert not result.attrs, "nothing released rides in attrs"
     if role == "registrar":
         if function == "cohort.survival_data":
             assert {"tumor_id", "diagnosis_date"} <= set(result.columns)
             assert pd.api.types.is_datetime64_any_dtype(result["diagnosis_date"])
         return
+    assert_no_small_count(released, function)
     assert not set(result.columns) & DIRECT_IDENTIFIER_COLUMNS, function
-    for name in ("excluded_cases", "patients"):   # counts carried beside the table
-        value = result.attrs.get(name)
-        assert value is None or not 1 <= int(value) <= 15, f"{function}: small {name} released"
     for column in result.columns:
         assert not pd.api.types.is_datetime64_any_dtype(result[column]), (function, column)
-    for small in ("events", "censored", "competing_events"):
-        if small in result.columns:
-            values = pd.to_numeric(result[small], errors="coerce")
-            assert not ((values >= 1) & (values <= 15)).any(), f"{function}: small {small} released"
     if count_column is not None and count_column in result.columns:
-        counts = pd.to_numeric(result[count_column], errors="coerce")
-        assert not ((counts >= 1) & (counts <= 15)).any(), f"{function}: unsuppressed small cell"
         assert "suppressed" in result.columns
         withheld = result["suppressed"].astype(bool)
-        assert counts[withheld].isna().all()
+        assert pd.to_numeric(result[count_column], errors="coerce")[withheld].isna().all()
 
 
 def test_small_cells_are_really_there_for_the_registrar(db: Path) -> None:
     """The matrix is not vacuous: the registrar's view of the same query has counts of 1-15."""
-    counts = cohort.case_counts(ROLES["registrar"], db, SMALL_SITE, by=("county_fips",))
+    counts = cohort.case_counts(ROLES["registrar"], db, SMALL_SITE, by=("county_fips",)).table
     assert ((counts["count"] >= 1) & (counts["count"] <= 15)).any()
-    researcher = cohort.case_counts(ROLES["researcher"], db, SMALL_SITE, by=("county_fips",))
+    researcher = cohort.case_counts(ROLES["researcher"], db, SMALL_SITE, by=("county_fips",)).table
     assert researcher["suppressed"].any()
 
 
 def test_record_level_release_is_audited(db: Path) -> None:
     ops = open_operational_store(db)
     before = len(events(ops, user="matrix-researcher", action="search", limit=10_000))
-    released = cohort.survival_data(ROLES["researcher"], db, BREAST)
+    released = cohort.survival_data(ROLES["researcher"], db, BREAST).table
     after = events(ops, user="matrix-researcher", action="search", limit=10_000)
     assert len(after) == before + 1
     assert not np.isin(["tumor_id", "age_days"], released.columns).any()
 
 
 @pytest.mark.filterwarnings("ignore::registry.stats.result.StatisticalWarning")
-def test_differencing_through_overlapping_filters_is_refused(db: Path) -> None:
-    from registry.suppression import DisclosureRisk
-
+def test_all_counties_minus_one_cannot_be_subtracted(db: Path) -> None:
+    """The total over all counties, then over all counties but one small one: the second view's total (its
+    margin) would give the small county away, so cells of the second view are withheld until it cannot
+    be computed."""
     researcher = Principal("matrix-differ", "researcher", frozenset())
-    everyone = TumorFilter(site_recodes=("43",), sexes=("2",), first_year=2016, last_year=2016)
-    counties = analysis.incidence_rates(ROLES["registrar"], db, everyone, by=("county_fips",))
+    chosen = TumorFilter(site_recodes=("43",), sexes=("2",), first_year=2016, last_year=2016)
+    counties = analysis.incidence_rates(ROLES["registrar"], db, chosen, by=("county_fips",)).table
     small = counties[(counties["count"] >= 1) & (counties["count"] <= 15)]["county_fips"]
     assert not small.empty
     others = tuple(sorted(set(counties["county_fips"]) - {small.iloc[0]}))
-    analysis.incidence_rates(researcher, db, TumorFilter(site_recodes=("43",), sexes=("2",), first_year=2016,
-                                                         last_year=2016, counties=tuple(sorted(counties["county_fips"]))))
-    with pytest.raises(DisclosureRisk):
-        analysis.incidence_rates(researcher, db, TumorFilter(site_recodes=("43",), sexes=("2",), first_year=2016,
-                                                             last_year=2016, counties=others))
+    everyone = replace(chosen, counties=tuple(sorted(counties["county_fips"])))
+    total = analysis.incidence_rates(researcher, db, everyone).table["count"].iloc[0]
+    assert total >= 16
+    second = analysis.incidence_rates(researcher, db, replace(chosen, counties=others), by=("county_fips",)).table
+    assert second["suppressed"].any()
+    assert second["count"].isna().sum() >= 2      # a withheld cell and its complement: no sum to subtract
 
 
 @pytest.mark.filterwarnings("ignore::registry.stats.result.StatisticalWarning")
@@ -158,11 +157,11 @@ def test_cells_of_two_views_differing_in_sex_cannot_be_subtracted(db: Path) -> N
     researcher = Principal("matrix-differencing", "researcher", frozenset())
     both = TumorFilter(site_recodes=("39",), sexes=("1", "2"))
     women = TumorFilter(site_recodes=("39",), sexes=("2",))
-    first = analysis.incidence_rates(researcher, db, both, by=("county_fips",)).set_index("county_fips")
-    second = analysis.incidence_rates(researcher, db, women, by=("county_fips",)).set_index("county_fips")
+    first = analysis.incidence_rates(researcher, db, both, by=("county_fips",)).table.set_index("county_fips")
+    second = analysis.incidence_rates(researcher, db, women, by=("county_fips",)).table.set_index("county_fips")
     shown = first["count"].notna() & second["count"].reindex(first.index).notna()
     difference = first.loc[shown, "count"] - second["count"].reindex(first.index)[shown]
     assert not difference.between(1, 15).any()
     assert (second["suppression_reason"] == DIFFERENCING).any()   # the guard had something to do
-    registrar = analysis.incidence_rates(ROLES["registrar"], db, women, by=("county_fips",))
+    registrar = analysis.incidence_rates(ROLES["registrar"], db, women, by=("county_fips",)).table
     assert not registrar["count"].isna().any()

@@ -1,5 +1,6 @@
 """Small-cell suppression: primary and complementary cells, flags, derived values, and a brute-force
-attacker who tries to solve every withheld cell from what the table publishes; the differencing guard."""
+attacker who tries to solve every withheld cell from what the table publishes; the cell-level
+differencing guard."""
 
 from __future__ import annotations
 
@@ -10,13 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from registry.operational import list_definitions, open_operational_store
+from registry.operational import open_operational_store
 from registry.suppression import (
     COMPLEMENTARY,
     DIFFERENCING,
     CellGuard,
-    DifferencingGuard,
-    DisclosureRisk,
     suppress,
 )
 
@@ -195,29 +194,12 @@ def test_bad_arguments():
         suppress(table.assign(count=[-1]))
 
 
-ALL = {"site": ["C50"], "years": ["2019"]}
-MINUS_ONE_COUNTY = {"site": ["C50"], "years": ["2019"], "county": ["001", "003", "005"]}
-
-
-def test_guard_refuses_all_minus_one_county():
-    guard = DifferencingGuard()
-    assert guard.release("ana", ALL, 420) == 420
-    with pytest.raises(DisclosureRisk, match="county"):
-        guard.release("ana", MINUS_ONE_COUNTY, 417)
-    assert guard.release("bob", MINUS_ONE_COUNTY, 417) == 417       # another user: nothing to difference
-    assert guard.release("ana", {**MINUS_ONE_COUNTY, "county": ["001"]}, 380) == 380   # differs by 40
-    assert guard.release("ana", {"site": ["C61"], "years": ["2020"]}, 415) == 415      # differs in two
-    assert guard.release("ana", ALL, 420) == 420                    # the same filter again
-
-
-def test_guard_persists_in_operational_store_and_injection_is_a_value(tmp_path: Path):
-    ops = open_operational_store(tmp_path / "r.duckdb")
-    evil = "'); DROP TABLE saved_definition; --"
-    DifferencingGuard(ops).release("ana", {"county": [evil]}, 100)
-    with pytest.raises(DisclosureRisk):
-        DifferencingGuard(ops).release("ana", {"county": [evil, "x"]}, 95)   # a new guard, same memory
-    saved = list_definitions(ops, "ana", "released-count")
-    assert [d.body["filter"] for d in saved] == [{"county": [evil]}]
+def test_cell_guard_persists_in_operational_store_and_injection_is_a_value(tmp_path: Path):
+    evil = "'); DROP TABLE released_cell; --"
+    CellGuard(open_operational_store(tmp_path / "r.duckdb")).record("ana", [({"county": [evil]}, 100)])
+    guard = CellGuard(open_operational_store(tmp_path / "r.duckdb"))      # a new guard, same memory
+    assert guard.screen("ana", [({"county": [evil, "x"]}, 95)]) == [0]
+    assert guard.screen("bob", [({"county": [evil, "x"]}, 95)]) == []     # another user: nothing to difference
 
 
 def test_a_cell_alone_in_its_line_does_not_cascade_through_the_table():

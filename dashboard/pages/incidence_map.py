@@ -6,7 +6,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
-import pandas as pd
 import streamlit as st
 
 from dashboard.charts import county_map_figure, trend_figure
@@ -24,7 +23,7 @@ from registry.cohort import TumorFilter
 from registry.county_shapes import state_counties_geojson
 from registry.geography import FIPS_STATE, counties
 from registry.principal import Principal
-from registry.suppression import DisclosureRisk
+from registry.release import Release
 
 STANDARDS = {"us2000_19": "US 2000 (19 age groups)", "us2000_18": "US 2000 (18 age groups)",
              "who2000_19": "World (WHO 2000-2025)", "segi1960_19": "World (Segi 1960)",
@@ -33,7 +32,7 @@ STANDARDS = {"us2000_19": "US 2000 (19 age groups)", "us2000_18": "US 2000 (18 a
 
 @st.cache_data(show_spinner="Computing county rates...")
 def _county_rates(_principal: Principal, user: str, db: str, chosen: TumorFilter, standard: str,
-                  data_vintage: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  data_vintage: str | None) -> tuple[Release, Release]:
     """County and state rates for one filter (cached per user, filter, standard and data vintage)."""
     county = incidence_rates(_principal, Path(db), chosen, by=("county_fips",), standard=standard)
     state = incidence_rates(_principal, Path(db), chosen, standard=standard)
@@ -59,13 +58,12 @@ with st.sidebar:
     classes: Literal["quantile", "equal"] = st.radio("Classes", ["quantile", "equal"], format_func=lambda c: f"{c} intervals".capitalize(),
                        horizontal=True, key="f_classes")
 try:
-    county, state = _county_rates(principal, principal.user, str(db), chosen, standard, vintage(str(db)))
-except DisclosureRisk as exc:
-    st.error(f"This view is withheld: {exc}")
-    st.stop()
+    county_release, state_release = _county_rates(principal, principal.user, str(db), chosen, standard,
+                                                  vintage(str(db)))
 except ValueError as exc:
     st.warning(f"No rates for these filters: {exc}")
     st.stop()
+county = county_release.table
 county = county[county["county_fips"].notna()].copy()
 if county.empty:
     st.info("No cases for these filters.")
@@ -74,7 +72,7 @@ state_fips = str(county["county_fips"].iloc[0])[:2]
 state_abbr = FIPS_STATE[state_fips]
 names = counties().set_index("fips")["county_name"]
 county.insert(1, "county_name", county["county_fips"].map(names))
-state_row = state.iloc[0]
+state_row = state_release.table.iloc[0]
 state_rate = None if bool(state_row.get("suppressed", False)) else \
     {"rate": float(state_row["rate"]), "lower": float(state_row["lower"]), "upper": float(state_row["upper"])}
 
@@ -86,7 +84,7 @@ figure = county_map_figure(county, state_counties_geojson(state_abbr), classes=c
 event = st.plotly_chart(figure, config={"displayModeBar": False}, on_select="rerun", selection_mode="points",
                         key="county_map")
 choose_clicked_county(event)
-excluded = excluded_text(county)
+excluded = excluded_text(county_release)
 if excluded:
     st.caption(f"{excluded} cases without a known county or age are not in the county rates.")
 
@@ -95,8 +93,8 @@ if "suppressed" in county.columns:
     columns.append("suppressed")
 table = county[columns].sort_values("county_name")
 st.dataframe(table, hide_index=True)
-download_csv(county, "county-rates.csv")
-how_computed(county, "Counties with 1-15 cases are withheld for researchers and administrators and drawn as "
+download_csv(county_release, "county-rates.csv")
+how_computed(county_release, "Counties with 1-15 cases are withheld for researchers and administrators and drawn as "
                      "*suppressed*, distinct from counties with no cases; so are counties withheld to protect "
                      "them, and counties whose count differs by 1-15 from one you saw under a filter differing "
                      "in one respect (e.g. both sexes, then women). A county is *above* or *below* the state "
@@ -112,18 +110,20 @@ choice = st.selectbox("County (or click one on the map)", options, format_func=l
 st.query_params["county"] = choice
 if choice:
     one = replace(chosen, counties=(choice,))
-    by_age = age_specific(principal, db, one)
+    by_age_release = age_specific(principal, db, one)
+    by_age = by_age_release.table
     st.markdown("**Age-specific rates per 100,000** (exact Poisson 95% intervals)")
     age_columns = [c for c in ("age_group", "count", "population", "rate", "lower", "upper", "suppressed")
                    if c in by_age.columns]
     st.dataframe(by_age[age_columns], hide_index=True)
-    how_computed(by_age)
-    download_csv(by_age, f"county-{choice}-age-specific.csv", label="Download the county's age-specific rates (CSV)")
+    how_computed(by_age_release)
+    download_csv(by_age_release, f"county-{choice}-age-specific.csv",
+                 label="Download the county's age-specific rates (CSV)")
     try:
         yearly, apc = incidence_trend(principal, db, one, standard=standard)
-    except (ValueError, DisclosureRisk) as exc:
+    except ValueError as exc:
         st.info(f"No trend for this county: {exc}")
     else:
-        st.plotly_chart(trend_figure(yearly, apc), config={"displayModeBar": False})
-        how_computed(yearly, f"**Trend:** {apc.attrs.get('method', '')}")
+        st.plotly_chart(trend_figure(yearly.table, apc.table), config={"displayModeBar": False})
+        how_computed(yearly, f"**Trend:** {apc.provenance.method or ''}")
         download_csv(yearly, f"county-{choice}-trend.csv", label="Download the county's yearly rates (CSV)")

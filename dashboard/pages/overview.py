@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import SEXES, download_csv, how_computed, require_principal, vintage
+from dashboard.common import DEFAULT_YEARS, SEXES, download_csv, how_computed, require_principal, vintage
 from registry.analysis import incidence_rates
 from registry.cohort import TumorFilter, case_totals
 from registry.principal import Principal
+from registry.release import Release
 from registry.site_recode import SITE_GROUPS
 
 TOP_SITES = 15
@@ -19,15 +20,16 @@ TOP_SITES = 15
 
 @st.cache_data(show_spinner="Counting...")
 def _overview(_principal: Principal, user: str, db: str, data_vintage: str | None) -> tuple[
-        pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame | str]:
+        Release, Release, Release, Release | str]:
     """Counts by year and sex, by site group (and sex), and the rate by sex or why there is none (cached per
-    user and vintage)."""
-    everyone = TumorFilter(sexes=("1", "2"))
+    user and vintage). The years are the other pages' default years, so the released counts line up with
+    theirs."""
+    everyone = TumorFilter(sexes=("1", "2"), first_year=DEFAULT_YEARS[0], last_year=DEFAULT_YEARS[1])
     yearly = case_totals(_principal, Path(db), everyone, by=("diagnosis_year", "sex"))
     site_totals = case_totals(_principal, Path(db), everyone, by=("site_recode",))
     site_sex = case_totals(_principal, Path(db), everyone, by=("site_recode", "sex"))
     try:
-        rates: pd.DataFrame | str = incidence_rates(_principal, Path(db), everyone, by=("sex",))
+        rates: Release | str = incidence_rates(_principal, Path(db), everyone, by=("sex",))
     except ValueError as exc:   # e.g. no population loaded: the counts still stand
         rates = str(exc)
     return yearly, site_totals, site_sex, rates
@@ -43,16 +45,15 @@ def top_sites(site_totals: pd.DataFrame, site_sex: pd.DataFrame) -> pd.DataFrame
                                                                                          how="left")
     out.insert(1, "site_group", out["site_recode"].map(names))
     out = out[["site_recode", "site_group", "male", "female", "total"]]
-    out = out.sort_values("total", ascending=False, na_position="last").head(TOP_SITES).reset_index(drop=True)
-    out.attrs.update(site_sex.attrs)
-    return out
+    return out.sort_values("total", ascending=False, na_position="last").head(TOP_SITES).reset_index(drop=True)
 
 
 principal, db = require_principal()
 st.title("Overview")
 st.caption(f"Data as of {vintage(str(db)) or 'no load yet'}. Invasive tumors (behavior 3); each loaded source "
            "record counts until linkage consolidates reports of the same tumor.")
-yearly, site_totals, site_sex, rates = _overview(principal, principal.user, str(db), vintage(str(db)))
+yearly_release, site_totals, site_sex, rates_release = _overview(principal, principal.user, str(db), vintage(str(db)))
+yearly = yearly_release.table
 if yearly.empty:
     st.info("Nothing loaded yet: load NAACCR files with `registry ingest`.")
     st.stop()
@@ -63,13 +64,13 @@ with left:
     chart = yearly.assign(sex=yearly["sex"].map(SEXES).fillna("Unknown"),
                           diagnosis_year=yearly["diagnosis_year"].map(lambda y: "unknown" if pd.isna(y) else str(int(y))))
     st.bar_chart(chart, x="diagnosis_year", y="count", color="sex", x_label="diagnosis year", y_label="tumors")
-    how_computed(yearly)
-    download_csv(yearly, "cases-by-year-and-sex.csv")
+    how_computed(yearly_release)
+    download_csv(yearly_release, "cases-by-year-and-sex.csv")
 with right:
     st.subheader("Age-adjusted incidence by sex")
-    if isinstance(rates, str):
-        st.info(f"No rates: {rates}.")
-        rates = pd.DataFrame()
+    rates = pd.DataFrame() if isinstance(rates_release, str) else rates_release.table
+    if isinstance(rates_release, str):
+        st.info(f"No rates: {rates_release}.")
     for row in rates.to_dict("records"):
         label = SEXES.get(str(row["sex"]), str(row["sex"]))
         if bool(row.get("suppressed", False)):
@@ -78,11 +79,11 @@ with right:
             st.metric(label, f"{row['rate']:.1f} per 100,000",
                       help=f"{int(row['count']):,} cases, all diagnosis years")
             st.caption(f"95% interval {row['lower']:.1f} to {row['upper']:.1f}")
-    if not rates.empty:
-        how_computed(rates)
+    if not isinstance(rates_release, str) and not rates.empty:
+        how_computed(rates_release)
 
 st.subheader("Most frequent site groups")
-top = top_sites(site_totals, site_sex)
+top = top_sites(site_totals.table, site_sex.table)
 st.dataframe(top, hide_index=True, column_config={
     "site_recode": "SEER site recode", "site_group": "Site group",
     "male": st.column_config.NumberColumn("Male", format="%d"),
@@ -90,5 +91,5 @@ st.dataframe(top, hide_index=True, column_config={
     "total": st.column_config.NumberColumn("Total", format="%d")})
 if top[["male", "female"]].isna().any().any():
     st.caption("Empty cells are withheld (fewer than 16 tumors, or withheld so that another cannot be derived).")
-how_computed(top, "Totals are released on their own; a withheld male or female cell does not withhold the total.")
-download_csv(top, "top-sites.csv")
+how_computed(site_sex, "Totals are released on their own; a withheld male or female cell does not withhold the total.")
+download_csv(site_sex, "top-sites.csv", table=top)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import common
@@ -13,6 +12,7 @@ from registry import analysis
 from registry.cohort import COMPARISONS, TumorFilter
 from registry.errors import StoreError
 from registry.principal import Principal
+from registry.release import Release
 
 TIMES = [1, 3, 5]
 ENDPOINTS = {"cumulative_incidence": "Cumulative incidence of recurrence",
@@ -23,7 +23,7 @@ EVENT_NOTE = ("Event: first recurrence (recurrence type 1st not 00/70/88/99, wit
 
 @st.cache_data(show_spinner="Computing recurrence...", max_entries=64)
 def recurrence(role: str, user: str, db: str, tumor_filter: TumorFilter, times: tuple[int, ...] | None,
-               endpoint: str, by: str | None, vintage: str | None) -> pd.DataFrame:
+               endpoint: str, by: str | None, vintage: str | None) -> Release:
     """Released recurrence curves (at ``times`` or in full); cached per role, user, filter, vintage."""
     del vintage   # only part of the cache key
     return analysis.recurrence(Principal(user, role), Path(db), tumor_filter,
@@ -32,20 +32,20 @@ def recurrence(role: str, user: str, db: str, tumor_filter: TumorFilter, times: 
 
 @st.cache_data(show_spinner="Computing recurrence rates...", max_entries=64)
 def recurrence_rates(role: str, user: str, db: str, tumor_filter: TumorFilter, by: str | None,
-                     vintage: str | None) -> pd.DataFrame:
+                     vintage: str | None) -> Release:
     """Released recurrence rates per 100 person-years; cached per role, user, filter, vintage."""
     del vintage   # only part of the cache key
     return analysis.recurrence_rates(Principal(user, role), Path(db), tumor_filter, by=by)
 
 
-def show_rates(rates: pd.DataFrame) -> None:
+def show_rates(rates: Release) -> None:
     """Recurrences per 100 person-years with exact Poisson intervals, and their CSV."""
     st.subheader("Recurrence rate")
     columns = [c for c in ("group", "events", "person_years", "rate", "lower", "upper", "suppressed")
-               if c in rates.columns]
-    shown = rates[columns]
+               if c in rates.table.columns]
+    shown = rates.table[columns]
     st.dataframe(shown, hide_index=True, column_config={
-        "group": st.column_config.TextColumn(COMPARISONS.get(str(rates.attrs.get("comparison")), "Group")),
+        "group": st.column_config.TextColumn(COMPARISONS.get(str(rates.comparison), "Group")),
         "events": st.column_config.NumberColumn("Recurrences", format="%d"),
         "person_years": st.column_config.NumberColumn("Person-years", format="%.0f"),
         "rate": st.column_config.NumberColumn("Per 100 person-years", format="%.2f"),
@@ -55,7 +55,7 @@ def show_rates(rates: pd.DataFrame) -> None:
     common.how_computed(rates, extra="Person-years run from diagnosis to the first of recurrence, death or last "
                                      "contact; rates resting on 1-15 recurrences are withheld with their "
                                      "complement.")
-    common.download_csv(shown, "recurrence_rates.csv", label="Download the rates (CSV)")
+    common.download_csv(rates, "recurrence_rates.csv", label="Download the rates (CSV)", table=shown)
 
 
 st.title("Recurrence")
@@ -72,7 +72,7 @@ except StoreError as exc:
     st.warning(str(exc))
     st.stop()
 
-patients = at_times.attrs.get("patients")
+patients = at_times.count("patients")
 patient_count = common.count_text(patients)
 st.caption(f"{common.describe_filter(tumor_filter, by)}. Recurrence is most meaningful for localized and regional disease: "
            "choose a summary stage in the sidebar.")

@@ -13,6 +13,7 @@ from registry import analysis
 from registry.cohort import COMPARISONS, TumorFilter
 from registry.errors import StoreError
 from registry.principal import Principal
+from registry.release import Release
 from registry.stats import median_survival
 
 METHODS = {"kaplan-meier": "Kaplan-Meier (observed)", "pohar-perme": "Pohar-Perme (net)",
@@ -22,7 +23,7 @@ TIMES = [1, 3, 5, 10]
 
 @st.cache_data(show_spinner="Computing survival...", max_entries=64)
 def survival(role: str, user: str, db: str, tumor_filter: TumorFilter, method: str, times: tuple[int, ...] | None,
-             by: str | None, vintage: str | None) -> pd.DataFrame:
+             by: str | None, vintage: str | None) -> Release:
     """Released survival estimates (at ``times`` or the full curves); cached per role, user, filter, vintage."""
     del vintage   # only part of the cache key
     return analysis.survival(Principal(user, role), Path(db), tumor_filter, method=method,
@@ -48,8 +49,9 @@ def describe_median(median: pd.Series | None) -> tuple[str, str]:
     return f"{float(median['median']):.1f} years", interval
 
 
-def show_medians(curve: pd.DataFrame) -> None:
-    """Median survival (Kaplan-Meier) overall or per compared group."""
+def show_medians(release: Release) -> None:
+    """Median survival (Kaplan-Meier) overall or per compared group, read from the released curves."""
+    curve = release.table
     if "group" not in curve.columns:
         value, interval = describe_median(released_median(curve))
         st.metric("Median survival", value, help=interval or None)
@@ -57,15 +59,15 @@ def show_medians(curve: pd.DataFrame) -> None:
             st.caption(f"Median survival {value}; {interval}.")
         return
     rows = []
-    for group in curve.attrs.get("groups") or []:
-        part = curve[curve["group"] == group["group"]]
-        if group["suppressed"] or part.empty:
+    for group in release.groups:
+        part = curve[curve["group"] == group.group]
+        if group.suppressed or part.empty:
             continue
         value, interval = describe_median(released_median(part))
-        rows.append({"group": group["group"], "median": value, "interval": interval})
+        rows.append({"group": group.group, "median": value, "interval": interval})
     st.subheader("Median survival")
     st.dataframe(pd.DataFrame(rows, columns=["group", "median", "interval"]), hide_index=True,
-                 column_config={"group": COMPARISONS[str(curve.attrs["comparison"])], "median": "Median",
+                 column_config={"group": COMPARISONS[str(release.comparison)], "median": "Median",
                                 "interval": "95% CI"})
 
 
@@ -82,7 +84,7 @@ except StoreError as exc:
     st.warning(str(exc))
     st.stop()
 
-patients = at_times.attrs.get("patients")
+patients = at_times.count("patients")
 patient_count = common.count_text(patients)
 st.caption(f"{common.describe_filter(tumor_filter, by)}; {METHODS[method]}.")
 if patients == 0:

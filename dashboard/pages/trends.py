@@ -15,6 +15,7 @@ from registry import analysis
 from registry.cohort import COMPARISONS, RACE_RECODES, TumorFilter
 from registry.errors import StoreError
 from registry.principal import Principal
+from registry.release import Release
 
 TABLE_COLUMNS = ["diagnosis_year", "count", "population", "rate", "lower", "upper", "suppressed"]
 
@@ -24,7 +25,7 @@ GROUP_LABELS = {"sex": {code: label for code, label in SEXES.items() if code}, "
 
 @st.cache_data(show_spinner="Computing rates...", max_entries=64)
 def trend(role: str, user: str, db: str, tumor_filter: TumorFilter, by: str | None,
-          vintage: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+          vintage: str | None) -> tuple[Release, Release]:
     """Released yearly rates and APC (per group with ``by``); cached per role, user, filter and vintage."""
     del vintage   # only part of the cache key
     return analysis.incidence_trend(Principal(user, role), Path(db), tumor_filter, by=by)
@@ -36,7 +37,6 @@ def labelled(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
         return frame
     out = frame.drop(columns=[by])
     out.insert(0, "group", frame[by].map(GROUP_LABELS[by]).fillna(frame[by]))
-    out.attrs.update(frame.attrs)
     return out
 
 
@@ -65,7 +65,6 @@ def trend_table(yearly: pd.DataFrame) -> pd.DataFrame:
     if "suppressed" not in table.columns:
         table["suppressed"] = False
     table["status"] = table["suppressed"].map(lambda s: SUPPRESSED_LABEL if s else "")
-    table.attrs.update(yearly.attrs)
     return table
 
 
@@ -74,8 +73,9 @@ principal, db = common.require_principal()
 tumor_filter = common.filter_controls()
 by = common.comparison_control(["sex", "race"])
 try:
-    yearly, apc = trend(principal.role, principal.user, str(db), tumor_filter, by, common.vintage(str(db)))
-    yearly, apc = labelled(yearly, by), labelled(apc, by)
+    yearly_release, apc_release = trend(principal.role, principal.user, str(db), tumor_filter, by,
+                                        common.vintage(str(db)))
+    yearly, apc = labelled(yearly_release.table, by), labelled(apc_release.table, by)
 except StoreError as exc:
     st.warning(str(exc))
     st.stop()
@@ -113,8 +113,8 @@ st.dataframe(table, hide_index=True, column_config={
     "upper": st.column_config.NumberColumn("95% CI upper", format="%.1f"),
     "suppressed": st.column_config.CheckboxColumn("Suppressed"),
     "status": st.column_config.TextColumn("Note")})
-excluded = common.excluded_text(yearly)
-common.how_computed(yearly, extra=(
-    f"**Trend:** {apc.attrs.get('method', '')}\n\n"
+excluded = common.excluded_text(yearly_release)
+common.how_computed(yearly_release, extra=(
+    f"**Trend:** {apc_release.provenance.method or ''}\n\n"
     + (f"**Excluded:** {excluded} cases without a known age, sex or population." if excluded else "")))
-common.download_csv(table, "incidence_trend.csv")
+common.download_csv(yearly_release, "incidence_trend.csv", table=table)
