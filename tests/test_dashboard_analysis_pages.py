@@ -80,7 +80,7 @@ def test_pages_require_sign_in(db):
 def test_trends_page_shows_the_released_trend(db, role):
     at = run("trends.py", role)
     assert at.title[0].value == "Incidence trends"
-    yearly, apc = analysis.incidence_trend(principal(role), db, ALL_SITES)
+    yearly, apc = (release.table for release in analysis.incidence_trend(principal(role), db, ALL_SITES))
     shown = table(at)
     assert_same(shown, yearly, "diagnosis_year", ["count", "rate", "lower", "upper"])
     assert shown["suppressed"].tolist() == (yearly["suppressed"].tolist() if "suppressed" in yearly
@@ -101,7 +101,7 @@ def test_survival_page_shows_the_released_estimates(db, role, method):
     at = run("survival.py", role, method=method)
     assert at.title[0].value == "Survival"
     assert at.radio(key="f_method").value == method
-    expected = analysis.survival(principal(role), db, ALL_SITES, method=method, times_years=[1, 3, 5, 10])
+    expected = analysis.survival(principal(role), db, ALL_SITES, method=method, times_years=[1, 3, 5, 10]).table
     expected = expected.rename(columns={"survival": "estimate"})
     shown = table(at)
     assert shown["time"].tolist() == [1, 3, 5, 10]
@@ -120,7 +120,7 @@ def test_survival_median_matches_the_km_curve(db, role):
 
     at = run("survival.py", role, stage="distant")
     distant = TumorFilter(sexes=BOTH, first_year=2014, last_year=2023, stage_groups=("distant",))
-    median = float(median_survival(analysis.survival(principal("registrar"), db, distant))["median"])
+    median = float(median_survival(analysis.survival(principal("registrar"), db, distant).table)["median"])
     assert np.isfinite(median)   # distant disease reaches its median within follow-up
     assert at.metric[0].value == f"{median:.1f} years"
 
@@ -129,7 +129,7 @@ def test_survival_median_matches_the_km_curve(db, role):
 def test_recurrence_page_shows_the_released_cumulative_incidence(db, role):
     at = run("recurrence.py", role)
     assert at.title[0].value == "Recurrence"
-    expected = analysis.recurrence(principal(role), db, ALL_SITES, times_years=[1, 3, 5])
+    expected = analysis.recurrence(principal(role), db, ALL_SITES, times_years=[1, 3, 5]).table
     shown = table(at)
     assert shown["time"].tolist() == [1, 3, 5]
     assert_same(shown, expected, "time", ["estimate", "lower", "upper", "at_risk"])
@@ -144,17 +144,17 @@ def test_url_sets_the_filters(db, role):
     assert at.selectbox(key="f_site").value == "39"
     assert at.selectbox(key="f_stage").value == "localized"
     assert at.slider(key="f_years").value == (2016, 2020)
-    expected = analysis.survival(principal(role), db, stage, times_years=[1, 3, 5, 10])
+    expected = analysis.survival(principal(role), db, stage, times_years=[1, 3, 5, 10]).table
     assert_same(table(at), expected.rename(columns={"survival": "estimate"}), "time", ["estimate", "at_risk"])
 
     at = run("trends.py", role, site="39")
-    yearly, _ = analysis.incidence_trend(principal(role), db, BREAST)
+    yearly = analysis.incidence_trend(principal(role), db, BREAST)[0].table
     assert_same(table(at), yearly, "diagnosis_year", ["count", "rate"])
     assert at.query_params["site"] == ["39"] or at.query_params["site"] == "39"
 
     at = run("recurrence.py", role, site="39", stage="regional")
     regional = TumorFilter(site_recodes=("39",), sexes=BOTH, first_year=2014, last_year=2023, stage_groups=("regional",))
-    expected = analysis.recurrence(principal(role), db, regional, times_years=[1, 3, 5])
+    expected = analysis.recurrence(principal(role), db, regional, times_years=[1, 3, 5]).table
     assert_same(table(at), expected, "time", ["estimate", "at_risk"])
 
 
@@ -199,11 +199,11 @@ def test_survival_compared_by_stage_shows_one_curve_per_stage(db, role):
     lung = TumorFilter(site_recodes=("30",), sexes=BOTH, first_year=2014, last_year=2023)
     at = run("survival.py", role, site="30", compare="stage_group")
     assert at.selectbox(key="f_compare").value == "stage_group"
-    expected = analysis.survival(principal(role), db, lung, times_years=[1, 3, 5, 10], by="stage_group")
-    expected = expected.rename(columns={"survival": "estimate"})
+    release = analysis.survival(principal(role), db, lung, times_years=[1, 3, 5, 10], by="stage_group")
+    expected = release.table.rename(columns={"survival": "estimate"})
     shown = table(at)
     assert_same(shown, expected, ["group", "time"], ["estimate", "lower", "upper", "at_risk"])
-    released = [g["group"] for g in expected.attrs["groups"] if g["patients"] and not g["suppressed"]]
+    released = [g.group for g in release.groups if g.patients and not g.suppressed]
     assert {"Localized", "Regional", "Distant"} <= set(released)
     assert chart_traces(at) == [g for g in released if g in set(shown["group"])]
     medians = table(at, "median")
@@ -217,7 +217,7 @@ def test_survival_compared_by_stage_shows_one_curve_per_stage(db, role):
 def test_survival_comparisons_render_for_every_role(db, role, compare):
     at = run("survival.py", role, site="39", compare=compare, method="pohar-perme")
     expected = analysis.survival(principal(role), db, BREAST, method="pohar-perme", times_years=[1, 3, 5, 10],
-                                 by=compare)
+                                 by=compare).table
     assert_same(table(at), expected, ["group", "time"], ["estimate", "at_risk"])
     if role != "registrar":
         assert_no_small_counts(at)
@@ -231,9 +231,9 @@ def test_recurrence_by_treatment_shows_rfs_and_rates(db, role):
              endpoint="recurrence_free")
     assert at.radio(key="f_endpoint").value == "recurrence_free"
     expected = analysis.recurrence(principal(role), db, localized, times_years=[1, 3, 5], endpoint="recurrence_free",
-                                   by="treatment_group")
+                                   by="treatment_group").table
     assert_same(table(at), expected, ["group", "time"], ["estimate", "lower", "upper", "at_risk"])
-    rates = analysis.recurrence_rates(principal(role), db, localized, by="treatment_group")
+    rates = analysis.recurrence_rates(principal(role), db, localized, by="treatment_group").table
     assert_same(table(at, "person_years"), rates, "group", ["events", "person_years", "rate", "lower", "upper"])
     assert "Surgery + radiation" in set(table(at)["group"])
     if role != "registrar":
@@ -244,7 +244,7 @@ def test_race_filter_on_the_trend_page(db):
     black = TumorFilter(sexes=BOTH, races=("2",), first_year=2014, last_year=2023)
     at = run("trends.py", "registrar", race="2")
     assert at.selectbox(key="f_race").value == "2"
-    yearly, _ = analysis.incidence_trend(principal("registrar"), db, black)
+    yearly = analysis.incidence_trend(principal("registrar"), db, black)[0].table
     assert_same(table(at), yearly, "diagnosis_year", ["count", "rate"])
 
 
@@ -257,7 +257,7 @@ def test_captions_say_what_the_numbers_cover(db):
 def test_trends_compared_by_sex(db, role):
     lung = TumorFilter(site_recodes=("30",), sexes=BOTH, first_year=2014, last_year=2023)
     at = run("trends.py", role, site="30", compare="sex")
-    yearly, apc = analysis.incidence_trend(principal(role), db, lung, by="sex")
+    yearly, apc = (release.table for release in analysis.incidence_trend(principal(role), db, lung, by="sex"))
     shown = table(at)
     assert set(shown["group"]) == {"Male", "Female"}
     expected = yearly.assign(group=yearly["sex"].map({"1": "Male", "2": "Female"}))

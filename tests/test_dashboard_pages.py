@@ -43,13 +43,13 @@ def test_overview_renders_for_every_role(db: Path, role: str) -> None:
     assert at.title[0].value == "Overview"
     assert [m.label for m in at.metric] == ["Male", "Female"]
     principal = Principal(f"pages-{role}", role, frozenset())
-    everyone = TumorFilter(sexes=("1", "2"))
-    rates = incidence_rates(principal, db, everyone, by=("sex",)).set_index("sex")
+    everyone = TumorFilter(sexes=("1", "2"), first_year=2014, last_year=2023)
+    rates = incidence_rates(principal, db, everyone, by=("sex",)).table.set_index("sex")
     assert at.metric[1].value == f"{rates.loc['2', 'rate']:.1f} per 100,000"
     top = at.dataframe[0].value
-    totals = case_totals(principal, db, everyone, by=("site_recode",)).set_index("site_recode")["count"]
+    totals = case_totals(principal, db, everyone, by=("site_recode",)).table.set_index("site_recode")["count"]
     assert list(top["total"]) == sorted(totals.dropna(), reverse=True)[:len(top)]
-    by_sex = case_totals(principal, db, everyone, by=("site_recode", "sex")).set_index(["site_recode", "sex"])["count"]
+    by_sex = case_totals(principal, db, everyone, by=("site_recode", "sex")).table.set_index(["site_recode", "sex"])["count"]
     for row in top.to_dict("records"):
         for code, column in (("1", "male"), ("2", "female")):
             expected = by_sex.get((row["site_recode"], code))
@@ -64,7 +64,7 @@ def test_map_shows_the_statistics_engine_values(db: Path, role: str) -> None:
     at = _page("incidence_map.py", role, site="39", sex="2", **{"from": "2014", "to": "2023"})
     assert not at.exception
     chosen = TumorFilter(site_recodes=("39",), sexes=("2",), first_year=2014, last_year=2023)
-    expected = incidence_rates(Principal(f"pages-{role}", role, frozenset()), db, chosen, by=("county_fips",))
+    expected = incidence_rates(Principal(f"pages-{role}", role, frozenset()), db, chosen, by=("county_fips",)).table
     expected = expected[expected["county_fips"].notna()].set_index("county_fips")
     shown = at.dataframe[0].value.set_index("county_fips")
     assert set(shown.index) == set(expected.index)
@@ -73,7 +73,7 @@ def test_map_shows_the_statistics_engine_values(db: Path, role: str) -> None:
     by_age = at.dataframe[1].value
     first_county = at.selectbox(key="f_county").value
     expected_age = analysis.age_specific(Principal(f"pages-{role}", role, frozenset()), db,
-                                         replace(chosen, counties=(first_county,)))
+                                         replace(chosen, counties=(first_county,))).table
     assert list(by_age["age_group"]) == list(expected_age["age_group"])
     np.testing.assert_allclose(by_age["rate"].astype(float), expected_age["rate"].astype(float), equal_nan=True)
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)
