@@ -10,7 +10,15 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.session import current_principal
-from registry.cohort import COMPARISONS, RACE_RECODES, STAGE_GROUPS, TumorFilter, data_vintage
+from registry.cohort import (
+    COMPARISONS,
+    MALE_BREAST,
+    RACE_RECODES,
+    STAGE_GROUPS,
+    TumorFilter,
+    data_vintage,
+    reporting_site,
+)
 from registry.principal import Principal
 from registry.privacy import DEFAULT_THRESHOLD
 from registry.release import Release
@@ -45,16 +53,20 @@ def filter_controls(*, years: tuple[int, int] = DEFAULT_YEARS, site: bool = True
                     race: bool = True, stage: bool = False) -> TumorFilter:
     """Sidebar filters for site group, sex, race, diagnosis years and stage; their values live in the URL."""
     codes = [c for c in SITE_GROUPS["code"] if c != "99"]
-    names = dict(zip(SITE_GROUPS["code"], SITE_GROUPS["name"], strict=True))
+    names = site_names()
     with st.sidebar:
         st.subheader("Filters")
         site_code = _param("site", "")
         if site:
-            options = ["", *codes]
+            options = ["", *codes, MALE_BREAST]
             site_code = st.selectbox("Site group", options, index=options.index(site_code) if site_code in options
                                      else 0, format_func=lambda c: names.get(c, "All sites"), key="f_site")
+        site_recodes, site_sexes = reporting_site(site_code)
         sex_code = _param("sex", "")
-        if sex:
+        if sex and site_sexes:   # a sex-specific site is reported for its sex (SEER convention)
+            st.caption(f"Sex: {SEXES[site_sexes[0]].lower()} (sex-specific sites are reported for their sex; "
+                       "male breast is a site of its own)")
+        elif sex:
             keys = list(SEXES)
             sex_code = st.selectbox("Sex", keys, index=keys.index(sex_code) if sex_code in keys else 0,
                                     format_func=SEXES.__getitem__, key="f_sex")
@@ -78,8 +90,8 @@ def filter_controls(*, years: tuple[int, int] = DEFAULT_YEARS, site: bool = True
                                       format_func=lambda s: s.replace("_", " ") if s else "All stages", key="f_stage")
     st.query_params.update({"site": site_code, "sex": sex_code, "race": race_code, "from": str(first),
                             "to": str(last), "stage": stage_code})
-    return TumorFilter(site_recodes=(site_code,) if site_code else (),
-                       sexes=(sex_code,) if sex_code else ("1", "2"), races=(race_code,) if race_code else (),
+    sexes = site_sexes or ((sex_code,) if sex_code else ("1", "2"))
+    return TumorFilter(site_recodes=site_recodes, sexes=sexes, races=(race_code,) if race_code else (),
                        first_year=first, last_year=last, stage_groups=(stage_code,) if stage_code else ())
 
 
@@ -129,6 +141,13 @@ def describe_filter(tumor_filter: TumorFilter, by: str | None = None) -> str:
     if by:
         parts.append(f"by {COMPARISONS[by].lower()}")
     return ", ".join(parts)
+
+
+def site_names() -> dict[str, str]:
+    """Display names of the reporting sites: the SEER site recode groups, breast as female breast, and
+    male breast (``registry.cohort.MALE_BREAST``)."""
+    names = dict(zip(SITE_GROUPS["code"], SITE_GROUPS["name"], strict=True))
+    return {**names, "39": "Breast (female)", MALE_BREAST: "Breast (male)"}
 
 
 def site_name(codes: Sequence[str]) -> str:

@@ -81,6 +81,7 @@ STRATA: dict[str, str] = {
     "county_fips": "t.county_fips",
     "stage_group": STAGE_GROUP_SQL,
     "site_recode": "t.site_recode",
+    "reporting_site": "CASE WHEN t.site_recode = '39' AND p.sex = '1' THEN '39m' ELSE t.site_recode END",
     "treatment_group": TREATMENT_GROUP_SQL,
 }
 # SEER survival conventions: death-certificate-only and autopsy-only cases have no survival time.
@@ -149,6 +150,23 @@ COMPARISONS = {"stage_group": "Summary stage", "sex": "Sex", "age_band": "Age at
 SURVIVAL_AGE_BANDS = ((0, 44), (45, 54), (55, 64), (65, 74), (75, None))
 PERIOD_YEARS = 5
 SEX_LABELS = {"1": "Male", "2": "Female"}
+# SEER convention for sex-specific sites (SEER*Explorer, U.S. Cancer Statistics): breast is reported for
+# females, with male breast as a reporting site of its own; the female genital sites (site recode groups
+# 40-47) for females and the male genital sites (48-51) for males. Reporting them this way also keeps a
+# both-sexes total from standing beside a one-sex one, whose difference would count a handful of people.
+SEX_SPECIFIC_SITES: dict[str, str] = {"39": "2", **{str(code): "2" for code in range(40, 48)},
+                                      **{str(code): "1" for code in range(48, 52)}}
+MALE_BREAST = "39m"
+
+
+def reporting_site(code: str) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """The site recode groups and, for a sex-specific site, the one sex a reporting site stands for
+    (``""`` is all sites, ``MALE_BREAST`` breast in males)."""
+    if code == MALE_BREAST:
+        return ("39",), ("1",)
+    if code in SEX_SPECIFIC_SITES:
+        return (code,), (SEX_SPECIFIC_SITES[code],)
+    return ((code,) if code else ()), None
 
 
 class ComparisonGroup(NamedTuple):

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from registry.cohort import TumorFilter
+from registry.cohort import MALE_BREAST, TumorFilter, reporting_site
 from registry.operational import open_operational_store
 from registry.principal import Principal
 from registry.privacy import apply_policy
@@ -46,6 +46,7 @@ RANGE_LIMITS = frozenset({"first_year", "last_year", "min_age", "max_age"})   # 
 STRATUM_FIELDS = {"sex": "sexes", "race": "races", "county_fips": "counties", "stage_group": "stage_groups",
                   "site_recode": "site_recodes", "treatment_group": "treatment_groups"}
 CURVE_COUNTS = ("events", "censored", "competing_events")
+BREAST_SITES = ("39", MALE_BREAST)   # the reporting sites whose stratum fixes the sex (see registry.cohort)
 UNKNOWN = "unknown"
 
 
@@ -152,6 +153,11 @@ def cell_spec(tumor_filter: TumorFilter | Mapping[str, Any], strata: Mapping[str
         if name == "diagnosis_year":
             year = None if missing else int(value)
             spec["first_year"] = spec["last_year"] = UNKNOWN if year is None else year
+        elif name == "reporting_site":
+            codes, sexes = (None, None) if missing else reporting_site(str(value))
+            spec["site_recodes"] = [UNKNOWN] if codes is None else list(codes)
+            if str(value) in BREAST_SITES and sexes:
+                spec["sexes"] = list(sexes)
         elif name == "age_group":
             low, high = (UNKNOWN, UNKNOWN) if missing else _age_range(str(value))
             spec["min_age"], spec["max_age"] = low, high

@@ -47,12 +47,13 @@ def test_overview_renders_for_every_role(db: Path, role: str) -> None:
     rates = incidence_rates(principal, db, everyone, by=("sex",)).table.set_index("sex")
     assert at.metric[1].value == f"{rates.loc['2', 'rate']:.1f} per 100,000"
     top = at.dataframe[0].value
-    totals = case_totals(principal, db, everyone, by=("site_recode",)).table.set_index("site_recode")["count"]
+    totals = case_totals(principal, db, everyone, by=("reporting_site",)).table.set_index("reporting_site")["count"]
     assert list(top["total"]) == sorted(totals.dropna(), reverse=True)[:len(top)]
-    by_sex = case_totals(principal, db, everyone, by=("site_recode", "sex")).table.set_index(["site_recode", "sex"])["count"]
+    by_sex = case_totals(principal, db, everyone, by=("reporting_site", "sex")).table.set_index(
+        ["reporting_site", "sex"])["count"]
     for row in top.to_dict("records"):
         for code, column in (("1", "male"), ("2", "female")):
-            expected = by_sex.get((row["site_recode"], code))
+            expected = by_sex.get((row["reporting_site"], code))
             assert (pd.isna(row[column]) and (expected is None or pd.isna(expected))) or row[column] == expected
     if role != "registrar":
         for column in ("male", "female", "total"):

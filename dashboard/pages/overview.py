@@ -8,12 +8,19 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import DEFAULT_YEARS, SEXES, download_csv, how_computed, require_principal, vintage
+from dashboard.common import (
+    DEFAULT_YEARS,
+    SEXES,
+    download_csv,
+    how_computed,
+    require_principal,
+    site_names,
+    vintage,
+)
 from registry.analysis import incidence_rates
 from registry.cohort import TumorFilter, case_totals
 from registry.principal import Principal
 from registry.release import Release
-from registry.site_recode import SITE_GROUPS
 
 TOP_SITES = 15
 
@@ -26,8 +33,8 @@ def _overview(_principal: Principal, user: str, db: str, data_vintage: str | Non
     theirs."""
     everyone = TumorFilter(sexes=("1", "2"), first_year=DEFAULT_YEARS[0], last_year=DEFAULT_YEARS[1])
     yearly = case_totals(_principal, Path(db), everyone, by=("diagnosis_year", "sex"))
-    site_totals = case_totals(_principal, Path(db), everyone, by=("site_recode",))
-    site_sex = case_totals(_principal, Path(db), everyone, by=("site_recode", "sex"))
+    site_totals = case_totals(_principal, Path(db), everyone, by=("reporting_site",))
+    site_sex = case_totals(_principal, Path(db), everyone, by=("reporting_site", "sex"))
     try:
         rates: Release | str = incidence_rates(_principal, Path(db), everyone, by=("sex",))
     except ValueError as exc:   # e.g. no population loaded: the counts still stand
@@ -38,13 +45,13 @@ def _overview(_principal: Principal, user: str, db: str, data_vintage: str | Non
 def top_sites(site_totals: pd.DataFrame, site_sex: pd.DataFrame) -> pd.DataFrame:
     """The most frequent site groups with their male and female counts side by side (a withheld cell
     stays empty; the site totals are released on their own, as the margins the suppression protects)."""
-    names = dict(zip(SITE_GROUPS["code"], SITE_GROUPS["name"], strict=True))
-    wide = site_sex.pivot(index="site_recode", columns="sex", values="count")   # withheld cells stay NaN
+    names = site_names()
+    wide = site_sex.pivot(index="reporting_site", columns="sex", values="count")   # withheld cells stay NaN
     wide = wide.reindex(columns=["1", "2"]).rename(columns={"1": "male", "2": "female"}).reset_index()
-    out = site_totals[["site_recode", "count"]].rename(columns={"count": "total"}).merge(wide, on="site_recode",
-                                                                                         how="left")
-    out.insert(1, "site_group", out["site_recode"].map(names))
-    out = out[["site_recode", "site_group", "male", "female", "total"]]
+    out = site_totals[["reporting_site", "count"]].rename(columns={"count": "total"}).merge(
+        wide, on="reporting_site", how="left")
+    out.insert(1, "site_group", out["reporting_site"].map(names))
+    out = out[["reporting_site", "site_group", "male", "female", "total"]]
     return out.sort_values("total", ascending=False, na_position="last").head(TOP_SITES).reset_index(drop=True)
 
 
@@ -85,7 +92,7 @@ with right:
 st.subheader("Most frequent site groups")
 top = top_sites(site_totals.table, site_sex.table)
 st.dataframe(top, hide_index=True, column_config={
-    "site_recode": "SEER site recode", "site_group": "Site group",
+    "reporting_site": "SEER site recode", "site_group": "Site group",
     "male": st.column_config.NumberColumn("Male", format="%d"),
     "female": st.column_config.NumberColumn("Female", format="%d"),
     "total": st.column_config.NumberColumn("Total", format="%d")})
