@@ -90,11 +90,6 @@ class Release:
         """A count released beside the table (``None``: withheld or not part of this result)."""
         return self.counts.get(name)
 
-    @property
-    def empty(self) -> bool:
-        """Whether the table has no rows."""
-        return self.table.empty
-
     def to_csv(self, table: pd.DataFrame | None = None) -> str:
         """The table (or a display form of it) as CSV, preceded by ``#`` lines with provenance and counts."""
         facts: dict[str, Any] = {**self.provenance.as_dict(), "counts": dict(self.counts)}
