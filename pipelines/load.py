@@ -31,7 +31,7 @@ from pipelines.readers.xml_bulk import stage_line_structured_xml
 from pipelines.records import ENTITY_SCHEMA, ISSUE_SCHEMA, ITEM_SCHEMA, TUMOR, SourceFile, SourceFileError
 from pipelines.typed_core import build_typed_core
 from registry.naaccr import Dictionary
-from registry.store import attached_for_write, ensure_store, read_connection, transaction, write_connection
+from registry.store import OWNER_ONLY_DIR, attached_for_write, ensure_store, read_connection, transaction, write_connection
 
 STAGING_DIR = ".staging"
 STORE_ALIAS = "registry_store"
@@ -103,10 +103,11 @@ def _clean_stale_staging(staging: Path) -> None:
 
 def _open_staging(db_path: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
     staging = db_path.parent / STAGING_DIR
-    staging.mkdir(parents=True, exist_ok=True)
+    staging.mkdir(mode=OWNER_ONLY_DIR, parents=True, exist_ok=True)
+    staging.chmod(OWNER_ONLY_DIR)
     _clean_stale_staging(staging)
     work = staging / f"load-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-    work.mkdir()
+    work.mkdir(mode=OWNER_ONLY_DIR)
     # A file-backed staging database spills to disk, so a file of any size loads in bounded memory.
     con = duckdb.connect(str(work / "stage.duckdb"))
     con.execute("SET memory_limit = ?", [STAGING_MEMORY_LIMIT])
