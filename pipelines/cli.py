@@ -175,27 +175,32 @@ def _ingest_parallel(files: list[Path], db: Path, user: str | None, user_dicts: 
 
 @export_app.command("naaccr-xml")
 def export_naaccr_xml(
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write (.gz compresses).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The one file to write (.gz compresses).")],
     db: DbOption = DEFAULT_DB,
     batch: Annotated[list[int] | None, typer.Option(help="Batch to export (repeatable; default all).")] = None,
+    identified: Annotated[bool, typer.Option(
+        "--identified", help="Keep names, SSN, addresses and every other item as received (otherwise an "
+                             "incidence file without direct identifiers).")] = False,
     dictionary: Annotated[list[Path] | None, typer.Option(help="User dictionary XML (repeatable).")] = None,
 ) -> None:
-    """Export loaded batches as NAACCR XML with every item as received (one file per batch)."""
-    from pipelines.export import export_batch, loaded_batch_ids
+    """Export loaded batches into one NAACCR XML file; the export is recorded in the audit trail."""
+    from pipelines.export import export_naaccr_xml as export
+    from registry.operational import open_operational_store
+    from registry.principal import console_operator
 
+    if not db.exists():
+        console.print(f"{db}: no registry store here", style="red", markup=False, highlight=False)
+        raise typer.Exit(2)
+    announce_initial_administrator(db)
     try:
-        batches = batch or loaded_batch_ids(db)
-        if not batches:
-            console.print(f"[red]{db}: no loaded batch to export[/red]")
-            raise typer.Exit(2)
-        for batch_id in batches:
-            target = output if len(batches) == 1 else output.with_name(
-                f"{output.name.split('.')[0]}.batch{batch_id}{''.join(output.suffixes)}")
-            patients = export_batch(db, batch_id, target, user_dictionaries=_dictionaries(dictionary))
-            out.print(f"batch {batch_id}: {patients:,} patients written to {target}")
+        result = export(db, output, principal=console_operator(), ops=open_operational_store(db),
+                        batch_ids=batch, identified=identified, user_dictionaries=_dictionaries(dictionary))
     except RegistryError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(str(exc), style="red", markup=False, highlight=False)
         raise typer.Exit(2) from exc
+    kind = "identified" if result.identified else "without direct identifiers"
+    out.print(f"{result.patients:,} patients, {result.tumors:,} tumors of batch(es) "
+              f"{', '.join(map(str, result.batch_ids))} written to {output} ({kind})", markup=False, highlight=False)
 
 
 def _states_text(states: list[str], shown: int = 8) -> str:
