@@ -19,8 +19,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipelines.load import BatchResult, ingest_file
 from registry.errors import RegistryError
@@ -40,13 +42,32 @@ DbOption = Annotated[Path, typer.Option("--db", envvar=ENV_DB, help="Analytic st
 INGEST_SUFFIXES = (".xml", ".gz", ".txt", ".dat", ".csv", ".xlsx", ".naaccr", ".fwf")
 
 
+def printable(text: object) -> str:
+    """Text safe for the terminal: control characters (ANSI escapes, line breaks) shown as escapes."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+
+
+def _cell(text: object) -> Text:
+    """A table cell shown literally (file names may hold rich markup such as "[/red]")."""
+    return Text(printable(text))
+
+
+def _say(message: object, style: str = "red") -> None:
+    """Print a message on stderr literally: no markup, no highlighting, no raw control characters."""
+    console.print(printable(message), style=style, markup=False, highlight=False)
+
+
 def _expand(paths: list[str]) -> tuple[list[Path], list[str]]:
-    """Files named by paths, folders (recursively) and globs; plus the arguments that matched nothing."""
+    """Files named by paths, folders (recursively) and globs; plus the arguments that matched nothing.
+
+    An argument naming an existing path is taken literally, even when it contains glob characters.
+    """
     files: list[Path] = []
     missing: list[str] = []
     for arg in paths:
-        matches = sorted(glob.glob(arg, recursive=True)) if glob.has_magic(arg) else [arg]
-        if not matches or not Path(matches[0]).exists():
+        literal = os.path.lexists(arg)
+        matches = sorted(glob.glob(arg, recursive=True)) if glob.has_magic(arg) and not literal else [arg]
+        if not matches or not (literal or Path(matches[0]).exists()):
             missing.append(arg)
             continue
         for match in matches:
@@ -67,14 +88,16 @@ SUMMARY_ROWS = 20   # with more files, the summary lists only files with problem
 
 
 def _summary_table(results: list[BatchResult], elapsed: float) -> Table:
+    """One row per file; every cell wraps instead of being cut, so it reads at 80 columns too."""
     table = Table(title=f"Ingest summary ({elapsed:.1f} s)")
     for name in ("file", "status", "batch", "tumors read", "loaded", "rejected", "warnings", "tumors/s"):
-        table.add_column(name, justify="left" if name in ("file", "status") else "right")
+        table.add_column(name, justify="left" if name in ("file", "status") else "right", overflow="fold",
+                         min_width=12 if name == "file" else None)
     shown = results if len(results) <= SUMMARY_ROWS else [
         r for r in results if r.status == "failed" or r.tumors_rejected or r.warnings]
     for r in shown:
         rate = f"{r.tumors_read / r.seconds:,.0f}" if r.seconds and r.tumors_read else ""
-        table.add_row(str(r.path), r.status, str(r.batch_id or ""), f"{r.tumors_read:,}",
+        table.add_row(_cell(r.path), r.status, str(r.batch_id or ""), f"{r.tumors_read:,}",
                       f"{r.tumors_loaded:,}", f"{r.tumors_rejected:,}", f"{r.warnings:,}", rate)
     if len(results) > 1:
         read = sum(r.tumors_read for r in results)
@@ -99,13 +122,13 @@ def _ingest_one(path: Path, db: Path, user: str | None, user_dicts: list[Diction
 
 def _print_result(result: BatchResult) -> None:
     if result.message:
-        console.print(("[yellow]" if result.status == "duplicate" else "[red]") + result.message)
+        _say(result.message, "yellow" if result.status == "duplicate" else "red")
     for message in result.messages:
-        console.print(f"  {message}", markup=False, highlight=False)
+        _say(f"  {message}", "")
     for rule, count in result.rejects_by_rule.items():
-        console.print(f"  rejected by {rule}: {count:,} records", highlight=False)
+        _say(f"  rejected by {rule}: {count:,} records", "")
     for rule, count in result.warnings_by_rule.items():
-        console.print(f"  warnings ({rule}): {count:,}", highlight=False)
+        _say(f"  warnings ({rule}): {count:,}", "")
 
 
 @app.command()
@@ -121,7 +144,7 @@ def ingest(
     """Load NAACCR XML, NAACCR flat, CSV or Excel files, one atomic batch per file."""
     files, missing = _expand(paths)
     for arg in missing:
-        console.print(f"[red]{arg}: no such file or folder[/red]")
+        _say(f"{arg}: no such file or folder")
     user_dicts = _dictionaries(dictionary)
     results: list[BatchResult] = []
     began = time.monotonic()
@@ -133,7 +156,7 @@ def ingest(
             results = _ingest_parallel(files, db, user, user_dicts, naaccr_version, jobs, progress)
         else:
             for path in files:
-                task = progress.add_task(path.name, total=None, rate="")
+                task = progress.add_task(escape(printable(path.name)), total=None, rate="")
                 start = time.monotonic()
 
                 def report(tumors: int, task: TaskID = task, start: float = start) -> None:
@@ -189,18 +212,19 @@ def export_naaccr_xml(
     from registry.principal import console_operator
 
     if not db.exists():
-        console.print(f"{db}: no registry store here", style="red", markup=False, highlight=False)
+        _say(f"{db}: no registry store here")
         raise typer.Exit(2)
     announce_initial_administrator(db)
     try:
         result = export(db, output, principal=console_operator(), ops=open_operational_store(db),
                         batch_ids=batch, identified=identified, user_dictionaries=_dictionaries(dictionary))
     except RegistryError as exc:
-        console.print(str(exc), style="red", markup=False, highlight=False)
+        _say(exc)
         raise typer.Exit(2) from exc
     kind = "identified" if result.identified else "without direct identifiers"
-    out.print(f"{result.patients:,} patients, {result.tumors:,} tumors of batch(es) "
-              f"{', '.join(map(str, result.batch_ids))} written to {output} ({kind})", markup=False, highlight=False)
+    out.print(printable(f"{result.patients:,} patients, {result.tumors:,} tumors of batch(es) "
+                        f"{', '.join(map(str, result.batch_ids))} written to {output} ({kind})"),
+              markup=False, highlight=False)
 
 
 def _states_text(states: list[str], shown: int = 8) -> str:
@@ -329,7 +353,7 @@ def batches(db: DbOption = DEFAULT_DB,
         else:
             table.add_column(name, no_wrap=True, justify="right" if name not in ("format", "status") else "left")
     for r in frame.itertuples():
-        table.add_row(str(r.batch_id), Path(str(r.file_name)).name, str(r.format), str(r.naaccr_version),
+        table.add_row(str(r.batch_id), _cell(Path(str(r.file_name)).name), str(r.format), str(r.naaccr_version),
                       str(r.status),
                       f"{r.tumors_read:,}", f"{r.tumors_loaded:,}", f"{r.tumors_rejected:,}", f"{r.warnings:,}",
                       str(r.finished_at)[:16])

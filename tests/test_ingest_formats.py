@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from pipelines.load import ingest_file
-from tests.conftest import export_identified
 from pipelines.template import template_columns
+from tests.conftest import export_identified
 from tests.naaccr_fixtures import flat_line, write_lines
 
 PATIENT = {"patientIdNumber": "00000001", "sex": "2", "dateOfBirth": "19500612"}
