@@ -85,29 +85,65 @@ def _dictionaries(paths: list[Path] | None) -> list[Dictionary]:
 
 
 SUMMARY_ROWS = 20   # with more files, the summary lists only files with problems, plus the total
+WIDE_SUMMARY = 100  # narrower terminals get the summary as lines instead of a table, so nothing is cut
+
+
+def _summary_rows(results: list[BatchResult]) -> list[BatchResult]:
+    return results if len(results) <= SUMMARY_ROWS else [
+        r for r in results if r.status == "failed" or r.tumors_rejected or r.warnings]
+
+
+def _rate(tumors: int, seconds: float) -> str:
+    return f"{tumors / seconds:,.0f}" if seconds and tumors else ""
+
+
+def _statuses(results: list[BatchResult]) -> str:
+    return ", ".join(f"{sum(r.status == s for r in results)} {s}"
+                     for s in ("loaded", "duplicate", "failed") if any(r.status == s for r in results))
 
 
 def _summary_table(results: list[BatchResult], elapsed: float) -> Table:
-    """One row per file; every cell wraps instead of being cut, so it reads at 80 columns too."""
+    """One row per file, for terminals of at least WIDE_SUMMARY columns; cells wrap instead of being cut."""
     table = Table(title=f"Ingest summary ({elapsed:.1f} s)")
     for name in ("file", "status", "batch", "tumors read", "loaded", "rejected", "warnings", "tumors/s"):
-        table.add_column(name, justify="left" if name in ("file", "status") else "right", overflow="fold",
-                         min_width=12 if name == "file" else None)
-    shown = results if len(results) <= SUMMARY_ROWS else [
-        r for r in results if r.status == "failed" or r.tumors_rejected or r.warnings]
-    for r in shown:
-        rate = f"{r.tumors_read / r.seconds:,.0f}" if r.seconds and r.tumors_read else ""
+        table.add_column(name, justify="left" if name in ("file", "status") else "right", overflow="fold")
+    for r in _summary_rows(results):
         table.add_row(_cell(r.path), r.status, str(r.batch_id or ""), f"{r.tumors_read:,}",
-                      f"{r.tumors_loaded:,}", f"{r.tumors_rejected:,}", f"{r.warnings:,}", rate)
+                      f"{r.tumors_loaded:,}", f"{r.tumors_rejected:,}", f"{r.warnings:,}",
+                      _rate(r.tumors_read, r.seconds))
     if len(results) > 1:
         read = sum(r.tumors_read for r in results)
-        statuses = ", ".join(f"{sum(r.status == s for r in results)} {s}"
-                             for s in ("loaded", "duplicate", "failed") if any(r.status == s for r in results))
-        table.add_row(f"total: {len(results)} files", statuses, "", f"{read:,}",
+        table.add_row(f"total: {len(results)} files", _statuses(results), "", f"{read:,}",
                       f"{sum(r.tumors_loaded for r in results):,}", f"{sum(r.tumors_rejected for r in results):,}",
-                      f"{sum(r.warnings for r in results):,}", f"{read / elapsed:,.0f}" if elapsed else "",
-                      style="bold")
+                      f"{sum(r.warnings for r in results):,}", _rate(read, elapsed), style="bold")
     return table
+
+
+def _summary_lines(results: list[BatchResult], elapsed: float) -> Text:
+    """The summary as two lines per file, which wrap at any width (narrow terminals)."""
+    def counts(read: int, loaded: int, rejected: int, warnings: int, rate: str) -> str:
+        return (f"{read:,} tumors read, {loaded:,} loaded, {rejected:,} rejected, {warnings:,} warnings"
+                + (f", {rate} tumors/s" if rate else ""))
+
+    text = Text(f"Ingest summary ({elapsed:.1f} s)\n", style="bold")
+    for r in _summary_rows(results):
+        status = f"{r.status} as batch {r.batch_id}" if r.batch_id else r.status
+        text.append(printable(r.path) + "\n")
+        text.append(f"  {status}: " + counts(r.tumors_read, r.tumors_loaded, r.tumors_rejected, r.warnings,
+                                            _rate(r.tumors_read, r.seconds)) + "\n")
+    if len(results) > 1:
+        read = sum(r.tumors_read for r in results)
+        text.append(f"total: {len(results)} files ({_statuses(results)}): "
+                    + counts(read, sum(r.tumors_loaded for r in results), sum(r.tumors_rejected for r in results),
+                             sum(r.warnings for r in results), _rate(read, elapsed)), style="bold")
+    return text
+
+
+def _summary(results: list[BatchResult], elapsed: float) -> Table | Text:
+    """The ingest summary: a table on a wide terminal, lines on a narrow one."""
+    if out.width >= WIDE_SUMMARY:
+        return _summary_table(results, elapsed)
+    return _summary_lines(results, elapsed)
 
 
 def _ingest_one(path: Path, db: Path, user: str | None, user_dicts: list[Dictionary], naaccr_version: str | None,
@@ -167,7 +203,7 @@ def ingest(
                 progress.remove_task(task)
                 results.append(result)
                 _print_result(result)
-    out.print(_summary_table(results, time.monotonic() - began))
+    out.print(_summary(results, time.monotonic() - began))
     if missing or any(r.status == "failed" for r in results):
         raise typer.Exit(2)
     if any(r.tumors_rejected or r.patients_rejected or r.warnings for r in results):
