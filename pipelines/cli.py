@@ -339,6 +339,32 @@ def population_summary_command(db: DbOption = DEFAULT_DB) -> None:
     out.print(files)
 
 
+class _Steps:
+    """Progress of long work made of named steps: a live line with the current step and the time it has
+    taken (on a terminal), and one line per finished step with its duration (also when stderr is a file)."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                 console=console, transient=True)
+        self._task = self.progress.add_task(title, total=None)
+        self._step: str | None = None
+        self._since = time.monotonic()
+
+    def start(self, step: str) -> None:
+        """Finish the current step (printing its duration) and show the next one."""
+        self.finish()
+        self._step, self._since = step, time.monotonic()
+        self.progress.update(self._task, description=escape(f"{self.title}: {step}"))
+
+    def finish(self) -> None:
+        """Print the duration of the current step, if any."""
+        if self._step is not None:
+            self.progress.console.print(f"{self.title}: {self._step} ({time.monotonic() - self._since:.1f} s)",
+                                        markup=False, highlight=False)
+            self._step = None
+
+
 @app.command()
 def sample(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the generated files (replaced).")],
@@ -360,9 +386,11 @@ def sample(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     began = time.monotonic()
-    with console.status("generating") as status:
-        registry = generate(config, progress=lambda step: status.update(f"generating: {step}"))
-        manifest = write(registry, out_dir, progress=lambda step: status.update(step))
+    steps = _Steps("sample registry")
+    with steps.progress:
+        registry = generate(config, progress=steps.start)
+        manifest = write(registry, out_dir, progress=steps.start)
+        steps.finish()
     elapsed = time.monotonic() - began
     counts = manifest.counts
     table = Table(title=f"Sample registry {config.state} {config.first_year}-{config.last_year} in {out_dir} "

@@ -71,3 +71,25 @@ def test_ingest_summary_is_readable_at_80_columns(tmp_path, write_xml, db_path):
         table = [line.split("│")[1].strip() for line in result.stdout.splitlines() if line.startswith("│")]
         assert str(good) in ("".join(table) if table else result.stdout.replace("\n", ""))   # folded at most
         assert "rejected" in result.output and "warnings" in result.output and "failed" in result.output
+
+
+def test_sample_reports_each_step_as_it_finishes(tmp_path, monkeypatch):
+    import types
+
+    import sample_data.generator as generator
+
+    def generate(config, progress):  # type: ignore[no-untyped-def]
+        for step in ("incidence", "persons", "follow-up"):
+            progress(step)
+        return "registry"
+
+    def write(registry, out, progress):  # type: ignore[no-untyped-def]
+        progress("writing 3 NAACCR files")
+        return types.SimpleNamespace(counts={"tumors": 3})
+
+    monkeypatch.setattr(generator, "generate", generate)
+    monkeypatch.setattr(generator, "write", write)
+    result = runner.invoke(app, ["sample", "--preset", "tiny", "--out", str(tmp_path / "sample")])
+    assert result.exit_code == 0, result.output
+    for step in ("incidence", "persons", "follow-up", "writing 3 NAACCR files"):
+        assert f"sample registry: {step} (" in result.stderr
