@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -470,7 +471,40 @@ def serve(db: DbOption = DEFAULT_DB,
     env = {**os.environ, ENV_DB: str(db.resolve())}
     command = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
-    raise typer.Exit(subprocess.call(command, env=env))
+    raise typer.Exit(run_until_stopped(command, env))
+
+
+STOP_GRACE_SECONDS = 10.0
+
+
+def run_until_stopped(command: list[str], env: dict[str, str]) -> int:
+    """Run a child process (the dashboard server) until it ends or this command is stopped.
+
+    Ctrl-C (SIGINT) and SIGTERM are forwarded to the child, and the command waits for it to exit (killing
+    it after STOP_GRACE_SECONDS), so stopping `registry serve` never leaves the server holding its port.
+    Returns the child's exit code, or 0 when it ended because it was asked to stop.
+    """
+    child = subprocess.Popen(command, env=env)
+    stop_asked: list[float] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        if child.poll() is None:
+            child.send_signal(signum)
+        stop_asked.append(time.monotonic())
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            try:
+                code = child.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stop_asked and time.monotonic() - stop_asked[0] > STOP_GRACE_SECONDS:
+                    child.kill()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if stop_asked else code
 
 
 # ---- users and audit trail: the SQLite operational store beside --db (registry/operational.py) ----------
