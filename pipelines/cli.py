@@ -287,22 +287,22 @@ def population_load(
 
     files, missing = _expand(paths)
     for arg in missing:
-        console.print(f"[red]{arg}: no such file or folder[/red]")
+        _say(f"{arg}: no such file or folder")
     failed = bool(missing)
     for path in files:
         try:
             result = load_population(path, db_path=db, user=user)
         except (SourceFileError, RegistryError) as exc:
-            console.print(str(exc), style="red", markup=False, highlight=False)
+            _say(exc)
             failed = True
             continue
         if result.status == "duplicate":
-            console.print(str(result.message), style="yellow", markup=False, highlight=False)
+            _say(result.message, "yellow")
             continue
         replaced = f", replaced {result.replaced_rows:,} earlier rows" if result.replaced_rows else ""
-        out.print(f"{path}: load {result.load_id}: {result.rows:,} rows, years {result.first_year}-"
-                  f"{result.last_year}, states {_states_text(result.states)}, total population "
-                  f"{result.total_population:,}{replaced}", markup=False, highlight=False)
+        out.print(printable(f"{path}: load {result.load_id}: {result.rows:,} rows, years {result.first_year}-"
+                            f"{result.last_year}, states {_states_text(result.states)}, total population "
+                            f"{result.total_population:,}{replaced}"), markup=False, highlight=False)
     if failed:
         raise typer.Exit(2)
 
@@ -316,12 +316,12 @@ def population_summary_command(db: DbOption = DEFAULT_DB) -> None:
         states = population_summary(db)
         loads = population_loads(db)
     except RegistryError as exc:
-        console.print(f"[red]{exc}[/red]")
+        _say(exc)
         raise typer.Exit(2) from exc
     if states.empty:
-        out.print(f"{db}: no population loaded (run `registry population load`)")
+        out.print(printable(f"{db}: no population loaded (run `registry population load`)"), markup=False)
         return
-    table = Table(title=f"Population in {db}")
+    table = Table(title=_cell(f"Population in {db}"))
     for name in ("state", "years", "counties", "rows", "latest year population", "loads"):
         table.add_column(name, justify="left" if name in ("state", "years") else "right")
     for s in states.to_dict("records"):
@@ -333,7 +333,7 @@ def population_summary_command(db: DbOption = DEFAULT_DB) -> None:
     for name in ("load", "file", "rows", "years", "states", "total", "loaded"):
         files.add_column(name, overflow="fold", justify="left" if name in ("file", "states", "loaded") else "right")
     for f in loads.to_dict("records"):
-        files.add_row(str(f["load_id"]), Path(str(f["file_name"])).name, f"{f['rows']:,}",
+        files.add_row(str(f["load_id"]), _cell(Path(str(f["file_name"])).name), f"{f['rows']:,}",
                       f"{f['first_year']}-{f['last_year']}", _states_text(list(f["states"])),
                       f"{f['total_population']:,}",
                       str(f["loaded_at"])[:16])
@@ -384,7 +384,7 @@ def sample(
         config = make_preset(preset, tumors=tumors, state=state.upper() if state else None, seed=seed,
                              defects=DefectRates().scaled(defect_scale) if defect_scale != 1.0 else None)
     except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
+        _say(exc)
         raise typer.Exit(2) from exc
     began = time.monotonic()
     steps = _Steps("sample registry")
@@ -394,8 +394,8 @@ def sample(
         steps.finish()
     elapsed = time.monotonic() - began
     counts = manifest.counts
-    table = Table(title=f"Sample registry {config.state} {config.first_year}-{config.last_year} in {out_dir} "
-                        f"({elapsed:.1f} s, {counts['tumors'] / elapsed:,.0f} tumors/s)")
+    table = Table(title=_cell(f"Sample registry {config.state} {config.first_year}-{config.last_year} in {out_dir} "
+                        f"({elapsed:.1f} s, {counts['tumors'] / elapsed:,.0f} tumors/s)"))
     table.add_column("what")
     table.add_column("count", justify="right")
     for name, value in counts.items():
@@ -410,7 +410,7 @@ def batches(db: DbOption = DEFAULT_DB,
     from registry.batches import list_batches
 
     frame = list_batches(db, limit=limit)
-    table = Table(title=f"Ingest batches in {db}")
+    table = Table(title=_cell(f"Ingest batches in {db}"))
     for name in ("batch", "file", "format", "version", "status", "read", "loaded", "rejected", "warnings",
                  "finished"):
         if name == "file":
@@ -433,7 +433,7 @@ def info(db: DbOption = DEFAULT_DB) -> None:
     try:
         facts = store_info(db)
     except RegistryError as exc:
-        console.print(f"[red]{exc}[/red]")
+        _say(exc)
         raise typer.Exit(2) from exc
     table = Table(title="Registry store", show_header=False)
     for name, value in (
@@ -445,7 +445,7 @@ def info(db: DbOption = DEFAULT_DB) -> None:
         ("diagnosis years", f"{facts.first_diagnosis_year}-{facts.last_diagnosis_year}"),
         ("last load", str(facts.last_loaded_at)),
     ):
-        table.add_row(name, value)
+        table.add_row(name, _cell(value))
     out.print(table)
 
 
@@ -459,7 +459,7 @@ def template(
 
     fmt = "xlsx" if output.suffix.lower() == ".xlsx" else "csv"
     write_template(output, naaccr_version=naaccr_version, fmt=fmt)
-    out.print(f"template for NAACCR v{naaccr_version} written to {output}")
+    out.print(printable(f"template for NAACCR v{naaccr_version} written to {output}"), markup=False, highlight=False)
 
 
 @app.command()
@@ -602,7 +602,7 @@ def users_list(db: DbOption = DEFAULT_DB) -> None:
     for name in ("user", "display name", "role", "grants", "state", "must change password", "last sign-in"):
         table.add_column(name)
     for a in list_users(open_operational_store(db)):
-        table.add_row(a.user, a.display_name, a.role, ", ".join(sorted(a.grants)),
+        table.add_row(_cell(a.user), _cell(a.display_name), a.role, ", ".join(sorted(a.grants)),
                       "disabled" if a.disabled else "active", "yes" if a.must_change_password else "",
                       (a.last_sign_in or "")[:19])
     out.print(table)
@@ -639,7 +639,7 @@ def audit_show(
         table.add_column(name, overflow="fold", justify="right" if name == "seq" else "left")
     for e in found:
         detail = ", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in e.detail.items())
-        table.add_row(str(e.seq), e.occurred_at[:19], e.user, e.role, e.action, detail)
+        table.add_row(str(e.seq), e.occurred_at[:19], _cell(e.user), e.role, _cell(e.action), _cell(detail))
     out.print(table)
 
 

@@ -175,3 +175,6 @@ def test_file_names_are_printed_literally_without_markup_or_control_characters(t
     assert "evil[/red][/x].xml" in result.output
     assert "\x1b" not in result.output
     assert "ansi\\x1b[31mred\\nx.xml" in result.output
+    listing = runner.invoke(app, ["batches", "--db", str(db_path)])
+    assert listing.exit_code == 0, listing.output
+    assert "\x1b" not in listing.output and "ansi\\x1b[31mred\\nx.xml" in listing.output
