@@ -113,7 +113,6 @@ def _clean_stale_staging(staging: Path) -> None:
 def _open_staging(db_path: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
     staging = db_path.parent / STAGING_DIR
     staging.mkdir(mode=OWNER_ONLY_DIR, parents=True, exist_ok=True)
-    staging.chmod(OWNER_ONLY_DIR)
     _clean_stale_staging(staging)
     work = staging / f"load-{os.getpid()}-{uuid.uuid4().hex[:12]}"
     work.mkdir(mode=OWNER_ONLY_DIR)
