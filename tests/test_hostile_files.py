@@ -178,3 +178,13 @@ def test_file_names_are_printed_literally_without_markup_or_control_characters(t
     listing = runner.invoke(app, ["batches", "--db", str(db_path)])
     assert listing.exit_code == 0, listing.output
     assert "\x1b" not in listing.output and "ansi\\x1b[31mred\\nx.xml" in listing.output
+
+
+def test_a_population_file_without_line_breaks_is_refused(tmp_path, db_path):
+    from pipelines.population import load_population
+    from pipelines.records import SourceFileError
+
+    bomb = tmp_path / "population.txt.gz"
+    bomb.write_bytes(gzip.compress(b"1" * (MAX_LINE_BYTES * 4), compresslevel=1))
+    with pytest.raises(SourceFileError, match="line longer than"):
+        load_population(bomb, db_path=db_path)
