@@ -163,7 +163,14 @@ def test_a_workbook_beyond_the_row_and_size_bounds_is_refused(tmp_path, db_path,
     _workbook(book, 12)
     monkeypatch.setattr(tabular, "MAX_SHEET_ROWS", 10)
     rows = ingest_file(book, db_path=db_path)
-    assert rows.status == "failed" and "more than 10 rows" in str(rows.message)
+    assert rows.status == "failed" and "sheet1.xml has more than 10 rows" in str(rows.message)
+    gap = Workbook()   # three row elements, numbered up to 50: the gap is read as empty rows
+    gap.active.append(["patientIdNumber", "primarySite"])
+    gap.active.append(["00000001", "C509"])
+    gap.active["B50"] = "C619"
+    gap.save(tmp_path / "gap.xlsx")
+    numbered = ingest_file(tmp_path / "gap.xlsx", db_path=db_path)
+    assert numbered.status == "failed" and "the first sheet has more than 10 rows" in str(numbered.message)
     monkeypatch.setattr(tabular, "MAX_WORKBOOK_BYTES", 1000)
     size = ingest_file(book, db_path=db_path)
     assert size.status == "failed" and "zip bomb" in str(size.message)

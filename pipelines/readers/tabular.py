@@ -23,6 +23,7 @@ import csv
 import difflib
 import gzip
 import io
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -57,6 +58,8 @@ MAX_WORKBOOK_BYTES = 1 << 30
 MAX_GZIPPED_WORKBOOK_BYTES = 256 << 20
 _PROLOG_BYTES = 1 << 16
 _SHOWN_HEADER = 40   # longest column header quoted in a message
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+_ROW_TAG_OVERLAP = 64   # bytes kept between pieces so that a tag cut in two is counted once
 VERSION_COLUMN = "naaccrRecordVersion"
 RECORD_TYPE_COLUMN = "recordType"
 
@@ -196,11 +199,36 @@ class TabularReader:
                         with archive.open(part) as member:
                             head = member.read(_PROLOG_BYTES)
                         self._check_prolog(part.filename, head)
+                for part in parts:
+                    if part.filename.startswith("xl/worksheets/") and part.filename.endswith(".xml"):
+                        self._check_row_count(archive, part)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, NotImplementedError,
                 RuntimeError) as exc:
             raise SourceFileError(self.path, f"not a readable .xlsx workbook: {_reason(exc)}") from exc
         finally:
             source.seek(0)
+
+    def _check_row_count(self, archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> None:
+        """Refuse a worksheet with more row elements than Excel allows, before any row is read.
+
+        One streaming pass over the part (a regular expression over 1 MiB pieces) is much quicker than
+        reading rows; the row bound is checked again while reading, for rows numbered past the limit.
+        """
+        rows = 0
+        carry = b""
+        with archive.open(part) as member:
+            while piece := member.read(1 << 20):
+                data = carry + piece
+                cut = max(len(data) - _ROW_TAG_OVERLAP, 0)
+                rows += sum(1 for match in _ROW_TAG.finditer(data) if match.start() < cut)
+                carry = data[cut:]
+                if rows > MAX_SHEET_ROWS:
+                    raise SourceFileError(self.path, f"worksheet {part.filename} has more than {MAX_SHEET_ROWS:,} "
+                                                     "rows, the most an Excel worksheet can hold")
+        rows += len(_ROW_TAG.findall(carry))
+        if rows > MAX_SHEET_ROWS:
+            raise SourceFileError(self.path, f"worksheet {part.filename} has more than {MAX_SHEET_ROWS:,} rows, "
+                                             "the most an Excel worksheet can hold")
 
     def _check_prolog(self, part: str, head: bytes) -> None:
         text = head.decode("utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "latin-1", errors="ignore")
