@@ -126,7 +126,8 @@ def _summary_lines(results: list[BatchResult], elapsed: float) -> Text:
         return (f"{read:,} tumors read, {loaded:,} loaded, {rejected:,} rejected, {warnings:,} warnings"
                 + (f", {rate} tumors/s" if rate else ""))
 
-    text = Text(f"Ingest summary ({elapsed:.1f} s)\n", style="bold")
+    text = Text()
+    text.append(f"Ingest summary ({elapsed:.1f} s)\n", style="bold")
     for r in _summary_rows(results):
         status = f"{r.status} as batch {r.batch_id}" if r.batch_id else r.status
         text.append(printable(r.path) + "\n")
