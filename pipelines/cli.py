@@ -245,6 +245,7 @@ def export_naaccr_xml(
     dictionary: Annotated[list[Path] | None, typer.Option(help="User dictionary XML (repeatable).")] = None,
 ) -> None:
     """Export loaded batches into one NAACCR XML file; the export is recorded in the audit trail."""
+    from pipelines.export import batch_ranges
     from pipelines.export import export_naaccr_xml as export
     from registry.operational import open_operational_store
     from registry.principal import console_operator
@@ -261,7 +262,7 @@ def export_naaccr_xml(
         raise typer.Exit(2) from exc
     kind = "identified" if result.identified else "without direct identifiers"
     out.print(printable(f"{result.patients:,} patients, {result.tumors:,} tumors of batch(es) "
-                        f"{', '.join(map(str, result.batch_ids))} written to {output} ({kind})"),
+                        f"{batch_ranges(result.batch_ids)} written to {output} ({kind})"),
               markup=False, highlight=False)
 
 

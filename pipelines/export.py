@@ -102,6 +102,17 @@ def _batches(con: Any, db_path: Path, batch_ids: Sequence[int] | None) -> list[_
     return batches
 
 
+def batch_ranges(ids: Sequence[int]) -> str:
+    """Batch numbers as short ranges: [1, 2, 3, 5] -> "1-3, 5"."""
+    ranges: list[list[int]] = []
+    for batch_id in sorted(ids):
+        if ranges and batch_id == ranges[-1][1] + 1:
+            ranges[-1][1] = batch_id
+        else:
+            ranges.append([batch_id, batch_id])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
+
+
 def _dictionary(version: str, user_dictionaries: Sequence[Dictionary]) -> Dictionary:
     dictionary = base_dictionary(version)
     for user in user_dictionaries:
@@ -133,7 +144,7 @@ def _one_root(batches: list[_Batch], identified: bool,
         groups.setdefault(root(b), []).append(b.batch_id)
     if len(groups) > 1:
         described = "; ".join(
-            f"batch(es) {', '.join(map(str, ids))}: NAACCR {version}, record type {record_type}, "
+            f"batch(es) {batch_ranges(ids)}: NAACCR {version}, record type {record_type}, "
             f"{len(items)} file-level item(s)" for (version, record_type, items), ids in groups.items())
         raise RegistryError(
             "these batches cannot share one NAACCR XML file (one root element: one NAACCR version, record "

@@ -94,3 +94,9 @@ def test_batches_that_cannot_share_one_root_are_refused(tmp_path, write_xml, db_
     one = runner.invoke(app, ["export", "naaccr-xml", "-o", str(target), "--db", str(db_path), "--batch", "2"])
     assert one.exit_code == 0, one.output
     assert "naaccr-dictionary-260" in target.read_text()
+
+
+def test_batch_numbers_are_shown_as_ranges():
+    from pipelines.export import batch_ranges
+
+    assert batch_ranges([5, 1, 2, 3, 7, 8]) == "1-3, 5, 7-8"
