@@ -64,14 +64,15 @@ def _ingest_growth(path: Path, db: Path) -> tuple[str, int, str]:
 
 def test_a_line_without_end_is_refused_in_bounded_memory(tmp_path):
     bomb = tmp_path / "nul.csv.gz"
-    with gzip.open(bomb, "wb", compresslevel=1) as out:   # 256 MB of NUL bytes, no line break
+    with gzip.open(bomb, "wb", compresslevel=1) as out:   # 512 MB of NUL bytes, no line break (2 MB file)
         block = bytes(1 << 20)
-        for _ in range(256):
+        for _ in range(512):
             out.write(block)
     status, growth, message = _ingest_growth(bomb, tmp_path / "db" / "registry.duckdb")
     assert status == "failed"
     assert "nul.csv.gz" in message and f"longer than {MAX_LINE_BYTES:,} bytes" in message
-    assert growth < 64 << 20, f"peak memory grew by {growth >> 20} MB"
+    # about one line (measured 15 MB); the margin covers DuckDB reopening its buffers for the failed batch
+    assert growth < 192 << 20, f"peak memory grew by {growth >> 20} MB"
 
 
 def test_a_patient_without_end_is_refused_in_bounded_memory(tmp_path):
@@ -82,8 +83,9 @@ def test_a_patient_without_end_is_refused_in_bounded_memory(tmp_path):
     status, growth, message = _ingest_growth(sparse, tmp_path / "db" / "registry.duckdb")
     assert status == "failed"
     assert "sparse.xml" in message and f"more than {MAX_RECORD_BYTES:,} bytes without the end of a Patient" in message
-    # the line fast path holds up to two blocks and MAX_RECORD_BYTES before it hands over to the general reader
-    assert growth < 2 * BLOCK_BYTES + MAX_RECORD_BYTES + (64 << 20), f"peak memory grew by {growth >> 20} MB"
+    # the line fast path holds up to two blocks and MAX_RECORD_BYTES before it hands over to the general
+    # reader (measured 137 MB); the margin covers DuckDB reopening its buffers for the failed batch
+    assert growth < 2 * BLOCK_BYTES + MAX_RECORD_BYTES + (128 << 20), f"peak memory grew by {growth >> 20} MB"
 
 
 def test_a_huge_patient_read_by_the_general_reader_is_refused(tmp_path, db_path):
