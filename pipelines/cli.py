@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,8 +20,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipelines.load import BatchResult, ingest_file
 from registry.errors import RegistryError
@@ -40,13 +43,32 @@ DbOption = Annotated[Path, typer.Option("--db", envvar=ENV_DB, help="Analytic st
 INGEST_SUFFIXES = (".xml", ".gz", ".txt", ".dat", ".csv", ".xlsx", ".naaccr", ".fwf")
 
 
+def printable(text: object) -> str:
+    """Text safe for the terminal: control characters (ANSI escapes, line breaks) shown as escapes."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+
+
+def _cell(text: object) -> Text:
+    """A table cell shown literally (file names may hold rich markup such as "[/red]")."""
+    return Text(printable(text))
+
+
+def _say(message: object, style: str = "red") -> None:
+    """Print a message on stderr literally: no markup, no highlighting, no raw control characters."""
+    console.print(printable(message), style=style, markup=False, highlight=False)
+
+
 def _expand(paths: list[str]) -> tuple[list[Path], list[str]]:
-    """Files named by paths, folders (recursively) and globs; plus the arguments that matched nothing."""
+    """Files named by paths, folders (recursively) and globs; plus the arguments that matched nothing.
+
+    An argument naming an existing path is taken literally, even when it contains glob characters.
+    """
     files: list[Path] = []
     missing: list[str] = []
     for arg in paths:
-        matches = sorted(glob.glob(arg, recursive=True)) if glob.has_magic(arg) else [arg]
-        if not matches or not Path(matches[0]).exists():
+        literal = os.path.lexists(arg)
+        matches = sorted(glob.glob(arg, recursive=True)) if glob.has_magic(arg) and not literal else [arg]
+        if not matches or not (literal or Path(matches[0]).exists()):
             missing.append(arg)
             continue
         for match in matches:
@@ -64,27 +86,66 @@ def _dictionaries(paths: list[Path] | None) -> list[Dictionary]:
 
 
 SUMMARY_ROWS = 20   # with more files, the summary lists only files with problems, plus the total
+WIDE_SUMMARY = 100  # narrower terminals get the summary as lines instead of a table, so nothing is cut
+
+
+def _summary_rows(results: list[BatchResult]) -> list[BatchResult]:
+    return results if len(results) <= SUMMARY_ROWS else [
+        r for r in results if r.status == "failed" or r.tumors_rejected or r.warnings]
+
+
+def _rate(tumors: int, seconds: float) -> str:
+    return f"{tumors / seconds:,.0f}" if seconds and tumors else ""
+
+
+def _statuses(results: list[BatchResult]) -> str:
+    return ", ".join(f"{sum(r.status == s for r in results)} {s}"
+                     for s in ("loaded", "duplicate", "failed") if any(r.status == s for r in results))
 
 
 def _summary_table(results: list[BatchResult], elapsed: float) -> Table:
+    """One row per file, for terminals of at least WIDE_SUMMARY columns; cells wrap instead of being cut."""
     table = Table(title=f"Ingest summary ({elapsed:.1f} s)")
     for name in ("file", "status", "batch", "tumors read", "loaded", "rejected", "warnings", "tumors/s"):
-        table.add_column(name, justify="left" if name in ("file", "status") else "right")
-    shown = results if len(results) <= SUMMARY_ROWS else [
-        r for r in results if r.status == "failed" or r.tumors_rejected or r.warnings]
-    for r in shown:
-        rate = f"{r.tumors_read / r.seconds:,.0f}" if r.seconds and r.tumors_read else ""
-        table.add_row(str(r.path), r.status, str(r.batch_id or ""), f"{r.tumors_read:,}",
-                      f"{r.tumors_loaded:,}", f"{r.tumors_rejected:,}", f"{r.warnings:,}", rate)
+        table.add_column(name, justify="left" if name in ("file", "status") else "right", overflow="fold")
+    for r in _summary_rows(results):
+        table.add_row(_cell(r.path), r.status, str(r.batch_id or ""), f"{r.tumors_read:,}",
+                      f"{r.tumors_loaded:,}", f"{r.tumors_rejected:,}", f"{r.warnings:,}",
+                      _rate(r.tumors_read, r.seconds))
     if len(results) > 1:
         read = sum(r.tumors_read for r in results)
-        statuses = ", ".join(f"{sum(r.status == s for r in results)} {s}"
-                             for s in ("loaded", "duplicate", "failed") if any(r.status == s for r in results))
-        table.add_row(f"total: {len(results)} files", statuses, "", f"{read:,}",
+        table.add_row(f"total: {len(results)} files", _statuses(results), "", f"{read:,}",
                       f"{sum(r.tumors_loaded for r in results):,}", f"{sum(r.tumors_rejected for r in results):,}",
-                      f"{sum(r.warnings for r in results):,}", f"{read / elapsed:,.0f}" if elapsed else "",
-                      style="bold")
+                      f"{sum(r.warnings for r in results):,}", _rate(read, elapsed), style="bold")
     return table
+
+
+def _summary_lines(results: list[BatchResult], elapsed: float) -> Text:
+    """The summary as two lines per file, which wrap at any width (narrow terminals)."""
+    def counts(read: int, loaded: int, rejected: int, warnings: int, rate: str) -> str:
+        return (f"{read:,} tumors read, {loaded:,} loaded, {rejected:,} rejected, {warnings:,} warnings"
+                + (f", {rate} tumors/s" if rate else ""))
+
+    text = Text()
+    text.append(f"Ingest summary ({elapsed:.1f} s)\n", style="bold")
+    for r in _summary_rows(results):
+        status = f"{r.status} as batch {r.batch_id}" if r.batch_id else r.status
+        text.append(printable(r.path) + "\n")
+        text.append(f"  {status}: " + counts(r.tumors_read, r.tumors_loaded, r.tumors_rejected, r.warnings,
+                                            _rate(r.tumors_read, r.seconds)) + "\n")
+    if len(results) > 1:
+        read = sum(r.tumors_read for r in results)
+        text.append(f"total: {len(results)} files ({_statuses(results)}): "
+                    + counts(read, sum(r.tumors_loaded for r in results), sum(r.tumors_rejected for r in results),
+                             sum(r.warnings for r in results), _rate(read, elapsed)), style="bold")
+    return text
+
+
+def _summary(results: list[BatchResult], elapsed: float) -> Table | Text:
+    """The ingest summary: a table on a wide terminal, lines on a narrow one."""
+    if out.width >= WIDE_SUMMARY:
+        return _summary_table(results, elapsed)
+    return _summary_lines(results, elapsed)
 
 
 def _ingest_one(path: Path, db: Path, user: str | None, user_dicts: list[Dictionary], naaccr_version: str | None,
@@ -99,13 +160,13 @@ def _ingest_one(path: Path, db: Path, user: str | None, user_dicts: list[Diction
 
 def _print_result(result: BatchResult) -> None:
     if result.message:
-        console.print(("[yellow]" if result.status == "duplicate" else "[red]") + result.message)
+        _say(result.message, "yellow" if result.status == "duplicate" else "red")
     for message in result.messages:
-        console.print(f"  {message}", markup=False, highlight=False)
+        _say(f"  {message}", "")
     for rule, count in result.rejects_by_rule.items():
-        console.print(f"  rejected by {rule}: {count:,} records", highlight=False)
+        _say(f"  rejected by {rule}: {count:,} records", "")
     for rule, count in result.warnings_by_rule.items():
-        console.print(f"  warnings ({rule}): {count:,}", highlight=False)
+        _say(f"  warnings ({rule}): {count:,}", "")
 
 
 @app.command()
@@ -121,7 +182,7 @@ def ingest(
     """Load NAACCR XML, NAACCR flat, CSV or Excel files, one atomic batch per file."""
     files, missing = _expand(paths)
     for arg in missing:
-        console.print(f"[red]{arg}: no such file or folder[/red]")
+        _say(f"{arg}: no such file or folder")
     user_dicts = _dictionaries(dictionary)
     results: list[BatchResult] = []
     began = time.monotonic()
@@ -133,7 +194,7 @@ def ingest(
             results = _ingest_parallel(files, db, user, user_dicts, naaccr_version, jobs, progress)
         else:
             for path in files:
-                task = progress.add_task(path.name, total=None, rate="")
+                task = progress.add_task(escape(printable(path.name)), total=None, rate="")
                 start = time.monotonic()
 
                 def report(tumors: int, task: TaskID = task, start: float = start) -> None:
@@ -144,7 +205,7 @@ def ingest(
                 progress.remove_task(task)
                 results.append(result)
                 _print_result(result)
-    out.print(_summary_table(results, time.monotonic() - began))
+    out.print(_summary(results, time.monotonic() - began))
     if missing or any(r.status == "failed" for r in results):
         raise typer.Exit(2)
     if any(r.tumors_rejected or r.patients_rejected or r.warnings for r in results):
@@ -175,27 +236,34 @@ def _ingest_parallel(files: list[Path], db: Path, user: str | None, user_dicts: 
 
 @export_app.command("naaccr-xml")
 def export_naaccr_xml(
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write (.gz compresses).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The one file to write (.gz compresses).")],
     db: DbOption = DEFAULT_DB,
     batch: Annotated[list[int] | None, typer.Option(help="Batch to export (repeatable; default all).")] = None,
+    identified: Annotated[bool, typer.Option(
+        "--identified", help="Keep names, SSN, addresses and every other item as received (otherwise an "
+                             "incidence file without direct identifiers).")] = False,
     dictionary: Annotated[list[Path] | None, typer.Option(help="User dictionary XML (repeatable).")] = None,
 ) -> None:
-    """Export loaded batches as NAACCR XML with every item as received (one file per batch)."""
-    from pipelines.export import export_batch, loaded_batch_ids
+    """Export loaded batches into one NAACCR XML file; the export is recorded in the audit trail."""
+    from pipelines.export import batch_ranges
+    from pipelines.export import export_naaccr_xml as export
+    from registry.operational import open_operational_store
+    from registry.principal import console_operator
 
+    if not db.exists():
+        _say(f"{db}: no registry store here")
+        raise typer.Exit(2)
+    announce_initial_administrator(db)
     try:
-        batches = batch or loaded_batch_ids(db)
-        if not batches:
-            console.print(f"[red]{db}: no loaded batch to export[/red]")
-            raise typer.Exit(2)
-        for batch_id in batches:
-            target = output if len(batches) == 1 else output.with_name(
-                f"{output.name.split('.')[0]}.batch{batch_id}{''.join(output.suffixes)}")
-            patients = export_batch(db, batch_id, target, user_dictionaries=_dictionaries(dictionary))
-            out.print(f"batch {batch_id}: {patients:,} patients written to {target}")
+        result = export(db, output, principal=console_operator(), ops=open_operational_store(db),
+                        batch_ids=batch, identified=identified, user_dictionaries=_dictionaries(dictionary))
     except RegistryError as exc:
-        console.print(f"[red]{exc}[/red]")
+        _say(exc)
         raise typer.Exit(2) from exc
+    kind = "identified" if result.identified else "without direct identifiers"
+    out.print(printable(f"{result.patients:,} patients, {result.tumors:,} tumors of batch(es) "
+                        f"{batch_ranges(result.batch_ids)} written to {output} ({kind})"),
+              markup=False, highlight=False)
 
 
 def _states_text(states: list[str], shown: int = 8) -> str:
@@ -221,22 +289,22 @@ def population_load(
 
     files, missing = _expand(paths)
     for arg in missing:
-        console.print(f"[red]{arg}: no such file or folder[/red]")
+        _say(f"{arg}: no such file or folder")
     failed = bool(missing)
     for path in files:
         try:
             result = load_population(path, db_path=db, user=user)
         except (SourceFileError, RegistryError) as exc:
-            console.print(str(exc), style="red", markup=False, highlight=False)
+            _say(exc)
             failed = True
             continue
         if result.status == "duplicate":
-            console.print(str(result.message), style="yellow", markup=False, highlight=False)
+            _say(result.message, "yellow")
             continue
         replaced = f", replaced {result.replaced_rows:,} earlier rows" if result.replaced_rows else ""
-        out.print(f"{path}: load {result.load_id}: {result.rows:,} rows, years {result.first_year}-"
-                  f"{result.last_year}, states {_states_text(result.states)}, total population "
-                  f"{result.total_population:,}{replaced}", markup=False, highlight=False)
+        out.print(printable(f"{path}: load {result.load_id}: {result.rows:,} rows, years {result.first_year}-"
+                            f"{result.last_year}, states {_states_text(result.states)}, total population "
+                            f"{result.total_population:,}{replaced}"), markup=False, highlight=False)
     if failed:
         raise typer.Exit(2)
 
@@ -250,12 +318,12 @@ def population_summary_command(db: DbOption = DEFAULT_DB) -> None:
         states = population_summary(db)
         loads = population_loads(db)
     except RegistryError as exc:
-        console.print(f"[red]{exc}[/red]")
+        _say(exc)
         raise typer.Exit(2) from exc
     if states.empty:
-        out.print(f"{db}: no population loaded (run `registry population load`)")
+        out.print(printable(f"{db}: no population loaded (run `registry population load`)"), markup=False)
         return
-    table = Table(title=f"Population in {db}")
+    table = Table(title=_cell(f"Population in {db}"))
     for name in ("state", "years", "counties", "rows", "latest year population", "loads"):
         table.add_column(name, justify="left" if name in ("state", "years") else "right")
     for s in states.to_dict("records"):
@@ -267,11 +335,37 @@ def population_summary_command(db: DbOption = DEFAULT_DB) -> None:
     for name in ("load", "file", "rows", "years", "states", "total", "loaded"):
         files.add_column(name, overflow="fold", justify="left" if name in ("file", "states", "loaded") else "right")
     for f in loads.to_dict("records"):
-        files.add_row(str(f["load_id"]), Path(str(f["file_name"])).name, f"{f['rows']:,}",
+        files.add_row(str(f["load_id"]), _cell(Path(str(f["file_name"])).name), f"{f['rows']:,}",
                       f"{f['first_year']}-{f['last_year']}", _states_text(list(f["states"])),
                       f"{f['total_population']:,}",
                       str(f["loaded_at"])[:16])
     out.print(files)
+
+
+class _Steps:
+    """Progress of long work made of named steps: a live line with the current step and the time it has
+    taken (on a terminal), and one line per finished step with its duration (also when stderr is a file)."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                 console=console, transient=True)
+        self._task = self.progress.add_task(title, total=None)
+        self._step: str | None = None
+        self._since = time.monotonic()
+
+    def start(self, step: str) -> None:
+        """Finish the current step (printing its duration) and show the next one."""
+        self.finish()
+        self._step, self._since = step, time.monotonic()
+        self.progress.update(self._task, description=escape(f"{self.title}: {step}"))
+
+    def finish(self) -> None:
+        """Print the duration of the current step, if any."""
+        if self._step is not None:
+            self.progress.console.print(f"{self.title}: {self._step} ({time.monotonic() - self._since:.1f} s)",
+                                        markup=False, highlight=False)
+            self._step = None
 
 
 @app.command()
@@ -292,16 +386,18 @@ def sample(
         config = make_preset(preset, tumors=tumors, state=state.upper() if state else None, seed=seed,
                              defects=DefectRates().scaled(defect_scale) if defect_scale != 1.0 else None)
     except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
+        _say(exc)
         raise typer.Exit(2) from exc
     began = time.monotonic()
-    with console.status("generating") as status:
-        registry = generate(config, progress=lambda step: status.update(f"generating: {step}"))
-        manifest = write(registry, out_dir, progress=lambda step: status.update(step))
+    steps = _Steps("sample registry")
+    with steps.progress:
+        registry = generate(config, progress=steps.start)
+        manifest = write(registry, out_dir, progress=steps.start)
+        steps.finish()
     elapsed = time.monotonic() - began
     counts = manifest.counts
-    table = Table(title=f"Sample registry {config.state} {config.first_year}-{config.last_year} in {out_dir} "
-                        f"({elapsed:.1f} s, {counts['tumors'] / elapsed:,.0f} tumors/s)")
+    table = Table(title=_cell(f"Sample registry {config.state} {config.first_year}-{config.last_year} in {out_dir} "
+                        f"({elapsed:.1f} s, {counts['tumors'] / elapsed:,.0f} tumors/s)"))
     table.add_column("what")
     table.add_column("count", justify="right")
     for name, value in counts.items():
@@ -316,7 +412,7 @@ def batches(db: DbOption = DEFAULT_DB,
     from registry.batches import list_batches
 
     frame = list_batches(db, limit=limit)
-    table = Table(title=f"Ingest batches in {db}")
+    table = Table(title=_cell(f"Ingest batches in {db}"))
     for name in ("batch", "file", "format", "version", "status", "read", "loaded", "rejected", "warnings",
                  "finished"):
         if name == "file":
@@ -324,7 +420,7 @@ def batches(db: DbOption = DEFAULT_DB,
         else:
             table.add_column(name, no_wrap=True, justify="right" if name not in ("format", "status") else "left")
     for r in frame.itertuples():
-        table.add_row(str(r.batch_id), Path(str(r.file_name)).name, str(r.format), str(r.naaccr_version),
+        table.add_row(str(r.batch_id), _cell(Path(str(r.file_name)).name), str(r.format), str(r.naaccr_version),
                       str(r.status),
                       f"{r.tumors_read:,}", f"{r.tumors_loaded:,}", f"{r.tumors_rejected:,}", f"{r.warnings:,}",
                       str(r.finished_at)[:16])
@@ -339,7 +435,7 @@ def info(db: DbOption = DEFAULT_DB) -> None:
     try:
         facts = store_info(db)
     except RegistryError as exc:
-        console.print(f"[red]{exc}[/red]")
+        _say(exc)
         raise typer.Exit(2) from exc
     table = Table(title="Registry store", show_header=False)
     for name, value in (
@@ -351,7 +447,7 @@ def info(db: DbOption = DEFAULT_DB) -> None:
         ("diagnosis years", f"{facts.first_diagnosis_year}-{facts.last_diagnosis_year}"),
         ("last load", str(facts.last_loaded_at)),
     ):
-        table.add_row(name, value)
+        table.add_row(name, _cell(value))
     out.print(table)
 
 
@@ -365,7 +461,7 @@ def template(
 
     fmt = "xlsx" if output.suffix.lower() == ".xlsx" else "csv"
     write_template(output, naaccr_version=naaccr_version, fmt=fmt)
-    out.print(f"template for NAACCR v{naaccr_version} written to {output}")
+    out.print(printable(f"template for NAACCR v{naaccr_version} written to {output}"), markup=False, highlight=False)
 
 
 @app.command()
@@ -377,7 +473,40 @@ def serve(db: DbOption = DEFAULT_DB,
     env = {**os.environ, ENV_DB: str(db.resolve())}
     command = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
-    raise typer.Exit(subprocess.call(command, env=env))
+    raise typer.Exit(run_until_stopped(command, env))
+
+
+STOP_GRACE_SECONDS = 10.0
+
+
+def run_until_stopped(command: list[str], env: dict[str, str]) -> int:
+    """Run a child process (the dashboard server) until it ends or this command is stopped.
+
+    Ctrl-C (SIGINT) and SIGTERM are forwarded to the child, and the command waits for it to exit (killing
+    it after STOP_GRACE_SECONDS), so stopping `registry serve` never leaves the server holding its port.
+    Returns the child's exit code, or 0 when it ended because it was asked to stop.
+    """
+    child = subprocess.Popen(command, env=env)
+    stop_asked: list[float] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        if child.poll() is None:
+            child.send_signal(signum)
+        stop_asked.append(time.monotonic())
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            try:
+                code = child.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stop_asked and time.monotonic() - stop_asked[0] > STOP_GRACE_SECONDS:
+                    child.kill()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if stop_asked else code
 
 
 # ---- users and audit trail: the SQLite operational store beside --db (registry/operational.py) ----------
@@ -475,7 +604,7 @@ def users_list(db: DbOption = DEFAULT_DB) -> None:
     for name in ("user", "display name", "role", "grants", "state", "must change password", "last sign-in"):
         table.add_column(name)
     for a in list_users(open_operational_store(db)):
-        table.add_row(a.user, a.display_name, a.role, ", ".join(sorted(a.grants)),
+        table.add_row(_cell(a.user), _cell(a.display_name), a.role, ", ".join(sorted(a.grants)),
                       "disabled" if a.disabled else "active", "yes" if a.must_change_password else "",
                       (a.last_sign_in or "")[:19])
     out.print(table)
@@ -512,7 +641,7 @@ def audit_show(
         table.add_column(name, overflow="fold", justify="right" if name == "seq" else "left")
     for e in found:
         detail = ", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in e.detail.items())
-        table.add_row(str(e.seq), e.occurred_at[:19], e.user, e.role, e.action, detail)
+        table.add_row(str(e.seq), e.occurred_at[:19], _cell(e.user), e.role, _cell(e.action), _cell(detail))
     out.print(table)
 
 

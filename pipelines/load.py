@@ -26,12 +26,19 @@ import pyarrow.compute as pc
 
 from pipelines import validation
 from pipelines.readers import open_reader
-from pipelines.readers.source import detect_format
+from pipelines.readers.source import detect_format, open_regular
 from pipelines.readers.xml_bulk import stage_line_structured_xml
 from pipelines.records import ENTITY_SCHEMA, ISSUE_SCHEMA, ITEM_SCHEMA, TUMOR, SourceFile, SourceFileError
 from pipelines.typed_core import build_typed_core
 from registry.naaccr import Dictionary
-from registry.store import attached_for_write, ensure_store, read_connection, transaction, write_connection
+from registry.store import (
+    OWNER_ONLY_DIR,
+    attached_for_write,
+    ensure_store,
+    read_connection,
+    transaction,
+    write_connection,
+)
 
 STAGING_DIR = ".staging"
 STORE_ALIAS = "registry_store"
@@ -64,10 +71,12 @@ class BatchResult:
 
 
 def file_sha256(path: Path) -> tuple[str, int]:
-    """SHA-256 of the file's bytes as stored (compressed files hash compressed) and its size."""
+    """SHA-256 of the file's bytes as stored (compressed files hash compressed) and its size.
+
+    Raises SourceFileError for anything but a regular file (see `open_regular`)."""
     digest = hashlib.sha256()
     size = 0
-    with path.open("rb") as fh:
+    with open_regular(path) as fh:
         while block := fh.read(1 << 22):
             digest.update(block)
             size += len(block)
@@ -103,10 +112,10 @@ def _clean_stale_staging(staging: Path) -> None:
 
 def _open_staging(db_path: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
     staging = db_path.parent / STAGING_DIR
-    staging.mkdir(parents=True, exist_ok=True)
+    staging.mkdir(mode=OWNER_ONLY_DIR, parents=True, exist_ok=True)
     _clean_stale_staging(staging)
     work = staging / f"load-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-    work.mkdir()
+    work.mkdir(mode=OWNER_ONLY_DIR)
     # A file-backed staging database spills to disk, so a file of any size loads in bounded memory.
     con = duckdb.connect(str(work / "stage.duckdb"))
     con.execute("SET memory_limit = ?", [STAGING_MEMORY_LIMIT])
@@ -220,13 +229,16 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
     began = time.monotonic()
     started = datetime.now(UTC)
     user = user or getpass.getuser()
+    ensure_store(db_path)
     try:
         sha256, size = file_sha256(path)
-    except OSError as exc:
-        return BatchResult(path=path, sha256="", status="failed",
-                           message=f"{path}: cannot read file: {exc.strerror or exc}")
+    except (SourceFileError, OSError) as exc:
+        error = exc if isinstance(exc, SourceFileError) else \
+            SourceFileError(path, f"cannot read file: {exc.strerror or exc}")
+        _record_failure(db_path, path, "", 0, user, started, error)
+        return BatchResult(path=path, sha256="", status="failed", message=str(error),
+                           seconds=time.monotonic() - began)
     result = BatchResult(path=path, sha256=sha256, status="loaded")
-    ensure_store(db_path)
     existing = _loaded_batch_with_sha(db_path, sha256)
     if existing is not None:
         result.status, result.batch_id = "duplicate", existing

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import getpass
 import gzip
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipelines.load import file_sha256
-from pipelines.readers.source import open_binary
+from pipelines.readers.source import MAX_LINE_BYTES, open_binary
 from pipelines.records import SourceFileError
 from registry.geography import FIPS_STATE, STATE_FIPS
 from registry.store import ensure_store, read_connection, schema_version, transaction, write_connection
@@ -91,13 +92,16 @@ def _chunks(path: Path) -> Iterator[bytes]:
         while True:
             try:
                 data = fh.read(BLOCK_BYTES)
-            except (OSError, EOFError) as exc:
+            except (OSError, EOFError, zlib.error) as exc:
                 raise SourceFileError(path, f"cannot read file: {exc}") from exc
             if not data:
                 break
             data = carry + data
             cut = data.rfind(b"\n") + 1
             carry = data[cut:]
+            if len(carry) > MAX_LINE_BYTES:
+                raise SourceFileError(path, f"line longer than {MAX_LINE_BYTES:,} bytes (not a SEER population "
+                                            "file?)")
             if cut:
                 yield data[:cut]
     if carry:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.errors import RegistryError
-from registry.store import default_db_path
+from registry.store import default_db_path, owner_only_files
 
 OPS_SUFFIX = ".ops.sqlite"
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -264,14 +264,16 @@ def migrate(ops: OperationalStore) -> list[str]:
 def open_operational_store(db_path: Path | None = None, *, path: Path | None = None, clock: Clock | None = None,
                            busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> OperationalStore:
     """The operational store beside the analytic store `db_path` (default: $REGISTRY_DB or
-    data/registry.duckdb), or at `path`; created and migrated if needed."""
+    data/registry.duckdb), or at `path`; created (owner-only, as SQLite then gives its -wal and -shm
+    files the database file's permissions) and migrated if needed."""
     target = path or ops_path_for(db_path or default_db_path())
-    target.parent.mkdir(parents=True, exist_ok=True)
     ops = OperationalStore(target, clock=clock or utc_now, busy_timeout=busy_timeout)
-    try:
-        migrate(ops)
-    except sqlite3.Error as exc:
-        raise OperationalStoreError(f"{target}: cannot migrate the operational store: {exc}") from exc
+    with owner_only_files():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            migrate(ops)
+        except sqlite3.Error as exc:
+            raise OperationalStoreError(f"{target}: cannot migrate the operational store: {exc}") from exc
     return ops
 
 

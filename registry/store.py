@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,34 @@ DEFAULT_DB = Path("data") / "registry.duckdb"
 ENV_DB = "REGISTRY_DB"
 WRITE_MEMORY_LIMIT = "384MB"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# Files that hold registry data (stores, their write-ahead logs, staging, exports) are readable by their
+# owner only: 0600 files and 0700 folders, whatever the caller's umask.
+OWNER_ONLY_UMASK = 0o077
+OWNER_ONLY_FILE = 0o600
+OWNER_ONLY_DIR = 0o700
+_umask_lock = threading.Lock()
+_umask_holders = 0
+_umask_saved = 0
+
+
+@contextmanager
+def owner_only_files() -> Iterator[None]:
+    """Create every file and folder inside with owner-only permissions (umask 077), then restore the umask.
+
+    The umask is per process, so nested and concurrent holders share it and the last one out restores it.
+    """
+    global _umask_holders, _umask_saved
+    with _umask_lock:
+        if _umask_holders == 0:
+            _umask_saved = os.umask(OWNER_ONLY_UMASK)
+        _umask_holders += 1
+    try:
+        yield
+    finally:
+        with _umask_lock:
+            _umask_holders -= 1
+            if _umask_holders == 0:
+                os.umask(_umask_saved)
 
 
 def default_db_path() -> Path:
@@ -82,27 +111,32 @@ def read_connection(db_path: Path | None = None, *, timeout: float = 30.0) -> It
 
 @contextmanager
 def write_connection(db_path: Path, *, timeout: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection for the loader's commit; the only write path into the store."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = _connect_with_retry(db_path, read_only=False, timeout=timeout)
-    # Loads stream batches through this connection; a bounded buffer pool keeps the loader's memory flat.
-    con.execute("SET memory_limit = ?", [WRITE_MEMORY_LIMIT])
-    try:
-        yield con
-    finally:
-        con.close()
+    """A read-write connection for the loader's commit; the only write path into the store.
+
+    The store and its write-ahead log are created owner-only while it is open.
+    """
+    with owner_only_files():
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        con = _connect_with_retry(db_path, read_only=False, timeout=timeout)
+        # Loads stream batches through this connection; a bounded buffer pool keeps the loader's memory flat.
+        con.execute("SET memory_limit = ?", [WRITE_MEMORY_LIMIT])
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 @contextmanager
 def attached_for_write(con: duckdb.DuckDBPyConnection, db_path: Path, alias: str, *,
                        timeout: float = 120.0) -> Iterator[None]:
     """Attach the store read-write to an existing connection (the loader's staging database), retrying
-    while another process holds its lock, and detach it afterwards."""
-    _retry_while_locked(lambda: con.execute(f"ATTACH ? AS {alias}", [str(db_path)]), db_path, timeout)
-    try:
-        yield
-    finally:
-        con.execute(f"DETACH {alias}")
+    while another process holds its lock, and detach it afterwards (its write-ahead log owner-only)."""
+    with owner_only_files():
+        _retry_while_locked(lambda: con.execute(f"ATTACH ? AS {alias}", [str(db_path)]), db_path, timeout)
+        try:
+            yield
+        finally:
+            con.execute(f"DETACH {alias}")
 
 
 @contextmanager

@@ -54,3 +54,42 @@ def test_db_defaults_to_environment_variable(write_xml, db_path, monkeypatch):
     result = runner.invoke(app, ["ingest", str(write_xml("e.xml", [(PATIENT, [TUMOR])]))])
     assert result.exit_code == 0, result.output
     assert db_path.exists()
+
+
+def test_ingest_summary_is_readable_at_80_columns(tmp_path, write_xml, db_path):
+    folder = tmp_path / "data" / "demo" / "sample" / "naaccr"
+    folder.mkdir(parents=True)
+    good = write_xml("facility-0001-2019.xml", [(PATIENT, [TUMOR])]).rename(folder / "facility-0001-2019.xml")
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<NaaccrData><Patient>")
+    for columns in ("80", "120"):
+        narrow = CliRunner(env={"COLUMNS": columns})
+        result = narrow.invoke(app, ["ingest", str(good), str(broken), "--db", str(tmp_path / columns / "r.duckdb")])
+        assert result.exit_code == 2
+        assert "…" not in result.output
+        assert all(len(line) <= int(columns) for line in result.stdout.splitlines())   # the summary
+        table = [line.split("│")[1].strip() for line in result.stdout.splitlines() if line.startswith("│")]
+        assert str(good) in ("".join(table) if table else result.stdout.replace("\n", ""))   # folded at most
+        assert "rejected" in result.output and "warnings" in result.output and "failed" in result.output
+
+
+def test_sample_reports_each_step_as_it_finishes(tmp_path, monkeypatch):
+    import types
+
+    import sample_data.generator as generator
+
+    def generate(config, progress):  # type: ignore[no-untyped-def]
+        for step in ("incidence", "persons", "follow-up"):
+            progress(step)
+        return "registry"
+
+    def write(registry, out, progress):  # type: ignore[no-untyped-def]
+        progress("writing 3 NAACCR files")
+        return types.SimpleNamespace(counts={"tumors": 3})
+
+    monkeypatch.setattr(generator, "generate", generate)
+    monkeypatch.setattr(generator, "write", write)
+    result = runner.invoke(app, ["sample", "--preset", "tiny", "--out", str(tmp_path / "sample")])
+    assert result.exit_code == 0, result.output
+    for step in ("incidence", "persons", "follow-up", "writing 3 NAACCR files"):
+        assert f"sample registry: {step} (" in result.stderr

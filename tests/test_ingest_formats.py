@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from pipelines.export import export_batch
 from pipelines.load import ingest_file
 from pipelines.template import template_columns
+from tests.conftest import export_identified
 from tests.naaccr_fixtures import flat_line, write_lines
 
 PATIENT = {"patientIdNumber": "00000001", "sex": "2", "dateOfBirth": "19500612"}
@@ -46,7 +46,7 @@ def test_flat_file_loads_and_rejects_a_short_line_with_its_raw_text(tmp_path, db
 def test_flat_file_exports_as_naaccr_xml_with_the_same_items(tmp_path, db_path):
     path = write_lines(tmp_path / "v18.txt", [flat_line("180", "C", {**PATIENT, **TUMOR, "nameLast": "SMITH"})])
     first = ingest_file(path, db_path=db_path)
-    export_batch(db_path, first.batch_id, tmp_path / "out.xml")
+    export_identified(db_path, first.batch_id, tmp_path / "out.xml")
     second = ingest_file(tmp_path / "out.xml", db_path=db_path)
     items = "SELECT level, entity_seq, naaccr_id, value FROM source_item WHERE batch_id = {} ORDER BY ALL"
     assert query(db_path, items.format(1)) == query(db_path, items.format(2))

@@ -7,10 +7,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.export import export_batch
 from pipelines.load import ingest_file
 from sample_data.synthetic_xml import generate_naaccr_xml
-from tests.conftest import naaccr_xml
+from tests.conftest import export_identified, naaccr_xml
 
 ITEMS_BY_BATCH = """
     SELECT level, entity_seq, naaccr_id, value FROM source_item WHERE batch_id = ?
@@ -36,7 +35,7 @@ def test_generated_registry_round_trips(tmp_path, db_path, version, record_type)
     first = ingest_file(source, db_path=db_path)
     assert first.status == "loaded" and first.tumors_rejected == 0
     exported = tmp_path / "out.xml.gz"
-    export_batch(db_path, first.batch_id, exported)
+    export_identified(db_path, first.batch_id, exported)
     second = ingest_file(exported, db_path=db_path)
     assert second.status == "loaded" and second.batch_id == first.batch_id + 1
     assert (second.tumors_read, second.patients_read) == (first.tumors_read, first.patients_read)
@@ -52,7 +51,7 @@ def test_special_characters_and_multiline_text_round_trip(tmp_path, db_path):
     source.write_text(text)
     first = ingest_file(source, db_path=db_path)
     assert first.status == "loaded", first.messages
-    export_batch(db_path, first.batch_id, tmp_path / "out.xml")
+    export_identified(db_path, first.batch_id, tmp_path / "out.xml")
     second = ingest_file(tmp_path / "out.xml", db_path=db_path)
     assert _items(db_path, 1) == _items(db_path, 2)
     values = {row[2]: row[3] for row in _items(db_path, 2)}

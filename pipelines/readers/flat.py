@@ -15,11 +15,12 @@ patients the same way.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from pipelines.readers.source import UTF8_BOM, open_binary
+from pipelines.readers.source import MAX_LINE_BYTES, UTF8_BOM, open_binary
 from pipelines.records import PATIENT, TUMOR, ChunkBuilder, RecordChunk, SourceFile, SourceFileError
 from registry.errors import DictionaryError
 from registry.naaccr import FLAT_LINE_LENGTHS, Dictionary, base_dictionary
@@ -67,17 +68,22 @@ class LineDecoder:
 
 
 def binary_lines(path: Path, fh: BinaryIO) -> Iterator[bytes]:
-    """The file's lines as bytes without their LF / CRLF terminator; read errors become SourceFileError."""
-    it = iter(fh)
+    """The file's lines as bytes without their LF / CRLF terminator; read errors become SourceFileError.
+
+    A line longer than MAX_LINE_BYTES fails the file, so memory stays bounded whatever the input.
+    """
     line = 0
     while True:
         try:
-            data = next(it)
-        except StopIteration:
-            return
-        except (OSError, EOFError) as exc:  # truncated or corrupt gzip, I/O error
+            data = fh.readline(MAX_LINE_BYTES + 1)
+        except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt gzip, I/O error
             raise SourceFileError(path, f"cannot read file: {exc}", line=line + 1) from exc
+        if not data:
+            return
         line += 1
+        if len(data) > MAX_LINE_BYTES and not data.endswith(b"\n"):
+            raise SourceFileError(path, f"line longer than {MAX_LINE_BYTES:,} bytes (not a NAACCR flat or "
+                                        "CSV file?)", line=line)
         if line == 1 and data.startswith(UTF8_BOM):
             data = data[len(UTF8_BOM):]
         if data.endswith(b"\n"):

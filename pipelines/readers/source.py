@@ -1,8 +1,16 @@
-"""Opening input files: transparent gzip, and recognising the format from the first bytes."""
+"""Opening input files: regular files only, transparent gzip, and recognising the format from the first bytes.
+
+Only regular files are read: a device (``/dev/zero``), a FIFO or a socket would never end or never
+answer, and a symbolic link is refused rather than followed, so a link planted in an upload folder
+cannot make the loader read (and record) a file elsewhere on the machine.
+"""
 
 from __future__ import annotations
 
+import errno
 import gzip
+import os
+import stat
 from pathlib import Path
 from typing import BinaryIO
 
@@ -11,14 +19,40 @@ from pipelines.records import SourceFileError
 GZIP_MAGIC = b"\x1f\x8b"
 XLSX_MAGIC = b"PK\x03\x04"
 UTF8_BOM = b"\xef\xbb\xbf"
+# The longest line a flat or CSV file may have (a NAACCR flat record is at most 24,194 characters): a
+# longer one fails the file, so a file without line breaks is never held in memory whole.
+MAX_LINE_BYTES = 1 << 20
+# The most bytes one NAACCR XML Patient (with its Tumors), or the head before the first Patient, may take
+# in the file: a real patient takes kilobytes; a larger one fails the file, so the parser's tree of one
+# patient stays bounded.
+MAX_RECORD_BYTES = 16 << 20
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open a regular file for binary reading; refuse symbolic links, devices, FIFOs and sockets."""
+    try:
+        # O_NOFOLLOW refuses a symbolic link; O_NONBLOCK keeps a FIFO from blocking the open itself.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or path.is_symlink():
+            raise SourceFileError(path, "is a symbolic link; links are not followed (give the file itself)") \
+                from exc
+        raise SourceFileError(path, f"cannot open file: {exc.strerror or exc}") from exc
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else \
+            "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else \
+            "not a regular file"
+        raise SourceFileError(path, f"is {kind}, not a regular file; only regular files are read")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
 
 def open_binary(path: Path) -> BinaryIO:
     """Open a file for binary reading, decompressing gzip on the fly (never the whole file in memory)."""
-    try:
-        fh = path.open("rb")
-    except OSError as exc:
-        raise SourceFileError(path, f"cannot open file: {exc.strerror or exc}") from exc
+    fh = open_regular(path)
     head = fh.read(2)
     fh.seek(0)
     if head == GZIP_MAGIC:

@@ -23,12 +23,14 @@ import csv
 import difflib
 import gzip
 import io
+import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from openpyxl.utils import get_column_letter
 
@@ -42,11 +44,22 @@ from pipelines.readers.flat import (
     version_label,
 )
 from pipelines.readers.source import detect_format, open_binary
+from pipelines.readers.xml import scan_prolog
 from pipelines.records import RecordChunk, SourceFile, SourceFileError
 from registry.errors import DictionaryError
 from registry.naaccr import LATEST_VERSION, SUPPORTED_VERSIONS, Dictionary, base_dictionary
 
 DELIMITERS = (",", ";", "\t", "|")
+# Bounds on a workbook, checked before and while it is read, so a small hostile file cannot expand
+# without limit: the rows of a worksheet (Excel's own maximum), the uncompressed size of all parts as the
+# zip declares it (reads stop there), and a gzip-compressed workbook, which is unpacked in memory.
+MAX_SHEET_ROWS = 1_048_576
+MAX_WORKBOOK_BYTES = 1 << 30
+MAX_GZIPPED_WORKBOOK_BYTES = 256 << 20
+_PROLOG_BYTES = 1 << 16
+_SHOWN_HEADER = 40   # longest column header quoted in a message
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+_ROW_TAG_OVERLAP = 64   # bytes kept between pieces so that a tag cut in two is counted once
 VERSION_COLUMN = "naaccrRecordVersion"
 RECORD_TYPE_COLUMN = "recordType"
 
@@ -130,25 +143,101 @@ class TabularReader:
         from openpyxl import load_workbook
 
         with open_binary(self.path) as fh:
-            # openpyxl needs a seekable file; a gzip stream is unpacked into memory first
-            source = io.BytesIO(fh.read()) if isinstance(fh, gzip.GzipFile) else fh
+            # openpyxl needs a seekable file; a gzip stream is unpacked into memory first (bounded)
+            if isinstance(fh, gzip.GzipFile):
+                data = self._read_gzip(fh)
+                source: BinaryIO = io.BytesIO(data)
+            else:
+                source = fh
+            self._check_workbook(source)
             try:
                 workbook = load_workbook(source, read_only=True, data_only=True)
-            except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-                raise SourceFileError(self.path, f"not a readable .xlsx workbook: {exc}") from exc
+            except Exception as exc:  # openpyxl raises many kinds of errors for a damaged workbook
+                raise SourceFileError(self.path, f"not a readable .xlsx workbook: {_reason(exc)}") from exc
             try:
                 if not workbook.worksheets:
                     return
                 sheet = workbook.worksheets[0]
+                sheet.reset_dimensions()   # rows as stored: no padding to a declared (possibly huge) size
                 number = 0
                 try:
                     for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                        if number > MAX_SHEET_ROWS:
+                            raise SourceFileError(self.path, f"the first sheet has more than {MAX_SHEET_ROWS:,} "
+                                                             "rows, the most an Excel worksheet can hold",
+                                                  line=number)
                         yield number, [excel_text(v) for v in values]
-                except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-                    raise SourceFileError(self.path, f"cannot read the first sheet: {exc}",
+                except SourceFileError:
+                    raise
+                except Exception as exc:
+                    raise SourceFileError(self.path, f"cannot read the first sheet: {_reason(exc)}",
                                           line=number + 1) from exc
             finally:
                 workbook.close()
+
+    def _read_gzip(self, fh: BinaryIO) -> bytes:
+        try:
+            data = fh.read(MAX_GZIPPED_WORKBOOK_BYTES + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise SourceFileError(self.path, f"cannot read file (corrupt or truncated gzip?): {exc}") from exc
+        if len(data) > MAX_GZIPPED_WORKBOOK_BYTES:
+            raise SourceFileError(self.path, f"a gzip-compressed workbook larger than "
+                                             f"{MAX_GZIPPED_WORKBOOK_BYTES >> 20} MB unpacked; unpack it first")
+        return data
+
+    def _check_workbook(self, source: BinaryIO) -> None:
+        """Refuse a workbook whose parts expand beyond MAX_WORKBOOK_BYTES or declare a DOCTYPE or entities."""
+        try:
+            with zipfile.ZipFile(source) as archive:
+                parts = archive.infolist()
+                total = sum(part.file_size for part in parts)
+                if total > MAX_WORKBOOK_BYTES:
+                    raise SourceFileError(self.path, f"the workbook expands to {total:,} bytes, more than the "
+                                                     f"{MAX_WORKBOOK_BYTES:,} accepted (zip bomb?)")
+                for part in parts:
+                    if part.filename.endswith((".xml", ".rels", ".vml")) or "." not in part.filename:
+                        with archive.open(part) as member:
+                            head = member.read(_PROLOG_BYTES)
+                        self._check_prolog(part.filename, head)
+                for part in parts:
+                    if part.filename.startswith("xl/worksheets/") and part.filename.endswith(".xml"):
+                        self._check_row_count(archive, part)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, NotImplementedError,
+                RuntimeError) as exc:
+            raise SourceFileError(self.path, f"not a readable .xlsx workbook: {_reason(exc)}") from exc
+        finally:
+            source.seek(0)
+
+    def _check_row_count(self, archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> None:
+        """Refuse a worksheet with more row elements than Excel allows, before any row is read.
+
+        One streaming pass over the part (a regular expression over 1 MiB pieces) is much quicker than
+        reading rows; the row bound is checked again while reading, for rows numbered past the limit.
+        """
+        rows = 0
+        carry = b""
+        with archive.open(part) as member:
+            while piece := member.read(1 << 20):
+                data = carry + piece
+                cut = max(len(data) - _ROW_TAG_OVERLAP, 0)
+                rows += sum(1 for match in _ROW_TAG.finditer(data) if match.start() < cut)
+                carry = data[cut:]
+                if rows > MAX_SHEET_ROWS:
+                    raise SourceFileError(self.path, f"worksheet {part.filename} has more than {MAX_SHEET_ROWS:,} "
+                                                     "rows, the most an Excel worksheet can hold")
+        rows += len(_ROW_TAG.findall(carry))
+        if rows > MAX_SHEET_ROWS:
+            raise SourceFileError(self.path, f"worksheet {part.filename} has more than {MAX_SHEET_ROWS:,} rows, "
+                                             "the most an Excel worksheet can hold")
+
+    def _check_prolog(self, part: str, head: bytes) -> None:
+        text = head.decode("utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "latin-1", errors="ignore")
+        declaration = scan_prolog(text.removeprefix("\ufeff").removeprefix("\xef\xbb\xbf"))
+        if declaration is None and len(head) >= _PROLOG_BYTES:
+            raise SourceFileError(self.path, f"workbook part {part}: XML prolog longer than {_PROLOG_BYTES:,} bytes")
+        if declaration is not None and declaration >= 0:
+            raise SourceFileError(self.path, f"workbook part {part} declares a DOCTYPE or entities, which are "
+                                             "not allowed (refused for security: entity expansion)")
 
     # -- records --------------------------------------------------------------------------------------
 
@@ -247,6 +336,10 @@ class TabularReader:
         unknown = [name for name in names if name and name not in dictionary.items]
         if not unknown:
             return
+        if len(unknown) == len([name for name in names if name]):
+            # Nothing of the first row is quoted back: the file may be anything (a link, a key, a log).
+            raise SourceFileError(self.path, "not a NAACCR XML, NAACCR flat, CSV or Excel file: no column of the "
+                                             "first row is a naaccrId", line=line)
         ids = list(dictionary.items)
         by_lower = {i.lower(): i for i in ids}
         described = []
@@ -259,7 +352,8 @@ class TabularReader:
             elsewhere = _versions_defining(name)
             if elsewhere:
                 hints.append(f"an item of NAACCR {', '.join('v' + version_label(v) for v in elsewhere)}")
-            described.append(f"{name!r}" + (f" ({'; '.join(hints)})" if hints else ""))
+            shown = name if len(name) <= _SHOWN_HEADER else name[:_SHOWN_HEADER] + "..."
+            described.append(f"{shown!r}" + (f" ({'; '.join(hints)})" if hints else ""))
         raise SourceFileError(
             self.path, f"{len(unknown)} column header(s) are not naaccrIds of NAACCR "
             f"v{version_label(dictionary.version)}: {', '.join(described)}", line=line)
@@ -274,6 +368,11 @@ class TabularReader:
             return value
         beyond_incidence = any("I" not in dictionary.items[n].record_types for n in names if n)
         return "A" if beyond_incidence else "I"
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as a short reason: its message, or its type when it has none."""
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 def _first_row_value(names: list[str], first: Row | None, column: str) -> str | None:

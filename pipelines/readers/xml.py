@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
-from pipelines.readers.source import UTF8_BOM, open_binary
+from pipelines.readers.source import MAX_RECORD_BYTES, UTF8_BOM, open_binary
 from pipelines.records import PATIENT, TUMOR, ChunkBuilder, RecordChunk, SourceFile, SourceFileError
 from registry.errors import DictionaryError
 from registry.naaccr import (
@@ -72,6 +72,14 @@ class _CleanStream:
         self.newlines = 0
         self.ends_with_newline = False
         self.eof = False
+        self.consumed = 0          # bytes read from the file (decompressed), before filtering
+        self.record_start = 0      # where the current Patient (or the head) began, as `consumed`
+        self.record_line = 1
+
+    def end_record(self) -> None:
+        """Mark the end of a Patient: the next one may again take up to MAX_RECORD_BYTES."""
+        self.record_start = self.consumed
+        self.record_line = self.last_line
 
     def _read_raw(self, size: int) -> bytes:
         try:
@@ -81,6 +89,11 @@ class _CleanStream:
         if not data:
             self.eof = True
             return data
+        self.consumed += len(data)
+        if self.consumed - self.record_start > MAX_RECORD_BYTES + _READ_SIZE:
+            raise SourceFileError(
+                self._path, f"more than {MAX_RECORD_BYTES:,} bytes without the end of a Patient (the most one "
+                            "patient may take; refused to keep memory bounded)", line=self.record_line)
         if not self._started:
             self._started = True
             # Control bytes are part of UTF-16 code units; filtering them would corrupt the text.
@@ -151,7 +164,7 @@ def _check_prolog(stream: _CleanStream, path: Path) -> None:
     bom = "\ufeff" if codec else UTF8_BOM.decode("latin-1")
     while True:
         text = (head.decode(codec, errors="ignore") if codec else head.decode("latin-1")).removeprefix(bom)
-        declaration = _scan_prolog(text)
+        declaration = scan_prolog(text)
         if declaration is not None:
             if declaration >= 0:
                 raise SourceFileError(
@@ -167,7 +180,7 @@ def _check_prolog(stream: _CleanStream, path: Path) -> None:
         head = stream.peek(size)
 
 
-def _scan_prolog(text: str) -> int | None:
+def scan_prolog(text: str) -> int | None:
     """Offset of a DOCTYPE/ENTITY declaration in the prolog, -1 if the root starts without one,
     None if more text is needed to tell."""
     pos, end = 0, len(text)
@@ -339,6 +352,7 @@ class NaaccrXmlReader:
                     del root[0]
                 patient = None
                 self._open = "NaaccrData"
+                stream.end_record()
                 if len(builder) >= chunk_items:
                     source.extensions_skipped = self._extensions
                     yield builder.flush()

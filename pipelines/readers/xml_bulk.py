@@ -24,7 +24,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from pipelines.readers.source import GZIP_MAGIC
+from pipelines.readers.source import GZIP_MAGIC, MAX_RECORD_BYTES, open_regular
 from pipelines.readers.xml import NaaccrXmlReader
 from pipelines.records import SourceFile, SourceFileError
 from registry.naaccr import Dictionary
@@ -36,6 +36,7 @@ except ImportError:  # pragma: no cover - exercised on machines without a compil
 
 MAX_HEAD_BYTES = 1 << 20
 BLOCK_BYTES = 64 << 20  # staged at a time: bounds memory whatever the file size
+_READ_ON_BYTES = 1 << 20
 _DECLARATION_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 # One row per non-blank line of the body, classified, with its nesting; materialised once per file.
@@ -135,7 +136,7 @@ FROM bulk_line WHERE kind IN (2, 4, 6, 7)
 
 def _head(path: Path) -> tuple[bytes, int] | None:
     """The bytes before the first <Patient line and their line count, or None if not found early."""
-    with path.open("rb") as fh:
+    with open_regular(path) as fh:
         data = fh.read(MAX_HEAD_BYTES)
     if data.startswith(GZIP_MAGIC):
         return None
@@ -152,29 +153,39 @@ def _head(path: Path) -> tuple[bytes, int] | None:
         offset, lines = end + 1, lines + 1
 
 
+class _RecordTooLong(Exception):
+    """No patient boundary within a block plus MAX_RECORD_BYTES: the general reader reports the file."""
+
+
 def _blocks(path: Path, start: int, block_bytes: int) -> Iterator[memoryview]:
     """The file from byte ``start`` in blocks that end just before a ``<Patient`` line (or at the end).
 
     Cutting only at patient boundaries keeps every block's nesting self-contained, so blocks are staged
     one at a time. Each block is a view into one reused buffer, valid until the next block is requested.
+    Raises _RecordTooLong when no boundary comes within ``block_bytes + MAX_RECORD_BYTES``.
     """
     buffer = bytearray()
-    with path.open("rb") as fh:
+    with open_regular(path) as fh:
         fh.seek(start)
         while True:
-            data = fh.read(block_bytes)
-            if data:
+            # top the buffer up to a block; past a block (one long patient), read on in small steps
+            data = fh.read(block_bytes - len(buffer) if len(buffer) < block_bytes else _READ_ON_BYTES)
+            more = bool(data)
+            if more:
                 buffer += data
+                del data   # one copy of the block, in the buffer
                 cut = _last_patient_start(buffer)
                 if cut <= 0:
-                    continue  # one patient longer than a block: read on
+                    if len(buffer) > block_bytes + MAX_RECORD_BYTES:
+                        raise _RecordTooLong
+                    continue  # one patient longer than a block: read on (up to MAX_RECORD_BYTES more)
             else:
                 cut = len(buffer)
             if cut:
                 with memoryview(buffer) as view, view[:cut] as block:
                     yield block
                 del buffer[:cut]
-            if not data:
+            if not more:
                 return
 
 
@@ -233,6 +244,17 @@ def _stage_blocks(con: duckdb.DuckDBPyConnection, path: Path, work_dir: Path, he
     through DuckDB; both apply the same grammar.
     """
     block_file = work_dir / "block.xml"
+    try:
+        return _stage_each_block(con, path, block_file, head_bytes, head_lines, block_bytes, progress)
+    except _RecordTooLong:
+        return False
+    finally:
+        block_file.unlink(missing_ok=True)
+
+
+def _stage_each_block(con: duckdb.DuckDBPyConnection, path: Path, block_file: Path, head_bytes: int,
+                      head_lines: int, block_bytes: int, progress: Callable[[int], None] | None) -> bool:
+    """The block loop of _stage_blocks."""
     patient_base = tumor_base = 0
     line_base = head_lines
     root_closed = False
@@ -253,7 +275,6 @@ def _stage_blocks(con: duckdb.DuckDBPyConnection, path: Path, work_dir: Path, he
         root_closed = root_closed or closes
         if progress:
             progress(tumor_base)
-    block_file.unlink(missing_ok=True)
     return root_closed
 
 
