@@ -36,6 +36,7 @@ from registry.accounts import (
     update_user,
 )
 from registry.audit import events, verify_chain
+from registry.audit_seal import head_path, key_path
 from registry.operational import (
     OperationalStore,
     list_definitions,
@@ -419,3 +420,48 @@ def test_cli_audit_show_and_verify(db_path):
         con.execute("UPDATE audit_event SET user_name = 'someone' WHERE seq = 2")
     tampered = runner.invoke(app, ["audit", "verify", "--db", str(db_path)])
     assert tampered.exit_code == 1 and "seq 2" in tampered.output and "TAMPERED" in tampered.output
+
+
+def test_normal_use_keeps_the_audit_trail_intact(db_path, clock, monkeypatch):
+    ops = open_operational_store(db_path, clock=clock)
+    boss = Principal("boss", "administrator")
+    create_user(ops, "ana", "researcher", password=PASSWORD, actor=boss)
+    update_user(ops, "ana", role="registrar", grants=["lds"], display_name="Ana A.", actor=boss)
+    disable_user(ops, "ana", actor=boss)
+    enable_user(ops, "ana", actor=boss)
+    temporary = reset_password(ops, "ana", actor=boss)
+    change_password(ops, "ana", temporary, "another long password", source="test")
+    _fail(ops, "ana", 5)                                          # locked
+    clock.advance(minutes=30)
+    monkeypatch.setattr(accounts, "PASSWORD_HASHER", PasswordHasher(time_cost=2, memory_cost=8, parallelism=1))
+    authenticate(ops, "ana", "another long password", source="test")   # rehashed at sign-in
+    assert events(ops, action="sign-in")[0].detail["rehashed"] is True
+    for command in (["users", "add", "Bo", "--role", "researcher"], ["users", "reset-password", "bo"],
+                    ["users", "disable", "bo"], ["users", "demo"], ["users", "list"]):
+        assert runner.invoke(app, [*command, "--db", str(db_path)]).exit_code == 0
+    assert authenticate(ops, "researcher", "demo-researcher", source="test").role == "researcher"
+
+    changed = [e for e in events(ops, limit=None) if "account" in e.detail]
+    assert {e.action for e in changed} == {"user-add", "user-update", "user-disable", "user-enable",
+                                          "password-reset", "password-change", "sign-in"}
+    assert set(changed[0].detail["account"]) == {"user", "user_key", "display_name", "role", "grants", "disabled",
+                          "must_change_password", "password_digest"}
+    stored = _stored_hash(ops, "ana")
+    assert all(stored not in str(e.detail) and "$argon2" not in str(e.detail) for e in events(ops, limit=None))
+    result = verify_chain(ops)
+    assert result.ok, result.message
+    verified = runner.invoke(app, ["audit", "verify", "--db", str(db_path)])
+    assert verified.exit_code == 0 and f"intact: {result.events} events, keyed from seq 1" in verified.output
+
+
+def test_audit_key_and_high_water_mark_are_private_files_outside_the_store(ops):
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    key_file, head_file = key_path(ops.path), head_path(ops.path)
+    assert key_file.parent == head_file.parent == ops.path.parent
+    for path in (key_file, head_file):
+        assert path.stat().st_mode & 0o777 == 0o600
+    key = key_file.read_text().strip()
+    assert len(key) == 64
+    for database_file in ops.path.parent.glob(ops.path.name + "*"):          # the store and its WAL
+        assert key.encode() not in database_file.read_bytes()
+        assert bytes.fromhex(key) not in database_file.read_bytes()
