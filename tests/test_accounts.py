@@ -418,8 +418,14 @@ def test_cli_audit_show_and_verify(db_path):
     with sqlite3.connect(ops_path_for(db_path)) as con:                   # an attacker with file access
         con.execute("DROP TRIGGER audit_event_no_update")
         con.execute("UPDATE audit_event SET user_name = 'someone' WHERE seq = 2")
+        con.execute("UPDATE account SET role = 'administrator' WHERE user_key = 'ana'")
     tampered = runner.invoke(app, ["audit", "verify", "--db", str(db_path)])
-    assert tampered.exit_code == 1 and "seq 2" in tampered.output and "TAMPERED" in tampered.output
+    lines = tampered.output.splitlines()
+    assert tampered.exit_code == 1 and lines[0] == "audit trail TAMPERED: 3 problems"
+    assert lines[1].startswith("  at seq 2: its contents do not match")
+    assert lines[2] == "  the append-only trigger audit_event_no_update was removed"
+    assert lines[3] == ("  at seq 2: account 'ana' was changed outside the application: role is 'administrator' "
+                        "in the store but 'registrar' in the audit trail")
 
 
 def test_normal_use_keeps_the_audit_trail_intact(db_path, clock, monkeypatch):

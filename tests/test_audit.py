@@ -256,6 +256,7 @@ def test_concurrent_threads_keep_the_chain_valid(db_path):
     assert errors == []
     result = verify_chain(ops)
     assert result.ok and result.events == 100
+    assert read_head(ops.path, read_key(ops.path) or b"") == Head(1, *chain_head(ops))   # sealed up to the end
 
 
 def _append_many(path: str, who: str, count: int) -> int:
@@ -274,6 +275,7 @@ def test_concurrent_processes_keep_the_chain_valid(db_path):
     assert done == [30, 30, 30]
     result = verify_chain(ops)
     assert result.ok and result.events == 90
+    assert read_head(ops.path, read_key(ops.path) or b"") == Head(1, *chain_head(ops))
     assert {e.user for e in events(ops, limit=None)} == {"p1", "p2", "p3"}
 
 
