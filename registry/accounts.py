@@ -2,9 +2,10 @@
 
 Every sign-in attempt, successful or not, writes exactly one audit event; every change to an account
 writes one too, in the same transaction as the change, carrying the account's resulting state
-(`registry.audit.append_account_event`), so `registry audit verify` reports accounts changed in SQL. Messages raised to callers never contain a
-password or hash and read the same whether or not the user exists; the reason (unknown user, wrong
-password, disabled account) goes only into the audit trail, which administrators read.
+(`registry.audit.append_account_event`), so `registry audit verify` reports accounts changed in SQL.
+Messages raised to callers never contain a password or hash and read the same whether or not the user
+exists; the reason (unknown user, wrong password, disabled account) goes only into the audit trail,
+which administrators read.
 
 Lockout: `LockoutPolicy.max_failures` failed attempts for one user name within `window`, counted since
 the last success, lock that name for `duration`. It is keyed by the name typed, so unknown names lock

@@ -191,9 +191,9 @@ def _audit_triggers() -> dict[str, str]:
     for _, _, script in MIGRATIONS:
         for statement in _statements(script):
             start = statement.find("CREATE TRIGGER ")
-            if start >= 0:
-                sql = statement[start:].strip().rstrip(";").rstrip()
-                triggers[sql.split()[2]] = sql
+            words = statement[start:].split()
+            if start >= 0 and words[words.index("ON") + 1] == "audit_event":
+                triggers[words[2]] = statement[start:].strip().rstrip(";").rstrip()
     return triggers
 
 
