@@ -2,10 +2,10 @@
 
 Every sign-in attempt, successful or not, writes exactly one audit event; every change to an account
 writes one too, in the same transaction as the change, carrying the account's resulting state
-(`registry.audit.append_account_event`), so `registry audit verify` reports accounts changed in SQL.
-Messages raised to callers never contain a password or hash and read the same whether or not the user
-exists; the reason (unknown user, wrong password, disabled account) goes only into the audit trail,
-which administrators read.
+(`registry.audit.append_account_event`), so `registry audit verify` reports accounts changed in SQL,
+and such an account cannot sign in. Messages raised to callers never contain a password or hash and read
+the same whether or not the user exists; the reason (unknown user, wrong password, disabled account,
+account changed outside the application) goes only into the audit trail, which administrators read.
 
 Lockout: `LockoutPolicy.max_failures` failed attempts for one user name within `window`, counted since
 the last success, lock that name for `duration`. It is keyed by the name typed, so unknown names lock
@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from registry.audit import append_account_event, append_event
+from registry.audit import account_matches_chain, append_account_event, append_event
 from registry.errors import RegistryError
 from registry.operational import OperationalStore, name_key, parse_timestamp, timestamp
 from registry.principal import ADMINISTRATOR, GRANTS, REGISTRAR, RESEARCHER, ROLES, Principal
@@ -385,19 +385,22 @@ def _locked_message(until: datetime) -> str:
 
 def _check_credentials(ops: OperationalStore, user: str, password: str, *, source: str, policy: LockoutPolicy,
                        failed_action: str) -> sqlite3.Row:
-    """The account row if user and password match an enabled, unlocked account; otherwise record the
-    failed attempt and its audit event (`failed_action`) and raise AuthenticationError."""
+    """The account row if user and password match an enabled, unlocked account whose row is the state the
+    audit trail records for it; otherwise record the failed attempt and its audit event (`failed_action`)
+    and raise AuthenticationError."""
     typed = str(user)
     key = name_key(typed)
     with ops.connect() as con:
         row = con.execute("SELECT * FROM account WHERE user_key = ?", [key]).fetchone()
         lock = _lock_in_force(con, key, ops.now())
+        chained = row is not None and account_matches_chain(con, row)
     if lock is None:
         matches = _verify(row["password_hash"] if row else _dummy_hash(), password)
-        if row is not None and matches and not row["disabled"]:
+        if row is not None and matches and not row["disabled"] and chained:
             return row
         outcome = "disabled" if row is not None and matches else "bad-credentials"
-        reason = "unknown-user" if row is None else ("disabled" if matches else "wrong-password")
+        reason = "unknown-user" if row is None else ("wrong-password" if not matches else "disabled"
+                                                     if row["disabled"] else "changed-outside-the-application")
     else:
         outcome = reason = "locked"
     with ops.write() as con:

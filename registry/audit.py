@@ -13,7 +13,8 @@ as before; the high-water mark records where keyed events begin.
   changed; a missing or forged key or high-water mark;
 - append-only triggers that are missing, altered (e.g. emptied) or joined by unexpected ones;
 - accounts whose row differs from the state their last account event carries (changed by direct SQL),
-  accounts without such an event, and accounts deleted.
+  accounts without such an event, and accounts deleted; such accounts also cannot sign in
+  (`account_matches_chain`).
 An anchor `SEQ:HASH` printed by an earlier verify and kept elsewhere still works, and also catches a
 rewrite by someone who holds the key.
 
@@ -237,6 +238,23 @@ def append_account_event(con: sqlite3.Connection, moment: datetime, user: str, r
         raise ValueError(f"no account {account_id}")
     row = dict(zip([column[0] for column in cursor.description], values, strict=True))
     return append_event(con, moment, user, role, action, {**detail, "account": account_state(row)})
+
+
+def account_matches_chain(con: sqlite3.Connection, row: Mapping[str, Any]) -> bool:
+    """Whether an account's row is the state its last account event records, that event carrying a valid
+    MAC: False for an account changed, created or put back outside the application (e.g. a role or
+    password hash set by direct SQL), which therefore cannot sign in."""
+    try:
+        key = read_key(_store_file(con))
+    except AuditSealError:
+        return False
+    event = con.execute(
+        "SELECT seq, occurred_at, user_name, role, action, detail, prev_hash, hash FROM audit_event "
+        "WHERE json_extract(detail, '$.account.user_key') = ? ORDER BY seq DESC LIMIT 1",
+        [row["user_key"]]).fetchone()
+    if key is None or event is None or not hmac.compare_digest(str(event[7]), event_mac(key, *event[:7])):
+        return False
+    return _chained_account(event[5]) == account_state(row)
 
 
 def record_event(ops: OperationalStore, who: Principal | str, action: str, /, **detail: Any) -> AuditEvent:

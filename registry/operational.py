@@ -163,10 +163,18 @@ CREATE TABLE released_cell (
 ) WITHOUT ROWID;
 """
 
+_M0003 = """
+-- The last account event of each account, looked up at every sign-in to compare the account's row with
+-- the state the audit trail carries (registry.audit.account_matches_chain).
+CREATE INDEX audit_event_account ON audit_event (json_extract(detail, '$.account.user_key'), seq)
+WHERE json_extract(detail, '$.account.user_key') IS NOT NULL;
+"""
+
 # (number, name, sql): append new migrations at the end, never edit an applied one.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "0001_operational", _M0001),
     (2, "0002_released_cell", _M0002),
+    (3, "0003_audit_event_account", _M0003),
 )
 
 

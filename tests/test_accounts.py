@@ -4,6 +4,7 @@ operational store's location and the `registry users` commands."""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import sqlite3
 from dataclasses import FrozenInstanceError, fields
@@ -35,7 +36,7 @@ from registry.accounts import (
     reset_password,
     update_user,
 )
-from registry.audit import events, verify_chain
+from registry.audit import chain_head, events, verify_chain
 from registry.audit_seal import head_path, key_path
 from registry.operational import (
     OperationalStore,
@@ -100,10 +101,10 @@ def test_operational_store_lives_beside_the_analytic_store(tmp_path, monkeypatch
     with ops.connect() as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert con.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-        assert [r[0] for r in con.execute("SELECT number FROM schema_migration")] == [1, 2]
+        assert [r[0] for r in con.execute("SELECT number FROM schema_migration")] == [1, 2, 3]
     open_operational_store()        # reopening applies nothing twice
     with ops.connect() as con:
-        assert con.execute("SELECT count(*) FROM schema_migration").fetchone()[0] == 2
+        assert con.execute("SELECT count(*) FROM schema_migration").fetchone()[0] == 3
 
 
 def test_saved_definitions_round_trip(ops):
@@ -471,3 +472,43 @@ def test_audit_key_and_high_water_mark_are_private_files_outside_the_store(ops):
     for database_file in ops.path.parent.glob(ops.path.name + "*"):          # the store and its WAL
         assert key.encode() not in database_file.read_bytes()
         assert bytes.fromhex(key) not in database_file.read_bytes()
+
+
+def test_an_account_changed_outside_the_application_cannot_sign_in(ops):
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    create_user(ops, "eve", "researcher", password=PASSWORD)
+    assert authenticate(ops, "ana", PASSWORD, source="test").role == "researcher"
+    with sqlite3.connect(ops.path) as con:                             # someone with write access to the file
+        con.execute("UPDATE account SET role = 'administrator' WHERE user_key = 'ana'")
+        con.execute("UPDATE account SET password_hash = ? WHERE user_key = 'eve'",
+                    [accounts.PASSWORD_HASHER.hash("the attacker's own password")])
+    with pytest.raises(AuthenticationError, match="wrong user name or password"):
+        authenticate(ops, "ana", PASSWORD, source="test")
+    with pytest.raises(AuthenticationError):
+        authenticate(ops, "eve", "the attacker's own password", source="test")
+    assert [e.detail["reason"] for e in events(ops, action="sign-in-failed")] == [
+        "changed-outside-the-application"] * 2
+
+    with sqlite3.connect(ops.path) as con:                             # set back as the audit trail records it
+        con.execute("UPDATE account SET role = 'researcher' WHERE user_key = 'ana'")
+    assert authenticate(ops, "ana", PASSWORD, source="test").role == "researcher"
+
+    # A forged account event that extends the chain and records the forged role carries no valid MAC.
+    forged = dict(events(ops, action="user-add", limit=None)[-1].detail)
+    forged["account"] = {**forged["account"], "role": "administrator"}
+    seq, prev = chain_head(ops)
+    with sqlite3.connect(ops.path) as con:
+        con.execute("UPDATE account SET role = 'administrator' WHERE user_key = 'ana'")
+        con.execute("INSERT INTO audit_event VALUES (?, '2026-03-01T10:00:00.000000+00:00', 'system', '', "
+                    "'user-update', ?, ?, ?)", [seq + 1, json.dumps(forged, separators=(",", ":")), prev, "f" * 64])
+    with pytest.raises(AuthenticationError):
+        authenticate(ops, "ana", PASSWORD, source="test")
+    assert not verify_chain(ops).ok
+
+
+def test_the_account_state_is_found_through_an_index(ops):
+    with ops.connect() as con:
+        plan = " ".join(str(tuple(r)) for r in con.execute(
+            "EXPLAIN QUERY PLAN SELECT seq FROM audit_event WHERE json_extract(detail, '$.account.user_key') = ? "
+            "ORDER BY seq DESC LIMIT 1", ["ana"]))
+    assert "audit_event_account" in plan
