@@ -248,7 +248,7 @@ def update_user(ops: OperationalStore, user: str, *, role: str | None = None, gr
                     [changes.get("role"), json.dumps(changes["grants"]) if "grants" in changes else None,
                      changes.get("display_name"), timestamp(now), row["account_id"]])
         append_account_event(con, now, who[0], who[1], "user-update", row["account_id"],
-                             {"target": row["user_name"], **changes})
+                             {"target": row["user_name"], **changes}, before=row)
     account = get_user(ops, user)
     assert account is not None
     return account
@@ -262,7 +262,7 @@ def _set_disabled(ops: OperationalStore, user: str, disabled: bool, actor: Princ
         con.execute("UPDATE account SET disabled = ?, updated_at = ? WHERE account_id = ?",
                     [int(disabled), timestamp(now), row["account_id"]])
         append_account_event(con, now, who[0], who[1], "user-disable" if disabled else "user-enable",
-                             row["account_id"], {"target": row["user_name"]})
+                             row["account_id"], {"target": row["user_name"]}, before=row)
 
 
 def disable_user(ops: OperationalStore, user: str, *, actor: Principal | str | None = None) -> None:
@@ -288,7 +288,7 @@ def reset_password(ops: OperationalStore, user: str, *, actor: Principal | str |
                     "WHERE account_id = ?", [password_hash, timestamp(now), row["account_id"]])
         _record_attempt(con, row["user_key"], row["user_name"], now, "unlocked", f"reset by {who[0]}")
         append_account_event(con, now, who[0], who[1], "password-reset", row["account_id"],
-                             {"target": row["user_name"]})
+                             {"target": row["user_name"]}, before=row)
     return secret
 
 

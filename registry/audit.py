@@ -56,6 +56,7 @@ from registry.operational import (
 from registry.principal import Principal
 
 GENESIS_HASH = "0" * 64
+AccountRow = Mapping[str, Any] | sqlite3.Row   # a row of the account table, as a dict or as SQLite returns it
 DEFAULT_LIMIT = 200
 SYSTEM = "system"
 MAX_PROBLEMS_SHOWN = 50
@@ -154,7 +155,7 @@ def event_mac(key: bytes, seq: int, occurred_at: str, user: str, role: str, acti
     return mac(key, _fields(seq, occurred_at, user, role, action, detail_text, prev_hash))
 
 
-def account_state(row: Mapping[str, Any]) -> dict[str, Any]:
+def account_state(row: AccountRow) -> dict[str, Any]:
     """What an account event records about the account as it now is: never the password hash, only its
     SHA-256, which tells whether the hash changed and nothing about the password."""
     return {"user": row["user_name"], "user_key": row["user_key"], "display_name": row["display_name"],
@@ -229,32 +230,63 @@ def append_event(con: sqlite3.Connection, moment: datetime, user: str, role: str
 
 
 def append_account_event(con: sqlite3.Connection, moment: datetime, user: str, role: str, action: str,
-                         account_id: int, detail: dict[str, Any]) -> AuditEvent:
+                         account_id: int, detail: dict[str, Any], *, before: AccountRow | None = None
+                         ) -> AuditEvent:
     """Append an account change together with the account's resulting state (read back from its row), so
-    that `verify_chain` can tell an account changed through the application from one changed in SQL."""
+    that `verify_chain` can tell an account changed through the application from one changed in SQL.
+
+    `before` is the account's row as read before the change. Fields in which it already differed from the
+    state the trail records were changed outside the application: the event names them
+    (`changed_outside`) and, unless this change sets them, records their chained values, so the
+    application never vouches for them and the account stays refused until they are set right.
+    """
     cursor = con.execute("SELECT * FROM account WHERE account_id = ?", [account_id])
     values = cursor.fetchone()
     if values is None:
         raise ValueError(f"no account {account_id}")
-    row = dict(zip([column[0] for column in cursor.description], values, strict=True))
-    return append_event(con, moment, user, role, action, {**detail, "account": account_state(row)})
+    state = account_state(dict(zip([column[0] for column in cursor.description], values, strict=True)))
+    if before is not None:
+        chained = _last_chained_state(con, before["user_key"])
+        if outside := _differences(chained, before):
+            earlier = account_state(before)
+            detail = {**detail, "changed_outside": outside}
+            state.update({field: value for field, value in (chained or {}).items()
+                          if field in outside and field not in detail and earlier.get(field) == state.get(field)})
+    return append_event(con, moment, user, role, action, {**detail, "account": state})
 
 
-def account_matches_chain(con: sqlite3.Connection, row: Mapping[str, Any]) -> bool:
-    """Whether an account's row is the state its last account event records, that event carrying a valid
-    MAC: False for an account changed, created or put back outside the application (e.g. a role or
-    password hash set by direct SQL), which therefore cannot sign in."""
+def _last_chained_state(con: sqlite3.Connection, user_key: str) -> dict[str, Any] | None:
+    """The state the last account event of `user_key` records, None when there is none with a valid MAC."""
     try:
         key = read_key(_store_file(con))
     except AuditSealError:
-        return False
+        return None
     event = con.execute(
         "SELECT seq, occurred_at, user_name, role, action, detail, prev_hash, hash FROM audit_event "
-        "WHERE json_extract(detail, '$.account.user_key') = ? ORDER BY seq DESC LIMIT 1",
-        [row["user_key"]]).fetchone()
+        "WHERE json_extract(detail, '$.account.user_key') = ? ORDER BY seq DESC LIMIT 1", [user_key]).fetchone()
     if key is None or event is None or not hmac.compare_digest(str(event[7]), event_mac(key, *event[:7])):
-        return False
-    return _chained_account(event[5]) == account_state(row)
+        return None
+    return _chained_account(event[5])
+
+
+def changed_outside(con: sqlite3.Connection, row: AccountRow) -> list[str]:
+    """The fields in which an account's row differs from the state its last account event records; all of
+    it (`["account"]`) when it has no such event carrying a valid MAC (created or put back in SQL)."""
+    return _differences(_last_chained_state(con, row["user_key"]), row)
+
+
+def _differences(chained: dict[str, Any] | None, row: AccountRow) -> list[str]:
+    if chained is None:
+        return ["account"]
+    current = account_state(row)
+    return sorted(field for field in chained.keys() | current.keys() if chained.get(field) != current.get(field))
+
+
+def account_matches_chain(con: sqlite3.Connection, row: AccountRow) -> bool:
+    """Whether an account's row is the state its last account event records (that event carrying a valid
+    MAC): False for an account changed, created or put back outside the application (e.g. a role or
+    password hash set by direct SQL), which therefore cannot sign in."""
+    return not changed_outside(con, row)
 
 
 def record_event(ops: OperationalStore, who: Principal | str, action: str, /, **detail: Any) -> AuditEvent:
@@ -420,6 +452,9 @@ def verify_chain(ops: OperationalStore, *, anchor: tuple[int, str] | None = None
                                              "or reordered)"))
             if (state := _chained_account(row["detail"])) is not None:
                 chained[name_key(state["user"])] = (seq, state)
+                if outside := json.loads(row["detail"]).get("changed_outside"):
+                    problems.append(Problem(seq, f"account {state['user']!r} had been changed outside the "
+                                                 f"application before this change: {', '.join(map(str, outside))}"))
             if head is not None and seq == head.seq:
                 sealed_hash = digest
             if anchor is not None and seq == anchor[0]:

@@ -512,3 +512,29 @@ def test_the_account_state_is_found_through_an_index(ops):
             "EXPLAIN QUERY PLAN SELECT seq FROM audit_event WHERE json_extract(detail, '$.account.user_key') = ? "
             "ORDER BY seq DESC LIMIT 1", ["ana"]))
     assert "audit_event_account" in plan
+
+
+def test_an_administrators_change_does_not_take_an_outside_change_into_the_chain(ops):
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    with sqlite3.connect(ops.path) as con:
+        con.execute("UPDATE account SET role = 'administrator', grants = '[\"lds\"]' WHERE user_key = 'ana'")
+    update_user(ops, "ana", display_name="Ana A.", grants=["lds"])   # sets grants (to what SQL set), not the role
+    [event] = events(ops, action="user-update")
+    assert event.detail["changed_outside"] == ["grants", "role"]
+    assert (event.detail["account"]["role"], event.detail["account"]["grants"]) == ("researcher", ["lds"])
+    with pytest.raises(AuthenticationError):                    # the role set in SQL is still not vouched for
+        authenticate(ops, "ana", PASSWORD, source="test")
+    result = verify_chain(ops)
+    assert [(p.seq, p.reason.split(":")[0]) for p in result.problems] == [
+        (event.seq, "account 'ana' had been changed outside the application before this change"),
+        (event.seq, "account 'ana' was changed outside the application")]
+    assert result.problems[1].reason.endswith("role is 'administrator' in the store but 'researcher' in the "
+                                              "audit trail")
+
+    update_user(ops, "ana", role="administrator", actor=Principal("boss", "administrator"))   # now vouched for
+    assert authenticate(ops, "ana", PASSWORD, source="test").role == "administrator"
+    vouched = events(ops, action="user-update")[0]
+    assert vouched.detail["changed_outside"] == ["role"] and vouched.detail["account"]["role"] == "administrator"
+    assert [p.seq for p in verify_chain(ops).problems] == [event.seq, vouched.seq]   # the incident stays on record
+    update_user(ops, "ana", display_name="Ana")
+    assert "changed_outside" not in events(ops, action="user-update")[0].detail
