@@ -512,7 +512,8 @@ def run_until_stopped(command: list[str], env: dict[str, str]) -> int:
 # ---- users and audit trail: the SQLite operational store beside --db (registry/operational.py) ----------
 users_app = typer.Typer(help="Dashboard user accounts (operational store beside --db).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
-audit_app = typer.Typer(help="The audit trail: show events, verify the hash chain.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail: show events, verify it has not been tampered with.",
+                        no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
 
@@ -651,16 +652,17 @@ def audit_verify(
     anchor: Annotated[str | None, typer.Option(help="SEQ:HASH printed by an earlier verify; detects a "
                                                     "rewritten or truncated chain.")] = None,
 ) -> None:
-    """Check the audit trail's hash chain: exit 0 when intact, 1 when tampered with (first bad event)."""
+    """Check the audit trail (keyed chain, high-water mark, triggers, accounts): exit 0 when intact, 1 when
+    tampered with, listing every problem with its sequence number."""
     from registry.audit import parse_anchor, verify_chain
     from registry.operational import open_operational_store
 
     try:
         mark = parse_anchor(anchor) if anchor else None
-    except ValueError as exc:
+        result = verify_chain(open_operational_store(_existing_ops(db)), anchor=mark)
+    except (ValueError, RegistryError) as exc:
         console.print(str(exc), style="red", markup=False, highlight=False)
         raise typer.Exit(2) from exc
-    result = verify_chain(open_operational_store(_existing_ops(db)), anchor=mark)
     if result.ok:
         out.print(result.message, markup=False, highlight=False)
         return

@@ -1,9 +1,11 @@
 """Local user accounts: argon2id password hashes, sign-in with lockout, and user management.
 
 Every sign-in attempt, successful or not, writes exactly one audit event; every change to an account
-writes one too, in the same transaction as the change. Messages raised to callers never contain a
-password or hash and read the same whether or not the user exists; the reason (unknown user, wrong
-password, disabled account) goes only into the audit trail, which administrators read.
+writes one too, in the same transaction as the change, carrying the account's resulting state
+(`registry.audit.append_account_event`), so `registry audit verify` reports accounts changed in SQL,
+and such an account cannot sign in. Messages raised to callers never contain a password or hash and read
+the same whether or not the user exists; the reason (unknown user, wrong password, disabled account,
+account changed outside the application) goes only into the audit trail, which administrators read.
 
 Lockout: `LockoutPolicy.max_failures` failed attempts for one user name within `window`, counted since
 the last success, lock that name for `duration`. It is keyed by the name typed, so unknown names lock
@@ -25,7 +27,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from registry.audit import append_event
+from registry.audit import account_matches_chain, append_account_event, append_event
 from registry.errors import RegistryError
 from registry.operational import OperationalStore, name_key, parse_timestamp, timestamp
 from registry.principal import ADMINISTRATOR, GRANTS, REGISTRAR, RESEARCHER, ROLES, Principal
@@ -196,14 +198,14 @@ def _insert_account(con: sqlite3.Connection, ops: OperationalStore, user: str, r
                     password_hash: str, display_name: str, must_change: bool, actor: tuple[str, str]) -> None:
     now = ops.now()
     try:
-        con.execute("INSERT INTO account (user_name, user_key, display_name, role, grants, password_hash, "
-                    "must_change_password, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [user, name_key(user), display_name, role, json.dumps(grants), password_hash, int(must_change),
-                     timestamp(now), timestamp(now)])
+        cursor = con.execute("INSERT INTO account (user_name, user_key, display_name, role, grants, password_hash, "
+                             "must_change_password, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             [user, name_key(user), display_name, role, json.dumps(grants), password_hash,
+                              int(must_change), timestamp(now), timestamp(now)])
     except sqlite3.IntegrityError as exc:
         raise AccountError(f"user {user!r} already exists") from exc
-    append_event(con, now, actor[0], actor[1], "user-add",
-                 {"target": user, "role": role, "grants": grants, "must_change_password": must_change})
+    append_account_event(con, now, actor[0], actor[1], "user-add", int(cursor.lastrowid or 0),
+                         {"target": user, "role": role, "grants": grants, "must_change_password": must_change})
 
 
 def create_user(ops: OperationalStore, user: str, role: str, *, grants: Iterable[str] = (),
@@ -245,7 +247,8 @@ def update_user(ops: OperationalStore, user: str, *, role: str | None = None, gr
                     "display_name = coalesce(?, display_name), updated_at = ? WHERE account_id = ?",
                     [changes.get("role"), json.dumps(changes["grants"]) if "grants" in changes else None,
                      changes.get("display_name"), timestamp(now), row["account_id"]])
-        append_event(con, now, who[0], who[1], "user-update", {"target": row["user_name"], **changes})
+        append_account_event(con, now, who[0], who[1], "user-update", row["account_id"],
+                             {"target": row["user_name"], **changes}, before=row)
     account = get_user(ops, user)
     assert account is not None
     return account
@@ -258,8 +261,8 @@ def _set_disabled(ops: OperationalStore, user: str, disabled: bool, actor: Princ
         now = ops.now()
         con.execute("UPDATE account SET disabled = ?, updated_at = ? WHERE account_id = ?",
                     [int(disabled), timestamp(now), row["account_id"]])
-        append_event(con, now, who[0], who[1], "user-disable" if disabled else "user-enable",
-                     {"target": row["user_name"]})
+        append_account_event(con, now, who[0], who[1], "user-disable" if disabled else "user-enable",
+                             row["account_id"], {"target": row["user_name"]}, before=row)
 
 
 def disable_user(ops: OperationalStore, user: str, *, actor: Principal | str | None = None) -> None:
@@ -284,7 +287,8 @@ def reset_password(ops: OperationalStore, user: str, *, actor: Principal | str |
         con.execute("UPDATE account SET password_hash = ?, must_change_password = 1, updated_at = ? "
                     "WHERE account_id = ?", [password_hash, timestamp(now), row["account_id"]])
         _record_attempt(con, row["user_key"], row["user_name"], now, "unlocked", f"reset by {who[0]}")
-        append_event(con, now, who[0], who[1], "password-reset", {"target": row["user_name"]})
+        append_account_event(con, now, who[0], who[1], "password-reset", row["account_id"],
+                             {"target": row["user_name"]}, before=row)
     return secret
 
 
@@ -302,7 +306,8 @@ def change_password(ops: OperationalStore, user: str, current_password: str, new
         con.execute("UPDATE account SET password_hash = ?, must_change_password = 0, updated_at = ? "
                     "WHERE account_id = ?", [password_hash, timestamp(now), row["account_id"]])
         _record_attempt(con, row["user_key"], row["user_name"], now, "ok", source)
-        append_event(con, now, row["user_name"], row["role"], "password-change", {"source": source})
+        append_account_event(con, now, row["user_name"], row["role"], "password-change", row["account_id"],
+                             {"source": source})
 
 
 # ---- signing in -----------------------------------------------------------------------------------------
@@ -380,19 +385,22 @@ def _locked_message(until: datetime) -> str:
 
 def _check_credentials(ops: OperationalStore, user: str, password: str, *, source: str, policy: LockoutPolicy,
                        failed_action: str) -> sqlite3.Row:
-    """The account row if user and password match an enabled, unlocked account; otherwise record the
-    failed attempt and its audit event (`failed_action`) and raise AuthenticationError."""
+    """The account row if user and password match an enabled, unlocked account whose row is the state the
+    audit trail records for it; otherwise record the failed attempt and its audit event (`failed_action`)
+    and raise AuthenticationError."""
     typed = str(user)
     key = name_key(typed)
     with ops.connect() as con:
         row = con.execute("SELECT * FROM account WHERE user_key = ?", [key]).fetchone()
         lock = _lock_in_force(con, key, ops.now())
+        chained = row is not None and account_matches_chain(con, row)
     if lock is None:
         matches = _verify(row["password_hash"] if row else _dummy_hash(), password)
-        if row is not None and matches and not row["disabled"]:
+        if row is not None and matches and not row["disabled"] and chained:
             return row
         outcome = "disabled" if row is not None and matches else "bad-credentials"
-        reason = "unknown-user" if row is None else ("disabled" if matches else "wrong-password")
+        reason = "unknown-user" if row is None else ("wrong-password" if not matches else "disabled"
+                                                     if row["disabled"] else "changed-outside-the-application")
     else:
         outcome = reason = "locked"
     with ops.write() as con:
@@ -427,9 +435,12 @@ def authenticate(ops: OperationalStore, user: str, password: str, *, source: str
         if new_hash is not None:
             con.execute("UPDATE account SET password_hash = ? WHERE account_id = ?", [new_hash, row["account_id"]])
         _record_attempt(con, row["user_key"], str(user), now, "ok", source)
-        append_event(con, now, principal.user, principal.role, "sign-in",
-                     {"source": source, "must_change_password": bool(row["must_change_password"]),
-                      **({"rehashed": True} if new_hash else {})})
+        detail = {"source": source, "must_change_password": bool(row["must_change_password"])}
+        if new_hash is None:
+            append_event(con, now, principal.user, principal.role, "sign-in", detail)
+        else:   # the new hash is an account change: its event carries the account's state
+            append_account_event(con, now, principal.user, principal.role, "sign-in", row["account_id"],
+                                 {**detail, "rehashed": True})
     return principal
 
 

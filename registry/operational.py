@@ -12,6 +12,7 @@ Schema changes are numbered migrations (`MIGRATIONS`), applied in order, each in
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -21,8 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from registry.audit_seal import advance_head
 from registry.errors import RegistryError
 from registry.store import default_db_path, owner_only_files
+
+log = logging.getLogger(__name__)
 
 OPS_SUFFIX = ".ops.sqlite"
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -122,8 +126,9 @@ CREATE INDEX audit_event_time ON audit_event (occurred_at);
 CREATE INDEX audit_event_user ON audit_event (user_name);
 CREATE INDEX audit_event_action ON audit_event (action);
 
--- Append-only inside SQLite. Anyone with write access to the file can drop these triggers: that is
--- why every event also carries the hash of the one before it (registry.audit.verify_chain).
+-- Append-only inside SQLite. Anyone with write access to the file can drop or replace these triggers:
+-- that is why every event also carries the MAC of the one before it, and why registry.audit.verify_chain
+-- compares these triggers' text with this migration's.
 CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
 BEGIN
     SELECT RAISE(ABORT, 'the audit trail is append-only: events cannot be changed');
@@ -158,12 +163,19 @@ CREATE TABLE released_cell (
 ) WITHOUT ROWID;
 """
 
+_M0003 = """
+-- The last account event of each account, looked up at every sign-in to compare the account's row with
+-- the state the audit trail carries (registry.audit.account_matches_chain).
+CREATE INDEX audit_event_account ON audit_event (json_extract(detail, '$.account.user_key'), seq)
+WHERE json_extract(detail, '$.account.user_key') IS NOT NULL;
+"""
+
 # (number, name, sql): append new migrations at the end, never edit an applied one.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "0001_operational", _M0001),
     (2, "0002_released_cell", _M0002),
+    (3, "0003_audit_event_account", _M0003),
 )
-AUDIT_TRIGGERS = ("audit_event_no_update", "audit_event_no_delete", "audit_event_extends_chain")
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -181,7 +193,28 @@ def _statements(script: str) -> Iterator[str]:
         raise OperationalStoreError(f"incomplete SQL statement in a migration: {rest[:60]!r}")
 
 
+def _audit_triggers() -> dict[str, str]:
+    """Name -> SQL text (as SQLite keeps it) of every trigger the migrations create on audit_event."""
+    triggers: dict[str, str] = {}
+    for _, _, script in MIGRATIONS:
+        for statement in _statements(script):
+            start = statement.find("CREATE TRIGGER ")
+            words = statement[start:].split()
+            if start >= 0 and words[words.index("ON") + 1] == "audit_event":
+                triggers[words[2]] = statement[start:].strip().rstrip(";").rstrip()
+    return triggers
+
+
+AUDIT_TRIGGERS: dict[str, str] = _audit_triggers()
+
+
 # ---- the store ----------------------------------------------------------------------------------------
+
+class OperationalConnection(sqlite3.Connection):
+    """A connection that remembers whether audit events were appended on it (see `OperationalStore.write`)."""
+
+    audit_appended: bool = False
+
 
 @dataclass(frozen=True)
 class OperationalStore:
@@ -196,10 +229,11 @@ class OperationalStore:
         return self.clock().astimezone(UTC)
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> Iterator[OperationalConnection]:
         """A short-lived connection in autocommit mode (use `write` for transactions); closed on exit."""
         try:
-            con = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+            con = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
+                                  factory=OperationalConnection)
         except sqlite3.Error as exc:
             raise OperationalStoreError(f"{self.path}: cannot open the operational store: {exc}") from exc
         with closing(con):
@@ -209,10 +243,26 @@ class OperationalStore:
             yield con
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A connection inside `BEGIN IMMEDIATE ... COMMIT`: holds the write lock, rolls back on error."""
-        with self.connect() as con, immediate(con):
-            yield con
+    def write(self) -> Iterator[OperationalConnection]:
+        """A connection inside `BEGIN IMMEDIATE ... COMMIT`: holds the write lock, rolls back on error.
+
+        When the transaction appended audit events, the audit trail's high-water mark moves to them after
+        the commit (never before: a rolled-back event must not raise it), again under the write lock so
+        concurrent writers move it in commit order.
+        """
+        with self.connect() as con:
+            with immediate(con):
+                yield con
+            if con.audit_appended:
+                self._advance_audit_head(con)
+
+    def _advance_audit_head(self, con: OperationalConnection) -> None:
+        """Seal the committed events; a failure here is logged, not raised: the change itself is committed."""
+        try:
+            with immediate(con):
+                advance_head(con, self.path)
+        except (sqlite3.Error, RegistryError, OSError) as exc:
+            log.error("%s: cannot advance the audit trail's high-water mark: %s", self.path, exc)
 
 
 @contextmanager
@@ -265,13 +315,17 @@ def open_operational_store(db_path: Path | None = None, *, path: Path | None = N
                            busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> OperationalStore:
     """The operational store beside the analytic store `db_path` (default: $REGISTRY_DB or
     data/registry.duckdb), or at `path`; created (owner-only, as SQLite then gives its -wal and -shm
-    files the database file's permissions) and migrated if needed."""
+    files the database file's permissions), migrated and its audit trail keyed if needed."""
     target = path or ops_path_for(db_path or default_db_path())
     ops = OperationalStore(target, clock=clock or utc_now, busy_timeout=busy_timeout)
+    # Imported here: registry.audit builds on this module.
+    from registry.audit import seal_store
+
     with owner_only_files():
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             migrate(ops)
+            seal_store(ops)
         except sqlite3.Error as exc:
             raise OperationalStoreError(f"{target}: cannot migrate the operational store: {exc}") from exc
     return ops

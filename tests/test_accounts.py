@@ -4,6 +4,7 @@ operational store's location and the `registry users` commands."""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import sqlite3
 from dataclasses import FrozenInstanceError, fields
@@ -35,7 +36,8 @@ from registry.accounts import (
     reset_password,
     update_user,
 )
-from registry.audit import events, verify_chain
+from registry.audit import chain_head, events, verify_chain
+from registry.audit_seal import head_path, key_path
 from registry.operational import (
     OperationalStore,
     list_definitions,
@@ -99,10 +101,10 @@ def test_operational_store_lives_beside_the_analytic_store(tmp_path, monkeypatch
     with ops.connect() as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert con.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-        assert [r[0] for r in con.execute("SELECT number FROM schema_migration")] == [1, 2]
+        assert [r[0] for r in con.execute("SELECT number FROM schema_migration")] == [1, 2, 3]
     open_operational_store()        # reopening applies nothing twice
     with ops.connect() as con:
-        assert con.execute("SELECT count(*) FROM schema_migration").fetchone()[0] == 2
+        assert con.execute("SELECT count(*) FROM schema_migration").fetchone()[0] == 3
 
 
 def test_saved_definitions_round_trip(ops):
@@ -417,5 +419,122 @@ def test_cli_audit_show_and_verify(db_path):
     with sqlite3.connect(ops_path_for(db_path)) as con:                   # an attacker with file access
         con.execute("DROP TRIGGER audit_event_no_update")
         con.execute("UPDATE audit_event SET user_name = 'someone' WHERE seq = 2")
+        con.execute("UPDATE account SET role = 'administrator' WHERE user_key = 'ana'")
     tampered = runner.invoke(app, ["audit", "verify", "--db", str(db_path)])
-    assert tampered.exit_code == 1 and "seq 2" in tampered.output and "TAMPERED" in tampered.output
+    lines = tampered.output.splitlines()
+    assert tampered.exit_code == 1 and lines[0] == "audit trail TAMPERED: 3 problems"
+    assert lines[1].startswith("  at seq 2: its contents do not match")
+    assert lines[2] == "  the append-only trigger audit_event_no_update was removed"
+    assert lines[3] == ("  at seq 2: account 'ana' was changed outside the application: role is 'administrator' "
+                        "in the store but 'registrar' in the audit trail")
+
+
+def test_normal_use_keeps_the_audit_trail_intact(db_path, clock, monkeypatch):
+    ops = open_operational_store(db_path, clock=clock)
+    boss = Principal("boss", "administrator")
+    create_user(ops, "ana", "researcher", password=PASSWORD, actor=boss)
+    update_user(ops, "ana", role="registrar", grants=["lds"], display_name="Ana A.", actor=boss)
+    disable_user(ops, "ana", actor=boss)
+    enable_user(ops, "ana", actor=boss)
+    temporary = reset_password(ops, "ana", actor=boss)
+    change_password(ops, "ana", temporary, "another long password", source="test")
+    _fail(ops, "ana", 5)                                          # locked
+    clock.advance(minutes=30)
+    monkeypatch.setattr(accounts, "PASSWORD_HASHER", PasswordHasher(time_cost=2, memory_cost=8, parallelism=1))
+    authenticate(ops, "ana", "another long password", source="test")   # rehashed at sign-in
+    assert events(ops, action="sign-in")[0].detail["rehashed"] is True
+    for command in (["users", "add", "Bo", "--role", "researcher"], ["users", "reset-password", "bo"],
+                    ["users", "disable", "bo"], ["users", "demo"], ["users", "list"]):
+        assert runner.invoke(app, [*command, "--db", str(db_path)]).exit_code == 0
+    assert authenticate(ops, "researcher", "demo-researcher", source="test").role == "researcher"
+
+    changed = [e for e in events(ops, limit=None) if "account" in e.detail]
+    assert {e.action for e in changed} == {"user-add", "user-update", "user-disable", "user-enable",
+                                          "password-reset", "password-change", "sign-in"}
+    assert set(changed[0].detail["account"]) == {"user", "user_key", "display_name", "role", "grants", "disabled",
+                          "must_change_password", "password_digest"}
+    stored = _stored_hash(ops, "ana")
+    assert all(stored not in str(e.detail) and "$argon2" not in str(e.detail) for e in events(ops, limit=None))
+    result = verify_chain(ops)
+    assert result.ok, result.message
+    verified = runner.invoke(app, ["audit", "verify", "--db", str(db_path)])
+    assert verified.exit_code == 0 and f"intact: {result.events} events, keyed from seq 1" in verified.output
+
+
+def test_audit_key_and_high_water_mark_are_private_files_outside_the_store(ops):
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    key_file, head_file = key_path(ops.path), head_path(ops.path)
+    assert key_file.parent == head_file.parent == ops.path.parent
+    for path in (key_file, head_file):
+        assert path.stat().st_mode & 0o777 == 0o600
+    key = key_file.read_text().strip()
+    assert len(key) == 64
+    for database_file in ops.path.parent.glob(ops.path.name + "*"):          # the store and its WAL
+        assert key.encode() not in database_file.read_bytes()
+        assert bytes.fromhex(key) not in database_file.read_bytes()
+
+
+def test_an_account_changed_outside_the_application_cannot_sign_in(ops):
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    create_user(ops, "eve", "researcher", password=PASSWORD)
+    assert authenticate(ops, "ana", PASSWORD, source="test").role == "researcher"
+    with sqlite3.connect(ops.path) as con:                             # someone with write access to the file
+        con.execute("UPDATE account SET role = 'administrator' WHERE user_key = 'ana'")
+        con.execute("UPDATE account SET password_hash = ? WHERE user_key = 'eve'",
+                    [accounts.PASSWORD_HASHER.hash("the attacker's own password")])
+    with pytest.raises(AuthenticationError, match="wrong user name or password"):
+        authenticate(ops, "ana", PASSWORD, source="test")
+    with pytest.raises(AuthenticationError):
+        authenticate(ops, "eve", "the attacker's own password", source="test")
+    assert [e.detail["reason"] for e in events(ops, action="sign-in-failed")] == [
+        "changed-outside-the-application"] * 2
+
+    with sqlite3.connect(ops.path) as con:                             # set back as the audit trail records it
+        con.execute("UPDATE account SET role = 'researcher' WHERE user_key = 'ana'")
+    assert authenticate(ops, "ana", PASSWORD, source="test").role == "researcher"
+
+    # A forged account event that extends the chain and records the forged role carries no valid MAC.
+    forged = dict(events(ops, action="user-add", limit=None)[-1].detail)
+    forged["account"] = {**forged["account"], "role": "administrator"}
+    seq, prev = chain_head(ops)
+    with sqlite3.connect(ops.path) as con:
+        con.execute("UPDATE account SET role = 'administrator' WHERE user_key = 'ana'")
+        con.execute("INSERT INTO audit_event VALUES (?, '2026-03-01T10:00:00.000000+00:00', 'system', '', "
+                    "'user-update', ?, ?, ?)", [seq + 1, json.dumps(forged, separators=(",", ":")), prev, "f" * 64])
+    with pytest.raises(AuthenticationError):
+        authenticate(ops, "ana", PASSWORD, source="test")
+    assert not verify_chain(ops).ok
+
+
+def test_the_account_state_is_found_through_an_index(ops):
+    with ops.connect() as con:
+        plan = " ".join(str(tuple(r)) for r in con.execute(
+            "EXPLAIN QUERY PLAN SELECT seq FROM audit_event WHERE json_extract(detail, '$.account.user_key') = ? "
+            "ORDER BY seq DESC LIMIT 1", ["ana"]))
+    assert "audit_event_account" in plan
+
+
+def test_an_administrators_change_does_not_take_an_outside_change_into_the_chain(ops):
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    with sqlite3.connect(ops.path) as con:
+        con.execute("UPDATE account SET role = 'administrator', grants = '[\"lds\"]' WHERE user_key = 'ana'")
+    update_user(ops, "ana", display_name="Ana A.", grants=["lds"])   # sets grants (to what SQL set), not the role
+    [event] = events(ops, action="user-update")
+    assert event.detail["changed_outside"] == ["grants", "role"]
+    assert (event.detail["account"]["role"], event.detail["account"]["grants"]) == ("researcher", ["lds"])
+    with pytest.raises(AuthenticationError):                    # the role set in SQL is still not vouched for
+        authenticate(ops, "ana", PASSWORD, source="test")
+    result = verify_chain(ops)
+    assert [(p.seq, p.reason.split(":")[0]) for p in result.problems] == [
+        (event.seq, "account 'ana' had been changed outside the application before this change"),
+        (event.seq, "account 'ana' was changed outside the application")]
+    assert result.problems[1].reason.endswith("role is 'administrator' in the store but 'researcher' in the "
+                                              "audit trail")
+
+    update_user(ops, "ana", role="administrator", actor=Principal("boss", "administrator"))   # now vouched for
+    assert authenticate(ops, "ana", PASSWORD, source="test").role == "administrator"
+    vouched = events(ops, action="user-update")[0]
+    assert vouched.detail["changed_outside"] == ["role"] and vouched.detail["account"]["role"] == "administrator"
+    assert [p.seq for p in verify_chain(ops).problems] == [event.seq, vouched.seq]   # the incident stays on record
+    update_user(ops, "ana", display_name="Ana")
+    assert "changed_outside" not in events(ops, action="user-update")[0].detail
