@@ -206,8 +206,8 @@ SURVIVAL_METHODS = ("kaplan-meier", "pohar-perme", "ederer2")
 def _estimate_survival(data: pd.DataFrame, method: str, times_years: Sequence[float] | None,
                        alpha: float) -> pd.DataFrame:
     """One survival curve from fetched rows (attrs ``patients``: tumors in the survival selection)."""
-    if data.empty:
-        return _no_patients("survival")
+    if data.empty:   # the estimator's own column name, so a comparison's stacked curves share one column
+        return _no_patients("survival" if method == "kaplan-meier" else "estimate")
     if method == "kaplan-meier":
         result = kaplan_meier(data["time_days"] / DAYS_PER_YEAR, data["dead"], counts=data["count"],
                               times=times_years, alpha=alpha)

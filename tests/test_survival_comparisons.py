@@ -1,0 +1,89 @@
+"""Every survival method compared by every comparison on a small store: each group's curve carries the
+same columns (also the groups with no patients), and the survival page renders for every role."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipelines.load import ingest_file
+from registry import analysis
+from registry.cohort import COMPARISONS, TumorFilter
+from registry.principal import Principal
+from registry.stats import StatisticalWarning
+
+PAGE = Path(__file__).resolve().parents[1] / "dashboard" / "pages" / "survival.py"
+ROLES = ("registrar", "researcher", "administrator")
+METHODS = ("kaplan-meier", "pohar-perme", "ederer2")
+YEARS = TumorFilter(first_year=2015, last_year=2022)
+
+
+def small_registry() -> list[tuple[dict[str, str], list[dict[str, str]]]]:
+    """60 lung and colon patients: localized, regional and distant stage (no in situ, so that group is
+    empty), both sexes, ages 30-89, diagnosed 2015-2022, some treated by surgery or radiation."""
+    patients = []
+    for i in range(60):
+        year, age = 2015 + i % 8, 30 + (i * 7) % 60
+        dead = i % 3 == 0
+        patient = {"patientIdNumber": f"{i + 1:08d}", "sex": "1" if i % 2 else "2", "race1": ("01", "02", "04")[i % 3],
+                   "dateOfBirth": f"{year - age}0{1 + i % 9}1{i % 9}", "vitalStatus": "0" if dead else "1",
+                   "dateOfLastContact": f"{min(year + 1 + i % 5, 2024)}0{1 + i % 9}20"}
+        tumor = {"tumorRecordNumber": "01", "primarySite": "C341" if i % 2 else "C187", "histologicTypeIcdO3": "8140",
+                 "behaviorCodeIcdO3": "3", "dateOfDiagnosis": f"{year}0{1 + i % 9}15", "addrAtDxState": "KS",
+                 "countyAtDx": "045", "summaryStage2018": ("1", "2", "7")[i % 3], "typeOfReportingSource": "1",
+                 "rxSummSurgPrimSite": "30" if i % 4 == 0 else "00", "rxSummRadiation": "1" if i % 5 == 0 else "0"}
+        patients.append((patient, [tumor]))
+    return patients
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.conftest import naaccr_xml
+
+    root = tmp_path_factory.mktemp("small")
+    path = root / "small.xml"
+    path.write_text(naaccr_xml(small_registry()), encoding="utf-8")
+    db = root / "registry.duckdb"
+    assert ingest_file(path, db_path=db).status == "loaded"
+    return db
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> object:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        yield
+
+
+@pytest.mark.parametrize("by", list(COMPARISONS))
+@pytest.mark.parametrize("method", METHODS)
+def test_every_group_has_the_same_columns(small_store: Path, by: str, method: str) -> None:
+    """A group without patients (in situ stage, a treatment nobody had) has the other groups' columns,
+    so the stacked table has one estimate column."""
+    for role in ROLES:
+        for times in ([1, 3, 5], None):
+            curves = analysis.survival(Principal(f"{role}1", role, frozenset()), small_store, YEARS, method=method,
+                                       times_years=times, by=by)
+            assert curves.columns.is_unique
+            estimates = {"survival", "estimate"} & set(curves.columns)
+            assert estimates == ({"survival"} if method == "kaplan-meier" else {"estimate"}), curves.columns
+            assert set(curves["group"]) >= {g["group"] for g in curves.attrs["groups"] if g["patients"]}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("method", ["pohar-perme", "ederer2"])
+def test_survival_page_renders_every_comparison(small_store: Path, monkeypatch: pytest.MonkeyPatch, role: str,
+                                                method: str) -> None:
+    monkeypatch.setenv("REGISTRY_DB", str(small_store))
+    for by in COMPARISONS:
+        at = AppTest.from_file(str(PAGE), default_timeout=60)
+        at.session_state["principal"] = Principal(f"{role}1", role, frozenset())
+        at.query_params["method"] = method
+        at.query_params["compare"] = by
+        at.query_params["from"] = "2015"
+        at.query_params["to"] = "2022"
+        at.run()
+        assert not at.exception, (by, [e.value for e in at.exception])
