@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from registry.cohort import MAX_PLAUSIBLE_AGE, completed_years_sql
 from registry.geography import STATE_FIPS
 from registry.site_recode import tumor_site_recodes
 
@@ -180,6 +181,7 @@ def build_typed_core(con: duckdb.DuckDBPyConnection) -> None:
         LEFT JOIN patient_wide p ON p.patient_seq = e.patient_seq""")
 
     _add_site_recode(con)
+    _flag_implausible_ages(con)
 
     parts = []
     for modality, code_items, date_item, given, not_given in TREATMENTS:
@@ -192,6 +194,34 @@ def build_typed_core(con: duckdb.DuckDBPyConnection) -> None:
                    naaccr_date("{date_item}") AS start_date, naaccr_date_precision("{date_item}") AS start_date_precision
             FROM tumor_wide WHERE {code} IS NOT NULL""")
     con.execute("CREATE OR REPLACE TEMP TABLE typed_treatment AS " + " UNION ALL ".join(parts))
+
+
+AGE_RULE = f"age-over-{MAX_PLAUSIBLE_AGE}"
+
+
+def _flag_implausible_ages(con: duckdb.DuckDBPyConnection) -> None:
+    """A warning (rule ``age-over-105``) for every loaded tumor whose age at diagnosis, as coded or from the
+    birth and diagnosis dates, is over ``MAX_PLAUSIBLE_AGE`` years: almost always a wrong birth date or age.
+
+    The tumor loads (survival analysis leaves it out); the warning tells the registrar what to correct.
+    """
+    from_dates = completed_years_sql("p.date_of_birth", "t.date_of_diagnosis")
+    con.execute(f"""
+        INSERT INTO warning_row
+        SELECT t.patient_seq, t.tumor_seq, e.line,
+               CASE WHEN t.age_at_diagnosis > {MAX_PLAUSIBLE_AGE} THEN 'ageAtDiagnosis' ELSE 'dateOfBirth' END,
+               '{AGE_RULE}',
+               'age at diagnosis ' || CASE WHEN t.age_at_diagnosis > {MAX_PLAUSIBLE_AGE}
+                                           THEN t.age_at_diagnosis::VARCHAR || ' years (ageAtDiagnosis)'
+                                           ELSE {from_dates}::VARCHAR || ' years (from dateOfBirth '
+                                                || p.date_of_birth::VARCHAR || ' and dateOfDiagnosis '
+                                                || t.date_of_diagnosis::VARCHAR || ')' END
+               || ' is over {MAX_PLAUSIBLE_AGE}: probably a wrong birth date or age; survival analysis leaves '
+               || 'the tumor out'
+        FROM typed_tumor t JOIN typed_patient p USING (patient_seq)
+        LEFT JOIN entity e ON e.kind = 2 AND e.tumor_seq = t.tumor_seq
+        WHERE t.age_at_diagnosis > {MAX_PLAUSIBLE_AGE} OR {from_dates} > {MAX_PLAUSIBLE_AGE}
+        ORDER BY t.tumor_seq""")
 
 
 def _add_site_recode(con: duckdb.DuckDBPyConnection) -> None:
