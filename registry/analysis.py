@@ -20,6 +20,7 @@ from registry.cohort import (
     ComparisonGroup,
     TumorFilter,
     _case_counts,
+    _implausible_age_count,
     _population_counts,
     _recurrence_counts,
     _survival_counts,
@@ -34,6 +35,7 @@ from registry.ratetables import DAYS_PER_YEAR, us_life_table
 from registry.stats import (
     age_adjusted_rates,
     age_specific_rates,
+    age_standardised_survival,
     annotate,
     annual_percent_change,
     cumulative_incidence,
@@ -182,29 +184,38 @@ def incidence_trend(principal: Principal, db_path: Path, tumor_filter: TumorFilt
 
 
 def survival(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, method: str = "kaplan-meier",
-             times_years: Sequence[float] | None = None, alpha: float = 0.05, by: str | None = None) -> pd.DataFrame:
+             times_years: Sequence[float] | None = None, alpha: float = 0.05, by: str | None = None,
+             age_standard: str | None = None) -> pd.DataFrame:
     """Observed (Kaplan-Meier) or net/relative (Pohar-Perme, Ederer II, US life table) survival, in years.
 
     With ``by`` (one of ``registry.cohort.COMPARISONS``) there is one curve per group, told apart by a
-    leading ``group`` column; see ``_compare`` for how small groups are released.
+    leading ``group`` column; see ``_compare`` for how small groups are released. ``age_standard``
+    (``icss1``, ``icss2``, ``icss3``) age-standardises net survival (``registry.stats.age_standardised``).
+    Pohar-Perme at ``times_years`` carries ``effective_n`` and ``max_weight_share`` (how much the estimate
+    rests on few heavily weighted patients; ``registry.stats.relative_survival.net_survival_notes``).
     """
     if method not in SURVIVAL_METHODS:
         raise ValueError(f"method: unknown {method!r}; use {', '.join(SURVIVAL_METHODS)}")
+    if age_standard is not None and (method == "kaplan-meier" or by == "age_band"):
+        raise ValueError("age_standard: only for net survival (pohar-perme, ederer2), and not compared by age band")
 
     def fetch(chosen: TumorFilter, strata: Sequence[str]) -> pd.DataFrame:
         if method == "kaplan-meier":   # aggregated in DuckDB: one row per stratum, time and status
             return _survival_counts(db_path, chosen, by=strata)
         return _survival_data(db_path, chosen, by=strata)
 
-    return _compare(principal, db_path, tumor_filter, by, fetch,
-                    lambda data: _estimate_survival(data, method, times_years, alpha))
+    result = _compare(principal, db_path, tumor_filter, by, fetch,
+                      lambda data: _estimate_survival(data, method, times_years, alpha, age_standard))
+    # Tumors left out as probable age errors (over MAX_PLAUSIBLE_AGE at diagnosis): a count, released as one.
+    result.attrs["implausible_ages"] = _implausible_age_count(db_path, tumor_filter)
+    return _release_counts(principal, result, "implausible_ages")
 
 
 SURVIVAL_METHODS = ("kaplan-meier", "pohar-perme", "ederer2")
 
 
 def _estimate_survival(data: pd.DataFrame, method: str, times_years: Sequence[float] | None,
-                       alpha: float) -> pd.DataFrame:
+                       alpha: float, age_standard: str | None = None) -> pd.DataFrame:
     """One survival curve from fetched rows (attrs ``patients``: tumors in the survival selection)."""
     if data.empty:   # the estimator's own column name, so a comparison's stacked curves share one column
         return _no_patients("survival" if method == "kaplan-meier" else "estimate")
@@ -214,7 +225,12 @@ def _estimate_survival(data: pd.DataFrame, method: str, times_years: Sequence[fl
         result.attrs["patients"] = int(data["count"].sum())
         return result
     times = None if times_years is None else np.asarray(times_years, dtype=float) * DAYS_PER_YEAR
-    result = relative_survival(data.reset_index(drop=True), us_life_table(), method=method, times=times, alpha=alpha)
+    if age_standard is not None:
+        result = age_standardised_survival(data.reset_index(drop=True), us_life_table(), standard=age_standard,
+                                           method=method, times=times, alpha=alpha)
+    else:
+        result = relative_survival(data.reset_index(drop=True), us_life_table(), method=method, times=times,
+                                   alpha=alpha)
     result["time"] = result["time"] / DAYS_PER_YEAR
     result.attrs["patients"] = len(data)
     return result

@@ -6,6 +6,8 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -87,3 +89,30 @@ def test_survival_page_renders_every_comparison(small_store: Path, monkeypatch: 
         at.query_params["to"] = "2022"
         at.run()
         assert not at.exception, (by, [e.value for e in at.exception])
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_survival_page_offers_the_age_standardised_estimate(small_store: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           role: str) -> None:
+    """The ICSS option shows the standardised estimates analysis gives, names the standard and its weights,
+    and explains a point it cannot compute; compared by age band it says why not."""
+    monkeypatch.setenv("REGISTRY_DB", str(small_store))
+    who = Principal(f"{role}1", role, frozenset())
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.session_state["principal"] = who
+    at.query_params.update({"method": "pohar-perme-icss", "from": "2015", "to": "2022"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    expected = analysis.survival(who, small_store, TumorFilter(sexes=("1", "2"), first_year=2015, last_year=2022),
+                                 method="pohar-perme", times_years=[1, 3, 5, 10], age_standard="icss1")
+    shown = next(frame.value for frame in at.dataframe if "time" in frame.value.columns)
+    np.testing.assert_allclose(pd.to_numeric(shown["estimate"], errors="coerce"), expected["estimate"], equal_nan=True)
+    text = " ".join(str(m.value) for m in at.markdown)
+    assert "International Cancer Survival Standard 1" in text and "45-54 0.12" in text
+    if not expected["estimate"].isna().all() and expected["estimate"].isna().any():
+        assert any("not computable" in str(w.value) for w in at.warning)
+    by_age = AppTest.from_file(str(PAGE), default_timeout=60)
+    by_age.session_state["principal"] = who
+    by_age.query_params.update({"method": "pohar-perme-icss", "compare": "age_band"})
+    by_age.run()
+    assert not by_age.exception and "not compared by age band" in by_age.info[0].value
