@@ -19,8 +19,8 @@ import pandas as pd
 from registry.cohort import (
     ComparisonGroup,
     TumorFilter,
+    _age_error_count,
     _case_counts,
-    _implausible_age_count,
     _population_counts,
     _recurrence_counts,
     _survival_counts,
@@ -206,9 +206,9 @@ def survival(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, 
 
     result = _compare(principal, db_path, tumor_filter, by, fetch,
                       lambda data: _estimate_survival(data, method, times_years, alpha, age_standard))
-    # Tumors left out as probable age errors (over MAX_PLAUSIBLE_AGE at diagnosis): a count, released as one.
-    result.attrs["implausible_ages"] = _implausible_age_count(db_path, tumor_filter)
-    return _release_counts(principal, result, "implausible_ages")
+    # Tumors left out as probable age errors (cohort.AGE_ERROR_SQL): a count, released as one.
+    result.attrs["age_errors"] = _age_error_count(db_path, tumor_filter)
+    return _release_counts(principal, result, "age_errors")
 
 
 SURVIVAL_METHODS = ("kaplan-meier", "pohar-perme", "ederer2")

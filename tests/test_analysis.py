@@ -197,13 +197,13 @@ def test_pohar_perme_says_how_many_patients_it_is_worth(db: Path) -> None:
 
 
 def test_survival_reports_the_tumors_left_out_as_age_errors(db: Path) -> None:
-    """The sample's transposed birth dates make some patients over 105: survival leaves them out and says
-    how many (withheld from a researcher when 1-15)."""
-    from registry.cohort import _implausible_age_count
+    """The sample's transposed birth dates make ages over 105 or ages that disagree with the coded age:
+    survival leaves them out and says how many (withheld from a researcher when 1-15)."""
+    from registry.cohort import _age_error_count
 
     everyone = TumorFilter()
-    count = _implausible_age_count(db, everyone)
+    count = _age_error_count(db, everyone)
     assert count > 0
-    assert survival(REGISTRAR, db, everyone, times_years=[1]).attrs["implausible_ages"] == count
-    released = survival(RESEARCHER, db, everyone, times_years=[1]).attrs["implausible_ages"]
+    assert survival(REGISTRAR, db, everyone, times_years=[1]).attrs["age_errors"] == count
+    released = survival(RESEARCHER, db, everyone, times_years=[1]).attrs["age_errors"]
     assert released == (None if count < 16 else count)

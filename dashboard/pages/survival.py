@@ -41,14 +41,13 @@ def show_net_survival_notes(at_times: pd.DataFrame) -> None:
 
 def describe_left_out(at_times: pd.DataFrame) -> str:
     """The tumors left out as probable age errors, as the role may see their number."""
-    if "implausible_ages" not in at_times.attrs:
+    if "age_errors" not in at_times.attrs or at_times.attrs["age_errors"] == 0:
         return ""
-    count = at_times.attrs["implausible_ages"]
-    if count == 0:
-        return ""
+    count = at_times.attrs["age_errors"]
     shown = "1-15 (withheld)" if count is None else f"{count:,}"
-    return (f" **Left out:** {shown} tumors with an age over {MAX_PLAUSIBLE_AGE} at diagnosis, probable errors "
-            "flagged at ingest (rule `age-over-105`).")
+    return (f" **Left out:** {shown} tumors with a probable age error, flagged at ingest: an age over "
+            f"{MAX_PLAUSIBLE_AGE} at diagnosis (rule `age-over-105`), or a coded age that disagrees with the birth "
+            "and diagnosis dates (`age-date-mismatch`).")
 
 
 def released_median(curve: pd.DataFrame) -> pd.Series | None:
