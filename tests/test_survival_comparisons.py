@@ -116,3 +116,43 @@ def test_survival_page_offers_the_age_standardised_estimate(small_store: Path, m
     by_age.query_params.update({"method": "pohar-perme-icss", "compare": "age_band"})
     by_age.run()
     assert not by_age.exception and "not compared by age band" in by_age.info[0].value
+
+
+def centenarians_alive_ten_years_on() -> list[tuple[dict[str, str], list[dict[str, str]]]]:
+    """40 patients aged 40 (half die within 6 years) and 6 aged 100 still alive 10 years later: their
+    Pohar-Perme weights (1/S*, in the thousands) carry the 10-year estimate above 1."""
+    patients = []
+    for i in range(46):
+        old, dead = i >= 40, i < 20
+        patient = {"patientIdNumber": f"{i + 1:08d}", "sex": "2", "race1": "01",
+                   "dateOfBirth": "19130610" if old else "19730610", "vitalStatus": "0" if dead else "1",
+                   "dateOfLastContact": f"20{15 + i % 6}0301" if dead else "20240630"}
+        tumor = {"tumorRecordNumber": "01", "primarySite": "C187", "histologicTypeIcdO3": "8140",
+                 "behaviorCodeIcdO3": "3", "dateOfDiagnosis": "20140115", "addrAtDxState": "KS", "countyAtDx": "045",
+                 "summaryStage2018": "2", "typeOfReportingSource": "1", "ageAtDiagnosis": "100" if old else "040"}
+        patients.append((patient, [tumor]))
+    return patients
+
+
+@pytest.mark.parametrize("role", ["registrar", "researcher"])
+def test_survival_page_explains_a_net_survival_above_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        role: str) -> None:
+    from tests.conftest import naaccr_xml
+
+    path = tmp_path / "old.xml"
+    path.write_text(naaccr_xml(centenarians_alive_ten_years_on()), encoding="utf-8")
+    db = tmp_path / "registry.duckdb"
+    assert ingest_file(path, db_path=db).status == "loaded"
+    monkeypatch.setenv("REGISTRY_DB", str(db))
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.session_state["principal"] = Principal(f"{role}1", role, frozenset())
+    at.query_params.update({"method": "pohar-perme", "from": "2014", "to": "2014"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = next(frame.value for frame in at.dataframe if "time" in frame.value.columns)
+    ten = shown[shown["time"] == 10].iloc[0]
+    assert ten["estimate"] > 1 and ten["effective_n"] < 20
+    notes = [str(w.value) for w in at.warning]
+    assert any(note.startswith("Net survival above 1 at") and f"10 years: {ten['estimate']:.3f}" in note
+               for note in notes)
+    assert any(note.startswith("Unstable") and "10 years: worth 6 equally weighted patients" in note for note in notes)
