@@ -387,5 +387,24 @@ def survival_figure(curves: pd.DataFrame | Sequence[pd.DataFrame] | Mapping[str,
     fig.update_layout(title={"text": title}, template="plotly_white",
                       xaxis={"title": {"text": time_label}, "rangemode": "tozero"},
                       yaxis={"title": {"text": "proportion"}, "range": [0, 1.02]})
+    _mark_above_one(fig, groups, estimate)
     return fig
+
+
+def _mark_above_one(fig: go.Figure, groups: Sequence[tuple[str, pd.DataFrame]], estimate: str | None) -> None:
+    """A survival proportion above 1 (net survival can exceed it) is not drawn off the axis silently: the
+    axis stops just above 1 and a note on the chart says how high the curve goes and from when."""
+    above = []
+    for label, frame in groups:
+        column = estimate or next((c for c in _ESTIMATE_COLUMNS if c in frame.columns), None)
+        values = pd.to_numeric(frame[column], errors="coerce") if column else pd.Series(dtype=float)
+        over = frame.loc[values > 1, "time"]
+        if len(over):
+            above.append(f"{label + ': ' if label else ''}up to {values.max():.2f} from {float(over.min()):.1f} "
+                         "years")
+    if above:
+        fig.update_yaxes(range=[0, 1.05])
+        fig.add_annotation(text="Above 1, not drawn (" + "; ".join(above) + "): see the note below",
+                           xref="paper", yref="paper", x=1, y=1, xanchor="right", yanchor="bottom",
+                           showarrow=False, font={"size": 11, "color": "rgb(180,40,40)"})
 

@@ -156,7 +156,8 @@ def site_name(codes: Sequence[str]) -> str:
     return ", ".join(names.get(c, c) for c in codes) if codes else "All sites"
 
 
-CURVE_COLUMNS = ["group", "time", "estimate", "lower", "upper", "at_risk", "suppressed"]
+CURVE_COLUMNS = ["group", "time", "estimate", "lower", "upper", "at_risk", "effective_n", "max_weight_share",
+                 "suppressed"]
 
 
 def choice_control(label: str, options: dict[str, str], param: str) -> str:
@@ -182,7 +183,8 @@ def comparison_control(options: Sequence[str]) -> str | None:
 
 
 def curve_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Group, time, estimate, interval, number at risk and the suppression flag, under one set of names."""
+    """Group, time, estimate, interval, number at risk, Pohar-Perme weight summary (effective patients,
+    largest weight) and the suppression flag, under one set of names."""
     out = frame.rename(columns={"survival": "estimate"})
     out = out[[c for c in CURVE_COLUMNS if c in out.columns]].copy()
     if "suppressed" not in out.columns:
@@ -232,6 +234,12 @@ def show_curve(curve: Release, at_times: Release, *, title: str, heading: str, e
         "lower": st.column_config.NumberColumn("95% CI lower", format="%.3f"),
         "upper": st.column_config.NumberColumn("95% CI upper", format="%.3f"),
         "at_risk": st.column_config.NumberColumn("At risk", format="%d"),
+        "effective_n": st.column_config.NumberColumn(
+            "Effective patients", format="%.0f",
+            help="Pohar-Perme weights each patient by 1/expected survival: how many equally weighted patients "
+                 "the estimate is worth"),
+        "max_weight_share": st.column_config.NumberColumn(
+            "Largest weight", format="percent", help="The largest single patient's share of the total weight"),
         "suppressed": st.column_config.CheckboxColumn("Suppressed")})
     sizes = group_sizes(at_times)
     how_computed(at_times, extra=note + (f"\n\n**Patients by group:** {sizes}." if sizes else ""))

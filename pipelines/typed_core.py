@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from registry.cohort import AGE_ERROR_SQL, MAX_PLAUSIBLE_AGE, completed_years_sql
 from registry.geography import STATE_FIPS
 from registry.site_recode import tumor_site_recodes
 
@@ -180,6 +181,7 @@ def build_typed_core(con: duckdb.DuckDBPyConnection) -> None:
         LEFT JOIN patient_wide p ON p.patient_seq = e.patient_seq""")
 
     _add_site_recode(con)
+    _flag_age_errors(con)
 
     parts = []
     for modality, code_items, date_item, given, not_given in TREATMENTS:
@@ -192,6 +194,43 @@ def build_typed_core(con: duckdb.DuckDBPyConnection) -> None:
                    naaccr_date("{date_item}") AS start_date, naaccr_date_precision("{date_item}") AS start_date_precision
             FROM tumor_wide WHERE {code} IS NOT NULL""")
     con.execute("CREATE OR REPLACE TEMP TABLE typed_treatment AS " + " UNION ALL ".join(parts))
+
+
+AGE_RULE = f"age-over-{MAX_PLAUSIBLE_AGE}"
+AGE_MISMATCH_RULE = "age-date-mismatch"
+
+
+def _flag_age_errors(con: duckdb.DuckDBPyConnection) -> None:
+    """Warnings for the probable age errors survival analysis leaves out (``registry.cohort.AGE_ERROR_SQL``, the
+    same condition over the typed staging tables).
+
+    ``age-over-105``: the age at diagnosis, as coded or from the birth and diagnosis dates, is over
+    ``MAX_PLAUSIBLE_AGE`` years (almost always a wrong or transposed birth date). ``age-date-mismatch``
+    (otherwise): the coded age is not the completed years between full birth and diagnosis dates (NAACCR edit
+    "Age, Birth Date, Date of Diagnosis"). The tumors load; the warning tells the registrar what to correct.
+    """
+    from_dates = completed_years_sql("p.date_of_birth", "t.date_of_diagnosis")
+    dates = ("'dateOfBirth ' || p.date_of_birth::VARCHAR || ' and dateOfDiagnosis ' || "
+             "t.date_of_diagnosis::VARCHAR")
+    over = f"(t.age_at_diagnosis > {MAX_PLAUSIBLE_AGE} OR {from_dates} > {MAX_PLAUSIBLE_AGE})"
+    con.execute(f"""
+        INSERT INTO warning_row
+        SELECT t.patient_seq, t.tumor_seq, e.line,
+               CASE WHEN t.age_at_diagnosis > {MAX_PLAUSIBLE_AGE} THEN 'ageAtDiagnosis' ELSE 'dateOfBirth' END,
+               CASE WHEN {over} THEN '{AGE_RULE}' ELSE '{AGE_MISMATCH_RULE}' END,
+               CASE WHEN t.age_at_diagnosis > {MAX_PLAUSIBLE_AGE}
+                    THEN 'age at diagnosis ' || t.age_at_diagnosis::VARCHAR || ' years (ageAtDiagnosis) is over '
+                         || '{MAX_PLAUSIBLE_AGE}: probably a wrong age or birth date'
+                    WHEN {over}
+                    THEN 'age at diagnosis ' || {from_dates}::VARCHAR || ' years (from ' || {dates} || ') is over '
+                         || '{MAX_PLAUSIBLE_AGE}: probably a wrong birth date'
+                    ELSE 'ageAtDiagnosis ' || t.age_at_diagnosis::VARCHAR || ' is not the age from ' || {dates}
+                         || ' (' || {from_dates}::VARCHAR || '): one of them is wrong'
+               END || '; survival analysis leaves the tumor out'
+        FROM typed_tumor t JOIN typed_patient p USING (patient_seq)
+        LEFT JOIN entity e ON e.kind = 2 AND e.tumor_seq = t.tumor_seq
+        WHERE {AGE_ERROR_SQL}
+        ORDER BY t.tumor_seq""")
 
 
 def _add_site_recode(con: duckdb.DuckDBPyConnection) -> None:

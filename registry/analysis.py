@@ -12,6 +12,7 @@ and thinned curves instead of per-event detail.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ import pandas as pd
 from registry.cohort import (
     ComparisonGroup,
     TumorFilter,
+    _age_error_count,
     _case_counts,
     _population_counts,
     _recurrence_counts,
@@ -44,6 +46,7 @@ from registry.release import (
 from registry.stats import (
     age_adjusted_rates,
     age_specific_rates,
+    age_standardised_survival,
     annotate,
     annual_percent_change,
     cumulative_incidence,
@@ -65,6 +68,8 @@ CASES = "tumors"                                  # what the ledger counts for i
 OUTSIDE_DENOMINATORS = "tumors without a denominator"
 SURVIVAL_PATIENTS = "patients in the survival selection"
 RECURRENCES = "first recurrences"
+AGE_ERRORS = "tumors with a probable age error"
+DIAGNOSTICS = ("effective_n", "max_weight_share")   # how much a net survival point rests on few patients
 
 
 def incidence_rates(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = (),
@@ -157,32 +162,42 @@ def incidence_trend(principal: Principal, db_path: Path, tumor_filter: TumorFilt
 
 
 def survival(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, method: str = "kaplan-meier",
-             times_years: Sequence[float] | None = None, alpha: float = 0.05, by: str | None = None) -> Release:
+             times_years: Sequence[float] | None = None, alpha: float = 0.05, by: str | None = None,
+             age_standard: str | None = None) -> Release:
     """Observed (Kaplan-Meier) or net/relative (Pohar-Perme, Ederer II, US life table) survival, in years.
 
     With ``by`` (one of ``registry.cohort.COMPARISONS``) there is one curve per group, told apart by a
-    leading ``group`` column; see ``_compare`` for how curves and group sizes are released.
+    leading ``group`` column; see ``_compare`` for how curves and group sizes are released. ``age_standard``
+    (``icss1``, ``icss2``, ``icss3``) age-standardises net survival (``registry.stats.age_standardised``).
+    Pohar-Perme at ``times_years`` carries ``effective_n`` and ``max_weight_share`` (how much the estimate
+    rests on few heavily weighted patients; ``registry.stats.relative_survival.net_survival_notes``). The
+    release's ``age_errors`` count is the tumors left out as probable age errors (``cohort.AGE_ERROR_SQL``).
     """
     if method not in SURVIVAL_METHODS:
         raise ValueError(f"method: unknown {method!r}; use {', '.join(SURVIVAL_METHODS)}")
+    if age_standard is not None and (method == "kaplan-meier" or by == "age_band"):
+        raise ValueError("age_standard: only for net survival (pohar-perme, ederer2), and not compared by age band")
 
     def fetch(chosen: TumorFilter, strata: Sequence[str]) -> pd.DataFrame:
         if method == "kaplan-meier":   # aggregated in DuckDB: one row per stratum, time and status
             return _survival_counts(db_path, chosen, by=strata)
         return _survival_data(db_path, chosen, by=strata)
 
-    return _compare(principal, db_path, tumor_filter, by, fetch, times_years,
-                    lambda data, times: _estimate_survival(data, method, times, alpha),
-                    estimate_column="survival" if method == "kaplan-meier" else "estimate")
+    result = _compare(principal, db_path, tumor_filter, by, fetch, times_years,
+                      lambda data, times: _estimate_survival(data, method, times, alpha, age_standard),
+                      estimate_column="survival" if method == "kaplan-meier" else "estimate")
+    age_errors = release_count(principal, db_path, _age_error_count(db_path, tumor_filter),
+                               cell_spec(tumor_filter, {}, AGE_ERRORS))
+    return replace(result, counts={**result.counts, "age_errors": age_errors})
 
 
 SURVIVAL_METHODS = ("kaplan-meier", "pohar-perme", "ederer2")
 
 
 def _estimate_survival(data: pd.DataFrame, method: str, times_years: Sequence[float] | None,
-                       alpha: float) -> pd.DataFrame:
+                       alpha: float, age_standard: str | None = None) -> pd.DataFrame:
     """One survival curve from fetched rows (attrs ``patients``: tumors in the survival selection)."""
-    if data.empty:
+    if data.empty:   # the estimator's own column name, so a comparison's stacked curves share one column
         return _no_patients("survival" if method == "kaplan-meier" else "estimate")
     if method == "kaplan-meier":
         result = kaplan_meier(data["time_days"] / DAYS_PER_YEAR, data["dead"], counts=data["count"],
@@ -190,7 +205,12 @@ def _estimate_survival(data: pd.DataFrame, method: str, times_years: Sequence[fl
         result.attrs["patients"] = int(data["count"].sum())
         return result
     times = None if times_years is None else np.asarray(times_years, dtype=float) * DAYS_PER_YEAR
-    result = relative_survival(data.reset_index(drop=True), us_life_table(), method=method, times=times, alpha=alpha)
+    if age_standard is not None:
+        result = age_standardised_survival(data.reset_index(drop=True), us_life_table(), standard=age_standard,
+                                           method=method, times=times, alpha=alpha)
+    else:
+        result = relative_survival(data.reset_index(drop=True), us_life_table(), method=method, times=times,
+                                   alpha=alpha)
     result["time"] = result["time"] / DAYS_PER_YEAR
     result.attrs["patients"] = len(data)
     return result
@@ -236,15 +256,30 @@ def _compare(principal: Principal, db_path: Path, tumor_filter: TumorFilter, by:
     def curve_of(rows: pd.DataFrame) -> pd.DataFrame:
         return estimate(rows, requested)
 
+    def diagnosed(released: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+        """Net survival's weight diagnostics at the requested times, beside the released points."""
+        if full or times is None or released.empty or len(rows) == 0:
+            return released
+        at_times = estimate(rows, times)
+        columns = [c for c in DIAGNOSTICS if c in at_times.columns]
+        if not columns:
+            return released
+        values = at_times.assign(key=at_times["time"].round(6)).set_index("key")[columns]
+        shown = ~released["suppressed"].astype(bool)
+        keys = released["time"].round(6)
+        return released.assign(**{c: keys.map(values[c]).where(shown) for c in columns})
+
     if by is None:
-        curve = curve_of(fetch(tumor_filter, ()))
+        rows = fetch(tumor_filter, ())
+        curve = curve_of(rows)
         patients = int(curve.attrs.get("patients") or 0)
-        table = release_curve(principal, db_path, curve, estimate=estimate_column,
-                              spec=cell_spec(tumor_filter, {}, SURVIVAL_PATIENTS), requested=times)
+        table = diagnosed(release_curve(principal, db_path, curve, estimate=estimate_column,
+                                        spec=cell_spec(tumor_filter, {}, SURVIVAL_PATIENTS), requested=times), rows)
         count = release_count(principal, db_path, patients, cell_spec(tumor_filter, {}, SURVIVAL_PATIENTS))
         return Release(table=table, provenance=_provenance(principal, curve, db_path, tumor_filter),
                        counts={"patients": count})
-    curves = [(group, curve_of(rows)) for group, rows in _group_rows(tumor_filter, by, fetch)]
+    fetched = _group_rows(tumor_filter, by, fetch)
+    curves = [(group, curve_of(rows)) for group, rows in fetched]
     sizes = pd.DataFrame({"group": [group.label for group, _ in curves],
                           "count": [int(curve.attrs.get("patients") or 0) for _, curve in curves]})
     specs = [cell_spec(group.tumor_filter, {}, SURVIVAL_PATIENTS) for group, _ in curves]
@@ -253,9 +288,10 @@ def _compare(principal: Principal, db_path: Path, tumor_filter: TumorFilter, by:
     withheld = released_sizes["suppressed"].astype(bool).tolist() if "suppressed" in released_sizes.columns \
         else [False] * len(curves)
     parts = []
-    for (group, curve), spec, hidden in zip(curves, specs, withheld, strict=True):
+    for (group, curve), (_, rows), spec, hidden in zip(curves, fetched, specs, withheld, strict=True):
         part = release_curve(principal, db_path, curve, estimate=estimate_column, spec=spec, requested=times,
                              withheld=hidden)
+        part = part if hidden else diagnosed(part, rows)
         part.insert(0, "group", group.label)
         parts.append(part)
     table = pd.concat(parts, ignore_index=True)

@@ -306,13 +306,33 @@ def age_groups_between(min_age: int | None, max_age: int | None) -> tuple[str, .
                  if start >= low and (high is None or start <= high))
 
 
+# An age at diagnosis over this many years is a probable error (almost always a wrong or transposed birth
+# date): the loader flags it (warning ``age-over-105``) and survival analysis leaves the tumor out.
+MAX_PLAUSIBLE_AGE = 105
+
+
+def completed_years_sql(birth: str, at: str) -> str:
+    """SQL for the completed years of age on date ``at`` of someone born on ``birth`` (column names)."""
+    return f"(datediff('year', {birth}, {at}) - CASE WHEN strftime({at}, '%m%d') < strftime({birth}, '%m%d') " \
+           "THEN 1 ELSE 0 END)"
+
+
+AGE_FROM_DATES_SQL = completed_years_sql("p.date_of_birth", "t.date_of_diagnosis")
+# Probable age errors over tumor t and patient p: an age over MAX_PLAUSIBLE_AGE, coded or from the dates, or a
+# coded age that is not the completed years between full birth and diagnosis dates (NAACCR edit "Age, Birth
+# Date, Date of Diagnosis"): one of the three items is wrong, so the age a net survival weight needs is unknown.
+AGE_ERROR_SQL = f"""coalesce({AGE_FROM_DATES_SQL} > {MAX_PLAUSIBLE_AGE} OR t.age_at_diagnosis > {MAX_PLAUSIBLE_AGE}
+    OR (p.date_of_birth_precision = 'D' AND t.date_of_diagnosis_precision = 'D'
+        AND t.age_at_diagnosis <> {AGE_FROM_DATES_SQL}), false)"""
 # SEER's survival selection: no death-certificate-only or autopsy-only cases, full diagnosis date, birth and
-# last contact consistent with it, known sex (the life tables are by sex).
-SURVIVAL_SELECTION = """
+# last contact consistent with it, known sex (the life tables are by sex); and no probable age errors (an
+# age of 119 from a transposed birth date would weigh as thousands of patients in net survival).
+SURVIVAL_SELECTION = f"""
           AND coalesce(t.type_of_reporting_source, '') NOT IN ('6', '7')
           AND t.date_of_diagnosis_precision = 'D' AND p.date_of_birth <= t.date_of_diagnosis
           AND p.date_of_last_contact IS NOT NULL AND p.date_of_last_contact >= t.date_of_diagnosis
-          AND p.sex IN ('1', '2')"""
+          AND p.sex IN ('1', '2')
+          AND NOT {AGE_ERROR_SQL}"""
 TIME_DAYS_SQL = "datediff('day', t.date_of_diagnosis, p.date_of_last_contact)"
 DEAD_SQL = "CASE WHEN p.vital_status = '0' THEN 1 ELSE 0 END"
 
@@ -323,7 +343,8 @@ def _survival_data(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str
 
     Follows SEER's survival selection (``SURVIVAL_SELECTION``): death-certificate-only and autopsy-only
     cases are excluded, and so are tumors without a full diagnosis date, birth date or date of last
-    contact, or with a birth or last contact that contradicts the diagnosis date.
+    contact, with a birth or last contact that contradicts the diagnosis date, or with a probable age error
+    (``AGE_ERROR_SQL``: flagged at ingest; ``_age_error_count`` counts them).
     """
     strata = [name for name in _strata(by) if name != "sex"]   # sex is always there (as a number)
     where, params = tumor_filter.where()
@@ -339,6 +360,15 @@ def _survival_data(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str
         ORDER BY t.tumor_id"""
     with read_connection(db_path) as con:
         return con.execute(sql, params).df()
+
+
+def _age_error_count(db_path: Path, tumor_filter: TumorFilter) -> int:
+    """Tumors of the filter left out of survival analysis as probable age errors (``AGE_ERROR_SQL``: an age
+    over ``MAX_PLAUSIBLE_AGE``, or a coded age that disagrees with the birth and diagnosis dates)."""
+    where, params = tumor_filter.where()
+    with read_connection(db_path) as con:
+        return int(con.execute(f"SELECT count(*) {FROM_TUMORS} WHERE {where} AND {AGE_ERROR_SQL}",
+                               params).fetchall()[0][0])
 
 
 def _survival_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = ()) -> pd.DataFrame:

@@ -45,7 +45,7 @@ RANGE_LIMITS = frozenset({"first_year", "last_year", "min_age", "max_age"})   # 
 # Which TumorFilter field a stratum narrows (diagnosis year and age group narrow the ranges).
 STRATUM_FIELDS = {"sex": "sexes", "race": "races", "county_fips": "counties", "stage_group": "stage_groups",
                   "site_recode": "site_recodes", "treatment_group": "treatment_groups"}
-CURVE_COUNTS = ("events", "censored", "competing_events")
+CURVE_COUNTS = ("events", "censored", "competing_events", "at_risk_total")   # never released to non-registrars
 BREAST_SITES = ("39", MALE_BREAST)   # the reporting sites whose stratum fixes the sex (see registry.cohort)
 UNKNOWN = "unknown"
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from registry.geography import counties
-from sample_data.reference import AGE_GROUPS, site_incidence, state_population
+from sample_data.reference import AGE_GROUPS, oldest_age_shares, site_incidence, state_population
 
 # Approximate annual percent change of incidence by site, recent US trends (SEER/USCS reports, rounded).
 ANNUAL_PERCENT_CHANGE: dict[str, float] = {
@@ -127,6 +127,21 @@ def build_model(state_abbr: str, years: range, *, tumors: int | None, seed: int)
                           population_scale=scale, relative_risk=risk)
 
 
+def draw_oldest_ages(sex: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Single years of age within the SEER group 85+, drawn from the US life table's stationary population
+    of the same sex (``reference.oldest_age_shares``): steeply fewer people at each older age.
+
+    One uniform number per tumor, by inversion of each sex's cumulative shares."""
+    uniform = rng.random(len(sex))
+    ages = np.empty(len(sex), dtype=np.int64)
+    for code, table in oldest_age_shares().groupby("sex"):
+        chosen = sex == code
+        cumulative = np.cumsum(table["share"].to_numpy())
+        index = np.searchsorted(cumulative / cumulative[-1], uniform[chosen], side="right")
+        ages[chosen] = table["age"].to_numpy()[np.minimum(index, len(table) - 1)]
+    return ages
+
+
 def draw_tumors(model: IncidenceModel, rng: np.random.Generator) -> pd.DataFrame:
     """One row per tumor: county, sex, age, diagnosis date, site; Poisson counts per cell."""
     expected = model.expected
@@ -138,8 +153,7 @@ def draw_tumors(model: IncidenceModel, rng: np.random.Generator) -> pd.DataFrame
     hi = tumors["age_group"].map(lambda code: bounds[code][1]).to_numpy()
     age = lo + np.floor(rng.random(len(tumors)) * (hi - lo + 1)).astype(np.int64)
     oldest = tumors["age_group"].to_numpy() == "85+"
-    # Ages 85+: numbers fall by about 14% per year of age (US life-table survivorship beyond 85).
-    age[oldest] = 85 + np.minimum(rng.geometric(0.14, oldest.sum()) - 1, 14)
+    age[oldest] = draw_oldest_ages(tumors["sex"].to_numpy()[oldest], rng)
     tumors["age"] = age
     year_start = pd.to_datetime(tumors["year"].astype(str) + "-01-01")
     days_in_year = np.where(pd.DatetimeIndex(year_start).is_leap_year, 366, 365)

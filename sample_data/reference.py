@@ -14,12 +14,12 @@ import pandas as pd
 
 from registry.geography import counties
 
-# SEER 19 age groups: code, first and last year of age (85+ is open; the generator draws up to 99).
+# SEER 19 age groups: code, first and last year of age (85+ is open: single ages from ``oldest_age_shares``).
 AGE_GROUPS: tuple[tuple[str, int, int], ...] = (
     ("00", 0, 0), ("01-04", 1, 4), ("05-09", 5, 9), ("10-14", 10, 14), ("15-19", 15, 19), ("20-24", 20, 24),
     ("25-29", 25, 29), ("30-34", 30, 34), ("35-39", 35, 39), ("40-44", 40, 44), ("45-49", 45, 49),
     ("50-54", 50, 54), ("55-59", 55, 59), ("60-64", 60, 64), ("65-69", 65, 69), ("70-74", 70, 74),
-    ("75-79", 75, 79), ("80-84", 80, 84), ("85+", 85, 99),
+    ("75-79", 75, 79), ("80-84", 80, 84), ("85+", 85, 109),
 )
 AGE_GROUP_CODES = tuple(code for code, _, _ in AGE_GROUPS)
 
@@ -67,6 +67,28 @@ def life_table() -> pd.DataFrame:
     """US life table (year x sex x age: qx and daily hazard), as the statistics engine uses it."""
     with resources.as_file(resources.files("registry") / "data" / "us_life_table.csv") as path:
         return pd.read_csv(path)
+
+
+OLDEST_AGE = 85   # first age of the open SEER age group 85+
+
+
+@cache
+def oldest_age_shares() -> pd.DataFrame:
+    """Share of each single year of age within the 85+ population, by sex (columns sex, age, share).
+
+    The stationary population of the latest US life table (person-years lived at each age,
+    ``(l_x + l_(x+1)) / 2`` with ``l_(x+1) = l_x (1 - q_x)``): it falls steeply, as real populations do
+    (2014 table: about 60% aged 85-89, 29% 90-94, 9% 95-99, 1.4% 100-104 and 0.1% 105-109). The table's
+    last age (109) closes the distribution.
+    """
+    table = life_table()
+    latest = table[(table["year"] == table["year"].max()) & (table["age"] >= OLDEST_AGE)]
+    rows = []
+    for sex, group in latest.sort_values("age").groupby("sex"):
+        survivors = np.concatenate(([1.0], np.cumprod(1 - group["qx"].to_numpy())))
+        lived = (survivors[:-1] + survivors[1:]) / 2
+        rows.append(pd.DataFrame({"sex": int(sex), "age": group["age"].to_numpy(), "share": lived / lived.sum()}))
+    return pd.concat(rows, ignore_index=True)
 
 
 def qx_lookup() -> tuple[np.ndarray, int, int]:

@@ -172,3 +172,44 @@ def test_trend_by_race_uses_the_race_denominators(db: Path) -> None:
     white = incidence_rates(REGISTRAR, db, replace(chosen, races=("1",)), by=("diagnosis_year",)).table
     np.testing.assert_allclose(yearly.loc[yearly["race"] == "1", "rate"], white["rate"], rtol=1e-12)
     assert (yearly_release.count("excluded_cases") or 0) > 0   # other and unknown race have no denominator
+
+
+def test_age_standardised_net_survival_from_the_store(db: Path) -> None:
+    """ICSS age-standardised Pohar-Perme of a site is the estimator on the store's extract; its points are
+    released on the fewest at risk in any age band."""
+    from registry.ratetables import us_life_table
+    from registry.stats import age_standardised_survival
+
+    chosen = TumorFilter(site_recodes=("20",), sexes=("1", "2"))
+    released = survival(REGISTRAR, db, chosen, method="pohar-perme", times_years=[1, 3, 5], age_standard="icss1")
+    result = released.table
+    expected = age_standardised_survival(_survival_data(db, chosen), us_life_table(), standard="icss1",
+                                         times=np.array([1, 3, 5]) * DAYS_PER_YEAR)
+    np.testing.assert_allclose(result["estimate"], expected["estimate"], rtol=1e-12)
+    assert (result["at_risk"] < result["at_risk_total"]).all()
+    assert released.provenance.standard == "icss1"
+    with pytest.raises(ValueError, match="age_standard"):
+        survival(REGISTRAR, db, chosen, age_standard="icss1")
+    with pytest.raises(ValueError, match="age_standard"):
+        survival(REGISTRAR, db, chosen, method="pohar-perme", by="age_band", age_standard="icss1")
+
+
+def test_pohar_perme_says_how_many_patients_it_is_worth(db: Path) -> None:
+    chosen = TumorFilter(site_recodes=("30",), sexes=("1", "2"))
+    result = survival(RESEARCHER, db, chosen, method="pohar-perme", times_years=[1, 5]).table
+    shown = result[~result["suppressed"].astype(bool)] if "suppressed" in result else result
+    assert len(shown) and ((shown["effective_n"] > 0) & (shown["effective_n"] <= shown["at_risk"])).all()
+    assert shown["max_weight_share"].between(0, 1).all()
+
+
+def test_survival_reports_the_tumors_left_out_as_age_errors(db: Path) -> None:
+    """The sample's transposed birth dates make ages over 105 or ages that disagree with the coded age:
+    survival leaves them out and says how many (withheld from a researcher when 1-15)."""
+    from registry.cohort import _age_error_count
+
+    everyone = TumorFilter()
+    count = _age_error_count(db, everyone)
+    assert count > 0
+    assert survival(REGISTRAR, db, everyone, times_years=[1]).count("age_errors") == count
+    released = survival(RESEARCHER, db, everyone, times_years=[1]).count("age_errors")
+    assert released == (None if count < 16 else count)

@@ -190,3 +190,13 @@ def test_survival_figure() -> None:
     assert max(bands[0].y) == 1.0 and min(bands[0].y) == 0.5
     one = survival_figure(pd.concat([curve.assign(label="a"), curve.assign(label="b")]))
     assert len(one.data) == 4
+
+
+def test_survival_above_one_is_not_drawn_off_the_axis_silently() -> None:
+    """Net survival can exceed 1: the axis stops just above 1 and the chart says how high the curve goes."""
+    rising = pd.DataFrame({"time": [0.0, 5.0, 10.0], "estimate": [1.0, 0.68, 1.119], "label": "All"})
+    figure = survival_figure(rising, estimate="estimate")
+    assert list(figure.layout.yaxis.range) == [0, 1.05]
+    assert "up to 1.12 from 10.0 years" in figure.layout.annotations[0].text
+    plain = survival_figure(rising.assign(estimate=[1.0, 0.68, 0.62]), estimate="estimate")
+    assert list(plain.layout.yaxis.range) == [0, 1.02] and not plain.layout.annotations

@@ -159,3 +159,32 @@ def test_typed_core_is_the_same_when_pivoted_in_small_ranges(write_xml, db_path,
     assert query(db_path, f"SELECT {columns} FROM tumor ORDER BY tumor_seq") == expected
     assert query(db_path, "SELECT * FROM patient ORDER BY patient_seq") == \
         query(whole_db, "SELECT * FROM patient ORDER BY patient_seq")
+
+
+def test_probable_age_errors_are_flagged(write_xml, db_path):
+    """A birth date 113 years before diagnosis (a transposed 1950 -> 1905), a coded age of 107, and a coded age
+    that is not the age from the dates: the tumors load, each with a warning naming the item and the rule,
+    and survival analysis leaves them out. An age of exactly 105 that agrees with the dates is fine."""
+    from registry.cohort import TumorFilter, _age_error_count, _survival_data
+
+    path = write_xml("ages.xml", [
+        (PATIENT, [TUMOR]),
+        ({**PATIENT, "patientIdNumber": "00000002", "dateOfBirth": "19050612"}, [TUMOR]),
+        ({**PATIENT, "patientIdNumber": "00000003", "dateOfBirth": "19120316"}, [{**TUMOR, "ageAtDiagnosis": "107"}]),
+        ({**PATIENT, "patientIdNumber": "00000004", "dateOfBirth": "19140315"}, [{**TUMOR, "ageAtDiagnosis": "105"}]),
+        ({**PATIENT, "patientIdNumber": "00000005", "dateOfBirth": "19410612"}, [{**TUMOR, "ageAtDiagnosis": "068"}]),
+    ])
+    result = ingest_file(path, db_path=db_path)
+    assert (result.tumors_loaded, result.warnings_by_rule) == (5, {"age-over-105": 2, "age-date-mismatch": 1})
+    rows = query(db_path, "SELECT naaccr_id, rule, reason FROM ingest_warning ORDER BY patient_seq")
+    assert [(naaccr_id, rule, reason.split(";")[0]) for naaccr_id, rule, reason in rows] == [
+        ("dateOfBirth", "age-over-105", "age at diagnosis 113 years (from dateOfBirth 1905-06-12 and dateOfDiagnosis "
+                                        "2019-03-15) is over 105: probably a wrong birth date"),
+        ("ageAtDiagnosis", "age-over-105", "age at diagnosis 107 years (ageAtDiagnosis) is over 105: probably a wrong "
+                                           "age or birth date"),
+        ("dateOfBirth", "age-date-mismatch", "ageAtDiagnosis 68 is not the age from dateOfBirth 1941-06-12 and "
+                                             "dateOfDiagnosis 2019-03-15 (77): one of them is wrong")]
+    assert any("dateOfBirth" in m and "is over 105" in m for m in result.messages)   # the ingest report says so
+    everyone = TumorFilter(behaviors=())
+    assert len(_survival_data(db_path, everyone)) == 2
+    assert _age_error_count(db_path, everyone) == 3

@@ -284,3 +284,101 @@ def test_load_ratetable_from_path(tmp_path: Path) -> None:
 def test_load_ratetable_errors(change: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         load_ratetable(change(TINY))  # type: ignore[operator]
+
+
+def test_pohar_perme_weights_against_brute_force() -> None:
+    """Effective number and largest weight share from 1/S*_i(t) integrated by a fine midpoint rule."""
+    from registry.stats.relative_survival import pohar_perme_weights
+
+    data = COLREC[COLREC["time_days"] > 0].sample(60, random_state=5)
+    rt = ratetable_arrays(SLOPOP)
+    times = np.array([200.0, 700.0, 1500.0])
+    ours = pohar_perme_weights(data, rt, times)
+    y = data["time_days"].to_numpy(float)
+    age = data["age_days"].to_numpy(float)
+    date = pd.to_datetime(data["diagnosis_date"]).to_numpy().astype("datetime64[D]").astype(np.int64).astype(float)
+    sex = data["sex"].to_numpy(int)
+    for row, t in zip(ours.itertuples(), times, strict=True):
+        h = t / 4096
+        s = (np.arange(4096) + 0.5) * h
+        ia = np.clip(np.searchsorted(rt.age_starts, age[:, None] + s, "right") - 1, 0, len(rt.ages) - 1)
+        iy = np.clip(np.searchsorted(rt.year_starts, date[:, None] + s, "right") - 1, 0, len(rt.years) - 1)
+        weight = np.exp(rt.hazard[sex[:, None] - 1, iy, ia].sum(axis=1) * h)[y >= t]
+        assert row.at_risk == len(weight)
+        assert row.effective_n == pytest.approx(weight.sum() ** 2 / (weight ** 2).sum(), rel=1e-4)
+        assert row.max_weight_share == pytest.approx(weight.max() / weight.sum(), rel=1e-4)
+
+
+def test_a_few_heavily_weighted_patients_are_reported() -> None:
+    """Ten 100-year-olds alive 10 years on among 20 young patients: their weights (1/S* in the thousands)
+    carry the estimate above 1; the result says how few patients it is worth and warns."""
+    young = pd.DataFrame({"time_days": 3800, "dead": 0, "age_days": 40 * 365, "sex": 1,
+                          "diagnosis_date": "2000-01-01"}, index=range(20))
+    old = young.assign(age_days=100 * 365)[:10]
+    dying = young.assign(time_days=[400 + 100 * i for i in range(20)], dead=1)
+    data = pd.concat([young, old, dying], ignore_index=True)
+    with pytest.warns(StatisticalWarning, match="few heavily weighted patients"):
+        result = relative_survival(data, US, times=[365.241, 3652.41], min_at_risk=0)
+    assert result["estimate"].iloc[1] > 1
+    assert result["effective_n"].iloc[1] < 20 < result["effective_n"].iloc[0]
+    assert result["max_weight_share"].iloc[1] > 0.09
+
+
+@pytest.mark.parametrize("method", ["pohar-perme", "ederer2"])
+@pytest.mark.parametrize("standard", ["icss1", "icss2"])
+def test_icss_age_standardised_survival_matches_relsurv(method: str, standard: str) -> None:
+    """Band-specific rs.surv combined with the ICSS weights in R (icss_reference.csv, make_icss_reference.R);
+    relsurv's daily steps (integration="daily") reproduce it to rounding."""
+    from registry.stats import age_standardised_survival
+
+    reference = _read("icss_reference.csv")
+    expected = reference[(reference["method"] == method) & (reference["standard"] == standard)]
+    ours = age_standardised_survival(COLREC, SLOPOP, standard=standard, method=method,
+                                     times=expected["years"].to_numpy() * DAYS_PER_YEAR, integration="daily")
+    np.testing.assert_allclose(ours["estimate"], expected["estimate"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(ours["std_err"], expected["std_err"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(ours["upper"] - ours["estimate"], 1.959963984540054 * ours["std_err"], rtol=1e-12)
+
+
+def test_age_standardised_survival_is_not_computable_without_a_band() -> None:
+    """No patient aged 45-54 followed past 2 years: from then on the standardised estimate is NaN, at risk 0,
+    and the notes say so; children are outside the standard."""
+    from registry.stats import age_standardised_survival
+    from registry.stats.relative_survival import net_survival_notes
+
+    data = SYNTHETIC.copy()
+    years = data["age_days"] / DAYS_PER_YEAR
+    data.loc[(years >= 45) & (years < 55), "time_days"] = data["time_days"].clip(upper=700)
+    child = data.iloc[:1].assign(age_days=3000)
+    result = age_standardised_survival(pd.concat([data, child]), US, times=[365.241, 1095.723])
+    assert np.isfinite(result["estimate"].iloc[0]) and result["at_risk"].iloc[0] > 0
+    assert np.isnan(result["estimate"].iloc[1]) and result["at_risk"].iloc[1] == 0
+    assert result.attrs["parameters"]["left_out_under_15"] == 1
+    notes = net_survival_notes(result.assign(time=[1, 3]))
+    assert notes == [notes[0]] and "not computable at 3 years" in notes[0]
+
+
+def test_icss_standard_follows_the_site() -> None:
+    from registry.stats import icss_standard_for_sites, icss_weights
+
+    assert icss_standard_for_sites(()) == "icss1"
+    assert icss_standard_for_sites(("49",)) == "icss1"            # prostate
+    assert icss_standard_for_sites(("37",)) == "icss2"            # melanoma of the skin
+    assert icss_standard_for_sites(("42", "63")) == "icss2"       # cervix and thyroid
+    assert icss_standard_for_sites(("50",)) == "icss3"            # testis
+    assert icss_standard_for_sites(("37", "30")) == "icss1"       # mixed: all sites
+    for standard in ("icss1", "icss2", "icss3"):
+        assert icss_weights(standard)["weight"].sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="standard"):
+        icss_weights("icss4")
+
+
+def test_net_survival_notes_explain_estimates_above_one() -> None:
+    from registry.stats.relative_survival import net_survival_notes
+
+    table = pd.DataFrame({"group": ["Male", "Male"], "time": [5, 10], "estimate": [0.68, 1.119],
+                          "at_risk": [400, 40], "effective_n": [300.0, 12.1], "max_weight_share": [0.01, 0.24]})
+    above, heavy = net_survival_notes(table)
+    assert "above 1 at 10 years (Male): 1.119" in above and "1/S*" in above
+    assert "10 years (Male): worth 12 equally weighted patients, largest single weight 24%" in heavy
+    assert net_survival_notes(table.iloc[:1]) == []

@@ -10,14 +10,16 @@ import streamlit as st
 
 from dashboard import common
 from registry import analysis
-from registry.cohort import COMPARISONS, TumorFilter
+from registry.cohort import COMPARISONS, MAX_PLAUSIBLE_AGE, TumorFilter
 from registry.errors import StoreError
 from registry.principal import Principal
 from registry.release import Release
-from registry.stats import median_survival
+from registry.stats import icss_standard_for_sites, icss_weights, median_survival
+from registry.stats.relative_survival import net_survival_notes
 
 METHODS = {"kaplan-meier": "Kaplan-Meier (observed)", "pohar-perme": "Pohar-Perme (net)",
-           "ederer2": "Ederer II (relative)"}
+           "pohar-perme-icss": "Pohar-Perme, age-standardised (ICSS)", "ederer2": "Ederer II (relative)"}
+STANDARDISED = "pohar-perme-icss"
 TIMES = [1, 3, 5, 10]
 
 
@@ -26,8 +28,27 @@ def survival(role: str, user: str, db: str, tumor_filter: TumorFilter, method: s
              by: str | None, vintage: str | None) -> Release:
     """Released survival estimates (at ``times`` or the full curves); cached per role, user, filter, vintage."""
     del vintage   # only part of the cache key
-    return analysis.survival(Principal(user, role), Path(db), tumor_filter, method=method,
-                             times_years=list(times) if times else None, by=by)
+    standard = icss_standard_for_sites(tumor_filter.site_recodes) if method == STANDARDISED else None
+    return analysis.survival(Principal(user, role), Path(db), tumor_filter,
+                             method="pohar-perme" if standard else method,
+                             times_years=list(times) if times else None, by=by, age_standard=standard)
+
+
+def show_net_survival_notes(at_times: Release) -> None:
+    """Cautions on a net survival table (above 1, few heavily weighted patients, not computable)."""
+    for note in net_survival_notes(at_times.table):
+        st.warning(note)
+
+
+def describe_left_out(at_times: Release) -> str:
+    """The tumors left out as probable age errors, as the role may see their number."""
+    if "age_errors" not in at_times.counts or at_times.count("age_errors") == 0:
+        return ""
+    count = at_times.count("age_errors")
+    shown = "a withheld number of" if count is None else f"{count:,}"
+    return (f" **Left out:** {shown} tumors with a probable age error, flagged at ingest: an age over "
+            f"{MAX_PLAUSIBLE_AGE} at diagnosis (rule `age-over-105`), or a coded age that disagrees with the birth "
+            "and diagnosis dates (`age-date-mismatch`).")
 
 
 def released_median(curve: pd.DataFrame) -> pd.Series | None:
@@ -77,6 +98,10 @@ method = common.choice_control("Method", METHODS, "method")
 tumor_filter = common.filter_controls(stage=True)
 by = common.comparison_control(["stage_group", "sex", "age_band", "period", "race", "treatment_group"])
 vintage = common.vintage(str(db))
+if method == STANDARDISED and by == "age_band":
+    st.info("Age-standardised survival combines the age bands, so it is not compared by age band: choose another "
+            "comparison or method.")
+    st.stop()
 try:
     at_times = survival(principal.role, principal.user, str(db), tumor_filter, method, tuple(TIMES), by, vintage)
     curve = survival(principal.role, principal.user, str(db), tumor_filter, method, None, by, vintage)
@@ -93,8 +118,17 @@ if patients == 0:
 if method == "kaplan-meier":
     show_medians(curve)
 
+standard_note = ""
+if method == STANDARDISED:
+    standard = icss_standard_for_sites(tumor_filter.site_recodes)
+    weights = ", ".join(f"{band} {weight:g}" for band, weight in icss_weights(standard)[["age_band", "weight"]].to_numpy())
+    standard_note = (f" Age-standardised with the International Cancer Survival Standard {standard[-1]} (Corazziari "
+                     f"et al. 2004; weights {weights}); patients under 15 are left out; **At risk** is the fewest "
+                     "at risk in any age band.")
 common.show_curve(curve, at_times, title=METHODS[method], heading="Estimates at 1, 3, 5 and 10 years",
                   estimate_label="Survival", file_name=f"survival_{method}.csv",
                   note=f"**Patients:** {patient_count}; survival time in years (days / 365.241)."
                        + (" Age bands follow the International Cancer Survival Standard (under 45, 45-54, 55-64, "
-                          "65-74, 75+)." if by == "age_band" else ""))
+                          "65-74, 75+)." if by == "age_band" else "") + standard_note + describe_left_out(at_times))
+if method != "kaplan-meier":
+    show_net_survival_notes(at_times)

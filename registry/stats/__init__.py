@@ -3,6 +3,7 @@
 Every function returns a pandas DataFrame whose ``attrs`` say how it was computed (``provenance``).
 """
 
+from registry.stats.age_standardised import age_standardised_survival, icss_standard_for_sites, icss_weights
 from registry.stats.competing import cumulative_incidence, recurrence_free_survival, recurrence_rate
 from registry.stats.cox import cox
 from registry.stats.rates import age_adjusted_rates, age_specific_rates, rate_ratio
@@ -18,8 +19,8 @@ from registry.stats.survival import (
 from registry.stats.trends import aapc, annual_percent_change
 
 __all__ = [
-    "StatisticalWarning", "aapc", "actuarial_survival", "age_adjusted_rates", "age_specific_rates", "annotate",
+    "StatisticalWarning", "aapc", "actuarial_survival", "age_adjusted_rates", "age_standardised_survival", "age_specific_rates", "annotate",
     "annual_percent_change", "cause_specific_survival", "conditional_survival", "cox", "cumulative_incidence",
-    "kaplan_meier", "median_survival", "provenance", "rate_ratio", "recurrence_free_survival", "recurrence_rate",
+    "icss_standard_for_sites", "icss_weights", "kaplan_meier", "median_survival", "provenance", "rate_ratio", "recurrence_free_survival", "recurrence_rate",
     "relative_survival",
 ]

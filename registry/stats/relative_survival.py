@@ -70,11 +70,10 @@ import numpy as np
 import pandas as pd
 
 from registry.ratetables import DAYS_PER_YEAR, RateTableArrays, ratetable_arrays
-from registry.stats.result import annotate
+from registry.stats.result import StatisticalWarning, annotate
 from registry.stats.survival import (
     CONF_TYPES,
     DEFAULT_MIN_AT_RISK,
-    StatisticalWarning,
     _curve_frame,
     _evaluate_at,
     _values_list,
@@ -187,7 +186,7 @@ def _segments(age: np.ndarray, date: np.ndarray, y: np.ndarray, sex: np.ndarray,
         pos = first[count > r] + r
         cum[pos] = cum[pos - 1] + inc[pos - 1]
     lam_end = cum[last] + inc[last]                               # Lambda_i(y_i)
-    return {"cell": cell, "lam": lam, "start": start, "end": end, "cum": cum, "lam_end": lam_end}
+    return {"cell": cell, "lam": lam, "start": start, "end": end, "cum": cum, "lam_end": lam_end, "subject": subj}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -272,7 +271,69 @@ def _linear_sums(grid: np.ndarray, seg: dict[str, np.ndarray], j0: np.ndarray, j
 
 
 # ----------------------------------------------------------------------------------------------------
+# how much a Pohar Perme estimate rests on few heavily weighted patients
+
+# A Pohar Perme estimate is flagged unstable at a time when the patients still at risk count as fewer than
+# MIN_EFFECTIVE_PATIENTS once weighted, or when one patient carries more than MAX_WEIGHT_SHARE of the weight.
+MIN_EFFECTIVE_PATIENTS = 20
+MAX_WEIGHT_SHARE = 0.10
+
+
+def pohar_perme_weights(data: pd.DataFrame, ratetable: pd.DataFrame | str | Path | RateTableArrays,
+                        times: Sequence[float] | np.ndarray, *, chunk_size: int = 250_000) -> pd.DataFrame:
+    """The Pohar Perme weights ``w_i = 1/S*_i(t)`` of the patients at risk (follow-up >= t) at each time (days).
+
+    Returns ``time``, ``at_risk``, ``effective_n`` (Kish's effective number ``(sum w)^2 / sum w^2``: how many
+    equally weighted patients the estimate is worth), ``max_weight_share`` (the largest single weight over
+    the sum) and ``unstable`` (someone at risk, and ``effective_n < MIN_EFFECTIVE_PATIENTS`` or
+    ``max_weight_share > MAX_WEIGHT_SHARE``). Old patients have small expected survival ``S*`` and so large weights: a few of
+    them still alive late in follow-up can carry the estimate, and push it above 1 (relsurv's authors and
+    CONCORD advise age-standardising net survival for this reason).
+    """
+    cols = _validate_data(data)
+    rt = _as_arrays(ratetable)
+    req = requested_times(times)
+    keep = cols["time_days"] > 0
+    y, age, date, sex = (cols[k][keep] for k in ("time_days", "age_days", "date", "sex"))
+    total = np.zeros(len(req))
+    squares = np.zeros(len(req))
+    largest = np.zeros(len(req))
+    at_risk = np.zeros(len(req))
+    step = max(int(chunk_size), 1)
+    for lo in range(0, len(y), step):
+        sl = slice(lo, lo + step)
+        seg = _segments(age[sl], date[sl], y[sl], sex[sl], rt, False)
+        end_of_subject = y[sl][seg["subject"]]
+        for k, t in enumerate(req):
+            inside = (seg["start"] <= t) & ((t < seg["end"]) | (seg["end"] == end_of_subject)) & (end_of_subject >= t)
+            with np.errstate(over="ignore"):
+                weight = np.exp(seg["cum"][inside] + seg["lam"][inside] * (t - seg["start"][inside]))
+            total[k] += weight.sum()
+            squares[k] += (weight * weight).sum()
+            largest[k] = max(largest[k], float(weight.max()) if weight.size else 0.0)
+            at_risk[k] += int(inside.sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        effective = np.where(total > 0, total * total / squares, 0.0)
+        share = np.where(total > 0, largest / total, np.nan)
+    frame = pd.DataFrame({"time": req, "at_risk": at_risk.astype(np.int64), "effective_n": effective,
+                          "max_weight_share": share})
+    frame["unstable"] = (frame["at_risk"] > 0) & ((frame["effective_n"] < MIN_EFFECTIVE_PATIENTS)
+                                                  | (frame["max_weight_share"] > MAX_WEIGHT_SHARE))
+    return frame
+
+
+# ----------------------------------------------------------------------------------------------------
 # estimator
+
+
+def _warn_heavy_weights(weights: pd.DataFrame) -> None:
+    unstable = weights[weights["unstable"]]
+    if len(unstable):
+        days = ", ".join(f"{t:g}" for t in unstable["time"])
+        warnings.warn(f"Pohar Perme net survival rests on few heavily weighted patients at time(s) {days} (days): "
+                      f"effective number {', '.join(f'{v:.1f}' for v in unstable['effective_n'])}, largest weight "
+                      f"share {', '.join(f'{v:.2f}' for v in unstable['max_weight_share'])}; consider an "
+                      "age-standardised estimate", StatisticalWarning, stacklevel=3)
 
 
 def relative_survival(data: pd.DataFrame, ratetable: pd.DataFrame | str | Path | RateTableArrays, *,
@@ -311,7 +372,9 @@ def relative_survival(data: pd.DataFrame, ratetable: pd.DataFrame | str | Path |
     Returns
     -------
     DataFrame with ``time`` (days), ``estimate``, ``std_err``, ``lower``, ``upper``, ``at_risk``,
-    ``events``, ``censored``, ``std_err_cumhaz``; provenance in ``attrs``.
+    ``events``, ``censored``, ``std_err_cumhaz``; Pohar Perme at requested ``times`` also ``effective_n``
+    and ``max_weight_share`` (see :func:`pohar_perme_weights`; a ``StatisticalWarning`` when unstable);
+    provenance in ``attrs``.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
@@ -408,11 +471,15 @@ def relative_survival(data: pd.DataFrame, ratetable: pd.DataFrame | str | Path |
     estimate = np.cumprod(1 - haz)
     table = {"time": ut, "estimate": estimate, "std_err_cumhaz": np.sqrt(np.cumsum(var_terms)),
              "at_risk": at_risk, "events": d, "censored": n_at - d}
+    weights = None
     if times is not None:
         req = requested_times(times)
         out_cols: dict[str, Any] = _evaluate_at(table, req, estimate="estimate")
         out_cols.pop("before_first")
         _warn_small(out_cols["at_risk"], req, min_at_risk, f"relative survival ({method})")
+        if pp:
+            weights = pohar_perme_weights(data, rt, req, chunk_size=chunk_size)
+            _warn_heavy_weights(weights)
     else:
         out_cols = table
         if len(y) < min_at_risk:
@@ -420,6 +487,9 @@ def relative_survival(data: pd.DataFrame, ratetable: pd.DataFrame | str | Path |
                           stacklevel=2)
     with np.errstate(invalid="ignore", divide="ignore"):
         frame = _curve_frame(out_cols, "estimate", conf_type, z, cap=False)
+    if weights is not None:
+        frame["effective_n"] = weights["effective_n"].to_numpy()
+        frame["max_weight_share"] = weights["max_weight_share"].to_numpy()
     name = "Pohar Perme net survival (Pohar Perme, Stare & Esteve 2012)" if pp else \
         "Ederer II relative survival (Ederer & Heise 1959), continuous-time form"
     return annotate(frame, method=f"{name}; conventions of R relsurv::rs.surv (type kaplan-meier, "
@@ -430,3 +500,40 @@ def relative_survival(data: pd.DataFrame, ratetable: pd.DataFrame | str | Path |
                                 "days_per_year": DAYS_PER_YEAR, "n": int(len(y)), "events": int(dead.sum()),
                                 "dropped_zero_time": dropped, "full_curve": times is None,
                                 "times": None if times is None else [float(v) for v in out_cols["time"]]})
+
+
+def net_survival_notes(table: pd.DataFrame, *, unit: str = "years") -> list[str]:
+    """What a reader of a net survival table must be told, in plain words, one note per kind of problem.
+
+    ``table`` is a net survival result at chosen times (optionally with a ``group`` column, as
+    ``registry.analysis.survival`` returns it): estimates above 1, estimates resting on few heavily
+    weighted patients (``effective_n``, ``max_weight_share``; see :func:`pohar_perme_weights`), and
+    age-standardised points that cannot be computed (an age band with nobody at risk).
+    """
+    above: list[str] = []
+    heavy: list[str] = []
+    missing: list[str] = []
+    for row in table.to_dict("records"):
+        where = f"{row['time']:g} {unit}" + (f" ({row['group']})" if "group" in row else "")
+        estimate = float(row.get("estimate", np.nan))
+        if estimate > 1:
+            above.append(f"{where}: {estimate:.3f}")
+        n_eff, share = float(row.get("effective_n", np.nan)), float(row.get("max_weight_share", np.nan))
+        if (n_eff < MIN_EFFECTIVE_PATIENTS or share > MAX_WEIGHT_SHARE) and float(row.get("at_risk", 0) or 0) > 0:
+            heavy.append(f"{where}: worth {n_eff:.0f} equally weighted patients, largest single weight {share:.0%}")
+        if "at_risk_total" in row and np.isnan(estimate) and row.get("at_risk") == 0:
+            missing.append(where)
+    notes = []
+    if above:
+        notes.append("Net survival above 1 at " + "; ".join(above) + ". The patients still followed died less "
+                     "than people of the same age and sex in the general population. With Pohar-Perme this usually "
+                     "means a few old patients, each weighted by 1/S* (their expected survival), carry the estimate; "
+                     "the age-standardised estimate is more robust.")
+    if heavy:
+        notes.append("Unstable: the Pohar-Perme estimate rests on few heavily weighted patients at " + "; ".join(heavy)
+                     + f" (flagged below an effective number of {MIN_EFFECTIVE_PATIENTS} or above a largest weight "
+                     f"of {MAX_WEIGHT_SHARE:.0%}). Read it with caution, or use the age-standardised estimate.")
+    if missing:
+        notes.append("The age-standardised estimate is not computable at " + "; ".join(missing) + ": an age band "
+                     "of the standard has no patients followed that long.")
+    return notes
