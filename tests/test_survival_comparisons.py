@@ -153,6 +153,9 @@ def test_survival_page_explains_a_net_survival_above_one(tmp_path: Path, monkeyp
     assert not at.exception, [e.value for e in at.exception]
     shown = next(frame.value for frame in at.dataframe if "time" in frame.value.columns)
     ten = shown[shown["time"] == 10].iloc[0]
+    if role == "researcher":   # only 3 deaths after 5 years: the released curve withholds the later points
+        assert pd.isna(pd.to_numeric(ten["estimate"], errors="coerce"))
+        return
     assert ten["estimate"] > 1 and ten["effective_n"] < 20
     notes = [str(w.value) for w in at.warning]
     assert any(note.startswith("Net survival above 1 at") and f"10 years: {ten['estimate']:.3f}" in note
