@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a plain script from any directory
     sys.path.insert(0, str(ROOT))
 
-PAGES_DIR = ROOT / "dashboard" / "pages"
+PAGES_DIR = ROOT / "dashboard" / "views"
 BIN = Path(sys.executable).parent
 ROLES = ("registrar", "researcher", "administrator")
 ANALYSIS_PAGES = ("overview", "incidence_map", "trends", "survival", "recurrence")

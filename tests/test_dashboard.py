@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from pipelines.load import ingest_file
 
-PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "pages"
+PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "views"
 PATIENT = {"patientIdNumber": "00000001", "sex": "2"}
 TUMOR = {"primarySite": "C509", "dateOfDiagnosis": "20200101"}
 
@@ -96,7 +96,7 @@ def test_each_role_signs_in_and_gets_its_pages(accounts, store, role):
     at = _sign_in(f"{role}1", accounts[role])
     assert not at.exception
     assert at.session_state["principal"].role == role
-    at.switch_page("pages/store.py").run()   # a browser lands here by itself after the sign-in rerun
+    at.switch_page("views/store.py").run()   # a browser lands here by itself after the sign-in rerun
     assert not at.exception
     assert at.title[0].value == "Registry store"
     from registry.audit import events

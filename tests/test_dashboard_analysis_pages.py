@@ -14,7 +14,7 @@ from registry.cohort import TumorFilter
 from registry.principal import Principal
 
 pytestmark = pytest.mark.filterwarnings("ignore::registry.stats.result.StatisticalWarning")
-PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "pages"
+PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "views"
 ROLES = ("registrar", "researcher", "administrator")
 COUNT_COLUMNS = ("count", "at_risk", "events", "censored", "competing_events")
 BOTH = ("1", "2")   # what the pages select when no sex is chosen

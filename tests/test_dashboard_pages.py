@@ -16,7 +16,7 @@ from registry.analysis import incidence_rates
 from registry.cohort import TumorFilter, case_totals
 from registry.principal import Principal
 
-PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "pages"
+PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "views"
 ROLES = ("registrar", "researcher", "administrator")
 pytestmark = pytest.mark.filterwarnings("ignore::registry.stats.result.StatisticalWarning")
 
