@@ -85,6 +85,19 @@ def _sign_in(user: str, password: str) -> AppTest:
     return at
 
 
+def test_before_sign_in_only_the_sign_in_page_exists(store):
+    """No ``pages/`` folder beside app.py (Streamlit would list its files before the router runs), and the
+    first run before sign-in registers the sign-in page alone: every other view is unreachable."""
+    assert not (PAGES.parent / "pages").exists()
+    at = AppTest.from_file(str(PAGES.parent / "app.py")).run()
+    assert not at.exception
+    assert at.title[0].value == "Sign in to Oncoregistry"
+    for view in sorted(PAGES.glob("*.py")):
+        if view.name != "sign_in.py":
+            with pytest.raises(ValueError, match="navigation page"):
+                at.switch_page(f"views/{view.name}")
+
+
 def test_router_starts_on_the_sign_in_page(store):
     at = AppTest.from_file(str(PAGES.parent / "app.py")).run()
     assert not at.exception
