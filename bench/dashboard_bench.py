@@ -102,8 +102,9 @@ def build_store(tumors: int, cache: Path, jobs: int) -> tuple[Path, dict[str, An
 
 def _store_counts(db: Path) -> dict[str, Any]:
     from registry.batches import store_info
+    from registry.principal import console_operator
 
-    facts = store_info(db)
+    facts = store_info(console_operator(), db)
     return {"tumors": facts.tumors, "patients": facts.patients, "rejects": facts.rejects,
             "batches_loaded": facts.batches_loaded}
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from registry import analysis, cohort
+from registry import analysis, batches, cohort
 from registry.audit import events
 from registry.cohort import TumorFilter
 from registry.operational import open_operational_store
@@ -45,7 +45,14 @@ MATRIX: dict[str, tuple[Call, str | None]] = {
     "analysis.recurrence": (lambda p, db: analysis.recurrence(p, db, SMALL_SITE, by="stage_group"), "at_risk"),
     "analysis.recurrence_rates": (lambda p, db: analysis.recurrence_rates(p, db, SMALL_SITE, by="stage_group"),
                                   "events"),
+    "batches.list_batches": (lambda p, db: batches.list_batches(p, db), "tumors_read"),
+    "batches.rejects_by_rule": (lambda p, db: batches.rejects_by_rule(p, db), "records"),
+    "batches.store_info": (lambda p, db: pd.DataFrame([vars(batches.store_info(p, db))]), None),
 }
+# Functions a role may not call at all (besides record-level data for administrators).
+REFUSED = {("researcher", "batches.list_batches"), ("researcher", "batches.rejects_by_rule")}
+# Times of the registry's own operations (when a file was loaded), not dates about a person.
+OPERATIONAL_TIMES = {"started_at", "finished_at", "last_loaded_at"}
 # The policy itself takes a Principal but returns no registry data.
 POLICY_MODULES = {"registry.privacy"}
 ROLES = {name: Principal(f"matrix-{name}", name, frozenset()) for name in ("registrar", "researcher", "administrator")}
@@ -91,8 +98,10 @@ def test_role_receives_only_what_it_may(db: Path, role: str, function: str) -> N
         try:
             result = call(principal, db)
         except AccessDenied:
-            assert role == "administrator" and count_column is None, "only record-level data may be refused"
+            assert (role == "administrator" and count_column is None) or (role, function) in REFUSED, \
+                "only record-level data and the registry's operations may be refused"
             return
+    assert (role, function) not in REFUSED, f"{role} received {function}"
     assert isinstance(result, pd.DataFrame)
     if role == "registrar":
         if function == "cohort.survival_data":
@@ -103,7 +112,7 @@ def test_role_receives_only_what_it_may(db: Path, role: str, function: str) -> N
     for name in ("excluded_cases", "patients"):   # counts carried beside the table
         value = result.attrs.get(name)
         assert value is None or not 1 <= int(value) <= 15, f"{function}: small {name} released"
-    for column in result.columns:
+    for column in set(result.columns) - OPERATIONAL_TIMES:
         assert not pd.api.types.is_datetime64_any_dtype(result[column]), (function, column)
     for small in ("events", "censored", "competing_events"):
         if small in result.columns:
@@ -166,3 +175,21 @@ def test_cells_of_two_views_differing_in_sex_cannot_be_subtracted(db: Path) -> N
     assert (second["suppression_reason"] == DIFFERENCING).any()   # the guard had something to do
     registrar = analysis.incidence_rates(ROLES["registrar"], db, women, by=("county_fips",))
     assert not registrar["count"].isna().any()
+
+
+def test_small_files_counts_are_withheld_for_administrators(db: Path) -> None:
+    """Administrators see every ingested file (its name carries the facility and year) but none of a file's
+    record counts of 1-15, and a withheld file never stands alone (the store's totals are published)."""
+    registrar = batches.list_batches(ROLES["registrar"], db).set_index("batch_id")
+    administrator = batches.list_batches(ROLES["administrator"], db).set_index("batch_id")
+    counts = list(batches.BATCH_COUNTS)
+    small = registrar[counts].apply(lambda c: c.between(1, 15)).any(axis=1)
+    assert small.any()                                             # the sample has small facilities
+    assert list(administrator["file_name"]) == list(registrar["file_name"])
+    assert not administrator[counts].apply(lambda c: c.between(1, 15)).any().any()
+    withheld = administrator["suppressed"]
+    assert withheld[small[small].index].all() and withheld.sum() >= 2
+    assert administrator.loc[withheld, [*counts, "warnings"]].isna().all().all()
+    assert administrator.loc[~withheld, counts].equals(registrar.loc[~withheld, counts].astype(float))
+    with pytest.raises(AccessDenied):
+        batches.list_batches(ROLES["researcher"], db)

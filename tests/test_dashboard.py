@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -23,20 +25,36 @@ def store(write_xml, db_path, monkeypatch) -> Path:
     return db_path
 
 
+def _as(role: str, page: str = "batches.py") -> AppTest:
+    from registry.principal import Principal
+
+    at = AppTest.from_file(str(PAGES / page))
+    at.session_state["principal"] = Principal(f"{role}1", role, frozenset())
+    return at.run()
+
+
 def test_store_overview_shows_counts(store):
-    at = AppTest.from_file(str(PAGES / "store.py")).run()
+    at = _as("registrar", "store.py")
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     # b.xml: its only tumor is rejected, its patient record (valid) is kept
     assert metrics == {"Tumors": "3", "Patients": "3", "Rejected records": "1"}
+    assert "T" not in at.caption[0].value.split("last load ")[1][:16]   # a time for people, not ISO
 
 
-def _as(role: str) -> AppTest:
-    from registry.principal import Principal
+@pytest.mark.parametrize("role", ["researcher", "administrator"])
+def test_store_overview_withholds_small_totals(store, role):
+    at = _as(role, "store.py")
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric} == {
+        "Tumors": "fewer than 16", "Patients": "fewer than 16", "Rejected records": "fewer than 16"}
 
-    at = AppTest.from_file(str(PAGES / "batches.py"))
-    at.session_state["principal"] = Principal(f"{role}1", role, frozenset())
-    return at.run()
+
+@pytest.mark.parametrize("page", sorted(p.name for p in PAGES.glob("*.py") if p.name != "sign_in.py"))
+def test_every_page_opened_directly_without_sign_in_refuses(store, page):
+    at = AppTest.from_file(str(PAGES / page), default_timeout=60).run()
+    assert not at.exception
+    assert at.error and not at.metric and not at.dataframe
 
 
 def test_batches_page_is_for_registrars_and_administrators(store):
@@ -55,9 +73,29 @@ def test_batches_page_lists_every_batch_with_accounting(store):
     assert list(rejects["rule"]) == ["unknown-item"]
 
 
+def test_batches_page_withholds_small_file_counts_for_administrators(store):
+    at = _as("administrator")
+    assert not at.exception
+    batches = at.dataframe[0].value
+    assert [Path(name).name for name in batches["file_name"]] == ["b.xml", "a.xml"]   # operations: every file
+    assert batches["tumors_read"].isna().all() and batches["suppressed"].all()
+    assert at.dataframe[1].value["records"].isna().all()
+    assert b"suppressed" in at.dataframe[0].proto.arrow_data.styler.display_values   # said, not blank
+
+
+def test_batches_page_shows_labels_and_times_for_people(store):
+    at = _as("registrar")
+    proto = at.dataframe[0].proto
+    labels = {column: config.get("label") for column, config in json.loads(proto.columns).items()}
+    assert labels["file_name"] == "File" and labels["tumors_read"] == "Tumors read"
+    assert labels["finished_at"] == "Finished"
+    finished = str(at.dataframe[0].value["finished_at"].iloc[0])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", finished), finished
+
+
 def test_pages_explain_an_empty_store(tmp_path, monkeypatch):
     monkeypatch.setenv("REGISTRY_DB", str(tmp_path / "none.duckdb"))
-    at = AppTest.from_file(str(PAGES / "store.py")).run()
+    at = _as("researcher", "store.py")
     assert not at.exception
     assert "registry ingest" in at.warning[0].value
 
