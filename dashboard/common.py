@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.session import current_principal
+from dashboard.tables import show_table, when
 from registry.cohort import COMPARISONS, RACE_RECODES, STAGE_GROUPS, TumorFilter, data_vintage
 from registry.principal import Principal
 from registry.privacy import DEFAULT_THRESHOLD
@@ -106,7 +107,7 @@ def how_computed(frame: pd.DataFrame, extra: str = "") -> None:
             st.markdown(f"**Standard population:** {facts['standard']}")
         if facts.get("alpha") is not None:
             st.markdown(f"**Confidence level:** {100 * (1 - float(facts['alpha'])):.0f}%")
-        st.markdown(f"**Data vintage:** {facts.get('data_vintage') or 'unknown'}")
+        st.markdown(f"**Data vintage:** {when(facts['data_vintage']) if facts.get('data_vintage') else 'unknown'}")
         if extra:
             st.markdown(extra)
 
@@ -208,14 +209,9 @@ def show_curve(curve: pd.DataFrame, at_times: pd.DataFrame, *, title: str, headi
                    "a group too small to show is withheld whole.")
     table = curve_table(at_times)
     st.subheader(heading)
-    st.dataframe(table, hide_index=True, column_config={
-        "group": st.column_config.TextColumn(COMPARISONS.get(str(curve.attrs.get("comparison")), "Group")),
-        "time": st.column_config.NumberColumn("Years", format="%d"),
-        "estimate": st.column_config.NumberColumn(estimate_label, format="%.3f"),
-        "lower": st.column_config.NumberColumn("95% CI lower", format="%.3f"),
-        "upper": st.column_config.NumberColumn("95% CI upper", format="%.3f"),
-        "at_risk": st.column_config.NumberColumn("At risk", format="%d"),
-        "suppressed": st.column_config.CheckboxColumn("Suppressed")})
+    show_table(table, labels={"group": COMPARISONS.get(str(curve.attrs.get("comparison")), "Group"),
+                              "time": "Years", "estimate": estimate_label, "at_risk": "At risk"},
+               formats={"time": "{:.0f}", "estimate": "{:.3f}", "lower": "{:.3f}", "upper": "{:.3f}"})
     sizes = group_sizes(at_times)
     how_computed(at_times, extra=note + (f"\n\n**Patients by group:** {sizes}." if sizes else ""))
     download_csv(table, file_name)

@@ -34,8 +34,9 @@ FORMATS: dict[str, str] = {"rate": "{:,.1f}", "lower": "{:,.1f}", "upper": "{:,.
 
 
 def when(value: Any) -> str:
-    """A timestamp as people read it: "2024-03-05 14:07 UTC" (no T, no seconds or microseconds)."""
-    if value is None or (not isinstance(value, datetime) and pd.isna(value)):
+    """A timestamp (or its ISO text) as people read it: "2024-03-05 14:07 UTC" (no T, no seconds or
+    microseconds)."""
+    if value is None or (not isinstance(value, datetime | str) and pd.isna(value)):
         return NOT_AVAILABLE
     stamp = pd.Timestamp(value)
     if stamp.tzinfo is not None:
@@ -73,10 +74,13 @@ def styled(frame: pd.DataFrame, *, withheld: pd.Series | None = None,
 
 
 def show_table(frame: pd.DataFrame, *, columns: Sequence[str] | None = None,
-               labels: Mapping[str, str] | None = None, formats: Mapping[str, str] | None = None) -> None:
-    """``st.dataframe`` of ``frame`` (its ``columns``, in order) with people's labels and formats."""
+               labels: Mapping[str, str] | None = None, formats: Mapping[str, str] | None = None,
+               withheld: pd.Series | None = None) -> None:
+    """``st.dataframe`` of ``frame`` (its ``columns``, in order) with people's labels and formats; the
+    withheld rows are ``withheld`` or, by default, those flagged ``suppressed``."""
     chosen = list(columns) if columns is not None else list(frame.columns)
-    withheld = frame[SUPPRESSED] if SUPPRESSED in frame.columns else None
+    if withheld is None and SUPPRESSED in frame.columns:
+        withheld = frame[SUPPRESSED]
     config: dict[str, Any] = {c: label(c, labels) for c in chosen}
     if SUPPRESSED in chosen:
         config[SUPPRESSED] = st.column_config.CheckboxColumn(label(SUPPRESSED, labels))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -52,8 +54,8 @@ def test_overview_renders_for_every_role(db: Path, role: str) -> None:
     by_sex = case_totals(principal, db, everyone, by=("site_recode", "sex")).set_index(["site_recode", "sex"])["count"]
     for row in top.to_dict("records"):
         for code, column in (("1", "male"), ("2", "female")):
-            expected = by_sex.get((row["site_recode"], code))
-            assert (pd.isna(row[column]) and (expected is None or pd.isna(expected))) or row[column] == expected
+            expected = by_sex.get((row["site_recode"], code), 0)   # a sex not listed has no cases
+            assert (pd.isna(row[column]) and pd.isna(expected)) or row[column] == expected
     if role != "registrar":
         for column in ("male", "female", "total"):
             assert not pd.to_numeric(top[column], errors="coerce").between(1, 15).any()
@@ -87,3 +89,31 @@ def test_map_without_sign_in_stops(db: Path) -> None:
     at = AppTest.from_file(str(PAGES / "incidence_map.py"), default_timeout=60).run()
     assert not at.exception
     assert "sign in" in at.error[0].value.lower()
+
+
+def _column_labels(element: object) -> dict[str, str | None]:
+    """Column name -> the label a person reads, from a shown dataframe."""
+    config = json.loads(element.proto.columns)   # type: ignore[attr-defined]
+    return {name: spec.get("label") for name, spec in config.items() if not name.startswith("_")}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("page", ["overview.py", "incidence_map.py"])
+def test_tables_speak_to_people(db: Path, role: str, page: str) -> None:
+    """Every table has people's column labels, times are not ISO text, and a withheld cell reads
+    "suppressed" (never "None" or blank) with the caption saying so."""
+    at = _page(page, role, site="39", sex="2")
+    assert not at.exception and at.dataframe
+    for element in at.dataframe:
+        labels = _column_labels(element)
+        assert set(labels) == set(element.value.columns)
+        assert all(label and "_" not in label for label in labels.values()), labels
+        shown = pa.ipc.open_stream(element.proto.arrow_data.styler.display_values).read_all().to_pandas()
+        texts = set(shown.astype(str).to_numpy().ravel())
+        assert not texts & {"None", "nan", "NaN", "<NA>", ""}, texts
+        if role != "registrar" and element.value.isna().any().any():
+            assert "suppressed" in texts
+    texts = [c.value for c in at.caption] + [m.value for m in at.markdown]
+    assert not any(re.search(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d", text) for text in texts)
+    if page == "overview.py" and role != "registrar":
+        assert any('"suppressed" are withheld' in text for text in texts)

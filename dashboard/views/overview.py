@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.common import SEXES, download_csv, how_computed, require_principal, vintage
+from dashboard.tables import WITHHELD, show_table, when
 from registry.analysis import incidence_rates
 from registry.cohort import TumorFilter, case_totals
 from registry.principal import Principal
@@ -34,10 +35,13 @@ def _overview(_principal: Principal, user: str, db: str, data_vintage: str | Non
 
 
 def top_sites(site_totals: pd.DataFrame, site_sex: pd.DataFrame) -> pd.DataFrame:
-    """The most frequent site groups with their male and female counts side by side (a withheld cell
-    stays empty; the site totals are released on their own, as the margins the suppression protects)."""
+    """The most frequent site groups with their male and female counts side by side (a withheld cell is
+    NaN, a sex without cases 0; the site totals are released on their own, as the margins the
+    suppression protects)."""
     names = dict(zip(SITE_GROUPS["code"], SITE_GROUPS["name"], strict=True))
-    wide = site_sex.pivot(index="site_recode", columns="sex", values="count")   # withheld cells stay NaN
+    counts = site_sex.pivot(index="site_recode", columns="sex", values="count")
+    listed = site_sex.assign(listed=True).pivot(index="site_recode", columns="sex", values="listed")
+    wide = counts.mask(listed.isna(), 0.0)   # a sex not listed has no cases; a listed one without a count is withheld
     wide = wide.reindex(columns=["1", "2"]).rename(columns={"1": "male", "2": "female"}).reset_index()
     out = site_totals[["site_recode", "count"]].rename(columns={"count": "total"}).merge(wide, on="site_recode",
                                                                                          how="left")
@@ -50,7 +54,7 @@ def top_sites(site_totals: pd.DataFrame, site_sex: pd.DataFrame) -> pd.DataFrame
 
 principal, db = require_principal()
 st.title("Overview")
-st.caption(f"Data as of {vintage(str(db)) or 'no load yet'}. Invasive tumors (behavior 3); each loaded source "
+st.caption(f"Data as of {when(vintage(str(db))) if vintage(str(db)) else 'no load yet'}. Invasive tumors (behavior 3); each loaded source "
            "record counts until linkage consolidates reports of the same tumor.")
 yearly, site_totals, site_sex, rates = _overview(principal, principal.user, str(db), vintage(str(db)))
 if yearly.empty:
@@ -83,12 +87,10 @@ with right:
 
 st.subheader("Most frequent site groups")
 top = top_sites(site_totals, site_sex)
-st.dataframe(top, hide_index=True, column_config={
-    "site_recode": "SEER site recode", "site_group": "Site group",
-    "male": st.column_config.NumberColumn("Male", format="%d"),
-    "female": st.column_config.NumberColumn("Female", format="%d"),
-    "total": st.column_config.NumberColumn("Total", format="%d")})
-if top[["male", "female"]].isna().any().any():
-    st.caption("Empty cells are withheld (fewer than 16 tumors, or withheld so that another cannot be derived).")
+show_table(top, labels={"male": "Male", "female": "Female", "total": "Total"},
+           withheld=pd.Series(True, index=top.index))   # every empty cell of this table is a withheld one
+if top[["male", "female", "total"]].isna().any().any():
+    st.caption(f'Cells reading "{WITHHELD}" are withheld (fewer than 16 tumors, or withheld so that another '
+               "cannot be derived).")
 how_computed(top, "Totals are released on their own; a withheld male or female cell does not withhold the total.")
 download_csv(top, "top-sites.csv")
