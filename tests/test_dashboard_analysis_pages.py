@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -277,3 +278,26 @@ def test_trend_by_sex_protects_the_small_group_against_the_totals(db):
     shown = table(at)
     assert shown["suppressed"].all() and shown["count"].isna().all()
     assert table(at, "apc")["suppressed"].all()
+
+
+@pytest.mark.parametrize(("page", "params"), [("trends.py", {"site": "43", "compare": "race"}),
+                                              ("survival.py", {"site": "39", "compare": "stage_group"}),
+                                              ("recurrence.py", {"site": "43", "compare": "stage_group"})])
+def test_tables_have_labels_and_say_suppressed(db, page, params):
+    """People's column labels on every table; a withheld cell reads "suppressed", never "None" or blank."""
+    import pyarrow as pa
+
+    at = run(page, "researcher", **params)
+    withheld_somewhere = False
+    for element in at.dataframe:
+        config = json.loads(element.proto.columns)
+        labels = [spec.get("label") for name, spec in config.items() if not name.startswith("_")]
+        assert len(labels) == len(element.value.columns) and all(lab and "_" not in lab for lab in labels)
+        numbers = [c for c in element.value.columns if pd.api.types.is_float_dtype(element.value[c])]
+        if not numbers:   # a table of text (the medians)
+            continue
+        shown = pa.ipc.open_stream(element.proto.arrow_data.styler.display_values).read_all().to_pandas()
+        texts = set(shown[numbers].astype(str).to_numpy().ravel())
+        assert not texts & {"None", "nan", "NaN", ""}, texts
+        withheld_somewhere |= "suppressed" in texts
+    assert withheld_somewhere
