@@ -30,7 +30,8 @@ LABELS: dict[str, str] = {
     "rule": "Rule", "records": "Records", "example": "Example reason",
 }
 # Number formats by column (Python format specs); other numeric columns get thousands separators.
-FORMATS: dict[str, str] = {"rate": "{:,.1f}", "lower": "{:,.1f}", "upper": "{:,.1f}"}
+FORMATS: dict[str, str] = {"rate": "{:,.1f}", "lower": "{:,.1f}", "upper": "{:,.1f}", "batch_id": "{:.0f}",
+                           "diagnosis_year": "{:.0f}"}
 
 
 def when(value: Any) -> str:
@@ -54,23 +55,44 @@ def styled(frame: pd.DataFrame, *, withheld: pd.Series | None = None,
            formats: Mapping[str, str] | None = None) -> Styler:
     """The table as shown: times formatted, numbers with separators, and the empty number cells of a
     withheld row (``withheld``, by default the frame's ``suppressed`` flag) reading "suppressed"; other
-    empty cells read "–"."""
+    empty cells read "–".
+
+    The browser's table draws any empty cell as "None", whatever its display text, so a number column
+    with empty cells becomes text: each number as its exact ``repr`` (what the table sorts, copies and
+    tests read back with ``pd.to_numeric``), shown formatted, and the empty cells as their words.
+    """
     shown = frame.reset_index(drop=True).copy()
     if withheld is None:
         withheld = shown[SUPPRESSED] if SUPPRESSED in shown.columns else pd.Series(False, index=shown.index)
-    rows = pd.Series(withheld).reset_index(drop=True).fillna(False).astype(bool)
+    rows = pd.Series(withheld).reset_index(drop=True).fillna(False).astype(bool).to_numpy()
     for column in shown.columns:
         if pd.api.types.is_datetime64_any_dtype(shown[column]):
             shown[column] = shown[column].map(when)
     numbers = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c])
                and not pd.api.types.is_bool_dtype(shown[c])]
-    spec: dict[Any, str | Callable[[object], str] | None] = {
-        c: (formats or {}).get(c) or FORMATS.get(c) or "{:,.0f}" for c in numbers}
-    style = shown.style
-    if numbers:
-        style = style.format(spec, subset=pd.IndexSlice[shown.index[~rows], numbers], na_rep=NOT_AVAILABLE)
-        style = style.format(spec, subset=pd.IndexSlice[shown.index[rows], numbers], na_rep=WITHHELD)
-    return style
+    spec = {c: (formats or {}).get(c) or FORMATS.get(c) or "{:,.0f}" for c in numbers}
+    for column in numbers:
+        values = shown[column]
+        if values.isna().any():
+            words = pd.Series([WITHHELD if hidden else NOT_AVAILABLE for hidden in rows], index=shown.index)
+            shown[column] = values.map(lambda v: repr(float(v)), na_action="ignore").fillna(words).astype(object)
+    return shown.style.format({c: _number_text(spec[c]) for c in numbers})
+
+
+def _number_text(spec: str) -> Callable[[object], str]:
+    """Format a number (or its exact text) with ``spec``; words such as "suppressed" pass through."""
+    def text(value: object) -> str:
+        try:
+            return spec.format(float(value) if isinstance(value, str) else value)
+        except ValueError:   # a word: "suppressed", "–"
+            return str(value)
+    return text
+
+
+def text_numbers(frame: pd.DataFrame) -> list[str]:
+    """The number columns that ``styled`` turns into text (they have empty cells)."""
+    return [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
+            and not pd.api.types.is_bool_dtype(frame[c]) and frame[c].isna().any()]
 
 
 def show_table(frame: pd.DataFrame, *, columns: Sequence[str] | None = None,
@@ -82,6 +104,8 @@ def show_table(frame: pd.DataFrame, *, columns: Sequence[str] | None = None,
     if withheld is None and SUPPRESSED in frame.columns:
         withheld = frame[SUPPRESSED]
     config: dict[str, Any] = {c: label(c, labels) for c in chosen}
+    for column in text_numbers(frame[chosen]):
+        config[column] = st.column_config.TextColumn(label(column, labels), alignment="right")
     if SUPPRESSED in chosen:
         config[SUPPRESSED] = st.column_config.CheckboxColumn(label(SUPPRESSED, labels))
     st.dataframe(styled(frame[chosen], withheld=withheld, formats=formats), hide_index=True, column_config=config)

@@ -44,12 +44,27 @@ def run(page: str, role: str, **params: str) -> AppTest:
     return at
 
 
+WORDS = {"suppressed", "–"}   # what a withheld or unavailable number cell reads
+
+
+def numbers_back(frame: pd.DataFrame) -> pd.DataFrame:
+    """A shown table with its number columns as numbers: a column with withheld or unavailable cells is
+    sent as text (exact values and words); the words read back as NaN."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            parsed = pd.to_numeric(out[column], errors="coerce")
+            if (parsed.notna() | out[column].isin(WORDS)).all():
+                out[column] = parsed
+    return out
+
+
 def table(at: AppTest, key: str | None = None) -> pd.DataFrame:
-    """The page's one table holding column ``key`` (default: the curve or yearly table)."""
+    """The page's one table holding column ``key`` (default: the curve or yearly table), numbers as numbers."""
     keys = (key,) if key else ("time", "diagnosis_year")
     frames = [frame.value for frame in at.dataframe if any(k in frame.value.columns for k in keys)]
     assert len(frames) == 1
-    return frames[0].reset_index(drop=True)
+    return numbers_back(frames[0].reset_index(drop=True))
 
 
 def assert_same(shown: pd.DataFrame, expected: pd.DataFrame, key: str, columns: list[str]) -> None:
@@ -63,7 +78,7 @@ def assert_same(shown: pd.DataFrame, expected: pd.DataFrame, key: str, columns: 
 
 def assert_no_small_counts(at: AppTest) -> None:
     for element in at.dataframe:
-        frame = element.value
+        frame = numbers_back(element.value)
         hidden = frame["suppressed"].astype(bool) if "suppressed" in frame else pd.Series(False, index=frame.index)
         for column in COUNT_COLUMNS:
             if column in frame:
@@ -293,7 +308,9 @@ def test_tables_have_labels_and_say_suppressed(db, page, params):
         config = json.loads(element.proto.columns)
         labels = [spec.get("label") for name, spec in config.items() if not name.startswith("_")]
         assert len(labels) == len(element.value.columns) and all(lab and "_" not in lab for lab in labels)
-        numbers = [c for c in element.value.columns if pd.api.types.is_float_dtype(element.value[c])]
+        assert not element.value.isna().any().any()   # an empty cell would read "None" in the browser
+        numbers = [c for c in element.value.columns if pd.api.types.is_float_dtype(element.value[c])
+                   or element.value[c].isin(WORDS).any()]
         if not numbers:   # a table of text (the medians)
             continue
         shown = pa.ipc.open_stream(element.proto.arrow_data.styler.display_values).read_all().to_pandas()
