@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a plain script from any directory
     sys.path.insert(0, str(ROOT))
 
-PAGES_DIR = ROOT / "dashboard" / "pages"
+PAGES_DIR = ROOT / "dashboard" / "views"
 BIN = Path(sys.executable).parent
 ROLES = ("registrar", "researcher", "administrator")
 ANALYSIS_PAGES = ("overview", "incidence_map", "trends", "survival", "recurrence")
@@ -102,8 +102,9 @@ def build_store(tumors: int, cache: Path, jobs: int) -> tuple[Path, dict[str, An
 
 def _store_counts(db: Path) -> dict[str, Any]:
     from registry.batches import store_info
+    from registry.principal import console_operator
 
-    facts = store_info(db)
+    facts = store_info(console_operator(), db)
     return {"tumors": facts.tumors, "patients": facts.patients, "rejects": facts.rejects,
             "batches_loaded": facts.batches_loaded}
 

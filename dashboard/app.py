@@ -1,4 +1,4 @@
-"""Dashboard entry point: sign-in, then the pages the signed-in role may use (each in dashboard/pages/)."""
+"""Dashboard entry point: sign-in, then the pages the signed-in role may use (each in dashboard/views/)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard.session import current_principal, sign_out
 
-PAGES = Path(__file__).parent / "pages"
+PAGES = Path(__file__).parent / "views"
 
 st.set_page_config(page_title="Oncoregistry", layout="wide")
 principal = current_principal()

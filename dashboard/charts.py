@@ -277,6 +277,45 @@ def county_map_figure(rates: pd.DataFrame, geojson: Mapping[str, Any], *, value:
     return fig
 
 
+# ---------------------------------------------------------------------------------------- bands
+def band_polygons(x: Sequence[float] | np.ndarray, lower: Sequence[float] | pd.Series | np.ndarray,
+                  upper: Sequence[float] | pd.Series | np.ndarray, *,
+                  steps: bool = False) -> tuple[list[float | None], list[float | None]]:
+    """Coordinates of a confidence band for a ``fill="toself"`` trace: one closed polygon (upper limits
+    forward, lower limits back) per run of points whose interval is known, runs separated by None.
+
+    A point without an interval (withheld, or undefined such as a log-log interval at survival 1) ends a
+    run: a polygon with a gap is no longer one shape, and its pieces are filled on their own (closed by
+    chords across the chart) or dropped. ``steps`` draws step functions (survival curves).
+    """
+    xs = np.asarray(x, dtype=float)
+    low = pd.to_numeric(pd.Series(np.asarray(lower)), errors="coerce").to_numpy(dtype=float)
+    high = pd.to_numeric(pd.Series(np.asarray(upper)), errors="coerce").to_numpy(dtype=float)
+    known = np.isfinite(xs) & np.isfinite(low) & np.isfinite(high)
+    out_x: list[float | None] = []
+    out_y: list[float | None] = []
+    start = None
+    for i in range(len(xs) + 1):
+        if i < len(xs) and known[i]:
+            start = i if start is None else start
+            continue
+        if start is not None:
+            run = slice(start, i)
+            if steps:
+                xu, yu = _steps(xs[run], high[run])
+                xl, yl = _steps(xs[run], low[run])
+            else:
+                xu, yu = xs[run].tolist(), high[run].tolist()
+                xl, yl = xs[run].tolist(), low[run].tolist()
+            if out_x:
+                out_x.append(None)
+                out_y.append(None)
+            out_x += [*xu, *xl[::-1]]
+            out_y += [*yu, *yl[::-1]]
+            start = None
+    return out_x, out_y
+
+
 # ---------------------------------------------------------------------------------------- trend
 def trend_figure(yearly: pd.DataFrame, apc: pd.DataFrame | Mapping[str, Any] | None = None, *,
                  year: str = "diagnosis_year", value: str = "rate",
@@ -286,9 +325,9 @@ def trend_figure(yearly: pd.DataFrame, apc: pd.DataFrame | Mapping[str, Any] | N
     x = data[year].astype(float).tolist()
     fig = go.Figure()
     if {"lower", "upper"} <= set(data.columns):
-        fig.add_trace(go.Scatter(x=x + x[::-1], y=data["upper"].tolist() + data["lower"].tolist()[::-1],
-                                 fill="toself", fillcolor="rgba(31,119,180,0.18)", line={"width": 0},
-                                 hoverinfo="skip", name="confidence interval"))
+        band_x, band_y = band_polygons(x, data["lower"], data["upper"])
+        fig.add_trace(go.Scatter(x=band_x, y=band_y, mode="lines", fill="toself", fillcolor="rgba(31,119,180,0.18)",
+                                 line={"width": 0}, hoverinfo="skip", name="confidence interval"))
     fig.add_trace(go.Scatter(x=x, y=data[value].tolist(), mode="lines+markers", name=value,
                              line={"color": "rgb(31,119,180)"},
                              hovertemplate="%{x:.0f}: %{y:." + str(digits) + "f}<extra></extra>"))
@@ -318,8 +357,9 @@ def trend_comparison_figure(series: Mapping[str, pd.DataFrame], *, year: str = "
         data = yearly.sort_values(year)
         x = data[year].astype(float).tolist()
         if {"lower", "upper"} <= set(data.columns):
-            fig.add_trace(go.Scatter(x=x + x[::-1], y=data["upper"].tolist() + data["lower"].tolist()[::-1],
-                                     fill="toself", fillcolor=color.replace("rgb(", "rgba(").replace(")", ",0.15)"),
+            band_x, band_y = band_polygons(x, data["lower"], data["upper"])
+            fig.add_trace(go.Scatter(x=band_x, y=band_y, mode="lines", fill="toself",
+                                     fillcolor=color.replace("rgb(", "rgba(").replace(")", ",0.15)"),
                                      line={"width": 0}, hoverinfo="skip", showlegend=False, legendgroup=label,
                                      name=f"{label} interval"))
         fig.add_trace(go.Scatter(x=x, y=data[value].tolist(), mode="lines+markers", name=label, legendgroup=label,
@@ -374,9 +414,8 @@ def survival_figure(curves: pd.DataFrame | Sequence[pd.DataFrame] | Mapping[str,
         time = frame["time"].to_numpy(dtype=float)
         name = label or column
         if len(groups) <= MAX_BANDS and {"lower", "upper"} <= set(frame.columns):
-            xl, yl = _steps(time, frame["lower"].to_numpy(dtype=float))
-            xu, yu = _steps(time, frame["upper"].to_numpy(dtype=float))
-            fig.add_trace(go.Scatter(x=xu + xl[::-1], y=yu + yl[::-1], fill="toself", line={"width": 0},
+            band_x, band_y = band_polygons(time, frame["lower"], frame["upper"], steps=True)
+            fig.add_trace(go.Scatter(x=band_x, y=band_y, mode="lines", fill="toself", line={"width": 0},
                                      fillcolor=color.replace("rgb(", "rgba(").replace(")", ",0.18)"),
                                      hoverinfo="skip", showlegend=False, legendgroup=name,
                                      name=f"{name} interval"))

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.session import current_principal
+from dashboard.tables import show_table, when
 from registry.cohort import (
     COMPARISONS,
     MALE_BREAST,
@@ -117,7 +118,7 @@ def how_computed(release: Release, extra: str = "") -> None:
             st.markdown(f"**Standard population:** {facts.standard}")
         if facts.alpha is not None:
             st.markdown(f"**Confidence level:** {100 * (1 - float(facts.alpha)):.0f}%")
-        st.markdown(f"**Data vintage:** {facts.data_vintage or 'unknown'}")
+        st.markdown(f"**Data vintage:** {when(facts.data_vintage) if facts.data_vintage else 'unknown'}")
         if extra:
             st.markdown(extra)
 
@@ -227,20 +228,15 @@ def show_curve(curve: Release, at_times: Release, *, title: str, heading: str, e
                    "so that no small number of deaths or recurrences can be read from the steps.")
     table = curve_table(at_times.table)
     st.subheader(heading)
-    st.dataframe(table, hide_index=True, column_config={
-        "group": st.column_config.TextColumn(COMPARISONS.get(str(curve.comparison), "Group")),
-        "time": st.column_config.NumberColumn("Years", format="%d"),
-        "estimate": st.column_config.NumberColumn(estimate_label, format="%.3f"),
-        "lower": st.column_config.NumberColumn("95% CI lower", format="%.3f"),
-        "upper": st.column_config.NumberColumn("95% CI upper", format="%.3f"),
-        "at_risk": st.column_config.NumberColumn("At risk", format="%d"),
-        "effective_n": st.column_config.NumberColumn(
-            "Effective patients", format="%.0f",
-            help="Pohar-Perme weights each patient by 1/expected survival: how many equally weighted patients "
-                 "the estimate is worth"),
-        "max_weight_share": st.column_config.NumberColumn(
-            "Largest weight", format="percent", help="The largest single patient's share of the total weight"),
-        "suppressed": st.column_config.CheckboxColumn("Suppressed")})
+    show_table(table, labels={"group": COMPARISONS.get(str(curve.comparison), "Group"),
+                              "time": "Years", "estimate": estimate_label, "at_risk": "At risk",
+                              "effective_n": "Effective patients", "max_weight_share": "Largest weight"},
+               formats={"time": "{:.0f}", "estimate": "{:.3f}", "lower": "{:.3f}", "upper": "{:.3f}",
+                        "effective_n": "{:.0f}", "max_weight_share": "{:.0%}"})
+    if "effective_n" in table.columns:
+        st.caption("Pohar-Perme weights each patient by 1/expected survival: *effective patients* is how many "
+                   "equally weighted patients an estimate is worth, *largest weight* the largest single patient's "
+                   "share of the total weight.")
     sizes = group_sizes(at_times)
     how_computed(at_times, extra=note + (f"\n\n**Patients by group:** {sizes}." if sizes else ""))
     download_csv(at_times, file_name, table=table)

@@ -7,6 +7,7 @@ Exit codes of `registry ingest`: 0 every record loaded, 1 some records rejected 
 from __future__ import annotations
 
 import glob
+import math
 import multiprocessing
 import os
 import signal
@@ -408,10 +409,12 @@ def sample(
 @app.command()
 def batches(db: DbOption = DEFAULT_DB,
             limit: Annotated[int, typer.Option(help="Most recent batches to show.")] = 50) -> None:
-    """List ingest batches with their record counts."""
+    """List ingest batches with their record counts (as the console operator, an administrator: a file's
+    counts of 1-15 show as suppressed)."""
     from registry.batches import list_batches
+    from registry.principal import console_operator
 
-    frame = list_batches(db, limit=limit)
+    frame = list_batches(console_operator(), db, limit=limit)
     table = Table(title=_cell(f"Ingest batches in {db}"))
     for name in ("batch", "file", "format", "version", "status", "read", "loaded", "rejected", "warnings",
                  "finished"):
@@ -419,21 +422,28 @@ def batches(db: DbOption = DEFAULT_DB,
             table.add_column(name, overflow="fold")
         else:
             table.add_column(name, no_wrap=True, justify="right" if name not in ("format", "status") else "left")
-    for r in frame.itertuples():
-        table.add_row(str(r.batch_id), _cell(Path(str(r.file_name)).name), str(r.format), str(r.naaccr_version),
-                      str(r.status),
-                      f"{r.tumors_read:,}", f"{r.tumors_loaded:,}", f"{r.tumors_rejected:,}", f"{r.warnings:,}",
-                      str(r.finished_at)[:16])
+    for r in frame.to_dict("records"):
+        table.add_row(str(r["batch_id"]), _cell(Path(str(r["file_name"])).name), str(r["format"]),
+                      str(r["naaccr_version"]), str(r["status"]),
+                      *(_released_count(r[column]) for column in ("tumors_read", "tumors_loaded",
+                                                                  "tumors_rejected", "warnings")),
+                      str(r["finished_at"])[:16])
     out.print(table)
+
+
+def _released_count(value: float | None) -> str:
+    """A count as released: "1,234", or "suppressed" when the release policy withheld it (None or NaN)."""
+    return "suppressed" if value is None or math.isnan(value) else f"{int(value):,}"
 
 
 @app.command()
 def info(db: DbOption = DEFAULT_DB) -> None:
     """Show the store's size, schema version and record counts."""
     from registry.batches import store_info
+    from registry.principal import console_operator
 
     try:
-        facts = store_info(db)
+        facts = store_info(console_operator(), db)
     except RegistryError as exc:
         _say(exc)
         raise typer.Exit(2) from exc
@@ -442,10 +452,10 @@ def info(db: DbOption = DEFAULT_DB) -> None:
         ("path", str(facts.path)), ("size", f"{facts.size_bytes / 1e6:,.1f} MB"),
         ("schema version", str(facts.schema_version)),
         ("batches loaded / failed", f"{facts.batches_loaded} / {facts.batches_failed}"),
-        ("patients", f"{facts.patients:,}"), ("tumors", f"{facts.tumors:,}"),
-        ("rejected records", f"{facts.rejects:,}"),
+        ("patients", _released_count(facts.patients)), ("tumors", _released_count(facts.tumors)),
+        ("rejected records", _released_count(facts.rejects)),
         ("diagnosis years", f"{facts.first_diagnosis_year}-{facts.last_diagnosis_year}"),
-        ("last load", str(facts.last_loaded_at)),
+        ("last load", str(facts.last_loaded_at)[:16] if facts.last_loaded_at else "never"),
     ):
         table.add_row(name, _cell(value))
     out.print(table)

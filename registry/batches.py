@@ -1,33 +1,52 @@
-"""Read-only views of the store's provenance: ingest batches, rejects and overall store facts."""
+"""Read-only views of the store's provenance: ingest batches, rejects and overall store facts.
+
+Each takes the caller's `Principal` and releases through `registry.privacy`: registrars see every count;
+administrators see every file (operations: what loaded, what failed and why) with a file's counts of 1-15
+withheld, since a file name carries the facility and the year; researchers get only the store overview.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
+from registry.principal import ADMINISTRATOR, REGISTRAR, RESEARCHER, Principal
+from registry.privacy import apply_policy, release_row_counts, release_total, require_role
 from registry.store import read_connection, schema_version
 
 BATCH_COLUMNS = ("batch_id, file_name, format, naaccr_version, record_type, status, tumors_read, "
                  "tumors_loaded, tumors_rejected, patients_read, patients_loaded, patients_rejected, "
                  "warnings, loaded_by, started_at, finished_at, sha256, message")
+# The record counts of a batch, released together (read = loaded + rejected); its warnings (item
+# problems, not records) are withheld with them.
+BATCH_COUNTS = ("tumors_read", "tumors_loaded", "tumors_rejected", "patients_read", "patients_loaded",
+                "patients_rejected")
 
 
-def list_batches(db_path: Path | None = None, *, limit: int = 1000) -> pd.DataFrame:
-    """Ingest batches, newest first."""
+def list_batches(principal: Principal, db_path: Path | None = None, *, limit: int = 1000) -> pd.DataFrame:
+    """Ingest batches, newest first (registrars and administrators; small per-file counts withheld for
+    administrators, flagged in `suppressed`)."""
+    require_role(principal, REGISTRAR, ADMINISTRATOR)
     with read_connection(db_path) as con:
-        return con.execute(f"SELECT {BATCH_COLUMNS} FROM ingest_batch ORDER BY batch_id DESC LIMIT ?",
-                           [limit]).df()
+        frame = con.execute(f"SELECT {BATCH_COLUMNS} FROM ingest_batch ORDER BY batch_id DESC LIMIT ?",
+                            [limit]).df()
+    return release_row_counts(principal, frame, counts=BATCH_COUNTS, key="batch_id", withheld_with=("warnings",))
 
 
-def rejects_by_rule(db_path: Path | None = None, *, batch_id: int | None = None) -> pd.DataFrame:
-    """Rejected records per batch and rule (no record content: counts only)."""
+def rejects_by_rule(principal: Principal, db_path: Path | None = None, *,
+                    batch_id: int | None = None) -> pd.DataFrame:
+    """Rejected records per batch and rule (no record content: counts only; registrars and administrators,
+    counts of 1-15 withheld for administrators)."""
+    require_role(principal, REGISTRAR, ADMINISTRATOR)
     with read_connection(db_path) as con:
-        return con.execute(
+        frame = con.execute(
             """SELECT batch_id, rule, count(DISTINCT (patient_seq, tumor_seq)) AS records, min(reason) AS example
                FROM reject WHERE ? IS NULL OR batch_id = ? GROUP BY batch_id, rule ORDER BY batch_id, records DESC""",
             [batch_id, batch_id]).df()
+    return apply_policy(principal, frame, kind="aggregate", count_column="records", dimensions=["batch_id", "rule"])
 
 
 @dataclass(frozen=True)
@@ -39,16 +58,18 @@ class StoreInfo:
     schema_version: int
     batches_loaded: int
     batches_failed: int
-    patients: int
-    tumors: int
-    rejects: int
+    patients: int | None   # None: withheld (1-15) for this caller
+    tumors: int | None
+    rejects: int | None
     first_diagnosis_year: int | None
     last_diagnosis_year: int | None
-    last_loaded_at: str | None
+    last_loaded_at: datetime | None
 
 
-def store_info(db_path: Path) -> StoreInfo:
-    """Size, schema version and record counts of the store at db_path."""
+def store_info(principal: Principal, db_path: Path) -> StoreInfo:
+    """Size, schema version and record counts of the store at db_path (every role; a count of 1-15 is
+    None for researchers and administrators)."""
+    require_role(principal, REGISTRAR, RESEARCHER, ADMINISTRATOR)
     with read_connection(db_path) as con:
         row = con.execute("""
             SELECT (SELECT count(*) FROM ingest_batch WHERE status = 'loaded'),
@@ -56,8 +77,9 @@ def store_info(db_path: Path) -> StoreInfo:
                    (SELECT count(*) FROM patient), (SELECT count(*) FROM tumor),
                    (SELECT count(DISTINCT (batch_id, patient_seq, tumor_seq)) FROM reject),
                    (SELECT min(diagnosis_year) FROM tumor), (SELECT max(diagnosis_year) FROM tumor),
-                   (SELECT max(finished_at)::VARCHAR FROM ingest_batch WHERE status = 'loaded')""").fetchall()[0]
+                   (SELECT max(finished_at) FROM ingest_batch WHERE status = 'loaded')""").fetchall()[0]
         version = schema_version(con)
     assert row is not None
-    return StoreInfo(db_path, db_path.stat().st_size, version, int(row[0]), int(row[1]), int(row[2]),
-                     int(row[3]), int(row[4]), row[5], row[6], row[7])
+    patients, tumors, rejects = (release_total(principal, int(value)) for value in row[2:5])
+    return StoreInfo(db_path, db_path.stat().st_size, version, int(row[0]), int(row[1]), patients, tumors,
+                     rejects, row[5], row[6], row[7])

@@ -6,7 +6,9 @@
   for the restricted ZIP3s), county and city dropped. With the `lds` grant, a limited data set
   (45 CFR 164.514(e)): dates, exact ages, county, city and ZIP5 kept, direct identifiers still dropped.
   Aggregates: the same generalisation (county kept as a dimension), then small-cell suppression.
-- administrator: aggregates only (suppressed); record-level data raises AccessDenied.
+- administrator: aggregates only (suppressed); record-level data raises AccessDenied. Operational
+  listings (ingest batches: file names carry the facility and year) keep every file and its status, but
+  a file's record counts of 1-15 are withheld (`release_row_counts`), as any other count of 1-15 is.
 
 Columns are classified by name (NAACCR camelCase ids are read as snake_case): the explicit lists below
 plus name patterns, so a new `rx_date_chemo` or `nameAlias` column is caught without a list change.
@@ -28,16 +30,18 @@ from registry.errors import RegistryError
 from registry.operational import OperationalStore
 from registry.principal import ADMINISTRATOR, LDS, REGISTRAR, RESEARCHER, Principal
 from registry.suppression import (
+    COMPLEMENTARY,
     DEFAULT_THRESHOLD,
     REASON,
     SUPPRESSED,
     DisclosureRisk,
+    primary_reason,
     suppress,
 )
 
 __all__ = ["AccessDenied", "DisclosureRisk", "IDENTIFIER_COLUMNS", "LIMITED_DATA_SET_COLUMNS",
            "RESTRICTED_ZIP3", "apply_policy", "as_released", "audited", "classify", "columns_allowed",
-           "require_role"]
+           "release_row_counts", "release_total", "require_role"]
 
 Kind = Literal["record", "aggregate"]
 
@@ -232,6 +236,43 @@ def apply_policy(principal: Principal, frame: pd.DataFrame, *, kind: Kind = "rec
                            and not pd.api.types.is_bool_dtype(out[c])]
     return suppress(out, count_column=count_column, threshold=threshold, dimensions=dimensions,
                     derived_columns=derived_columns, totals=totals, margins=margins, withhold=withhold)
+
+
+def release_row_counts(principal: Principal, frame: pd.DataFrame, *, counts: Sequence[str], key: str,
+                       withheld_with: Sequence[str] = (), threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """What `principal` may receive of a listing with several counts per row (one row per ingest batch).
+
+    A registrar gets it unchanged. For anyone else a row any of whose `counts` (of records) is
+    1..threshold-1 has all of them and its `withheld_with` columns withheld (a file's tumors read = loaded
+    + rejected, so one left shown would give the others away), and so have complementary rows, chosen per
+    count column by `suppress` over `key`, so that no withheld row follows from the column totals the
+    store overview publishes.
+    """
+    if principal.role == REGISTRAR:
+        return frame.copy()
+    out = frame.reset_index(drop=True).copy()
+    hidden = pd.Series(False, index=out.index)
+    primary = pd.Series(False, index=out.index)
+    for column in counts:
+        released = suppress(out[[key, column]], count_column=column, threshold=threshold, dimensions=[key],
+                            derived_columns=())
+        hidden |= released[SUPPRESSED].astype(bool)
+        primary |= released[REASON].eq(primary_reason(threshold))
+    for column in (*counts, *withheld_with):
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype(float).mask(hidden)
+    out[SUPPRESSED] = hidden
+    out[REASON] = pd.Series([primary_reason(threshold) if p else COMPLEMENTARY if h else None
+                             for p, h in zip(primary, hidden, strict=True)], dtype=object)
+    out.attrs.update(frame.attrs)
+    return out
+
+
+def release_total(principal: Principal, count: int, *, threshold: int = DEFAULT_THRESHOLD) -> int | None:
+    """A count published on its own (a store's total tumors): None for anyone but a registrar when it is
+    1..threshold-1."""
+    if principal.role != REGISTRAR and 0 < count < threshold:
+        return None
+    return count
 
 
 def definition_of(definition: Any) -> Any:

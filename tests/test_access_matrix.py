@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from registry import analysis, cohort
+from registry import analysis, batches, cohort
 from registry.audit import events
 from registry.cohort import TumorFilter
 from registry.operational import open_operational_store
@@ -28,7 +28,7 @@ from registry.privacy import DIRECT_IDENTIFIER_COLUMNS, AccessDenied
 from registry.release import Release
 from registry.stats import StatisticalWarning
 from registry.suppression import DIFFERENCING
-from tests.release_checks import assert_no_small_count
+from tests.release_checks import assert_no_small_count, assert_table_has_no_small_count
 
 SMALL_SITE = TumorFilter(site_recodes=("43",), counties=("20001", "20003", "20005"), sexes=("2",))
 BREAST = TumorFilter(site_recodes=("39",), sexes=("1", "2"))
@@ -48,7 +48,14 @@ MATRIX: dict[str, tuple[Call, str | None]] = {
     "analysis.recurrence": (lambda p, db: analysis.recurrence(p, db, SMALL_SITE, by="stage_group"), "at_risk"),
     "analysis.recurrence_rates": (lambda p, db: analysis.recurrence_rates(p, db, SMALL_SITE, by="stage_group"),
                                   "events"),
+    "batches.list_batches": (lambda p, db: batches.list_batches(p, db), "tumors_read"),
+    "batches.rejects_by_rule": (lambda p, db: batches.rejects_by_rule(p, db), "records"),
+    "batches.store_info": (lambda p, db: pd.DataFrame([vars(batches.store_info(p, db))]), None),
 }
+# Functions a role may not call at all (besides record-level data for administrators).
+REFUSED = {("researcher", "batches.list_batches"), ("researcher", "batches.rejects_by_rule")}
+# Times of the registry's own operations (when a file was loaded), not dates about a person.
+OPERATIONAL_TIMES = {"started_at", "finished_at", "last_loaded_at"}
 # The policy and the release path take a Principal but fetch no registry data themselves.
 POLICY_MODULES = {"registry.privacy", "registry.release"}
 ROLES = {name: Principal(f"matrix-{name}", name, frozenset()) for name in ("registrar", "researcher", "administrator")}
@@ -94,19 +101,24 @@ def test_role_receives_only_what_it_may(db: Path, role: str, function: str) -> N
         try:
             released = call(principal, db)
         except AccessDenied:
-            assert role == "administrator" and count_column is None, "only record-level data may be refused"
+            assert (role == "administrator" and count_column is None) or (role, function) in REFUSED, \
+                "only record-level data and the registry's operations may be refused"
             return
-    assert isinstance(released, Release)
-    result = released.table
-    assert not result.attrs, "nothing released rides in attrs"
+    assert (role, function) not in REFUSED, f"{role} received {function}"
+    # Statistics are Releases; the registry's operational views (batches) are plain tables.
+    result = released.table if isinstance(released, Release) else released
+    assert isinstance(result, pd.DataFrame) and not result.attrs, "nothing released rides in attrs"
     if role == "registrar":
         if function == "cohort.survival_data":
             assert {"tumor_id", "diagnosis_date"} <= set(result.columns)
             assert pd.api.types.is_datetime64_any_dtype(result["diagnosis_date"])
         return
-    assert_no_small_count(released, function)
+    if isinstance(released, Release):
+        assert_no_small_count(released, function)
+    else:
+        assert_table_has_no_small_count(result.reset_index(drop=True), function)
     assert not set(result.columns) & DIRECT_IDENTIFIER_COLUMNS, function
-    for column in result.columns:
+    for column in set(result.columns) - OPERATIONAL_TIMES:
         assert not pd.api.types.is_datetime64_any_dtype(result[column]), (function, column)
     if count_column is not None and count_column in result.columns:
         assert "suppressed" in result.columns
@@ -165,3 +177,21 @@ def test_cells_of_two_views_differing_in_sex_cannot_be_subtracted(db: Path) -> N
     assert (second["suppression_reason"] == DIFFERENCING).any()   # the guard had something to do
     registrar = analysis.incidence_rates(ROLES["registrar"], db, women, by=("county_fips",)).table
     assert not registrar["count"].isna().any()
+
+
+def test_small_files_counts_are_withheld_for_administrators(db: Path) -> None:
+    """Administrators see every ingested file (its name carries the facility and year) but none of a file's
+    record counts of 1-15, and a withheld file never stands alone (the store's totals are published)."""
+    registrar = batches.list_batches(ROLES["registrar"], db).set_index("batch_id")
+    administrator = batches.list_batches(ROLES["administrator"], db).set_index("batch_id")
+    counts = list(batches.BATCH_COUNTS)
+    small = registrar[counts].apply(lambda c: c.between(1, 15)).any(axis=1)
+    assert small.any()                                             # the sample has small facilities
+    assert list(administrator["file_name"]) == list(registrar["file_name"])
+    assert not administrator[counts].apply(lambda c: c.between(1, 15)).any().any()
+    withheld = administrator["suppressed"]
+    assert withheld[small[small].index].all() and withheld.sum() >= 2
+    assert administrator.loc[withheld, [*counts, "warnings"]].isna().all().all()
+    assert administrator.loc[~withheld, counts].equals(registrar.loc[~withheld, counts].astype(float))
+    with pytest.raises(AccessDenied):
+        batches.list_batches(ROLES["researcher"], db)

@@ -19,6 +19,7 @@ from dashboard.charts import (
     compare_to_state,
     county_map_figure,
     survival_figure,
+    trend_comparison_figure,
     trend_figure,
 )
 from registry.county_shapes import state_counties_geojson
@@ -200,3 +201,64 @@ def test_survival_above_one_is_not_drawn_off_the_axis_silently() -> None:
     assert "up to 1.12 from 10.0 years" in figure.layout.annotations[0].text
     plain = survival_figure(rising.assign(estimate=[1.0, 0.68, 0.62]), estimate="estimate")
     assert list(plain.layout.yaxis.range) == [0, 1.02] and not plain.layout.annotations
+
+
+def _band_polygons(trace: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The closed polygons of a band trace (runs between None separators)."""
+    polygons, xs, ys = [], [], []
+    for x, y in [*zip(trace.x, trace.y, strict=True), (None, None)]:
+        if x is None or y is None:
+            if xs:
+                polygons.append((np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)))
+            xs, ys = [], []
+        else:
+            xs.append(x)
+            ys.append(y)
+    return polygons
+
+
+def _assert_bands_stay_within_their_group(fig: Any, frames: dict[str, pd.DataFrame], x: str) -> None:
+    """Each band belongs to one curve, and each of its polygons goes out along the upper limits and back
+    along the lower limits of that curve's known intervals: no NaN, no chord across a gap or a group."""
+    lines = {t.name: t for t in fig.data if t.fill != "toself"}
+    bands = [t for t in fig.data if t.fill == "toself"]
+    assert bands
+    for band in bands:
+        assert band.legendgroup in lines and band.name == f"{band.legendgroup} interval"
+        assert band.mode == "lines"                          # no markers at the polygon's corners
+        frame = frames[band.legendgroup]
+        known = frame.dropna(subset=["lower", "upper"])
+        polygons = _band_polygons(band)
+        assert polygons
+        for px, py in polygons:
+            assert np.isfinite(px).all() and np.isfinite(py).all()
+            half = len(px) // 2
+            assert np.array_equal(px, px[::-1])              # out and back over the same times
+            assert (py[:half] >= py[::-1][:half]).all()      # upper limits above the lower ones
+            assert set(px) <= set(known[x].astype(float))    # only times whose interval is known
+            assert set(py[:half]) <= set(known["upper"]) and set(py[half:]) <= set(known["lower"])
+
+
+def test_survival_band_does_not_join_across_undefined_or_withheld_intervals() -> None:
+    """Kaplan-Meier by stage: the log-log interval is undefined at survival 1 (time 0) and a withheld
+    point leaves a gap; each stage's band is drawn only where its interval is known."""
+    local = pd.DataFrame({"time": [0.0, 0.5, 1.0, 2.0, 3.0], "estimate": [1.0, 0.9, 0.8, 0.7, 0.6],
+                          "lower": [np.nan, 0.85, 0.72, np.nan, 0.5], "upper": [np.nan, 0.95, 0.86, np.nan, 0.7]})
+    distant = pd.DataFrame({"time": [0.0, 0.25, 0.75], "estimate": [1.0, 0.5, 0.2],
+                            "lower": [np.nan, 0.4, 0.1], "upper": [np.nan, 0.6, 0.3]})
+    frames = {"Localized": local, "Distant": distant}
+    fig = survival_figure(pd.concat([f.assign(label=k) for k, f in frames.items()]), estimate="estimate")
+    _assert_bands_stay_within_their_group(fig, frames, "time")
+    polygons = _band_polygons(next(t for t in fig.data if t.name == "Localized interval"))
+    assert [sorted(set(px)) for px, _ in polygons] == [[0.5, 1.0], [3.0]]
+
+
+def test_trend_bands_leave_withheld_years_out() -> None:
+    men = pd.DataFrame({"diagnosis_year": [2018, 2019, 2020, 2021], "rate": [10.0, np.nan, 12.0, 11.0],
+                        "lower": [8.0, np.nan, 10.0, 9.0], "upper": [12.0, np.nan, 14.0, 13.0]})
+    women = men.assign(rate=[20.0, 21.0, 22.0, 23.0], lower=[18.0, 19.0, 20.0, 21.0], upper=[22.0, 23.0, 24.0, 25.0])
+    frames = {"Male": men, "Female": women}
+    _assert_bands_stay_within_their_group(trend_comparison_figure(frames), frames, "diagnosis_year")
+    single = trend_figure(men)
+    band = next(t for t in single.data if t.fill == "toself")
+    assert [sorted(set(px)) for px, _ in _band_polygons(band)] == [[2018.0], [2020.0, 2021.0]]

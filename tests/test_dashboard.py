@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from pipelines.load import ingest_file
 
-PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "pages"
+PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "views"
 PATIENT = {"patientIdNumber": "00000001", "sex": "2"}
 TUMOR = {"primarySite": "C509", "dateOfDiagnosis": "20200101"}
 
@@ -23,20 +25,36 @@ def store(write_xml, db_path, monkeypatch) -> Path:
     return db_path
 
 
+def _as(role: str, page: str = "batches.py") -> AppTest:
+    from registry.principal import Principal
+
+    at = AppTest.from_file(str(PAGES / page))
+    at.session_state["principal"] = Principal(f"{role}1", role, frozenset())
+    return at.run()
+
+
 def test_store_overview_shows_counts(store):
-    at = AppTest.from_file(str(PAGES / "store.py")).run()
+    at = _as("registrar", "store.py")
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     # b.xml: its only tumor is rejected, its patient record (valid) is kept
     assert metrics == {"Tumors": "3", "Patients": "3", "Rejected records": "1"}
+    assert "T" not in at.caption[0].value.split("last load ")[1][:16]   # a time for people, not ISO
 
 
-def _as(role: str) -> AppTest:
-    from registry.principal import Principal
+@pytest.mark.parametrize("role", ["researcher", "administrator"])
+def test_store_overview_withholds_small_totals(store, role):
+    at = _as(role, "store.py")
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric} == {
+        "Tumors": "fewer than 16", "Patients": "fewer than 16", "Rejected records": "fewer than 16"}
 
-    at = AppTest.from_file(str(PAGES / "batches.py"))
-    at.session_state["principal"] = Principal(f"{role}1", role, frozenset())
-    return at.run()
+
+@pytest.mark.parametrize("page", sorted(p.name for p in PAGES.glob("*.py") if p.name != "sign_in.py"))
+def test_every_page_opened_directly_without_sign_in_refuses(store, page):
+    at = AppTest.from_file(str(PAGES / page), default_timeout=60).run()
+    assert not at.exception
+    assert at.error and not at.metric and not at.dataframe
 
 
 def test_batches_page_is_for_registrars_and_administrators(store):
@@ -55,9 +73,28 @@ def test_batches_page_lists_every_batch_with_accounting(store):
     assert list(rejects["rule"]) == ["unknown-item"]
 
 
+def test_batches_page_withholds_small_file_counts_for_administrators(store):
+    at = _as("administrator")
+    assert not at.exception
+    batches = at.dataframe[0].value
+    assert [Path(name).name for name in batches["file_name"]] == ["b.xml", "a.xml"]   # operations: every file
+    assert (batches["tumors_read"] == "suppressed").all() and batches["suppressed"].all()   # said, not blank
+    assert (at.dataframe[1].value["records"] == "suppressed").all()
+
+
+def test_batches_page_shows_labels_and_times_for_people(store):
+    at = _as("registrar")
+    proto = at.dataframe[0].proto
+    labels = {column: config.get("label") for column, config in json.loads(proto.columns).items()}
+    assert labels["file_name"] == "File" and labels["tumors_read"] == "Tumors read"
+    assert labels["finished_at"] == "Finished"
+    finished = str(at.dataframe[0].value["finished_at"].iloc[0])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", finished), finished
+
+
 def test_pages_explain_an_empty_store(tmp_path, monkeypatch):
     monkeypatch.setenv("REGISTRY_DB", str(tmp_path / "none.duckdb"))
-    at = AppTest.from_file(str(PAGES / "store.py")).run()
+    at = _as("researcher", "store.py")
     assert not at.exception
     assert "registry ingest" in at.warning[0].value
 
@@ -85,6 +122,19 @@ def _sign_in(user: str, password: str) -> AppTest:
     return at
 
 
+def test_before_sign_in_only_the_sign_in_page_exists(store):
+    """No ``pages/`` folder beside app.py (Streamlit would list its files before the router runs), and the
+    first run before sign-in registers the sign-in page alone: every other view is unreachable."""
+    assert not (PAGES.parent / "pages").exists()
+    at = AppTest.from_file(str(PAGES.parent / "app.py")).run()
+    assert not at.exception
+    assert at.title[0].value == "Sign in to Oncoregistry"
+    for view in sorted(PAGES.glob("*.py")):
+        if view.name != "sign_in.py":
+            with pytest.raises(ValueError, match="navigation page"):
+                at.switch_page(f"views/{view.name}")
+
+
 def test_router_starts_on_the_sign_in_page(store):
     at = AppTest.from_file(str(PAGES.parent / "app.py")).run()
     assert not at.exception
@@ -96,7 +146,7 @@ def test_each_role_signs_in_and_gets_its_pages(accounts, store, role):
     at = _sign_in(f"{role}1", accounts[role])
     assert not at.exception
     assert at.session_state["principal"].role == role
-    at.switch_page("pages/store.py").run()   # a browser lands here by itself after the sign-in rerun
+    at.switch_page("views/store.py").run()   # a browser lands here by itself after the sign-in rerun
     assert not at.exception
     assert at.title[0].value == "Registry store"
     from registry.audit import events

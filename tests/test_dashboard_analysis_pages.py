@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from registry.cohort import MALE_BREAST, TumorFilter
 from registry.principal import Principal
 
 pytestmark = pytest.mark.filterwarnings("ignore::registry.stats.result.StatisticalWarning")
-PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "pages"
+PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "views"
 ROLES = ("registrar", "researcher", "administrator")
 COUNT_COLUMNS = ("count", "at_risk", "events", "censored", "competing_events")
 BOTH = ("1", "2")   # what the pages select when no sex is chosen
@@ -43,12 +44,27 @@ def run(page: str, role: str, **params: str) -> AppTest:
     return at
 
 
+WORDS = {"suppressed", "–"}   # what a withheld or unavailable number cell reads
+
+
+def numbers_back(frame: pd.DataFrame) -> pd.DataFrame:
+    """A shown table with its number columns as numbers: a column with withheld or unavailable cells is
+    sent as text (exact values and words); the words read back as NaN."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            parsed = pd.to_numeric(out[column], errors="coerce")
+            if (parsed.notna() | out[column].isin(WORDS)).all():
+                out[column] = parsed
+    return out
+
+
 def table(at: AppTest, key: str | None = None) -> pd.DataFrame:
-    """The page's one table holding column ``key`` (default: the curve or yearly table)."""
+    """The page's one table holding column ``key`` (default: the curve or yearly table), numbers as numbers."""
     keys = (key,) if key else ("time", "diagnosis_year")
     frames = [frame.value for frame in at.dataframe if any(k in frame.value.columns for k in keys)]
     assert len(frames) == 1
-    return frames[0].reset_index(drop=True)
+    return numbers_back(frames[0].reset_index(drop=True))
 
 
 def assert_same(shown: pd.DataFrame, expected: pd.DataFrame, key: str, columns: list[str]) -> None:
@@ -62,7 +78,7 @@ def assert_same(shown: pd.DataFrame, expected: pd.DataFrame, key: str, columns: 
 
 def assert_no_small_counts(at: AppTest) -> None:
     for element in at.dataframe:
-        frame = element.value
+        frame = numbers_back(element.value)
         hidden = frame["suppressed"].astype(bool) if "suppressed" in frame else pd.Series(False, index=frame.index)
         for column in COUNT_COLUMNS:
             if column in frame:
@@ -281,3 +297,28 @@ def test_trend_by_sex_protects_the_small_group_against_the_totals(db):
     assert apc.table["suppressed"].all()
     at = run("trends.py", "researcher", site="39", compare="sex")
     assert set(table(at)["group"]) == {"Female"}
+
+
+@pytest.mark.parametrize(("page", "params"), [("trends.py", {"site": "43", "compare": "race"}),
+                                              ("survival.py", {"site": "39", "compare": "stage_group"}),
+                                              ("recurrence.py", {"site": "43", "compare": "stage_group"})])
+def test_tables_have_labels_and_say_suppressed(db, page, params):
+    """People's column labels on every table; a withheld cell reads "suppressed", never "None" or blank."""
+    import pyarrow as pa
+
+    at = run(page, "researcher", **params)
+    withheld_somewhere = False
+    for element in at.dataframe:
+        config = json.loads(element.proto.columns)
+        labels = [spec.get("label") for name, spec in config.items() if not name.startswith("_")]
+        assert len(labels) == len(element.value.columns) and all(lab and "_" not in lab for lab in labels)
+        assert not element.value.isna().any().any()   # an empty cell would read "None" in the browser
+        numbers = [c for c in element.value.columns if pd.api.types.is_float_dtype(element.value[c])
+                   or element.value[c].isin(WORDS).any()]
+        if not numbers:   # a table of text (the medians)
+            continue
+        shown = pa.ipc.open_stream(element.proto.arrow_data.styler.display_values).read_all().to_pandas()
+        texts = set(shown[numbers].astype(str).to_numpy().ravel())
+        assert not texts & {"None", "nan", "NaN", ""}, texts
+        withheld_somewhere |= "suppressed" in texts
+    assert withheld_somewhere

@@ -11,7 +11,7 @@ from pipelines.load import ingest_file
 from registry.principal import Principal
 from registry.store import ensure_store
 
-PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "pages"
+PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "views"
 ROLES = ("registrar", "researcher", "administrator")
 pytestmark = pytest.mark.filterwarnings("ignore::registry.stats.result.StatisticalWarning")
 ANALYSIS_PAGES = ("overview.py", "incidence_map.py", "trends.py", "survival.py", "recurrence.py", "store.py")

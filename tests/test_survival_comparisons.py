@@ -18,7 +18,7 @@ from registry.cohort import COMPARISONS, TumorFilter
 from registry.principal import Principal
 from registry.stats import StatisticalWarning
 
-PAGE = Path(__file__).resolve().parents[1] / "dashboard" / "pages" / "survival.py"
+PAGE = Path(__file__).resolve().parents[1] / "dashboard" / "views" / "survival.py"
 ROLES = ("registrar", "researcher", "administrator")
 METHODS = ("kaplan-meier", "pohar-perme", "ederer2")
 YEARS = TumorFilter(first_year=2015, last_year=2022)

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.common import count_text, require_principal
+from dashboard.tables import when
 from registry.batches import store_info
 from registry.errors import StoreError
-from registry.store import default_db_path
 
 st.title("Registry store")
-path = default_db_path()
+principal, path = require_principal()
 try:
-    facts = store_info(path)
+    facts = store_info(principal, path)
 except StoreError as exc:
     st.warning(str(exc))
     st.stop()
 left, middle, right = st.columns(3)
-left.metric("Tumors", f"{facts.tumors:,}")
-middle.metric("Patients", f"{facts.patients:,}")
-right.metric("Rejected records", f"{facts.rejects:,}")
+left.metric("Tumors", count_text(facts.tumors))
+middle.metric("Patients", count_text(facts.patients))
+right.metric("Rejected records", count_text(facts.rejects))
 st.caption(f"{facts.batches_loaded} batches loaded, {facts.batches_failed} failed; diagnosis years "
-           f"{facts.first_diagnosis_year}-{facts.last_diagnosis_year}; last load {facts.last_loaded_at}; "
+           f"{facts.first_diagnosis_year}-{facts.last_diagnosis_year}; last load {when(facts.last_loaded_at)}; "
            f"schema version {facts.schema_version}.")

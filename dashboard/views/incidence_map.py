@@ -18,6 +18,7 @@ from dashboard.common import (
     require_principal,
     vintage,
 )
+from dashboard.tables import show_table
 from registry.analysis import age_specific, incidence_rates, incidence_trend
 from registry.cohort import TumorFilter
 from registry.county_shapes import state_counties_geojson
@@ -88,11 +89,11 @@ excluded = excluded_text(county_release)
 if excluded:
     st.caption(f"{excluded} cases without a known county or age are not in the county rates.")
 
-columns = ["county_fips", "county_name", "count", "population", "rate", "lower", "upper"]
+columns = ["county_name", "county_fips", "count", "population", "rate", "lower", "upper"]
 if "suppressed" in county.columns:
     columns.append("suppressed")
 table = county[columns].sort_values("county_name")
-st.dataframe(table, hide_index=True)
+show_table(table)
 download_csv(county_release, "county-rates.csv")
 how_computed(county_release, "Counties with 1-15 cases are withheld for researchers and administrators and drawn as "
                      "*suppressed*, distinct from counties with no cases; so are counties withheld to protect "
@@ -115,7 +116,7 @@ if choice:
     st.markdown("**Age-specific rates per 100,000** (exact Poisson 95% intervals)")
     age_columns = [c for c in ("age_group", "count", "population", "rate", "lower", "upper", "suppressed")
                    if c in by_age.columns]
-    st.dataframe(by_age[age_columns], hide_index=True)
+    show_table(by_age, columns=age_columns)
     how_computed(by_age_release)
     download_csv(by_age_release, f"county-{choice}-age-specific.csv",
                  label="Download the county's age-specific rates (CSV)")

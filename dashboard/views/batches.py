@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.session import current_principal
+from dashboard.tables import show_table
 from registry.batches import list_batches, rejects_by_rule
 from registry.errors import StoreError
 from registry.store import default_db_path
@@ -16,11 +17,16 @@ if principal is None or principal.role not in ("registrar", "administrator"):
     st.stop()
 path = default_db_path()
 try:
-    frame = list_batches(path)
+    frame = list_batches(principal, path)
+    rejects = rejects_by_rule(principal, path)
 except StoreError as exc:
     st.warning(str(exc))
     st.stop()
 st.caption("For every batch: tumors read = tumors loaded + tumors rejected.")
-st.dataframe(frame.drop(columns=["sha256"]), hide_index=True, use_container_width=True)
+if principal.is_administrator:
+    st.caption("A file's name carries its facility and year, so a file's counts of 1-15 records are shown as "
+               "*suppressed* (with one or more other files, so that none follows from the store's totals); "
+               "registry specialists see every count.")
+show_table(frame.drop(columns=["sha256"]))
 st.subheader("Rejected records by rule")
-st.dataframe(rejects_by_rule(path), hide_index=True, use_container_width=True)
+show_table(rejects)

@@ -11,6 +11,7 @@ import streamlit as st
 from dashboard import common
 from dashboard.charts import SUPPRESSED_LABEL, trend_comparison_figure, trend_figure
 from dashboard.common import SEXES
+from dashboard.tables import show_table
 from registry import analysis
 from registry.cohort import COMPARISONS, RACE_RECODES, TumorFilter
 from registry.errors import StoreError
@@ -47,13 +48,9 @@ def show_group_trends(yearly: pd.DataFrame, apc: pd.DataFrame, by: str) -> None:
     st.plotly_chart(trend_comparison_figure(series), width="stretch")
     st.subheader("Annual percent change by group")
     columns = [c for c in ("group", "apc", "lower", "upper", "p_value", "n_years", "suppressed") if c in apc.columns]
-    st.dataframe(apc[columns], hide_index=True, column_config={
-        "group": COMPARISONS[by], "apc": st.column_config.NumberColumn("APC %", format="%.2f"),
-        "lower": st.column_config.NumberColumn("95% CI lower", format="%.2f"),
-        "upper": st.column_config.NumberColumn("95% CI upper", format="%.2f"),
-        "p_value": st.column_config.NumberColumn("p", format="%.3g"),
-        "n_years": st.column_config.NumberColumn("Years", format="%d"),
-        "suppressed": st.column_config.CheckboxColumn("Withheld")})
+    show_table(apc, columns=columns, labels={"group": COMPARISONS[by], "apc": "APC %", "p_value": "p",
+                                             "n_years": "Years", "suppressed": "Withheld"},
+               formats={"apc": "{:.2f}", "lower": "{:.2f}", "upper": "{:.2f}", "p_value": "{:.3g}"})
     if "suppressed" in apc.columns and apc["suppressed"].astype(bool).any():
         st.caption("A group's APC is withheld when any of its years is: with the yearly totals published, a "
                    "small group's counts would otherwise be derivable from the other group's.")
@@ -103,16 +100,8 @@ hidden = sorted(set(table.loc[table["suppressed"], "diagnosis_year"].astype(int)
 if hidden:
     st.warning(f"Suppressed (fewer than 16 cases, or withheld to protect one): {', '.join(map(str, hidden))}. "
                "These years are withheld, not zero, and are left out of the chart.")
-st.dataframe(table, hide_index=True, column_config={
-    "group": COMPARISONS.get(str(by), "Group"),
-    "diagnosis_year": st.column_config.NumberColumn("Year", format="%d"),
-    "count": st.column_config.NumberColumn("Cases", format="%d"),
-    "population": st.column_config.NumberColumn("Population", format="%d"),
-    "rate": st.column_config.NumberColumn("Rate per 100,000", format="%.1f"),
-    "lower": st.column_config.NumberColumn("95% CI lower", format="%.1f"),
-    "upper": st.column_config.NumberColumn("95% CI upper", format="%.1f"),
-    "suppressed": st.column_config.CheckboxColumn("Suppressed"),
-    "status": st.column_config.TextColumn("Note")})
+show_table(table, labels={"group": COMPARISONS.get(str(by), "Group"), "status": "Note"},
+           formats={"diagnosis_year": "{:.0f}"})
 excluded = common.excluded_text(yearly_release)
 common.how_computed(yearly_release, extra=(
     f"**Trend:** {apc_release.provenance.method or ''}\n\n"

@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import common
+from dashboard.tables import show_table
 from registry import analysis
 from registry.cohort import COMPARISONS, TumorFilter
 from registry.errors import StoreError
@@ -44,14 +45,10 @@ def show_rates(rates: Release) -> None:
     columns = [c for c in ("group", "events", "person_years", "rate", "lower", "upper", "suppressed")
                if c in rates.table.columns]
     shown = rates.table[columns]
-    st.dataframe(shown, hide_index=True, column_config={
-        "group": st.column_config.TextColumn(COMPARISONS.get(str(rates.comparison), "Group")),
-        "events": st.column_config.NumberColumn("Recurrences", format="%d"),
-        "person_years": st.column_config.NumberColumn("Person-years", format="%.0f"),
-        "rate": st.column_config.NumberColumn("Per 100 person-years", format="%.2f"),
-        "lower": st.column_config.NumberColumn("95% CI lower", format="%.2f"),
-        "upper": st.column_config.NumberColumn("95% CI upper", format="%.2f"),
-        "suppressed": st.column_config.CheckboxColumn("Suppressed")})
+    show_table(shown, labels={"group": COMPARISONS.get(str(rates.comparison), "Group"),
+                              "events": "Recurrences", "person_years": "Person-years",
+                              "rate": "Per 100 person-years"},
+               formats={"rate": "{:.2f}", "lower": "{:.2f}", "upper": "{:.2f}"})
     common.how_computed(rates, extra="Person-years run from diagnosis to the first of recurrence, death or last "
                                      "contact; rates resting on 1-15 recurrences are withheld with their "
                                      "complement.")

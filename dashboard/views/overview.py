@@ -17,6 +17,7 @@ from dashboard.common import (
     site_names,
     vintage,
 )
+from dashboard.tables import WITHHELD, show_table, when
 from registry.analysis import incidence_rates
 from registry.cohort import TumorFilter, case_totals
 from registry.principal import Principal
@@ -43,10 +44,13 @@ def _overview(_principal: Principal, user: str, db: str, data_vintage: str | Non
 
 
 def top_sites(site_totals: pd.DataFrame, site_sex: pd.DataFrame) -> pd.DataFrame:
-    """The most frequent site groups with their male and female counts side by side (a withheld cell
-    stays empty; the site totals are released on their own, as the margins the suppression protects)."""
+    """The most frequent reporting sites with their male and female counts side by side (a withheld cell
+    is NaN, a sex without cases 0; the site totals are released on their own, as the margins the
+    suppression protects)."""
     names = site_names()
-    wide = site_sex.pivot(index="reporting_site", columns="sex", values="count")   # withheld cells stay NaN
+    counts = site_sex.pivot(index="reporting_site", columns="sex", values="count")
+    listed = site_sex.assign(listed=True).pivot(index="reporting_site", columns="sex", values="listed")
+    wide = counts.mask(listed.isna(), 0.0)   # a sex not listed has no cases; a listed one without a count is withheld
     wide = wide.reindex(columns=["1", "2"]).rename(columns={"1": "male", "2": "female"}).reset_index()
     out = site_totals[["reporting_site", "count"]].rename(columns={"count": "total"}).merge(
         wide, on="reporting_site", how="left")
@@ -57,7 +61,7 @@ def top_sites(site_totals: pd.DataFrame, site_sex: pd.DataFrame) -> pd.DataFrame
 
 principal, db = require_principal()
 st.title("Overview")
-st.caption(f"Data as of {vintage(str(db)) or 'no load yet'}. Invasive tumors (behavior 3); each loaded source "
+st.caption(f"Data as of {when(vintage(str(db))) if vintage(str(db)) else 'no load yet'}. Invasive tumors (behavior 3); each loaded source "
            "record counts until linkage consolidates reports of the same tumor.")
 yearly_release, site_totals, site_sex, rates_release = _overview(principal, principal.user, str(db), vintage(str(db)))
 yearly = yearly_release.table
@@ -91,12 +95,10 @@ with right:
 
 st.subheader("Most frequent site groups")
 top = top_sites(site_totals.table, site_sex.table)
-st.dataframe(top, hide_index=True, column_config={
-    "reporting_site": "SEER site recode", "site_group": "Site group",
-    "male": st.column_config.NumberColumn("Male", format="%d"),
-    "female": st.column_config.NumberColumn("Female", format="%d"),
-    "total": st.column_config.NumberColumn("Total", format="%d")})
-if top[["male", "female"]].isna().any().any():
-    st.caption("Empty cells are withheld (fewer than 16 tumors, or withheld so that another cannot be derived).")
+show_table(top, labels={"reporting_site": "SEER site recode", "male": "Male", "female": "Female", "total": "Total"},
+           withheld=pd.Series(True, index=top.index))   # every empty cell of this table is a withheld one
+if top[["male", "female", "total"]].isna().any().any():
+    st.caption(f'Cells reading "{WITHHELD}" are withheld (fewer than 16 tumors, or withheld so that another '
+               "cannot be derived).")
 how_computed(site_sex, "Totals are released on their own; a withheld male or female cell does not withhold the total.")
 download_csv(site_sex, "top-sites.csv", table=top)
