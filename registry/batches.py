@@ -15,6 +15,7 @@ import pandas as pd
 
 from registry.principal import ADMINISTRATOR, REGISTRAR, RESEARCHER, Principal
 from registry.privacy import apply_policy, release_row_counts, release_total, require_role
+from registry.release import bare
 from registry.store import read_connection, schema_version
 
 BATCH_COLUMNS = ("batch_id, file_name, format, naaccr_version, record_type, status, tumors_read, "
@@ -33,7 +34,7 @@ def list_batches(principal: Principal, db_path: Path | None = None, *, limit: in
     with read_connection(db_path) as con:
         frame = con.execute(f"SELECT {BATCH_COLUMNS} FROM ingest_batch ORDER BY batch_id DESC LIMIT ?",
                             [limit]).df()
-    return release_row_counts(principal, frame, counts=BATCH_COUNTS, key="batch_id", withheld_with=("warnings",))
+    return bare(release_row_counts(principal, frame, counts=BATCH_COUNTS, key="batch_id", withheld_with=("warnings",)))
 
 
 def rejects_by_rule(principal: Principal, db_path: Path | None = None, *,
@@ -46,7 +47,8 @@ def rejects_by_rule(principal: Principal, db_path: Path | None = None, *,
             """SELECT batch_id, rule, count(DISTINCT (patient_seq, tumor_seq)) AS records, min(reason) AS example
                FROM reject WHERE ? IS NULL OR batch_id = ? GROUP BY batch_id, rule ORDER BY batch_id, records DESC""",
             [batch_id, batch_id]).df()
-    return apply_policy(principal, frame, kind="aggregate", count_column="records", dimensions=["batch_id", "rule"])
+    return bare(apply_policy(principal, frame, kind="aggregate", count_column="records",
+                             dimensions=["batch_id", "rule"]))
 
 
 @dataclass(frozen=True)
