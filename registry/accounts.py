@@ -8,7 +8,8 @@ password, disabled account) goes only into the audit trail, which administrators
 Lockout: `LockoutPolicy.max_failures` failed attempts for one user name within `window`, counted since
 the last success, lock that name for `duration`. It is keyed by the name typed, so unknown names lock
 the same way; attempts during a lockout are refused without checking the password and do not extend
-it; an administrator's password reset lifts it.
+it; an administrator's password reset lifts it. Each attempt is recorded (as a failure) and counted in
+one write transaction before its password is checked, so concurrent attempts cannot slip past the limit.
 """
 
 from __future__ import annotations
@@ -294,25 +295,26 @@ def change_password(ops: OperationalStore, user: str, current_password: str, new
     check_password_policy(new_password)
     if new_password == current_password:
         raise PasswordPolicyError("the new password must differ from the current one")
-    row = _check_credentials(ops, user, current_password, source=source, policy=policy,
-                             failed_action="password-change-failed")
+    row, attempt_id = _check_credentials(ops, user, current_password, source=source, policy=policy,
+                                         failed_action="password-change-failed")
     password_hash = PASSWORD_HASHER.hash(new_password)
     with ops.write() as con:
         now = ops.now()
         con.execute("UPDATE account SET password_hash = ?, must_change_password = 0, updated_at = ? "
                     "WHERE account_id = ?", [password_hash, timestamp(now), row["account_id"]])
-        _record_attempt(con, row["user_key"], row["user_name"], now, "ok", source)
+        _succeeded(con, attempt_id)
         append_event(con, now, row["user_name"], row["role"], "password-change", {"source": source})
 
 
 # ---- signing in -----------------------------------------------------------------------------------------
 
 def _record_attempt(con: sqlite3.Connection, key: str, typed: str, now: datetime, outcome: str, source: str,
-                    locked_until: datetime | None = None) -> None:
-    con.execute("INSERT INTO sign_in_attempt (user_key, user_name, attempted_at, success, outcome, source, "
+                    locked_until: datetime | None = None) -> int:
+    cursor = con.execute("INSERT INTO sign_in_attempt (user_key, user_name, attempted_at, success, outcome, source, "
                 "locked_until) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [key, typed, timestamp(now), int(outcome == "ok"), outcome, source,
                  timestamp(locked_until) if locked_until else None])
+    return int(cursor.lastrowid or 0)
 
 
 def _last_reset(con: sqlite3.Connection, key: str) -> int:
@@ -379,37 +381,52 @@ def _locked_message(until: datetime) -> str:
 
 
 def _check_credentials(ops: OperationalStore, user: str, password: str, *, source: str, policy: LockoutPolicy,
-                       failed_action: str) -> sqlite3.Row:
-    """The account row if user and password match an enabled, unlocked account; otherwise record the
-    failed attempt and its audit event (`failed_action`) and raise AuthenticationError."""
+                       failed_action: str) -> tuple[sqlite3.Row, int]:
+    """The account row and the id of this attempt's row if user and password match an enabled, unlocked
+    account; otherwise record the failure and its audit event (`failed_action`) and raise
+    AuthenticationError.
+
+    The attempt is recorded as a failure *before* the password is checked, in one write transaction with
+    the lockout check, so concurrent attempts queue on the lock and count each other: at most
+    `max_failures` passwords are checked per window. The caller turns the row into a success.
+    """
     typed = str(user)
     key = name_key(typed)
-    with ops.connect() as con:
-        row = con.execute("SELECT * FROM account WHERE user_key = ?", [key]).fetchone()
-        lock = _lock_in_force(con, key, ops.now())
-    if lock is None:
-        matches = _verify(row["password_hash"] if row else _dummy_hash(), password)
-        if row is not None and matches and not row["disabled"]:
-            return row
-        outcome = "disabled" if row is not None and matches else "bad-credentials"
-        reason = "unknown-user" if row is None else ("disabled" if matches else "wrong-password")
-    else:
-        outcome = reason = "locked"
     with ops.write() as con:
         now = ops.now()
-        new_lock = _lock_after_failure(con, key, now, policy) if lock is None else None
-        _record_attempt(con, key, typed, now, outcome, source, new_lock)
+        row = con.execute("SELECT * FROM account WHERE user_key = ?", [key]).fetchone()
+        lock = _lock_in_force(con, key, now)
+        if lock is not None:
+            _record_attempt(con, key, typed, now, "locked", source)
+            # Recorded under the name typed and no role: the caller has not proven who they are.
+            append_event(con, now, typed, "", failed_action, {"source": source, "reason": "locked"})
+        else:
+            new_lock = _lock_after_failure(con, key, now, policy)
+            attempt_id = _record_attempt(con, key, typed, now, "bad-credentials", source, new_lock)
+    if lock is not None:
+        log.info("%s for user name %r from %r: locked", failed_action, typed, source)
+        raise AuthenticationError(_locked_message(lock), locked_until=lock)
+    matches = _verify(row["password_hash"] if row else _dummy_hash(), password)
+    if row is not None and matches and not row["disabled"]:
+        return row, attempt_id
+    reason = "unknown-user" if row is None else ("disabled" if matches else "wrong-password")
+    with ops.write() as con:
+        if reason == "disabled":
+            con.execute("UPDATE sign_in_attempt SET outcome = 'disabled' WHERE attempt_id = ?", [attempt_id])
         detail: dict[str, object] = {"source": source, "reason": reason}
         if new_lock:
             detail["locked_until"] = timestamp(new_lock)
-        # Recorded under the name typed and no role: the caller has not proven who they are.
-        append_event(con, now, typed, "", failed_action, detail)
+        append_event(con, ops.now(), typed, "", failed_action, detail)
     log.info("%s for user name %r from %r: %s", failed_action, typed, source, reason)
-    if lock or new_lock:
-        until = lock or new_lock
-        assert until is not None
-        raise AuthenticationError(_locked_message(until), locked_until=until)
+    if new_lock:
+        raise AuthenticationError(_locked_message(new_lock), locked_until=new_lock)
     raise AuthenticationError(_SIGN_IN_FAILED)
+
+
+def _succeeded(con: sqlite3.Connection, attempt_id: int) -> None:
+    """Turn an attempt recorded as a failure into a success (lifting the lockout it would have started)."""
+    con.execute("UPDATE sign_in_attempt SET outcome = 'ok', success = 1, locked_until = NULL WHERE attempt_id = ?",
+                [attempt_id])
 
 
 def authenticate(ops: OperationalStore, user: str, password: str, *, source: str,
@@ -419,14 +436,15 @@ def authenticate(ops: OperationalStore, user: str, password: str, *, source: str
     `source` says where the attempt came from (e.g. `dashboard`, `cli`, a client address). Writes exactly
     one audit event (`sign-in` or `sign-in-failed`). Check `get_user(...).must_change_password` next.
     """
-    row = _check_credentials(ops, user, password, source=source, policy=policy, failed_action="sign-in-failed")
+    row, attempt_id = _check_credentials(ops, user, password, source=source, policy=policy,
+                                         failed_action="sign-in-failed")
     new_hash = PASSWORD_HASHER.hash(password) if PASSWORD_HASHER.check_needs_rehash(row["password_hash"]) else None
     principal = Principal(row["user_name"], row["role"], frozenset(json.loads(row["grants"])))
     with ops.write() as con:
         now = ops.now()
         if new_hash is not None:
             con.execute("UPDATE account SET password_hash = ? WHERE account_id = ?", [new_hash, row["account_id"]])
-        _record_attempt(con, row["user_key"], str(user), now, "ok", source)
+        _succeeded(con, attempt_id)
         append_event(con, now, principal.user, principal.role, "sign-in",
                      {"source": source, "must_change_password": bool(row["must_change_password"]),
                       **({"rehashed": True} if new_hash else {})})

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 from registry import accounts
 from registry.accounts import (
+    DEFAULT_LOCKOUT,
     DEMO_ACCOUNTS,
     AccountError,
     AuthenticationError,
@@ -419,3 +420,45 @@ def test_cli_audit_show_and_verify(db_path):
         con.execute("UPDATE audit_event SET user_name = 'someone' WHERE seq = 2")
     tampered = runner.invoke(app, ["audit", "verify", "--db", str(db_path)])
     assert tampered.exit_code == 1 and "seq 2" in tampered.output and "TAMPERED" in tampered.output
+
+
+def test_concurrent_sign_ins_verify_at_most_the_allowed_failures(ops, clock, monkeypatch):
+    """24 sign-ins at once: only max_failures wrong passwords are checked, then the name is locked, and the
+    right password is refused while the lock lasts."""
+    import threading
+    import time
+
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    checked: list[str] = []
+    real_verify = accounts._verify
+
+    def slow_verify(password_hash: str, password: str) -> bool:
+        checked.append(password)
+        time.sleep(0.05)                     # a real argon2id check takes this long or longer
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(accounts, "_verify", slow_verify)
+    start = threading.Barrier(24)
+    outcomes: list[str] = []
+
+    def attempt(n: int) -> None:
+        start.wait()
+        try:
+            authenticate(ops, "ana", f"wrong password {n:02d}", source="test")
+            outcomes.append("signed in")
+        except AuthenticationError as exc:
+            outcomes.append("locked" if exc.locked_until else "refused")
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 24 and "signed in" not in outcomes
+    assert len(checked) <= DEFAULT_LOCKOUT.max_failures
+    assert locked_until(ops, "ana") is not None
+    with pytest.raises(AuthenticationError) as locked:
+        authenticate(ops, "ana", PASSWORD, source="test")
+    assert locked.value.locked_until is not None
+    assert len(events(ops, action="sign-in-failed", limit=None)) == 25      # one event per attempt
+    assert verify_chain(ops).ok
