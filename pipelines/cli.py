@@ -370,13 +370,21 @@ def template(
 
 @app.command()
 def serve(db: DbOption = DEFAULT_DB,
-          port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8501) -> None:
-    """Start the dashboard (Streamlit) on localhost."""
+          port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8501,
+          address: Annotated[str, typer.Option(help="Network address to listen on: 127.0.0.1 (this machine "
+                                                    "only) unless you mean to open the dashboard to a network, "
+                                                    "e.g. 0.0.0.0 for every interface.")] = "127.0.0.1") -> None:
+    """Start the dashboard (Streamlit), by default reachable from this machine only."""
     announce_initial_administrator(db)
     app_path = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
     env = {**os.environ, ENV_DB: str(db.resolve())}
-    command = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
+    command = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.address", address,
+               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--client.toolbarMode", "viewer"]
+    host = f"[{address}]" if ":" in address else address
+    where = "every network interface" if address in ("0.0.0.0", "::") else address
+    console.print(f"Dashboard listening on {where}, port {port}: http://{host}:{port}", markup=False,
+                  highlight=False)
     raise typer.Exit(subprocess.call(command, env=env))
 
 

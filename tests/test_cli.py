@@ -54,3 +54,19 @@ def test_db_defaults_to_environment_variable(write_xml, db_path, monkeypatch):
     result = runner.invoke(app, ["ingest", str(write_xml("e.xml", [(PATIENT, [TUMOR])]))])
     assert result.exit_code == 0, result.output
     assert db_path.exists()
+
+
+def test_serve_listens_on_this_machine_only_unless_told_otherwise(db_path, monkeypatch):
+    import subprocess
+
+    started: list[list[str]] = []
+    monkeypatch.setattr(subprocess, "call", lambda command, env: started.append(command) or 0)
+    local = runner.invoke(app, ["serve", "--db", str(db_path), "--port", "8600"])
+    assert local.exit_code == 0, local.output
+    command = started[-1]
+    assert command[command.index("--server.address") + 1] == "127.0.0.1"
+    assert "http://127.0.0.1:8600" in local.output and "localhost" not in local.output
+    opened = runner.invoke(app, ["serve", "--db", str(db_path), "--address", "0.0.0.0"])
+    assert opened.exit_code == 0, opened.output
+    assert started[-1][started[-1].index("--server.address") + 1] == "0.0.0.0"
+    assert "every network interface" in opened.output
