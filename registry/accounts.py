@@ -26,10 +26,12 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from registry import sessions
 from registry.audit import append_event
 from registry.errors import RegistryError
 from registry.operational import OperationalStore, name_key, parse_timestamp, timestamp
 from registry.principal import ADMINISTRATOR, GRANTS, REGISTRAR, RESEARCHER, ROLES, Principal
+from registry.sessions import DEFAULT_SESSION_POLICY, SessionEnded, SessionPolicy
 
 log = logging.getLogger(__name__)
 
@@ -259,12 +261,15 @@ def _set_disabled(ops: OperationalStore, user: str, disabled: bool, actor: Princ
         now = ops.now()
         con.execute("UPDATE account SET disabled = ?, updated_at = ? WHERE account_id = ?",
                     [int(disabled), timestamp(now), row["account_id"]])
-        append_event(con, now, who[0], who[1], "user-disable" if disabled else "user-enable",
-                     {"target": row["user_name"]})
+        detail: dict[str, object] = {"target": row["user_name"]}
+        if disabled:
+            detail["sessions_ended"] = sessions.revoke_user(con, row["user_key"], now, "account-disabled")
+        append_event(con, now, who[0], who[1], "user-disable" if disabled else "user-enable", detail)
 
 
 def disable_user(ops: OperationalStore, user: str, *, actor: Principal | str | None = None) -> None:
-    """Stop an account from signing in (accounts are never deleted, so the audit trail keeps its names)."""
+    """Stop an account from signing in and end its open dashboard sessions (accounts are never deleted, so
+    the audit trail keeps their names)."""
     _set_disabled(ops, user, True, actor)
 
 
@@ -285,13 +290,36 @@ def reset_password(ops: OperationalStore, user: str, *, actor: Principal | str |
         con.execute("UPDATE account SET password_hash = ?, must_change_password = 1, updated_at = ? "
                     "WHERE account_id = ?", [password_hash, timestamp(now), row["account_id"]])
         _record_attempt(con, row["user_key"], row["user_name"], now, "unlocked", f"reset by {who[0]}")
-        append_event(con, now, who[0], who[1], "password-reset", {"target": row["user_name"]})
+        ended = sessions.revoke_user(con, row["user_key"], now, "password-set")
+        append_event(con, now, who[0], who[1], "password-reset", {"target": row["user_name"], "sessions_ended": ended})
     return secret
 
 
+def set_password(ops: OperationalStore, user: str, new_password: str, *, must_change: bool = False,
+                 actor: Principal | str | None = None) -> None:
+    """An administrator (or the console) sets an account's password: policy checked, the account's
+    sessions ended, a lockout lifted; `must_change` makes it temporary (changed at next sign-in)."""
+    who = _actor(actor)
+    check_password_policy(new_password)
+    password_hash = PASSWORD_HASHER.hash(new_password)
+    with ops.write() as con:
+        row = _account_row(con, user)
+        now = ops.now()
+        con.execute("UPDATE account SET password_hash = ?, must_change_password = ?, updated_at = ? "
+                    "WHERE account_id = ?", [password_hash, int(must_change), timestamp(now), row["account_id"]])
+        _record_attempt(con, row["user_key"], row["user_name"], now, "unlocked", f"set by {who[0]}")
+        ended = sessions.revoke_user(con, row["user_key"], now, "password-set")
+        append_event(con, now, who[0], who[1], "password-set",
+                     {"target": row["user_name"], "must_change_password": must_change, "sessions_ended": ended})
+
+
 def change_password(ops: OperationalStore, user: str, current_password: str, new_password: str, *,
-                    source: str = "", policy: LockoutPolicy = DEFAULT_LOCKOUT) -> None:
-    """A user changes their own password, proving the current one (wrong guesses count toward lockout)."""
+                    source: str = "", policy: LockoutPolicy = DEFAULT_LOCKOUT, keep_session: str | None = None) -> None:
+    """A user changes their own password, proving the current one (wrong guesses count toward lockout).
+
+    Clears "must change password" and ends the user's other dashboard sessions (all but the session token
+    `keep_session`, the one the change was made from).
+    """
     check_password_policy(new_password)
     if new_password == current_password:
         raise PasswordPolicyError("the new password must differ from the current one")
@@ -303,7 +331,10 @@ def change_password(ops: OperationalStore, user: str, current_password: str, new
         con.execute("UPDATE account SET password_hash = ?, must_change_password = 0, updated_at = ? "
                     "WHERE account_id = ?", [password_hash, timestamp(now), row["account_id"]])
         _succeeded(con, attempt_id)
-        append_event(con, now, row["user_name"], row["role"], "password-change", {"source": source})
+        keep = _stored_session_id(ops, keep_session) if keep_session else None
+        ended = sessions.revoke_user(con, row["user_key"], now, "password-set", keep=keep)
+        append_event(con, now, row["user_name"], row["role"], "password-change",
+                     {"source": source, "sessions_ended": ended})
 
 
 # ---- signing in -----------------------------------------------------------------------------------------
@@ -449,6 +480,91 @@ def authenticate(ops: OperationalStore, user: str, password: str, *, source: str
                      {"source": source, "must_change_password": bool(row["must_change_password"]),
                       **({"rehashed": True} if new_hash else {})})
     return principal
+
+
+# ---- dashboard sessions ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ActiveSession:
+    """A live dashboard session: who it acts for now, and whether they must change their password first."""
+
+    principal: Principal
+    must_change_password: bool
+
+
+_ENDED_MESSAGES = {
+    "account-disabled": "your account has been disabled; ask a registry administrator",
+    "password-set": "your password was changed; please sign in again",
+    "signed-out": "you signed out",
+}
+
+
+def _stored_session_id(ops: OperationalStore, token: str) -> str | None:
+    try:
+        return sessions.token_id(sessions.session_secret(ops), token)
+    except SessionEnded:
+        return None
+
+
+def start_session(ops: OperationalStore, principal: Principal, *, source: str) -> str:
+    """Start a dashboard session for a principal just authenticated; returns its token (keep it secret)."""
+    secret = sessions.session_secret(ops)
+    with ops.write() as con:
+        return sessions.issue(con, secret, name_key(principal.user), principal.user, ops.now(), source)
+
+
+def resume_session(ops: OperationalStore, token: str, *,
+                   policy: SessionPolicy = DEFAULT_SESSION_POLICY) -> ActiveSession:
+    """The session of `token` as its account is *now*: current role and grants, must-change flag.
+
+    Called on every page run. Raises SessionEnded (with a message for the user) when the token is forged
+    or unknown, the session was revoked or expired, or the account is gone or disabled; a session that
+    ends here is revoked and its end audited (`sign-out`, with the reason).
+    """
+    stored = sessions.token_id(sessions.session_secret(ops), token)
+    with ops.write() as con:
+        now = ops.now()
+        ended = account = None
+        try:
+            row = sessions.find(con, stored, now, policy)
+        except SessionEnded as exc:
+            ended = exc
+            if exc.reason == "revoked":
+                reason = con.execute("SELECT revoked_reason FROM web_session WHERE session_hash = ?",
+                                     [stored]).fetchone()[0]
+                ended = SessionEnded(_ENDED_MESSAGES.get(reason, str(exc)), reason=reason)
+            elif exc.reason in ("idle", "expired"):
+                user = con.execute("SELECT user_name FROM web_session WHERE session_hash = ?", [stored]).fetchone()[0]
+                sessions.revoke(con, stored, now, exc.reason)
+                append_event(con, now, user, "", "sign-out", {"reason": exc.reason})
+        else:
+            account = con.execute("SELECT * FROM account WHERE user_key = ?", [row["user_key"]]).fetchone()
+            if account is None or account["disabled"]:
+                sessions.revoke(con, stored, now, "account-disabled")
+                append_event(con, now, row["user_name"], "", "sign-out", {"reason": "account-disabled"})
+                ended = SessionEnded(_ENDED_MESSAGES["account-disabled"], reason="account-disabled")
+            else:
+                sessions.touch(con, row, now, policy)
+    if ended is not None:      # raised after the commit, so the revocation and its audit event stand
+        raise ended
+    assert account is not None
+    principal = Principal(account["user_name"], account["role"], frozenset(json.loads(account["grants"])))
+    return ActiveSession(principal, bool(account["must_change_password"]))
+
+
+def end_session(ops: OperationalStore, token: str, *, reason: str = "signed-out") -> bool:
+    """Sign out: revoke the session of `token` and audit it (`sign-out`); False when it had already ended."""
+    stored = _stored_session_id(ops, token)
+    if stored is None:
+        return False
+    with ops.write() as con:
+        now = ops.now()
+        row = con.execute("SELECT w.user_name, a.role FROM web_session w LEFT JOIN account a "
+                          "ON a.user_key = w.user_key WHERE w.session_hash = ?", [stored]).fetchone()
+        if row is None or not sessions.revoke(con, stored, now, reason):
+            return False
+        append_event(con, now, row["user_name"], row["role"] or "", "sign-out", {"reason": reason})
+    return True
 
 
 # ---- first start and demo -------------------------------------------------------------------------------

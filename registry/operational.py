@@ -1,4 +1,5 @@
-"""The SQLite operational store: accounts, sign-in attempts, saved definitions and the audit trail.
+"""The SQLite operational store: accounts, sign-in attempts, dashboard sessions, saved definitions and the
+audit trail.
 
 It lives beside the DuckDB analytic store (`<db dir>/<db stem>.ops.sqlite`) and never holds analytic
 data. The dashboard and the command line both write it at once, so:
@@ -158,10 +159,27 @@ CREATE TABLE released_cell (
 ) WITHOUT ROWID;
 """
 
+_M0003 = """
+-- Dashboard sessions (registry.sessions): the SHA-256 of each token's random part, never the token itself.
+-- A session ends when revoked (sign-out, account disabled, password set) or after its idle or absolute limit.
+CREATE TABLE web_session (
+    session_hash   TEXT PRIMARY KEY,
+    user_key       TEXT NOT NULL,
+    user_name      TEXT NOT NULL,
+    source         TEXT NOT NULL DEFAULT '',
+    started_at     TEXT NOT NULL,
+    last_seen_at   TEXT NOT NULL,
+    revoked_at     TEXT,
+    revoked_reason TEXT
+);
+CREATE INDEX web_session_user ON web_session (user_key, revoked_at);
+"""
+
 # (number, name, sql): append new migrations at the end, never edit an applied one.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "0001_operational", _M0001),
     (2, "0002_released_cell", _M0002),
+    (3, "0003_web_session", _M0003),
 )
 AUDIT_TRIGGERS = ("audit_event_no_update", "audit_event_no_delete", "audit_event_extends_chain")
 

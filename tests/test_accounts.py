@@ -33,7 +33,11 @@ from registry.accounts import (
     get_user,
     list_users,
     locked_until,
+    end_session,
     reset_password,
+    resume_session,
+    set_password,
+    start_session,
     update_user,
 )
 from registry.audit import events, verify_chain
@@ -45,6 +49,7 @@ from registry.operational import (
     save_definition,
 )
 from registry.principal import GRANTS, ROLES, Principal
+from registry.sessions import SessionEnded, SessionPolicy, session_key_path
 
 runner = CliRunner(env={"COLUMNS": "250"})
 PASSWORD = "correct horse battery"
@@ -100,10 +105,10 @@ def test_operational_store_lives_beside_the_analytic_store(tmp_path, monkeypatch
     with ops.connect() as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert con.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-        assert [r[0] for r in con.execute("SELECT number FROM schema_migration")] == [1, 2]
+        assert [r[0] for r in con.execute("SELECT number FROM schema_migration")] == [1, 2, 3]
     open_operational_store()        # reopening applies nothing twice
     with ops.connect() as con:
-        assert con.execute("SELECT count(*) FROM schema_migration").fetchone()[0] == 2
+        assert con.execute("SELECT count(*) FROM schema_migration").fetchone()[0] == 3
 
 
 def test_saved_definitions_round_trip(ops):
@@ -342,6 +347,108 @@ def test_sql_injection_strings_as_user_names_are_stored_literally(ops):
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"account", "audit_event", "sign_in_attempt", "saved_definition"} <= tables
     assert verify_chain(ops).ok
+
+
+# ---- dashboard sessions -------------------------------------------------------------------------------
+
+def _session(ops: OperationalStore, user: str = "ana", role: str = "registrar") -> str:
+    if get_user(ops, user) is None:
+        create_user(ops, user, role, password=PASSWORD)
+    return start_session(ops, authenticate(ops, user, PASSWORD, source="test"), source="test")
+
+
+def test_a_session_follows_its_account_role_and_grants_at_once(ops):
+    token = _session(ops)
+    assert resume_session(ops, token).principal == Principal("ana", "registrar")
+    update_user(ops, "ana", role="researcher", grants=["lds"])
+    active = resume_session(ops, token)
+    assert active.principal == Principal("ana", "researcher", frozenset({"lds"}))
+    assert not active.must_change_password
+
+
+def test_disabling_an_account_ends_its_sessions_at_once(ops):
+    token = _session(ops)
+    other = start_session(ops, Principal("ana", "registrar"), source="second browser")
+    disable_user(ops, "ana")
+    for each in (token, other):
+        with pytest.raises(SessionEnded, match="disabled") as ended:
+            resume_session(ops, each)
+        assert ended.value.reason == "account-disabled"
+    assert events(ops, action="user-disable")[0].detail["sessions_ended"] == 2
+    enable_user(ops, "ana")
+    with pytest.raises(SessionEnded):                       # enabling again does not revive old sessions
+        resume_session(ops, token)
+
+
+def test_sign_out_revokes_the_session_and_is_audited(ops):
+    token = _session(ops)
+    assert end_session(ops, token)
+    with pytest.raises(SessionEnded, match="signed out"):
+        resume_session(ops, token)
+    assert not end_session(ops, token)                       # once only
+    [event] = events(ops, action="sign-out")
+    assert (event.user, event.role, event.detail) == ("ana", "registrar", {"reason": "signed-out"})
+    assert verify_chain(ops).ok
+
+
+def test_sessions_expire_when_idle_and_at_their_absolute_limit(ops, clock):
+    policy = SessionPolicy(idle=timedelta(minutes=30), absolute=timedelta(hours=2))
+    token = _session(ops)
+    for _ in range(3):                                      # used every 29 minutes: stays alive
+        clock.advance(minutes=29)
+        resume_session(ops, token, policy=policy)
+    clock.advance(minutes=31)
+    with pytest.raises(SessionEnded, match="without use") as idle:
+        resume_session(ops, token, policy=policy)
+    assert idle.value.reason == "idle" and events(ops, action="sign-out")[0].detail == {"reason": "idle"}
+    busy = _session(ops)
+    for _ in range(4):
+        clock.advance(minutes=29)
+        resume_session(ops, busy, policy=policy)
+    clock.advance(minutes=5)                                 # 2 h 1 min after sign-in
+    with pytest.raises(SessionEnded, match="after 2 hours"):
+        resume_session(ops, busy, policy=policy)
+
+
+def test_forged_tokens_are_refused_and_the_store_keeps_no_token(ops, tmp_path):
+    token = _session(ops)
+    session_id, mac = token.split(".")
+    forged = [f"{session_id}.{'0' * len(mac)}", f"{session_id[:-1]}A.{mac}", session_id, "", "x.y", "é.é", f"{token}x"]
+    for bad in forged:
+        with pytest.raises(SessionEnded):
+            resume_session(ops, bad)
+    elsewhere = open_operational_store(tmp_path / "other" / "registry.duckdb")
+    create_user(elsewhere, "ana", "registrar", password=PASSWORD)
+    with pytest.raises(SessionEnded):                        # another store's secret signs differently
+        resume_session(elsewhere, token)
+    with ops.connect() as con:
+        dump = "\n".join(con.iterdump())
+    assert session_id not in dump and mac not in dump
+    key = session_key_path(ops)
+    assert key.parent == ops.path.parent and key.stat().st_mode & 0o777 == 0o600
+    key.chmod(0o644)
+    with pytest.raises(accounts.RegistryError, match="chmod 600"):
+        resume_session(ops, token)
+
+
+def test_setting_a_password_ends_sessions_and_changing_it_keeps_the_current_one(ops):
+    token = _session(ops)
+    set_password(ops, "ana", "a password set by the administrator", actor=Principal("boss", "administrator"))
+    with pytest.raises(SessionEnded, match="password was changed"):
+        resume_session(ops, token)
+    assert not get_user(ops, "ana").must_change_password
+    assert events(ops, action="password-set")[0].detail == {"target": "ana", "must_change_password": False,
+                                                            "sessions_ended": 1}
+    set_password(ops, "ana", PASSWORD, must_change=True)
+    here, there = _session(ops), _session(ops)
+    assert resume_session(ops, here).must_change_password
+    with pytest.raises(PasswordPolicyError):
+        set_password(ops, "ana", "short")
+    change_password(ops, "ana", PASSWORD, "my own new long password", keep_session=here)
+    assert not resume_session(ops, here).must_change_password
+    with pytest.raises(SessionEnded):
+        resume_session(ops, there)
+    assert events(ops, action="password-change")[0].detail["sessions_ended"] == 1
 
 
 # ---- first start and demo -----------------------------------------------------------------------------
