@@ -495,7 +495,7 @@ class ActiveSession:
 _ENDED_MESSAGES = {
     "account-disabled": "your account has been disabled; ask a registry administrator",
     "password-set": "your password was changed; please sign in again",
-    "signed-out": "you signed out",
+    "signed-out": "the session was signed out (in this or another tab)",
 }
 
 

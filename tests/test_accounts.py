@@ -383,7 +383,7 @@ def test_disabling_an_account_ends_its_sessions_at_once(ops):
 def test_sign_out_revokes_the_session_and_is_audited(ops):
     token = _session(ops)
     assert end_session(ops, token)
-    with pytest.raises(SessionEnded, match="signed out"):
+    with pytest.raises(SessionEnded, match="was signed out"):
         resume_session(ops, token)
     assert not end_session(ops, token)                       # once only
     [event] = events(ops, action="sign-out")

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines.load import ingest_file
+from tests.dashboard_session import session_token
 
 PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "pages"
 PATIENT = {"patientIdNumber": "00000001", "sex": "2"}
@@ -24,7 +25,9 @@ def store(write_xml, db_path, monkeypatch) -> Path:
 
 
 def test_store_overview_shows_counts(store):
-    at = AppTest.from_file(str(PAGES / "store.py")).run()
+    at = AppTest.from_file(str(PAGES / "store.py"))
+    at.session_state["session_token"] = session_token("researcher")
+    at.run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     # b.xml: its only tumor is rejected, its patient record (valid) is kept
@@ -32,10 +35,8 @@ def test_store_overview_shows_counts(store):
 
 
 def _as(role: str) -> AppTest:
-    from registry.principal import Principal
-
     at = AppTest.from_file(str(PAGES / "batches.py"))
-    at.session_state["principal"] = Principal(f"{role}1", role, frozenset())
+    at.session_state["session_token"] = session_token(role)
     return at.run()
 
 
@@ -57,7 +58,9 @@ def test_batches_page_lists_every_batch_with_accounting(store):
 
 def test_pages_explain_an_empty_store(tmp_path, monkeypatch):
     monkeypatch.setenv("REGISTRY_DB", str(tmp_path / "none.duckdb"))
-    at = AppTest.from_file(str(PAGES / "store.py")).run()
+    at = AppTest.from_file(str(PAGES / "store.py"))
+    at.session_state["session_token"] = session_token("researcher")
+    at.run()
     assert not at.exception
     assert "registry ingest" in at.warning[0].value
 
@@ -95,7 +98,9 @@ def test_router_starts_on_the_sign_in_page(store):
 def test_each_role_signs_in_and_gets_its_pages(accounts, store, role):
     at = _sign_in(f"{role}1", accounts[role])
     assert not at.exception
-    assert at.session_state["principal"].role == role
+    from registry.accounts import resume_session
+    from registry.operational import open_operational_store as ops_of
+    assert resume_session(ops_of(store), at.session_state["session_token"]).principal.role == role
     at.switch_page("pages/store.py").run()   # a browser lands here by itself after the sign-in rerun
     assert not at.exception
     assert at.title[0].value == "Registry store"
@@ -107,7 +112,7 @@ def test_each_role_signs_in_and_gets_its_pages(accounts, store, role):
 def test_wrong_password_is_refused_without_revealing_it(accounts, store):
     at = _sign_in("researcher1", "not-the-password")
     assert not at.exception
-    assert "principal" not in at.session_state
+    assert "session_token" not in at.session_state
     assert at.error and "not-the-password" not in at.error[0].value
     assert at.title[0].value == "Sign in to Oncoregistry"
 

@@ -16,8 +16,8 @@ from dashboard.common import (
     excluded_text,
     filter_controls,
     how_computed,
+    page_cache,
     require_principal,
-    vintage,
 )
 from registry.analysis import age_specific, incidence_rates, incidence_trend
 from registry.cohort import TumorFilter
@@ -31,12 +31,12 @@ STANDARDS = {"us2000_19": "US 2000 (19 age groups)", "us2000_18": "US 2000 (18 a
              "esp2013_19": "European 2013"}
 
 
-@st.cache_data(show_spinner="Computing county rates...")
-def _county_rates(_principal: Principal, user: str, db: str, chosen: TumorFilter, standard: str,
-                  data_vintage: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """County and state rates for one filter (cached per user, filter, standard and data vintage)."""
-    county = incidence_rates(_principal, Path(db), chosen, by=("county_fips",), standard=standard)
-    state = incidence_rates(_principal, Path(db), chosen, standard=standard)
+@page_cache("Computing county rates...")
+def _county_rates(principal: Principal, db: Path, chosen: TumorFilter, standard: str) -> tuple[
+        pd.DataFrame, pd.DataFrame]:
+    """County and state rates for one filter and standard population."""
+    county = incidence_rates(principal, db, chosen, by=("county_fips",), standard=standard)
+    state = incidence_rates(principal, db, chosen, standard=standard)
     return county, state
 
 
@@ -59,7 +59,7 @@ with st.sidebar:
     classes: Literal["quantile", "equal"] = st.radio("Classes", ["quantile", "equal"], format_func=lambda c: f"{c} intervals".capitalize(),
                        horizontal=True, key="f_classes")
 try:
-    county, state = _county_rates(principal, principal.user, str(db), chosen, standard, vintage(str(db)))
+    county, state = _county_rates(principal, db, chosen, standard)
 except DisclosureRisk as exc:
     st.error(f"This view is withheld: {exc}")
     st.stop()

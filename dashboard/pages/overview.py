@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import SEXES, download_csv, how_computed, require_principal, vintage
+from dashboard.common import SEXES, download_csv, how_computed, page_cache, require_principal, vintage
 from registry.analysis import incidence_rates
 from registry.cohort import TumorFilter, case_totals
 from registry.principal import Principal
@@ -17,17 +17,15 @@ from registry.site_recode import SITE_GROUPS
 TOP_SITES = 15
 
 
-@st.cache_data(show_spinner="Counting...")
-def _overview(_principal: Principal, user: str, db: str, data_vintage: str | None) -> tuple[
-        pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame | str]:
-    """Counts by year and sex, by site group (and sex), and the rate by sex or why there is none (cached per
-    user and vintage)."""
+@page_cache("Counting...")
+def _overview(principal: Principal, db: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame | str]:
+    """Counts by year and sex, by site group (and sex), and the rate by sex or why there is none."""
     everyone = TumorFilter(sexes=("1", "2"))
-    yearly = case_totals(_principal, Path(db), everyone, by=("diagnosis_year", "sex"))
-    site_totals = case_totals(_principal, Path(db), everyone, by=("site_recode",))
-    site_sex = case_totals(_principal, Path(db), everyone, by=("site_recode", "sex"))
+    yearly = case_totals(principal, db, everyone, by=("diagnosis_year", "sex"))
+    site_totals = case_totals(principal, db, everyone, by=("site_recode",))
+    site_sex = case_totals(principal, db, everyone, by=("site_recode", "sex"))
     try:
-        rates: pd.DataFrame | str = incidence_rates(_principal, Path(db), everyone, by=("sex",))
+        rates: pd.DataFrame | str = incidence_rates(principal, db, everyone, by=("sex",))
     except ValueError as exc:   # e.g. no population loaded: the counts still stand
         rates = str(exc)
     return yearly, site_totals, site_sex, rates
@@ -52,7 +50,7 @@ principal, db = require_principal()
 st.title("Overview")
 st.caption(f"Data as of {vintage(str(db)) or 'no load yet'}. Invasive tumors (behavior 3); each loaded source "
            "record counts until linkage consolidates reports of the same tumor.")
-yearly, site_totals, site_sex, rates = _overview(principal, principal.user, str(db), vintage(str(db)))
+yearly, site_totals, site_sex, rates = _overview(principal, db)
 if yearly.empty:
     st.info("Nothing loaded yet: load NAACCR files with `registry ingest`.")
     st.stop()

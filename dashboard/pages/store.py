@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.common import require_principal
 from registry.batches import store_info
 from registry.errors import StoreError
-from registry.store import default_db_path
 
 st.title("Registry store")
-path = default_db_path()
+_, path = require_principal()
 try:
     facts = store_info(path)
 except StoreError as exc:

@@ -20,12 +20,11 @@ METHODS = {"kaplan-meier": "Kaplan-Meier (observed)", "pohar-perme": "Pohar-Perm
 TIMES = [1, 3, 5, 10]
 
 
-@st.cache_data(show_spinner="Computing survival...", max_entries=64)
-def survival(role: str, user: str, db: str, tumor_filter: TumorFilter, method: str, times: tuple[int, ...] | None,
-             by: str | None, vintage: str | None) -> pd.DataFrame:
-    """Released survival estimates (at ``times`` or the full curves); cached per role, user, filter, vintage."""
-    del vintage   # only part of the cache key
-    return analysis.survival(Principal(user, role), Path(db), tumor_filter, method=method,
+@common.page_cache("Computing survival...")
+def survival(principal: Principal, db: Path, tumor_filter: TumorFilter, method: str,
+             times: tuple[int, ...] | None, by: str | None) -> pd.DataFrame:
+    """Released survival estimates (at ``times`` or the full curves)."""
+    return analysis.survival(principal, db, tumor_filter, method=method,
                              times_years=list(times) if times else None, by=by)
 
 
@@ -74,10 +73,9 @@ principal, db = common.require_principal()
 method = common.choice_control("Method", METHODS, "method")
 tumor_filter = common.filter_controls(stage=True)
 by = common.comparison_control(["stage_group", "sex", "age_band", "period", "race", "treatment_group"])
-vintage = common.vintage(str(db))
 try:
-    at_times = survival(principal.role, principal.user, str(db), tumor_filter, method, tuple(TIMES), by, vintage)
-    curve = survival(principal.role, principal.user, str(db), tumor_filter, method, None, by, vintage)
+    at_times = survival(principal, db, tumor_filter, method, tuple(TIMES), by)
+    curve = survival(principal, db, tumor_filter, method, None, by)
 except StoreError as exc:
     st.warning(str(exc))
     st.stop()
