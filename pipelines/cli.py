@@ -457,6 +457,28 @@ def users_reset_password(user: Annotated[str, typer.Argument(help="User name.")]
     out.print(f"new password for {user!r} (shown only now): {password}", markup=False, highlight=False)
 
 
+@users_app.command("passwd")
+def users_passwd(
+    user: Annotated[str, typer.Argument(help="User name.")],
+    stdin: Annotated[bool, typer.Option("--stdin", help="Read the new password from the first line of standard "
+                                                        "input (for scripts) instead of asking twice.")] = False,
+    must_change: Annotated[bool, typer.Option("--must-change", help="Make it temporary: the user must change "
+                                                                    "it at next sign-in.")] = False,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Set an account's password, typed without echo (e.g. the initial administrator's own); ends its
+    dashboard sessions."""
+    from registry.accounts import set_password
+
+    if stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt(f"New password for {user}", hide_input=True, confirmation_prompt=True)
+    _users_call(db, lambda ops, actor: set_password(ops, user, password, must_change=must_change, actor=actor))
+    out.print(f"password of {user!r} set" + ("; it must be changed at next sign-in" if must_change else ""),
+              markup=False, highlight=False)
+
+
 @users_app.command("demo")
 def users_demo(db: DbOption = DEFAULT_DB) -> None:
     """Create the documented demo accounts, one per role (for demonstration stores only)."""

@@ -569,3 +569,38 @@ def test_concurrent_sign_ins_verify_at_most_the_allowed_failures(ops, clock, mon
     assert locked.value.locked_until is not None
     assert len(events(ops, action="sign-in-failed", limit=None)) == 25      # one event per attempt
     assert verify_chain(ops).ok
+
+
+def test_cli_passwd_sets_a_password_without_echo_and_clears_must_change(db_path):
+    first = runner.invoke(app, ["users", "list", "--db", str(db_path)])
+    printed = _password_in(first.output, "created with password ")
+    ops = open_operational_store(db_path)
+    assert get_user(ops, "admin").must_change_password                  # the printed password is temporary
+    token = start_session(ops, authenticate(ops, "admin", printed, source="test"), source="test")
+    typed = runner.invoke(app, ["users", "passwd", "admin", "--db", str(db_path)],
+                          input="my chosen admin password\nmy chosen admin password\n")
+    assert typed.exit_code == 0, typed.output
+    assert "my chosen admin password" not in typed.output                 # never echoed
+    assert not get_user(ops, "admin").must_change_password
+    assert authenticate(ops, "admin", "my chosen admin password", source="test").is_administrator
+    with pytest.raises(SessionEnded):                                      # sessions with the old one end
+        resume_session(ops, token)
+    [event] = events(ops, action="password-set")
+    assert event.user.startswith("console:") and event.detail["target"] == "admin"
+    assert "my chosen admin password" not in str(event.detail)
+
+    piped = runner.invoke(app, ["users", "passwd", "ADMIN", "--stdin", "--must-change", "--db", str(db_path)],
+                          input="a scripted long password\n")
+    assert piped.exit_code == 0, piped.output
+    assert "must be changed" in piped.output
+    assert authenticate(ops, "admin", "a scripted long password", source="test")
+    assert get_user(ops, "admin").must_change_password
+    short = runner.invoke(app, ["users", "passwd", "admin", "--stdin", "--db", str(db_path)], input="short\n")
+    assert short.exit_code == 2 and "at least 12 characters" in short.output and "short\n" not in short.output
+    differ = runner.invoke(app, ["users", "passwd", "admin", "--db", str(db_path)],
+                           input="first long password\nsecond long password\n")
+    assert differ.exit_code != 0
+    assert authenticate(ops, "admin", "a scripted long password", source="test")   # unchanged
+    unknown = runner.invoke(app, ["users", "passwd", "nobody", "--stdin", "--db", str(db_path)],
+                            input="a scripted long password\n")
+    assert unknown.exit_code == 2 and "no user" in unknown.output
