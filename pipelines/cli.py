@@ -404,7 +404,8 @@ def announce_initial_administrator(db: Path) -> None:
     password = ensure_initial_administrator(open_operational_store(db))
     if password:
         console.print(f"New operational store: administrator {INITIAL_ADMINISTRATOR!r} created with password "
-                      f"{password} (shown only now; it must be changed at first sign-in)",
+                      f"{password} (shown only now; it must be changed at first sign-in, or now with "
+                      f"`registry users passwd {INITIAL_ADMINISTRATOR}`)",
                       style="bold yellow", markup=False, highlight=False)
 
 
