@@ -22,8 +22,10 @@ Every sign-in and sign-out (either kind, success or failure) writes one audit ev
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -53,7 +55,13 @@ ROLE_PRECEDENCE = ("administrator", "registrar", "researcher")   # a user in sev
 
 
 def _ops() -> OperationalStore:
-    return open_operational_store(default_db_path())
+    return _operational_store(default_db_path())
+
+
+@functools.cache
+def _operational_store(db: Path) -> OperationalStore:
+    """The operational store beside db, migrated once per process (sessions are checked on every run)."""
+    return open_operational_store(db)
 
 
 def browser_token() -> str | None:
