@@ -341,10 +341,10 @@ def change_password(ops: OperationalStore, user: str, current_password: str, new
 
 def _record_attempt(con: sqlite3.Connection, key: str, typed: str, now: datetime, outcome: str, source: str,
                     locked_until: datetime | None = None) -> int:
-    cursor = con.execute("INSERT INTO sign_in_attempt (user_key, user_name, attempted_at, success, outcome, source, "
-                "locked_until) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [key, typed, timestamp(now), int(outcome == "ok"), outcome, source,
-                 timestamp(locked_until) if locked_until else None])
+    cursor = con.execute("INSERT INTO sign_in_attempt (user_key, user_name, attempted_at, success, outcome, "
+                         "source, locked_until) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [key, typed, timestamp(now), int(outcome == "ok"), outcome, source,
+                          timestamp(locked_until) if locked_until else None])
     return int(cursor.lastrowid or 0)
 
 
