@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.session import current_session, keep_browser_signed_in, sign_out
+from dashboard.session import ROUTED_KEY, account_controls, current_session
 
 PAGES = Path(__file__).parent / "pages"
 # (file stem, title, section, roles that may open it; None = every role)
@@ -32,7 +32,7 @@ def stand_in(page: str, title: str) -> st.Page:
 
 st.set_page_config(page_title="Oncoregistry", layout="wide")
 active = current_session()
-keep_browser_signed_in(active)
+account_controls(active)
 if active is None:
     navigation = stand_in("sign_in", "Sign in")
 elif active.must_change_password:
@@ -45,8 +45,8 @@ else:
             sections.setdefault(section, []).append(st.Page(PAGES / f"{stem}.py", title=title,
                                                             default=stem == DEFAULT_PAGE))
     navigation = st.navigation(sections)
-if active is not None:
-    with st.sidebar:
-        st.caption(f"Signed in as **{active.principal.user}** ({active.principal.role})")
-        st.button("Sign out", on_click=sign_out)
-navigation.run()
+st.session_state[ROUTED_KEY] = True
+try:
+    navigation.run()
+finally:
+    st.session_state.pop(ROUTED_KEY, None)

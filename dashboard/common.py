@@ -13,7 +13,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import pandas as pd
 import streamlit as st
 
-from dashboard.session import change_password_page, current_session, sign_in_page
+from dashboard.session import account_controls, change_password_page, current_session, routed, sign_in_page
 from registry.cohort import COMPARISONS, RACE_RECODES, STAGE_GROUPS, TumorFilter, data_vintage
 from registry.principal import Principal
 from registry.privacy import DEFAULT_THRESHOLD
@@ -31,6 +31,8 @@ def require_principal() -> tuple[Principal, Path]:
     """The signed-in user and the store. When nobody is signed in, or the user must first change their
     password, the page shows that form instead and stops (and goes on, with its filters, once done)."""
     active = current_session()
+    if not routed():
+        account_controls(active)
     if active is None:
         st.error("Please sign in to see this page.")
         sign_in_page()

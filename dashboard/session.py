@@ -50,6 +50,7 @@ TOKEN_KEY = "session_token"          # this tab's session token (server memory o
 NOTICE_KEY = "session_notice"        # why the last session ended, for the sign-in page
 STALE_COOKIE_KEY = "session_stale_cookie"   # a cookie token that no longer works: not tried again
 IDP_KEY = "identity_provider_principal"
+ROUTED_KEY = "routed"                # set while the router runs the page
 COOKIE = "oncoregistry_session"
 ROLE_PRECEDENCE = ("administrator", "registrar", "researcher")   # a user in several groups gets the first
 
@@ -148,6 +149,23 @@ def sign_out() -> None:
         record_event(_ops(), principal, "sign-out", reason="signed-out", source="oidc")
     if identity_provider_configured() and getattr(st.user, "is_logged_in", False):
         st.logout()
+
+
+def account_controls(active: ActiveSession | None) -> None:
+    """What every page run shows about the session: the cookie kept in step with it, and in the sidebar who
+    is signed in, with the Sign out button."""
+    keep_browser_signed_in(active)
+    if active is not None:
+        with st.sidebar:
+            st.caption(f"Signed in as **{active.principal.user}** ({active.principal.role})")
+            st.button("Sign out", on_click=sign_out)
+
+
+def routed() -> bool:
+    """Whether this run goes through the router (app.py). Streamlit runs a page of the `pages/` folder asked
+    for by URL on its own until the router has run once in the process; pages then add the account controls
+    themselves."""
+    return bool(st.session_state.get(ROUTED_KEY))
 
 
 def keep_browser_signed_in(active: ActiveSession | None) -> None:

@@ -79,6 +79,7 @@ def test_a_changed_role_takes_effect_at_once_and_never_sees_the_old_roles_cache(
     assert overview_counts(registrar).tolist() == [3]
     accounts.update_user(ops, "ana", role="researcher")
     registrar.run()                                               # the same open tab
+    assert registrar.sidebar.caption[0].value.endswith("(researcher)")
     assert overview_counts(registrar).isna().all()               # 3 is withheld for researchers
     other_tab = app(session_token("researcher", "ana"))
     assert overview_counts(other_tab).isna().all()
@@ -109,7 +110,7 @@ def test_a_reload_stays_signed_in_through_the_cookie_until_sign_out(store, ops, 
     assert not at.exception
     token = at.session_state["session_token"]
     assert token not in str(dict(at.query_params))                 # never in the URL
-    cookie_script = app(token).get("html")[0].proto.body           # the router's next run in this tab
+    cookie_script = at.get("html")[0].proto.body
     assert "oncoregistry_session=" + token in cookie_script and "SameSite=Strict" in cookie_script
 
     import dashboard.session
