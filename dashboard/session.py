@@ -49,6 +49,7 @@ from registry.store import default_db_path
 TOKEN_KEY = "session_token"          # this tab's session token (server memory only)
 NOTICE_KEY = "session_notice"        # why the last session ended, for the sign-in page
 STALE_COOKIE_KEY = "session_stale_cookie"   # a cookie token that no longer works: not tried again
+ENDED_KEY = "session_ended"          # this tab's session ended: clear the cookie it may have set
 IDP_KEY = "identity_provider_principal"
 ROUTED_KEY = "routed"                # set while the router runs the page
 COOKIE = "oncoregistry_session"
@@ -103,6 +104,7 @@ def current_principal() -> Principal | None:
 
 def _forget(token: str | None) -> None:
     st.session_state.pop(TOKEN_KEY, None)
+    st.session_state[ENDED_KEY] = True
     if token and token == browser_token():
         st.session_state[STALE_COOKIE_KEY] = token
 
@@ -117,6 +119,7 @@ def sign_in_local(user: str, password: str) -> Principal | None:
         return None
     st.session_state[TOKEN_KEY] = start_session(ops, principal, source="dashboard")
     st.session_state.pop(NOTICE_KEY, None)
+    st.session_state.pop(ENDED_KEY, None)
     return principal
 
 
@@ -178,12 +181,14 @@ def keep_browser_signed_in(active: ActiveSession | None) -> None:
     """
     token = st.session_state.get(TOKEN_KEY) if active is not None else None
     sent = browser_token()
-    if token == sent or (token is None and sent is None):
-        return
     if token:
+        if token == sent:
+            return
         value, max_age = token, int(DEFAULT_SESSION_POLICY.absolute.total_seconds())
-    else:
+    elif sent or st.session_state.get(ENDED_KEY):
         value, max_age = "", 0
+    else:
+        return
     cookie = json.dumps(f"{COOKIE}={value}; Path=/; Max-Age={max_age}; SameSite=Strict")
     st.html(f"<script>document.cookie = {cookie} + (location.protocol === 'https:' ? '; Secure' : '');</script>",
             unsafe_allow_javascript=True, width="content")
