@@ -136,7 +136,21 @@ def _warm_imports() -> None:
 _COMPONENTS: list[Any] = []   # the custom-component registry found by the warm-up run
 
 
-def _render(page: str, principal: Any) -> tuple[float, Any]:
+def _session_token(db: Path, user: str, role: str) -> str:
+    """A dashboard session for the bench user (its account created with a random password when missing)."""
+    from registry import accounts
+    from registry.operational import open_operational_store
+    from registry.principal import Principal
+
+    ops = open_operational_store(db)
+    if accounts.get_user(ops, user) is None:
+        accounts.create_user(ops, user, role, must_change_password=False, actor="bench")
+    else:
+        accounts.update_user(ops, user, role=role, grants=(), actor="bench")
+    return accounts.start_session(ops, Principal(user, role), source="bench")
+
+
+def _render(page: str, token: str) -> tuple[float, Any]:
     """Seconds for one ``AppTest.run()`` of a page (a new AppTest, so a new session), and the AppTest.
 
     Every new AppTest scans the installed packages for custom components (about 0.3 s), which a server does
@@ -145,7 +159,7 @@ def _render(page: str, principal: Any) -> tuple[float, Any]:
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(PAGES_DIR / f"{page}.py"), default_timeout=TIMEOUT_SECONDS)
-    at.session_state["principal"] = principal
+    at.session_state["session_token"] = token
     if _COMPONENTS and hasattr(at, "_bidi_component_manager"):
         at._bidi_component_manager = _COMPONENTS[0]
     start = time.perf_counter()
@@ -169,17 +183,15 @@ def child_main(role: str, page: str, db: Path, user: str, profile: Path | None) 
     os.environ["REGISTRY_DB"] = str(db)
     warnings.simplefilter("ignore")
     _warm_imports()
-    from registry.principal import Principal
-
-    principal = Principal(user, role, frozenset())
-    _, warm = _render(BASELINE_PAGE, principal)   # untimed: the first AppTest run sets up Streamlit's runtime
+    token = _session_token(db, user, role)
+    _, warm = _render(BASELINE_PAGE, token)   # untimed: the first AppTest run sets up Streamlit's runtime
     if getattr(warm, "_bidi_component_manager", None) is not None:
         _COMPONENTS.append(warm._bidi_component_manager)
-    baseline, _ = _render(BASELINE_PAGE, principal)
+    baseline, _ = _render(BASELINE_PAGE, token)
     if profile is None:
-        seconds, at = _render(page, principal)
+        seconds, at = _render(page, token)
     else:
-        seconds, at = _profiled_render(page, principal, profile)
+        seconds, at = _profiled_render(page, token, profile)
     result: dict[str, Any] = {"role": role, "page": page, "user": user, "seconds": seconds,
                               "baseline_seconds": baseline, "messages": _messages(at)}
     if at.exception:
@@ -187,7 +199,7 @@ def child_main(role: str, page: str, db: Path, user: str, profile: Path | None) 
     print(json.dumps(result))
 
 
-def _profiled_render(page: str, principal: Any, out: Path) -> tuple[float, Any]:
+def _profiled_render(page: str, token: str, out: Path) -> tuple[float, Any]:
     """Render under cProfile. AppTest runs the script in a thread, so every thread gets its own profiler."""
     import cProfile
     import pstats
@@ -210,7 +222,7 @@ def _profiled_render(page: str, principal: Any, out: Path) -> tuple[float, Any]:
     profiles.append(main)
     try:
         main.enable()
-        seconds, at = _render(page, principal)
+        seconds, at = _render(page, token)
         main.disable()
     finally:
         threading.Thread.run = original  # type: ignore[method-assign]

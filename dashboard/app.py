@@ -6,27 +6,46 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.session import current_principal, sign_out
+from dashboard.session import ROUTED_KEY, account_controls, current_session
 
 PAGES = Path(__file__).parent / "views"
+# (file stem, title, section, roles that may open it; None = every role)
+PAGE_LIST: tuple[tuple[str, str, str, tuple[str, ...] | None], ...] = (
+    ("overview", "Overview", "Explore", None),
+    ("incidence_map", "Incidence map", "Explore", None),
+    ("trends", "Trends", "Explore", None),
+    ("survival", "Survival", "Explore", None),
+    ("recurrence", "Recurrence", "Explore", None),
+    ("store", "Store overview", "Registry", None),
+    ("batches", "Ingest batches", "Registry", ("registrar", "administrator")),
+    ("change_password", "Change password", "Account", None),
+)
+DEFAULT_PAGE = "overview"
+
+
+def stand_in(page: str, title: str) -> st.Page:
+    """Navigation where every page's address shows `page` (sign-in, forced password change): a link opened
+    now lands on its own page, with its filters in the query string, once that is done."""
+    return st.navigation([st.Page(PAGES / f"{page}.py", title=title, url_path=stem, default=stem == DEFAULT_PAGE)
+                          for stem, *_ in PAGE_LIST], position="hidden")
 
 st.set_page_config(page_title="Oncoregistry", layout="wide")
-principal = current_principal()
-if principal is None:
-    navigation = st.navigation([st.Page(PAGES / "sign_in.py", title="Sign in")])
+active = current_session()
+account_controls(active)
+if active is None:
+    navigation = stand_in("sign_in", "Sign in")
+elif active.must_change_password:
+    navigation = stand_in("change_password", "Change password")
 else:
-    explore = [
-        st.Page(PAGES / "overview.py", title="Overview", default=True),
-        st.Page(PAGES / "incidence_map.py", title="Incidence map"),
-    ]
-    explore += [st.Page(PAGES / f"{name}.py", title=title) for name, title in (
-        ("trends", "Trends"), ("survival", "Survival"),
-        ("recurrence", "Recurrence")) if (PAGES / f"{name}.py").exists()]
-    registry_pages = [st.Page(PAGES / "store.py", title="Store overview")]
-    if principal.role in ("registrar", "administrator"):
-        registry_pages.append(st.Page(PAGES / "batches.py", title="Ingest batches"))
-    navigation = st.navigation({"Explore": explore, "Registry": registry_pages})
-    with st.sidebar:
-        st.caption(f"Signed in as **{principal.user}** ({principal.role})")
-        st.button("Sign out", on_click=sign_out)
-navigation.run()
+    principal = active.principal
+    sections: dict[str, list[st.Page]] = {}
+    for stem, title, section, roles in PAGE_LIST:
+        if roles is None or principal.role in roles:
+            sections.setdefault(section, []).append(st.Page(PAGES / f"{stem}.py", title=title,
+                                                            default=stem == DEFAULT_PAGE))
+    navigation = st.navigation(sections)
+st.session_state[ROUTED_KEY] = True
+try:
+    navigation.run()
+finally:
+    st.session_state.pop(ROUTED_KEY, None)

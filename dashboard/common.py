@@ -3,13 +3,15 @@ the "how this was computed" note and a CSV download that carries the method and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pandas as pd
 import streamlit as st
 
-from dashboard.session import current_principal
+from dashboard.session import account_controls, change_password_page, current_session, routed, sign_in_page
 from dashboard.tables import show_table, when
 from registry.cohort import (
     COMPARISONS,
@@ -28,15 +30,25 @@ from registry.store import default_db_path
 
 SEXES = {"": "Both sexes", "1": "Male", "2": "Female"}
 DEFAULT_YEARS = (2014, 2023)   # diagnosis years every page starts from
+FILTERS_KEY = "filters"   # the last filter values, so they follow the user from page to page
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def require_principal() -> tuple[Principal, Path]:
-    """The signed-in user and the store; stops the page when nobody is signed in."""
-    principal = current_principal()
-    if principal is None:
-        st.error("Please sign in.")
+    """The signed-in user and the store. When nobody is signed in, or the user must first change their
+    password, the page shows that form instead and stops (and goes on, with its filters, once done)."""
+    active = current_session()
+    if not routed():
+        account_controls(active)
+    if active is None:
+        st.error("Please sign in to see this page.")
+        sign_in_page()
         st.stop()
-    return principal, default_db_path()
+    if active.must_change_password:
+        change_password_page(active)
+        st.stop()
+    return active.principal, default_db_path()
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -45,9 +57,44 @@ def vintage(db_path: str) -> str | None:
     return data_vintage(Path(db_path))
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _released(name: str, who: tuple[str, str, tuple[str, ...]], db: str, data_vintage: str | None,
+              args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...], _compute: Callable[..., Any],
+              _principal: Principal) -> Any:
+    """One cache for every page: keyed on the computation, the whole principal, the store and its vintage."""
+    del who, data_vintage   # only part of the cache key (who is _principal, spelled out to be hashable)
+    return _compute(_principal, Path(db), *args, **dict(kwargs))
+
+
+def page_cache(spinner: str = "Computing...") -> Callable[
+        [Callable[Concatenate[Principal, Path, P], R]], Callable[Concatenate[Principal, Path, P], R]]:
+    """Cache what a page computes from ``registry`` for one principal and store: the decorated function
+    takes the Principal and the store path first. Results are keyed on the whole principal (user, role and
+    grants), so a changed role or grant never sees results released to the old one, and on the data
+    vintage, so a new ingest recomputes everything."""
+    def decorate(compute: Callable[Concatenate[Principal, Path, P], R]) -> Callable[Concatenate[Principal, Path, P], R]:
+        name = f"{compute.__code__.co_filename}:{compute.__qualname__}"
+
+        @functools.wraps(compute)
+        def cached(principal: Principal, db: Path, *args: P.args, **kwargs: P.kwargs) -> R:
+            who = (principal.user, principal.role, tuple(sorted(principal.grants)))
+            with st.spinner(spinner):
+                return _released(name, who, str(db), vintage(str(db)), args, tuple(sorted(kwargs.items())),
+                                 _compute=compute, _principal=principal)
+        return cached
+    return decorate
+
+
 def _param(name: str, default: str) -> str:
-    value = st.query_params.get(name, default)
+    """A filter's value: from the URL, else as last chosen on another page, else the default."""
+    value = st.query_params.get(name, st.session_state.get(FILTERS_KEY, {}).get(name, default))
     return str(value)
+
+
+def keep_params(values: dict[str, str]) -> None:
+    """Put filter values in the URL (to share a view) and in the session (to keep them across pages)."""
+    st.query_params.update(values)
+    st.session_state.setdefault(FILTERS_KEY, {}).update(values)
 
 
 def filter_controls(*, years: tuple[int, int] = DEFAULT_YEARS, site: bool = True, sex: bool = True,
@@ -89,8 +136,8 @@ def filter_controls(*, years: tuple[int, int] = DEFAULT_YEARS, site: bool = True
             stage_code = st.selectbox("Summary stage", options,
                                       index=options.index(stage_code) if stage_code in options else 0,
                                       format_func=lambda s: s.replace("_", " ") if s else "All stages", key="f_stage")
-    st.query_params.update({"site": site_code, "sex": sex_code, "race": race_code, "from": str(first),
-                            "to": str(last), "stage": stage_code})
+    keep_params({"site": site_code, "sex": sex_code, "race": race_code, "from": str(first), "to": str(last),
+                 "stage": stage_code})
     sexes = site_sexes or ((sex_code,) if sex_code else ("1", "2"))
     return TumorFilter(site_recodes=site_recodes, sexes=sexes, races=(race_code,) if race_code else (),
                        first_year=first, last_year=last, stage_groups=(stage_code,) if stage_code else ())
@@ -168,7 +215,7 @@ def choice_control(label: str, options: dict[str, str], param: str) -> str:
     with st.sidebar:
         choice = st.radio(label, keys, index=keys.index(chosen) if chosen in keys else 0,
                           format_func=options.__getitem__, key=f"f_{param}")
-    st.query_params[param] = choice
+    keep_params({param: choice})
     return str(choice)
 
 
@@ -179,7 +226,7 @@ def comparison_control(options: Sequence[str]) -> str | None:
     with st.sidebar:
         by = st.selectbox("Compare by", choices, index=choices.index(chosen) if chosen in choices else 0,
                           format_func=lambda c: COMPARISONS.get(c, "No comparison"), key="f_compare")
-    st.query_params["compare"] = by
+    keep_params({"compare": by})
     return by or None
 
 

@@ -476,13 +476,21 @@ def template(
 
 @app.command()
 def serve(db: DbOption = DEFAULT_DB,
-          port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8501) -> None:
-    """Start the dashboard (Streamlit) on localhost."""
+          port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8501,
+          address: Annotated[str, typer.Option(help="Network address to listen on: 127.0.0.1 (this machine "
+                                                    "only) unless you mean to open the dashboard to a network, "
+                                                    "e.g. 0.0.0.0 for every interface.")] = "127.0.0.1") -> None:
+    """Start the dashboard (Streamlit), by default reachable from this machine only."""
     announce_initial_administrator(db)
     app_path = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
     env = {**os.environ, ENV_DB: str(db.resolve())}
-    command = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
+    command = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.address", address,
+               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--client.toolbarMode", "viewer"]
+    host = f"[{address}]" if ":" in address else address
+    where = "every network interface" if address in ("0.0.0.0", "::") else address
+    console.print(f"Dashboard listening on {where}, port {port}: http://{host}:{port}", markup=False,
+                  highlight=False)
     raise typer.Exit(run_until_stopped(command, env))
 
 
@@ -536,7 +544,8 @@ def announce_initial_administrator(db: Path) -> None:
     password = ensure_initial_administrator(open_operational_store(db))
     if password:
         console.print(f"New operational store: administrator {INITIAL_ADMINISTRATOR!r} created with password "
-                      f"{password} (shown only now; it must be changed at first sign-in)",
+                      f"{password} (shown only now; it must be changed at first sign-in, or now with "
+                      f"`registry users passwd {INITIAL_ADMINISTRATOR}`)",
                       style="bold yellow", markup=False, highlight=False)
 
 
@@ -587,6 +596,28 @@ def users_reset_password(user: Annotated[str, typer.Argument(help="User name.")]
 
     password = _users_call(db, lambda ops, actor: reset_password(ops, user, actor=actor))
     out.print(f"new password for {user!r} (shown only now): {password}", markup=False, highlight=False)
+
+
+@users_app.command("passwd")
+def users_passwd(
+    user: Annotated[str, typer.Argument(help="User name.")],
+    stdin: Annotated[bool, typer.Option("--stdin", help="Read the new password from the first line of standard "
+                                                        "input (for scripts) instead of asking twice.")] = False,
+    must_change: Annotated[bool, typer.Option("--must-change", help="Make it temporary: the user must change "
+                                                                    "it at next sign-in.")] = False,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Set an account's password, typed without echo (e.g. the initial administrator's own); ends its
+    dashboard sessions."""
+    from registry.accounts import set_password
+
+    if stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt(f"New password for {user}", hide_input=True, confirmation_prompt=True)
+    _users_call(db, lambda ops, actor: set_password(ops, user, password, must_change=must_change, actor=actor))
+    out.print(f"password of {user!r} set" + ("; it must be changed at next sign-in" if must_change else ""),
+              markup=False, highlight=False)
 
 
 @users_app.command("demo")

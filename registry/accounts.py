@@ -10,7 +10,8 @@ account changed outside the application) goes only into the audit trail, which a
 Lockout: `LockoutPolicy.max_failures` failed attempts for one user name within `window`, counted since
 the last success, lock that name for `duration`. It is keyed by the name typed, so unknown names lock
 the same way; attempts during a lockout are refused without checking the password and do not extend
-it; an administrator's password reset lifts it.
+it; an administrator's password reset lifts it. Each attempt is recorded (as a failure) and counted in
+one write transaction before its password is checked, so concurrent attempts cannot slip past the limit.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from registry import sessions
 from registry.audit import account_matches_chain, append_account_event, append_event
 from registry.errors import RegistryError
 from registry.operational import OperationalStore, name_key, parse_timestamp, timestamp
 from registry.principal import ADMINISTRATOR, GRANTS, REGISTRAR, RESEARCHER, ROLES, Principal
+from registry.sessions import DEFAULT_SESSION_POLICY, SessionEnded, SessionPolicy
 
 log = logging.getLogger(__name__)
 
@@ -261,12 +264,16 @@ def _set_disabled(ops: OperationalStore, user: str, disabled: bool, actor: Princ
         now = ops.now()
         con.execute("UPDATE account SET disabled = ?, updated_at = ? WHERE account_id = ?",
                     [int(disabled), timestamp(now), row["account_id"]])
+        detail: dict[str, object] = {"target": row["user_name"]}
+        if disabled:
+            detail["sessions_ended"] = sessions.revoke_user(con, row["user_key"], now, "account-disabled")
         append_account_event(con, now, who[0], who[1], "user-disable" if disabled else "user-enable",
-                             row["account_id"], {"target": row["user_name"]}, before=row)
+                             row["account_id"], detail, before=row)
 
 
 def disable_user(ops: OperationalStore, user: str, *, actor: Principal | str | None = None) -> None:
-    """Stop an account from signing in (accounts are never deleted, so the audit trail keeps its names)."""
+    """Stop an account from signing in and end its open dashboard sessions (accounts are never deleted, so
+    the audit trail keeps their names)."""
     _set_disabled(ops, user, True, actor)
 
 
@@ -287,37 +294,64 @@ def reset_password(ops: OperationalStore, user: str, *, actor: Principal | str |
         con.execute("UPDATE account SET password_hash = ?, must_change_password = 1, updated_at = ? "
                     "WHERE account_id = ?", [password_hash, timestamp(now), row["account_id"]])
         _record_attempt(con, row["user_key"], row["user_name"], now, "unlocked", f"reset by {who[0]}")
+        ended = sessions.revoke_user(con, row["user_key"], now, "password-set")
         append_account_event(con, now, who[0], who[1], "password-reset", row["account_id"],
-                             {"target": row["user_name"]}, before=row)
+                             {"target": row["user_name"], "sessions_ended": ended}, before=row)
     return secret
 
 
+def set_password(ops: OperationalStore, user: str, new_password: str, *, must_change: bool = False,
+                 actor: Principal | str | None = None) -> None:
+    """An administrator (or the console) sets an account's password: policy checked, the account's
+    sessions ended, a lockout lifted; `must_change` makes it temporary (changed at next sign-in)."""
+    who = _actor(actor)
+    check_password_policy(new_password)
+    password_hash = PASSWORD_HASHER.hash(new_password)
+    with ops.write() as con:
+        row = _account_row(con, user)
+        now = ops.now()
+        con.execute("UPDATE account SET password_hash = ?, must_change_password = ?, updated_at = ? "
+                    "WHERE account_id = ?", [password_hash, int(must_change), timestamp(now), row["account_id"]])
+        _record_attempt(con, row["user_key"], row["user_name"], now, "unlocked", f"set by {who[0]}")
+        ended = sessions.revoke_user(con, row["user_key"], now, "password-set")
+        append_account_event(con, now, who[0], who[1], "password-set", row["account_id"],
+                             {"target": row["user_name"], "must_change_password": must_change,
+                              "sessions_ended": ended}, before=row)
+
+
 def change_password(ops: OperationalStore, user: str, current_password: str, new_password: str, *,
-                    source: str = "", policy: LockoutPolicy = DEFAULT_LOCKOUT) -> None:
-    """A user changes their own password, proving the current one (wrong guesses count toward lockout)."""
+                    source: str = "", policy: LockoutPolicy = DEFAULT_LOCKOUT, keep_session: str | None = None) -> None:
+    """A user changes their own password, proving the current one (wrong guesses count toward lockout).
+
+    Clears "must change password" and ends the user's other dashboard sessions (all but the session token
+    `keep_session`, the one the change was made from).
+    """
     check_password_policy(new_password)
     if new_password == current_password:
         raise PasswordPolicyError("the new password must differ from the current one")
-    row = _check_credentials(ops, user, current_password, source=source, policy=policy,
-                             failed_action="password-change-failed")
+    row, attempt_id = _check_credentials(ops, user, current_password, source=source, policy=policy,
+                                         failed_action="password-change-failed")
     password_hash = PASSWORD_HASHER.hash(new_password)
     with ops.write() as con:
         now = ops.now()
         con.execute("UPDATE account SET password_hash = ?, must_change_password = 0, updated_at = ? "
                     "WHERE account_id = ?", [password_hash, timestamp(now), row["account_id"]])
-        _record_attempt(con, row["user_key"], row["user_name"], now, "ok", source)
+        _succeeded(con, attempt_id)
+        keep = _stored_session_id(ops, keep_session) if keep_session else None
+        ended = sessions.revoke_user(con, row["user_key"], now, "password-set", keep=keep)
         append_account_event(con, now, row["user_name"], row["role"], "password-change", row["account_id"],
-                             {"source": source})
+                             {"source": source, "sessions_ended": ended})
 
 
 # ---- signing in -----------------------------------------------------------------------------------------
 
 def _record_attempt(con: sqlite3.Connection, key: str, typed: str, now: datetime, outcome: str, source: str,
-                    locked_until: datetime | None = None) -> None:
-    con.execute("INSERT INTO sign_in_attempt (user_key, user_name, attempted_at, success, outcome, source, "
-                "locked_until) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [key, typed, timestamp(now), int(outcome == "ok"), outcome, source,
-                 timestamp(locked_until) if locked_until else None])
+                    locked_until: datetime | None = None) -> int:
+    cursor = con.execute("INSERT INTO sign_in_attempt (user_key, user_name, attempted_at, success, outcome, "
+                         "source, locked_until) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [key, typed, timestamp(now), int(outcome == "ok"), outcome, source,
+                          timestamp(locked_until) if locked_until else None])
+    return int(cursor.lastrowid or 0)
 
 
 def _last_reset(con: sqlite3.Connection, key: str) -> int:
@@ -384,40 +418,54 @@ def _locked_message(until: datetime) -> str:
 
 
 def _check_credentials(ops: OperationalStore, user: str, password: str, *, source: str, policy: LockoutPolicy,
-                       failed_action: str) -> sqlite3.Row:
-    """The account row if user and password match an enabled, unlocked account whose row is the state the
-    audit trail records for it; otherwise record the failed attempt and its audit event (`failed_action`)
-    and raise AuthenticationError."""
+                       failed_action: str) -> tuple[sqlite3.Row, int]:
+    """The account row and the id of this attempt's row if user and password match an enabled, unlocked
+    account whose row is the state the audit trail records for it; otherwise record the failure and its
+    audit event (`failed_action`) and raise AuthenticationError.
+
+    The attempt is recorded as a failure *before* the password is checked, in one write transaction with
+    the lockout check, so concurrent attempts queue on the lock and count each other: at most
+    `max_failures` passwords are checked per window. The caller turns the row into a success.
+    """
     typed = str(user)
     key = name_key(typed)
-    with ops.connect() as con:
-        row = con.execute("SELECT * FROM account WHERE user_key = ?", [key]).fetchone()
-        lock = _lock_in_force(con, key, ops.now())
-        chained = row is not None and account_matches_chain(con, row)
-    if lock is None:
-        matches = _verify(row["password_hash"] if row else _dummy_hash(), password)
-        if row is not None and matches and not row["disabled"] and chained:
-            return row
-        outcome = "disabled" if row is not None and matches else "bad-credentials"
-        reason = "unknown-user" if row is None else ("wrong-password" if not matches else "disabled"
-                                                     if row["disabled"] else "changed-outside-the-application")
-    else:
-        outcome = reason = "locked"
     with ops.write() as con:
         now = ops.now()
-        new_lock = _lock_after_failure(con, key, now, policy) if lock is None else None
-        _record_attempt(con, key, typed, now, outcome, source, new_lock)
+        row = con.execute("SELECT * FROM account WHERE user_key = ?", [key]).fetchone()
+        chained = row is not None and account_matches_chain(con, row)
+        lock = _lock_in_force(con, key, now)
+        if lock is not None:
+            _record_attempt(con, key, typed, now, "locked", source)
+            # Recorded under the name typed and no role: the caller has not proven who they are.
+            append_event(con, now, typed, "", failed_action, {"source": source, "reason": "locked"})
+        else:
+            new_lock = _lock_after_failure(con, key, now, policy)
+            attempt_id = _record_attempt(con, key, typed, now, "bad-credentials", source, new_lock)
+    if lock is not None:
+        log.info("%s for user name %r from %r: locked", failed_action, typed, source)
+        raise AuthenticationError(_locked_message(lock), locked_until=lock)
+    matches = _verify(row["password_hash"] if row else _dummy_hash(), password)
+    if row is not None and matches and not row["disabled"] and chained:
+        return row, attempt_id
+    reason = "unknown-user" if row is None else ("wrong-password" if not matches else "disabled"
+                                                 if row["disabled"] else "changed-outside-the-application")
+    with ops.write() as con:
+        if reason == "disabled":
+            con.execute("UPDATE sign_in_attempt SET outcome = 'disabled' WHERE attempt_id = ?", [attempt_id])
         detail: dict[str, object] = {"source": source, "reason": reason}
         if new_lock:
             detail["locked_until"] = timestamp(new_lock)
-        # Recorded under the name typed and no role: the caller has not proven who they are.
-        append_event(con, now, typed, "", failed_action, detail)
+        append_event(con, ops.now(), typed, "", failed_action, detail)
     log.info("%s for user name %r from %r: %s", failed_action, typed, source, reason)
-    if lock or new_lock:
-        until = lock or new_lock
-        assert until is not None
-        raise AuthenticationError(_locked_message(until), locked_until=until)
+    if new_lock:
+        raise AuthenticationError(_locked_message(new_lock), locked_until=new_lock)
     raise AuthenticationError(_SIGN_IN_FAILED)
+
+
+def _succeeded(con: sqlite3.Connection, attempt_id: int) -> None:
+    """Turn an attempt recorded as a failure into a success (lifting the lockout it would have started)."""
+    con.execute("UPDATE sign_in_attempt SET outcome = 'ok', success = 1, locked_until = NULL WHERE attempt_id = ?",
+                [attempt_id])
 
 
 def authenticate(ops: OperationalStore, user: str, password: str, *, source: str,
@@ -427,14 +475,15 @@ def authenticate(ops: OperationalStore, user: str, password: str, *, source: str
     `source` says where the attempt came from (e.g. `dashboard`, `cli`, a client address). Writes exactly
     one audit event (`sign-in` or `sign-in-failed`). Check `get_user(...).must_change_password` next.
     """
-    row = _check_credentials(ops, user, password, source=source, policy=policy, failed_action="sign-in-failed")
+    row, attempt_id = _check_credentials(ops, user, password, source=source, policy=policy,
+                                         failed_action="sign-in-failed")
     new_hash = PASSWORD_HASHER.hash(password) if PASSWORD_HASHER.check_needs_rehash(row["password_hash"]) else None
     principal = Principal(row["user_name"], row["role"], frozenset(json.loads(row["grants"])))
     with ops.write() as con:
         now = ops.now()
         if new_hash is not None:
             con.execute("UPDATE account SET password_hash = ? WHERE account_id = ?", [new_hash, row["account_id"]])
-        _record_attempt(con, row["user_key"], str(user), now, "ok", source)
+        _succeeded(con, attempt_id)
         detail = {"source": source, "must_change_password": bool(row["must_change_password"])}
         if new_hash is None:
             append_event(con, now, principal.user, principal.role, "sign-in", detail)
@@ -442,6 +491,100 @@ def authenticate(ops: OperationalStore, user: str, password: str, *, source: str
             append_account_event(con, now, principal.user, principal.role, "sign-in", row["account_id"],
                                  {**detail, "rehashed": True})
     return principal
+
+
+# ---- dashboard sessions ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ActiveSession:
+    """A live dashboard session: who it acts for now, and whether they must change their password first."""
+
+    principal: Principal
+    must_change_password: bool
+
+
+_ENDED_MESSAGES = {
+    "account-disabled": "your account has been disabled; ask a registry administrator",
+    "password-set": "your password was changed; please sign in again",
+    "signed-out": "the session was signed out (in this or another tab)",
+    "changed-outside-the-application": "your account was changed outside the application; ask a registry "
+                                       "administrator",
+}
+
+
+def _stored_session_id(ops: OperationalStore, token: str) -> str | None:
+    try:
+        return sessions.token_id(sessions.session_secret(ops), token)
+    except SessionEnded:
+        return None
+
+
+def start_session(ops: OperationalStore, principal: Principal, *, source: str) -> str:
+    """Start a dashboard session for a principal just authenticated; returns its token (keep it secret)."""
+    secret = sessions.session_secret(ops)
+    with ops.write() as con:
+        return sessions.issue(con, secret, name_key(principal.user), principal.user, ops.now(), source)
+
+
+def resume_session(ops: OperationalStore, token: str, *,
+                   policy: SessionPolicy = DEFAULT_SESSION_POLICY) -> ActiveSession:
+    """The session of `token` as its account is *now*: current role and grants, must-change flag.
+
+    Called on every page run. Raises SessionEnded (with a message for the user) when the token is forged
+    or unknown, the session was revoked or expired, or the account is gone, disabled or no longer the
+    state the audit trail records for it (changed in SQL); a session that ends here is revoked and its end
+    audited (`sign-out`, with the reason).
+    """
+    stored = sessions.token_id(sessions.session_secret(ops), token)
+    with ops.write() as con:
+        now = ops.now()
+        ended = account = None
+        try:
+            row = sessions.find(con, stored, now, policy)
+        except SessionEnded as exc:
+            ended = exc
+            if exc.reason == "revoked":
+                reason = con.execute("SELECT revoked_reason FROM web_session WHERE session_hash = ?",
+                                     [stored]).fetchone()[0]
+                ended = SessionEnded(_ENDED_MESSAGES.get(reason, str(exc)), reason=reason)
+            elif exc.reason in ("idle", "expired"):
+                user = con.execute("SELECT user_name FROM web_session WHERE session_hash = ?", [stored]).fetchone()[0]
+                sessions.revoke(con, stored, now, exc.reason)
+                append_event(con, now, user, "", "sign-out", {"reason": exc.reason})
+        else:
+            account = con.execute("SELECT * FROM account WHERE user_key = ?", [row["user_key"]]).fetchone()
+            if account is None or account["disabled"]:
+                sessions.revoke(con, stored, now, "account-disabled")
+                append_event(con, now, row["user_name"], "", "sign-out", {"reason": "account-disabled"})
+                ended = SessionEnded(_ENDED_MESSAGES["account-disabled"], reason="account-disabled")
+            elif not account_matches_chain(con, account):   # changed in SQL, not through the application
+                sessions.revoke(con, stored, now, "changed-outside-the-application")
+                append_event(con, now, row["user_name"], "", "sign-out",
+                             {"reason": "changed-outside-the-application"})
+                ended = SessionEnded(_ENDED_MESSAGES["changed-outside-the-application"],
+                                     reason="changed-outside-the-application")
+            else:
+                sessions.touch(con, row, now, policy)
+    if ended is not None:      # raised after the commit, so the revocation and its audit event stand
+        raise ended
+    assert account is not None
+    principal = Principal(account["user_name"], account["role"], frozenset(json.loads(account["grants"])))
+    return ActiveSession(principal, bool(account["must_change_password"]))
+
+
+def end_session(ops: OperationalStore, token: str, *, reason: str = "signed-out") -> bool:
+    """Sign out: revoke the session of `token` and audit it (`sign-out`); False when it had already ended."""
+    stored = _stored_session_id(ops, token)
+    if stored is None:
+        return False
+    with ops.write() as con:
+        now = ops.now()
+        row = con.execute("SELECT w.user_name, a.role FROM web_session w LEFT JOIN account a "
+                          "ON a.user_key = w.user_key WHERE w.session_hash = ?", [stored]).fetchone()
+        if row is None or not sessions.revoke(con, stored, now, reason):
+            return False
+        append_event(con, now, row["user_name"], row["role"] or "", "sign-out", {"reason": reason})
+    return True
 
 
 # ---- first start and demo -------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The SQLite operational store: accounts, sign-in attempts, saved definitions and the audit trail.
+"""The SQLite operational store: accounts, sign-in attempts, dashboard sessions, saved definitions and the
+audit trail.
 
 It lives beside the DuckDB analytic store (`<db dir>/<db stem>.ops.sqlite`) and never holds analytic
 data. The dashboard and the command line both write it at once, so:
@@ -170,11 +171,28 @@ CREATE INDEX audit_event_account ON audit_event (json_extract(detail, '$.account
 WHERE json_extract(detail, '$.account.user_key') IS NOT NULL;
 """
 
+_M0004 = """
+-- Dashboard sessions (registry.sessions): the SHA-256 of each token's random part, never the token itself.
+-- A session ends when revoked (sign-out, account disabled, password set) or after its idle or absolute limit.
+CREATE TABLE web_session (
+    session_hash   TEXT PRIMARY KEY,
+    user_key       TEXT NOT NULL,
+    user_name      TEXT NOT NULL,
+    source         TEXT NOT NULL DEFAULT '',
+    started_at     TEXT NOT NULL,
+    last_seen_at   TEXT NOT NULL,
+    revoked_at     TEXT,
+    revoked_reason TEXT
+);
+CREATE INDEX web_session_user ON web_session (user_key, revoked_at);
+"""
+
 # (number, name, sql): append new migrations at the end, never edit an applied one.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "0001_operational", _M0001),
     (2, "0002_released_cell", _M0002),
     (3, "0003_audit_event_account", _M0003),
+    (4, "0004_web_session", _M0004),
 )
 
 

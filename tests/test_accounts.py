@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 from registry import accounts
 from registry.accounts import (
+    DEFAULT_LOCKOUT,
     DEMO_ACCOUNTS,
     AccountError,
     AuthenticationError,
@@ -28,12 +29,16 @@ from registry.accounts import (
     create_user,
     disable_user,
     enable_user,
+    end_session,
     ensure_demo_accounts,
     ensure_initial_administrator,
     get_user,
     list_users,
     locked_until,
     reset_password,
+    resume_session,
+    set_password,
+    start_session,
     update_user,
 )
 from registry.audit import chain_head, events, verify_chain
@@ -46,6 +51,7 @@ from registry.operational import (
     save_definition,
 )
 from registry.principal import GRANTS, ROLES, Principal
+from registry.sessions import SessionEnded, SessionPolicy, session_key_path
 
 runner = CliRunner(env={"COLUMNS": "250"})
 PASSWORD = "correct horse battery"
@@ -345,6 +351,108 @@ def test_sql_injection_strings_as_user_names_are_stored_literally(ops):
     assert verify_chain(ops).ok
 
 
+# ---- dashboard sessions -------------------------------------------------------------------------------
+
+def _session(ops: OperationalStore, user: str = "ana", role: str = "registrar") -> str:
+    if get_user(ops, user) is None:
+        create_user(ops, user, role, password=PASSWORD)
+    return start_session(ops, authenticate(ops, user, PASSWORD, source="test"), source="test")
+
+
+def test_a_session_follows_its_account_role_and_grants_at_once(ops):
+    token = _session(ops)
+    assert resume_session(ops, token).principal == Principal("ana", "registrar")
+    update_user(ops, "ana", role="researcher", grants=["lds"])
+    active = resume_session(ops, token)
+    assert active.principal == Principal("ana", "researcher", frozenset({"lds"}))
+    assert not active.must_change_password
+
+
+def test_disabling_an_account_ends_its_sessions_at_once(ops):
+    token = _session(ops)
+    other = start_session(ops, Principal("ana", "registrar"), source="second browser")
+    disable_user(ops, "ana")
+    for each in (token, other):
+        with pytest.raises(SessionEnded, match="disabled") as ended:
+            resume_session(ops, each)
+        assert ended.value.reason == "account-disabled"
+    assert events(ops, action="user-disable")[0].detail["sessions_ended"] == 2
+    enable_user(ops, "ana")
+    with pytest.raises(SessionEnded):                       # enabling again does not revive old sessions
+        resume_session(ops, token)
+
+
+def test_sign_out_revokes_the_session_and_is_audited(ops):
+    token = _session(ops)
+    assert end_session(ops, token)
+    with pytest.raises(SessionEnded, match="was signed out"):
+        resume_session(ops, token)
+    assert not end_session(ops, token)                       # once only
+    [event] = events(ops, action="sign-out")
+    assert (event.user, event.role, event.detail) == ("ana", "registrar", {"reason": "signed-out"})
+    assert verify_chain(ops).ok
+
+
+def test_sessions_expire_when_idle_and_at_their_absolute_limit(ops, clock):
+    policy = SessionPolicy(idle=timedelta(minutes=30), absolute=timedelta(hours=2))
+    token = _session(ops)
+    for _ in range(3):                                      # used every 29 minutes: stays alive
+        clock.advance(minutes=29)
+        resume_session(ops, token, policy=policy)
+    clock.advance(minutes=31)
+    with pytest.raises(SessionEnded, match="without use") as idle:
+        resume_session(ops, token, policy=policy)
+    assert idle.value.reason == "idle" and events(ops, action="sign-out")[0].detail == {"reason": "idle"}
+    busy = _session(ops)
+    for _ in range(4):
+        clock.advance(minutes=29)
+        resume_session(ops, busy, policy=policy)
+    clock.advance(minutes=5)                                 # 2 h 1 min after sign-in
+    with pytest.raises(SessionEnded, match="after 2 hours"):
+        resume_session(ops, busy, policy=policy)
+
+
+def test_forged_tokens_are_refused_and_the_store_keeps_no_token(ops, tmp_path):
+    token = _session(ops)
+    session_id, mac = token.split(".")
+    forged = [f"{session_id}.{'0' * len(mac)}", f"{session_id[:-1]}A.{mac}", session_id, "", "x.y", "é.é", f"{token}x"]
+    for bad in forged:
+        with pytest.raises(SessionEnded):
+            resume_session(ops, bad)
+    elsewhere = open_operational_store(tmp_path / "other" / "registry.duckdb")
+    create_user(elsewhere, "ana", "registrar", password=PASSWORD)
+    with pytest.raises(SessionEnded):                        # another store's secret signs differently
+        resume_session(elsewhere, token)
+    with ops.connect() as con:
+        dump = "\n".join(con.iterdump())
+    assert session_id not in dump and mac not in dump
+    key = session_key_path(ops)
+    assert key.parent == ops.path.parent and key.stat().st_mode & 0o777 == 0o600
+    key.chmod(0o644)
+    with pytest.raises(accounts.RegistryError, match="chmod 600"):
+        resume_session(ops, token)
+
+
+def test_setting_a_password_ends_sessions_and_changing_it_keeps_the_current_one(ops):
+    token = _session(ops)
+    set_password(ops, "ana", "a password set by the administrator", actor=Principal("boss", "administrator"))
+    with pytest.raises(SessionEnded, match="password was changed"):
+        resume_session(ops, token)
+    assert not get_user(ops, "ana").must_change_password
+    assert events(ops, action="password-set")[0].detail == {"target": "ana", "must_change_password": False,
+                                                            "sessions_ended": 1}
+    set_password(ops, "ana", PASSWORD, must_change=True)
+    here, there = _session(ops), _session(ops)
+    assert resume_session(ops, here).must_change_password
+    with pytest.raises(PasswordPolicyError):
+        set_password(ops, "ana", "short")
+    change_password(ops, "ana", PASSWORD, "my own new long password", keep_session=here)
+    assert not resume_session(ops, here).must_change_password
+    with pytest.raises(SessionEnded):
+        resume_session(ops, there)
+    assert events(ops, action="password-change")[0].detail["sessions_ended"] == 1
+
+
 # ---- first start and demo -----------------------------------------------------------------------------
 
 def test_initial_administrator_only_on_a_new_store(ops):
@@ -538,3 +646,80 @@ def test_an_administrators_change_does_not_take_an_outside_change_into_the_chain
     assert [p.seq for p in verify_chain(ops).problems] == [event.seq, vouched.seq]   # the incident stays on record
     update_user(ops, "ana", display_name="Ana")
     assert "changed_outside" not in events(ops, action="user-update")[0].detail
+
+
+def test_concurrent_sign_ins_verify_at_most_the_allowed_failures(ops, clock, monkeypatch):
+    """24 sign-ins at once: only max_failures wrong passwords are checked, then the name is locked, and the
+    right password is refused while the lock lasts."""
+    import threading
+    import time
+
+    create_user(ops, "ana", "researcher", password=PASSWORD)
+    checked: list[str] = []
+    real_verify = accounts._verify
+
+    def slow_verify(password_hash: str, password: str) -> bool:
+        checked.append(password)
+        time.sleep(0.05)                     # a real argon2id check takes this long or longer
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(accounts, "_verify", slow_verify)
+    start = threading.Barrier(24)
+    outcomes: list[str] = []
+
+    def attempt(n: int) -> None:
+        start.wait()
+        try:
+            authenticate(ops, "ana", f"wrong password {n:02d}", source="test")
+            outcomes.append("signed in")
+        except AuthenticationError as exc:
+            outcomes.append("locked" if exc.locked_until else "refused")
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 24 and "signed in" not in outcomes
+    assert len(checked) <= DEFAULT_LOCKOUT.max_failures
+    assert locked_until(ops, "ana") is not None
+    with pytest.raises(AuthenticationError) as locked:
+        authenticate(ops, "ana", PASSWORD, source="test")
+    assert locked.value.locked_until is not None
+    assert len(events(ops, action="sign-in-failed", limit=None)) == 25      # one event per attempt
+    assert verify_chain(ops).ok
+
+
+def test_cli_passwd_sets_a_password_without_echo_and_clears_must_change(db_path):
+    first = runner.invoke(app, ["users", "list", "--db", str(db_path)])
+    printed = _password_in(first.output, "created with password ")
+    ops = open_operational_store(db_path)
+    assert get_user(ops, "admin").must_change_password                  # the printed password is temporary
+    token = start_session(ops, authenticate(ops, "admin", printed, source="test"), source="test")
+    typed = runner.invoke(app, ["users", "passwd", "admin", "--db", str(db_path)],
+                          input="my chosen admin password\nmy chosen admin password\n")
+    assert typed.exit_code == 0, typed.output
+    assert "my chosen admin password" not in typed.output                 # never echoed
+    assert not get_user(ops, "admin").must_change_password
+    assert authenticate(ops, "admin", "my chosen admin password", source="test").is_administrator
+    with pytest.raises(SessionEnded):                                      # sessions with the old one end
+        resume_session(ops, token)
+    [event] = events(ops, action="password-set")
+    assert event.user.startswith("console:") and event.detail["target"] == "admin"
+    assert "my chosen admin password" not in str(event.detail)
+
+    piped = runner.invoke(app, ["users", "passwd", "ADMIN", "--stdin", "--must-change", "--db", str(db_path)],
+                          input="a scripted long password\n")
+    assert piped.exit_code == 0, piped.output
+    assert "must be changed" in piped.output
+    assert authenticate(ops, "admin", "a scripted long password", source="test")
+    assert get_user(ops, "admin").must_change_password
+    short = runner.invoke(app, ["users", "passwd", "admin", "--stdin", "--db", str(db_path)], input="short\n")
+    assert short.exit_code == 2 and "at least 12 characters" in short.output and "short\n" not in short.output
+    differ = runner.invoke(app, ["users", "passwd", "admin", "--db", str(db_path)],
+                           input="first long password\nsecond long password\n")
+    assert differ.exit_code != 0
+    assert authenticate(ops, "admin", "a scripted long password", source="test")   # unchanged
+    unknown = runner.invoke(app, ["users", "passwd", "nobody", "--stdin", "--db", str(db_path)],
+                            input="a scripted long password\n")
+    assert unknown.exit_code == 2 and "no user" in unknown.output

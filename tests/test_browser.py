@@ -124,3 +124,41 @@ def test_sign_in_map_county_download_survival(server: str) -> None:
         page.screenshot(path=str(ARTIFACTS / "4-survival.png"))
         browser.close()
     assert outside == [], f"requests left localhost: {outside[:5]}"
+
+
+def test_deep_link_survives_sign_in_reload_keeps_the_session_filters_follow_pages(server: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        # Until the router (app.py) has run once in the server process, Streamlit runs a page of the
+        # `pages/` folder asked for by URL on its own; open the root first, as `make demo` does.
+        browser.new_page().goto(server, wait_until="networkidle")
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.goto(f"{server}/survival?site=39&sex=2&method=ederer2", wait_until="networkidle")
+        page.get_by_role("textbox", name="User name").fill("researcher")
+        assert page.get_by_text("Page not found").count() == 0
+        page.get_by_role("textbox", name="Password").fill("demo-researcher")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("heading", name="Survival").wait_for(timeout=60_000)
+        query = parse_qs(urlparse(page.url).query)
+        assert (query["site"], query["sex"], query["method"]) == (["39"], ["2"], ["ederer2"])
+        [cookie] = [c for c in context.cookies() if c["name"] == "oncoregistry_session"]
+        assert cookie["sameSite"] == "Strict" and cookie["value"] not in page.url
+
+        page.reload(wait_until="networkidle")                       # still signed in, same view
+        page.get_by_role("button", name="Sign out").wait_for(timeout=60_000)
+        assert page.get_by_role("heading", name="Sign in to Oncoregistry").count() == 0
+        page.get_by_role("link", name="Trends").click()             # the menu link drops the query string...
+        page.get_by_role("heading", name="Incidence trends").wait_for(timeout=60_000)
+        page.wait_for_url("**site=39**", timeout=60_000)            # ...the filters come along anyway
+        site = page.locator("[data-testid='stSelectbox']").filter(has_text="Site group").locator("input")
+        assert site.input_value() == "Breast"
+
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("heading", name="Sign in to Oncoregistry").wait_for(timeout=60_000)
+        page.reload(wait_until="networkidle")
+        page.get_by_role("heading", name="Sign in to Oncoregistry").wait_for(timeout=60_000)
+        assert not [c for c in context.cookies() if c["name"] == "oncoregistry_session"]
+        browser.close()

@@ -93,3 +93,19 @@ def test_sample_reports_each_step_as_it_finishes(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     for step in ("incidence", "persons", "follow-up", "writing 3 NAACCR files"):
         assert f"sample registry: {step} (" in result.stderr
+
+
+def test_serve_listens_on_this_machine_only_unless_told_otherwise(db_path, monkeypatch):
+    import pipelines.cli as cli
+
+    started: list[list[str]] = []
+    monkeypatch.setattr(cli, "run_until_stopped", lambda command, env: started.append(command) or 0)
+    local = runner.invoke(app, ["serve", "--db", str(db_path), "--port", "8600"])
+    assert local.exit_code == 0, local.output
+    command = started[-1]
+    assert command[command.index("--server.address") + 1] == "127.0.0.1"
+    assert "http://127.0.0.1:8600" in local.output and "localhost" not in local.output
+    opened = runner.invoke(app, ["serve", "--db", str(db_path), "--address", "0.0.0.0"])
+    assert opened.exit_code == 0, opened.output
+    assert started[-1][started[-1].index("--server.address") + 1] == "0.0.0.0"
+    assert "every network interface" in opened.output

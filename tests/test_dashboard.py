@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines.load import ingest_file
+from tests.dashboard_session import session_token
 
 PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "views"
 PATIENT = {"patientIdNumber": "00000001", "sex": "2"}
@@ -26,10 +27,8 @@ def store(write_xml, db_path, monkeypatch) -> Path:
 
 
 def _as(role: str, page: str = "batches.py") -> AppTest:
-    from registry.principal import Principal
-
     at = AppTest.from_file(str(PAGES / page))
-    at.session_state["principal"] = Principal(f"{role}1", role, frozenset())
+    at.session_state["session_token"] = session_token(role)
     return at.run()
 
 
@@ -145,7 +144,9 @@ def test_router_starts_on_the_sign_in_page(store):
 def test_each_role_signs_in_and_gets_its_pages(accounts, store, role):
     at = _sign_in(f"{role}1", accounts[role])
     assert not at.exception
-    assert at.session_state["principal"].role == role
+    from registry.accounts import resume_session
+    from registry.operational import open_operational_store as ops_of
+    assert resume_session(ops_of(store), at.session_state["session_token"]).principal.role == role
     at.switch_page("views/store.py").run()   # a browser lands here by itself after the sign-in rerun
     assert not at.exception
     assert at.title[0].value == "Registry store"
@@ -157,7 +158,7 @@ def test_each_role_signs_in_and_gets_its_pages(accounts, store, role):
 def test_wrong_password_is_refused_without_revealing_it(accounts, store):
     at = _sign_in("researcher1", "not-the-password")
     assert not at.exception
-    assert "principal" not in at.session_state
+    assert "session_token" not in at.session_state
     assert at.error and "not-the-password" not in at.error[0].value
     assert at.title[0].value == "Sign in to Oncoregistry"
 

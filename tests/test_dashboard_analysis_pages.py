@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from registry import analysis
 from registry.cohort import MALE_BREAST, TumorFilter
 from registry.principal import Principal
+from tests.dashboard_session import session_token
 
 pytestmark = pytest.mark.filterwarnings("ignore::registry.stats.result.StatisticalWarning")
 PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "views"
@@ -36,7 +37,7 @@ def principal(role: str) -> Principal:
 
 def run(page: str, role: str, **params: str) -> AppTest:
     at = AppTest.from_file(str(PAGES / page), default_timeout=60)
-    at.session_state["principal"] = principal(role)
+    at.session_state["session_token"] = session_token(role)
     for name, value in params.items():
         at.query_params[name] = value
     at.run()

@@ -8,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines.load import ingest_file
-from registry.principal import Principal
 from registry.store import ensure_store
+from tests.dashboard_session import session_token
 
 PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "views"
 ROLES = ("registrar", "researcher", "administrator")
@@ -19,7 +19,7 @@ ANALYSIS_PAGES = ("overview.py", "incidence_map.py", "trends.py", "survival.py",
 
 def render(page: str, role: str) -> AppTest:
     at = AppTest.from_file(str(PAGES / page), default_timeout=60)
-    at.session_state["principal"] = Principal(f"empty-{role}", role, frozenset())
+    at.session_state["session_token"] = session_token(role, f"empty-{role}")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -17,6 +17,7 @@ from registry import analysis
 from registry.analysis import incidence_rates
 from registry.cohort import TumorFilter, case_totals
 from registry.principal import Principal
+from tests.dashboard_session import session_token
 
 PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "views"
 ROLES = ("registrar", "researcher", "administrator")
@@ -37,7 +38,7 @@ def _numbers(column: pd.Series) -> pd.Series:
 
 def _page(name: str, role: str, **query: str) -> AppTest:
     at = AppTest.from_file(str(PAGES / name), default_timeout=120)
-    at.session_state["principal"] = Principal(f"pages-{role}", role, frozenset())
+    at.session_state["session_token"] = session_token(role, f"pages-{role}")
     for key, value in query.items():
         at.query_params[key] = value
     return at.run()

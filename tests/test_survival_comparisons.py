@@ -17,6 +17,7 @@ from registry import analysis
 from registry.cohort import COMPARISONS, TumorFilter
 from registry.principal import Principal
 from registry.stats import StatisticalWarning
+from tests.dashboard_session import session_token
 
 PAGE = Path(__file__).resolve().parents[1] / "dashboard" / "views" / "survival.py"
 ROLES = ("registrar", "researcher", "administrator")
@@ -84,7 +85,7 @@ def test_survival_page_renders_every_comparison(small_store: Path, monkeypatch: 
     monkeypatch.setenv("REGISTRY_DB", str(small_store))
     for by in COMPARISONS:
         at = AppTest.from_file(str(PAGE), default_timeout=60)
-        at.session_state["principal"] = Principal(f"{role}1", role, frozenset())
+        at.session_state["session_token"] = session_token(role)
         at.query_params["method"] = method
         at.query_params["compare"] = by
         at.query_params["from"] = "2015"
@@ -101,7 +102,7 @@ def test_survival_page_offers_the_age_standardised_estimate(small_store: Path, m
     monkeypatch.setenv("REGISTRY_DB", str(small_store))
     who = Principal(f"{role}1", role, frozenset())
     at = AppTest.from_file(str(PAGE), default_timeout=60)
-    at.session_state["principal"] = who
+    at.session_state["session_token"] = session_token(role)
     at.query_params.update({"method": "pohar-perme-icss", "from": "2015", "to": "2022"})
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -114,7 +115,7 @@ def test_survival_page_offers_the_age_standardised_estimate(small_store: Path, m
     if not expected["estimate"].isna().all() and expected["estimate"].isna().any():
         assert any("not computable" in str(w.value) for w in at.warning)
     by_age = AppTest.from_file(str(PAGE), default_timeout=60)
-    by_age.session_state["principal"] = who
+    by_age.session_state["session_token"] = session_token(role)
     by_age.query_params.update({"method": "pohar-perme-icss", "compare": "age_band"})
     by_age.run()
     assert not by_age.exception and "not compared by age band" in by_age.info[0].value
@@ -147,7 +148,7 @@ def test_survival_page_explains_a_net_survival_above_one(tmp_path: Path, monkeyp
     assert ingest_file(path, db_path=db).status == "loaded"
     monkeypatch.setenv("REGISTRY_DB", str(db))
     at = AppTest.from_file(str(PAGE), default_timeout=60)
-    at.session_state["principal"] = Principal(f"{role}1", role, frozenset())
+    at.session_state["session_token"] = session_token(role)
     at.query_params.update({"method": "pohar-perme", "from": "2014", "to": "2014"})
     at.run()
     assert not at.exception, [e.value for e in at.exception]

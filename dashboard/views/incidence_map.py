@@ -15,8 +15,8 @@ from dashboard.common import (
     excluded_text,
     filter_controls,
     how_computed,
+    page_cache,
     require_principal,
-    vintage,
 )
 from dashboard.tables import show_table
 from registry.analysis import age_specific, incidence_rates, incidence_trend
@@ -31,12 +31,11 @@ STANDARDS = {"us2000_19": "US 2000 (19 age groups)", "us2000_18": "US 2000 (18 a
              "esp2013_19": "European 2013"}
 
 
-@st.cache_data(show_spinner="Computing county rates...")
-def _county_rates(_principal: Principal, user: str, db: str, chosen: TumorFilter, standard: str,
-                  data_vintage: str | None) -> tuple[Release, Release]:
-    """County and state rates for one filter (cached per user, filter, standard and data vintage)."""
-    county = incidence_rates(_principal, Path(db), chosen, by=("county_fips",), standard=standard)
-    state = incidence_rates(_principal, Path(db), chosen, standard=standard)
+@page_cache("Computing county rates...")
+def _county_rates(principal: Principal, db: Path, chosen: TumorFilter, standard: str) -> tuple[Release, Release]:
+    """County and state rates for one filter and standard population."""
+    county = incidence_rates(principal, db, chosen, by=("county_fips",), standard=standard)
+    state = incidence_rates(principal, db, chosen, standard=standard)
     return county, state
 
 
@@ -59,8 +58,7 @@ with st.sidebar:
     classes: Literal["quantile", "equal"] = st.radio("Classes", ["quantile", "equal"], format_func=lambda c: f"{c} intervals".capitalize(),
                        horizontal=True, key="f_classes")
 try:
-    county_release, state_release = _county_rates(principal, principal.user, str(db), chosen, standard,
-                                                  vintage(str(db)))
+    county_release, state_release = _county_rates(principal, db, chosen, standard)
 except ValueError as exc:
     st.warning(f"No rates for these filters: {exc}")
     st.stop()

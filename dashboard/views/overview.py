@@ -13,6 +13,7 @@ from dashboard.common import (
     SEXES,
     download_csv,
     how_computed,
+    page_cache,
     require_principal,
     site_names,
     vintage,
@@ -26,18 +27,16 @@ from registry.release import Release
 TOP_SITES = 15
 
 
-@st.cache_data(show_spinner="Counting...")
-def _overview(_principal: Principal, user: str, db: str, data_vintage: str | None) -> tuple[
-        Release, Release, Release, Release | str]:
-    """Counts by year and sex, by site group (and sex), and the rate by sex or why there is none (cached per
-    user and vintage). The years are the other pages' default years, so the released counts line up with
-    theirs."""
+@page_cache("Counting...")
+def _overview(principal: Principal, db: Path) -> tuple[Release, Release, Release, Release | str]:
+    """Counts by year and sex, by site group (and sex), and the rate by sex or why there is none. The years
+    are the other pages' default years, so the released counts line up with theirs."""
     everyone = TumorFilter(sexes=("1", "2"), first_year=DEFAULT_YEARS[0], last_year=DEFAULT_YEARS[1])
-    yearly = case_totals(_principal, Path(db), everyone, by=("diagnosis_year", "sex"))
-    site_totals = case_totals(_principal, Path(db), everyone, by=("reporting_site",))
-    site_sex = case_totals(_principal, Path(db), everyone, by=("reporting_site", "sex"))
+    yearly = case_totals(principal, db, everyone, by=("diagnosis_year", "sex"))
+    site_totals = case_totals(principal, db, everyone, by=("reporting_site",))
+    site_sex = case_totals(principal, db, everyone, by=("reporting_site", "sex"))
     try:
-        rates: Release | str = incidence_rates(_principal, Path(db), everyone, by=("sex",))
+        rates: Release | str = incidence_rates(principal, db, everyone, by=("sex",))
     except ValueError as exc:   # e.g. no population loaded: the counts still stand
         rates = str(exc)
     return yearly, site_totals, site_sex, rates
@@ -63,7 +62,7 @@ principal, db = require_principal()
 st.title("Overview")
 st.caption(f"Data as of {when(vintage(str(db))) if vintage(str(db)) else 'no load yet'}. Invasive tumors (behavior 3); each loaded source "
            "record counts until linkage consolidates reports of the same tumor.")
-yearly_release, site_totals, site_sex, rates_release = _overview(principal, principal.user, str(db), vintage(str(db)))
+yearly_release, site_totals, site_sex, rates_release = _overview(principal, db)
 yearly = yearly_release.table
 if yearly.empty:
     st.info("Nothing loaded yet: load NAACCR files with `registry ingest`.")

@@ -22,21 +22,18 @@ EVENT_NOTE = ("Event: first recurrence (recurrence type 1st not 00/70/88/99, wit
               "without recurrence; others censored at last contact.")
 
 
-@st.cache_data(show_spinner="Computing recurrence...", max_entries=64)
-def recurrence(role: str, user: str, db: str, tumor_filter: TumorFilter, times: tuple[int, ...] | None,
-               endpoint: str, by: str | None, vintage: str | None) -> Release:
-    """Released recurrence curves (at ``times`` or in full); cached per role, user, filter, vintage."""
-    del vintage   # only part of the cache key
-    return analysis.recurrence(Principal(user, role), Path(db), tumor_filter,
-                               times_years=list(times) if times else None, endpoint=endpoint, by=by)
+@common.page_cache("Computing recurrence...")
+def recurrence(principal: Principal, db: Path, tumor_filter: TumorFilter, times: tuple[int, ...] | None,
+               endpoint: str, by: str | None) -> Release:
+    """Released recurrence curves (at ``times`` or in full)."""
+    return analysis.recurrence(principal, db, tumor_filter, times_years=list(times) if times else None,
+                               endpoint=endpoint, by=by)
 
 
-@st.cache_data(show_spinner="Computing recurrence rates...", max_entries=64)
-def recurrence_rates(role: str, user: str, db: str, tumor_filter: TumorFilter, by: str | None,
-                     vintage: str | None) -> Release:
-    """Released recurrence rates per 100 person-years; cached per role, user, filter, vintage."""
-    del vintage   # only part of the cache key
-    return analysis.recurrence_rates(Principal(user, role), Path(db), tumor_filter, by=by)
+@common.page_cache("Computing recurrence rates...")
+def recurrence_rates(principal: Principal, db: Path, tumor_filter: TumorFilter, by: str | None) -> Release:
+    """Released recurrence rates per 100 person-years."""
+    return analysis.recurrence_rates(principal, db, tumor_filter, by=by)
 
 
 def show_rates(rates: Release) -> None:
@@ -60,11 +57,10 @@ principal, db = common.require_principal()
 endpoint = common.choice_control("Endpoint", ENDPOINTS, "endpoint")
 tumor_filter = common.filter_controls(stage=True)
 by = common.comparison_control(["treatment_group", "stage_group", "sex", "age_band", "period"])
-vintage = common.vintage(str(db))
 try:
-    at_times = recurrence(principal.role, principal.user, str(db), tumor_filter, tuple(TIMES), endpoint, by, vintage)
-    curve = recurrence(principal.role, principal.user, str(db), tumor_filter, None, endpoint, by, vintage)
-    rates = recurrence_rates(principal.role, principal.user, str(db), tumor_filter, by, vintage)
+    at_times = recurrence(principal, db, tumor_filter, tuple(TIMES), endpoint, by)
+    curve = recurrence(principal, db, tumor_filter, None, endpoint, by)
+    rates = recurrence_rates(principal, db, tumor_filter, by)
 except StoreError as exc:
     st.warning(str(exc))
     st.stop()

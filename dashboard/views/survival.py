@@ -23,14 +23,12 @@ STANDARDISED = "pohar-perme-icss"
 TIMES = [1, 3, 5, 10]
 
 
-@st.cache_data(show_spinner="Computing survival...", max_entries=64)
-def survival(role: str, user: str, db: str, tumor_filter: TumorFilter, method: str, times: tuple[int, ...] | None,
-             by: str | None, vintage: str | None) -> Release:
-    """Released survival estimates (at ``times`` or the full curves); cached per role, user, filter, vintage."""
-    del vintage   # only part of the cache key
+@common.page_cache("Computing survival...")
+def survival(principal: Principal, db: Path, tumor_filter: TumorFilter, method: str,
+             times: tuple[int, ...] | None, by: str | None) -> Release:
+    """Released survival estimates (at ``times`` or the full curves)."""
     standard = icss_standard_for_sites(tumor_filter.site_recodes) if method == STANDARDISED else None
-    return analysis.survival(Principal(user, role), Path(db), tumor_filter,
-                             method="pohar-perme" if standard else method,
+    return analysis.survival(principal, db, tumor_filter, method="pohar-perme" if standard else method,
                              times_years=list(times) if times else None, by=by, age_standard=standard)
 
 
@@ -97,14 +95,13 @@ principal, db = common.require_principal()
 method = common.choice_control("Method", METHODS, "method")
 tumor_filter = common.filter_controls(stage=True)
 by = common.comparison_control(["stage_group", "sex", "age_band", "period", "race", "treatment_group"])
-vintage = common.vintage(str(db))
 if method == STANDARDISED and by == "age_band":
     st.info("Age-standardised survival combines the age bands, so it is not compared by age band: choose another "
             "comparison or method.")
     st.stop()
 try:
-    at_times = survival(principal.role, principal.user, str(db), tumor_filter, method, tuple(TIMES), by, vintage)
-    curve = survival(principal.role, principal.user, str(db), tumor_filter, method, None, by, vintage)
+    at_times = survival(principal, db, tumor_filter, method, tuple(TIMES), by)
+    curve = survival(principal, db, tumor_filter, method, None, by)
 except StoreError as exc:
     st.warning(str(exc))
     st.stop()

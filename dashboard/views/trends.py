@@ -24,12 +24,10 @@ TABLE_COLUMNS = ["diagnosis_year", "count", "population", "rate", "lower", "uppe
 GROUP_LABELS = {"sex": {code: label for code, label in SEXES.items() if code}, "race": RACE_RECODES}
 
 
-@st.cache_data(show_spinner="Computing rates...", max_entries=64)
-def trend(role: str, user: str, db: str, tumor_filter: TumorFilter, by: str | None,
-          vintage: str | None) -> tuple[Release, Release]:
-    """Released yearly rates and APC (per group with ``by``); cached per role, user, filter and vintage."""
-    del vintage   # only part of the cache key
-    return analysis.incidence_trend(Principal(user, role), Path(db), tumor_filter, by=by)
+@common.page_cache("Computing rates...")
+def trend(principal: Principal, db: Path, tumor_filter: TumorFilter, by: str | None) -> tuple[Release, Release]:
+    """Released yearly rates and APC (per group with ``by``)."""
+    return analysis.incidence_trend(principal, db, tumor_filter, by=by)
 
 
 def labelled(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
@@ -70,8 +68,7 @@ principal, db = common.require_principal()
 tumor_filter = common.filter_controls()
 by = common.comparison_control(["sex", "race"])
 try:
-    yearly_release, apc_release = trend(principal.role, principal.user, str(db), tumor_filter, by,
-                                        common.vintage(str(db)))
+    yearly_release, apc_release = trend(principal, db, tumor_filter, by)
     yearly, apc = labelled(yearly_release.table, by), labelled(apc_release.table, by)
 except StoreError as exc:
     st.warning(str(exc))
