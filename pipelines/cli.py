@@ -486,7 +486,7 @@ def serve(db: DbOption = DEFAULT_DB,
     env = {**os.environ, ENV_DB: str(db.resolve())}
     command = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.address", address,
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--client.toolbarMode", "viewer"]
+               "--client.toolbarMode", "viewer", "--client.showErrorDetails", "type"]
     host = f"[{address}]" if ":" in address else address
     where = "every network interface" if address in ("0.0.0.0", "::") else address
     console.print(f"Dashboard listening on {where}, port {port}: http://{host}:{port}", markup=False,

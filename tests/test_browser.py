@@ -131,9 +131,6 @@ def test_deep_link_survives_sign_in_reload_keeps_the_session_filters_follow_page
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        # Until the router (app.py) has run once in the server process, Streamlit runs a page of the
-        # `pages/` folder asked for by URL on its own; open the root first, as `make demo` does.
-        browser.new_page().goto(server, wait_until="networkidle")
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.goto(f"{server}/survival?site=39&sex=2&method=ederer2", wait_until="networkidle")
@@ -154,7 +151,7 @@ def test_deep_link_survives_sign_in_reload_keeps_the_session_filters_follow_page
         page.get_by_role("heading", name="Incidence trends").wait_for(timeout=60_000)
         page.wait_for_url("**site=39**", timeout=60_000)            # ...the filters come along anyway
         site = page.locator("[data-testid='stSelectbox']").filter(has_text="Site group").locator("input")
-        assert site.input_value() == "Breast"
+        assert site.input_value() == "Breast (female)"
 
         page.get_by_role("button", name="Sign out").click()
         page.get_by_role("heading", name="Sign in to Oncoregistry").wait_for(timeout=60_000)

@@ -104,6 +104,7 @@ def test_serve_listens_on_this_machine_only_unless_told_otherwise(db_path, monke
     assert local.exit_code == 0, local.output
     command = started[-1]
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
+    assert command[command.index("--client.showErrorDetails") + 1] == "type"   # no tracebacks with server paths
     assert "http://127.0.0.1:8600" in local.output and "localhost" not in local.output
     opened = runner.invoke(app, ["serve", "--db", str(db_path), "--address", "0.0.0.0"])
     assert opened.exit_code == 0, opened.output

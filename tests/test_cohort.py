@@ -39,7 +39,7 @@ def _raw(db: Path) -> pd.DataFrame:
 def test_case_counts_equal_a_recount(db: Path) -> None:
     raw = _raw(db)
     chosen = TumorFilter(sexes=("2",), first_year=2016, last_year=2020)
-    counts = case_counts(REGISTRAR, db, chosen, by=("diagnosis_year",))
+    counts = case_counts(REGISTRAR, db, chosen, by=("diagnosis_year",)).table
     expected = raw[(raw["sex"] == "2") & raw["diagnosis_year"].between(2016, 2020) & (raw["behavior"] == "3")
                    & raw["age_at_diagnosis"].notna()]
     assert counts["count"].sum() == len(expected)
@@ -49,17 +49,17 @@ def test_case_counts_equal_a_recount(db: Path) -> None:
 
 
 def test_stage_filter_and_injection_strings_change_nothing(db: Path) -> None:
-    localized = case_counts(REGISTRAR, db, TumorFilter(stage_groups=("localized",)))["count"].sum()
-    everything = case_counts(REGISTRAR, db, TumorFilter())["count"].sum()
+    localized = case_counts(REGISTRAR, db, TumorFilter(stage_groups=("localized",))).table["count"].sum()
+    everything = case_counts(REGISTRAR, db, TumorFilter()).table["count"].sum()
     assert 0 < localized < everything
     hostile = TumorFilter(counties=("20001' OR '1'='1",), site_recodes=("39); DROP TABLE tumor; --",))
-    assert case_counts(REGISTRAR, db, hostile).empty
-    assert case_counts(REGISTRAR, db, TumorFilter())["count"].sum() == everything
+    assert case_counts(REGISTRAR, db, hostile).table.empty
+    assert case_counts(REGISTRAR, db, TumorFilter()).table["count"].sum() == everything
 
 
 def test_population_matches_the_loaded_file(db: Path) -> None:
     chosen = TumorFilter(first_year=2019, last_year=2019, sexes=("1",))
-    pop = population_counts(REGISTRAR, db, chosen, by=("county_fips",))
+    pop = population_counts(REGISTRAR, db, chosen, by=("county_fips",)).table
     with duckdb.connect(str(db), read_only=True) as con:
         total = con.execute("SELECT sum(population) FROM population WHERE year = 2019 AND sex = '1'").fetchall()[0][0]
     assert pop["population"].sum() == total
@@ -71,14 +71,14 @@ def test_population_matches_the_loaded_file(db: Path) -> None:
 
 def test_state_rate_from_the_store(db: Path) -> None:
     chosen = TumorFilter(first_year=2014, last_year=2023, sexes=("1", "2"))   # sex unknown has no population
-    rates = age_adjusted_rates(case_counts(REGISTRAR, db, chosen, by=("sex",)), population_counts(REGISTRAR, db, chosen, by=("sex",)),
+    rates = age_adjusted_rates(case_counts(REGISTRAR, db, chosen, by=("sex",)).table, population_counts(REGISTRAR, db, chosen, by=("sex",)).table,
                                by=("sex",))
     assert set(rates["sex"]) == {"1", "2"}
     assert ((rates["rate"] > 250) & (rates["rate"] < 650)).all()   # all 20 sites, per 100,000
 
 
 def test_survival_data_follows_seer_selection(db: Path) -> None:
-    data = survival_data(REGISTRAR, db, TumorFilter(), by=("stage_group",))
+    data = survival_data(REGISTRAR, db, TumorFilter(), by=("stage_group",)).table
     assert (data["time_days"] >= 0).all() and data["dead"].isin([0, 1]).all()
     assert data["sex"].isin([1, 2]).all() and (data["age_days"] >= 0).all()
     raw = _raw(db)
@@ -100,11 +100,11 @@ def test_race_filter_uses_the_seer_race_groups(db: Path) -> None:
               "96": "4", "97": "4"}
     recode = raw["race1"].map(groups)
     for race in ("1", "2", "4"):
-        counts = case_counts(REGISTRAR, db, TumorFilter(races=(race,), behaviors=()))
+        counts = case_counts(REGISTRAR, db, TumorFilter(races=(race,), behaviors=())).table
         assert counts["count"].sum() == int(((recode == race) & raw["age_at_diagnosis"].notna()).sum()), race
     with duckdb.connect(str(db), read_only=True) as con:
         black = con.execute("SELECT sum(population) FROM population WHERE race = '2' AND year = 2019").fetchall()[0][0]
-    pop = population_counts(REGISTRAR, db, TumorFilter(races=("2",), first_year=2019, last_year=2019))
+    pop = population_counts(REGISTRAR, db, TumorFilter(races=("2",), first_year=2019, last_year=2019)).table
     assert pop["population"].sum() == black > 0
 
 
@@ -117,7 +117,7 @@ def test_race_rates_are_refused_without_race_denominators(tmp_path: Path) -> Non
     frame = pd.DataFrame({"year": [2019], "fips": ["20001"], "sex": [1], "age_group": ["50-54"], "population": [900]})
     write_seer_population(frame, tmp_path / "ks.txt", state_abbr="KS")
     load_population(tmp_path / "ks.txt", db_path=store)
-    assert population_counts(REGISTRAR, store, TumorFilter())["population"].sum() == 900
+    assert population_counts(REGISTRAR, store, TumorFilter()).table["population"].sum() == 900
     with pytest.raises(ValueError, match="no race breakdown"):
         population_counts(REGISTRAR, store, TumorFilter(races=("1",)))
 
@@ -125,10 +125,10 @@ def test_race_rates_are_refused_without_race_denominators(tmp_path: Path) -> Non
 def test_age_range_selects_ages_and_matching_age_groups(db: Path) -> None:
     raw = _raw(db)
     chosen = TumorFilter(min_age=45, max_age=64, behaviors=())
-    counts = case_counts(REGISTRAR, db, chosen)
+    counts = case_counts(REGISTRAR, db, chosen).table
     assert counts["count"].sum() == int(raw["age_at_diagnosis"].between(45, 64).sum())
     assert set(counts["age_group"]) == {"45-49", "50-54", "55-59", "60-64"}
-    pop = population_counts(REGISTRAR, db, chosen)
+    pop = population_counts(REGISTRAR, db, chosen).table
     assert set(pop["age_group"]) == {"45-49", "50-54", "55-59", "60-64"}
     assert age_groups_between(None, 4) == ("00", "01-04") and age_groups_between(85, None) == ("85+",)
     with pytest.raises(ValueError, match="age-group limits"):
@@ -162,7 +162,7 @@ def test_treatment_groups_partition_the_tumors(db: Path) -> None:
     expected = raw.loc[raw["age_at_diagnosis"].notna() & (raw["behavior"] == "3"), "tumor_id"].map(group)
     total = 0
     for name in TREATMENT_GROUPS:
-        found = case_counts(REGISTRAR, db, TumorFilter(treatment_groups=(name,)))["count"].sum()
+        found = case_counts(REGISTRAR, db, TumorFilter(treatment_groups=(name,))).table["count"].sum()
         assert found == int((expected == name).sum()), name
         total += found
     assert total == len(expected)

@@ -31,7 +31,7 @@ XML_HEAD = (b'<?xml version="1.0" encoding="UTF-8"?>\n<NaaccrData baseDictionary
 # Runs in a child process: the peak RSS of one ingest above the RSS after a warm-up ingest of a small
 # file (which creates the store and brings in every library the loader uses).
 _PEAK_RSS = """
-import resource, sys
+import sys
 from pathlib import Path
 import psutil
 from pipelines.load import ingest_file
@@ -40,7 +40,10 @@ warm_up.write_bytes(sys.argv[3].encode())
 ingest_file(warm_up, db_path=Path(sys.argv[2]))
 before = psutil.Process().memory_info().rss
 result = ingest_file(Path(sys.argv[1]), db_path=Path(sys.argv[2]))
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM is this process's own high-water mark; getrusage's maxrss would also count the parent's memory,
+# which the child inherits at fork and keeps across exec.
+status = Path("/proc/self/status").read_text()
+peak = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) * 1024
 print(result.status, peak - before)
 print(result.message)
 """
