@@ -294,7 +294,7 @@ def _compare(principal: Principal, db_path: Path, tumor_filter: TumorFilter, by:
         part = part if hidden else diagnosed(part, rows)
         part.insert(0, "group", group.label)
         parts.append(part)
-    table = pd.concat(parts, ignore_index=True)
+    table = pd.concat([part for part in parts if len(part)] or parts[:1], ignore_index=True)
     groups = tuple(GroupSize(str(row["group"]), None if pd.isna(row["count"]) else int(row["count"]),
                              bool(hidden)) for row, hidden in zip(released_sizes.to_dict("records"), withheld,
                                                                   strict=True))

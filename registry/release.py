@@ -362,6 +362,9 @@ def release_curve(principal: Principal, db_path: Path, curve: pd.DataFrame, *, e
     released curve; ``withheld`` (a group too small to show) withholds every point."""
     if principal.is_registrar:
         return bare(curve)
+    if curve.empty:   # no patients: nothing to show, and nothing withheld
+        columns = [c for c in curve.columns if c not in CURVE_COUNTS]
+        return pd.DataFrame(columns=[*columns, SUPPRESSED, REASON]).astype({SUPPRESSED: bool})
     anchors = whole_years(curve, requested)
     thinned = thin_curve(curve, estimate=estimate, anchors=anchors)
     values = [c for c in thinned.columns if c not in ("time", SUPPRESSED, REASON)]
