@@ -4,7 +4,8 @@ sample registry ingested into a store, shared by the tests that need realistic d
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -90,3 +91,19 @@ def sample_registry(tmp_path_factory: pytest.TempPathFactory) -> dict[str, objec
         results = [first, *pool.map(_ingest, files[1:], [db] * (len(files) - 1))]
     load_population(next((out / "population").iterdir()), db_path=db)
     return {"config": config, "out": out, "db": db, "manifest": manifest, "results": results}
+
+
+@pytest.fixture(scope="module")
+def sample_db(sample_registry: dict[str, object]) -> Path:
+    """The shared sample registry's store."""
+    return Path(str(sample_registry["db"]))
+
+
+@pytest.fixture
+def quiet_statistics() -> Iterator[None]:
+    """Statistical caveats (small numbers) are expected on the sample registry's small groups: not shown."""
+    from registry.stats import StatisticalWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        yield

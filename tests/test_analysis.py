@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from registry.cohort import NO_RECURRENCE, TumorFilter, _survival_data
 from registry.principal import Principal
 from registry.ratetables import DAYS_PER_YEAR
 from registry.stats import (
-    StatisticalWarning,
     cumulative_incidence,
     kaplan_meier,
     recurrence_free_survival,
@@ -43,16 +41,12 @@ def recurrence_events(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(time_days, 0) / DAYS_PER_YEAR, event
 
 
+pytestmark = pytest.mark.usefixtures("quiet_statistics")
+
+
 @pytest.fixture(scope="module")
-def db(sample_registry: dict[str, object]) -> Path:
-    return Path(str(sample_registry["db"]))
-
-
-@pytest.fixture(autouse=True)
-def _quiet() -> object:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StatisticalWarning)
-        yield
+def db(sample_db: Path) -> Path:
+    return sample_db
 
 
 def test_county_rates_leave_out_unknown_counties(db: Path) -> None:

@@ -4,7 +4,6 @@ counts released in one view cannot be subtracted from another's, in either order
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +17,7 @@ from registry.cohort import TumorFilter
 from registry.principal import Principal
 from registry.privacy import AccessDenied
 from registry.release import Release, thin_curve
-from registry.stats import StatisticalWarning, kaplan_meier
+from registry.stats import kaplan_meier
 from tests.release_checks import assert_curve_hides_small_steps, assert_no_small_count
 
 YEARS = {"first_year": 2014, "last_year": 2023}
@@ -60,16 +59,12 @@ CALLS: list[tuple[str, Call]] = [
 ]
 
 
+pytestmark = pytest.mark.usefixtures("quiet_statistics")
+
+
 @pytest.fixture(scope="module")
-def db(sample_registry: dict[str, object]) -> Path:
-    return Path(str(sample_registry["db"]))
-
-
-@pytest.fixture(autouse=True)
-def _quiet() -> object:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StatisticalWarning)
-        yield
+def db(sample_db: Path) -> Path:
+    return sample_db
 
 
 def releases(result: object) -> list[Release]:
