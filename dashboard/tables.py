@@ -68,6 +68,8 @@ def styled(frame: pd.DataFrame, *, withheld: pd.Series | None = None,
     for column in shown.columns:
         if pd.api.types.is_datetime64_any_dtype(shown[column]):
             shown[column] = shown[column].map(when)
+        elif shown[column].dtype == object:   # text without a value (no message, no reason)
+            shown[column] = shown[column].where(shown[column].notna(), NOT_AVAILABLE)
     numbers = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c])
                and not pd.api.types.is_bool_dtype(shown[c])]
     spec = {c: (formats or {}).get(c) or FORMATS.get(c) or "{:,.0f}" for c in numbers}

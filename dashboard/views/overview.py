@@ -71,9 +71,9 @@ if yearly.empty:
 left, right = st.columns([3, 2])
 with left:
     st.subheader("Cases by diagnosis year")
-    chart = yearly.assign(sex=yearly["sex"].map(SEXES).fillna("Unknown"),
+    chart = yearly.assign(Sex=yearly["sex"].map(SEXES).fillna("Unknown"),
                           diagnosis_year=yearly["diagnosis_year"].map(lambda y: "unknown" if pd.isna(y) else str(int(y))))
-    st.bar_chart(chart, x="diagnosis_year", y="count", color="sex", x_label="diagnosis year", y_label="tumors")
+    st.bar_chart(chart, x="diagnosis_year", y="count", color="Sex", x_label="diagnosis year", y_label="tumors")
     how_computed(yearly_release)
     download_csv(yearly_release, "cases-by-year-and-sex.csv")
 with right:
