@@ -32,8 +32,6 @@ import streamlit as st
 
 from registry.accounts import (
     ActiveSession,
-    AuthenticationError,
-    PasswordPolicyError,
     authenticate,
     change_password,
     end_session,
@@ -41,9 +39,10 @@ from registry.accounts import (
     start_session,
 )
 from registry.audit import record_event
+from registry.errors import AuthenticationError, PasswordPolicyError, SessionEnded
 from registry.operational import OperationalStore, open_operational_store
 from registry.principal import ROLES, Principal
-from registry.sessions import DEFAULT_SESSION_POLICY, SessionEnded
+from registry.sessions import DEFAULT_SESSION_POLICY
 from registry.store import default_db_path
 
 TOKEN_KEY = "session_token"          # this tab's session token (server memory only)

@@ -84,10 +84,8 @@ def styled(frame: pd.DataFrame, *, withheld: pd.Series | None = None,
 def _number_text(spec: str) -> Callable[[object], str]:
     """Format a number (or its exact text) with ``spec``; words such as "suppressed" pass through."""
     def text(value: object) -> str:
-        try:
-            return spec.format(float(value) if isinstance(value, str) else value)
-        except ValueError:   # a word: "suppressed", "–"
-            return str(value)
+        number = pd.to_numeric(value, errors="coerce") if isinstance(value, str) else value
+        return str(value) if number is None or pd.isna(number) else spec.format(number)   # a word passes through
     return text
 
 

@@ -286,7 +286,7 @@ def population_load(
     Exit code 0 when every file loaded (or was already loaded), 2 when a file could not be read.
     """
     from pipelines.population import load_population
-    from pipelines.records import SourceFileError
+    from registry.errors import SourceFileError
 
     files, missing = _expand(paths)
     for arg in missing:

@@ -28,8 +28,9 @@ from pipelines import validation
 from pipelines.readers import open_reader
 from pipelines.readers.source import detect_format, open_regular
 from pipelines.readers.xml_bulk import stage_line_structured_xml
-from pipelines.records import ENTITY_SCHEMA, ISSUE_SCHEMA, ITEM_SCHEMA, TUMOR, SourceFile, SourceFileError
+from pipelines.records import ENTITY_SCHEMA, ISSUE_SCHEMA, ITEM_SCHEMA, TUMOR, SourceFile
 from pipelines.typed_core import build_typed_core
+from registry.errors import SourceFileError
 from registry.naaccr import Dictionary
 from registry.store import (
     OWNER_ONLY_DIR,

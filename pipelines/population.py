@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from pipelines.load import file_sha256
 from pipelines.readers.source import MAX_LINE_BYTES, open_binary
-from pipelines.records import SourceFileError
+from registry.errors import SourceFileError
 from registry.geography import FIPS_STATE, STATE_FIPS
 from registry.store import ensure_store, read_connection, schema_version, transaction, write_connection
 

@@ -89,20 +89,6 @@ class RecordReader(Protocol):
         ...
 
 
-class SourceFileError(Exception):
-    """The file as a whole cannot be read (not well-formed, wrong root, truncated, wrong encoding...).
-
-    Nothing of such a file is loaded. The message names the file, the line (when known) and the item.
-    """
-
-    def __init__(self, path: Path | str, reason: str, *, line: int | None = None,
-                 naaccr_id: str | None = None) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        self.line = line
-        self.naaccr_id = naaccr_id
-        where = f"{self.path}" + (f", line {line}" if line else "") + (f", item {naaccr_id}" if naaccr_id else "")
-        super().__init__(f"{where}: {reason}")
 
 
 class ChunkBuilder:

@@ -30,10 +30,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from registry import sessions
 from registry.audit import account_matches_chain, append_account_event, append_event
-from registry.errors import RegistryError
+from registry.errors import (
+    AccountError,
+    AuthenticationError,
+    PasswordPolicyError,
+    SessionEnded,
+)
 from registry.operational import OperationalStore, name_key, parse_timestamp, timestamp
 from registry.principal import ADMINISTRATOR, GRANTS, REGISTRAR, RESEARCHER, ROLES, Principal
-from registry.sessions import DEFAULT_SESSION_POLICY, SessionEnded, SessionPolicy
+from registry.sessions import DEFAULT_SESSION_POLICY, SessionPolicy
 
 log = logging.getLogger(__name__)
 
@@ -60,20 +65,10 @@ DEMO_ACCOUNTS: dict[str, tuple[str, str]] = {
 _SIGN_IN_FAILED = "sign-in failed: wrong user name or password, or the account is disabled"
 
 
-class AccountError(RegistryError):
-    """A user-management request cannot be carried out (unknown or duplicate user, bad role...)."""
 
 
-class PasswordPolicyError(AccountError):
-    """A new password does not meet the password policy."""
 
 
-class AuthenticationError(RegistryError):
-    """A sign-in failed. The message never says whether the user exists, and never holds a secret."""
-
-    def __init__(self, message: str, *, locked_until: datetime | None = None) -> None:
-        super().__init__(message)
-        self.locked_until = locked_until
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from registry.cohort import (
     comparison_groups,
     data_vintage,
 )
+from registry.errors import InvalidRequest, NotComputable
 from registry.principal import Principal
 from registry.ratetables import DAYS_PER_YEAR, us_life_table
 from registry.release import (
@@ -108,6 +109,7 @@ def _incidence_rates(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[s
     return result
 
 
+MIN_TREND_YEARS = 3   # the fewest years an annual percent change is fitted to
 NO_POPULATION = ("no population (denominators) is loaded for these years, areas and sexes: load a SEER "
                  "population file with `registry population load`")
 
@@ -116,7 +118,7 @@ def _checked_population(db_path: Path, tumor_filter: TumorFilter, by: Sequence[s
     """The filter's person-years, refusing with an actionable message when none are loaded."""
     population = _population_counts(db_path, tumor_filter, by=by)
     if population.empty:
-        raise ValueError(NO_POPULATION)
+        raise NotComputable(NO_POPULATION)
     return population
 
 
@@ -148,6 +150,9 @@ def incidence_trend(principal: Principal, db_path: Path, tumor_filter: TumorFilt
     rows = []
     for value, group_raw, group_released in groups:
         usable = group_raw[group_raw["rate"] > 0]
+        if len(usable) < MIN_TREND_YEARS:
+            raise NotComputable(f"a trend needs at least {MIN_TREND_YEARS} years with cases"
+                                + (f" in every group ({value} has {len(usable)})" if by else f", not {len(usable)}"))
         apc = annual_percent_change(usable["diagnosis_year"].to_numpy(), usable["rate"].to_numpy(),
                                     se=usable["std_err"].to_numpy(), alpha=alpha)
         withheld = bool(group_released["suppressed"].any()) if "suppressed" in group_released.columns else False
@@ -174,9 +179,9 @@ def survival(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, 
     release's ``age_errors`` count is the tumors left out as probable age errors (``cohort.AGE_ERROR_SQL``).
     """
     if method not in SURVIVAL_METHODS:
-        raise ValueError(f"method: unknown {method!r}; use {', '.join(SURVIVAL_METHODS)}")
+        raise InvalidRequest(f"method: unknown {method!r}; use {', '.join(SURVIVAL_METHODS)}")
     if age_standard is not None and (method == "kaplan-meier" or by == "age_band"):
-        raise ValueError("age_standard: only for net survival (pohar-perme, ederer2), and not compared by age band")
+        raise InvalidRequest("age_standard: only for net survival (pohar-perme, ederer2), and not compared by age band")
 
     def fetch(chosen: TumorFilter, strata: Sequence[str]) -> pd.DataFrame:
         if method == "kaplan-meier":   # aggregated in DuckDB: one row per stratum, time and status
@@ -315,7 +320,7 @@ def recurrence(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *
     recurrence-free survival (Kaplan-Meier of recurrence or death); ``by`` compares groups as ``survival``.
     """
     if endpoint not in RECURRENCE_ENDPOINTS:
-        raise ValueError(f"endpoint: unknown {endpoint!r}; use {', '.join(RECURRENCE_ENDPOINTS)}")
+        raise InvalidRequest(f"endpoint: unknown {endpoint!r}; use {', '.join(RECURRENCE_ENDPOINTS)}")
     return _compare(principal, db_path, tumor_filter, by,
                     lambda chosen, strata: _recurrence_counts(db_path, chosen, by=strata), times_years,
                     lambda counts, times: _estimate_recurrence(counts, times, alpha, endpoint),

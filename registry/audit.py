@@ -35,17 +35,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from registry.audit_seal import (
-    AuditSealError,
-    Head,
-    key_path,
-    mac,
-    new_key,
-    read_head,
-    read_key,
-    store_key,
-    write_head,
-)
+from registry.audit_seal import Head, key_path, mac, new_key, read_head, read_key, store_key, write_head
+from registry.errors import AuditSealError, InvalidRequest
 from registry.operational import (
     AUDIT_TRIGGERS,
     OperationalConnection,
@@ -328,7 +319,7 @@ def parse_anchor(text: str) -> tuple[int, str]:
     """An anchor written as `SEQ:HASH` (what `registry audit verify` prints)."""
     seq, _, digest = text.strip().partition(":")
     if not seq.isdigit() or len(digest) != 64:
-        raise ValueError(f"an anchor is SEQ:HASH (64 hex digits), not {text!r}")
+        raise InvalidRequest(f"an anchor is SEQ:HASH (64 hex digits), not {text!r}")
     return int(seq), digest.lower()
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from registry.errors import RegistryError
+from registry.errors import AuditSealError
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,6 @@ KEY_BYTES = 32
 HEAD_FORMAT = 1
 
 
-class AuditSealError(RegistryError):
-    """The audit key or the high-water mark is unreadable, malformed or does not carry a valid MAC."""
 
 
 @dataclass(frozen=True)

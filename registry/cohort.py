@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 
+from registry.errors import InvalidRequest, NotComputable
 from registry.principal import ROLES, Principal
 from registry.store import read_connection
 
@@ -108,21 +109,21 @@ class TumorFilter:
     def __post_init__(self) -> None:
         unknown = set(self.stage_groups) - set(STAGE_GROUPS)
         if unknown:
-            raise ValueError(f"stage_groups: unknown values {sorted(unknown)}; use {', '.join(STAGE_GROUPS)}")
+            raise InvalidRequest(f"stage_groups: unknown values {sorted(unknown)}; use {', '.join(STAGE_GROUPS)}")
         unknown = set(self.races) - set(RACE_RECODES)
         if unknown:
-            raise ValueError(f"races: unknown values {sorted(unknown)}; use SEER race recode {', '.join(RACE_RECODES)}")
+            raise InvalidRequest(f"races: unknown values {sorted(unknown)}; use SEER race recode {', '.join(RACE_RECODES)}")
         unknown = set(self.treatment_groups) - set(TREATMENT_GROUPS)
         if unknown:
-            raise ValueError(f"treatment_groups: unknown values {sorted(unknown)}; use {', '.join(TREATMENT_GROUPS)}")
+            raise InvalidRequest(f"treatment_groups: unknown values {sorted(unknown)}; use {', '.join(TREATMENT_GROUPS)}")
         if self.first_year is not None and self.last_year is not None and self.first_year > self.last_year:
-            raise ValueError(f"first_year {self.first_year} is after last_year {self.last_year}")
+            raise InvalidRequest(f"first_year {self.first_year} is after last_year {self.last_year}")
         for name in ("min_age", "max_age"):
             age = getattr(self, name)
             if age is not None and not (isinstance(age, int) and 0 <= age <= 120):
-                raise ValueError(f"{name}: {age!r} is not an age in years (0-120)")
+                raise InvalidRequest(f"{name}: {age!r} is not an age in years (0-120)")
         if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
-            raise ValueError(f"min_age {self.min_age} is above max_age {self.max_age}")
+            raise InvalidRequest(f"min_age {self.min_age} is above max_age {self.max_age}")
 
     def spec(self) -> dict[str, object]:
         """The filter as plain JSON-friendly values (tuples as lists), for provenance and the guard."""
@@ -208,7 +209,7 @@ def comparison_groups(tumor_filter: TumorFilter, by: str) -> list[ComparisonGrou
         return groups
     if by == "period":
         if tumor_filter.first_year is None or tumor_filter.last_year is None:
-            raise ValueError("by period: the filter needs first_year and last_year")
+            raise InvalidRequest("by period: the filter needs first_year and last_year")
         groups = []
         end = tumor_filter.last_year
         while end >= tumor_filter.first_year:
@@ -216,7 +217,7 @@ def comparison_groups(tumor_filter: TumorFilter, by: str) -> list[ComparisonGrou
             groups.append(ComparisonGroup(f"{start}-{end}", None, replace(tumor_filter, first_year=start, last_year=end)))
             end = start - 1
         return groups[::-1]
-    raise ValueError(f"by: unknown comparison {by!r}; choose from {', '.join(COMPARISONS)}")
+    raise InvalidRequest(f"by: unknown comparison {by!r}; choose from {', '.join(COMPARISONS)}")
 
 
 def _conditions(memberships: Sequence[tuple[str, tuple[str, ...]]], year_column: str, first_year: int | None,
@@ -238,7 +239,7 @@ def _conditions(memberships: Sequence[tuple[str, tuple[str, ...]]], year_column:
 def _strata(by: Sequence[str]) -> list[str]:
     unknown = [name for name in by if name not in STRATA]
     if unknown:
-        raise ValueError(f"by: unknown strata {unknown}; choose from {', '.join(STRATA)}")
+        raise InvalidRequest(f"by: unknown strata {unknown}; choose from {', '.join(STRATA)}")
     return list(by)
 
 
@@ -269,9 +270,9 @@ def _population_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence
     """
     unknown = [name for name in by if name not in POPULATION_STRATA]
     if unknown:
-        raise ValueError(f"by: population has no strata {unknown}; choose from {', '.join(POPULATION_STRATA)}")
+        raise InvalidRequest(f"by: population has no strata {unknown}; choose from {', '.join(POPULATION_STRATA)}")
     if tumor_filter.treatment_groups:
-        raise ValueError("treatment_groups: incidence rates have no treatment-specific population")
+        raise NotComputable("treatment_groups: incidence rates have no treatment-specific population")
     where, params = _conditions((("sex", tumor_filter.sexes), ("fips", tumor_filter.counties),
                                  ("race", tumor_filter.races),
                                  ("age_group", age_groups_between(tumor_filter.min_age, tumor_filter.max_age))),
@@ -283,7 +284,7 @@ def _population_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence
     with read_connection(db_path) as con:
         if (tumor_filter.races or "race" in by) and not con.execute(
                 "SELECT count(*) FROM population WHERE race IN ('1', '2', '3', '4')").fetchall()[0][0]:
-            raise ValueError("races: the loaded population file has no race breakdown (SEER race 1-4); "
+            raise NotComputable("races: the loaded population file has no race breakdown (SEER race 1-4); "
                              "rates by race need one")
         return con.execute(sql, params).df()
 
@@ -299,7 +300,7 @@ def age_groups_between(min_age: int | None, max_age: int | None) -> tuple[str, .
     starts = [0, 1, *range(5, 90, 5)]
     ends = [0, 4, *range(9, 85, 5)]
     if low not in starts or (high is not None and high not in ends):
-        raise ValueError(f"ages {low}-{high if high is not None else ''}: incidence rates need an age range on "
+        raise InvalidRequest(f"ages {low}-{high if high is not None else ''}: incidence rates need an age range on "
                          "SEER age-group limits (from 0, 1, 5, 10, ... 85; to 0, 4, 9, ... 84 or no limit)")
     labels = ["00", "01-04", *[f"{a:02d}-{a + 4:02d}" for a in range(5, 85, 5)], "85+"]
     return tuple(label for start, label in zip(starts, labels, strict=True)

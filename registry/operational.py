@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.audit_seal import advance_head
-from registry.errors import RegistryError
+from registry.errors import OperationalStoreError, RegistryError
 from registry.store import default_db_path, owner_only_files
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,6 @@ BUSY_TIMEOUT_SECONDS = 30.0
 Clock = Callable[[], datetime]
 
 
-class OperationalStoreError(RegistryError):
-    """The operational store cannot be opened, migrated or written."""
 
 
 def utc_now() -> datetime:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from registry.audit import AuditEvent, record_event
 from registry.cohort import STRATA
-from registry.errors import RegistryError
+from registry.errors import AccessDenied
 from registry.operational import OperationalStore
 from registry.principal import ADMINISTRATOR, LDS, REGISTRAR, RESEARCHER, Principal
 from registry.suppression import (
@@ -34,20 +34,17 @@ from registry.suppression import (
     DEFAULT_THRESHOLD,
     REASON,
     SUPPRESSED,
-    DisclosureRisk,
     primary_reason,
     suppress,
 )
 
-__all__ = ["AccessDenied", "DisclosureRisk", "IDENTIFIER_COLUMNS", "LIMITED_DATA_SET_COLUMNS",
+__all__ = ["IDENTIFIER_COLUMNS", "LIMITED_DATA_SET_COLUMNS",
            "RESTRICTED_ZIP3", "apply_policy", "as_released", "audited", "classify", "columns_allowed",
            "release_row_counts", "release_total", "require_role"]
 
 Kind = Literal["record", "aggregate"]
 
 
-class AccessDenied(RegistryError):
-    """The caller's role or grants do not allow this data or action."""
 
 
 # Direct identifiers: never released outside the registrar role, not even in a limited data set.

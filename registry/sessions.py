@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from registry.errors import RegistryError
+from registry.errors import RegistryError, SessionEnded
 from registry.operational import OperationalStore, parse_timestamp, timestamp
 
 SESSION_KEY_SUFFIX = ".session-key"
@@ -43,15 +43,6 @@ class SessionPolicy:
 DEFAULT_SESSION_POLICY = SessionPolicy()
 
 
-class SessionEnded(RegistryError):
-    """A session token is not, or no longer, valid: malformed, forged, unknown, expired or revoked.
-
-    The message is for the person whose session it was; `reason` is a short code for the audit trail.
-    """
-
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 def session_key_path(ops: OperationalStore) -> Path:

@@ -14,6 +14,8 @@ from importlib import resources
 
 import pandas as pd
 
+from registry.errors import InvalidRequest
+
 
 @cache
 def standard_populations() -> pd.DataFrame:
@@ -28,7 +30,7 @@ def standard_weights(standard: str) -> pd.Series:
     rows = table[table["standard"] == standard]
     if rows.empty:
         known = ", ".join(sorted(table["standard"].unique()))
-        raise ValueError(f"unknown standard population {standard!r}; known: {known}")
+        raise InvalidRequest(f"unknown standard population {standard!r}; known: {known}")
     weights = rows.set_index("age_group_code")["population_or_weight"].astype(float)
     return weights / weights.sum()
 
@@ -40,7 +42,7 @@ def standard_age_groups(standard: str) -> pd.DataFrame:
     rows = table[table["standard"] == standard]
     if rows.empty:
         known = ", ".join(sorted(table["standard"].unique()))
-        raise ValueError(f"unknown standard population {standard!r}; known: {known}")
+        raise InvalidRequest(f"unknown standard population {standard!r}; known: {known}")
     weight = rows["population_or_weight"].astype(float)
     return pd.DataFrame({
         "age_group": rows["age_group_code"].to_numpy(),

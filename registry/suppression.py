@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from registry.errors import RegistryError
 from registry.operational import OperationalStore, name_key, timestamp
 
 DEFAULT_THRESHOLD = 16
@@ -44,8 +43,6 @@ COMPLEMENTARY = "complementary"
 DIFFERENCING = "differencing: differs by 1-15 from a cell released earlier"
 
 
-class DisclosureRisk(RegistryError):
-    """Releasing this value would let someone recover a small count."""
 
 
 def primary_reason(threshold: int) -> str:

@@ -22,9 +22,10 @@ import pytest
 from registry import analysis, batches, cohort
 from registry.audit import events
 from registry.cohort import TumorFilter
+from registry.errors import AccessDenied
 from registry.operational import open_operational_store
 from registry.principal import Principal
-from registry.privacy import DIRECT_IDENTIFIER_COLUMNS, AccessDenied
+from registry.privacy import DIRECT_IDENTIFIER_COLUMNS
 from registry.release import Release
 from registry.stats import StatisticalWarning
 from registry.suppression import DIFFERENCING

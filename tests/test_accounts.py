@@ -20,10 +20,7 @@ from registry import accounts
 from registry.accounts import (
     DEFAULT_LOCKOUT,
     DEMO_ACCOUNTS,
-    AccountError,
-    AuthenticationError,
     LockoutPolicy,
-    PasswordPolicyError,
     authenticate,
     change_password,
     create_user,
@@ -43,6 +40,7 @@ from registry.accounts import (
 )
 from registry.audit import chain_head, events, verify_chain
 from registry.audit_seal import head_path, key_path
+from registry.errors import AccountError, AuthenticationError, PasswordPolicyError, RegistryError, SessionEnded
 from registry.operational import (
     OperationalStore,
     list_definitions,
@@ -51,7 +49,7 @@ from registry.operational import (
     save_definition,
 )
 from registry.principal import GRANTS, ROLES, Principal
-from registry.sessions import SessionEnded, SessionPolicy, session_key_path
+from registry.sessions import SessionPolicy, session_key_path
 
 runner = CliRunner(env={"COLUMNS": "250"})
 PASSWORD = "correct horse battery"
@@ -429,7 +427,7 @@ def test_forged_tokens_are_refused_and_the_store_keeps_no_token(ops, tmp_path):
     key = session_key_path(ops)
     assert key.parent == ops.path.parent and key.stat().st_mode & 0o777 == 0o600
     key.chmod(0o644)
-    with pytest.raises(accounts.RegistryError, match="chmod 600"):
+    with pytest.raises(RegistryError, match="chmod 600"):
         resume_session(ops, token)
 
 

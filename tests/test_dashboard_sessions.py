@@ -13,9 +13,9 @@ from streamlit.testing.v1 import AppTest
 from pipelines.load import ingest_file
 from registry import accounts
 from registry.audit import events
+from registry.errors import SessionEnded
 from registry.operational import OperationalStore, open_operational_store
 from registry.principal import Principal
-from registry.sessions import SessionEnded
 from tests.dashboard_session import CHEAP_HASHER, PASSWORD, session_token
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard"

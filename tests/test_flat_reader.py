@@ -8,7 +8,8 @@ import pytest
 
 from pipelines.readers import open_reader
 from pipelines.readers.flat import NaaccrFlatReader
-from pipelines.records import PATIENT, TUMOR, SourceFileError
+from pipelines.records import PATIENT, TUMOR
+from registry.errors import SourceFileError
 from registry.naaccr import FLAT_LINE_LENGTHS
 from tests.naaccr_fixtures import flat_line, read_all, write_lines
 

@@ -200,7 +200,7 @@ def test_file_names_are_printed_literally_without_markup_or_control_characters(t
 
 def test_a_population_file_without_line_breaks_is_refused(tmp_path, db_path):
     from pipelines.population import load_population
-    from pipelines.records import SourceFileError
+    from registry.errors import SourceFileError
 
     bomb = tmp_path / "population.txt.gz"
     bomb.write_bytes(gzip.compress(b"1" * (MAX_LINE_BYTES * 4), compresslevel=1))

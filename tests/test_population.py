@@ -18,7 +18,7 @@ from pipelines.population import (
     read_seer_population,
     write_seer_population,
 )
-from pipelines.records import SourceFileError
+from registry.errors import SourceFileError
 
 runner = CliRunner(env={"COLUMNS": "200"})
 

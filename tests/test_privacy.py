@@ -11,13 +11,13 @@ import pytest
 
 from registry.audit import events
 from registry.cohort import TumorFilter
+from registry.errors import AccessDenied
 from registry.operational import open_operational_store
 from registry.principal import Principal
 from registry.privacy import (
     IDENTIFIER_COLUMNS,
     LIMITED_DATA_SET_COLUMNS,
     RESTRICTED_ZIP3,
-    AccessDenied,
     apply_policy,
     as_released,
     audited,

@@ -14,8 +14,8 @@ import pytest
 
 from registry import analysis, cohort
 from registry.cohort import TumorFilter
+from registry.errors import AccessDenied
 from registry.principal import Principal
-from registry.privacy import AccessDenied
 from registry.release import Release, thin_curve
 from registry.stats import kaplan_meier
 from tests.release_checks import assert_curve_hides_small_steps, assert_no_small_count

@@ -11,8 +11,9 @@ import pytest
 
 from pipelines.readers import open_reader
 from pipelines.readers.tabular import TabularReader, excel_text, sniff_delimiter
-from pipelines.records import PATIENT, TUMOR, SourceFileError
+from pipelines.records import PATIENT, TUMOR
 from pipelines.template import template_columns, write_template
+from registry.errors import SourceFileError
 from registry.naaccr import LATEST_VERSION, SUPPORTED_VERSIONS, base_dictionary
 from tests.naaccr_fixtures import read_all
 

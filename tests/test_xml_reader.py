@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.readers.xml import NaaccrXmlReader
-from pipelines.records import PATIENT, TUMOR, SourceFileError
+from pipelines.records import PATIENT, TUMOR
+from registry.errors import SourceFileError
 from registry.naaccr import Dictionary, parse_user_dictionary
 
 NS = "http://naaccr.org/naaccrxml"

@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard.session import current_principal
 from dashboard.tables import show_table
 from registry.batches import list_batches, rejects_by_rule
-from registry.errors import StoreError
+from registry.errors import RegistryError
 from registry.store import default_db_path
 
 st.title("Ingest batches")
@@ -19,7 +19,7 @@ path = default_db_path()
 try:
     frame = list_batches(principal, path)
     rejects = rejects_by_rule(principal, path)
-except StoreError as exc:
+except RegistryError as exc:
     st.warning(str(exc))
     st.stop()
 st.caption("For every batch: tumors read = tumors loaded + tumors rejected.")

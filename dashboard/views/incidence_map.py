@@ -22,6 +22,7 @@ from dashboard.tables import show_table
 from registry.analysis import age_specific, incidence_rates, incidence_trend
 from registry.cohort import TumorFilter
 from registry.county_shapes import state_counties_geojson
+from registry.errors import RegistryError
 from registry.geography import FIPS_STATE, counties
 from registry.principal import Principal
 from registry.release import Release
@@ -59,7 +60,7 @@ with st.sidebar:
                        horizontal=True, key="f_classes")
 try:
     county_release, state_release = _county_rates(principal, db, chosen, standard)
-except ValueError as exc:
+except RegistryError as exc:
     st.warning(f"No rates for these filters: {exc}")
     st.stop()
 county = county_release.table
@@ -120,7 +121,7 @@ if choice:
                  label="Download the county's age-specific rates (CSV)")
     try:
         yearly, apc = incidence_trend(principal, db, one, standard=standard)
-    except ValueError as exc:
+    except RegistryError as exc:
         st.info(f"No trend for this county: {exc}")
     else:
         st.plotly_chart(trend_figure(yearly.table, apc.table), config={"displayModeBar": False})

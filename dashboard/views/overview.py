@@ -21,6 +21,7 @@ from dashboard.common import (
 from dashboard.tables import WITHHELD, show_table, when
 from registry.analysis import incidence_rates
 from registry.cohort import TumorFilter, case_totals
+from registry.errors import NotComputable
 from registry.principal import Principal
 from registry.release import Release
 
@@ -37,7 +38,7 @@ def _overview(principal: Principal, db: Path) -> tuple[Release, Release, Release
     site_sex = case_totals(principal, db, everyone, by=("reporting_site", "sex"))
     try:
         rates: Release | str = incidence_rates(principal, db, everyone, by=("sex",))
-    except ValueError as exc:   # e.g. no population loaded: the counts still stand
+    except NotComputable as exc:   # e.g. no population loaded: the counts still stand
         rates = str(exc)
     return yearly, site_totals, site_sex, rates
 

@@ -11,7 +11,7 @@ from dashboard import common
 from dashboard.tables import show_table
 from registry import analysis
 from registry.cohort import COMPARISONS, TumorFilter
-from registry.errors import StoreError
+from registry.errors import RegistryError
 from registry.principal import Principal
 from registry.release import Release
 
@@ -61,7 +61,7 @@ try:
     at_times = recurrence(principal, db, tumor_filter, tuple(TIMES), endpoint, by)
     curve = recurrence(principal, db, tumor_filter, None, endpoint, by)
     rates = recurrence_rates(principal, db, tumor_filter, by)
-except StoreError as exc:
+except RegistryError as exc:
     st.warning(str(exc))
     st.stop()
 

@@ -7,13 +7,13 @@ import streamlit as st
 from dashboard.common import count_text, require_principal
 from dashboard.tables import when
 from registry.batches import store_info
-from registry.errors import StoreError
+from registry.errors import RegistryError
 
 st.title("Registry store")
 principal, path = require_principal()
 try:
     facts = store_info(principal, path)
-except StoreError as exc:
+except RegistryError as exc:
     st.warning(str(exc))
     st.stop()
 left, middle, right = st.columns(3)

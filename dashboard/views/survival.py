@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import common
 from registry import analysis
 from registry.cohort import COMPARISONS, MAX_PLAUSIBLE_AGE, TumorFilter
-from registry.errors import StoreError
+from registry.errors import RegistryError
 from registry.principal import Principal
 from registry.release import Release
 from registry.stats import icss_standard_for_sites, icss_weights, median_survival
@@ -102,7 +102,7 @@ if method == STANDARDISED and by == "age_band":
 try:
     at_times = survival(principal, db, tumor_filter, method, tuple(TIMES), by)
     curve = survival(principal, db, tumor_filter, method, None, by)
-except StoreError as exc:
+except RegistryError as exc:
     st.warning(str(exc))
     st.stop()
 

@@ -14,7 +14,7 @@ from dashboard.common import SEXES
 from dashboard.tables import show_table
 from registry import analysis
 from registry.cohort import COMPARISONS, RACE_RECODES, TumorFilter
-from registry.errors import StoreError
+from registry.errors import NotComputable, RegistryError
 from registry.principal import Principal
 from registry.release import Release
 
@@ -70,11 +70,11 @@ by = common.comparison_control(["sex", "race"])
 try:
     yearly_release, apc_release = trend(principal, db, tumor_filter, by)
     yearly, apc = labelled(yearly_release.table, by), labelled(apc_release.table, by)
-except StoreError as exc:
-    st.warning(str(exc))
-    st.stop()
-except ValueError as exc:   # e.g. fewer than three years with cases: no trend can be fitted
+except NotComputable as exc:   # e.g. fewer than three years with cases: no trend can be fitted
     st.info(f"No trend can be computed for these filters: {exc}. Widen the years or the site.")
+    st.stop()
+except RegistryError as exc:
+    st.warning(str(exc))
     st.stop()
 
 st.caption(f"{common.describe_filter(tumor_filter, by)}; age-adjusted to the 2000 US standard population, "

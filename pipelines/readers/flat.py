@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pipelines.readers.source import MAX_LINE_BYTES, UTF8_BOM, open_binary
-from pipelines.records import PATIENT, TUMOR, ChunkBuilder, RecordChunk, SourceFile, SourceFileError
-from registry.errors import DictionaryError
+from pipelines.records import PATIENT, TUMOR, ChunkBuilder, RecordChunk, SourceFile
+from registry.errors import DictionaryError, SourceFileError
 from registry.naaccr import FLAT_LINE_LENGTHS, Dictionary, base_dictionary
 
 ROOT_LEVEL = "NaaccrData"

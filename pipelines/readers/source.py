@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 from typing import BinaryIO
 
-from pipelines.records import SourceFileError
+from registry.errors import SourceFileError
 
 GZIP_MAGIC = b"\x1f\x8b"
 XLSX_MAGIC = b"PK\x03\x04"

@@ -45,8 +45,8 @@ from pipelines.readers.flat import (
 )
 from pipelines.readers.source import detect_format, open_binary
 from pipelines.readers.xml import scan_prolog
-from pipelines.records import RecordChunk, SourceFile, SourceFileError
-from registry.errors import DictionaryError
+from pipelines.records import RecordChunk, SourceFile
+from registry.errors import DictionaryError, SourceFileError
 from registry.naaccr import LATEST_VERSION, SUPPORTED_VERSIONS, Dictionary, base_dictionary
 
 DELIMITERS = (",", ";", "\t", "|")

@@ -25,8 +25,8 @@ from typing import Any, BinaryIO
 from lxml import etree
 
 from pipelines.readers.source import MAX_RECORD_BYTES, UTF8_BOM, open_binary
-from pipelines.records import PATIENT, TUMOR, ChunkBuilder, RecordChunk, SourceFile, SourceFileError
-from registry.errors import DictionaryError
+from pipelines.records import PATIENT, TUMOR, ChunkBuilder, RecordChunk, SourceFile
+from registry.errors import DictionaryError, SourceFileError
 from registry.naaccr import (
     NAACCR_NAMESPACE,
     Dictionary,

@@ -26,7 +26,8 @@ import pyarrow as pa
 
 from pipelines.readers.source import GZIP_MAGIC, MAX_RECORD_BYTES, open_regular
 from pipelines.readers.xml import NaaccrXmlReader
-from pipelines.records import SourceFile, SourceFileError
+from pipelines.records import SourceFile
+from registry.errors import SourceFileError
 from registry.naaccr import Dictionary
 
 try:  # the native scanner is optional (built when a C compiler was present at install)
