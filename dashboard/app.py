@@ -7,18 +7,25 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.session import ROUTED_KEY, account_controls, current_session
+from registry.access import (
+    CHANGE_OWN_PASSWORD,
+    READ_AGGREGATES,
+    VIEW_INGEST_BATCHES,
+    VIEW_STORE_OVERVIEW,
+    allowed,
+)
 
 PAGES = Path(__file__).parent / "views"
-# (file stem, title, section, roles that may open it; None = every role)
-PAGE_LIST: tuple[tuple[str, str, str, tuple[str, ...] | None], ...] = (
-    ("overview", "Overview", "Explore", None),
-    ("incidence_map", "Incidence map", "Explore", None),
-    ("trends", "Trends", "Explore", None),
-    ("survival", "Survival", "Explore", None),
-    ("recurrence", "Recurrence", "Explore", None),
-    ("store", "Store overview", "Registry", None),
-    ("batches", "Ingest batches", "Registry", ("registrar", "administrator")),
-    ("change_password", "Change password", "Account", None),
+# (file stem, title, section, the action of the access table it needs)
+PAGE_LIST: tuple[tuple[str, str, str, str], ...] = (
+    ("overview", "Overview", "Explore", READ_AGGREGATES),
+    ("incidence_map", "Incidence map", "Explore", READ_AGGREGATES),
+    ("trends", "Trends", "Explore", READ_AGGREGATES),
+    ("survival", "Survival", "Explore", READ_AGGREGATES),
+    ("recurrence", "Recurrence", "Explore", READ_AGGREGATES),
+    ("store", "Store overview", "Registry", VIEW_STORE_OVERVIEW),
+    ("batches", "Ingest batches", "Registry", VIEW_INGEST_BATCHES),
+    ("change_password", "Change password", "Account", CHANGE_OWN_PASSWORD),
 )
 DEFAULT_PAGE = "overview"
 
@@ -39,8 +46,8 @@ elif active.must_change_password:
 else:
     principal = active.principal
     sections: dict[str, list[st.Page]] = {}
-    for stem, title, section, roles in PAGE_LIST:
-        if roles is None or principal.role in roles:
+    for stem, title, section, action in PAGE_LIST:
+        if allowed(principal, action):
             sections.setdefault(section, []).append(st.Page(PAGES / f"{stem}.py", title=title,
                                                             default=stem == DEFAULT_PAGE))
     navigation = st.navigation(sections)

@@ -29,6 +29,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from registry import sessions
+from registry.access import MANAGE_USERS, allowed
 from registry.audit import account_matches_chain, append_account_event, append_event
 from registry.errors import (
     AccountError,
@@ -150,7 +151,7 @@ def _actor(actor: Principal | str | None) -> tuple[str, str]:
     if actor is None:
         return SYSTEM, ""
     if isinstance(actor, Principal):
-        if not actor.is_administrator:
+        if not allowed(actor, MANAGE_USERS):
             raise AccountError("only administrators manage user accounts")
         return actor.user, actor.role
     return str(actor), ""

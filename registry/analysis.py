@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from registry.access import READ_UNSUPPRESSED, allowed
 from registry.cohort import (
     ComparisonGroup,
     TumorFilter,
@@ -255,7 +256,7 @@ def _compare(principal: Principal, db_path: Path, tumor_filter: TumorFilter, by:
     released like a one-way table (primary and complementary suppression, and the ledger), so a small
     group cannot be recovered from the total and the other groups; a withheld group's curve is withheld.
     """
-    full = principal.is_registrar and times is not None
+    full = allowed(principal, READ_UNSUPPRESSED) and times is not None
     requested = times if full else None
 
     def curve_of(rows: pd.DataFrame) -> pd.DataFrame:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from registry.principal import ADMINISTRATOR, REGISTRAR, RESEARCHER, Principal
-from registry.privacy import apply_policy, release_row_counts, release_total, require_role
+from registry.access import VIEW_INGEST_BATCHES, VIEW_STORE_OVERVIEW, require
+from registry.principal import Principal
+from registry.privacy import apply_policy, release_row_counts, release_total
 from registry.release import bare
 from registry.store import read_connection, schema_version
 
@@ -30,7 +31,7 @@ BATCH_COUNTS = ("tumors_read", "tumors_loaded", "tumors_rejected", "patients_rea
 def list_batches(principal: Principal, db_path: Path | None = None, *, limit: int = 1000) -> pd.DataFrame:
     """Ingest batches, newest first (registrars and administrators; small per-file counts withheld for
     administrators, flagged in `suppressed`)."""
-    require_role(principal, REGISTRAR, ADMINISTRATOR)
+    require(principal, VIEW_INGEST_BATCHES)
     with read_connection(db_path) as con:
         frame = con.execute(f"SELECT {BATCH_COLUMNS} FROM ingest_batch ORDER BY batch_id DESC LIMIT ?",
                             [limit]).df()
@@ -41,7 +42,7 @@ def rejects_by_rule(principal: Principal, db_path: Path | None = None, *,
                     batch_id: int | None = None) -> pd.DataFrame:
     """Rejected records per batch and rule (no record content: counts only; registrars and administrators,
     counts of 1-15 withheld for administrators)."""
-    require_role(principal, REGISTRAR, ADMINISTRATOR)
+    require(principal, VIEW_INGEST_BATCHES)
     with read_connection(db_path) as con:
         frame = con.execute(
             """SELECT batch_id, rule, count(DISTINCT (patient_seq, tumor_seq)) AS records, min(reason) AS example
@@ -71,7 +72,7 @@ class StoreInfo:
 def store_info(principal: Principal, db_path: Path) -> StoreInfo:
     """Size, schema version and record counts of the store at db_path (every role; a count of 1-15 is
     None for researchers and administrators)."""
-    require_role(principal, REGISTRAR, RESEARCHER, ADMINISTRATOR)
+    require(principal, VIEW_STORE_OVERVIEW)
     with read_connection(db_path) as con:
         row = con.execute("""
             SELECT (SELECT count(*) FROM ingest_batch WHERE status = 'loaded'),

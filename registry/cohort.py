@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import pandas as pd
 
 from registry.errors import InvalidRequest, NotComputable
-from registry.principal import ROLES, Principal
+from registry.principal import Principal
 from registry.store import read_connection
 
 if TYPE_CHECKING:
@@ -464,10 +464,10 @@ def _counted(principal: Principal, table: pd.DataFrame, db_path: Path, tumor_fil
 def population_counts(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
                       by: Sequence[str] = ()) -> Release:
     """Person-years by age group and strata (public denominators: any signed-in role)."""
-    from registry.privacy import require_role
+    from registry.access import READ_POPULATION, require
     from registry.release import Provenance, Release, bare
 
-    require_role(principal, *ROLES)
+    require(principal, READ_POPULATION)
     return Release(table=bare(_population_counts(db_path, tumor_filter, by=by)),
                    provenance=Provenance(method="person-years from the loaded SEER population files",
                                          data_vintage=data_vintage(db_path), settings={"by": list(by)}))

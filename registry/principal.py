@@ -36,20 +36,6 @@ class Principal:
         if not isinstance(self.grants, frozenset):
             object.__setattr__(self, "grants", frozenset(self.grants))
 
-    @property
-    def is_registrar(self) -> bool:
-        """True for registry specialists, who may see identified records."""
-        return self.role == REGISTRAR
-
-    @property
-    def is_researcher(self) -> bool:
-        """True for researchers, who see de-identified, suppressed data."""
-        return self.role == RESEARCHER
-
-    @property
-    def is_administrator(self) -> bool:
-        """True for administrators, who manage users and read the audit trail."""
-        return self.role == ADMINISTRATOR
 
     def has_grant(self, name: str) -> bool:
         """Whether this caller holds the extra grant `name` (e.g. `lds`)."""

@@ -24,11 +24,19 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from registry.access import (
+    READ_AGGREGATES,
+    READ_DEIDENTIFIED,
+    READ_IDENTIFIED,
+    READ_LIMITED_DATA_SET,
+    READ_UNSUPPRESSED,
+    allowed,
+    require,
+)
 from registry.audit import AuditEvent, record_event
 from registry.cohort import STRATA
-from registry.errors import AccessDenied
 from registry.operational import OperationalStore
-from registry.principal import ADMINISTRATOR, LDS, REGISTRAR, RESEARCHER, Principal
+from registry.principal import RESEARCHER, Principal
 from registry.suppression import (
     COMPLEMENTARY,
     DEFAULT_THRESHOLD,
@@ -40,7 +48,7 @@ from registry.suppression import (
 
 __all__ = ["IDENTIFIER_COLUMNS", "LIMITED_DATA_SET_COLUMNS",
            "RESTRICTED_ZIP3", "apply_policy", "as_released", "audited", "classify", "columns_allowed",
-           "release_row_counts", "release_total", "require_role"]
+           "release_row_counts", "release_total"]
 
 Kind = Literal["record", "aggregate"]
 
@@ -126,12 +134,6 @@ def classify(column: str) -> str | None:
     return None
 
 
-def require_role(principal: Principal, *roles: str) -> None:
-    """Raise AccessDenied unless the caller holds one of `roles`."""
-    if principal.role not in roles:
-        raise AccessDenied(f"{principal.user} ({principal.role}) may not do this: requires {' or '.join(roles)}")
-
-
 def as_released(principal: Principal) -> Principal:
     """The researcher view of `principal` (no grants): what a registrar previews as released."""
     return Principal(user=principal.user, role=RESEARCHER, grants=frozenset())
@@ -139,10 +141,10 @@ def as_released(principal: Principal) -> Principal:
 
 def _treatment(principal: Principal, column: str, kind: Kind) -> str:
     """keep, drop or generalise: what happens to one column for this caller and kind of data."""
-    if principal.role == REGISTRAR:
+    if allowed(principal, READ_IDENTIFIED):
         return "keep"
     cls = classify(column)
-    lds = principal.role == RESEARCHER and principal.has_grant(LDS)
+    lds = allowed(principal, READ_LIMITED_DATA_SET)
     if cls is None:
         return "keep"
     if cls == "direct":
@@ -165,10 +167,7 @@ def columns_allowed(principal: Principal, columns: Iterable[str], *, kind: Kind 
 def _check_kind(principal: Principal, kind: str) -> None:
     if kind not in ("record", "aggregate"):
         raise ValueError(f"kind: expected 'record' or 'aggregate', not {kind!r}")
-    if kind == "record":
-        require_role(principal, REGISTRAR, RESEARCHER)
-    else:
-        require_role(principal, REGISTRAR, RESEARCHER, ADMINISTRATOR)
+    require(principal, READ_DEIDENTIFIED if kind == "record" else READ_AGGREGATES)
 
 
 def zip3(value: Any) -> str | None:
@@ -212,7 +211,7 @@ def apply_policy(principal: Principal, frame: pd.DataFrame, *, kind: Kind = "rec
     withheld with the count unless declared otherwise. The rest goes to `registry.suppression.suppress`.
     """
     _check_kind(principal, kind)
-    if principal.role == REGISTRAR:
+    if allowed(principal, READ_IDENTIFIED if kind == "record" else READ_UNSUPPRESSED):
         return frame.copy()
     out = pd.DataFrame(index=frame.index)
     for column in frame.columns:
@@ -245,7 +244,7 @@ def release_row_counts(principal: Principal, frame: pd.DataFrame, *, counts: Seq
     count column by `suppress` over `key`, so that no withheld row follows from the column totals the
     store overview publishes.
     """
-    if principal.role == REGISTRAR:
+    if allowed(principal, READ_UNSUPPRESSED):
         return frame.copy()
     out = frame.reset_index(drop=True).copy()
     hidden = pd.Series(False, index=out.index)
@@ -267,7 +266,7 @@ def release_row_counts(principal: Principal, frame: pd.DataFrame, *, counts: Seq
 def release_total(principal: Principal, count: int, *, threshold: int = DEFAULT_THRESHOLD) -> int | None:
     """A count published on its own (a store's total tumors): None for anyone but a registrar when it is
     1..threshold-1."""
-    if principal.role != REGISTRAR and 0 < count < threshold:
+    if not allowed(principal, READ_UNSUPPRESSED) and 0 < count < threshold:
         return None
     return count
 

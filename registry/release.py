@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from registry.access import READ_UNSUPPRESSED, allowed
 from registry.cohort import MALE_BREAST, TumorFilter, reporting_site
 from registry.operational import open_operational_store
 from registry.principal import Principal
@@ -108,7 +109,7 @@ def provenance_of(frame: pd.DataFrame, principal: Principal, tumor_filter: Tumor
     attrs = frame.attrs
     settings = dict(attrs.get("parameters") or {})
     settings.pop("filter", None)
-    if not principal.is_registrar:
+    if not allowed(principal, READ_UNSUPPRESSED):
         settings = {key: value for key, value in settings.items() if key in SAFE_SETTINGS}
     return Provenance(method=attrs.get("method"), standard=attrs.get("standard"), alpha=attrs.get("alpha"),
                       data_vintage=data_vintage, filter=None if tumor_filter is None else _plain_filter(tumor_filter),
@@ -195,7 +196,7 @@ def release_table(principal: Principal, db_path: Path, raw: pd.DataFrame, *, bas
     groups); the rows then form one line whose margin is ``base``. ``also`` names further count columns
     (column -> measure) screened and recorded the same way."""
     table = bare(raw)
-    if principal.is_registrar:
+    if allowed(principal, READ_UNSUPPRESSED):
         return apply_policy(principal, table, kind="aggregate", count_column=count_column,
                             dimensions=list(dimensions), derived_columns=derived_columns, totals=totals,
                             margins=margins)
@@ -245,7 +246,7 @@ def release_table(principal: Principal, db_path: Path, raw: pd.DataFrame, *, bas
 def release_count(principal: Principal, db_path: Path, value: int | None, spec: Mapping[str, Any] | None) -> int | None:
     """A count released beside a table: withheld (``None``) for non-registrars when it is 1-15 or differs by
     1-15 from a count released earlier under a nested filter (with ``spec``); recorded when shown."""
-    if value is None or principal.is_registrar:
+    if value is None or allowed(principal, READ_UNSUPPRESSED):
         return value
     count = int(value)
     if 1 <= count < DEFAULT_THRESHOLD:
@@ -360,7 +361,7 @@ def release_curve(principal: Principal, db_path: Path, curve: pd.DataFrame, *, e
     given). For others: the thinned curve (`thin_curve`), the numbers at risk at whole years screened by
     the ledger (``spec`` is the curve's cell filter), and with ``requested`` times the values read from the
     released curve; ``withheld`` (a group too small to show) withholds every point."""
-    if principal.is_registrar:
+    if allowed(principal, READ_UNSUPPRESSED):
         return bare(curve)
     if curve.empty:   # no patients: nothing to show, and nothing withheld
         columns = [c for c in curve.columns if c not in CURVE_COUNTS]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from registry import analysis, batches, cohort
+from registry import access, analysis, batches, cohort
 from registry.audit import events
 from registry.cohort import TumorFilter
 from registry.errors import AccessDenied
@@ -35,30 +35,34 @@ SMALL_SITE = TumorFilter(site_recodes=("43",), counties=("20001", "20003", "2000
 BREAST = TumorFilter(site_recodes=("39",), sexes=("1", "2"))
 Call = Callable[[Principal, Path], object]
 
-# function name -> (call, count column of its aggregate result or None for record-level results)
-MATRIX: dict[str, tuple[Call, str | None]] = {
-    "cohort.case_counts": (lambda p, db: cohort.case_counts(p, db, SMALL_SITE, by=("county_fips",)), "count"),
-    "cohort.case_totals": (lambda p, db: cohort.case_totals(p, db, SMALL_SITE, by=("county_fips",)), "count"),
-    "cohort.population_counts": (lambda p, db: cohort.population_counts(p, db, SMALL_SITE), None),
-    "cohort.survival_data": (lambda p, db: cohort.survival_data(p, db, BREAST), None),
+# function name -> (call, count column of its aggregate result or None, the action of the access table it needs)
+MATRIX: dict[str, tuple[Call, str | None, str]] = {
+    "cohort.case_counts": (lambda p, db: cohort.case_counts(p, db, SMALL_SITE, by=("county_fips",)), "count",
+                           access.READ_AGGREGATES),
+    "cohort.case_totals": (lambda p, db: cohort.case_totals(p, db, SMALL_SITE, by=("county_fips",)), "count",
+                           access.READ_AGGREGATES),
+    "cohort.population_counts": (lambda p, db: cohort.population_counts(p, db, SMALL_SITE), None,
+                                 access.READ_POPULATION),
+    "cohort.survival_data": (lambda p, db: cohort.survival_data(p, db, BREAST), None, access.READ_DEIDENTIFIED),
     "analysis.incidence_rates": (lambda p, db: analysis.incidence_rates(p, db, SMALL_SITE, by=("county_fips",)),
-                                 "count"),
-    "analysis.age_specific": (lambda p, db: analysis.age_specific(p, db, SMALL_SITE), "count"),
-    "analysis.incidence_trend": (lambda p, db: analysis.incidence_trend(p, db, SMALL_SITE)[0], "count"),
-    "analysis.survival": (lambda p, db: analysis.survival(p, db, SMALL_SITE), "at_risk"),
-    "analysis.recurrence": (lambda p, db: analysis.recurrence(p, db, SMALL_SITE, by="stage_group"), "at_risk"),
+                                 "count", access.READ_AGGREGATES),
+    "analysis.age_specific": (lambda p, db: analysis.age_specific(p, db, SMALL_SITE), "count", access.READ_AGGREGATES),
+    "analysis.incidence_trend": (lambda p, db: analysis.incidence_trend(p, db, SMALL_SITE)[0], "count",
+                                 access.READ_AGGREGATES),
+    "analysis.survival": (lambda p, db: analysis.survival(p, db, SMALL_SITE), "at_risk", access.READ_AGGREGATES),
+    "analysis.recurrence": (lambda p, db: analysis.recurrence(p, db, SMALL_SITE, by="stage_group"), "at_risk",
+                            access.READ_AGGREGATES),
     "analysis.recurrence_rates": (lambda p, db: analysis.recurrence_rates(p, db, SMALL_SITE, by="stage_group"),
-                                  "events"),
-    "batches.list_batches": (lambda p, db: batches.list_batches(p, db), "tumors_read"),
-    "batches.rejects_by_rule": (lambda p, db: batches.rejects_by_rule(p, db), "records"),
-    "batches.store_info": (lambda p, db: pd.DataFrame([vars(batches.store_info(p, db))]), None),
+                                  "events", access.READ_AGGREGATES),
+    "batches.list_batches": (lambda p, db: batches.list_batches(p, db), "tumors_read", access.VIEW_INGEST_BATCHES),
+    "batches.rejects_by_rule": (lambda p, db: batches.rejects_by_rule(p, db), "records", access.VIEW_INGEST_BATCHES),
+    "batches.store_info": (lambda p, db: pd.DataFrame([vars(batches.store_info(p, db))]), None,
+                           access.VIEW_STORE_OVERVIEW),
 }
-# Functions a role may not call at all (besides record-level data for administrators).
-REFUSED = {("researcher", "batches.list_batches"), ("researcher", "batches.rejects_by_rule")}
 # Times of the registry's own operations (when a file was loaded), not dates about a person.
 OPERATIONAL_TIMES = {"started_at", "finished_at", "last_loaded_at"}
-# The policy and the release path take a Principal but fetch no registry data themselves.
-POLICY_MODULES = {"registry.privacy", "registry.release"}
+# The access decision, the policy and the release path take a Principal but fetch no registry data themselves.
+POLICY_MODULES = {"registry.access", "registry.privacy", "registry.release"}
 ROLES = {name: Principal(f"matrix-{name}", name, frozenset()) for name in ("registrar", "researcher", "administrator")}
 
 
@@ -95,17 +99,16 @@ def db(sample_registry: dict[str, object]) -> Path:
 @pytest.mark.parametrize("function", sorted(MATRIX))
 @pytest.mark.parametrize("role", sorted(ROLES))
 def test_role_receives_only_what_it_may(db: Path, role: str, function: str) -> None:
-    call, count_column = MATRIX[function]
+    call, count_column, action = MATRIX[function]
     principal = ROLES[role]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
         try:
             released = call(principal, db)
         except AccessDenied:
-            assert (role == "administrator" and count_column is None) or (role, function) in REFUSED, \
-                "only record-level data and the registry's operations may be refused"
+            assert not access.allowed(principal, action), f"{role} refused {function}, which the access table allows"
             return
-    assert (role, function) not in REFUSED, f"{role} received {function}"
+    assert access.allowed(principal, action), f"{role} received {function}, which the access table refuses"
     # Statistics are Releases; the registry's operational views (batches) are plain tables.
     result = released.table if isinstance(released, Release) else released
     assert isinstance(result, pd.DataFrame) and not result.attrs, "nothing released rides in attrs"

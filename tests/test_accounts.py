@@ -40,7 +40,13 @@ from registry.accounts import (
 )
 from registry.audit import chain_head, events, verify_chain
 from registry.audit_seal import head_path, key_path
-from registry.errors import AccountError, AuthenticationError, PasswordPolicyError, RegistryError, SessionEnded
+from registry.errors import (
+    AccountError,
+    AuthenticationError,
+    PasswordPolicyError,
+    RegistryError,
+    SessionEnded,
+)
 from registry.operational import (
     OperationalStore,
     list_definitions,
@@ -123,8 +129,8 @@ def test_saved_definitions_round_trip(ops):
 def test_principal_is_small_frozen_and_checks_its_role():
     p = Principal("ana", "researcher", frozenset({"lds"}))
     assert p.has_grant("lds") and not p.has_grant("other")
-    assert p.is_researcher and not p.is_registrar and not p.is_administrator
-    assert Principal("reg", "registrar").is_registrar
+    assert p.role == "researcher"
+    assert Principal("reg", "registrar").role == "registrar"
     assert Principal("x", "researcher", ["lds"]).grants == frozenset({"lds"})  # type: ignore[arg-type]
     with pytest.raises(FrozenInstanceError):
         p.role = "administrator"  # type: ignore[misc]
@@ -143,7 +149,7 @@ def test_create_and_authenticate(ops):
     assert get_user(ops, "ana").must_change_password               # a generated password is temporary
     assert create_user(ops, "reg", "registrar", password=PASSWORD) == PASSWORD
     assert not get_user(ops, "reg").must_change_password
-    assert authenticate(ops, "reg", PASSWORD, source="test").is_registrar
+    assert authenticate(ops, "reg", PASSWORD, source="test").role == "registrar"
     assert _stored_hash(ops, "reg").startswith("$argon2id$")
 
 
@@ -460,7 +466,7 @@ def test_initial_administrator_only_on_a_new_store(ops):
     assert password and len(password) >= 16
     assert ensure_initial_administrator(ops) is None
     admin = authenticate(ops, "admin", password, source="test")
-    assert admin.is_administrator and get_user(ops, "admin").must_change_password
+    assert admin.role == "administrator" and get_user(ops, "admin").must_change_password
 
 
 def test_demo_accounts_are_created_once_with_documented_passwords(ops):
@@ -486,7 +492,7 @@ def test_cli_users_commands(db_path):
     admin_password = _password_in(added.output, "created with password ")
     ana_password = _password_in(added.output, "(shown only now): ")
     ops = open_operational_store(db_path)
-    assert authenticate(ops, "admin", admin_password, source="test").is_administrator
+    assert authenticate(ops, "admin", admin_password, source="test").role == "administrator"
     assert authenticate(ops, "ana", ana_password, source="test").has_grant("lds")
     assert events(ops, action="user-add")[0].user.startswith("console:")
 
@@ -701,7 +707,7 @@ def test_cli_passwd_sets_a_password_without_echo_and_clears_must_change(db_path)
     assert typed.exit_code == 0, typed.output
     assert "my chosen admin password" not in typed.output                 # never echoed
     assert not get_user(ops, "admin").must_change_password
-    assert authenticate(ops, "admin", "my chosen admin password", source="test").is_administrator
+    assert authenticate(ops, "admin", "my chosen admin password", source="test").role == "administrator"
     with pytest.raises(SessionEnded):                                      # sessions with the old one end
         resume_session(ops, token)
     [event] = events(ops, action="password-set")

@@ -23,7 +23,6 @@ from registry.privacy import (
     audited,
     classify,
     columns_allowed,
-    require_role,
     zip3,
 )
 
@@ -123,10 +122,9 @@ def test_aggregates_are_suppressed_for_researchers_not_registrars():
     assert zero.loc[0, "count"] == 0 and not zero["suppressed"].any()
 
 
-def test_require_role_and_kind():
-    require_role(REGISTRAR, "registrar")
-    with pytest.raises(AccessDenied, match="requires registrar"):
-        require_role(RESEARCHER, "registrar")
+def test_records_are_refused_to_administrators_and_the_kind_is_checked():
+    with pytest.raises(AccessDenied, match="read deidentified records"):
+        apply_policy(ADMIN, records())
     with pytest.raises(ValueError, match="kind"):
         apply_policy(REGISTRAR, records(), kind="raw")  # type: ignore[arg-type]
 

@@ -6,13 +6,14 @@ import streamlit as st
 
 from dashboard.session import current_principal
 from dashboard.tables import show_table
+from registry.access import READ_UNSUPPRESSED, VIEW_INGEST_BATCHES, allowed
 from registry.batches import list_batches, rejects_by_rule
 from registry.errors import RegistryError
 from registry.store import default_db_path
 
 st.title("Ingest batches")
 principal = current_principal()
-if principal is None or principal.role not in ("registrar", "administrator"):
+if principal is None or not allowed(principal, VIEW_INGEST_BATCHES):
     st.error("Ingest batches are shown to registry specialists and administrators only.")
     st.stop()
 path = default_db_path()
@@ -23,7 +24,7 @@ except RegistryError as exc:
     st.warning(str(exc))
     st.stop()
 st.caption("For every batch: tumors read = tumors loaded + tumors rejected.")
-if principal.is_administrator:
+if not allowed(principal, READ_UNSUPPRESSED):
     st.caption("A file's name carries its facility and year, so a file's counts of 1-15 records are shown as "
                "*suppressed* (with one or more other files, so that none follows from the store's totals); "
                "registry specialists see every count.")
