@@ -133,12 +133,14 @@ def _check_keys(name: str, column: str, found: list[str], known: list[str] | tup
         raise ValueError(f"{name}: unknown {column} values {unknown}")
 
 
-def load_sites() -> dict[str, Site]:
-    """The site model: each site's variants and coding parameters, keyed by site in ``SITE_KEYS`` order."""
+def load_sites(profiles: Mapping[str, Profile]) -> dict[str, Site]:
+    """The site model: each site's variants and coding parameters, keyed by site in ``SITE_KEYS`` order;
+    every variant's treatment profile must be one of ``profiles``."""
     sites, variants, codes = _table("clinical_sites.csv"), _table("clinical_variants.csv"), \
         _table("clinical_variant_codes.csv")
     _check_keys("clinical_sites.csv", "site_key", list(sites["site_key"]), SITE_KEYS)
     _check_keys("clinical_variants.csv", "site_key", list(variants["site_key"]), SITE_KEYS)
+    _check_keys("clinical_variants.csv", "profile", list(variants["profile"]), list(profiles))
     stage_columns = {prefix: [f"{prefix}_{group}" for group in STAGE_GROUPS] for prefix in ("size_mm", "size_missing")}
     model: dict[str, Site] = {}
     for _, row in sites.iterrows():
@@ -228,8 +230,8 @@ def load_heme_causes() -> dict[str, str]:
     return dict(zip(causes["histology"], causes["icd10_cause"], strict=True))
 
 
-SITES: dict[str, Site] = load_sites()
 PROFILES: dict[str, Profile] = load_profiles()
+SITES: dict[str, Site] = load_sites(PROFILES)
 # Immunotherapy (BRM) eras of checkpoint inhibitors, by profile.
 IMMUNO_ERAS: dict[str, tuple[Era, ...]] = load_immunotherapy_eras(PROFILES)
 # ICD-10 underlying cause of death by histology for lymphoma, leukemia and myeloma (ICD-10 chapter II);
