@@ -89,6 +89,9 @@ class Profile:
     nodes_by_code: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     node_aspiration: float = 0.0      # regional/distant, not operated: positive nodal aspiration (95)
     heme_surgery: bool = False        # surgery of primary site code 98 (hematopoietic sites)
+    steroids: float | None = None     # share of treated tumors given steroids with the regimen (None: not usual)
+    neo_interval: float = 100.0       # days from the start of neoadjuvant therapy to surgery
+    acute: bool = False               # treatment starts within days of diagnosis
 
 
 STAGE_TREATMENTS: tuple[str, ...] = ("surgery", "rt_surgery", "rt_alone", "chemo", "hormone", "brm", "transplant",
@@ -209,7 +212,10 @@ def load_profiles() -> dict[str, Profile]:
             nodes_by_code={code: (_number(share), _number(median)) for code, share, median in
                            zip(own_nodes["surgery_code"], own_nodes["nodes_examined_share"],
                                own_nodes["nodes_examined_median"], strict=True)},
-            node_aspiration=_number(row["node_aspiration"]), heme_surgery=_flag(row["hematopoietic_surgery"]))
+            node_aspiration=_number(row["node_aspiration"]), heme_surgery=_flag(row["hematopoietic_surgery"]),
+            steroids=_optional(row["steroid_share"]),
+            neo_interval=_number(row["neoadjuvant_interval_days"]) if row["neoadjuvant_interval_days"] else 100.0,
+            acute=_flag(row["treatment_within_days"]))
     return model
 
 

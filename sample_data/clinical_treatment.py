@@ -9,15 +9,8 @@ from sample_data.clinical_context import PROFILE_KEYS, CodingContext, profile_va
 from sample_data.clinical_items import DIST, IS, LOC, REG, UNK
 from sample_data.clinical_model import IMMUNO_ERAS, PROFILES
 
-# Steroids given with the chemotherapy regimen are hormone therapy (SEER*Rx): share of treated tumors.
-STEROIDS: dict[str, float] = {"nhl": 0.75, "myeloma": 0.9, "all": 0.9, "plasmacytoma": 0.8, "cll": 0.1}
 # Anti-CD20 (lymphoma, CLL) and anti-HER2 (breast) antibodies: BRM before 2013, chemotherapy from 2013.
 ANTIBODY_AS_BRM_UNTIL = 2012
-# Neoadjuvant interval (days from the start of neoadjuvant therapy to surgery), by profile.
-NEO_INTERVAL: dict[str, float] = {"breast": 150, "rectum": 105, "esophagus": 85, "stomach": 100,
-                                  "pancreas": 120, "urinary_bladder": 100, "lung": 90, "ovary": 95,
-                                  "wilms": 45, "hepatoblastoma": 100}
-ACUTE_PROFILES = ("aml", "all")       # treatment starts within days of diagnosis
 
 # Reasons a usual treatment was not given: (chemo/hormone/BRM code, reason for no surgery/radiation), weight.
 NOT_GIVEN: tuple[tuple[str, str, float], ...] = (("82", "2", 0.35), ("85", "5", 0.15), ("86", "6", 0.1),
@@ -41,7 +34,8 @@ def draw_treatment(c: CodingContext) -> None:
     p_transplant = profile_values("transplant")[prof, st]
     old, older = age >= 70, age >= 80
     breast, prostate = c.is_profile("breast"), c.is_profile("prostate")
-    steroid_profile = c.is_profile(*STEROIDS)
+    # Steroids given with the chemotherapy regimen are hormone therapy (SEER*Rx).
+    steroid_profile = np.array([PROFILES[p].steroids is not None for p in PROFILE_KEYS])[prof]
     lung_small = c.is_profile("lung") & np.isin(c.hist_i, [8041, 8013])
     p_surgery = np.where(lung_small, p_surgery * 0.15, p_surgery)
     p_chemo = np.where(lung_small & (st != IS), np.where(st == DIST, 0.75, 0.85), p_chemo)
@@ -101,7 +95,7 @@ def draw_treatment(c: CodingContext) -> None:
         [p_hormone, np.full(n, 0.75), 0.1 + 0.12 * (c.grade_group - 1), np.full(n, 0.2), np.full(n, 0.03)],
         default=np.where(st == REG, 0.6, np.where(older, 0.4, 0.2)))
     p_hormone = np.where(breast, p_breast_hormone, np.where(prostate, p_prostate_hormone, p_hormone))
-    steroid = np.array([STEROIDS.get(p, 0.0) for p in PROFILE_KEYS])[prof]
+    steroid = np.array([PROFILES[p].steroids or 0.0 for p in PROFILE_KEYS])[prof]
     hormone = active & np.where(steroid_profile, chemo & (u[8] < steroid), u[8] < p_hormone)
     # Immunotherapy (BRM), with the eras of checkpoint inhibitors and the 2013 antibody rule.
     for key, eras in IMMUNO_ERAS.items():
@@ -130,7 +124,7 @@ def draw_treatment(c: CodingContext) -> None:
     # Dates (day numbers).
     dx = c.dx
     at_surgery = surgery & ~neoadjuvant & (u[13] < profile_values("dx_at_surgery")[prof])
-    acute = c.is_profile(*ACUTE_PROFILES)
+    acute = profile_values("acute").astype(bool)[prof]
     # Independent gamma(4) variates, one row per delay; branches of one np.select share a row.
     g = rng.standard_gamma(4.0, (9, n)) / 4.0
 
@@ -139,7 +133,7 @@ def draw_treatment(c: CodingContext) -> None:
 
     acute_start = np.rint(rng.standard_gamma(2.0, n) * 2.5).astype(np.int64)
     chemo_start = dx + np.where(acute, acute_start, 10 + delay(0, 20.0))
-    neo_interval = np.array([NEO_INTERVAL.get(p, 100.0) for p in PROFILE_KEYS])[prof]
+    neo_interval = profile_values("neo_interval")[prof]
     neo_surgery = chemo_start + np.rint(neo_interval * rng.standard_gamma(25.0, n) / 25.0).astype(np.int64)
     surgery_day = np.where(neoadjuvant, neo_surgery, np.where(at_surgery, dx, dx + 7 + delay(1, 21.0)))
     t_surgery = np.where(surgery, surgery_day, NO_DATE)
