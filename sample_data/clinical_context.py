@@ -39,9 +39,11 @@ class CodingContext:
         self.out: dict[str, np.ndarray] = {}
 
     def is_site(self, *keys: str) -> np.ndarray:
+        """Which tumors are of one of the given sites."""
         return np.logical_or.reduce([self.site_index == SITE_KEYS.index(k) for k in keys])
 
     def is_profile(self, *keys: str) -> np.ndarray:
+        """Which tumors have one of the given treatment profiles."""
         return np.logical_or.reduce([self.profile == PROFILE_KEYS.index(k) for k in keys])
 
     # Arrays set by the drawing steps (one value per tumor).
