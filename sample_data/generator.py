@@ -11,7 +11,6 @@ seed always gives the same registry, byte for byte.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,20 +29,6 @@ from sample_data.reports import build_reports, identity_items, sequence_numbers
 DCO_SHARE = 0.015          # death-certificate-only share of tumors (NAACCR certification needs < 3%)
 UNKNOWN_STAGE_OLDEST = 2.0  # unknown stage is twice as common at 85+
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class SampleRegistry:
-    """Everything the generator drew, before it is written: tumors, persons, reports and facilities."""
-
-    config: SampleConfig
-    population: pd.DataFrame
-    population_scale: float
-    tumors: pd.DataFrame           # one row per true tumor, with its NAACCR tumor items
-    persons: pd.DataFrame          # one row per true person, identity and follow-up
-    reports: pd.DataFrame          # one row per source report: items as the facility sends them
-    facilities: pd.DataFrame
-    defects: pd.DataFrame          # one row per injected defect
 
 
 def draw_stage_groups(tumors: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
@@ -71,7 +56,7 @@ def draw_stage_groups(tumors: pd.DataFrame, rng: np.random.Generator) -> np.ndar
     return result
 
 
-def generate(config: SampleConfig, progress: Progress | None = None) -> SampleRegistry:
+def generate(config: SampleConfig, progress: Progress | None = None) -> output.SampleRegistry:
     """Draw a whole registry in memory (see module doc)."""
     say = progress or (lambda _message: None)
     rng = np.random.default_rng(config.seed)
@@ -115,7 +100,7 @@ def generate(config: SampleConfig, progress: Progress | None = None) -> SampleRe
     say("defects")
     reports, defect_rows = defects.inject(reports, config.defects, rng)
     truth = defects.truth_frame(identity_truth, defect_rows, reports)
-    return SampleRegistry(config=config, population=model.population, population_scale=model.population_scale,
+    return output.SampleRegistry(config=config, population=model.population, population_scale=model.population_scale,
                           tumors=tumors, persons=persons, reports=reports, facilities=facilities, defects=truth)
 
 
@@ -170,6 +155,6 @@ def _finish_death_certificate_only(tumors: pd.DataFrame, coded: pd.DataFrame, pe
     return tumors, coded, persons
 
 
-def write(registry: SampleRegistry, out: Path, progress: Progress | None = None) -> output.Manifest:
+def write(registry: output.SampleRegistry, out: Path, progress: Progress | None = None) -> output.Manifest:
     """Write the registry's files under ``out`` (see ``output``)."""
     return output.write_all(registry, out, progress=progress)

@@ -12,6 +12,9 @@ Layout under the output folder::
     manifest.json                                  configuration, counts and the SHA-256 of every file
 
 The truth folder is for tests and for measuring linkage and edits; it never enters the NAACCR files.
+
+``SampleRegistry`` is what ``generator.generate`` draws and ``write_all`` writes; it lives here, below the
+generator, so the generator depends on the writers and not the other way round.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -41,12 +43,23 @@ from sample_data.facilities import VITAL_RECORDS_ID
 from sample_data.race_population import population_by_race
 from sample_data.reference import date_text
 
-if TYPE_CHECKING:
-    from sample_data.generator import SampleRegistry
-
 Progress = Callable[[str], None]
 FLAT_RECORD_TYPE = "C"     # incidence + confidential items (names, addresses), no text fields
 XML_RECORD_TYPE = "A"
+
+
+@dataclass(frozen=True)
+class SampleRegistry:
+    """Everything the generator drew, before it is written: tumors, persons, reports and facilities."""
+
+    config: SampleConfig
+    population: pd.DataFrame
+    population_scale: float
+    tumors: pd.DataFrame           # one row per true tumor, with its NAACCR tumor items
+    persons: pd.DataFrame          # one row per true person, identity and follow-up
+    reports: pd.DataFrame          # one row per source report: items as the facility sends them
+    facilities: pd.DataFrame
+    defects: pd.DataFrame          # one row per injected defect
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,34 @@ from one ``random.Random(seed)`` instance and the file carries a fixed ``timeGen
 from __future__ import annotations
 
 import random
-from bisect import bisect
-from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
 from pipelines.naaccr_xml_writer import NaaccrXmlWriter
 from registry.naaccr import Dictionary, ItemDef, base_dictionary
+from sample_data.synthetic_xml_tables import (
+    AGE,
+    CONFIRMATION,
+    DEATH_CODE,
+    EOD_NODES,
+    EOD_PRIMARY,
+    FOLLOW_UP,
+    HISPANIC,
+    LATERALITY,
+    MARITAL,
+    OTHER_DEATH,
+    PAIRED_EXTRA,
+    PAYER_OLD,
+    PAYER_YOUNG,
+    RACE,
+    SITE_BY_SEX,
+    SOURCE,
+    STAGE_GROUP,
+    TUMOR_COUNT,
+    CancerType,
+    Pick,
+)
 
 TIME_GENERATED = datetime(2026, 3, 1, 0, 0, 0, tzinfo=UTC)
 FIRST_DX = date(2018, 1, 1).toordinal()
@@ -51,136 +70,6 @@ MALE_NAMES = ("James", "John", "Robert", "Michael", "William", "David", "Richard
               "Charles", "Daniel", "Matthew", "Anthony", "Mark", "Jose", "Luis", "Kevin", "Brian")
 FEMALE_NAMES = ("Mary", "Patricia", "Jennifer", "Linda", "Elizabeth", "Barbara", "Susan", "Jessica",
                 "Sarah", "Karen", "Nancy", "Lisa", "Betty", "Sandra", "Maria", "Ana", "Donna", "Carol")
-
-
-class _Pick:
-    """Weighted choice with precomputed cumulative weights (much faster than Random.choices)."""
-
-    __slots__ = ("values", "cum", "total")
-
-    def __init__(self, weighted: Mapping[Any, float]) -> None:
-        self.values = list(weighted)
-        self.cum = list(accumulate(weighted.values()))
-        self.total = self.cum[-1]
-
-    def __call__(self, r: random.Random) -> Any:
-        return self.values[bisect(self.cum, r.random() * self.total)]
-
-
-class _Site:
-    """One cancer type: where it arises, what it looks like under the microscope, how it is treated."""
-
-    def __init__(self, name: str, weight_male: float, weight_female: float, sites: Mapping[str, float],
-                 histologies: Mapping[tuple[str, str], float], *, paired: bool, schema: str, ajcc: str,
-                 stages: Mapping[str, float], treatment: tuple[float, float, float, float, float],
-                 surgery_codes: tuple[str, ...] = ("20", "30", "40", "50"), grades: str = "1239",
-                 death_code: str = "C80") -> None:
-        self.name = name
-        self.weights = (weight_male, weight_female)
-        self.site = _Pick(sites)
-        self.histology = _Pick(histologies)
-        self.paired = paired
-        self.schema = schema
-        self.ajcc = ajcc
-        self.stage = _Pick(stages)
-        self.surgery, self.radiation, self.chemo, self.hormone, self.immuno = treatment
-        self.surgery_codes = surgery_codes
-        self.grades = grades
-        self.death_code = death_code
-
-
-_LOCAL = {"1": 45, "2": 12, "3": 12, "4": 8, "7": 18, "9": 5}
-SITES = (
-    _Site("breast", 0.3, 30, {"C504": 40, "C509": 20, "C502": 10, "C508": 10, "C501": 8, "C503": 5, "C505": 7},
-          {("8500", "3"): 70, ("8520", "3"): 12, ("8522", "3"): 5, ("8500", "2"): 13}, paired=True,
-          schema="00480", ajcc="48", stages={"1": 64, "2": 8, "3": 18, "4": 4, "7": 5, "9": 1},
-          treatment=(0.92, 0.6, 0.35, 0.0, 0.05), surgery_codes=("22", "23", "41", "51"),
-          death_code="C509"),
-    _Site("prostate", 29, 0, {"C619": 1}, {("8140", "3"): 98, ("8550", "3"): 2}, paired=False,
-          schema="00580", ajcc="58", stages={"1": 75, "2": 8, "3": 4, "4": 1, "7": 8, "9": 4},
-          treatment=(0.35, 0.35, 0.05, 0.3, 0.0), surgery_codes=("50",), grades="12345", death_code="C61"),
-    _Site("lung", 12, 12, {"C341": 50, "C343": 30, "C349": 15, "C342": 5},
-          {("8140", "3"): 50, ("8070", "3"): 25, ("8041", "3"): 13, ("8046", "3"): 12}, paired=True,
-          schema="00360", ajcc="36", stages={"1": 27, "2": 6, "3": 16, "4": 5, "7": 42, "9": 4},
-          treatment=(0.3, 0.5, 0.55, 0.0, 0.3), surgery_codes=("22", "30", "33", "45"), death_code="C349"),
-    _Site("colorectal", 8, 7, {"C180": 14, "C182": 12, "C184": 6, "C186": 4, "C187": 24, "C189": 4,
-                               "C199": 8, "C209": 28},
-          {("8140", "3"): 88, ("8480", "3"): 10, ("8140", "2"): 2}, paired=False, schema="00200",
-          ajcc="20", stages=_LOCAL, treatment=(0.8, 0.2, 0.45, 0.0, 0.05), surgery_codes=("30", "40"),
-          grades="12349", death_code="C189"),
-    _Site("melanoma", 6, 4, {"C445": 40, "C446": 25, "C447": 20, "C443": 15},
-          {("8720", "3"): 55, ("8743", "3"): 15, ("8720", "2"): 30}, paired=True, schema="00470",
-          ajcc="47", stages={"1": 82, "2": 4, "3": 6, "4": 2, "7": 4, "9": 2},
-          treatment=(0.96, 0.02, 0.02, 0.0, 0.1), surgery_codes=("30", "31", "45"), death_code="C439"),
-    _Site("bladder", 6, 2, {"C679": 50, "C672": 25, "C674": 25},
-          {("8120", "3"): 55, ("8130", "2"): 40, ("8120", "2"): 5}, paired=False, schema="00620",
-          ajcc="62", stages={"1": 70, "2": 10, "3": 5, "4": 3, "7": 7, "9": 5},
-          treatment=(0.9, 0.05, 0.15, 0.0, 0.25), surgery_codes=("27", "50", "60"), grades="LH9",
-          death_code="C679"),
-    _Site("kidney", 4, 3, {"C649": 1}, {("8312", "3"): 65, ("8310", "3"): 20, ("8260", "3"): 15},
-          paired=True, schema="00600", ajcc="60", stages={"1": 64, "2": 12, "3": 4, "4": 2, "7": 15, "9": 3},
-          treatment=(0.75, 0.02, 0.05, 0.0, 0.15), surgery_codes=("30", "40"), grades="12349",
-          death_code="C64"),
-    _Site("lymphoma", 4, 3.5, {"C772": 30, "C770": 25, "C779": 30, "C773": 15},
-          {("9680", "3"): 45, ("9690", "3"): 25, ("9699", "3"): 15, ("9591", "3"): 15}, paired=False,
-          schema="00790", ajcc="79", stages={"1": 25, "2": 15, "7": 50, "9": 10},
-          treatment=(0.1, 0.25, 0.7, 0.0, 0.55), surgery_codes=("25",), grades="8", death_code="C833"),
-    _Site("uterus", 0, 7, {"C541": 90, "C549": 10},
-          {("8380", "3"): 80, ("8441", "3"): 10, ("8980", "3"): 5, ("8310", "3"): 5}, paired=False,
-          schema="00530", ajcc="53", stages={"1": 67, "2": 8, "3": 9, "4": 4, "7": 9, "9": 3},
-          treatment=(0.92, 0.3, 0.25, 0.02, 0.02), surgery_codes=("40", "50"), death_code="C541"),
-    _Site("thyroid", 1.5, 4, {"C739": 1}, {("8260", "3"): 85, ("8340", "3"): 10, ("8330", "3"): 5},
-          paired=False, schema="00730", ajcc="73", stages={"1": 65, "2": 6, "3": 20, "4": 3, "7": 4, "9": 2},
-          treatment=(0.96, 0.4, 0.01, 0.0, 0.0), surgery_codes=("20", "40", "50"), death_code="C73"),
-    _Site("pancreas", 3, 3, {"C250": 55, "C251": 20, "C252": 15, "C259": 10},
-          {("8500", "3"): 85, ("8140", "3"): 7, ("8150", "3"): 8}, paired=False, schema="00280",
-          ajcc="28", stages={"1": 12, "2": 14, "3": 10, "4": 8, "7": 50, "9": 6},
-          treatment=(0.2, 0.1, 0.6, 0.0, 0.02), surgery_codes=("35", "40", "70"), death_code="C259"),
-    _Site("leukemia", 3, 2, {"C421": 1}, {("9861", "3"): 35, ("9823", "3"): 45, ("9875", "3"): 20},
-          paired=False, schema="00830", ajcc="XX", stages={"7": 100},
-          treatment=(0.0, 0.02, 0.7, 0.0, 0.3), grades="8", death_code="C920"),
-    _Site("oral", 2, 1, {"C021": 60, "C029": 40}, {("8070", "3"): 95, ("8070", "2"): 5}, paired=False,
-          schema="00072", ajcc="6", stages=_LOCAL, treatment=(0.7, 0.6, 0.4, 0.0, 0.05),
-          surgery_codes=("30", "40"), death_code="C029"),
-    _Site("liver", 2, 1, {"C220": 80, "C221": 20}, {("8170", "3"): 85, ("8160", "3"): 15}, paired=False,
-          schema="00220", ajcc="22", stages={"1": 42, "2": 12, "3": 8, "4": 6, "7": 20, "9": 12},
-          treatment=(0.2, 0.15, 0.3, 0.0, 0.2), surgery_codes=("20", "30", "75"), death_code="C220"),
-    _Site("ovary", 0, 2, {"C569": 1}, {("8461", "3"): 55, ("8441", "3"): 15, ("8380", "3"): 15,
-                                       ("8310", "3"): 15}, paired=True, schema="00551", ajcc="55",
-          stages={"1": 18, "2": 10, "3": 10, "4": 5, "7": 52, "9": 5},
-          treatment=(0.8, 0.02, 0.75, 0.02, 0.1), surgery_codes=("25", "50", "60"), death_code="C56"),
-    _Site("stomach", 1.5, 1, {"C169": 40, "C160": 30, "C163": 30}, {("8140", "3"): 70, ("8490", "3"): 30},
-          paired=False, schema="00290", ajcc="17", stages={"1": 27, "2": 10, "3": 15, "4": 8, "7": 35, "9": 5},
-          treatment=(0.45, 0.2, 0.55, 0.0, 0.1), surgery_codes=("30", "40", "50"), death_code="C169"),
-    _Site("brain", 1, 0.8, {"C711": 60, "C719": 40}, {("9440", "3"): 70, ("9400", "3"): 20, ("9450", "3"): 10},
-          paired=False, schema="00721", ajcc="XX", stages={"1": 75, "2": 15, "9": 10},
-          treatment=(0.7, 0.7, 0.6, 0.0, 0.02), surgery_codes=("20", "30", "40"), grades="234",
-          death_code="C719"),
-)
-_SITE_BY_SEX = {"1": _Pick({s: s.weights[0] for s in SITES if s.weights[0]}),
-                "2": _Pick({s: s.weights[1] for s in SITES if s.weights[1]})}
-# paired organs inside otherwise unpaired groups (frontal lobe of the brain); note that the lung's
-# middle lobe (C342) exists only on the right
-_PAIRED_EXTRA = {"C711"}
-_DEATH_CODE = {site: s.death_code for s in SITES for site in s.site.values}
-_LATERALITY = _Pick({"1": 47, "2": 47, "3": 2, "4": 1, "9": 3})
-_RACE = _Pick({"01": 70, "02": 21, "03": 1, "04": 1, "05": 0.5, "06": 1, "08": 0.5, "10": 1, "15": 1,
-               "96": 0.5, "98": 1, "99": 2.5})
-_HISPANIC = _Pick({"1": 50, "2": 8, "3": 4, "4": 15, "5": 5, "6": 15, "8": 3})
-_AGE = _Pick({age: w for age, w in zip(range(20, 100), [
-    0.2] * 10 + [0.5] * 10 + [1.5] * 10 + [3] * 10 + [4] * 10 + [3.5] * 10 + [2] * 10 + [0.6] * 10, strict=True)})
-_TUMOR_COUNT = _Pick({1: 80, 2: 16, 3: 3, 4: 1})
-_SOURCE = _Pick({"1": 85, "2": 5, "3": 4, "4": 5, "8": 1})
-_CONFIRMATION = _Pick({"1": 90, "2": 4, "4": 1, "5": 1, "7": 3, "8": 1})
-_PAYER_OLD = _Pick({"60": 35, "61": 30, "62": 25, "64": 3, "67": 3, "99": 4})
-_PAYER_YOUNG = _Pick({"20": 35, "21": 15, "31": 12, "35": 5, "01": 6, "02": 2, "10": 5, "66": 5, "99": 15})
-_MARITAL = _Pick({"1": 15, "2": 52, "3": 2, "4": 12, "5": 12, "6": 2, "9": 5})
-_FOLLOW_UP = _Pick({"0": 10, "1": 10, "2": 60, "3": 5, "8": 10, "9": 5})
-_OTHER_DEATH = _Pick({"I219": 30, "I259": 20, "J449": 20, "E119": 10, "G309": 10, "N189": 10})
-_STAGE_GROUP = {"0": "0", "1": "1", "2": "2", "3": "2", "4": "3", "7": "4", "9": "99"}
-_EOD_PRIMARY = {"0": "000", "1": "100", "2": "400", "3": "200", "4": "500", "7": "700", "9": "999"}
-_EOD_NODES = {"0": "000", "1": "000", "2": "000", "3": "300", "4": "300", "7": "300", "9": "999"}
-
 
 # Every item this module may generate; items absent from a version's dictionary, not allowed in the
 # record type or kept at another level by that dictionary are dropped or moved once, at setup.
@@ -279,10 +168,10 @@ class _Generator:
         self.next_id = 10_000_000 + r.randrange(1_000_000)
         self.registry_id = f"{r.randrange(1, 10**4):010d}"
         self.facilities = [f"{r.randrange(10**9, 2 * 10**9)}" for _ in range(40)]
-        self.facility = _Pick({f: r.random() ** 2 + 0.02 for f in self.facilities})
+        self.facility = Pick({f: r.random() ** 2 + 0.02 for f in self.facilities})
         # a county's rural-urban code and poverty level stay fixed; ZIPs are split among counties
         self.rucc = [f"{r.choice((1, 1, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9)):02d}" for _ in range(self.counties)]
-        self.county_pick = _Pick({i: r.random() ** 3 + 0.01 for i in range(self.counties)})
+        self.county_pick = Pick({i: r.random() ** 3 + 0.01 for i in range(self.counties)})
         # the rest of the item mix: other short items of the dictionary, spread over its numbers
         generated = set(PATIENT_IDS + TUMOR_IDS)
         candidates = sorted(
@@ -305,11 +194,11 @@ class _Generator:
         r = self.r
         self.next_id += 1 + r.randrange(30)
         sex = "2" if r.random() < 0.52 else "1"
-        origin = _HISPANIC(r) if r.random() < 0.09 else ""
+        origin = HISPANIC(r) if r.random() < 0.09 else ""
         hispanic = bool(origin)
-        race = _RACE(r)
+        race = RACE(r)
         county = self.county_pick(r)
-        age = _AGE(r)
+        age = AGE(r)
         dx = r.randint(FIRST_DX, LAST_DX)
         dob = dx - age * 365 - r.randrange(365) - age // 4
         p: dict[str, str] = {
@@ -338,7 +227,7 @@ class _Generator:
             "addrCurrentPostalCode": self._zip(county),
             "followUpSourceCentral": r.choice(("01", "02", "03", "04", "10")),
         }
-        count = min(_TUMOR_COUNT(r), max_tumors)
+        count = min(TUMOR_COUNT(r), max_tumors)
         tumors = []
         last_event = dx
         for n in range(1, count + 1):
@@ -377,15 +266,15 @@ class _Generator:
                county: int) -> tuple[dict[str, str], int]:
         """One tumor diagnosed on day ``dx``; also returns the last date of an event it carries."""
         r = self.r
-        site_type: _Site = _SITE_BY_SEX[p["sex"]](r)
+        site_type: CancerType = SITE_BY_SEX[p["sex"]](r)
         site = site_type.site(r)
         histology, behavior = site_type.histology(r)
         stage = "0" if behavior == "2" else site_type.stage(r)
         dx_s = _date(dx)
         birth = p["dateOfBirth"]
         age = int(dx_s[:4]) - int(birth[:4]) - (dx_s[4:] < birth[4:])
-        if site_type.paired or site in _PAIRED_EXTRA:
-            laterality = "1" if site == "C342" else _LATERALITY(r)
+        if site_type.paired or site in PAIRED_EXTRA:
+            laterality = "1" if site == "C342" else LATERALITY(r)
         else:
             laterality = "0"
         sequence = "00" if count == 1 else f"{n:02d}"
@@ -405,11 +294,11 @@ class _Generator:
             "histologicTypeIcdO3": histology,
             "behaviorCodeIcdO3": behavior,
             "gradeClinical": grade_clin,
-            "diagnosticConfirmation": ("3" if r.random() < 0.6 else "1") if heme else _CONFIRMATION(r),
-            "typeOfReportingSource": _SOURCE(r),
+            "diagnosticConfirmation": ("3" if r.random() < 0.6 else "1") if heme else CONFIRMATION(r),
+            "typeOfReportingSource": SOURCE(r),
             "classOfCase": r.choice(("00", "10", "14", "14", "20", "22", "30")),
-            "primaryPayerAtDx": _PAYER_OLD(r) if age >= 65 else _PAYER_YOUNG(r),
-            "maritalStatusAtDx": _MARITAL(r),
+            "primaryPayerAtDx": PAYER_OLD(r) if age >= 65 else PAYER_YOUNG(r),
+            "maritalStatusAtDx": MARITAL(r),
             "addrAtDxState": self.state,
             "addrAtDxCountry": "USA",
             "countyAtDx": county_code,
@@ -426,11 +315,11 @@ class _Generator:
             "schemaId": site_type.schema,
             "ajccId": site_type.ajcc,
             "tnmEditionNumber": "88" if site_type.ajcc == "XX" else "08",
-            "ajccTnmClinStageGroup": "88" if site_type.ajcc == "XX" else _STAGE_GROUP[stage],
+            "ajccTnmClinStageGroup": "88" if site_type.ajcc == "XX" else STAGE_GROUP[stage],
             "summaryStage2018": stage,
             "derivedSummaryStage2018": stage,
-            "eodPrimaryTumor": "800" if heme else _EOD_PRIMARY[stage],
-            "eodRegionalNodes": "888" if heme else _EOD_NODES[stage],
+            "eodPrimaryTumor": "800" if heme else EOD_PRIMARY[stage],
+            "eodRegionalNodes": "888" if heme else EOD_NODES[stage],
             "eodMets": ("10" if stage == "7" else "00") if not heme else "00",
             "lymphVascularInvasion": "8" if heme else r.choice("000019"),
         }
@@ -478,7 +367,7 @@ class _Generator:
         tumor_size = "999" if stage == "9" or r.random() < 0.08 else f"{min(988, max(1, int(r.lognormvariate(3, 0.7)))):03d}"
         t["tumorSizeSummary"] = "988" if name in ("leukemia", "lymphoma") else tumor_size
 
-    def _treatment(self, t: dict[str, str], site: _Site, stage: str, dx: int, heme: bool) -> int:
+    def _treatment(self, t: dict[str, str], site: CancerType, stage: str, dx: int, heme: bool) -> int:
         """First-course treatment codes and dates; returns the last treatment date (or dx)."""
         r = self.r
         distant = stage == "7" and not heme
@@ -556,7 +445,7 @@ class _Generator:
         p["dateOfLastContact"] = _date(last_contact)
         p["vitalStatus"] = "0" if dead else "1"
         if dead:
-            code = _DEATH_CODE[fatal["primarySite"]] if fatal is not None else _OTHER_DEATH(r)
+            code = DEATH_CODE[fatal["primarySite"]] if fatal is not None else OTHER_DEATH(r)
             p["causeOfDeath"] = code
             p["icdRevisionNumber"] = "1"
             p["autopsy"] = "2" if r.random() < 0.9 else "1"
@@ -571,7 +460,7 @@ class _Generator:
             t["seerCauseSpecificCod"] = "1" if this_fatal else "0"
             t["seerOtherCod"] = "1" if dead and fatal is None else "0"
             t["dateOfLastCancerStatus"] = p["dateOfLastContact"]
-            t["followUpSource"] = "7" if dead else _FOLLOW_UP(r)
+            t["followUpSource"] = "7" if dead else FOLLOW_UP(r)
             dx = t["dateOfDiagnosis"]
             stage = t["summaryStage2018"]
             if stage == "7":

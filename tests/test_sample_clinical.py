@@ -15,7 +15,7 @@ import pytest
 
 from pipelines.typed_core import TREATMENTS
 from registry.naaccr import base_dictionary
-from sample_data import clinical
+from sample_data import clinical, clinical_items, clinical_model
 
 N_TUMORS = 20_000
 SEED = 20240611
@@ -31,7 +31,7 @@ NOT_PAIRED = ("C18", "C19", "C20", "C61", "C67", "C25", "C73", "C16", "C15", "C5
 def _tumors(n: int, seed: int) -> pd.DataFrame:
     """Tumors of every site with plausible sex and age, every stage group and years 2010-2024."""
     rng = np.random.default_rng(seed)
-    site = rng.choice(np.array(clinical.SITE_KEYS), n)
+    site = rng.choice(np.array(clinical_items.SITE_KEYS), n)
     sex = np.where(site == "prostate", 1, np.where(np.isin(site, list(FEMALE_SITES)), 2, rng.integers(1, 3, n)))
     sex = np.where((site == "breast") & (rng.random(n) < 0.02), 1, sex)
     age = np.clip(rng.normal(66, 13, n).round(), 20, 99).astype(int)
@@ -40,7 +40,7 @@ def _tumors(n: int, seed: int) -> pd.DataFrame:
     year = rng.integers(2010, 2025, n)
     diagnosis = pd.to_datetime(pd.DataFrame({"year": year, "month": rng.integers(1, 13, n),
                                              "day": rng.integers(1, 29, n)})).to_numpy()
-    stage = rng.choice(np.array(clinical.STAGE_GROUPS), n, p=[0.08, 0.45, 0.25, 0.15, 0.07])
+    stage = rng.choice(np.array(clinical_items.STAGE_GROUPS), n, p=[0.08, 0.45, 0.25, 0.15, 0.07])
     stage = np.where(site == "leukemia", "unknown", stage)
     return pd.DataFrame({"site_key": site, "sex": sex, "age": age, "diagnosis_date": diagnosis, "stage_group": stage},
                         index=pd.RangeIndex(1000, 1000 + n))
@@ -70,7 +70,7 @@ def _items(coded: pd.DataFrame) -> list[str]:
 
 def test_shape_index_and_columns(tumors: pd.DataFrame, coded: pd.DataFrame) -> None:
     assert coded.index.equals(tumors.index)
-    assert list(coded.columns) == [*clinical.ITEMS, *clinical.HELPER_COLUMNS]
+    assert list(coded.columns) == [*clinical_items.ITEMS, *clinical_items.HELPER_COLUMNS]
     assert 40 <= len(_items(coded)) <= 70
     for item in _items(coded):
         assert all(isinstance(value, str) for value in coded[item]), item
@@ -97,11 +97,11 @@ def test_items_exist_at_tumor_level_and_fit(coded: pd.DataFrame, version: str) -
 
 
 def test_codes_are_valid(coded: pd.DataFrame) -> None:
-    for item, codes in clinical.CODES.items():
+    for item, codes in clinical_items.CODES.items():
         seen = set(coded[item]) - {""}
         assert seen <= codes, (item, sorted(seen - codes))
         assert seen, f"{item} never filled"
-    for item, pattern in clinical.CODE_PATTERNS.items():
+    for item, pattern in clinical_items.CODE_PATTERNS.items():
         values = coded[item][coded[item] != ""]
         assert values.str.match(pattern).all(), (item, sorted(set(values[~values.str.match(pattern)]))[:10])
 
@@ -170,7 +170,7 @@ def test_behavior_is_2_exactly_for_reportable_in_situ(both: pd.DataFrame) -> Non
 
 
 def test_year_dependent_items_only_in_their_years(both: pd.DataFrame) -> None:
-    for item, (first, last) in clinical.ITEM_YEARS.items():
+    for item, (first, last) in clinical_items.ITEM_YEARS.items():
         outside = (both["year"] < first) | (both["year"] > last)
         assert (both.loc[outside, item] == "").all(), item
     rules = {  # items every tumor carries within their years
@@ -285,7 +285,7 @@ def test_treatment_codes_follow_typed_core(both: pd.DataFrame) -> None:
 
 
 def test_treatment_dates_after_diagnosis_and_ordered(both: pd.DataFrame) -> None:
-    for item in clinical.DATE_ITEMS:
+    for item in clinical_items.DATE_ITEMS:
         filled = both[item] != ""
         assert (both.loc[filled, item] >= both.loc[filled, "dx"]).all(), item
     surgery = both["rxDateSurgery"] != ""
@@ -395,10 +395,10 @@ def test_death_certificate_only(both: pd.DataFrame, coded: pd.DataFrame) -> None
     dco = clinical.death_certificate_only(chosen, death)
     assert list(dco.columns) == list(coded.columns) and dco.index.equals(chosen.index)
     assert (dco["typeOfReportingSource"] == "7").all() and (dco["diagnosticConfirmation"] == "9").all()
-    for item in clinical.DATE_ITEMS:
+    for item in clinical_items.DATE_ITEMS:
         assert (dco[item] == "").all(), item
     year = death.dt.year
-    for item, (first, last) in clinical.ITEM_YEARS.items():
+    for item, (first, last) in clinical_items.ITEM_YEARS.items():
         assert (dco.loc[(year < first) | (year > last), item] == "").all(), item
     recent = year >= 2018
     assert (dco.loc[recent, "summaryStage2018"] == "9").all()
@@ -408,8 +408,8 @@ def test_death_certificate_only(both: pd.DataFrame, coded: pd.DataFrame) -> None
     assert not dco["_treated"].any() and not dco["_recurrence_eligible"].any()
     pd.testing.assert_frame_equal(dco, clinical.death_certificate_only(chosen, death.to_numpy()))
     without_date = clinical.death_certificate_only(chosen)
-    for item in clinical.ITEMS:
-        assert ((without_date[item] == "") == (chosen[item] == "")).all() or item in clinical.DATE_ITEMS or \
+    for item in clinical_items.ITEMS:
+        assert ((without_date[item] == "") == (chosen[item] == "")).all() or item in clinical_items.DATE_ITEMS or \
             item.startswith("gradePost"), item
 
 
@@ -427,12 +427,12 @@ def test_rejects_unknown_inputs(tumors: pd.DataFrame) -> None:
 def test_empty_input() -> None:
     empty = _tumors(5, seed=1).iloc[:0]
     coded = clinical.draw_clinical(empty, np.random.default_rng(0))
-    assert coded.empty and list(coded.columns) == [*clinical.ITEMS, *clinical.HELPER_COLUMNS]
+    assert coded.empty and list(coded.columns) == [*clinical_items.ITEMS, *clinical_items.HELPER_COLUMNS]
 
 
 def test_stage_codes_helper() -> None:
     assert clinical.stage_codes_for("breast")["in_situ"] == ("0",)
     assert clinical.stage_codes_for("prostate")["in_situ"] == ("1",)
     assert clinical.stage_codes_for("leukemia")["unknown"] == ("7",)
-    assert set(clinical.SITE_KEYS) == {key for key in clinical.SITES}
-    assert all(re.fullmatch(r"[a-z_]+", key) for key in clinical.SITE_KEYS)
+    assert set(clinical_items.SITE_KEYS) == {key for key in clinical_model.SITES}
+    assert all(re.fullmatch(r"[a-z_]+", key) for key in clinical_items.SITE_KEYS)
