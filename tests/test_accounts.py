@@ -15,7 +15,7 @@ import pytest
 from argon2 import PasswordHasher
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from registry_cli.app import app
 from registry import accounts
 from registry.accounts import (
     DEFAULT_LOCKOUT,

@@ -16,7 +16,7 @@ import pytest
 from argon2 import PasswordHasher
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from registry_cli.app import app
 from registry import accounts
 from registry.audit import (
     GENESIS_HASH,

@@ -7,7 +7,7 @@ import stat
 
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from registry_cli.app import app
 from pipelines.load import ingest_file
 from registry.audit import events
 from registry.operational import open_operational_store

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from registry_cli.app import app
 from pipelines.load import ingest_file
 from pipelines.template import template_columns
 from tests.conftest import export_identified

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from registry_cli.app import app
 from pipelines.population import (
     AGE_GROUPS,
     load_population,

@@ -709,7 +709,3 @@ def audit_verify(
         return
     console.print(result.message, style="bold red", markup=False, highlight=False)
     raise typer.Exit(1)
-
-
-if __name__ == "__main__":
-    app()
