@@ -96,7 +96,7 @@ def test_sample_reports_each_step_as_it_finishes(tmp_path, monkeypatch):
 
 
 def test_serve_listens_on_this_machine_only_unless_told_otherwise(db_path, monkeypatch):
-    import registry_cli.app as cli
+    import registry_cli.serve as cli
 
     started: list[list[str]] = []
     monkeypatch.setattr(cli, "run_until_stopped", lambda command, env: started.append(command) or 0)

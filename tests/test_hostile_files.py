@@ -15,11 +15,11 @@ import pytest
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
-from registry_cli.app import app
 from pipelines.load import ingest_file
 from pipelines.readers import tabular
 from pipelines.readers.source import MAX_LINE_BYTES, MAX_RECORD_BYTES
 from pipelines.readers.xml_bulk import BLOCK_BYTES
+from registry_cli.app import app
 from tests.conftest import naaccr_xml
 
 runner = CliRunner(env={"COLUMNS": "200"})
