@@ -43,7 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/dashboard_bench.py --tumors 1000000
 
 lint: $(STAMP)
-	$(BIN)/ruff check registry pipelines dashboard sample_data tests bench scripts
+	$(BIN)/ruff check registry pipelines dashboard sample_data registry_cli tests bench scripts
 	$(BIN)/mypy
 
 dictionary: $(STAMP)

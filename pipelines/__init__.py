@@ -1,1 +1,1 @@
-"""Pipelines that bring registry files into the analytic store: readers, loading, export, CLI."""
+"""Pipelines that bring registry files into the analytic store and out again: readers, loading, export."""

@@ -15,7 +15,6 @@ import pytest
 from argon2 import PasswordHasher
 from typer.testing import CliRunner
 
-from pipelines.cli import app
 from registry import accounts
 from registry.accounts import (
     DEFAULT_LOCKOUT,
@@ -56,6 +55,7 @@ from registry.operational import (
 )
 from registry.principal import GRANTS, ROLES, Principal
 from registry.sessions import SessionPolicy, session_key_path
+from registry_cli.app import app
 
 runner = CliRunner(env={"COLUMNS": "250"})
 PASSWORD = "correct horse battery"

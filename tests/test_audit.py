@@ -16,7 +16,6 @@ import pytest
 from argon2 import PasswordHasher
 from typer.testing import CliRunner
 
-from pipelines.cli import app
 from registry import accounts
 from registry.audit import (
     GENESIS_HASH,
@@ -32,6 +31,7 @@ from registry.audit import (
 from registry.audit_seal import Head, head_path, key_path, read_head, read_key, write_head
 from registry.operational import OperationalStore, migrate, open_operational_store, ops_path_for
 from registry.principal import Principal
+from registry_cli.app import app
 
 ANA = Principal("ana", "researcher", frozenset({"lds"}))
 

@@ -6,7 +6,7 @@ import gzip
 
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from registry_cli.app import app
 
 runner = CliRunner(env={"COLUMNS": "200"})
 PATIENT = {"patientIdNumber": "00000001", "sex": "2"}
@@ -96,7 +96,7 @@ def test_sample_reports_each_step_as_it_finishes(tmp_path, monkeypatch):
 
 
 def test_serve_listens_on_this_machine_only_unless_told_otherwise(db_path, monkeypatch):
-    import pipelines.cli as cli
+    import registry_cli.serve as cli
 
     started: list[list[str]] = []
     monkeypatch.setattr(cli, "run_until_stopped", lambda command, env: started.append(command) or 0)

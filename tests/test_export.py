@@ -7,11 +7,11 @@ import stat
 
 from typer.testing import CliRunner
 
-from pipelines.cli import app
 from pipelines.load import ingest_file
 from registry.audit import events
 from registry.operational import open_operational_store
 from registry.principal import console_operator
+from registry_cli.app import app
 
 runner = CliRunner(env={"COLUMNS": "200"})
 ANN = ({"patientIdNumber": "00000001", "sex": "2", "nameLast": "Smith", "nameFirst": "Ann",

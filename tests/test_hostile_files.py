@@ -15,11 +15,11 @@ import pytest
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
-from pipelines.cli import app
 from pipelines.load import ingest_file
 from pipelines.readers import tabular
 from pipelines.readers.source import MAX_LINE_BYTES, MAX_RECORD_BYTES
 from pipelines.readers.xml_bulk import BLOCK_BYTES
+from registry_cli.app import app
 from tests.conftest import naaccr_xml
 
 runner = CliRunner(env={"COLUMNS": "200"})
@@ -108,7 +108,7 @@ def test_anything_but_a_regular_file_is_refused_without_hanging(tmp_path, kind):
     else:
         path = Path("/dev/zero")
     db = tmp_path / "db" / "registry.duckdb"
-    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "ingest", str(path), "--db", str(db)],
+    done = subprocess.run([sys.executable, "-m", "registry_cli", "ingest", str(path), "--db", str(db)],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 2, done.stderr
     assert str(path) in done.stderr and "not a regular file" in done.stderr

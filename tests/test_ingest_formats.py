@@ -9,9 +9,9 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
 from pipelines.load import ingest_file
 from pipelines.template import template_columns
+from registry_cli.app import app
 from tests.conftest import export_identified
 from tests.naaccr_fixtures import flat_line, write_lines
 

@@ -34,7 +34,7 @@ def _big_file(tmp_path: Path, patients: int) -> Path:
 
 
 def _ingest_command(path: Path, db: Path) -> list[str]:
-    return [sys.executable, "-m", "pipelines.cli", "ingest", str(path), "--db", str(db)]
+    return [sys.executable, "-m", "registry_cli", "ingest", str(path), "--db", str(db)]
 
 
 def _counts(db: Path) -> tuple[int, int, int]:

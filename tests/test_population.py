@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
 from pipelines.population import (
     AGE_GROUPS,
     load_population,
@@ -19,6 +18,7 @@ from pipelines.population import (
     write_seer_population,
 )
 from registry.errors import SourceFileError
+from registry_cli.app import app
 
 runner = CliRunner(env={"COLUMNS": "200"})
 

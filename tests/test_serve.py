@@ -31,7 +31,7 @@ def _listening(port: int) -> bool:
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_stopping_serve_stops_the_dashboard_and_frees_its_port(tmp_path, stop):
     port = _free_port()
-    serve = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--db", str(tmp_path / "r.duckdb"),
+    serve = subprocess.Popen([sys.executable, "-m", "registry_cli", "serve", "--db", str(tmp_path / "r.duckdb"),
                               "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     children: list[psutil.Process] = []
     try:

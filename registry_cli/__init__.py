@@ -1,0 +1,1 @@
+"""The `registry` command: the top layer, above registry, pipelines, dashboard and sample_data."""

@@ -1,0 +1,20 @@
+"""The `registry` command, assembled from one module per command or command group."""
+
+from __future__ import annotations
+
+import typer
+
+from registry_cli import audit, export, ingest, population, sample, serve, store, template, users
+
+app = typer.Typer(help="Oncoregistry: cancer registry ingest, store and dashboard.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+app.command()(ingest.ingest)
+app.command()(sample.sample)
+app.command()(store.batches)
+app.command()(store.info)
+app.command()(template.template)
+app.command()(serve.serve)
+app.add_typer(export.app, name="export")
+app.add_typer(population.app, name="population")
+app.add_typer(users.app, name="users")
+app.add_typer(audit.app, name="audit")

@@ -1,0 +1,44 @@
+"""Arguments shared by several commands: the store (--db), input paths and user dictionaries."""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from registry.naaccr import Dictionary, parse_user_dictionary
+from registry.store import ENV_DB
+
+DbOption = Annotated[Path, typer.Option("--db", envvar=ENV_DB, help="Analytic store (DuckDB file).")]
+INGEST_SUFFIXES = (".xml", ".gz", ".txt", ".dat", ".csv", ".xlsx", ".naaccr", ".fwf")
+
+
+def expand_paths(paths: list[str]) -> tuple[list[Path], list[str]]:
+    """Files named by paths, folders (recursively) and globs; plus the arguments that matched nothing.
+
+    An argument naming an existing path is taken literally, even when it contains glob characters.
+    """
+    files: list[Path] = []
+    missing: list[str] = []
+    for arg in paths:
+        literal = os.path.lexists(arg)
+        matches = sorted(glob.glob(arg, recursive=True)) if glob.has_magic(arg) and not literal else [arg]
+        if not matches or not (literal or Path(matches[0]).exists()):
+            missing.append(arg)
+            continue
+        for match in matches:
+            path = Path(match)
+            if path.is_dir():
+                files.extend(sorted(p for p in path.rglob("*")
+                                    if p.is_file() and p.name.lower().endswith(INGEST_SUFFIXES)))
+            else:
+                files.append(path)
+    return files, missing
+
+
+def user_dictionaries(paths: list[Path] | None) -> list[Dictionary]:
+    """The user dictionaries named by --dictionary options, parsed."""
+    return [parse_user_dictionary(p) for p in paths or []]

@@ -1,0 +1,70 @@
+"""`registry serve`: the dashboard run as a child process that stops when the command is stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from registry.store import DEFAULT_DB, ENV_DB
+from registry_cli.administrator import announce_initial_administrator
+from registry_cli.options import DbOption
+from registry_cli.terminal import console
+
+
+def serve(db: DbOption = DEFAULT_DB,
+          port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8501,
+          address: Annotated[str, typer.Option(help="Network address to listen on: 127.0.0.1 (this machine "
+                                                    "only) unless you mean to open the dashboard to a network, "
+                                                    "e.g. 0.0.0.0 for every interface.")] = "127.0.0.1") -> None:
+    """Start the dashboard (Streamlit), by default reachable from this machine only."""
+    announce_initial_administrator(db)
+    app_path = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+    env = {**os.environ, ENV_DB: str(db.resolve())}
+    command = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.address", address,
+               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--client.toolbarMode", "viewer", "--client.showErrorDetails", "type"]
+    host = f"[{address}]" if ":" in address else address
+    where = "every network interface" if address in ("0.0.0.0", "::") else address
+    console.print(f"Dashboard listening on {where}, port {port}: http://{host}:{port}", markup=False,
+                  highlight=False)
+    raise typer.Exit(run_until_stopped(command, env))
+
+
+STOP_GRACE_SECONDS = 10.0
+
+
+def run_until_stopped(command: list[str], env: dict[str, str]) -> int:
+    """Run a child process (the dashboard server) until it ends or this command is stopped.
+
+    Ctrl-C (SIGINT) and SIGTERM are forwarded to the child, and the command waits for it to exit (killing
+    it after STOP_GRACE_SECONDS), so stopping `registry serve` never leaves the server holding its port.
+    Returns the child's exit code, or 0 when it ended because it was asked to stop.
+    """
+    child = subprocess.Popen(command, env=env)
+    stop_asked: list[float] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        if child.poll() is None:
+            child.send_signal(signum)
+        stop_asked.append(time.monotonic())
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            try:
+                code = child.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stop_asked and time.monotonic() - stop_asked[0] > STOP_GRACE_SECONDS:
+                    child.kill()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if stop_asked else code

@@ -1,0 +1,54 @@
+"""The dependency rule between packages (docs/architecture.md §1): each imports only the layers below it,
+and nothing imports the `registry` command, which sits on top of everything."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMAND = "registry_cli"
+# package -> the project packages it may import (besides itself)
+ALLOWED = {
+    "registry": set(),
+    "pipelines": {"registry"},
+    "dashboard": {"registry"},
+    "sample_data": {"registry", "pipelines"},
+    COMMAND: {"registry", "pipelines", "dashboard", "sample_data"},
+}
+
+
+def project_imports(package: str) -> dict[str, set[str]]:
+    """Project packages imported anywhere in package (also inside functions), with the files importing them."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in ALLOWED and top != package:
+                    found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+@pytest.mark.parametrize("package", [p for p in ALLOWED if p != COMMAND])
+def test_no_package_imports_the_command(package):
+    assert COMMAND not in project_imports(package), project_imports(package).get(COMMAND)
+
+
+@pytest.mark.parametrize("package", list(ALLOWED))
+def test_each_package_imports_only_the_layers_below_it(package):
+    wrong = {other: files for other, files in project_imports(package).items() if other not in ALLOWED[package]}
+    assert not wrong, f"{package} imports {wrong}"
+
+
+def test_the_scan_sees_imports_inside_functions():
+    assert "registry_cli/sample.py" in project_imports(COMMAND)["sample_data"]   # imported in `sample` only
+    assert "sample_data/output.py" in project_imports("sample_data")["pipelines"]
