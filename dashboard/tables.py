@@ -84,8 +84,8 @@ def styled(frame: pd.DataFrame, *, withheld: pd.Series | None = None,
 def _number_text(spec: str) -> Callable[[object], str]:
     """Format a number (or its exact text) with ``spec``; words such as "suppressed" pass through."""
     def text(value: object) -> str:
-        number = pd.to_numeric(value, errors="coerce") if isinstance(value, str) else value
-        return str(value) if number is None or pd.isna(number) else spec.format(number)   # a word passes through
+        number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+        return str(value) if pd.isna(number) else spec.format(number)   # a word ("suppressed", "–") passes through
     return text
 
 
