@@ -9,12 +9,10 @@ so neither fails and nobody sees half a batch (see docs/architecture.md, "Ingest
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,12 +20,12 @@ import duckdb
 import pyarrow as pa
 
 from registry.errors import StoreBusyError, StoreError
+from registry.migration_files import migration_files
 
 T = TypeVar("T")
 DEFAULT_DB = Path("data") / "registry.duckdb"
 ENV_DB = "REGISTRY_DB"
 WRITE_MEMORY_LIMIT = "384MB"
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Files that hold registry data (stores, their write-ahead logs, staging, exports) are readable by their
 # owner only: 0600 files and 0700 folders, whatever the caller's umask.
 OWNER_ONLY_UMASK = 0o077
@@ -156,13 +154,8 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 
 def migrations() -> list[tuple[int, str, str]]:
-    """(number, name, sql) of every migration shipped with the project, in order."""
-    found = []
-    for entry in resources.files("registry").joinpath("migrations").iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    """(number, name, sql) of every migration of the analytic store, in order."""
+    return migration_files("migrations")
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
