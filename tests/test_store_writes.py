@@ -117,3 +117,41 @@ def test_only_the_store_modules_open_it_for_writing():
     assert connects == {STORE: ["str(db_path), read_only=read_only), db_path, timeout)"],
                         "pipelines/load.py": ['str(work / "stage.duckdb"))'],
                         "bench/ingest_bench.py": [") as con:"]}
+
+
+# ---- the operational store: each table's SQL in the module of its concern ---------------------------------
+
+TABLE_OWNERS = {
+    "account": "registry/accounts.py",
+    "sign_in_attempt": "registry/accounts.py",
+    "web_session": "registry/sessions.py",
+    "audit_event": "registry/audit.py",
+    "released_cell": "registry/suppression.py",
+    "saved_definition": "registry/operational.py",
+    "schema_migration": "registry/operational.py",
+}
+# Reads across concerns: verifying the audit trail compares every account row with its chained state, and
+# the trail's seal reads the events it seals.
+ALSO_READ_BY = {"account": {"registry/audit.py"}, "audit_event": {"registry/audit_seal.py"}}
+TABLE_WRITE = re.compile(r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", re.IGNORECASE)
+TABLE_READ = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)", re.IGNORECASE)
+
+
+def _table_uses(pattern: re.Pattern[str]) -> dict[str, set[str]]:
+    """table -> the operational modules whose SQL strings use it with `pattern`."""
+    uses: dict[str, set[str]] = {}
+    for name in OPERATIONAL:
+        for text in _sql_strings(_modules()[name]):
+            for table in pattern.findall(text):
+                if table.lower() in TABLE_OWNERS:
+                    uses.setdefault(table.lower(), set()).add(name)
+    return uses
+
+
+def test_each_operational_table_is_written_only_by_its_module():
+    assert _table_uses(TABLE_WRITE) == {table: {owner} for table, owner in TABLE_OWNERS.items()}
+
+
+def test_each_operational_table_is_read_only_by_its_module_and_named_readers():
+    for table, readers in _table_uses(TABLE_READ).items():
+        assert readers <= {TABLE_OWNERS[table]} | ALSO_READ_BY.get(table, set()), table
