@@ -17,6 +17,12 @@ import ast
 import re
 from pathlib import Path
 
+import duckdb
+
+from registry.site_recode import site_recode
+from registry.store import migrations, read_connection
+from registry.store_writes import ensure_store
+
 ROOT = Path(__file__).resolve().parents[1]
 SCANNED = ("registry", "pipelines", "dashboard", "sample_data", "scripts", "bench")
 NOT_SCANNED = {"bench/stats_bench.py"}
@@ -117,6 +123,26 @@ def test_only_the_store_modules_open_it_for_writing():
     assert connects == {STORE: ["str(db_path), read_only=read_only), db_path, timeout)"],
                         "pipelines/load.py": ['str(work / "stage.duckdb"))'],
                         "bench/ingest_bench.py": [") as con:"]}
+
+
+def test_upgrading_an_older_store_backfills_the_site_recode(tmp_path):
+    db = tmp_path / "old.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE schema_migration "
+                    "(number INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)")
+        for number, name, sql in migrations()[:2]:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_migration VALUES (?, ?, now())", [number, name])
+        con.execute("INSERT INTO tumor (tumor_id, patient_id, batch_id, tumor_seq, primary_site, histology, "
+                    "behavior, diagnosis_year) VALUES (1, 1, 1, 1, 'C509', '8500', '3', 2020), "
+                    "(2, 1, 1, 2, 'C619', '8140', '3', 2021)")
+    assert ensure_store(db) == [name for _, name, _ in migrations()[2:]]
+    with read_connection(db) as con:
+        codes = [code for _, code in con.execute("SELECT tumor_id, site_recode FROM tumor ORDER BY tumor_id").fetchall()]
+    # Breast and prostate, as registry.site_recode codes them at load.
+    assert codes == site_recode(["C509", "C619"], ["8500", "8140"], ["3", "3"], dx_year=[2020, 2021]).tolist()
+    assert codes[0] == "39" and codes[1] != codes[0]
+    assert ensure_store(db) == []
 
 
 # ---- the operational store: each table's SQL in the module of its concern ---------------------------------
