@@ -92,6 +92,7 @@ def retry_while_locked(open_store: Callable[[], T], db_path: Path, timeout: floa
 
 
 def connect_with_retry(db_path: Path, *, read_only: bool, timeout: float) -> duckdb.DuckDBPyConnection:
+    """Open the store file, waiting while another connection holds its lock (writers: `registry.store_writes`)."""
     return retry_while_locked(lambda: duckdb.connect(str(db_path), read_only=read_only), db_path, timeout)
 
 
