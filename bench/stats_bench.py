@@ -32,7 +32,7 @@ def build_store(db: Path, tumors: int) -> None:
     import numpy as np
     import pandas as pd
 
-    from registry.store import ensure_store
+    from registry.store_writes import ensure_store
     from sample_data.reference import county_population
 
     ensure_store(db)

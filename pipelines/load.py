@@ -32,17 +32,10 @@ from pipelines.records import ENTITY_SCHEMA, ISSUE_SCHEMA, ITEM_SCHEMA, TUMOR, S
 from pipelines.typed_core import build_typed_core
 from registry.errors import SourceFileError
 from registry.naaccr import Dictionary
-from registry.store import (
-    OWNER_ONLY_DIR,
-    attached_for_write,
-    ensure_store,
-    read_connection,
-    transaction,
-    write_connection,
-)
+from registry.store import OWNER_ONLY_DIR, read_connection
+from registry.store_writes import AlreadyLoaded, BatchRow, commit_batch, ensure_store, record_failed_batch
 
 STAGING_DIR = ".staging"
-STORE_ALIAS = "registry_store"
 STAGING_MEMORY_LIMIT = "384MB"
 Progress = Callable[[int], None]   # called with the number of tumors read so far
 
@@ -160,19 +153,12 @@ def _record_failure(db_path: Path, path: Path, sha256: str, size: int, user: str
         fmt: str | None = detect_format(path)
     except SourceFileError:
         fmt = None
-    with write_connection(db_path) as con, transaction(con):
-        con.execute(
-            """INSERT INTO ingest_batch (batch_id, file_name, file_size, sha256, format, status, message,
-                                         loaded_by, started_at, finished_at,
-                                         patients_read, patients_loaded, patients_rejected,
-                                         tumors_read, tumors_loaded, tumors_rejected, warnings)
-               SELECT coalesce(max(batch_id), 0) + 1, ?, ?, ?, ?, 'failed', ?, ?, ?, now(), 0, 0, 0, 0, 0, 0, 0
-               FROM ingest_batch""",
-            [str(path), size, sha256, fmt, str(error), user, started])
+    record_failed_batch(db_path, BatchRow(file_name=str(path), file_size=size, sha256=sha256, format=fmt,
+                                          loaded_by=user, started_at=started), str(error))
 
 
-# What each store table receives from staging, matched to the store's columns by name; $batch_id is the
-# new batch. Typed staging tables carry the store's column names, so they are copied whole.
+# What each store table receives from staging (`store_writes.commit_batch`), matched to the store's columns
+# by name; $batch_id is the new batch. Typed staging tables carry the store's column names, so they are copied whole.
 _COMMIT_COPIES = (
     ("source_patient", "SELECT patient_seq, line FROM loaded_entity WHERE kind = 1"),
     ("source_tumor", "SELECT tumor_seq, patient_seq, line FROM loaded_entity WHERE kind = 2"),
@@ -189,38 +175,18 @@ _COMMIT_COPIES = (
 
 def _commit(stage: duckdb.DuckDBPyConnection, db_path: Path, result: BatchResult, source: SourceFile,
             size: int, user: str, started: datetime) -> int:
-    """Insert the staged batch into the store in one transaction; return its batch_id.
-
-    The store is attached to the staging connection, so the copy runs inside one DuckDB instance with
-    one bounded buffer pool instead of streaming rows between two.
-    """
-    with attached_for_write(stage, db_path, STORE_ALIAS), transaction(stage):
-        again = stage.execute(f"SELECT min(batch_id) FROM {STORE_ALIAS}.ingest_batch "
-                              "WHERE sha256 = ? AND status = 'loaded'", [result.sha256]).fetchall()[0]
-        if again[0] is not None:
-            raise _AlreadyLoaded(int(again[0]))
-        batch_id = int(stage.execute(
-            f"SELECT coalesce(max(batch_id), 0) + 1 FROM {STORE_ALIAS}.ingest_batch").fetchall()[0][0])
-        stage.execute(
-            f"""INSERT INTO {STORE_ALIAS}.ingest_batch
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, MAP(?, ?), MAP(?, ?),
-                        ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', NULL, ?, ?, now())""",
-            [batch_id, str(result.path), size, result.sha256, source.format, source.naaccr_version,
-             source.record_type, source.specification_version, list(source.dictionary.uris),
-             list(source.root_attributes), list(source.root_attributes.values()),
-             list(source.root_items), list(source.root_items.values()),
-             result.patients_read, result.patients_loaded, result.patients_rejected,
-             result.tumors_read, result.tumors_loaded, result.tumors_rejected, result.warnings,
-             source.extensions_skipped, user, started])
-        for table, select in _COMMIT_COPIES:
-            query = select.replace("$batch_id", str(batch_id))
-            stage.execute(f"INSERT INTO {STORE_ALIAS}.{table} BY NAME SELECT {batch_id} AS batch_id, * FROM ({query})")
-    return batch_id
-
-
-class _AlreadyLoaded(Exception):
-    def __init__(self, batch_id: int) -> None:
-        self.batch_id = batch_id
+    """Copy the staged batch into the store in one transaction (`registry.store_writes`); return its batch_id."""
+    batch = BatchRow(
+        file_name=str(result.path), file_size=size, sha256=result.sha256, format=source.format,
+        loaded_by=user, started_at=started, naaccr_version=source.naaccr_version,
+        record_type=source.record_type, specification_version=source.specification_version,
+        dictionary_uris=list(source.dictionary.uris), root_attributes=dict(source.root_attributes),
+        root_items=dict(source.root_items), patients_read=result.patients_read,
+        patients_loaded=result.patients_loaded, patients_rejected=result.patients_rejected,
+        tumors_read=result.tumors_read, tumors_loaded=result.tumors_loaded,
+        tumors_rejected=result.tumors_rejected, warnings=result.warnings,
+        extensions_skipped=source.extensions_skipped)
+    return commit_batch(stage, db_path, batch, _COMMIT_COPIES)
 
 
 def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
@@ -264,9 +230,9 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
         validation.summarise(stage, source, result)
         try:
             result.batch_id = _commit(stage, db_path, result, source, size, user, started)
-        except _AlreadyLoaded as dup:
-            result.status, result.batch_id = "duplicate", dup.batch_id
-            result.message = f"{path}: already loaded as batch {dup.batch_id} (same SHA-256); nothing added"
+        except AlreadyLoaded as dup:
+            result.status, result.batch_id = "duplicate", dup.load_id
+            result.message = f"{path}: already loaded as batch {dup.load_id} (same SHA-256); nothing added"
     finally:
         stage.close()
         shutil.rmtree(work, ignore_errors=True)

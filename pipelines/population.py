@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -36,7 +35,8 @@ from pipelines.load import file_sha256
 from pipelines.readers.source import MAX_LINE_BYTES, open_binary
 from registry.errors import SourceFileError
 from registry.geography import FIPS_STATE, STATE_FIPS
-from registry.store import ensure_store, read_connection, schema_version, transaction, write_connection
+from registry.store import read_connection, schema_version
+from registry.store_writes import AlreadyLoaded, ensure_store, population_load_with_sha, replace_population
 
 AGE_GROUPS = ("00", "01-04", "05-09", "10-14", "15-19", "20-24", "25-29", "30-34", "35-39", "40-44",
               "45-49", "50-54", "55-59", "60-64", "65-69", "70-74", "75-79", "80-84", "85+")
@@ -350,12 +350,6 @@ class PopulationLoadResult:
     message: str | None = None        # for a duplicate, which load already holds the file
 
 
-def _loaded_with_sha(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
-    """The load that already holds a file with this SHA-256, if any."""
-    row = con.execute("SELECT min(load_id) FROM population_load WHERE sha256 = ?", [sha256]).fetchall()[0]
-    return int(row[0]) if row and row[0] is not None else None
-
-
 def load_population(path: Path | str, *, db_path: Path, user: str | None = None) -> PopulationLoadResult:
     """Load a SEER population file, replacing the rows of every (state, year) it covers, in one transaction.
 
@@ -369,38 +363,27 @@ def load_population(path: Path | str, *, db_path: Path, user: str | None = None)
         raise SourceFileError(path, f"cannot read file: {exc.strerror or exc}") from exc
     ensure_store(db_path)
     with read_connection(db_path) as con:
-        existing = _loaded_with_sha(con, sha256)
+        existing = population_load_with_sha(con, sha256)
     if existing is not None:
         return PopulationLoadResult(path=path, sha256=sha256, status="duplicate", load_id=existing,
                                     message=f"{path}: already loaded as population load {existing} "
                                             "(same SHA-256); nothing added")
     frame = read_seer_population(path)
+    first_year, last_year = int(frame["year"].min()), int(frame["year"].max())
     result = PopulationLoadResult(
-        path=path, sha256=sha256, status="loaded", rows=len(frame),
-        first_year=int(frame["year"].min()), last_year=int(frame["year"].max()),
+        path=path, sha256=sha256, status="loaded", rows=len(frame), first_year=first_year, last_year=last_year,
         states=sorted(frame["state_abbr"].unique()), total_population=int(frame["population"].sum()))
-    pairs = pa.Table.from_pandas(frame[["state_fips", "year"]].drop_duplicates(), preserve_index=False)
     rows = pa.Table.from_pandas(frame.drop(columns="state_abbr"), preserve_index=False)
-    with write_connection(db_path) as con, transaction(con):
-        again = _loaded_with_sha(con, sha256)
-        if again is not None:
-            result.status, result.load_id = "duplicate", again
-            result.message = f"{path}: already loaded as population load {again} (same SHA-256); nothing added"
-            return result
-        load_id = int(con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM population_load").fetchall()[0][0])
-        con.register("load_pairs", pairs)
-        con.register("load_rows", rows)
-        result.replaced_rows = int(con.execute(
-            "SELECT count(*) FROM population p JOIN load_pairs l USING (state_fips, year)").fetchall()[0][0])
-        con.execute("DELETE FROM population USING load_pairs l "
-                    "WHERE population.state_fips = l.state_fips AND population.year = l.year")
-        con.execute("INSERT INTO population BY NAME SELECT *, ? AS load_id FROM load_rows", [load_id])
-        con.execute("INSERT INTO population_load VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-                    [load_id, str(path), sha256, result.rows, result.first_year, result.last_year,
-                     result.states, result.total_population, user or getpass.getuser()])
-        con.unregister("load_pairs")
-        con.unregister("load_rows")
-    result.load_id = load_id
+    try:
+        written = replace_population(db_path, rows, file_name=str(path), sha256=sha256,
+                                     first_year=first_year, last_year=last_year,
+                                     states=result.states, total_population=result.total_population,
+                                     loaded_by=user or getpass.getuser())
+    except AlreadyLoaded as dup:
+        result.status, result.load_id = "duplicate", dup.load_id
+        result.message = f"{path}: already loaded as population load {dup.load_id} (same SHA-256); nothing added"
+        return result
+    result.load_id, result.replaced_rows = written.load_id, written.replaced_rows
     return result
 
 

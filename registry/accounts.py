@@ -539,14 +539,13 @@ def resume_session(ops: OperationalStore, token: str, *,
             row = sessions.find(con, stored, now, policy)
         except SessionEnded as exc:
             ended = exc
-            if exc.reason == "revoked":
-                reason = con.execute("SELECT revoked_reason FROM web_session WHERE session_hash = ?",
-                                     [stored]).fetchone()[0]
+            ended_row = sessions.session_row(con, stored)
+            if exc.reason == "revoked" and ended_row is not None:
+                reason = ended_row["revoked_reason"]
                 ended = SessionEnded(_ENDED_MESSAGES.get(reason, str(exc)), reason=reason)
-            elif exc.reason in ("idle", "expired"):
-                user = con.execute("SELECT user_name FROM web_session WHERE session_hash = ?", [stored]).fetchone()[0]
+            elif exc.reason in ("idle", "expired") and ended_row is not None:
                 sessions.revoke(con, stored, now, exc.reason)
-                append_event(con, now, user, "", "sign-out", {"reason": exc.reason})
+                append_event(con, now, ended_row["user_name"], "", "sign-out", {"reason": exc.reason})
         else:
             account = con.execute("SELECT * FROM account WHERE user_key = ?", [row["user_key"]]).fetchone()
             if account is None or account["disabled"]:
@@ -575,11 +574,11 @@ def end_session(ops: OperationalStore, token: str, *, reason: str = "signed-out"
         return False
     with ops.write() as con:
         now = ops.now()
-        row = con.execute("SELECT w.user_name, a.role FROM web_session w LEFT JOIN account a "
-                          "ON a.user_key = w.user_key WHERE w.session_hash = ?", [stored]).fetchone()
+        row = sessions.session_row(con, stored)
         if row is None or not sessions.revoke(con, stored, now, reason):
             return False
-        append_event(con, now, row["user_name"], row["role"] or "", "sign-out", {"reason": reason})
+        account = con.execute("SELECT role FROM account WHERE user_key = ?", [row["user_key"]]).fetchone()
+        append_event(con, now, row["user_name"], account["role"] if account else "", "sign-out", {"reason": reason})
     return True
 
 

@@ -97,9 +97,15 @@ def issue(con: sqlite3.Connection, secret: bytes, user_key: str, user_name: str,
     return f"{session_id}.{_mac(secret, session_id)}"
 
 
+def session_row(con: sqlite3.Connection, stored: str) -> sqlite3.Row | None:
+    """The session row with this stored id, live or ended (None when unknown)."""
+    row: sqlite3.Row | None = con.execute("SELECT * FROM web_session WHERE session_hash = ?", [stored]).fetchone()
+    return row
+
+
 def find(con: sqlite3.Connection, stored: str, now: datetime, policy: SessionPolicy) -> sqlite3.Row:
     """The live session row with this stored id; SessionEnded when unknown, revoked or expired."""
-    row = con.execute("SELECT * FROM web_session WHERE session_hash = ?", [stored]).fetchone()
+    row = session_row(con, stored)
     if row is None:
         raise SessionEnded("your session is not valid; please sign in", reason="unknown-session")
     if row["revoked_at"] is not None:

@@ -1,4 +1,7 @@
-"""The DuckDB analytic store: where it lives, how it is opened, and its numbered schema migrations.
+"""The DuckDB analytic store: where it lives, how it is opened read-only, and its numbered schema migrations.
+
+Everything that writes the store (loads, population files, migrations and their backfills) is in
+`registry.store_writes`, the one write path.
 
 Concurrency (DuckDB locks the file per process): readers such as the dashboard open short-lived
 read-only connections; the loader parses and validates a file without touching the store, then opens
@@ -9,25 +12,21 @@ so neither fails and nobody sees half a batch (see docs/architecture.md, "Ingest
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
 import duckdb
-import pyarrow as pa
 
 from registry.errors import StoreBusyError, StoreError
+from registry.migration_files import migration_files
 
 T = TypeVar("T")
 DEFAULT_DB = Path("data") / "registry.duckdb"
 ENV_DB = "REGISTRY_DB"
-WRITE_MEMORY_LIMIT = "384MB"
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Files that hold registry data (stores, their write-ahead logs, staging, exports) are readable by their
 # owner only: 0600 files and 0700 folders, whatever the caller's umask.
 OWNER_ONLY_UMASK = 0o077
@@ -75,7 +74,7 @@ _OPEN_ERRORS = (duckdb.IOException, duckdb.ConnectionException, duckdb.BinderExc
                 duckdb.ResourceInUseException)
 
 
-def _retry_while_locked(open_store: Callable[[], T], db_path: Path, timeout: float) -> T:
+def retry_while_locked(open_store: Callable[[], T], db_path: Path, timeout: float) -> T:
     """Run open_store, retrying with backoff while another connection holds the store's lock."""
     deadline = time.monotonic() + timeout
     delay = 0.02
@@ -92,8 +91,9 @@ def _retry_while_locked(open_store: Callable[[], T], db_path: Path, timeout: flo
             delay = min(delay * 2, 0.5)
 
 
-def _connect_with_retry(db_path: Path, *, read_only: bool, timeout: float) -> duckdb.DuckDBPyConnection:
-    return _retry_while_locked(lambda: duckdb.connect(str(db_path), read_only=read_only), db_path, timeout)
+def connect_with_retry(db_path: Path, *, read_only: bool, timeout: float) -> duckdb.DuckDBPyConnection:
+    """Open the store file, waiting while another connection holds its lock (writers: `registry.store_writes`)."""
+    return retry_while_locked(lambda: duckdb.connect(str(db_path), read_only=read_only), db_path, timeout)
 
 
 @contextmanager
@@ -102,41 +102,11 @@ def read_connection(db_path: Path | None = None, *, timeout: float = 30.0) -> It
     path = db_path or default_db_path()
     if not path.exists():
         raise StoreError(f"{path}: no registry store here yet (run `registry ingest` first)")
-    con = _connect_with_retry(path, read_only=True, timeout=timeout)
+    con = connect_with_retry(path, read_only=True, timeout=timeout)
     try:
         yield con
     finally:
         con.close()
-
-
-@contextmanager
-def write_connection(db_path: Path, *, timeout: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection for the loader's commit; the only write path into the store.
-
-    The store and its write-ahead log are created owner-only while it is open.
-    """
-    with owner_only_files():
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        con = _connect_with_retry(db_path, read_only=False, timeout=timeout)
-        # Loads stream batches through this connection; a bounded buffer pool keeps the loader's memory flat.
-        con.execute("SET memory_limit = ?", [WRITE_MEMORY_LIMIT])
-        try:
-            yield con
-        finally:
-            con.close()
-
-
-@contextmanager
-def attached_for_write(con: duckdb.DuckDBPyConnection, db_path: Path, alias: str, *,
-                       timeout: float = 120.0) -> Iterator[None]:
-    """Attach the store read-write to an existing connection (the loader's staging database), retrying
-    while another process holds its lock, and detach it afterwards (its write-ahead log owner-only)."""
-    with owner_only_files():
-        _retry_while_locked(lambda: con.execute(f"ATTACH ? AS {alias}", [str(db_path)]), db_path, timeout)
-        try:
-            yield
-        finally:
-            con.execute(f"DETACH {alias}")
 
 
 @contextmanager
@@ -156,13 +126,8 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 
 def migrations() -> list[tuple[int, str, str]]:
-    """(number, name, sql) of every migration shipped with the project, in order."""
-    found = []
-    for entry in resources.files("registry").joinpath("migrations").iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    """(number, name, sql) of every migration of the analytic store, in order."""
+    return migration_files("migrations")
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -173,51 +138,3 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
         return 0
     row = con.execute("SELECT coalesce(max(number), 0) FROM schema_migration").fetchall()[0]
     return int(row[0]) if row else 0
-
-
-def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply pending migrations, each in its own transaction; return the names applied."""
-    con.execute("CREATE TABLE IF NOT EXISTS schema_migration "
-                "(number INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)")
-    current = schema_version(con)
-    applied = []
-    for number, name, sql in migrations():
-        if number <= current:
-            continue
-        with transaction(con):
-            con.execute(sql)
-            if name in _BACKFILLS:
-                _BACKFILLS[name](con)
-            con.execute("INSERT INTO schema_migration VALUES (?, ?, now())", [number, name])
-        applied.append(name)
-    return applied
-
-
-def _backfill_site_recode(con: duckdb.DuckDBPyConnection) -> None:
-    """Derive the site recode of tumors loaded before the column existed (migration 0003)."""
-    from registry.site_recode import tumor_site_recodes
-
-    tumors = con.execute("SELECT tumor_id, primary_site, histology, behavior, diagnosis_year FROM tumor").df()
-    if tumors.empty:
-        return
-    codes = tumor_site_recodes(tumors)
-    con.register("site_recode_backfill", pa.table({"tumor_id": tumors["tumor_id"].to_numpy(), "code": codes}))
-    con.execute("UPDATE tumor SET site_recode = b.code FROM site_recode_backfill b WHERE tumor.tumor_id = b.tumor_id")
-    con.unregister("site_recode_backfill")
-
-
-# Python steps that complete a migration inside its transaction (derived values SQL cannot compute).
-_BACKFILLS: dict[str, Callable[[duckdb.DuckDBPyConnection], None]] = {
-    "0003_site_recode.sql": _backfill_site_recode,
-}
-
-
-def ensure_store(db_path: Path) -> list[str]:
-    """Create the store if needed and bring its schema up to date; return migrations applied."""
-    latest = migrations()[-1][0]
-    if db_path.exists():
-        with read_connection(db_path) as con:
-            if schema_version(con) >= latest:
-                return []
-    with write_connection(db_path) as con:
-        return migrate(con)

@@ -110,7 +110,7 @@ def test_race_filter_uses_the_seer_race_groups(db: Path) -> None:
 
 def test_race_rates_are_refused_without_race_denominators(tmp_path: Path) -> None:
     from pipelines.population import load_population, write_seer_population
-    from registry.store import ensure_store
+    from registry.store_writes import ensure_store
 
     store = tmp_path / "store.duckdb"
     ensure_store(store)

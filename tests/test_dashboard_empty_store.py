@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines.load import ingest_file
-from registry.store import ensure_store
+from registry.store_writes import ensure_store
 from tests.dashboard_session import session_token
 
 PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "views"

@@ -12,7 +12,7 @@ import pytest
 from pipelines import load
 from pipelines.load import ingest_file
 from registry.operational import open_operational_store, ops_path_for
-from registry.store import write_connection
+from registry.store_writes import write_connection
 
 PATIENT = {"patientIdNumber": "00000001", "sex": "2"}
 TUMOR = {"primarySite": "C509", "dateOfDiagnosis": "20200101"}

@@ -1,0 +1,232 @@
+"""The one write path into the DuckDB analytic store: schema migrations and their backfills, ingest batches
+(loaded and failed) and population files.
+
+Every statement that changes the store is in this module, so what can change it, and in which transaction,
+is read in one place (`tests/test_store_writes.py` fails on a write statement anywhere else). It lives in
+`registry/`, the domain core, because migrations belong to the store and `registry/` imports no other
+package; the loaders in `pipelines/` call it with what they have read and staged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from registry.store import (
+    connect_with_retry,
+    migrations,
+    owner_only_files,
+    read_connection,
+    retry_while_locked,
+    schema_version,
+    transaction,
+)
+
+WRITE_MEMORY_LIMIT = "384MB"
+STORE_ALIAS = "registry_store"   # the store's name while attached to a loader's staging database
+
+
+class AlreadyLoaded(Exception):
+    """A file with the same SHA-256 is already in the store (found again inside the write transaction)."""
+
+    def __init__(self, load_id: int) -> None:
+        super().__init__(load_id)
+        self.load_id = load_id
+
+
+@contextmanager
+def write_connection(db_path: Path, *, timeout: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to the store, created owner-only with its write-ahead log; waits for the lock."""
+    with owner_only_files():
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        con = connect_with_retry(db_path, read_only=False, timeout=timeout)
+        # Loads stream batches through this connection; a bounded buffer pool keeps the loader's memory flat.
+        con.execute("SET memory_limit = ?", [WRITE_MEMORY_LIMIT])
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+@contextmanager
+def _attached(con: duckdb.DuckDBPyConnection, db_path: Path, *, timeout: float = 120.0) -> Iterator[None]:
+    """Attach the store read-write to a loader's staging connection as STORE_ALIAS, retrying while another
+    process holds its lock, and detach it afterwards (its write-ahead log owner-only)."""
+    with owner_only_files():
+        retry_while_locked(lambda: con.execute(f"ATTACH ? AS {STORE_ALIAS}", [str(db_path)]), db_path, timeout)
+        try:
+            yield
+        finally:
+            con.execute(f"DETACH {STORE_ALIAS}")
+
+
+# ---- schema ---------------------------------------------------------------------------------------------
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply pending migrations, each in its own transaction; return the names applied."""
+    con.execute("CREATE TABLE IF NOT EXISTS schema_migration "
+                "(number INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)")
+    current = schema_version(con)
+    applied = []
+    for number, name, sql in migrations():
+        if number <= current:
+            continue
+        with transaction(con):
+            con.execute(sql)
+            if name in _BACKFILLS:
+                _BACKFILLS[name](con)
+            con.execute("INSERT INTO schema_migration VALUES (?, ?, now())", [number, name])
+        applied.append(name)
+    return applied
+
+
+def _backfill_site_recode(con: duckdb.DuckDBPyConnection) -> None:
+    """Derive the site recode of tumors loaded before the column existed (migration 0003)."""
+    from registry.site_recode import tumor_site_recodes
+
+    tumors = con.execute("SELECT tumor_id, primary_site, histology, behavior, diagnosis_year FROM tumor").df()
+    if tumors.empty:
+        return
+    codes = tumor_site_recodes(tumors)
+    con.register("site_recode_backfill", pa.table({"tumor_id": tumors["tumor_id"].to_numpy(), "code": codes}))
+    con.execute("UPDATE tumor SET site_recode = b.code FROM site_recode_backfill b WHERE tumor.tumor_id = b.tumor_id")
+    con.unregister("site_recode_backfill")
+
+
+# Python steps that complete a migration inside its transaction (derived values SQL cannot compute).
+_BACKFILLS: dict[str, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    "0003_site_recode.sql": _backfill_site_recode,
+}
+
+
+def ensure_store(db_path: Path) -> list[str]:
+    """Create the store if needed and bring its schema up to date; return migrations applied."""
+    latest = migrations()[-1][0]
+    if db_path.exists():
+        with read_connection(db_path) as con:
+            if schema_version(con) >= latest:
+                return []
+    with write_connection(db_path) as con:
+        return migrate(con)
+
+
+# ---- ingest batches -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BatchRow:
+    """The `ingest_batch` row of one file, as the loader read it (id, status and finish time set here)."""
+
+    file_name: str
+    file_size: int
+    sha256: str
+    format: str | None
+    loaded_by: str
+    started_at: datetime
+    naaccr_version: str | None = None
+    record_type: str | None = None
+    specification_version: str | None = None
+    dictionary_uris: Sequence[str] = ()
+    root_attributes: dict[str, str] | None = None
+    root_items: dict[str, str] | None = None
+    patients_read: int = 0
+    patients_loaded: int = 0
+    patients_rejected: int = 0
+    tumors_read: int = 0
+    tumors_loaded: int = 0
+    tumors_rejected: int = 0
+    warnings: int = 0
+    extensions_skipped: int = 0
+
+
+def record_failed_batch(db_path: Path, batch: BatchRow, message: str) -> None:
+    """Record a file that could not be read as a `failed` batch (it loads nothing)."""
+    with write_connection(db_path) as con, transaction(con):
+        con.execute(
+            """INSERT INTO ingest_batch (batch_id, file_name, file_size, sha256, format, status, message,
+                                         loaded_by, started_at, finished_at,
+                                         patients_read, patients_loaded, patients_rejected,
+                                         tumors_read, tumors_loaded, tumors_rejected, warnings)
+               SELECT coalesce(max(batch_id), 0) + 1, ?, ?, ?, ?, 'failed', ?, ?, ?, now(), 0, 0, 0, 0, 0, 0, 0
+               FROM ingest_batch""",
+            [batch.file_name, batch.file_size, batch.sha256, batch.format, message, batch.loaded_by,
+             batch.started_at])
+
+
+def commit_batch(stage: duckdb.DuckDBPyConnection, db_path: Path, batch: BatchRow,
+                 copies: Sequence[tuple[str, str]]) -> int:
+    """Insert a staged batch into the store in one transaction; return its batch_id.
+
+    `copies` are (store table, SELECT over the staging database) pairs; each SELECT's columns are matched
+    to the table's by name, `batch_id` is added, and `$batch_id` in it stands for the new batch's id. The
+    store is attached to the staging connection, so the copy runs inside one DuckDB instance with one
+    bounded buffer pool. Raises AlreadyLoaded when a batch with the same SHA-256 landed meanwhile.
+    """
+    attributes, items = batch.root_attributes or {}, batch.root_items or {}
+    with _attached(stage, db_path), transaction(stage):
+        again = stage.execute(f"SELECT min(batch_id) FROM {STORE_ALIAS}.ingest_batch "
+                              "WHERE sha256 = ? AND status = 'loaded'", [batch.sha256]).fetchall()[0]
+        if again[0] is not None:
+            raise AlreadyLoaded(int(again[0]))
+        batch_id = int(stage.execute(
+            f"SELECT coalesce(max(batch_id), 0) + 1 FROM {STORE_ALIAS}.ingest_batch").fetchall()[0][0])
+        stage.execute(
+            f"""INSERT INTO {STORE_ALIAS}.ingest_batch
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, MAP(?, ?), MAP(?, ?),
+                        ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', NULL, ?, ?, now())""",
+            [batch_id, batch.file_name, batch.file_size, batch.sha256, batch.format, batch.naaccr_version,
+             batch.record_type, batch.specification_version, list(batch.dictionary_uris),
+             list(attributes), list(attributes.values()), list(items), list(items.values()),
+             batch.patients_read, batch.patients_loaded, batch.patients_rejected,
+             batch.tumors_read, batch.tumors_loaded, batch.tumors_rejected, batch.warnings,
+             batch.extensions_skipped, batch.loaded_by, batch.started_at])
+        for table, select in copies:
+            query = select.replace("$batch_id", str(batch_id))
+            stage.execute(f"INSERT INTO {STORE_ALIAS}.{table} BY NAME SELECT {batch_id} AS batch_id, * FROM ({query})")
+    return batch_id
+
+
+# ---- population files -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PopulationWrite:
+    """What replacing population rows did: the new load's id and the earlier rows it removed."""
+
+    load_id: int
+    replaced_rows: int
+
+
+def population_load_with_sha(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
+    """The population load that already holds a file with this SHA-256, if any."""
+    row = con.execute("SELECT min(load_id) FROM population_load WHERE sha256 = ?", [sha256]).fetchall()[0]
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def replace_population(db_path: Path, rows: pa.Table, *, file_name: str, sha256: str, first_year: int,
+                       last_year: int, states: Sequence[str], total_population: int,
+                       loaded_by: str) -> PopulationWrite:
+    """In one transaction, replace the population rows of every (state_fips, year) in `rows` with `rows`
+    and record the load. Raises AlreadyLoaded when a file with the same SHA-256 landed meanwhile."""
+    with write_connection(db_path) as con, transaction(con):
+        again = population_load_with_sha(con, sha256)
+        if again is not None:
+            raise AlreadyLoaded(again)
+        load_id = int(con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM population_load").fetchall()[0][0])
+        con.register("load_rows", rows)
+        con.execute("CREATE TEMP TABLE load_pairs AS SELECT DISTINCT state_fips, year FROM load_rows")
+        replaced = int(con.execute(
+            "SELECT count(*) FROM population p JOIN load_pairs l USING (state_fips, year)").fetchall()[0][0])
+        con.execute("DELETE FROM population USING load_pairs l "
+                    "WHERE population.state_fips = l.state_fips AND population.year = l.year")
+        con.execute("INSERT INTO population BY NAME SELECT *, ? AS load_id FROM load_rows", [load_id])
+        con.execute("INSERT INTO population_load VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                    [load_id, file_name, sha256, rows.num_rows, first_year, last_year, list(states),
+                     total_population, loaded_by])
+        con.execute("DROP TABLE load_pairs")
+        con.unregister("load_rows")
+    return PopulationWrite(load_id, replaced)
