@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
 
 from registry.ratetables import DAYS_PER_YEAR
 from registry.stats.result import StatisticalWarning, annotate
@@ -173,6 +172,8 @@ def requested_times(times: ArrayLike) -> np.ndarray:
 def _km_table(t: np.ndarray, e: np.ndarray, w: np.ndarray | None, conf_type: str,
               alpha: float) -> dict[str, np.ndarray]:
     """Kaplan-Meier step table, one row per distinct observed time, from lifelines' KaplanMeierFitter."""
+    from lifelines import KaplanMeierFitter  # imported here: lifelines is heavy and only needed to fit
+
     # one row per time and status for lifelines, whose pandas grouping is twice as slow on a million rows
     ut, inv = np.unique(t, return_inverse=True)
     n_at = np.bincount(inv, weights=w, minlength=len(ut))
