@@ -5,6 +5,9 @@ against R, and SEER*Stat for the actuarial life table:
 
 * **Kaplan-Meier** (Kaplan & Meier 1958): ``S(t) = prod_{t_j <= t} (1 - d_j / n_j)`` over the distinct
   observed times; ``n_j`` counts subjects with time >= t_j (deaths precede censorings at tied times).
+  lifelines' ``KaplanMeierFitter`` computes the numbers at risk, the estimate and the log-log interval;
+  own code adds only what lifelines lacks or does otherwise than R: the standard errors below, NaN
+  limits where S is 0 or 1, the "log" and "plain" intervals and the ``times=`` summary.
 * **Standard error** (Greenwood 1926): ``var(-log S(t)) = sum d_j / (n_j (n_j - d_j))``. The result column
   ``std_err`` is the standard error of ``S(t)`` itself (``S * sqrt(var)``, what ``summary.survfit``
   prints); ``std_err_cumhaz`` is ``sqrt(var)`` (what a survfit object stores as ``std.err``). Once S
@@ -166,22 +169,40 @@ def requested_times(times: ArrayLike) -> np.ndarray:
     return req
 
 
-def _km_table(t: np.ndarray, e: np.ndarray, w: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def _km_table(t: np.ndarray, e: np.ndarray, w: np.ndarray | None, conf_type: str,
+              alpha: float) -> dict[str, np.ndarray]:
+    """Kaplan-Meier step table, one row per distinct observed time, from lifelines' KaplanMeierFitter."""
+    from lifelines import KaplanMeierFitter  # imported here: lifelines is heavy and only needed to fit
+
+    # one row per time and status for lifelines, whose pandas grouping is twice as slow on a million rows
     ut, inv = np.unique(t, return_inverse=True)
-    n_at = np.bincount(inv, weights=w, minlength=len(ut)).astype(float)
-    d = np.bincount(inv, weights=e if w is None else e * w, minlength=len(ut))
-    total = float(len(t) if w is None else w.sum())
-    at_risk = total - np.concatenate(([0.0], np.cumsum(n_at)[:-1]))
-    surv = np.cumprod(1.0 - d / at_risk)
+    n_at = np.bincount(inv, weights=w, minlength=len(ut))
+    d_at = np.bincount(inv, weights=e if w is None else e * w, minlength=len(ut))
+    with np.errstate():                  # lifelines calls np.seterr while fitting; keep the caller's settings
+        fitter = KaplanMeierFitter(alpha=alpha).fit(np.concatenate((ut, ut)), np.repeat([1, 0], len(ut)),
+                                                    weights=np.concatenate((d_at, n_at - d_at)))
+    table = fitter.event_table
+    rows = slice(1, None) if ut[0] > 0 else slice(None)     # lifelines adds an entry row at time 0
+    at_risk = table["at_risk"].to_numpy(dtype=float)[rows]
+    d = table["observed"].to_numpy(dtype=float)[rows]
+    surv = fitter.survival_function_.to_numpy()[rows, 0]
+    # own Greenwood sum: lifelines keeps it private and counts 0 where all at risk die (R: infinite)
     with np.errstate(divide="ignore", invalid="ignore"):
         term = np.where(d > 0, d / (at_risk * (at_risk - d)), 0.0)
-    se_cumhaz = np.sqrt(np.cumsum(term))
-    return {"time": ut, "at_risk": at_risk, "events": d, "censored": n_at - d, "survival": surv,
-            "std_err_cumhaz": se_cumhaz}
+    out = {"time": table.index.to_numpy(dtype=float)[rows], "at_risk": at_risk, "events": d,
+           "censored": table["censored"].to_numpy(dtype=float)[rows], "survival": surv,
+           "std_err_cumhaz": np.sqrt(np.cumsum(term))}
+    if conf_type == "log-log":           # lifelines' exponential Greenwood interval; R leaves it NaN at S 0 or 1
+        limits = fitter.confidence_interval_survival_function_.to_numpy()[rows]
+        undefined = (surv == 0) | (surv == 1)
+        out["lower"] = np.where(undefined, np.nan, limits[:, 0])
+        out["upper"] = np.where(undefined, np.nan, limits[:, 1])
+    return out
 
 
 def _evaluate_at(table: dict[str, np.ndarray], times: np.ndarray, *, estimate: str) -> dict[str, np.ndarray]:
-    """R ``summary.survfit(times=, extend=TRUE)`` semantics for a step function."""
+    """R ``summary.survfit(times=, extend=TRUE)`` semantics for a step function (own code: lifelines'
+    ``timeline=`` gives neither R's number at risk at a requested time nor the counts between them)."""
     grid = table["time"]
     idx = step_index(grid, times)
     before = idx < 0
@@ -195,9 +216,12 @@ def _evaluate_at(table: dict[str, np.ndarray], times: np.ndarray, *, estimate: s
     upto = idx + 1                                             # grid rows with time <= t
     prev = np.concatenate(([0], upto[:-1]))
     prev = np.minimum(prev, upto)
-    return {"time": times, estimate: est, "std_err_cumhaz": se, "at_risk": at_risk,
-            "events": cum_d[upto] - cum_d[prev], "censored": cum_c[upto] - cum_c[prev],
-            "before_first": before}
+    out = {"time": times, estimate: est, "std_err_cumhaz": se, "at_risk": at_risk,
+           "events": cum_d[upto] - cum_d[prev], "censored": cum_c[upto] - cum_c[prev], "before_first": before}
+    for limit in ("lower", "upper"):
+        if limit in table:
+            out[limit] = table[limit][safe]
+    return out
 
 
 def kaplan_meier(time: ArrayLike, event: ArrayLike, *, times: ArrayLike | None = None,
@@ -224,8 +248,9 @@ def kaplan_meier(time: ArrayLike, event: ArrayLike, *, times: ArrayLike | None =
         With ``times`` given, a :class:`StatisticalWarning` is issued when fewer than this many are at
         risk at a requested time; without ``times`` when the whole sample is smaller than this.
     counts:
-        Optional frequency of each (time, event) row, so a store can hand over its aggregate (one row per
-        distinct time and status) instead of one row per tumor; the estimate is identical.
+        Optional frequency (a whole number) of each (time, event) row, so a store can hand over its
+        aggregate (one row per distinct time and status) instead of one row per tumor; the estimate is
+        identical.
 
     Returns
     -------
@@ -233,7 +258,8 @@ def kaplan_meier(time: ArrayLike, event: ArrayLike, *, times: ArrayLike | None =
     ``events``, ``censored``, ``std_err_cumhaz``. See :func:`median_survival` for the median.
 
     References: Kaplan & Meier (1958) JASA 53:457; Greenwood (1926); Kalbfleisch & Prentice (2002)
-    The Statistical Analysis of Failure Time Data, 2nd ed.; R survival ``survfit.formula``.
+    The Statistical Analysis of Failure Time Data, 2nd ed.; R survival ``survfit.formula``; computed with
+    lifelines ``KaplanMeierFitter``.
     """
     _check_conf_type(conf_type)
     z = _z(alpha)
@@ -243,7 +269,10 @@ def kaplan_meier(time: ArrayLike, event: ArrayLike, *, times: ArrayLike | None =
         w = _as_float(counts, "counts")
         if w.shape != t.shape or (w < 0).any():
             raise ValueError(f"'counts' must be one non-negative frequency per time; got {_values_list(w[w < 0])}")
-    table = _km_table(t, e, w)
+        fractional = w != np.floor(w)
+        if fractional.any():             # lifelines' Greenwood variance truncates fractional numbers at risk
+            raise ValueError(f"'counts' must be whole numbers of subjects; got {_values_list(w[fractional])}")
+    table = _km_table(t, e, w, conf_type, alpha)
     n_subjects = int(len(t) if w is None else w.sum())
     if times is not None:
         req = requested_times(times)
@@ -268,7 +297,10 @@ def _curve_frame(cols: dict[str, np.ndarray], estimate: str, conf_type: str, z: 
                  cap: bool) -> pd.DataFrame:
     est = np.asarray(cols[estimate], dtype=float)
     se_ch = np.asarray(cols["std_err_cumhaz"], dtype=float)
-    lower, upper = confidence_limits(est, se_ch, conf_type, z, cap=cap)
+    if "lower" in cols:                          # limits already computed by the estimator's library
+        lower, upper = np.asarray(cols["lower"], dtype=float), np.asarray(cols["upper"], dtype=float)
+    else:
+        lower, upper = confidence_limits(est, se_ch, conf_type, z, cap=cap)
     if "before_first" in cols:                   # summary.survfit: limits are 1 before the first time
         lower = np.where(cols["before_first"], 1.0, lower)
         upper = np.where(cols["before_first"], 1.0, upper)
