@@ -139,7 +139,7 @@ _COMPONENTS: list[Any] = []   # the custom-component registry found by the warm-
 def _session_token(db: Path, user: str, role: str) -> str:
     """A dashboard session for the bench user (its account created with a random password when missing)."""
     from registry import accounts
-    from registry.operational import open_operational_store
+    from registry.operational_store import open_operational_store
     from registry.principal import Principal
 
     ops = open_operational_store(db)

@@ -40,7 +40,8 @@ from registry.accounts import (
 )
 from registry.audit import record_event
 from registry.errors import AuthenticationError, PasswordPolicyError, SessionEnded
-from registry.operational import OperationalStore, open_operational_store
+from registry.operational import OperationalStore
+from registry.operational_store import open_operational_store
 from registry.principal import ROLES, Principal
 from registry.sessions import DEFAULT_SESSION_POLICY
 from registry.store import default_db_path

@@ -16,7 +16,6 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines import validation
+from pipelines.batch_result import BatchResult
 from pipelines.readers import open_reader
 from pipelines.readers.source import detect_format, open_regular
 from pipelines.readers.xml_bulk import stage_line_structured_xml
@@ -39,29 +39,6 @@ STAGING_DIR = ".staging"
 STAGING_MEMORY_LIMIT = "384MB"
 Progress = Callable[[int], None]   # called with the number of tumors read so far
 
-
-@dataclass
-class BatchResult:
-    """What happened to one file: counts, rejects and warnings by rule, and example messages."""
-
-    path: Path
-    sha256: str
-    status: str                      # "loaded", "duplicate" or "failed"
-    batch_id: int | None = None
-    format: str | None = None
-    naaccr_version: str | None = None
-    patients_read: int = 0
-    patients_loaded: int = 0
-    patients_rejected: int = 0
-    tumors_read: int = 0
-    tumors_loaded: int = 0
-    tumors_rejected: int = 0
-    warnings: int = 0
-    rejects_by_rule: dict[str, int] = field(default_factory=dict)
-    warnings_by_rule: dict[str, int] = field(default_factory=dict)
-    messages: list[str] = field(default_factory=list)   # first problems, each naming file, record, item
-    message: str | None = None       # why a failed file could not be read; for a duplicate, which batch
-    seconds: float = 0.0
 
 
 def file_sha256(path: Path) -> tuple[str, int]:

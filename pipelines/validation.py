@@ -17,7 +17,7 @@ import pyarrow as pa
 from registry.naaccr import DATA_TYPE_PATTERNS, FULL_LENGTH_TYPES
 
 if TYPE_CHECKING:
-    from pipelines.load import BatchResult
+    from pipelines.batch_result import BatchResult
     from pipelines.records import SourceFile
 
 # Formats whose patients are runs of lines with the same patientIdNumber (not elements of their own).

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from registry.access import READ_UNSUPPRESSED, allowed
+from registry.access import READ_POPULATION, READ_UNSUPPRESSED, allowed, require
 from registry.cohort import (
     ComparisonGroup,
     TumorFilter,
@@ -32,7 +32,9 @@ from registry.cohort import (
     data_vintage,
 )
 from registry.errors import InvalidRequest, NotComputable
+from registry.operational_store import open_operational_store
 from registry.principal import Principal
+from registry.privacy import apply_policy, audited
 from registry.ratetables import DAYS_PER_YEAR, us_life_table
 from registry.release import (
     GroupSize,
@@ -384,3 +386,61 @@ def recurrence_rates(principal: Principal, db_path: Path, tumor_filter: TumorFil
                              also={"subjects": SURVIVAL_PATIENTS})
     return Release(table=bare(released.drop(columns="cell")),
                    provenance=_provenance(principal, result, db_path, tumor_filter), comparison=by)
+
+
+# ---- counts and the survival extract, released through the access policy ----------------------------
+
+COUNT_METHOD = ("count of tumors with a known age at diagnosis (each loaded source tumor record once, until "
+                "linkage consolidates reports)")
+
+
+def case_counts(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
+                by: Sequence[str] = ()) -> Release:
+    """Tumors by SEER age group and strata, as the caller's role may see them (small cells suppressed)."""
+    raw = _case_counts(db_path, tumor_filter, by=by)
+    table = release_table(principal, db_path, raw, base=tumor_filter, measure="tumors",
+                          dimensions=[*by, "age_group"])
+    return _counted(principal, table, db_path, tumor_filter, by)
+
+
+def case_totals(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
+                by: Sequence[str] = ()) -> Release:
+    """Tumors by strata (all ages together), as the caller's role may see them (small cells suppressed)."""
+    counts = _case_counts(db_path, tumor_filter, by=by)
+    totals = counts.groupby(list(by), as_index=False, dropna=False).agg(count=("count", "sum")) if by else \
+        pd.DataFrame({"count": [int(counts["count"].sum())]})
+    table = release_table(principal, db_path, totals, base=tumor_filter, measure="tumors", dimensions=list(by))
+    return _counted(principal, table, db_path, tumor_filter, by)
+
+
+def _counted(principal: Principal, table: pd.DataFrame, db_path: Path, tumor_filter: TumorFilter,
+             by: Sequence[str]) -> Release:
+    """Counts released with their method, filter and data vintage, so a page or CSV can cite them."""
+    del principal   # the counting method says nothing about who asked
+    spec = {key: value for key, value in tumor_filter.spec().items() if key != "extra"}
+    return Release(table=bare(table), provenance=Provenance(method=COUNT_METHOD, data_vintage=data_vintage(db_path),
+                                                            filter=spec, settings={"by": list(by)}))
+
+
+def population_counts(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
+                      by: Sequence[str] = ()) -> Release:
+    """Person-years by age group and strata (public denominators: any signed-in role)."""
+    require(principal, READ_POPULATION)
+    return Release(table=bare(_population_counts(db_path, tumor_filter, by=by)),
+                   provenance=Provenance(method="person-years from the loaded SEER population files",
+                                         data_vintage=data_vintage(db_path), settings={"by": list(by)}))
+
+
+def survival_data(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
+                  by: Sequence[str] = ()) -> Release:
+    """One row per tumor for survival analysis, as the caller's role may see it; the release is audited.
+
+    Registrars get identifiers and full dates; researchers a de-identified extract (dates as years, no
+    record numbers; full dates with the ``lds`` grant); administrators no record-level data at all.
+    """
+    released = apply_policy(principal, _survival_data(db_path, tumor_filter, by=by), kind="record")
+    audited(open_operational_store(db_path), principal, "search", {"survival_data": tumor_filter, "by": list(by)},
+            released)
+    return Release(table=bare(released), provenance=Provenance(
+        method="one row per tumor in the SEER survival selection", data_vintage=data_vintage(db_path),
+        settings={"by": list(by)}))

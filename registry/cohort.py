@@ -7,9 +7,9 @@ from this module's constants. Aggregation (counts by age group and strata, perso
 DuckDB so pages read aggregates, never raw rows; survival inputs come back one row per tumor with only
 the columns the estimators need.
 
-Access: the public functions take the caller's ``Principal`` and release only what the role may see
-(``registry.privacy``: identifiers dropped or generalised, small cells suppressed); the underscore
-functions are the raw queries ``registry.analysis`` builds on, for use inside ``registry`` only.
+Access: nothing here is released to a caller; the underscore functions are the raw queries
+``registry.analysis`` builds on and releases through ``registry.release`` (for use inside ``registry``
+only).
 
 Counting unit: until linkage consolidates source records into registry tumors, each loaded source tumor
 record counts once (a tumor reported by two facilities counts twice).
@@ -20,16 +20,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import pandas as pd
 
 from registry.errors import InvalidRequest, NotComputable
-from registry.principal import Principal
 from registry.store import read_connection
-
-if TYPE_CHECKING:
-    from registry.release import Release
 
 # SEER 19 age groups from age at diagnosis (years).
 AGE_GROUP_SQL = """CASE
@@ -419,74 +415,3 @@ def data_vintage(db_path: Path) -> str | None:
     with read_connection(db_path) as con:
         row = con.execute("SELECT max(finished_at)::VARCHAR FROM ingest_batch WHERE status = 'loaded'").fetchall()
     return row[0][0] if row else None
-
-
-# ---- public data functions: the raw queries above, released through the access policy -----------------
-
-COUNT_METHOD = ("count of tumors with a known age at diagnosis (each loaded source tumor record once, until "
-                "linkage consolidates reports)")
-
-
-def case_counts(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
-                by: Sequence[str] = ()) -> Release:
-    """Tumors by SEER age group and strata, as the caller's role may see them (small cells suppressed)."""
-    from registry.release import release_table
-
-    raw = _case_counts(db_path, tumor_filter, by=by)
-    table = release_table(principal, db_path, raw, base=tumor_filter, measure="tumors",
-                          dimensions=[*by, "age_group"])
-    return _counted(principal, table, db_path, tumor_filter, by)
-
-
-def case_totals(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
-                by: Sequence[str] = ()) -> Release:
-    """Tumors by strata (all ages together), as the caller's role may see them (small cells suppressed)."""
-    from registry.release import release_table
-
-    counts = _case_counts(db_path, tumor_filter, by=by)
-    totals = counts.groupby(list(by), as_index=False, dropna=False).agg(count=("count", "sum")) if by else \
-        pd.DataFrame({"count": [int(counts["count"].sum())]})
-    table = release_table(principal, db_path, totals, base=tumor_filter, measure="tumors", dimensions=list(by))
-    return _counted(principal, table, db_path, tumor_filter, by)
-
-
-def _counted(principal: Principal, table: pd.DataFrame, db_path: Path, tumor_filter: TumorFilter,
-             by: Sequence[str]) -> Release:
-    """Counts released with their method, filter and data vintage, so a page or CSV can cite them."""
-    from registry.release import Provenance, Release, bare
-
-    del principal   # the counting method says nothing about who asked
-    spec = {key: value for key, value in tumor_filter.spec().items() if key != "extra"}
-    return Release(table=bare(table), provenance=Provenance(method=COUNT_METHOD, data_vintage=data_vintage(db_path),
-                                                            filter=spec, settings={"by": list(by)}))
-
-
-def population_counts(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
-                      by: Sequence[str] = ()) -> Release:
-    """Person-years by age group and strata (public denominators: any signed-in role)."""
-    from registry.access import READ_POPULATION, require
-    from registry.release import Provenance, Release, bare
-
-    require(principal, READ_POPULATION)
-    return Release(table=bare(_population_counts(db_path, tumor_filter, by=by)),
-                   provenance=Provenance(method="person-years from the loaded SEER population files",
-                                         data_vintage=data_vintage(db_path), settings={"by": list(by)}))
-
-
-def survival_data(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *,
-                  by: Sequence[str] = ()) -> Release:
-    """One row per tumor for survival analysis, as the caller's role may see it; the release is audited.
-
-    Registrars get identifiers and full dates; researchers a de-identified extract (dates as years, no
-    record numbers; full dates with the ``lds`` grant); administrators no record-level data at all.
-    """
-    from registry.operational import open_operational_store
-    from registry.privacy import apply_policy, audited
-    from registry.release import Provenance, Release, bare
-
-    released = apply_policy(principal, _survival_data(db_path, tumor_filter, by=by), kind="record")
-    audited(open_operational_store(db_path), principal, "search", {"survival_data": tumor_filter, "by": list(by)},
-            released)
-    return Release(table=bare(released), provenance=Provenance(
-        method="one row per tumor in the SEER survival selection", data_vintage=data_vintage(db_path),
-        settings={"by": list(by)}))

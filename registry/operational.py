@@ -27,7 +27,6 @@ from typing import Any
 from registry.audit_seal import advance_head
 from registry.errors import OperationalStoreError, RegistryError
 from registry.migration_files import migration_files
-from registry.store import default_db_path, owner_only_files
 
 log = logging.getLogger(__name__)
 
@@ -206,25 +205,6 @@ def migrate(ops: OperationalStore) -> list[str]:
                 applied.append(name)
     return applied
 
-
-def open_operational_store(db_path: Path | None = None, *, path: Path | None = None, clock: Clock | None = None,
-                           busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> OperationalStore:
-    """The operational store beside the analytic store `db_path` (default: $REGISTRY_DB or
-    data/registry.duckdb), or at `path`; created (owner-only, as SQLite then gives its -wal and -shm
-    files the database file's permissions), migrated and its audit trail keyed if needed."""
-    target = path or ops_path_for(db_path or default_db_path())
-    ops = OperationalStore(target, clock=clock or utc_now, busy_timeout=busy_timeout)
-    # Imported here: registry.audit builds on this module.
-    from registry.audit import seal_store
-
-    with owner_only_files():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            migrate(ops)
-            seal_store(ops)
-        except sqlite3.Error as exc:
-            raise OperationalStoreError(f"{target}: cannot migrate the operational store: {exc}") from exc
-    return ops
 
 
 # ---- saved definitions --------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import pandas as pd
 
 from registry.access import READ_UNSUPPRESSED, allowed
 from registry.cohort import MALE_BREAST, TumorFilter, reporting_site
-from registry.operational import open_operational_store
+from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry.privacy import apply_policy
 from registry.suppression import DEFAULT_THRESHOLD, DIFFERENCING, REASON, SUPPRESSED, CellGuard, lines_of

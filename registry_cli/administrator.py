@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from registry.accounts import INITIAL_ADMINISTRATOR, ensure_initial_administrator
-from registry.operational import open_operational_store
+from registry.operational_store import open_operational_store
 from registry_cli.terminal import console
 
 

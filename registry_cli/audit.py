@@ -11,7 +11,8 @@ from rich.table import Table
 
 from registry.audit import events, parse_anchor, verify_chain
 from registry.errors import RegistryError
-from registry.operational import open_operational_store, ops_path_for
+from registry.operational import ops_path_for
+from registry.operational_store import open_operational_store
 from registry.store import DEFAULT_DB
 from registry_cli.options import DbOption
 from registry_cli.terminal import cell, console, out

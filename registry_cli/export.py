@@ -10,7 +10,7 @@ import typer
 from pipelines.export import batch_ranges
 from pipelines.export import export_naaccr_xml as export
 from registry.errors import RegistryError
-from registry.operational import open_operational_store
+from registry.operational_store import open_operational_store
 from registry.principal import console_operator
 from registry.store import DEFAULT_DB
 from registry_cli.administrator import announce_initial_administrator

@@ -18,7 +18,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from pipelines.load import BatchResult, ingest_file
+from pipelines.batch_result import BatchResult
+from pipelines.load import ingest_file
 from registry.errors import RegistryError
 from registry.naaccr import Dictionary
 from registry.store import DEFAULT_DB

@@ -20,7 +20,7 @@ from registry.accounts import (
     set_password,
 )
 from registry.errors import RegistryError
-from registry.operational import open_operational_store
+from registry.operational_store import open_operational_store
 from registry.principal import console_operator
 from registry.store import DEFAULT_DB
 from registry_cli.administrator import announce_initial_administrator

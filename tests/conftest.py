@@ -48,7 +48,7 @@ def write_xml(tmp_path: Path) -> Callable[..., Path]:
 def export_identified(db: Path, batch_id: int, output: Path) -> object:
     """Export one batch with every item as received, as the console operator (round-trip tests)."""
     from pipelines.export import export_naaccr_xml
-    from registry.operational import open_operational_store
+    from registry.operational_store import open_operational_store
     from registry.principal import console_operator
 
     return export_naaccr_xml(db, output, principal=console_operator(), ops=open_operational_store(db),

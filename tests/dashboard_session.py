@@ -9,7 +9,7 @@ from unittest import mock
 from argon2 import PasswordHasher
 
 from registry import accounts
-from registry.operational import open_operational_store
+from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry.store import default_db_path
 

@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from registry import access, analysis, batches, cohort
+from registry import access, analysis, batches
 from registry.audit import events
 from registry.cohort import TumorFilter
 from registry.errors import AccessDenied
-from registry.operational import open_operational_store
+from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry.privacy import DIRECT_IDENTIFIER_COLUMNS
 from registry.release import Release
@@ -37,13 +37,13 @@ Call = Callable[[Principal, Path], object]
 
 # function name -> (call, count column of its aggregate result or None, the action of the access table it needs)
 MATRIX: dict[str, tuple[Call, str | None, str]] = {
-    "cohort.case_counts": (lambda p, db: cohort.case_counts(p, db, SMALL_SITE, by=("county_fips",)), "count",
+    "analysis.case_counts": (lambda p, db: analysis.case_counts(p, db, SMALL_SITE, by=("county_fips",)), "count",
                            access.READ_AGGREGATES),
-    "cohort.case_totals": (lambda p, db: cohort.case_totals(p, db, SMALL_SITE, by=("county_fips",)), "count",
+    "analysis.case_totals": (lambda p, db: analysis.case_totals(p, db, SMALL_SITE, by=("county_fips",)), "count",
                            access.READ_AGGREGATES),
-    "cohort.population_counts": (lambda p, db: cohort.population_counts(p, db, SMALL_SITE), None,
+    "analysis.population_counts": (lambda p, db: analysis.population_counts(p, db, SMALL_SITE), None,
                                  access.READ_POPULATION),
-    "cohort.survival_data": (lambda p, db: cohort.survival_data(p, db, BREAST), None, access.READ_DEIDENTIFIED),
+    "analysis.survival_data": (lambda p, db: analysis.survival_data(p, db, BREAST), None, access.READ_DEIDENTIFIED),
     "analysis.incidence_rates": (lambda p, db: analysis.incidence_rates(p, db, SMALL_SITE, by=("county_fips",)),
                                  "count", access.READ_AGGREGATES),
     "analysis.age_specific": (lambda p, db: analysis.age_specific(p, db, SMALL_SITE), "count", access.READ_AGGREGATES),
@@ -113,7 +113,7 @@ def test_role_receives_only_what_it_may(db: Path, role: str, function: str) -> N
     result = released.table if isinstance(released, Release) else released
     assert isinstance(result, pd.DataFrame) and not result.attrs, "nothing released rides in attrs"
     if role == "registrar":
-        if function == "cohort.survival_data":
+        if function == "analysis.survival_data":
             assert {"tumor_id", "diagnosis_date"} <= set(result.columns)
             assert pd.api.types.is_datetime64_any_dtype(result["diagnosis_date"])
         return
@@ -132,16 +132,16 @@ def test_role_receives_only_what_it_may(db: Path, role: str, function: str) -> N
 
 def test_small_cells_are_really_there_for_the_registrar(db: Path) -> None:
     """The matrix is not vacuous: the registrar's view of the same query has counts of 1-15."""
-    counts = cohort.case_counts(ROLES["registrar"], db, SMALL_SITE, by=("county_fips",)).table
+    counts = analysis.case_counts(ROLES["registrar"], db, SMALL_SITE, by=("county_fips",)).table
     assert ((counts["count"] >= 1) & (counts["count"] <= 15)).any()
-    researcher = cohort.case_counts(ROLES["researcher"], db, SMALL_SITE, by=("county_fips",)).table
+    researcher = analysis.case_counts(ROLES["researcher"], db, SMALL_SITE, by=("county_fips",)).table
     assert researcher["suppressed"].any()
 
 
 def test_record_level_release_is_audited(db: Path) -> None:
     ops = open_operational_store(db)
     before = len(events(ops, user="matrix-researcher", action="search", limit=10_000))
-    released = cohort.survival_data(ROLES["researcher"], db, BREAST).table
+    released = analysis.survival_data(ROLES["researcher"], db, BREAST).table
     after = events(ops, user="matrix-researcher", action="search", limit=10_000)
     assert len(after) == before + 1
     assert not np.isin(["tumor_id", "age_days"], released.columns).any()

@@ -46,13 +46,8 @@ from registry.errors import (
     RegistryError,
     SessionEnded,
 )
-from registry.operational import (
-    OperationalStore,
-    list_definitions,
-    open_operational_store,
-    ops_path_for,
-    save_definition,
-)
+from registry.operational import OperationalStore, list_definitions, ops_path_for, save_definition
+from registry.operational_store import open_operational_store
 from registry.principal import GRANTS, ROLES, Principal
 from registry.sessions import SessionPolicy, session_key_path
 from registry_cli.app import app

@@ -29,7 +29,8 @@ from registry.audit import (
     verify_chain,
 )
 from registry.audit_seal import Head, head_path, key_path, read_head, read_key, write_head
-from registry.operational import OperationalStore, migrate, open_operational_store, ops_path_for
+from registry.operational import OperationalStore, migrate, ops_path_for
+from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry_cli.app import app
 

@@ -30,7 +30,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(sample_registry: dict[str, object]) -> object:
     from registry.accounts import ensure_demo_accounts
-    from registry.operational import open_operational_store
+    from registry.operational_store import open_operational_store
 
     db = Path(str(sample_registry["db"]))
     ensure_demo_accounts(open_operational_store(db))

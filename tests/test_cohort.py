@@ -9,16 +9,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from registry.cohort import (
-    TREATMENT_GROUPS,
-    TumorFilter,
-    age_groups_between,
-    case_counts,
-    comparison_groups,
-    data_vintage,
-    population_counts,
-    survival_data,
-)
+from registry.analysis import case_counts, population_counts, survival_data
+from registry.cohort import TREATMENT_GROUPS, TumorFilter, age_groups_between, comparison_groups, data_vintage
 from registry.principal import Principal
 from registry.stats.rates import age_adjusted_rates
 

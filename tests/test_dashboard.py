@@ -104,7 +104,7 @@ def accounts(store, monkeypatch) -> dict[str, str]:
     from argon2 import PasswordHasher
 
     from registry import accounts as account_module
-    from registry.operational import open_operational_store
+    from registry.operational_store import open_operational_store
 
     monkeypatch.setattr(account_module, "PASSWORD_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     ops = open_operational_store(store)
@@ -145,13 +145,13 @@ def test_each_role_signs_in_and_gets_its_pages(accounts, store, role):
     at = _sign_in(f"{role}1", accounts[role])
     assert not at.exception
     from registry.accounts import resume_session
-    from registry.operational import open_operational_store as ops_of
+    from registry.operational_store import open_operational_store as ops_of
     assert resume_session(ops_of(store), at.session_state["session_token"]).principal.role == role
     at.switch_page("views/store.py").run()   # a browser lands here by itself after the sign-in rerun
     assert not at.exception
     assert at.title[0].value == "Registry store"
     from registry.audit import events
-    from registry.operational import open_operational_store
+    from registry.operational_store import open_operational_store
     assert len(events(open_operational_store(store), user=f"{role}1", action="sign-in")) == 1
 
 

@@ -14,8 +14,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from registry import analysis
-from registry.analysis import incidence_rates
-from registry.cohort import TumorFilter, case_totals
+from registry.analysis import case_totals, incidence_rates
+from registry.cohort import TumorFilter
 from registry.principal import Principal
 from tests.dashboard_session import session_token
 

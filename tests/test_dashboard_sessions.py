@@ -14,7 +14,8 @@ from pipelines.load import ingest_file
 from registry import accounts
 from registry.audit import events
 from registry.errors import SessionEnded
-from registry.operational import OperationalStore, open_operational_store
+from registry.operational import OperationalStore
+from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from tests.dashboard_session import CHEAP_HASHER, PASSWORD, session_token
 

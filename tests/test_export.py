@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from pipelines.load import ingest_file
 from registry.audit import events
-from registry.operational import open_operational_store
+from registry.operational_store import open_operational_store
 from registry.principal import console_operator
 from registry_cli.app import app
 

@@ -11,7 +11,8 @@ import pytest
 
 from pipelines import load
 from pipelines.load import ingest_file
-from registry.operational import open_operational_store, ops_path_for
+from registry.operational import ops_path_for
+from registry.operational_store import open_operational_store
 from registry.store_writes import write_connection
 
 PATIENT = {"patientIdNumber": "00000001", "sex": "2"}

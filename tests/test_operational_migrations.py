@@ -9,7 +9,8 @@ import tomllib
 from pathlib import Path
 
 from registry.audit import verify_chain
-from registry.operational import AUDIT_TRIGGERS, MIGRATIONS, open_operational_store
+from registry.operational import AUDIT_TRIGGERS, MIGRATIONS
+from registry.operational_store import open_operational_store
 
 ROOT = Path(__file__).resolve().parents[1]
 # sqlite_master of a new store at schema version 4 (type, name, tbl_name, sql), as the schema stood when

@@ -1,9 +1,11 @@
 """The dependency rule between packages (docs/architecture.md §1): each imports only the layers below it,
-and nothing imports the `registry` command, which sits on top of everything."""
+nothing imports the `registry` command, which sits on top of everything, no two modules import each other
+in a circle, and modules stay short."""
 
 from __future__ import annotations
 
 import ast
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ ALLOWED = {
     "sample_data": {"registry", "pipelines"},
     COMMAND: {"registry", "pipelines", "dashboard", "sample_data"},
 }
+PACKAGES = tuple(ALLOWED)
 
 
 def project_imports(package: str) -> dict[str, set[str]]:
@@ -52,3 +55,39 @@ def test_each_package_imports_only_the_layers_below_it(package):
 def test_the_scan_sees_imports_inside_functions():
     assert "registry_cli/sample.py" in project_imports(COMMAND)["sample_data"]   # imported in `sample` only
     assert "sample_data/output.py" in project_imports("sample_data")["pipelines"]
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Every project module and the project modules it imports (at module level or inside functions)."""
+    modules: dict[str, Path] = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+            modules[name] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+            elif isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+        graph[name] = {target for target in found if target in modules and target != name}
+    return graph
+
+
+def test_no_import_circle_between_modules() -> None:
+    try:
+        TopologicalSorter(_module_graph()).prepare()
+    except CycleError as error:
+        pytest.fail(f"import circle: {' -> '.join(error.args[1])}")
+
+
+def test_no_module_is_over_600_lines() -> None:
+    lengths = {str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
+               for package in PACKAGES for path in (ROOT / package).rglob("*.py")}
+    assert {name for name, n in lengths.items() if n > 600} <= KNOWN_LONG
+
+
+# Modules still over the limit, to be split (the set may only shrink).
+KNOWN_LONG = {"registry/accounts.py"}

@@ -12,7 +12,7 @@ import pytest
 from registry.audit import events
 from registry.cohort import TumorFilter
 from registry.errors import AccessDenied
-from registry.operational import open_operational_store
+from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry.privacy import (
     IDENTIFIER_COLUMNS,

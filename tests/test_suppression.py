@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from registry.operational import open_operational_store
+from registry.operational_store import open_operational_store
 from registry.suppression import (
     COMPLEMENTARY,
     DIFFERENCING,

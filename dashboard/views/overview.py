@@ -19,8 +19,8 @@ from dashboard.common import (
     vintage,
 )
 from dashboard.tables import WITHHELD, show_table, when
-from registry.analysis import incidence_rates
-from registry.cohort import TumorFilter, case_totals
+from registry.analysis import case_totals, incidence_rates
+from registry.cohort import TumorFilter
 from registry.errors import NotComputable
 from registry.principal import Principal
 from registry.release import Release
