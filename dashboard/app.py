@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.session import ROUTED_KEY, account_controls, current_session
-from registry.access import (
+from registry.api import (
     CHANGE_OWN_PASSWORD,
     READ_AGGREGATES,
     VIEW_INGEST_BATCHES,

@@ -17,9 +17,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative, sample_colorscale
 
-from registry.county_shapes import geojson_bounds
+from registry.api import DEFAULT_THRESHOLD, geojson_bounds
 
-SUPPRESSED_LABEL = "suppressed (fewer than 16 cases, or protecting one)"
+SUPPRESSED_LABEL = f"suppressed (fewer than {DEFAULT_THRESHOLD} cases, or protecting one)"
 NO_CASES_LABEL = "no cases"
 NO_DATA_LABEL = "no data"
 SUPPRESSED_COLOR = "#8c8c8c"

@@ -13,20 +13,20 @@ import streamlit as st
 
 from dashboard.session import account_controls, change_password_page, current_session, routed, sign_in_page
 from dashboard.tables import show_table, when
-from registry.cohort import (
+from registry.api import (
     COMPARISONS,
+    DEFAULT_THRESHOLD,
     MALE_BREAST,
     RACE_RECODES,
+    SITE_GROUPS,
     STAGE_GROUPS,
+    Principal,
+    Release,
     TumorFilter,
     data_vintage,
+    default_db_path,
     reporting_site,
 )
-from registry.principal import Principal
-from registry.privacy import DEFAULT_THRESHOLD
-from registry.release import Release
-from registry.site_recode import SITE_GROUPS
-from registry.store import default_db_path
 
 SEXES = {"": "Both sexes", "1": "Male", "2": "Female"}
 DEFAULT_YEARS = (2014, 2023)   # diagnosis years every page starts from
@@ -144,7 +144,7 @@ def filter_controls(*, years: tuple[int, int] = DEFAULT_YEARS, site: bool = True
 
 
 def count_text(count: int | None) -> str:
-    """A released count for text: "1,234", or "fewer than 16" when the policy withheld it (``None``)."""
+    """A released count for text: "1,234", or "fewer than 16" (the policy's threshold) when the policy withheld it (``None``)."""
     return f"fewer than {DEFAULT_THRESHOLD}" if count is None else f"{int(count):,}"
 
 

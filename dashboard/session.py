@@ -30,21 +30,24 @@ from typing import Any
 
 import streamlit as st
 
-from registry.accounts import (
+from registry.api import (
+    DEFAULT_SESSION_POLICY,
+    ROLES,
     ActiveSession,
+    AuthenticationError,
+    OperationalStore,
+    PasswordPolicyError,
+    Principal,
+    SessionEnded,
     authenticate,
     change_password,
+    default_db_path,
     end_session,
+    open_operational_store,
+    record_event,
     resume_session,
     start_session,
 )
-from registry.audit import record_event
-from registry.errors import AuthenticationError, PasswordPolicyError, SessionEnded
-from registry.operational import OperationalStore
-from registry.operational_store import open_operational_store
-from registry.principal import ROLES, Principal
-from registry.sessions import DEFAULT_SESSION_POLICY
-from registry.store import default_db_path
 
 TOKEN_KEY = "session_token"          # this tab's session token (server memory only)
 NOTICE_KEY = "session_notice"        # why the last session ended, for the sign-in page
@@ -217,7 +220,7 @@ def sign_in_page() -> None:
 
 def change_password_page(active: ActiveSession) -> None:
     """The change-password page; the only page a user who must change their password gets."""
-    from registry.accounts import MIN_PASSWORD_LENGTH
+    from registry.api import MIN_PASSWORD_LENGTH
 
     st.title("Change your password")
     if active.must_change_password:

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from registry.suppression import REASON, SUPPRESSED
+from registry.api import REASON, SUPPRESSED
 
 WITHHELD = "suppressed"
 NOT_AVAILABLE = "–"

@@ -72,3 +72,20 @@ def test_no_role_is_compared_outside_the_access_module() -> None:
 def test_no_page_catches_value_error() -> None:
     for path in (ROOT / "dashboard").rglob("*.py"):
         assert "except ValueError" not in path.read_text(encoding="utf-8"), path
+
+
+def test_pages_take_the_threshold_from_the_policy() -> None:
+    """No page text spells the small-count threshold out: it comes from the policy (DEFAULT_THRESHOLD)."""
+    import ast
+
+    found = []
+    for path in (ROOT / "dashboard").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, ast.Module | ast.FunctionDef | ast.ClassDef) and node.body
+                      and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings \
+                    and re.search(r"\b(16|1-15)\b", node.value):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
+    assert not found, "\n".join(found)

@@ -6,10 +6,16 @@ import streamlit as st
 
 from dashboard.session import current_principal
 from dashboard.tables import show_table
-from registry.access import READ_UNSUPPRESSED, VIEW_INGEST_BATCHES, allowed
-from registry.batches import list_batches, rejects_by_rule
-from registry.errors import RegistryError
-from registry.store import default_db_path
+from registry.api import (
+    DEFAULT_THRESHOLD,
+    READ_UNSUPPRESSED,
+    VIEW_INGEST_BATCHES,
+    RegistryError,
+    allowed,
+    default_db_path,
+    list_batches,
+    rejects_by_rule,
+)
 
 st.title("Ingest batches")
 principal = current_principal()
@@ -25,7 +31,8 @@ except RegistryError as exc:
     st.stop()
 st.caption("For every batch: tumors read = tumors loaded + tumors rejected.")
 if not allowed(principal, READ_UNSUPPRESSED):
-    st.caption("A file's name carries its facility and year, so a file's counts of 1-15 records are shown as "
+    st.caption(f"A file's name carries its facility and year, so a file's counts of 1-{DEFAULT_THRESHOLD - 1} records "
+               "are shown as "
                "*suppressed* (with one or more other files, so that none follows from the store's totals); "
                "registry specialists see every count.")
 show_table(frame.drop(columns=["sha256"]))

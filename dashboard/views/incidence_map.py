@@ -19,13 +19,19 @@ from dashboard.common import (
     require_principal,
 )
 from dashboard.tables import show_table
-from registry.analysis import age_specific, incidence_rates, incidence_trend
-from registry.cohort import TumorFilter
-from registry.county_shapes import state_counties_geojson
-from registry.errors import RegistryError
-from registry.geography import FIPS_STATE, counties
-from registry.principal import Principal
-from registry.release import Release
+from registry.api import (
+    DEFAULT_THRESHOLD,
+    FIPS_STATE,
+    Principal,
+    RegistryError,
+    Release,
+    TumorFilter,
+    age_specific,
+    counties,
+    incidence_rates,
+    incidence_trend,
+    state_counties_geojson,
+)
 
 STANDARDS = {"us2000_19": "US 2000 (19 age groups)", "us2000_18": "US 2000 (18 age groups)",
              "who2000_19": "World (WHO 2000-2025)", "segi1960_19": "World (Segi 1960)",
@@ -94,9 +100,9 @@ if "suppressed" in county.columns:
 table = county[columns].sort_values("county_name")
 show_table(table)
 download_csv(county_release, "county-rates.csv")
-how_computed(county_release, "Counties with 1-15 cases are withheld for researchers and administrators and drawn as "
-                     "*suppressed*, distinct from counties with no cases; so are counties withheld to protect "
-                     "them, and counties whose count differs by 1-15 from one you saw under a filter differing "
+how_computed(county_release, f"Counties with 1-{DEFAULT_THRESHOLD - 1} cases are withheld for researchers and administrators and drawn "
+                     "as *suppressed*, distinct from counties with no cases; so are counties withheld to protect "
+                     f"them, and counties whose count differs by 1-{DEFAULT_THRESHOLD - 1} from one you saw under a filter differing "
                      "in one respect (e.g. both sexes, then women). A county is *above* or *below* the state "
                      "when its interval does not overlap the state's.")
 

@@ -19,11 +19,15 @@ from dashboard.common import (
     vintage,
 )
 from dashboard.tables import WITHHELD, show_table, when
-from registry.analysis import case_totals, incidence_rates
-from registry.cohort import TumorFilter
-from registry.errors import NotComputable
-from registry.principal import Principal
-from registry.release import Release
+from registry.api import (
+    DEFAULT_THRESHOLD,
+    NotComputable,
+    Principal,
+    Release,
+    TumorFilter,
+    case_totals,
+    incidence_rates,
+)
 
 TOP_SITES = 15
 
@@ -98,7 +102,7 @@ top = top_sites(site_totals.table, site_sex.table)
 show_table(top, labels={"reporting_site": "SEER site recode", "male": "Male", "female": "Female", "total": "Total"},
            withheld=pd.Series(True, index=top.index))   # every empty cell of this table is a withheld one
 if top[["male", "female", "total"]].isna().any().any():
-    st.caption(f'Cells reading "{WITHHELD}" are withheld (fewer than 16 tumors, or withheld so that another '
+    st.caption(f'Cells reading "{WITHHELD}" are withheld (fewer than {DEFAULT_THRESHOLD} tumors, or withheld so that another '
                "cannot be derived).")
 how_computed(site_sex, "Totals are released on their own; a withheld male or female cell does not withhold the total.")
 download_csv(site_sex, "top-sites.csv", table=top)

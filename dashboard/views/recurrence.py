@@ -9,11 +9,8 @@ import streamlit as st
 
 from dashboard import common
 from dashboard.tables import show_table
-from registry import analysis
-from registry.cohort import COMPARISONS, TumorFilter
-from registry.errors import RegistryError
-from registry.principal import Principal
-from registry.release import Release
+from registry import api
+from registry.api import COMPARISONS, Principal, RegistryError, Release, TumorFilter
 
 TIMES = [1, 3, 5]
 ENDPOINTS = {"cumulative_incidence": "Cumulative incidence of recurrence",
@@ -26,14 +23,14 @@ EVENT_NOTE = ("Event: first recurrence (recurrence type 1st not 00/70/88/99, wit
 def recurrence(principal: Principal, db: Path, tumor_filter: TumorFilter, times: tuple[int, ...] | None,
                endpoint: str, by: str | None) -> Release:
     """Released recurrence curves (at ``times`` or in full)."""
-    return analysis.recurrence(principal, db, tumor_filter, times_years=list(times) if times else None,
+    return api.recurrence(principal, db, tumor_filter, times_years=list(times) if times else None,
                                endpoint=endpoint, by=by)
 
 
 @common.page_cache("Computing recurrence rates...")
 def recurrence_rates(principal: Principal, db: Path, tumor_filter: TumorFilter, by: str | None) -> Release:
     """Released recurrence rates per 100 person-years."""
-    return analysis.recurrence_rates(principal, db, tumor_filter, by=by)
+    return api.recurrence_rates(principal, db, tumor_filter, by=by)
 
 
 def show_rates(rates: Release) -> None:
@@ -47,7 +44,8 @@ def show_rates(rates: Release) -> None:
                               "rate": "Per 100 person-years"},
                formats={"rate": "{:.2f}", "lower": "{:.2f}", "upper": "{:.2f}"})
     common.how_computed(rates, extra="Person-years run from diagnosis to the first of recurrence, death or last "
-                                     "contact; rates resting on 1-15 recurrences are withheld with their "
+                                     f"contact; rates resting on 1-{common.DEFAULT_THRESHOLD - 1} recurrences are "
+                                     "withheld with their "
                                      "complement.")
     common.download_csv(rates, "recurrence_rates.csv", label="Download the rates (CSV)", table=shown)
 

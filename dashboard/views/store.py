@@ -6,8 +6,7 @@ import streamlit as st
 
 from dashboard.common import count_text, require_principal
 from dashboard.tables import when
-from registry.batches import store_info
-from registry.errors import RegistryError
+from registry.api import RegistryError, store_info
 
 st.title("Registry store")
 principal, path = require_principal()

@@ -9,13 +9,19 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import common
-from registry import analysis
-from registry.cohort import COMPARISONS, MAX_PLAUSIBLE_AGE, TumorFilter
-from registry.errors import RegistryError
-from registry.principal import Principal
-from registry.release import Release
-from registry.stats import icss_standard_for_sites, icss_weights, median_survival
-from registry.stats.relative_survival import net_survival_notes
+from registry import api
+from registry.api import (
+    COMPARISONS,
+    MAX_PLAUSIBLE_AGE,
+    Principal,
+    RegistryError,
+    Release,
+    TumorFilter,
+    icss_standard_for_sites,
+    icss_weights,
+    median_survival,
+    net_survival_notes,
+)
 
 METHODS = {"kaplan-meier": "Kaplan-Meier (observed)", "pohar-perme": "Pohar-Perme (net)",
            "pohar-perme-icss": "Pohar-Perme, age-standardised (ICSS)", "ederer2": "Ederer II (relative)"}
@@ -28,7 +34,7 @@ def survival(principal: Principal, db: Path, tumor_filter: TumorFilter, method: 
              times: tuple[int, ...] | None, by: str | None) -> Release:
     """Released survival estimates (at ``times`` or the full curves)."""
     standard = icss_standard_for_sites(tumor_filter.site_recodes) if method == STANDARDISED else None
-    return analysis.survival(principal, db, tumor_filter, method="pohar-perme" if standard else method,
+    return api.survival(principal, db, tumor_filter, method="pohar-perme" if standard else method,
                              times_years=list(times) if times else None, by=by, age_standard=standard)
 
 

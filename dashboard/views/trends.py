@@ -12,11 +12,16 @@ from dashboard import common
 from dashboard.charts import SUPPRESSED_LABEL, trend_comparison_figure, trend_figure
 from dashboard.common import SEXES
 from dashboard.tables import show_table
-from registry import analysis
-from registry.cohort import COMPARISONS, RACE_RECODES, TumorFilter
-from registry.errors import NotComputable, RegistryError
-from registry.principal import Principal
-from registry.release import Release
+from registry import api
+from registry.api import (
+    COMPARISONS,
+    RACE_RECODES,
+    NotComputable,
+    Principal,
+    RegistryError,
+    Release,
+    TumorFilter,
+)
 
 TABLE_COLUMNS = ["diagnosis_year", "count", "population", "rate", "lower", "upper", "suppressed"]
 
@@ -27,7 +32,7 @@ GROUP_LABELS = {"sex": {code: label for code, label in SEXES.items() if code}, "
 @common.page_cache("Computing rates...")
 def trend(principal: Principal, db: Path, tumor_filter: TumorFilter, by: str | None) -> tuple[Release, Release]:
     """Released yearly rates and APC (per group with ``by``)."""
-    return analysis.incidence_trend(principal, db, tumor_filter, by=by)
+    return api.incidence_trend(principal, db, tumor_filter, by=by)
 
 
 def labelled(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
@@ -95,7 +100,7 @@ else:
 table = trend_table(yearly)
 hidden = sorted(set(table.loc[table["suppressed"], "diagnosis_year"].astype(int).tolist()))
 if hidden:
-    st.warning(f"Suppressed (fewer than 16 cases, or withheld to protect one): {', '.join(map(str, hidden))}. "
+    st.warning(f"Suppressed (fewer than {common.DEFAULT_THRESHOLD} cases, or withheld to protect one): {', '.join(map(str, hidden))}. "
                "These years are withheld, not zero, and are left out of the chart.")
 show_table(table, labels={"group": COMPARISONS.get(str(by), "Group"), "status": "Note"},
            formats={"diagnosis_year": "{:.0f}"})

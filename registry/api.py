@@ -1,0 +1,93 @@
+"""The public face of `registry`: what the dashboard, the command and a Python user need, in one place.
+
+Everything else in `registry` is internal and free to move. Data functions take the caller's `Principal`
+first and return a `Release`; every error a user can meet is a `RegistryError` (`registry.errors`).
+"""
+
+from __future__ import annotations
+
+from registry.access import (
+    CHANGE_OWN_PASSWORD,
+    MANAGE_USERS,
+    READ_AGGREGATES,
+    READ_UNSUPPRESSED,
+    VIEW_AUDIT_TRAIL,
+    VIEW_INGEST_BATCHES,
+    VIEW_STORE_OVERVIEW,
+    allowed,
+    require,
+)
+from registry.accounts import (
+    MIN_PASSWORD_LENGTH,
+    ActiveSession,
+    authenticate,
+    change_password,
+    end_session,
+    resume_session,
+    start_session,
+)
+from registry.analysis import (
+    SURVIVAL_METHODS,
+    age_specific,
+    case_counts,
+    case_totals,
+    incidence_rates,
+    incidence_trend,
+    population_counts,
+    recurrence,
+    recurrence_rates,
+    survival,
+    survival_data,
+)
+from registry.audit import record_event
+from registry.batches import list_batches, rejects_by_rule, store_info
+from registry.cohort import (
+    COMPARISONS,
+    MALE_BREAST,
+    MAX_PLAUSIBLE_AGE,
+    RACE_RECODES,
+    STAGE_GROUPS,
+    TumorFilter,
+    data_vintage,
+    reporting_site,
+)
+from registry.county_shapes import geojson_bounds, state_counties_geojson
+from registry.errors import (
+    AccessDenied,
+    AuthenticationError,
+    InvalidRequest,
+    NotComputable,
+    PasswordPolicyError,
+    RegistryError,
+    SessionEnded,
+    SourceFileError,
+    StoreError,
+)
+from registry.geography import FIPS_STATE, counties
+from registry.operational import OperationalStore
+from registry.operational_store import open_operational_store
+from registry.principal import ROLES, Principal
+from registry.privacy import DEFAULT_THRESHOLD
+from registry.release import GroupSize, Provenance, Release
+from registry.sessions import DEFAULT_SESSION_POLICY
+from registry.site_recode import SITE_GROUPS
+from registry.stats import icss_standard_for_sites, icss_weights, median_survival
+from registry.stats.relative_survival import net_survival_notes
+from registry.store import default_db_path
+from registry.suppression import REASON, SUPPRESSED
+
+__all__ = [
+    "CHANGE_OWN_PASSWORD", "COMPARISONS", "DEFAULT_SESSION_POLICY", "DEFAULT_THRESHOLD", "FIPS_STATE",
+    "MALE_BREAST", "MANAGE_USERS", "MAX_PLAUSIBLE_AGE", "MIN_PASSWORD_LENGTH", "RACE_RECODES", "READ_AGGREGATES",
+    "READ_UNSUPPRESSED", "REASON", "ROLES", "SITE_GROUPS", "STAGE_GROUPS", "SUPPRESSED", "SURVIVAL_METHODS",
+    "VIEW_AUDIT_TRAIL", "VIEW_INGEST_BATCHES", "VIEW_STORE_OVERVIEW",
+    "AccessDenied", "ActiveSession", "AuthenticationError", "GroupSize", "InvalidRequest", "NotComputable",
+    "OperationalStore", "PasswordPolicyError", "Principal", "Provenance", "RegistryError", "Release",
+    "SessionEnded", "SourceFileError", "StoreError", "TumorFilter",
+    "age_specific", "allowed", "authenticate", "case_counts", "case_totals", "change_password", "counties",
+    "data_vintage", "default_db_path", "end_session", "geojson_bounds", "icss_standard_for_sites", "icss_weights",
+    "incidence_rates", "incidence_trend", "list_batches", "median_survival", "net_survival_notes",
+    "open_operational_store", "population_counts", "record_event", "recurrence", "recurrence_rates",
+    "rejects_by_rule", "reporting_site", "require", "resume_session", "start_session", "state_counties_geojson",
+    "store_info", "survival", "survival_data",
+]
