@@ -138,7 +138,7 @@ _COMPONENTS: list[Any] = []   # the custom-component registry found by the warm-
 
 def _session_token(db: Path, user: str, role: str) -> str:
     """A dashboard session for the bench user (its account created with a random password when missing)."""
-    from registry import accounts
+    from registry import accounts, sessions
     from registry.operational_store import open_operational_store
     from registry.principal import Principal
 
@@ -147,7 +147,7 @@ def _session_token(db: Path, user: str, role: str) -> str:
         accounts.create_user(ops, user, role, must_change_password=False, actor="bench")
     else:
         accounts.update_user(ops, user, role=role, grants=(), actor="bench")
-    return accounts.start_session(ops, Principal(user, role), source="bench")
+    return sessions.start_session(ops, Principal(user, role), source="bench")
 
 
 def _render(page: str, token: str) -> tuple[float, Any]:

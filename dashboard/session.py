@@ -3,7 +3,7 @@
 Local accounts (``registry.accounts``, argon2id, lockout) are the default. A sign-in starts a server-side
 session (``registry.sessions``): its token is kept in this tab's session state and in a browser cookie
 (``SameSite=Strict``, never in the URL), so a reload stays signed in. On every page run the session is
-re-checked against its account (``registry.accounts.resume_session``): a disabled account is signed out at
+re-checked against its account (``registry.sessions.resume_session``): a disabled account is signed out at
 once with a message, and a changed role or grant takes effect at once. A user who must change their
 password gets only the change-password page.
 

@@ -35,11 +35,9 @@ from registry.errors import (
     AccountError,
     AuthenticationError,
     PasswordPolicyError,
-    SessionEnded,
 )
 from registry.operational import OperationalStore, name_key, parse_timestamp, timestamp
 from registry.principal import ADMINISTRATOR, GRANTS, REGISTRAR, RESEARCHER, ROLES, Principal
-from registry.sessions import DEFAULT_SESSION_POLICY, SessionPolicy
 
 log = logging.getLogger(__name__)
 
@@ -333,7 +331,7 @@ def change_password(ops: OperationalStore, user: str, current_password: str, new
         con.execute("UPDATE account SET password_hash = ?, must_change_password = 0, updated_at = ? "
                     "WHERE account_id = ?", [password_hash, timestamp(now), row["account_id"]])
         _succeeded(con, attempt_id)
-        keep = _stored_session_id(ops, keep_session) if keep_session else None
+        keep = sessions.stored_session_id(ops, keep_session) if keep_session else None
         ended = sessions.revoke_user(con, row["user_key"], now, "password-set", keep=keep)
         append_account_event(con, now, row["user_name"], row["role"], "password-change", row["account_id"],
                              {"source": source, "sessions_ended": ended})
@@ -487,99 +485,6 @@ def authenticate(ops: OperationalStore, user: str, password: str, *, source: str
             append_account_event(con, now, principal.user, principal.role, "sign-in", row["account_id"],
                                  {**detail, "rehashed": True})
     return principal
-
-
-# ---- dashboard sessions ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ActiveSession:
-    """A live dashboard session: who it acts for now, and whether they must change their password first."""
-
-    principal: Principal
-    must_change_password: bool
-
-
-_ENDED_MESSAGES = {
-    "account-disabled": "your account has been disabled; ask a registry administrator",
-    "password-set": "your password was changed; please sign in again",
-    "signed-out": "the session was signed out (in this or another tab)",
-    "changed-outside-the-application": "your account was changed outside the application; ask a registry "
-                                       "administrator",
-}
-
-
-def _stored_session_id(ops: OperationalStore, token: str) -> str | None:
-    try:
-        return sessions.token_id(sessions.session_secret(ops), token)
-    except SessionEnded:
-        return None
-
-
-def start_session(ops: OperationalStore, principal: Principal, *, source: str) -> str:
-    """Start a dashboard session for a principal just authenticated; returns its token (keep it secret)."""
-    secret = sessions.session_secret(ops)
-    with ops.write() as con:
-        return sessions.issue(con, secret, name_key(principal.user), principal.user, ops.now(), source)
-
-
-def resume_session(ops: OperationalStore, token: str, *,
-                   policy: SessionPolicy = DEFAULT_SESSION_POLICY) -> ActiveSession:
-    """The session of `token` as its account is *now*: current role and grants, must-change flag.
-
-    Called on every page run. Raises SessionEnded (with a message for the user) when the token is forged
-    or unknown, the session was revoked or expired, or the account is gone, disabled or no longer the
-    state the audit trail records for it (changed in SQL); a session that ends here is revoked and its end
-    audited (`sign-out`, with the reason).
-    """
-    stored = sessions.token_id(sessions.session_secret(ops), token)
-    with ops.write() as con:
-        now = ops.now()
-        ended = account = None
-        try:
-            row = sessions.find(con, stored, now, policy)
-        except SessionEnded as exc:
-            ended = exc
-            ended_row = sessions.session_row(con, stored)
-            if exc.reason == "revoked" and ended_row is not None:
-                reason = ended_row["revoked_reason"]
-                ended = SessionEnded(_ENDED_MESSAGES.get(reason, str(exc)), reason=reason)
-            elif exc.reason in ("idle", "expired") and ended_row is not None:
-                sessions.revoke(con, stored, now, exc.reason)
-                append_event(con, now, ended_row["user_name"], "", "sign-out", {"reason": exc.reason})
-        else:
-            account = con.execute("SELECT * FROM account WHERE user_key = ?", [row["user_key"]]).fetchone()
-            if account is None or account["disabled"]:
-                sessions.revoke(con, stored, now, "account-disabled")
-                append_event(con, now, row["user_name"], "", "sign-out", {"reason": "account-disabled"})
-                ended = SessionEnded(_ENDED_MESSAGES["account-disabled"], reason="account-disabled")
-            elif not account_matches_chain(con, account):   # changed in SQL, not through the application
-                sessions.revoke(con, stored, now, "changed-outside-the-application")
-                append_event(con, now, row["user_name"], "", "sign-out",
-                             {"reason": "changed-outside-the-application"})
-                ended = SessionEnded(_ENDED_MESSAGES["changed-outside-the-application"],
-                                     reason="changed-outside-the-application")
-            else:
-                sessions.touch(con, row, now, policy)
-    if ended is not None:      # raised after the commit, so the revocation and its audit event stand
-        raise ended
-    assert account is not None
-    principal = Principal(account["user_name"], account["role"], frozenset(json.loads(account["grants"])))
-    return ActiveSession(principal, bool(account["must_change_password"]))
-
-
-def end_session(ops: OperationalStore, token: str, *, reason: str = "signed-out") -> bool:
-    """Sign out: revoke the session of `token` and audit it (`sign-out`); False when it had already ended."""
-    stored = _stored_session_id(ops, token)
-    if stored is None:
-        return False
-    with ops.write() as con:
-        now = ops.now()
-        row = sessions.session_row(con, stored)
-        if row is None or not sessions.revoke(con, stored, now, reason):
-            return False
-        account = con.execute("SELECT role FROM account WHERE user_key = ?", [row["user_key"]]).fetchone()
-        append_event(con, now, row["user_name"], account["role"] if account else "", "sign-out", {"reason": reason})
-    return True
 
 
 # ---- first start and demo -------------------------------------------------------------------------------

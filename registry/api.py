@@ -17,15 +17,7 @@ from registry.access import (
     allowed,
     require,
 )
-from registry.accounts import (
-    MIN_PASSWORD_LENGTH,
-    ActiveSession,
-    authenticate,
-    change_password,
-    end_session,
-    resume_session,
-    start_session,
-)
+from registry.accounts import MIN_PASSWORD_LENGTH, authenticate, change_password
 from registry.analysis import (
     SURVIVAL_METHODS,
     age_specific,
@@ -69,7 +61,13 @@ from registry.operational_store import open_operational_store
 from registry.principal import ROLES, Principal
 from registry.privacy import DEFAULT_THRESHOLD
 from registry.release import GroupSize, Provenance, Release
-from registry.sessions import DEFAULT_SESSION_POLICY
+from registry.sessions import (
+    DEFAULT_SESSION_POLICY,
+    ActiveSession,
+    end_session,
+    resume_session,
+    start_session,
+)
 from registry.site_recode import SITE_GROUPS
 from registry.stats import icss_standard_for_sites, icss_weights, median_survival
 from registry.stats.relative_survival import net_survival_notes

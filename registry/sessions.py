@@ -9,13 +9,14 @@ holds no usable token, and a token cannot be forged without the secret file.
 A token is accepted while its MAC is right, its session is not revoked, it was used within the idle limit
 and it is younger than the absolute limit. Sign-out revokes the session; disabling an account or setting
 its password revokes all of its sessions. Whether the account may still sign in, and with which role, is
-decided by `registry.accounts.resume_session` on every use.
+decided by `resume_session` on every use, from the account as it is then.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import sqlite3
@@ -24,8 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from registry.audit import account_matches_chain, append_event
 from registry.errors import RegistryError, SessionEnded
-from registry.operational import OperationalStore, parse_timestamp, timestamp
+from registry.operational import OperationalStore, name_key, parse_timestamp, timestamp
+from registry.principal import Principal
 
 SESSION_KEY_SUFFIX = ".session-key"
 _SECRET_BYTES = 32
@@ -149,3 +152,97 @@ def _hours(span: timedelta) -> str:
 def _minutes(span: timedelta) -> str:
     minutes = span.total_seconds() / 60
     return f"{minutes:g} minute" + ("" if minutes == 1 else "s")
+
+
+# ---- a session as its account is now ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ActiveSession:
+    """A live dashboard session: who it acts for now, and whether they must change their password first."""
+
+    principal: Principal
+    must_change_password: bool
+
+
+_ENDED_MESSAGES = {
+    "account-disabled": "your account has been disabled; ask a registry administrator",
+    "password-set": "your password was changed; please sign in again",
+    "signed-out": "the session was signed out (in this or another tab)",
+    "changed-outside-the-application": "your account was changed outside the application; ask a registry "
+                                       "administrator",
+}
+
+
+def stored_session_id(ops: OperationalStore, token: str) -> str | None:
+    """The stored id of a token's session, or None for a malformed or forged token."""
+    try:
+        return token_id(session_secret(ops), token)
+    except SessionEnded:
+        return None
+
+
+def start_session(ops: OperationalStore, principal: Principal, *, source: str) -> str:
+    """Start a dashboard session for a principal just authenticated; returns its token (keep it secret)."""
+    secret = session_secret(ops)
+    with ops.write() as con:
+        return issue(con, secret, name_key(principal.user), principal.user, ops.now(), source)
+
+
+def resume_session(ops: OperationalStore, token: str, *,
+                   policy: SessionPolicy = DEFAULT_SESSION_POLICY) -> ActiveSession:
+    """The session of `token` as its account is *now*: current role and grants, must-change flag.
+
+    Called on every page run. Raises SessionEnded (with a message for the user) when the token is forged
+    or unknown, the session was revoked or expired, or the account is gone, disabled or no longer the
+    state the audit trail records for it (changed in SQL); a session that ends here is revoked and its end
+    audited (`sign-out`, with the reason).
+    """
+    stored = token_id(session_secret(ops), token)
+    with ops.write() as con:
+        now = ops.now()
+        ended = account = None
+        try:
+            row = find(con, stored, now, policy)
+        except SessionEnded as exc:
+            ended = exc
+            ended_row = session_row(con, stored)
+            if exc.reason == "revoked" and ended_row is not None:
+                reason = ended_row["revoked_reason"]
+                ended = SessionEnded(_ENDED_MESSAGES.get(reason, str(exc)), reason=reason)
+            elif exc.reason in ("idle", "expired") and ended_row is not None:
+                revoke(con, stored, now, exc.reason)
+                append_event(con, now, ended_row["user_name"], "", "sign-out", {"reason": exc.reason})
+        else:
+            account = con.execute("SELECT * FROM account WHERE user_key = ?", [row["user_key"]]).fetchone()
+            if account is None or account["disabled"]:
+                revoke(con, stored, now, "account-disabled")
+                append_event(con, now, row["user_name"], "", "sign-out", {"reason": "account-disabled"})
+                ended = SessionEnded(_ENDED_MESSAGES["account-disabled"], reason="account-disabled")
+            elif not account_matches_chain(con, account):   # changed in SQL, not through the application
+                revoke(con, stored, now, "changed-outside-the-application")
+                append_event(con, now, row["user_name"], "", "sign-out",
+                             {"reason": "changed-outside-the-application"})
+                ended = SessionEnded(_ENDED_MESSAGES["changed-outside-the-application"],
+                                     reason="changed-outside-the-application")
+            else:
+                touch(con, row, now, policy)
+    if ended is not None:      # raised after the commit, so the revocation and its audit event stand
+        raise ended
+    assert account is not None
+    principal = Principal(account["user_name"], account["role"], frozenset(json.loads(account["grants"])))
+    return ActiveSession(principal, bool(account["must_change_password"]))
+
+
+def end_session(ops: OperationalStore, token: str, *, reason: str = "signed-out") -> bool:
+    """Sign out: revoke the session of `token` and audit it (`sign-out`); False when it had already ended."""
+    stored = stored_session_id(ops, token)
+    if stored is None:
+        return False
+    with ops.write() as con:
+        now = ops.now()
+        row = session_row(con, stored)
+        if row is None or not revoke(con, stored, now, reason):
+            return False
+        account = con.execute("SELECT role FROM account WHERE user_key = ?", [row["user_key"]]).fetchone()
+        append_event(con, now, row["user_name"], account["role"] if account else "", "sign-out", {"reason": reason})
+    return True

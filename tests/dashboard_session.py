@@ -8,7 +8,7 @@ from unittest import mock
 
 from argon2 import PasswordHasher
 
-from registry import accounts
+from registry import accounts, sessions
 from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry.store import default_db_path
@@ -28,4 +28,4 @@ def session_token(role: str, user: str | None = None, *, grants: Sequence[str] =
             accounts.create_user(ops, name, role, grants=grants, password=PASSWORD, must_change_password=False)
         else:
             accounts.update_user(ops, name, role=role, grants=grants)
-    return accounts.start_session(ops, Principal(name, role, frozenset(grants)), source="test")
+    return sessions.start_session(ops, Principal(name, role, frozenset(grants)), source="test")

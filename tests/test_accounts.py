@@ -25,16 +25,13 @@ from registry.accounts import (
     create_user,
     disable_user,
     enable_user,
-    end_session,
     ensure_demo_accounts,
     ensure_initial_administrator,
     get_user,
     list_users,
     locked_until,
     reset_password,
-    resume_session,
     set_password,
-    start_session,
     update_user,
 )
 from registry.audit import chain_head, events, verify_chain
@@ -49,7 +46,7 @@ from registry.errors import (
 from registry.operational import OperationalStore, list_definitions, ops_path_for, save_definition
 from registry.operational_store import open_operational_store
 from registry.principal import GRANTS, ROLES, Principal
-from registry.sessions import SessionPolicy, session_key_path
+from registry.sessions import SessionPolicy, end_session, resume_session, session_key_path, start_session
 from registry_cli.app import app
 
 runner = CliRunner(env={"COLUMNS": "250"})

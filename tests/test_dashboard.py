@@ -144,8 +144,8 @@ def test_router_starts_on_the_sign_in_page(store):
 def test_each_role_signs_in_and_gets_its_pages(accounts, store, role):
     at = _sign_in(f"{role}1", accounts[role])
     assert not at.exception
-    from registry.accounts import resume_session
     from registry.operational_store import open_operational_store as ops_of
+    from registry.sessions import resume_session
     assert resume_session(ops_of(store), at.session_state["session_token"]).principal.role == role
     at.switch_page("views/store.py").run()   # a browser lands here by itself after the sign-in rerun
     assert not at.exception

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines.load import ingest_file
-from registry import accounts
+from registry import accounts, sessions
 from registry.audit import events
 from registry.errors import SessionEnded
 from registry.operational import OperationalStore
@@ -132,7 +132,7 @@ def test_a_reload_stays_signed_in_through_the_cookie_until_sign_out(store, ops, 
     assert (signed_out[0].user, signed_out[0].role, signed_out[0].detail) == ("ana", "registrar",
                                                                               {"reason": "signed-out"})
     with pytest.raises(SessionEnded):
-        accounts.resume_session(ops, token)
+        sessions.resume_session(ops, token)
     again = app()                                                  # a stale cookie signs nobody in
     assert again.title[0].value == "Sign in to Oncoregistry" and "session_token" not in again.session_state
     assert "Max-Age=0" in again.get("html")[0].proto.body          # and is cleared
