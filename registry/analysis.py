@@ -193,7 +193,8 @@ def survival(principal: Principal, db_path: Path, tumor_filter: TumorFilter, *, 
 
     result = _compare(principal, db_path, tumor_filter, by, fetch, times_years,
                       lambda data, times: _estimate_survival(data, method, times, alpha, age_standard),
-                      estimate_column="survival" if method == "kaplan-meier" else "estimate")
+                      estimate_column="survival" if method == "kaplan-meier" else "estimate",
+                      diagnostics=method == "pohar-perme")   # only Pohar-Perme weighs patients
     age_errors = release_count(principal, db_path, _age_error_count(db_path, tumor_filter),
                                cell_spec(tumor_filter, {}, AGE_ERRORS))
     return replace(result, counts={**result.counts, "age_errors": age_errors})
@@ -249,7 +250,8 @@ def _group_rows(tumor_filter: TumorFilter, by: str, fetch: Fetch) -> list[tuple[
 
 
 def _compare(principal: Principal, db_path: Path, tumor_filter: TumorFilter, by: str | None, fetch: Fetch,
-             times: Sequence[float] | None, estimate: Estimate, *, estimate_column: str) -> Release:
+             times: Sequence[float] | None, estimate: Estimate, *, estimate_column: str,
+             diagnostics: bool = False) -> Release:
     """One released curve, or with ``by`` one per comparison group stacked under a ``group`` column.
 
     Registrars get the estimator's output (at ``times`` when given). Others get curves through
@@ -266,7 +268,7 @@ def _compare(principal: Principal, db_path: Path, tumor_filter: TumorFilter, by:
 
     def diagnosed(released: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
         """Net survival's weight diagnostics at the requested times, beside the released points."""
-        if full or times is None or released.empty or len(rows) == 0:
+        if not diagnostics or full or times is None or released.empty or len(rows) == 0:
             return released
         at_times = estimate(rows, times)
         columns = [c for c in DIAGNOSTICS if c in at_times.columns]
