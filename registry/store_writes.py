@@ -230,3 +230,88 @@ def replace_population(db_path: Path, rows: pa.Table, *, file_name: str, sha256:
         con.execute("DROP TABLE load_pairs")
         con.unregister("load_rows")
     return PopulationWrite(load_id, replaced)
+
+
+# ---- registry entities (linkage and consolidation) ------------------------------------------------------
+
+@dataclass(frozen=True)
+class LinkageModelRow:
+    """A trained linkage model to keep with the store (`linkage_model`); its version is assigned here."""
+
+    settings: str
+    upper_threshold: float
+    lower_threshold: float
+    records: int
+    trained_by: str
+
+
+def write_registry_links(db_path: Path, *, patient_links: pa.Table, tumor_links: pa.Table,
+                         scope: Sequence[int]) -> None:
+    """In one transaction: upsert the links of source records and rebuild the registry patients in `scope`
+    (their tumors, treatment, consolidated values' provenance and central sequence numbers) from their
+    reports. Registry patients of `scope` left without any linked report are removed.
+
+    `patient_links` and `tumor_links` have the columns of `patient_link` and `tumor_link`; `scope` holds
+    every registry patient whose reports changed (those the changed records join and those they leave).
+    """
+    from registry.consolidation import (
+        PATIENT_RULES,
+        SEQUENCE_NUMBERS,
+        TUMOR_RULES,
+        provenance_select,
+        registry_patient_select,
+        registry_treatment_select,
+        registry_tumor_select,
+    )
+    from registry.site_recode import tumor_site_recodes
+
+    with write_connection(db_path) as con, transaction(con):
+        con.register("new_patient_links", patient_links)
+        con.register("new_tumor_links", tumor_links)
+        con.register("scope_ids", pa.table({"patient_id": pa.array(list(scope), pa.int64())}))
+        con.execute("DELETE FROM patient_link WHERE source_patient_id IN "
+                    "(SELECT source_patient_id FROM new_patient_links)")
+        con.execute("INSERT INTO patient_link BY NAME SELECT * FROM new_patient_links")
+        con.execute("DELETE FROM tumor_link WHERE source_tumor_id IN (SELECT source_tumor_id FROM new_tumor_links)")
+        con.execute("INSERT INTO tumor_link BY NAME SELECT * FROM new_tumor_links")
+        con.execute("CREATE TEMP TABLE link_scope AS SELECT DISTINCT patient_id FROM scope_ids")
+        con.execute("CREATE TEMP TABLE scope_tumor AS SELECT tumor_id FROM registry_tumor "
+                    "WHERE patient_id IN (SELECT patient_id FROM link_scope)")
+        con.execute("DELETE FROM registry_treatment WHERE tumor_id IN (SELECT tumor_id FROM scope_tumor)")
+        con.execute("DELETE FROM consolidated_value WHERE (level = 2 AND entity_id IN (SELECT tumor_id FROM scope_tumor))"
+                    " OR (level = 1 AND entity_id IN (SELECT patient_id FROM link_scope))")
+        con.execute("DELETE FROM registry_tumor WHERE patient_id IN (SELECT patient_id FROM link_scope)")
+        con.execute("DELETE FROM registry_patient WHERE patient_id IN (SELECT patient_id FROM link_scope)")
+
+        con.execute(f"CREATE TEMP TABLE consolidated_patient AS {registry_patient_select()}")
+        con.execute(f"CREATE TEMP TABLE consolidated_tumor AS {registry_tumor_select()}")
+        con.execute("INSERT INTO registry_patient BY NAME SELECT COLUMNS(lambda c: NOT starts_with(c, '_from_')) FROM consolidated_patient")
+        con.execute("INSERT INTO registry_tumor BY NAME SELECT COLUMNS(lambda c: NOT starts_with(c, '_from_')) FROM consolidated_tumor")
+        con.execute(f"INSERT INTO consolidated_value BY NAME {provenance_select(1, 'consolidated_patient', PATIENT_RULES)}")
+        con.execute(f"INSERT INTO consolidated_value BY NAME {provenance_select(2, 'consolidated_tumor', TUMOR_RULES)}")
+        con.execute(f"INSERT INTO registry_treatment BY NAME {registry_treatment_select()}")
+
+        tumors = con.execute("SELECT tumor_id, primary_site, histology, behavior, diagnosis_year "
+                             "FROM consolidated_tumor").df()
+        if not tumors.empty:
+            con.register("scope_recode", pa.table({"tumor_id": tumors["tumor_id"].to_numpy(),
+                                                   "code": tumor_site_recodes(tumors)}))
+            con.execute("UPDATE registry_tumor SET site_recode = s.code FROM scope_recode s "
+                        "WHERE registry_tumor.tumor_id = s.tumor_id")
+            con.unregister("scope_recode")
+        con.execute(f"UPDATE registry_tumor SET sequence_number_central = s.sequence_number_central "
+                    f"FROM ({SEQUENCE_NUMBERS}) s WHERE registry_tumor.tumor_id = s.tumor_id")
+        for name in ("link_scope", "scope_tumor", "consolidated_patient", "consolidated_tumor"):
+            con.execute(f"DROP TABLE {name}")
+        for name in ("new_patient_links", "new_tumor_links", "scope_ids"):
+            con.unregister(name)
+
+
+def save_linkage_model(db_path: Path, model: LinkageModelRow) -> int:
+    """Keep a newly trained linkage model with the store; return its version (1, 2, ...)."""
+    with write_connection(db_path) as con, transaction(con):
+        version = int(con.execute("SELECT coalesce(max(version), 0) + 1 FROM linkage_model").fetchall()[0][0])
+        con.execute("INSERT INTO linkage_model VALUES (?, ?, ?, ?, ?, ?, now())",
+                    [version, model.settings, model.upper_threshold, model.lower_threshold, model.records,
+                     model.trained_by])
+    return version
