@@ -14,6 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from registry.access import VIEW_INGEST_BATCHES, VIEW_STORE_OVERVIEW, require
+from registry.link_review import pending_counts
+from registry.linkage_store import entity_counts
+from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry.privacy import apply_policy, release_row_counts, release_total
 from registry.release import bare
@@ -61,8 +64,12 @@ class StoreInfo:
     schema_version: int
     batches_loaded: int
     batches_failed: int
-    patients: int | None   # None: withheld (1-15) for this caller
-    tumors: int | None
+    patients: int | None   # registry patients (each person once); None: withheld (1-15) for this caller
+    tumors: int | None     # registry tumors (each cancer once)
+    patient_reports: int | None   # source patient records (one per facility's report of a person)
+    tumor_reports: int | None     # source tumor records
+    unlinked_reports: int | None  # tumor reports not yet linked (run `registry link`)
+    pending_reviews: int | None   # pairs waiting for a reviewer's decision
     rejects: int | None
     first_diagnosis_year: int | None
     last_diagnosis_year: int | None
@@ -70,19 +77,22 @@ class StoreInfo:
 
 
 def store_info(principal: Principal, db_path: Path) -> StoreInfo:
-    """Size, schema version and record counts of the store at db_path (every role; a count of 1-15 is
-    None for researchers and administrators)."""
+    """Size, schema version, reports, registry entities and pending reviews of the store at db_path (every
+    role; a count of 1-15 is None for researchers and administrators)."""
     require(principal, VIEW_STORE_OVERVIEW)
     with read_connection(db_path) as con:
         row = con.execute("""
             SELECT (SELECT count(*) FROM ingest_batch WHERE status = 'loaded'),
                    (SELECT count(*) FROM ingest_batch WHERE status = 'failed'),
-                   (SELECT count(*) FROM patient), (SELECT count(*) FROM tumor),
                    (SELECT count(DISTINCT (batch_id, patient_seq, tumor_seq)) FROM reject),
-                   (SELECT min(diagnosis_year) FROM tumor), (SELECT max(diagnosis_year) FROM tumor),
+                   (SELECT min(diagnosis_year) FROM registry_tumor), (SELECT max(diagnosis_year) FROM registry_tumor),
                    (SELECT max(finished_at) FROM ingest_batch WHERE status = 'loaded')""").fetchall()[0]
+        counts = entity_counts(con)
         version = schema_version(con)
     assert row is not None
-    patients, tumors, rejects = (release_total(principal, int(value)) for value in row[2:5])
-    return StoreInfo(db_path, db_path.stat().st_size, version, int(row[0]), int(row[1]), patients, tumors,
-                     rejects, row[5], row[6], row[7])
+    pending = sum(pending_counts(open_operational_store(db_path)).values())
+    released = [release_total(principal, value) for value in (
+        counts.registry_patients, counts.registry_tumors, counts.patient_reports, counts.tumor_reports,
+        counts.unlinked_reports, pending, int(row[2]))]
+    return StoreInfo(db_path, db_path.stat().st_size, version, int(row[0]), int(row[1]), *released,
+                     row[3], row[4], row[5])

@@ -62,7 +62,7 @@ TREATMENT_GROUP_SQL = """(SELECT CASE
                  coalesce(bool_or(x.modality IN ('chemotherapy', 'hormone', 'immunotherapy', 'transplant_endocrine')
                                   AND x.given), false) AS y,
                  coalesce(bool_and(x.given IS NULL), true) AS u
-          FROM treatment x WHERE x.tumor_id = t.tumor_id))"""
+          FROM registry_treatment x WHERE x.tumor_id = t.tumor_id))"""
 TREATMENT_GROUPS = ("surgery_only", "surgery_radiation", "surgery_systemic", "surgery_radiation_systemic",
                     "radiation_only", "systemic_only", "radiation_systemic", "none", "unknown")
 TREATMENT_GROUP_LABELS = {
@@ -81,6 +81,8 @@ STRATA: dict[str, str] = {
     "reporting_site": "CASE WHEN t.site_recode = '39' AND p.sex = '1' THEN '39m' ELSE t.site_recode END",
     "treatment_group": TREATMENT_GROUP_SQL,
 }
+# A person's first in situ or malignant primary: central sequence number 00 (the only one) or 01 (the first).
+FIRST_PRIMARY_SQL = "t.sequence_number_central IN ('00', '01')"
 # SEER survival conventions: death-certificate-only and autopsy-only cases have no survival time.
 NO_SURVIVAL_SOURCES = ("6", "7")
 
@@ -100,6 +102,7 @@ class TumorFilter:
     min_age: int | None = None             # age at diagnosis, years, inclusive
     max_age: int | None = None
     treatment_groups: tuple[str, ...] = ()  # first-course treatment combinations (TREATMENT_GROUPS)
+    first_primary_only: bool = False       # only each person's first in situ or malignant primary
     extra: dict[str, str] = field(default_factory=dict)   # reserved: never formatted into SQL
 
     def __post_init__(self) -> None:
@@ -136,6 +139,8 @@ class TumorFilter:
             if age is not None:
                 where += f" AND t.age_at_diagnosis {operator} ?"
                 params.append(age)
+        if self.first_primary_only:
+            where += f" AND {FIRST_PRIMARY_SQL}"
         return where, params
 
 
@@ -239,7 +244,9 @@ def _strata(by: Sequence[str]) -> list[str]:
     return list(by)
 
 
-FROM_TUMORS = "FROM tumor t JOIN patient p USING (patient_id)"
+# Statistics count registry entities: each cancer once (registry_tumor, consolidated from its reports),
+# each person once (registry_patient); first-course treatment is the union of the reports.
+FROM_TUMORS = "FROM registry_tumor t JOIN registry_patient p USING (patient_id)"
 
 
 def _case_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence[str] = ()) -> pd.DataFrame:

@@ -246,13 +246,14 @@ class LinkageModelRow:
 
 
 def write_registry_links(db_path: Path, *, patient_links: pa.Table, tumor_links: pa.Table,
-                         scope: Sequence[int]) -> None:
+                         scope: Sequence[int], pairs: pa.Table | None = None, replace_pairs: bool = False) -> None:
     """In one transaction: upsert the links of source records and rebuild the registry patients in `scope`
     (their tumors, treatment, consolidated values' provenance and central sequence numbers) from their
     reports. Registry patients of `scope` left without any linked report are removed.
 
     `patient_links` and `tumor_links` have the columns of `patient_link` and `tumor_link`; `scope` holds
     every registry patient whose reports changed (those the changed records join and those they leave).
+    `pairs` (the columns of `patient_pair`) are added to the candidate pairs, or replace them all.
     """
     from registry.consolidation import (
         PATIENT_RULES,
@@ -274,6 +275,12 @@ def write_registry_links(db_path: Path, *, patient_links: pa.Table, tumor_links:
         con.execute("INSERT INTO patient_link BY NAME SELECT * FROM new_patient_links")
         con.execute("DELETE FROM tumor_link WHERE source_tumor_id IN (SELECT source_tumor_id FROM new_tumor_links)")
         con.execute("INSERT INTO tumor_link BY NAME SELECT * FROM new_tumor_links")
+        if replace_pairs:
+            con.execute("DELETE FROM patient_pair")
+        if pairs is not None:
+            con.register("new_pairs", pairs)
+            con.execute("INSERT INTO patient_pair BY NAME SELECT * FROM new_pairs")
+            con.unregister("new_pairs")
         con.execute("CREATE TEMP TABLE link_scope AS SELECT DISTINCT patient_id FROM scope_ids")
         con.execute("CREATE TEMP TABLE scope_tumor AS SELECT tumor_id FROM registry_tumor "
                     "WHERE patient_id IN (SELECT patient_id FROM link_scope)")

@@ -11,6 +11,7 @@ import streamlit as st
 from dashboard.common import (
     DEFAULT_YEARS,
     SEXES,
+    count_text,
     download_csv,
     how_computed,
     page_cache,
@@ -27,6 +28,7 @@ from registry.api import (
     TumorFilter,
     case_totals,
     incidence_rates,
+    store_info,
 )
 
 TOP_SITES = 15
@@ -65,8 +67,15 @@ def top_sites(site_totals: pd.DataFrame, site_sex: pd.DataFrame) -> pd.DataFrame
 
 principal, db = require_principal()
 st.title("Overview")
-st.caption(f"Data as of {when(vintage(str(db))) if vintage(str(db)) else 'no load yet'}. Invasive tumors (behavior 3); each loaded source "
-           "record counts until linkage consolidates reports of the same tumor.")
+st.caption(f"Data as of {when(vintage(str(db))) if vintage(str(db)) else 'no load yet'}. Invasive tumors (behavior 3) of the registry: "
+           "each person and each cancer counted once, their reports linked and consolidated.")
+facts = store_info(principal, db)
+columns = st.columns(4)
+for column, (label, value) in zip(columns, (("Tumor reports", facts.tumor_reports),
+                                            ("Registry patients", facts.patients),
+                                            ("Registry tumors", facts.tumors),
+                                            ("Pending linkage reviews", facts.pending_reviews)), strict=True):
+    column.metric(label, count_text(value))
 yearly_release, site_totals, site_sex, rates_release = _overview(principal, db)
 yearly = yearly_release.table
 if yearly.empty:

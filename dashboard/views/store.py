@@ -16,9 +16,14 @@ except RegistryError as exc:
     st.warning(str(exc))
     st.stop()
 left, middle, right = st.columns(3)
-left.metric("Tumors", count_text(facts.tumors))
-middle.metric("Patients", count_text(facts.patients))
+left.metric("Registry tumors", count_text(facts.tumors), help="Each cancer once, its reports consolidated")
+middle.metric("Registry patients", count_text(facts.patients), help="Each person once, their reports linked")
+right.metric("Pending linkage reviews", count_text(facts.pending_reviews))
+left.metric("Tumor reports", count_text(facts.tumor_reports))
+middle.metric("Patient reports", count_text(facts.patient_reports))
 right.metric("Rejected records", count_text(facts.rejects))
+if facts.unlinked_reports:
+    st.info(f"{count_text(facts.unlinked_reports)} tumor reports are not linked yet: run `registry link`.")
 st.caption(f"{facts.batches_loaded} batches loaded, {facts.batches_failed} failed; diagnosis years "
            f"{facts.first_diagnosis_year}-{facts.last_diagnosis_year}; last load {when(facts.last_loaded_at)}; "
            f"schema version {facts.schema_version}.")

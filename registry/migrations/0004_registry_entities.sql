@@ -100,6 +100,18 @@ CREATE TABLE tumor_link (
     decided_at        TIMESTAMPTZ NOT NULL
 );
 
+-- Candidate pairs of source patient records: every pair the model scored at or above its lower threshold and
+-- every deterministic pair. The partition into registry patients is computed from these pairs and the
+-- reviewers' decisions, so it does not depend on the order in which files arrived.
+CREATE TABLE patient_pair (
+    left_id             BIGINT NOT NULL,     -- source patient ids, left_id < right_id
+    right_id            BIGINT NOT NULL,
+    method              VARCHAR NOT NULL CHECK (method IN ('deterministic', 'probabilistic')),
+    match_weight        DOUBLE,
+    comparison_weights  MAP(VARCHAR, DOUBLE),
+    model_version       INTEGER
+);
+
 -- Which report each consolidated value came from and by which rule.
 CREATE TABLE consolidated_value (
     level           UTINYINT NOT NULL,      -- 1 registry patient, 2 registry tumor

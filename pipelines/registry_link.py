@@ -1,0 +1,339 @@
+"""Linkage of source records into registry patients and registry tumors, and their consolidation.
+
+One run:
+1. reads every source patient record's identity, the stored candidate pairs, the current model and the
+   reviewers' decisions;
+2. trains the model when there is none, when asked, or when the registry has more than doubled since the
+   model was trained (then every pair is scored again); otherwise scores only the records not yet linked,
+   against every record, so a patient is never created when one exists;
+3. partitions all records into registry patients from the candidate pairs and the decisions (so the
+   result does not depend on the order files arrived in), queues the uncertain pairs for review;
+4. judges, within each registry patient whose reports changed, every two tumor reports with the
+   multiple-primary rules: the same tumor, separate primaries, or a question for a reviewer;
+5. keeps registry ids stable (a registry patient or tumor keeps its id while most of its reports stay
+   with it) and writes the links and the consolidated entities through `registry.store_writes`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import combinations
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from pipelines.linkage import (
+    LinkageModel,
+    Partition,
+    extract_identities,
+    no_identity_ids,
+    partition,
+    score_pairs,
+    train_model,
+)
+from registry.link_review import Decision, ReviewPair, decisions, pending_counts, queue_pairs
+from registry.linkage_store import (
+    StoredModel,
+    candidate_pairs,
+    current_model,
+    patient_keys,
+    patient_links,
+    tumor_facts,
+    tumor_links,
+    unlinked_patient_ids,
+)
+from registry.multiple_primaries import PrimaryResult, TumorFacts, judge
+from registry.operational import OperationalStore
+from registry.operational_store import open_operational_store
+from registry.store import read_connection
+from registry.store_writes import LinkageModelRow, ensure_store, save_linkage_model, write_registry_links
+
+RETRAIN_GROWTH = 2.0       # retrain when the registry holds this many times the records the model saw
+SINGLE, QUESTION = 1.0, 0.0  # tumor-pair "weights" handed to the partition: same tumor, ask a reviewer
+
+
+@dataclass(frozen=True)
+class LinkSummary:
+    """What one linkage run did."""
+
+    patient_reports: int
+    newly_linked: int
+    registry_patients: int
+    registry_tumors: int
+    pending_patient_reviews: int
+    pending_tumor_reviews: int
+    model_version: int | None
+    trained: bool
+    seconds: float
+
+
+def _model(stored: StoredModel | None) -> LinkageModel | None:
+    return None if stored is None else LinkageModel.from_json(stored.settings, version=stored.version)
+
+
+def _decision_pairs(chosen: Iterable[Decision], ids_by_key: dict[str, list[int]]) -> tuple[
+        list[tuple[int, int]], list[tuple[int, int]]]:
+    """Reviewers' decisions as (same, different) pairs of record ids; decisions on absent records are kept
+    in the queue for later but play no part now."""
+    same: list[tuple[int, int]] = []
+    different: list[tuple[int, int]] = []
+    for decision in chosen:
+        left, right = ids_by_key.get(decision.left_key, []), ids_by_key.get(decision.right_key, [])
+        pairs = [(a, b) for a in left for b in right if a != b]
+        (same if decision.decision == "same" else different).extend(pairs)
+    return same, different
+
+
+def _stable_ids(cluster_of: dict[int, int], previous: dict[int, int], next_id: int) -> dict[int, int]:
+    """Registry id per record: each earlier id goes to the cluster holding most of its records (ties: the
+    cluster with the smallest representative), a cluster keeps the smallest id it won, new clusters get
+    new ids in order of their representative."""
+    votes: dict[int, dict[int, int]] = {}
+    for record, cluster in cluster_of.items():
+        old = previous.get(record)
+        if old is not None:
+            votes.setdefault(old, {}).setdefault(cluster, 0)
+            votes[old][cluster] += 1
+    won: dict[int, int] = {}
+    for old in sorted(votes):
+        cluster = min(votes[old].items(), key=lambda item: (-item[1], item[0]))[0]
+        if cluster not in won:
+            won[cluster] = old
+    for cluster in sorted(set(cluster_of.values())):
+        if cluster not in won:
+            won[cluster] = next_id
+            next_id += 1
+    return {record: won[cluster] for record, cluster in cluster_of.items()}
+
+
+def _patient_link_rows(ids: dict[int, int], found: Partition, pairs: pd.DataFrame, model_version: int | None,
+                       reviewed: set[tuple[int, int]], user: str, now: datetime) -> pd.DataFrame:
+    """One patient_link row per record: how it joined its registry patient (the edge that linked it)."""
+    weights = {(int(a), int(b)): (m, w, c) for a, b, m, w, c in pairs[
+        ["left_id", "right_id", "method", "match_weight", "comparison_weights"]].itertuples(index=False)}
+    rows = []
+    for record, registry_id in ids.items():
+        edge = found.linked_by.get(record)
+        method, other, weight, comparisons = "new", None, None, None
+        if edge is not None:
+            other = edge[0]
+            key = (min(record, other), max(record, other))
+            if key in reviewed:
+                method = "reviewer"
+            else:
+                method, weight, comparisons = weights.get(key, ("probabilistic", None, None))
+        rows.append((record, registry_id, method, other, weight,
+                     comparisons if isinstance(comparisons, dict) else None,
+                     model_version if method == "probabilistic" else None, user, now))
+    return pd.DataFrame(rows, columns=["source_patient_id", "registry_patient_id", "method", "linked_to",
+                                       "match_weight", "comparison_weights", "model_version", "decided_by",
+                                       "decided_at"])
+
+
+def _facts(row: pd.Series) -> TumorFacts:
+    when = row["date_of_diagnosis"]
+    return TumorFacts(primary_site=row["primary_site"], histology=row["histology"], behavior=row["behavior"],
+                      laterality=row["laterality"],
+                      date_of_diagnosis=None if pd.isna(when) else pd.Timestamp(when).date(),
+                      diagnosis_precision=row["date_of_diagnosis_precision"])
+
+
+def _tumor_partition(tumors: pd.DataFrame, decided: list[Decision]) -> tuple[Partition, dict[tuple[int, int], object],
+                                                                             list[ReviewPair]]:
+    """Registry tumors among the tumor reports of each registry patient (column registry_patient_id)."""
+    key_of = dict(zip(tumors["source_tumor_id"].astype(int), tumors["natural_key"], strict=True))
+    ids_by_key: dict[str, list[int]] = {}
+    for record, key in key_of.items():
+        ids_by_key.setdefault(key, []).append(record)
+    same, different = _decision_pairs(decided, ids_by_key)
+    edges, verdicts = [], {}
+    for _, group in tumors.groupby("registry_patient_id", sort=False):
+        if len(group) < 2:
+            continue
+        facts = [(int(r), _facts(row)) for r, (_, row) in zip(group["source_tumor_id"], group.iterrows(), strict=True)]
+        for (a, fa), (b, fb) in combinations(facts, 2):
+            verdict = judge(fa, fb)
+            key = (min(a, b), max(a, b))
+            verdicts[key] = verdict
+            if verdict.result == PrimaryResult.SINGLE_PRIMARY:
+                edges.append((key[0], key[1], SINGLE, "rule"))
+            elif verdict.result == PrimaryResult.QUESTIONABLE:
+                edges.append((key[0], key[1], QUESTION, "rule"))
+    frame = pd.DataFrame(edges, columns=["left_id", "right_id", "match_weight", "method"])
+    found = partition(list(key_of), frame, upper=SINGLE, lower=QUESTION, same=same, different=different,
+                      no_identity=set())
+    reviews = []
+    for left, right, _ in found.review:
+        verdict = verdicts[(left, right)]
+        reviews.append(ReviewPair("tumor", key_of[left], key_of[right], None,
+                                  {"rule_set": verdict.rule_set, "rule": verdict.rule, "reason": verdict.reason}))
+    return found, verdicts, reviews
+
+
+def _tumor_link_rows(ids: dict[int, int], found: Partition, verdicts: dict[tuple[int, int], object],
+                     reviewed: set[tuple[int, int]], user: str, now: datetime) -> pd.DataFrame:
+    rows = []
+    for record, registry_id in ids.items():
+        edge = found.linked_by.get(record)
+        method, other, rule_set, rule = "new", None, None, None
+        if edge is not None:
+            other = edge[0]
+            key = (min(record, other), max(record, other))
+            verdict = verdicts.get(key)
+            method = "reviewer" if key in reviewed else "rule"
+            if verdict is not None:
+                rule_set, rule = verdict.rule_set, verdict.rule   # type: ignore[attr-defined]
+        rows.append((record, registry_id, method, other, rule_set, rule, user, now))
+    return pd.DataFrame(rows, columns=["source_tumor_id", "registry_tumor_id", "method", "linked_to", "rule_set",
+                                       "rule", "decided_by", "decided_at"])
+
+
+def _changed(new: pd.DataFrame, old: pd.DataFrame, key: str, columns: list[str]) -> pd.DataFrame:
+    """Rows of `new` whose `columns` differ from `old` (or that `old` lacks)."""
+    if old.empty:
+        return new
+    merged = new.merge(old[[key, *columns]], on=key, how="left", suffixes=("", "_old"), indicator=True)
+    differs = merged["_merge"] == "left_only"
+    for column in columns:
+        a, b = merged[column], merged[f"{column}_old"]
+        differs |= ~((a == b) | (a.isna() & b.isna()))
+    return new[differs.to_numpy()]
+
+
+def link_registry(db_path: Path, *, user: str, retrain: bool = False, ops: OperationalStore | None = None,
+                  db_api_factory: type | None = None) -> LinkSummary:
+    """Link every source record of the store into registry patients and tumors (see the module doc)."""
+    started = time.perf_counter()
+    ensure_store(db_path)
+    ops = ops or open_operational_store(db_path)
+    with read_connection(db_path) as con:
+        unlinked = unlinked_patient_ids(con)
+        stored = current_model(con)
+        if not unlinked and not retrain and stored is not None:
+            return _summary(con, ops, 0, stored.version, False, started)
+        identities = extract_identities(con)
+        keys = patient_keys(con)
+        old_patient_links = patient_links(con)
+        pairs = candidate_pairs(con)
+        facts = tumor_facts(con)
+        old_tumor_links = tumor_links(con)
+    records = len(identities)
+    model = _model(stored)
+    trained = retrain or model is None or records > RETRAIN_GROWTH * max(stored.records if stored else 0, 1)
+    work = duckdb.connect()
+    try:
+        if trained:
+            model = train_model(work, identities)
+            version = save_linkage_model(db_path, LinkageModelRow(
+                model.to_json(), model.upper, model.lower, records, user))
+            model = model.with_version(version)
+            new_pairs, replace = score_pairs(work, identities, model), True
+        else:
+            assert model is not None
+            new_pairs, replace = score_pairs(work, identities, model, new_ids=set(unlinked)), False
+    finally:
+        work.close()
+    new_pairs = new_pairs[new_pairs["match_weight"].isna() | (new_pairs["match_weight"] >= model.lower)
+                          | (new_pairs["method"] == "deterministic")]
+    all_pairs = new_pairs if replace else pd.concat([pairs, new_pairs], ignore_index=True).drop_duplicates(
+        ["left_id", "right_id"], keep="last")
+
+    now = datetime.now(UTC)
+    key_of = dict(zip(keys["source_patient_id"].astype(int), keys["natural_key"], strict=True))
+    ids_by_key: dict[str, list[int]] = {}
+    for record, key in key_of.items():
+        ids_by_key.setdefault(key, []).append(record)
+    decided = decisions(ops)
+    same, different = _decision_pairs([d for d in decided if d.kind == "patient"], ids_by_key)
+    found = partition(list(key_of), all_pairs, upper=model.upper, lower=model.lower, same=same,
+                      different=different, no_identity=no_identity_ids(identities))
+    previous = dict(zip(old_patient_links["source_patient_id"].astype(int),
+                        old_patient_links["registry_patient_id"].astype(int), strict=True))
+    next_id = max(previous.values(), default=0) + 1
+    patient_ids = _stable_ids(found.cluster_of, previous, next_id)
+    reviewed = {(min(a, b), max(a, b)) for a, b in same}
+    new_links = _patient_link_rows(patient_ids, found, all_pairs, model.version, reviewed, user, now)
+    changed_links = _changed(new_links, old_patient_links, "source_patient_id",
+                             ["registry_patient_id", "method", "linked_to"])
+    scope = set(changed_links["registry_patient_id"].astype(int))
+    scope |= {previous[r] for r in changed_links["source_patient_id"].astype(int) if r in previous}
+
+    # Tumors: judged within every registry patient in scope, and new tumor records wherever they are.
+    facts["registry_patient_id"] = facts["source_patient_id"].map(patient_ids)
+    unlinked_tumors = set(facts["source_tumor_id"].astype(int)) - set(old_tumor_links["source_tumor_id"].astype(int))
+    scope |= set(facts.loc[facts["source_tumor_id"].isin(unlinked_tumors), "registry_patient_id"].astype(int))
+    in_scope = facts[facts["registry_patient_id"].isin(scope)]
+    tumor_found, verdicts, tumor_reviews = _tumor_partition(in_scope, [d for d in decided if d.kind == "tumor"])
+    previous_tumors = dict(zip(old_tumor_links["source_tumor_id"].astype(int),
+                               old_tumor_links["registry_tumor_id"].astype(int), strict=True))
+    tumor_ids = _stable_ids(tumor_found.cluster_of, previous_tumors, max(previous_tumors.values(), default=0) + 1)
+    tumor_reviewed: set[tuple[int, int]] = set()
+    new_tumor_links = _tumor_link_rows(tumor_ids, tumor_found, verdicts, tumor_reviewed, user, now)
+    changed_tumor_links = _changed(new_tumor_links, old_tumor_links, "source_tumor_id",
+                                   ["registry_tumor_id", "method", "linked_to"])
+
+    patient_reviews = [ReviewPair("patient", key_of[a], key_of[b], float(w), {})
+                       for a, b, w in found.review if key_of[a] != key_of[b]]
+    queue_pairs(ops, patient_reviews + tumor_reviews, replace_pending=replace)
+    write_registry_links(db_path, patient_links=_arrow_patient_links(changed_links),
+                         tumor_links=_arrow_tumor_links(changed_tumor_links), scope=sorted(scope),
+                         pairs=_arrow_pairs(new_pairs, model.version), replace_pairs=replace)
+    with read_connection(db_path) as con:
+        return _summary(con, ops, len(unlinked), model.version, trained, started)
+
+
+def _summary(con: duckdb.DuckDBPyConnection, ops: OperationalStore, newly: int, version: int | None,
+             trained: bool, started: float) -> LinkSummary:
+    from registry.linkage_store import entity_counts
+
+    counts = entity_counts(con)
+    pending = pending_counts(ops)
+    return LinkSummary(counts.patient_reports, newly, counts.registry_patients, counts.registry_tumors,
+                       pending["patient"], pending["tumor"], version, trained, time.perf_counter() - started)
+
+
+def _arrow_patient_links(frame: pd.DataFrame) -> pa.Table:
+    return pa.table({
+        "source_patient_id": pa.array(frame["source_patient_id"].astype(np.int64), pa.int64()),
+        "registry_patient_id": pa.array(frame["registry_patient_id"].astype(np.int64), pa.int64()),
+        "method": pa.array(frame["method"], pa.string()),
+        "linked_to": pa.array(frame["linked_to"].astype("Int64"), pa.int64()),
+        "match_weight": pa.array(frame["match_weight"].astype("Float64"), pa.float64()),
+        "comparison_weights": pa.array([None if not isinstance(c, dict) else list(c.items())
+                                        for c in frame["comparison_weights"]], pa.map_(pa.string(), pa.float64())),
+        "model_version": pa.array(frame["model_version"].astype("Int64"), pa.int32()),
+        "decided_by": pa.array(frame["decided_by"], pa.string()),
+        "decided_at": pa.array(frame["decided_at"], pa.timestamp("us", tz="UTC")),
+    })
+
+
+def _arrow_tumor_links(frame: pd.DataFrame) -> pa.Table:
+    return pa.table({
+        "source_tumor_id": pa.array(frame["source_tumor_id"].astype(np.int64), pa.int64()),
+        "registry_tumor_id": pa.array(frame["registry_tumor_id"].astype(np.int64), pa.int64()),
+        "method": pa.array(frame["method"], pa.string()),
+        "linked_to": pa.array(frame["linked_to"].astype("Int64"), pa.int64()),
+        "rule_set": pa.array(frame["rule_set"], pa.string()),
+        "rule": pa.array(frame["rule"], pa.string()),
+        "decided_by": pa.array(frame["decided_by"], pa.string()),
+        "decided_at": pa.array(frame["decided_at"], pa.timestamp("us", tz="UTC")),
+    })
+
+
+def _arrow_pairs(frame: pd.DataFrame, version: int | None) -> pa.Table:
+    return pa.table({
+        "left_id": pa.array(frame["left_id"].astype(np.int64), pa.int64()),
+        "right_id": pa.array(frame["right_id"].astype(np.int64), pa.int64()),
+        "method": pa.array(frame["method"], pa.string()),
+        "match_weight": pa.array(frame["match_weight"].astype("Float64"), pa.float64()),
+        "comparison_weights": pa.array([None if not isinstance(c, dict) else list(c.items())
+                                        for c in frame.get("comparison_weights", [None] * len(frame))],
+                                       pa.map_(pa.string(), pa.float64())),
+        "model_version": pa.array([version] * len(frame), pa.int32()),
+    })

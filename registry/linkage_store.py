@@ -1,0 +1,112 @@
+"""What the linkage reads from the analytic store: links, candidate pairs, the current model, the natural
+keys of source records and the facts the multiple-primary rules compare.
+
+Natural keys name a source record the way a registry and a reporting facility both can: a patient record
+by its reporting facility and the facility's patient id number, a tumor record by those and the tumor
+record number. A record lacking them is named by its file's SHA-256 and its place in the file. Reviewers'
+decisions are kept under these keys, so they hold across relinks and re-ingests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+# The reporting facility of a source patient record: that of its first tumor record.
+_PATIENT_FACILITY = """(SELECT patient_id, arg_min(reporting_facility, tumor_id) AS reporting_facility
+                        FROM tumor GROUP BY patient_id)"""
+
+PATIENT_KEYS = f"""
+    SELECT p.patient_id AS source_patient_id,
+           coalesce(nullif(f.reporting_facility, '') || '/' || nullif(p.patient_id_number, ''),
+                    b.sha256 || '#' || p.patient_seq) AS natural_key
+    FROM patient p
+    JOIN ingest_batch b USING (batch_id)
+    LEFT JOIN {_PATIENT_FACILITY} f USING (patient_id)"""
+
+TUMOR_FACTS = """
+    SELECT t.tumor_id AS source_tumor_id, t.patient_id AS source_patient_id,
+           coalesce(nullif(t.reporting_facility, '') || '/' || nullif(p.patient_id_number, '') || '/'
+                        || nullif(t.tumor_record_number, ''),
+                    b.sha256 || '#' || t.tumor_seq) AS natural_key,
+           t.primary_site, t.histology, t.behavior, t.laterality, t.date_of_diagnosis,
+           t.date_of_diagnosis_precision
+    FROM tumor t
+    JOIN patient p USING (patient_id)
+    JOIN ingest_batch b ON b.batch_id = t.batch_id"""
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """The linkage model kept with the store (the latest version)."""
+
+    version: int
+    settings: str
+    upper_threshold: float
+    lower_threshold: float
+    records: int
+    trained_at: str
+
+
+def patient_keys(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """source_patient_id, natural_key of every source patient record."""
+    return con.execute(PATIENT_KEYS + " ORDER BY p.patient_id").df()
+
+
+def tumor_facts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every source tumor record with its source patient, natural key and what the rules compare."""
+    return con.execute(TUMOR_FACTS + " ORDER BY t.tumor_id").df()
+
+
+def patient_links(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The current link of every linked source patient record."""
+    return con.execute("SELECT * FROM patient_link ORDER BY source_patient_id").df()
+
+
+def tumor_links(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The current link of every linked source tumor record."""
+    return con.execute("SELECT * FROM tumor_link ORDER BY source_tumor_id").df()
+
+
+def candidate_pairs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every stored candidate pair (left_id, right_id, method, match_weight, comparison_weights)."""
+    return con.execute("SELECT * FROM patient_pair ORDER BY left_id, right_id").df()
+
+
+def current_model(con: duckdb.DuckDBPyConnection) -> StoredModel | None:
+    """The latest linkage model, or None before the first training."""
+    row = con.execute("SELECT version, settings, upper_threshold, lower_threshold, records, CAST(trained_at AS VARCHAR) "
+                      "FROM linkage_model ORDER BY version DESC LIMIT 1").fetchall()
+    if not row:
+        return None
+    version, settings, upper, lower, records, trained_at = row[0]
+    return StoredModel(int(version), str(settings), float(upper), float(lower), int(records), str(trained_at))
+
+
+def unlinked_patient_ids(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Source patient records not yet linked to a registry patient."""
+    return [int(r[0]) for r in con.execute(
+        "SELECT patient_id FROM patient WHERE patient_id NOT IN (SELECT source_patient_id FROM patient_link) "
+        "ORDER BY patient_id").fetchall()]
+
+
+@dataclass(frozen=True)
+class EntityCounts:
+    """Reports against registry entities: what `registry info` and the overview show."""
+
+    patient_reports: int
+    tumor_reports: int
+    registry_patients: int
+    registry_tumors: int
+    unlinked_reports: int
+
+
+def entity_counts(con: duckdb.DuckDBPyConnection) -> EntityCounts:
+    """How many source records and registry entities the store holds, and how many reports wait for linkage."""
+    row = con.execute("""SELECT (SELECT count(*) FROM patient), (SELECT count(*) FROM tumor),
+                                (SELECT count(*) FROM registry_patient), (SELECT count(*) FROM registry_tumor),
+                                (SELECT count(*) FROM tumor WHERE tumor_id NOT IN
+                                    (SELECT source_tumor_id FROM tumor_link))""").fetchall()[0]
+    return EntityCounts(*(int(value) for value in row))
