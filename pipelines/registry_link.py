@@ -206,16 +206,19 @@ def _changed(new: pd.DataFrame, old: pd.DataFrame, key: str, columns: list[str])
     return new[differs.to_numpy()]
 
 
-def link_registry(db_path: Path, *, user: str, retrain: bool = False, ops: OperationalStore | None = None,
-                  db_api_factory: type | None = None) -> LinkSummary:
-    """Link every source record of the store into registry patients and tumors (see the module doc)."""
+def link_registry(db_path: Path, *, user: str, retrain: bool = False, force: bool = False,
+                  ops: OperationalStore | None = None) -> LinkSummary:
+    """Link every source record of the store into registry patients and tumors (see the module doc).
+
+    Without `force` or `retrain`, returns at once when every report is linked already; with `force` the
+    partition is computed again, which applies reviewers' decisions made since the last run."""
     started = time.perf_counter()
     ensure_store(db_path)
     ops = ops or open_operational_store(db_path)
     with read_connection(db_path) as con:
         unlinked = unlinked_patient_ids(con)
         stored = current_model(con)
-        if not unlinked and not retrain and stored is not None:
+        if not unlinked and not retrain and not force and stored is not None:
             return _summary(con, ops, 0, stored.version, False, started)
         identities = extract_identities(con)
         keys = patient_keys(con)
@@ -236,7 +239,8 @@ def link_registry(db_path: Path, *, user: str, retrain: bool = False, ops: Opera
             new_pairs, replace = score_pairs(work, identities, model), True
         else:
             assert model is not None
-            new_pairs, replace = score_pairs(work, identities, model, new_ids=set(unlinked)), False
+            new_pairs = score_pairs(work, identities, model, new_ids=set(unlinked)) if unlinked else pairs.iloc[:0]
+            replace = False
     finally:
         work.close()
     new_pairs = new_pairs[new_pairs["match_weight"].isna() | (new_pairs["match_weight"] >= model.lower)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from registry_cli import audit, export, ingest, population, sample, serve, store, template, users
+from registry_cli import audit, export, ingest, link, population, sample, serve, store, template, users
 
 app = typer.Typer(help="Oncoregistry: cancer registry ingest, store and dashboard.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -14,6 +14,7 @@ app.command()(store.batches)
 app.command()(store.info)
 app.command()(template.template)
 app.command()(serve.serve)
+app.add_typer(link.app, name="link")
 app.add_typer(export.app, name="export")
 app.add_typer(population.app, name="population")
 app.add_typer(users.app, name="users")

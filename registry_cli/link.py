@@ -1,0 +1,94 @@
+"""`registry link`: link reports into registry patients and tumors; `registry link review`: decide the pairs the
+linkage could not; `registry find-patient`: look a person up before creating a record."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from registry.accounts import authenticate
+from registry.errors import RegistryError
+from registry.link_review import DECISION_WORDS, decide, review_queue
+from registry.operational import OperationalStore
+from registry.operational_store import open_operational_store
+from registry.principal import Principal
+from registry.store import DEFAULT_DB
+from registry_cli.options import DbOption
+from registry_cli.terminal import cell, out, say
+
+app = typer.Typer(help="Link reports into registry patients and tumors; review uncertain pairs.",
+                  invoke_without_command=True)
+PASSWORD_VARIABLE = "REGISTRY_PASSWORD"
+UserOption = Annotated[str, typer.Option("--user", help="Your registry account (registrars); the password is asked "
+                                                        f"for, or read from ${PASSWORD_VARIABLE}.")]
+
+
+def sign_in(db: Path, user: str) -> tuple[OperationalStore, Principal]:
+    """The operational store and the signed-in principal (the password from the environment or a prompt)."""
+    ops = open_operational_store(db)
+    password = os.environ.get(PASSWORD_VARIABLE) or getpass.getpass(f"password for {user}: ")
+    return ops, authenticate(ops, user, password, source="cli")
+
+
+@app.callback()
+def link(ctx: typer.Context, db: DbOption = DEFAULT_DB,
+         retrain: Annotated[bool, typer.Option(help="Train the linkage model again on the registry's records, "
+                                                    "then score every pair again.")] = False) -> None:
+    """Link every report not yet linked (and apply reviewers' decisions) into registry patients and tumors."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from pipelines.registry_link import link_registry
+
+    try:
+        summary = link_registry(db, user=f"console:{getpass.getuser()}", retrain=retrain, force=True)
+    except RegistryError as exc:
+        say(exc)
+        raise typer.Exit(2) from exc
+    model = f"model v{summary.model_version}" + (" (trained now)" if summary.trained else "")
+    out.print(f"{summary.patient_reports:,} patient reports -> {summary.registry_patients:,} registry patients, "
+              f"{summary.registry_tumors:,} registry tumors; {summary.newly_linked:,} newly linked; "
+              f"pending reviews: {summary.pending_patient_reviews:,} patient, {summary.pending_tumor_reviews:,} tumor; "
+              f"{model}; {summary.seconds:.1f} s", markup=False, highlight=False)
+
+
+@app.command("review")
+def link_review(
+    user: UserOption,
+    db: DbOption = DEFAULT_DB,
+    kind: Annotated[str | None, typer.Option(help="patient or tumor (default: both).")] = None,
+    decide_id: Annotated[int | None, typer.Option("--decide", help="Decide this review id.")] = None,
+    decision: Annotated[str | None, typer.Option(help="same or different (with --decide).")] = None,
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail).")] = "",
+    limit: Annotated[int, typer.Option(help="Pairs to list.")] = 20,
+) -> None:
+    """List the pairs waiting for a decision, or decide one (`--decide ID --decision same|different`).
+    A decision is kept for ever and applied by the next `registry link` or ingest."""
+    try:
+        ops, principal = sign_in(db, user)
+        if decide_id is not None:
+            if decision is None:
+                say("--decide needs --decision same or --decision different")
+                raise typer.Exit(2)
+            item = decide(ops, principal, decide_id, decision, reason)
+            out.print(f"review {item.review_id}: {DECISION_WORDS[(item.kind, item.decision or '')]} "
+                      f"({item.left_key} / {item.right_key}); run `registry link` to apply it",
+                      markup=False, highlight=False)
+            return
+        items = review_queue(ops, principal, kind=kind, limit=limit)
+    except RegistryError as exc:
+        say(exc)
+        raise typer.Exit(2) from exc
+    table = Table(title=f"Pending linkage reviews ({len(items)} shown)")
+    for column in ("id", "kind", "left record", "right record", "score", "why"):
+        table.add_column(column)
+    for item in items:
+        why = item.evidence.get("reason") or ", ".join(f"{k} {v:+.1f}" for k, v in item.evidence.items()
+                                                      if isinstance(v, (int, float)))
+        table.add_row(str(item.review_id), item.kind, cell(item.left_key), cell(item.right_key),
+                      "" if item.score is None else f"{item.score:.1f}", cell(str(why)))
+    out.print(table)
