@@ -168,8 +168,11 @@ def _commit(stage: duckdb.DuckDBPyConnection, db_path: Path, result: BatchResult
 
 def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
                 user_dictionaries: Sequence[Dictionary] = (), naaccr_version: str | None = None,
-                progress: Progress | None = None) -> BatchResult:
-    """Load one file as one atomic batch and return what happened (never raises for bad input)."""
+                progress: Progress | None = None, link: bool = True) -> BatchResult:
+    """Load one file as one atomic batch and return what happened (never raises for bad input).
+
+    With `link` (the default) the batch's records are then linked into registry patients and tumors
+    (`pipelines.registry_link`); a caller loading many files passes False and links once at the end."""
     began = time.monotonic()
     started = datetime.now(UTC)
     user = user or getpass.getuser()
@@ -213,5 +216,9 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
     finally:
         stage.close()
         shutil.rmtree(work, ignore_errors=True)
+    if link and result.status == "loaded" and result.tumors_loaded + result.patients_loaded:
+        from pipelines.registry_link import link_registry   # splink is imported only when linking
+
+        link_registry(db_path, user=user)
     result.seconds = time.monotonic() - began
     return result

@@ -5,6 +5,8 @@ Exit codes: 0 every record loaded, 1 some records rejected or warned, 2 a file c
 
 from __future__ import annotations
 
+import getpass
+
 import multiprocessing
 import time
 from collections.abc import Callable
@@ -94,7 +96,7 @@ def _ingest_one(path: Path, db: Path, user: str | None, user_dicts: list[Diction
     """Ingest one file, turning a registry error into a failed result (also runs in worker processes)."""
     try:
         return ingest_file(path, db_path=db, user=user, user_dictionaries=user_dicts,
-                           naaccr_version=naaccr_version, progress=report)
+                           naaccr_version=naaccr_version, progress=report, link=False)
     except RegistryError as exc:
         return BatchResult(path=path, sha256="", status="failed", message=f"{path}: {exc}")
 
@@ -118,6 +120,8 @@ def ingest(
     user: Annotated[str | None, typer.Option(help="Recorded as the batch's loader.")] = None,
     jobs: Annotated[int, typer.Option(help="Files read in parallel (each still one atomic batch; batch "
                                            "numbers then follow the order files finish).")] = 1,
+    link: Annotated[bool, typer.Option(help="Link the new reports into registry patients and tumors at the end "
+                                            "(--no-link: later, with `registry link`).")] = True,
 ) -> None:
     """Load NAACCR XML, NAACCR flat, CSV or Excel files, one atomic batch per file."""
     files, missing = expand_paths(paths)
@@ -146,10 +150,24 @@ def ingest(
                 results.append(result)
                 _print_result(result)
     out.print(_summary(results, time.monotonic() - began))
+    if link and any(r.status == "loaded" for r in results):
+        _link(db, user)
     if missing or any(r.status == "failed" for r in results):
         raise typer.Exit(2)
     if any(r.tumors_rejected or r.patients_rejected or r.warnings for r in results):
         raise typer.Exit(1)
+
+
+def _link(db: Path, user: str | None) -> None:
+    """Link the new reports into registry patients and tumors (one run for all the files)."""
+    from pipelines.registry_link import link_registry
+
+    with console.status("linking reports into registry patients and tumors"):
+        summary = link_registry(db, user=user or getpass.getuser())
+    out.print(f"linked {summary.newly_linked:,} patient reports: {summary.registry_patients:,} registry patients, "
+              f"{summary.registry_tumors:,} registry tumors; pending reviews: {summary.pending_patient_reviews:,} "
+              f"patient, {summary.pending_tumor_reviews:,} tumor ({summary.seconds:.1f} s)",
+              markup=False, highlight=False)
 
 
 def _ingest_parallel(files: list[Path], db: Path, user: str | None, user_dicts: list[Dictionary],

@@ -66,7 +66,7 @@ SAMPLE_TUMORS = 40_000
 
 def _ingest(path: Path, db: Path) -> object:
     from pipelines.load import ingest_file
-    return ingest_file(path, db_path=db)
+    return ingest_file(path, db_path=db, link=False)
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +77,7 @@ def sample_registry(tmp_path_factory: pytest.TempPathFactory) -> dict[str, objec
     """
     from pipelines.load import ingest_file
     from pipelines.population import load_population
+    from pipelines.registry_link import link_registry
     from sample_data.config import SampleConfig
     from sample_data.generator import generate, write
 
@@ -86,9 +87,10 @@ def sample_registry(tmp_path_factory: pytest.TempPathFactory) -> dict[str, objec
     manifest = write(generate(config), out)
     db = root / "registry.duckdb"
     files = sorted(path for path in (out / "naaccr").rglob("*") if path.is_file())
-    first = ingest_file(files[0], db_path=db)   # creates the store before two workers share it
+    first = ingest_file(files[0], db_path=db, link=False)   # creates the store before two workers share it
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = [first, *pool.map(_ingest, files[1:], [db] * (len(files) - 1))]
+    link_registry(db, user="tests")
     load_population(next((out / "population").iterdir()), db_path=db)
     return {"config": config, "out": out, "db": db, "manifest": manifest, "results": results}
 
