@@ -56,6 +56,7 @@ from registry.errors import (
     StoreError,
 )
 from registry.geography import FIPS_STATE, counties
+from registry.link_review import DECISION_WORDS, ReviewItem, decide, pending_counts, review_queue
 from registry.operational import OperationalStore
 from registry.operational_store import open_operational_store
 from registry.principal import ROLES, Principal
@@ -69,23 +70,24 @@ from registry.sessions import (
     start_session,
 )
 from registry.site_recode import SITE_GROUPS
+from registry.source_records import IDENTITY_ITEMS, TUMOR_ITEMS, PairView, SourceReport, review_pair
 from registry.stats import icss_standard_for_sites, icss_weights, median_survival
 from registry.stats.relative_survival import net_survival_notes
 from registry.store import default_db_path
 from registry.suppression import REASON, SUPPRESSED
 
 __all__ = [
-    "CHANGE_OWN_PASSWORD", "COMPARISONS", "DEFAULT_SESSION_POLICY", "DEFAULT_THRESHOLD", "FIPS_STATE",
-    "MALE_BREAST", "MANAGE_USERS", "MAX_PLAUSIBLE_AGE", "MIN_PASSWORD_LENGTH", "RACE_RECODES", "READ_AGGREGATES",
+    "CHANGE_OWN_PASSWORD", "COMPARISONS", "DECISION_WORDS", "DEFAULT_SESSION_POLICY", "DEFAULT_THRESHOLD", "FIPS_STATE",
+    "IDENTITY_ITEMS", "MALE_BREAST", "MANAGE_USERS", "MAX_PLAUSIBLE_AGE", "MIN_PASSWORD_LENGTH", "RACE_RECODES", "READ_AGGREGATES",
     "READ_UNSUPPRESSED", "REASON", "ROLES", "SITE_GROUPS", "STAGE_GROUPS", "SUPPRESSED", "SURVIVAL_METHODS",
-    "VIEW_AUDIT_TRAIL", "VIEW_INGEST_BATCHES", "VIEW_STORE_OVERVIEW",
+    "TUMOR_ITEMS", "VIEW_AUDIT_TRAIL", "VIEW_INGEST_BATCHES", "VIEW_STORE_OVERVIEW",
     "AccessDenied", "ActiveSession", "AuthenticationError", "GroupSize", "InvalidRequest", "NotComputable",
-    "OperationalStore", "PasswordPolicyError", "Principal", "Provenance", "RegistryError", "Release",
-    "SessionEnded", "SourceFileError", "StoreError", "TumorFilter",
+    "OperationalStore", "PairView", "PasswordPolicyError", "Principal", "Provenance", "RegistryError", "Release",
+    "ReviewItem", "SessionEnded", "SourceFileError", "SourceReport", "StoreError", "TumorFilter",
     "age_specific", "allowed", "authenticate", "case_counts", "case_totals", "change_password", "counties",
-    "data_vintage", "default_db_path", "end_session", "geojson_bounds", "icss_standard_for_sites", "icss_weights",
+    "data_vintage", "decide", "default_db_path", "end_session", "geojson_bounds", "icss_standard_for_sites", "icss_weights",
     "incidence_rates", "incidence_trend", "list_batches", "median_survival", "net_survival_notes",
-    "open_operational_store", "population_counts", "record_event", "recurrence", "recurrence_rates",
-    "rejects_by_rule", "reporting_site", "require", "resume_session", "start_session", "state_counties_geojson",
+    "open_operational_store", "pending_counts", "population_counts", "record_event", "recurrence", "recurrence_rates",
+    "rejects_by_rule", "reporting_site", "require", "resume_session", "review_pair", "review_queue", "start_session", "state_counties_geojson",
     "store_info", "survival", "survival_data",
 ]
