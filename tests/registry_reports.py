@@ -1,0 +1,40 @@
+"""Small NAACCR XML files of hand-written reports, for linkage and consolidation tests.
+
+A report is one facility's abstract: patient items (who) and tumor items (what); `report()` fills the items
+a report always has, so a test names only what it is about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipelines.naaccr_xml_writer import NaaccrXmlWriter
+from registry.naaccr import base_dictionary
+
+PATIENT_ITEMS = {"nameLast", "nameFirst", "nameMiddle", "nameBirthSurname", "dateOfBirth", "socialSecurityNumber",
+                 "sex", "race1", "spanishHispanicOrigin", "patientIdNumber", "vitalStatus", "dateOfLastContact",
+                 "causeOfDeath"}
+
+
+def report(facility: str, patient_number: str, *, tumor_number: str = "01", **items: str) -> tuple[
+        dict[str, str], dict[str, str]]:
+    """(patient items, tumor items) of one report; keyword items go to their level."""
+    patient = {"patientIdNumber": patient_number, "sex": "2", "race1": "01", "spanishHispanicOrigin": "0",
+               "vitalStatus": "1", "dateOfLastContact": "20231231"}
+    tumor = {"reportingFacility": facility, "tumorRecordNumber": tumor_number, "primarySite": "C504",
+             "histologicTypeIcdO3": "8500", "behaviorCodeIcdO3": "3", "laterality": "2",
+             "dateOfDiagnosis": "20190315", "diagnosticConfirmation": "1", "typeOfReportingSource": "1",
+             "addrAtDxState": "KS", "countyAtDx": "173", "addrAtDxPostalCode": "67202", "ageAtDiagnosis": "060"}
+    for name, value in items.items():
+        (patient if name in PATIENT_ITEMS else tumor)[name] = value
+    return patient, tumor
+
+
+def write_reports(path: Path, reports: Sequence[tuple[dict[str, str], dict[str, str]]]) -> Path:
+    """A NAACCR v25 XML file (record type A) with one Patient element per report."""
+    dictionary = base_dictionary("250")
+    with NaaccrXmlWriter(path, dictionary=dictionary, record_type="A") as writer:
+        for patient, tumor in reports:
+            writer.write_patient(patient, [tumor])
+    return path
