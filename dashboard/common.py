@@ -186,6 +186,8 @@ def describe_filter(tumor_filter: TumorFilter, by: str | None = None) -> str:
     if tumor_filter.stage_groups:
         parts.append(", ".join(s.replace("_", " ") for s in tumor_filter.stage_groups))
     parts.append(f"diagnosed {tumor_filter.first_year}-{tumor_filter.last_year}")
+    if tumor_filter.first_primary_only:
+        parts.append("first primaries only")
     if by:
         parts.append(f"by {COMPARISONS[by].lower()}")
     return ", ".join(parts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +24,8 @@ from registry.api import (
     net_survival_notes,
 )
 
+# SEER survival: all tumors of the selection (each person's every primary), or each person's first primary.
+TUMOR_CHOICES = {"all": "All tumors", "first": "First primary only"}
 METHODS = {"kaplan-meier": "Kaplan-Meier (observed)", "pohar-perme": "Pohar-Perme (net)",
            "pohar-perme-icss": "Pohar-Perme, age-standardised (ICSS)", "ederer2": "Ederer II (relative)"}
 STANDARDISED = "pohar-perme-icss"
@@ -100,6 +103,8 @@ st.title("Survival")
 principal, db = common.require_principal()
 method = common.choice_control("Method", METHODS, "method")
 tumor_filter = common.filter_controls(stage=True)
+if common.choice_control("Tumors", TUMOR_CHOICES, "tumors") == "first":
+    tumor_filter = replace(tumor_filter, first_primary_only=True)
 by = common.comparison_control(["stage_group", "sex", "age_band", "period", "race", "treatment_group"])
 if method == STANDARDISED and by == "age_band":
     st.info("Age-standardised survival combines the age bands, so it is not compared by age band: choose another "
