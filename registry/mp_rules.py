@@ -213,11 +213,17 @@ def histology_tables() -> dict[str, HistologyTable]:
     return {name: HistologyTable(name, rows[name], frozenset(subtypes[name])) for name in rows}
 
 
+@cache
+def _nos_chart() -> dict[str, frozenset[str]]:
+    """MP/H 2007 chart: NOS histology -> its more specific types."""
+    return {r["row"]: codes(r["code"]) for r in data_rows("mp_histology_tables.csv") if r["table"] == "nos_2007"}
+
+
 def nos_and_specific(a: Tumor, b: Tumor, nos: Iterable[str]) -> bool:
     """MP/H 2007 chart: one tumor is a listed NOS histology and the other one of its specific types."""
-    chart = histology_tables()["nos_2007"]
+    chart = _nos_chart()
     for x, y in ((a, b), (b, a)):
-        if x.hist in nos and chart.row_of.get(y.hist) == x.hist and y.hist != x.hist:
+        if x.hist in nos and x.hist in chart and y.hist in chart[x.hist] and y.hist != x.hist:
             return True
     return False
 

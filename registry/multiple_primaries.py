@@ -169,7 +169,7 @@ def judge(a: TumorFacts, b: TumorFacts) -> PrimaryDecision:
         return _questionable(_NOT_SPECIFIED, f"No multiple-primary rule set covers {missing.site} "
                              f"{missing.code} diagnosed in {year}.")
     if rsa is not rsb:
-        return PrimaryDecision(MULTIPLE, f"{rsa.name} / {rsb.name}", "-",
+        return PrimaryDecision(MULTIPLE, " / ".join(sorted((rsa.name, rsb.name))), "-",
                                "The tumors belong to different rule sets (different organ systems or histology "
                                "groups).")
     return _apply(rsa, ta, tb)
