@@ -144,8 +144,10 @@ def years_apart(a: Tumor, b: Tumor, years: int) -> int:
 
 # --- codes ---------------------------------------------------------------------------------------------
 
+@cache
 def codes(text: str) -> frozenset[str]:
-    """Expand '8000-8005 8010 8520/2' (space or comma separated, ranges of four-digit codes) to a set."""
+    """Expand '8000-8005 8010 8520/2' (space or comma separated, ranges of four-digit codes) to a set
+    (cached: the rule steps name their code groups inline)."""
     out: set[str] = set()
     for item in text.replace(",", " ").split():
         if "-" in item:
