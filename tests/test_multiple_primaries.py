@@ -99,6 +99,20 @@ CASES = [
     ("heme MDS then AML", tumor("C421", "9989", when="2017-03-01"), tumor("C421", "9861", when="2019-03-01"), M, "Hematopoietic 2010+", "M10"),
     ("heme CLL and AML", tumor("C421", "9823", when="2015-03-01"), tumor("C421", "9861", when="2019-03-01"), M, "Hematopoietic 2010+", "M15"),
     ("heme leukemia NOS and AML", tumor("C421", "9800", when="2015-03-01"), tumor("C421", "9861", when="2015-03-01"), S, "Hematopoietic 2010+", "M15"),
+    ("heme myeloid sarcoma after AML", tumor("C421", "9861", when="2019-01-01"), tumor("C492", "9930", when="2019-06-01"), S, "Hematopoietic 2010+", "M3"),
+    ("heme Hodgkin and NHL together in one node", tumor("C779", "9650"), tumor("C779", "9680"), S, "Hematopoietic 2010+", "M5"),
+    ("heme PTLD with DLBCL", tumor("C779", "9971"), tumor("C779", "9680", when="2019-01-25"), S, "Hematopoietic 2010+", "M14"),
+    ("heme undecidable order: questionable", tumor("C779", "9680", when="2019-01-01", precision="Y"), tumor("C779", "9690", when="2019-05-01"), Q, "Hematopoietic 2010+", "M4"),
+    # --- more modules
+    ("2007 glioblastoma after astrocytoma is the same primary", tumor("C711", "9400", when="2010-03-01"), tumor("C711", "9440", when="2012-03-01"), S, "MP/H 2007: Malignant Brain", "M6"),
+    ("2007 ependymoma and astrocytoma: chart branches", tumor("C711", "9391", when="2010-03-01"), tumor("C711", "9400", when="2012-03-01"), M, "MP/H 2007: Malignant Brain", "M8"),
+    ("2007 atypical after benign choroid plexus papilloma", tumor("C715", "9390", "0", when="2010-03-01"), tumor("C715", "9390", "1", when="2014-03-01"), S, "MP/H 2007: Benign Brain", "M6"),
+    ("meningiomas of the cerebral meninges", tumor("C700", "9530", "0"), tumor("C700", "9531", "0", when="2021-03-01"), S, "Solid Tumor Rules 2018+: Non-Malignant CNS", "M9"),
+    ("urothelial carcinoma of renal pelvis and bladder", tumor("C659", "8120", lat="1"), tumor("C679", "8120", when="2020-03-01"), S, "Solid Tumor Rules 2018+: Urinary Sites", "M11"),
+    ("skin subsites differ at the fourth character", tumor("C445", "8090", lat="1", when="2023-02-01"), tumor("C447", "8090", lat="1", when="2023-02-01"), M, "Solid Tumor Rules 2023+: Other Sites", "M14"),
+    ("prostate small cell after adenocarcinoma", tumor("C619", "8140", when="2023-02-01"), tumor("C619", "8041", when="2025-02-01"), M, "Solid Tumor Rules 2023+: Other Sites", "M4"),
+    ("thyroid anaplastic and papillary", tumor("C739", "8020", when="2023-02-01"), tumor("C739", "8260", when="2023-02-01"), M, "Solid Tumor Rules 2023+: Other Sites", "M8"),
+    ("2007 lung laterality unknown: questionable", tumor("C341", "8140", lat="9", when="2012-03-01"), tumor("C341", "8140", lat="1", when="2012-03-01"), Q, "MP/H 2007: Lung", "M12"),
     ("heme and solid", tumor("C421", "9732"), tumor("C619", "8140"), M, "Hematopoietic 2010+ / MP/H 2007: Other Sites", "-"),
 ]
 
