@@ -61,8 +61,8 @@ POLYP = "8210-8211 8213 8220-8221 8261-8263"
 # Table 1 of Other Sites (paired organs with laterality), imsweb/mph Mp2023OtherSitesGroup rule M10
 PAIRED_OTHER_2023 = "C384 C400-C403 C413-C414 C441-C447 C471-C472 C491-C492 C569 C570 C620-C629 C630-C631 " \
                     "C690-C699 C740-C749 C754"
-# Head and neck paired sites (the MP/H 2007 list; the 2018 Table 10 is not shipped)
-PAIRED_HEAD_NECK = "C079 C080-C081 C090-C091 C098-C099 C300-C301 C310 C312"
+# Head and neck paired sites (Table 10, as listed in imsweb/mph MphConstants.HEAD_AND_NECK_2018_PAIRED_SITES)
+PAIRED_HEAD_NECK = "C079 C080-C081 C098-C099 C300-C301 C310 C312"
 UROTHELIAL_2018 = "8120 8130 8131 8020 8031 8082 8122"
 UROTHELIAL_NOT_MICROPAPILLARY = "8120 8130 8020 8031 8082 8122"
 GLIAL_2018 = "9385 9391-9393 9396 9400-9401 9411 9424 9430 9440-9442 9445 9450-9451"
@@ -86,7 +86,7 @@ def _paget_with_duct_or_lobular(a: Tumor, b: Tumor) -> Outcome:
 
 
 def _duct_and_lobular_synchronous(a: Tumor, b: Tumor) -> Outcome:
-    if one_each(a, b, codes("8500/2 8500/3 8035/3"), codes("8520/2 8519/2 8520/3")):
+    if one_each(a, b, codes("8500/2 8500/3 8035/3 8201/3 8022/3"), codes("8520/2 8519/2 8520/3")):
         return within_60_days_single(a, b)
     return None
 
@@ -150,12 +150,15 @@ COLON = [
 
 # --- Lung ------------------------------------------------------------------------------------------------
 
-_LUNG_SMALL_CELL = codes("8041-8045 8249 8013 8240")
+# Small cell carcinoma 8041 and its subtypes; non-small cell carcinoma 8046 and its subtypes (Lung M5)
+_LUNG_SMALL_CELL = codes("8041 8249 8045 8013 8240")
+_LUNG_NON_SMALL_CELL = codes("8012 8022 8023 8031 8032 8046 8070 8071 8072 8082 8083 8140 8144 8200 8230 8250 8253 "
+                             "8254 8256 8257 8260 8265 8333 8430 8480 8551 8560 8562 8580 8714 8720 8800 8842 8982 "
+                             "9040 9041 9042 9043 9133 9173")
 
 
 def _small_cell_and_non_small_cell(a: Tumor, b: Tumor) -> Outcome:
-    small_a, small_b = a.hist in _LUNG_SMALL_CELL, b.hist in _LUNG_SMALL_CELL
-    return final(MULTIPLE) if small_a != small_b else None
+    return final(MULTIPLE) if one_each(a, b, _LUNG_SMALL_CELL, _LUNG_NON_SMALL_CELL) else None
 
 
 def _lung_same_row_same_lung(a: Tumor, b: Tumor) -> Outcome:
@@ -364,8 +367,11 @@ CNS_MALIGNANT = [
     step("M7", "Tumors of the same histology in the brain are a single primary", _same_histology_in_brain),
     step("M8", "Tumors in different parts of the central nervous system are multiple primaries",
          _cns_parts_differ(each_cranial_nerve=True)),
-    step("M10", "Tumors on the same row of Table 3 are a single primary", same_row_single(None, False)),
-    step("M11", "Histologies on different rows of Table 3 are multiple primaries", rows_differ(None)),
+    step("M9", "Two different subtypes/variants of Table 3 are multiple primaries",
+         subtypes_differ("cns_malignant_2018")),
+    step("M10", "Tumors on the same row of Table 3 are a single primary",
+         same_row_single("cns_malignant_2018", False)),
+    step("M11", "Histologies on different rows of Table 3 are multiple primaries", rows_differ("cns_malignant_2018")),
     step("M12", "No earlier rule applies: single primary", default_single),
 ]
 
@@ -374,11 +380,15 @@ CNS_NON_MALIGNANT = [
          lambda a, b: final(SINGLE) if a.code == b.code and a.code in ("9560/0", "9421/1") else None),
     step("M7", "Tumors in different parts of the central nervous system are multiple primaries",
          _cns_parts_differ(each_cranial_nerve=False)),
+    step("M8", "Two different subtypes/variants of Table 6 are multiple primaries",
+         subtypes_differ("cns_nonmalignant_2018")),
     step("M9", "Meningiomas of the cerebral meninges are a single primary",
-         both_in("9530/0 9530/1 9531/0 9532/0 9533/0 9534/0 9537/0 9538/1 9539/1", SINGLE, sites="C700")),
+         both_in("9530/0 9534/0 9539/1 9538/1 9532/0 9531/0 9537/0", SINGLE, sites="C700")),
     step("M10", "Tumors of the same histology in the brain are a single primary", _same_histology_in_brain),
-    step("M11", "Tumors on the same row of Table 6 are a single primary", same_row_single(None, False)),
-    step("M12", "Histologies on different rows of Table 6 are multiple primaries", rows_differ(None)),
+    step("M11", "Tumors on the same row of Table 6 are a single primary",
+         same_row_single("cns_nonmalignant_2018", False)),
+    step("M12", "Histologies on different rows of Table 6 are multiple primaries",
+         rows_differ("cns_nonmalignant_2018")),
     step("M13", "No earlier rule applies: single primary", default_single),
 ]
 
