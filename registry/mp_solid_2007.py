@@ -45,7 +45,7 @@ from registry.mp_rules import (
     step,
     within_60_days_single,
 )
-from registry.mp_solid import ADENOCARCINOMA, POLYP, frank_adenocarcinoma_and_polyp, polyps
+from registry.mp_solid_sites import ADENOCARCINOMA, POLYP, frank_adenocarcinoma_and_polyp, polyps
 
 # Table 1 of Other Sites (paired organs), imsweb/mph Mp2007OtherSitesGroup rule M8
 PAIRED_OTHER_2007 = "C384 C400-C403 C413-C414 C441-C443 C445-C447 C471-C472 C491-C492 C569 C570 C620-C629 " \

@@ -61,6 +61,8 @@ CASES = [
     ("head and neck upper and lower lip", tumor("C000", "8070"), tumor("C001", "8070"), M, "Solid Tumor Rules 2018+: Head and Neck", "M3"),
     ("head and neck more than 5 years", tumor("C021", "8070"), tumor("C021", "8070", when="2025-02-01"), M, "Solid Tumor Rules 2018+: Head and Neck", "M6"),
     ("head and neck same site same row", tumor("C021", "8070"), tumor("C021", "8071", when="2020-02-01"), S, "Solid Tumor Rules 2018+: Head and Neck", "M12"),
+    ("head and neck two SCC subtypes (Table 5)", tumor("C099", "8083"), tumor("C099", "8071", when="2019-02-01"), M, "Solid Tumor Rules 2018+: Head and Neck", "M7"),
+    ("head and neck sites with different tables", tumor("C024", "8070"), tumor("C021", "8070"), M, "Solid Tumor Rules 2018+: Head and Neck", "M8"),
     # --- CNS
     ("glioblastoma after astrocytoma", tumor("C711", "9400"), tumor("C711", "9440", when="2021-05-01"), M, "Solid Tumor Rules 2018+: Malignant CNS", "M6"),
     ("same histology in two lobes", tumor("C711", "9401", lat="1"), tumor("C713", "9401", lat="2", when="2019-04-01"), S, "Solid Tumor Rules 2018+: Malignant CNS", "M7"),
