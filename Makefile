@@ -38,6 +38,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py --tumors 100000
 	$(BIN)/python bench/sample_bench.py --tumors 100000
+	$(BIN)/python bench/multiple_primaries_bench.py
 	$(BIN)/python bench/relsurv_bench.py
 	$(BIN)/python bench/stats_bench.py --tumors 5000000
 	$(BIN)/python bench/dashboard_bench.py --tumors 1000000

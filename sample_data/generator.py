@@ -1,8 +1,9 @@
 """Generate a synthetic statewide cancer registry: the whole pipeline from population to NAACCR files.
 
 Order of the steps (each documented in its module): incidence (``incidence``) -> stage group -> persons
-and multiple primaries (``persons``) -> identities (``people``) -> clinical coding and first-course
-treatment (``clinical``) -> follow-up, death and recurrence (``followup``) -> death-certificate-only cases
+and multiple primaries (``persons``) -> clinical coding and first-course treatment (``clinical``) -> later
+tumors the multiple-primary rules call the same tumor go back to their own person (``persons``) ->
+identities (``people``) -> follow-up, death and recurrence (``followup``) -> death-certificate-only cases
 -> facilities and source reports (``facilities``, ``reports``) -> injected defects (``defects``) -> files
 (``output``). One ``numpy`` generator seeded from the configuration drives every random choice, so a
 seed always gives the same registry, byte for byte.
@@ -22,7 +23,7 @@ from sample_data.config import SampleConfig
 from sample_data.facilities import build_facilities
 from sample_data.followup import draw_excess_deaths, simulate
 from sample_data.incidence import build_model, draw_tumors
-from sample_data.persons import assign_persons, person_table
+from sample_data.persons import assign_persons, person_table, separate_same_primaries
 from sample_data.reference import date_text, site_facts
 from sample_data.reports import build_reports, identity_items, sequence_numbers
 
@@ -69,17 +70,19 @@ def generate(config: SampleConfig, progress: Progress | None = None) -> output.S
     say("persons")
     tumors = assign_persons(tumors, rng)
     tumors = tumors.sort_values(["diagnosis_date", "person_id", "site_key"], kind="stable").reset_index(drop=True)
-    persons = person_table(tumors, config.state, rng)
-    county_names = counties().set_index("fips")["county_name"]
-    identity = people.draw_people(persons["sex"].to_numpy(), persons["birth_date"].dt.year.to_numpy(),
-                                  persons["fips"].map(county_names).to_numpy(dtype=object), config.state, rng)
-    persons = pd.concat([persons, identity.reset_index(drop=True)], axis=1)
 
     say("clinical coding")
     coded = clinical.draw_clinical(tumors[["site_key", "sex", "age", "diagnosis_date", "stage_group"]], rng)
     tumors["recurrence_eligible"] = coded.pop("_recurrence_eligible").to_numpy(bool)
     tumors["cancer_cod"] = coded.pop("_cancer_cod_icd10").to_numpy()
     coded = coded.drop(columns=[c for c in coded.columns if c.startswith("_")])
+    # A person's later tumor must be a new primary by the rules (histology and laterality are known only now)
+    tumors = separate_same_primaries(tumors, coded)
+    persons = person_table(tumors, config.state, rng)
+    county_names = counties().set_index("fips")["county_name"]
+    identity = people.draw_people(persons["sex"].to_numpy(), persons["birth_date"].dt.year.to_numpy(),
+                                  persons["fips"].map(county_names).to_numpy(dtype=object), config.state, rng)
+    persons = pd.concat([persons, identity.reset_index(drop=True)], axis=1)
 
     say("follow-up")
     person_fu, tumor_fu = simulate(tumors, persons[["person_id", "birth_date", "sex"]], config.follow_up_cutoff, rng)

@@ -2,9 +2,13 @@
 
 Every drawn tumor first belongs to its own person. ``MULTIPLE_PRIMARY_SHARE`` of tumors are then offered
 to an earlier-diagnosed person of the same sex and birth year (same county first, else anywhere in the
-state) who has not died of the earlier cancer by then; about two thirds find one (the earliest years have no earlier patients), so
-that about 7% of patients have two or more primaries, the usual share in a registry covering a decade.
-Birth dates make the age at diagnosis exact. Race and Hispanic origin are drawn from the state's
+state) who has not died of the earlier cancer by then; about two thirds find one (the earliest years have
+no earlier patients). Once site, histology, behavior and laterality are coded, ``separate_same_primaries``
+keeps a later tumor with its host only when the SEER multiple-primary rules (``registry.multiple_primaries``)
+call it a new primary against each of the person's earlier tumors; any other (the same tumor by the rules,
+or a pair the rules leave to a registrar) goes back to a person of its own. About 7% of patients end with
+two or more primaries, the usual share in a registry covering a decade. Birth dates make the age at
+diagnosis exact. Race and Hispanic origin are drawn from the state's
 distribution (``RACE_SHARES``; the population file is split by race in the same shares, see
 ``sample_data.race_population``).
 """
@@ -14,7 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-MULTIPLE_PRIMARY_SHARE = 0.13
+from registry.multiple_primaries import PrimaryResult, TumorFacts, judge
+
+MULTIPLE_PRIMARY_SHARE = 0.14   # offered; some go back to their own person (same primary by the rules)
 # race1 code -> share; US 2020 census (approximate) and Kansas (approximate), NAACCR race codes.
 RACE_SHARES: dict[str, dict[str, float]] = {
     "US": {"01": 0.75, "02": 0.125, "03": 0.012, "04": 0.014, "16": 0.013, "06": 0.011, "10": 0.007,
@@ -33,6 +39,7 @@ def assign_persons(tumors: pd.DataFrame, rng: np.random.Generator) -> pd.DataFra
     days_old = tumors["age"].to_numpy() * 365.25 + rng.random(n) * 365.0
     tumors["birth_date"] = (tumors["diagnosis_date"] - pd.to_timedelta(np.floor(days_old), unit="D"))
     tumors["birth_year"] = tumors["birth_date"].dt.year
+    tumors["own_birth_date"] = tumors["birth_date"]   # kept in case the tumor goes back to its own person
     tumors["person_id"] = np.arange(1, n + 1, dtype=np.int64)
 
     dco = tumors["dco"].to_numpy(bool) if "dco" in tumors.columns else np.zeros(n, dtype=bool)
@@ -60,11 +67,48 @@ def assign_persons(tumors: pd.DataFrame, rng: np.random.Generator) -> pd.DataFra
     tumors.loc[matched.index, "person_id"] = matched["host_id"].astype(np.int64)
     tumors.loc[matched.index, "birth_date"] = matched["host_birth"]
     tumors["age"] = _age(tumors["birth_date"], tumors["diagnosis_date"])
-    # Renumber persons 1.. in order of first diagnosis.
+    tumors["person_id"] = _renumbered(tumors)
+    return tumors.drop(columns=["birth_year"])
+
+
+def _renumbered(tumors: pd.DataFrame) -> pd.Series:
+    """Person ids renumbered 1.. in order of first diagnosis."""
     first = tumors.groupby("person_id")["diagnosis_date"].transform("min")
     order = tumors.assign(first=first).sort_values(["first", "person_id"])["person_id"].drop_duplicates()
-    tumors["person_id"] = tumors["person_id"].map(pd.Series(np.arange(1, len(order) + 1), index=order.to_numpy()))
-    return tumors.drop(columns=["birth_year"])
+    return tumors["person_id"].map(pd.Series(np.arange(1, len(order) + 1), index=order.to_numpy()))
+
+
+def separate_same_primaries(tumors: pd.DataFrame, coded: pd.DataFrame) -> pd.DataFrame:
+    """Give back to a person of its own every later tumor the rules do not call a new primary (module doc).
+
+    ``coded`` is row-aligned with ``tumors`` (``primarySite``, ``histologicTypeIcdO3``, ``behaviorCodeIcdO3``,
+    ``laterality``). A moved tumor takes back its own birth date; persons are renumbered by first diagnosis.
+    Rows keep their order, so ``coded`` stays aligned.
+    """
+    tumors = tumors.copy()
+    person = tumors["person_id"].to_numpy()
+    shared = pd.Series(person).duplicated(keep=False).to_numpy()
+    rows = np.flatnonzero(shared)
+    rows = rows[np.lexsort((rows, tumors["diagnosis_date"].to_numpy()[rows], person[rows]))]
+    site, hist = coded["primarySite"].to_numpy(), coded["histologicTypeIcdO3"].to_numpy()
+    beh, lat = coded["behaviorCodeIcdO3"].to_numpy(), coded["laterality"].to_numpy()
+    day = tumors["diagnosis_date"].dt.date.to_numpy()
+    kept: dict[int, list[TumorFacts]] = {}
+    moved: list[int] = []
+    for row in rows:
+        facts = TumorFacts(str(site[row]), str(hist[row]), str(beh[row]), str(lat[row]), day[row], "D")
+        earlier = kept.setdefault(int(person[row]), [])
+        if all(judge(other, facts).result == PrimaryResult.MULTIPLE_PRIMARIES for other in earlier):
+            earlier.append(facts)
+        else:
+            moved.append(int(row))
+    if moved:
+        index = tumors.index[moved]
+        tumors.loc[index, "person_id"] = person.max() + 1 + np.arange(len(moved))
+        tumors.loc[index, "birth_date"] = tumors.loc[index, "own_birth_date"]
+        tumors["age"] = _age(tumors["birth_date"], tumors["diagnosis_date"])
+    tumors["person_id"] = _renumbered(tumors)
+    return tumors.drop(columns=["own_birth_date"])
 
 
 def _age(birth: pd.Series, at: pd.Series) -> np.ndarray:
