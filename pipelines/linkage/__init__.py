@@ -1,0 +1,1 @@
+"""Patient linkage: which source patient records are the same person."""
