@@ -111,6 +111,9 @@ SELECT n.source_patient_id, n.batch_id, n.reporting_facility, n.patient_id_numbe
             THEN n.dob_year || CASE WHEN n.dob_month IS NOT NULL
                                     THEN n.dob_month || coalesce(n.dob_day, '') ELSE '' END END AS dob,
        n.dob_year, n.dob_month, CASE WHEN n.dob_month IS NOT NULL THEN n.dob_day END AS dob_day,
+       CASE WHEN n.dob_year IS NOT NULL AND n.dob_month IS NOT NULL AND n.dob_day IS NOT NULL
+            THEN array_to_string(list_sort(string_split(n.dob_year || n.dob_month || n.dob_day, '')), '')
+            END AS dob_digit_set,
        CASE WHEN n.dob_year IS NULL THEN NULL
             WHEN n.dob_month IS NULL THEN 'Y'
             WHEN n.dob_day IS NULL THEN 'M' ELSE 'D' END AS dob_precision,
