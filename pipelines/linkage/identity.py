@@ -25,6 +25,8 @@ PLACEHOLDER_NAMES = ("UNKNOWN", "UNK", "NONE", "NFN", "NLN", "FNU", "LNU", "NMN"
 PLACEHOLDER_SSNS = ("000000000", "111111111", "222222222", "333333333", "444444444", "555555555",
                     "666666666", "777777777", "888888888", "999999999", "123456789", "987654321")
 
+HUB_NICKNAMES = 3       # a first name with this many nicknames is its own canonical form
+
 _NAME = ("nullif(trim(regexp_replace(regexp_replace(upper(strip_accents(coalesce({v}, ''))), '[''`.]', '', 'g'), "
          "'[^A-Z]+', ' ', 'g')), '')")
 
@@ -138,22 +140,23 @@ def first_name_table() -> pa.Table:
     """name -> canonical form and forms, for every name of the nickname list.
 
     A name's forms are itself and every name it is a nickname of (BILL: BILL, WILLIAM); two first names
-    match as nicknames when their forms meet. The canonical form (used for blocking) is the name itself
-    when the list has nicknames for it, else the first, alphabetically, of its formal names that are not
-    themselves nicknames (BETTY -> ELIZABETH rather than BETH).
+    match as nicknames when their forms meet. The canonical form (used for blocking) is the name itself when
+    it has at least ``HUB_NICKNAMES`` nicknames (MARY, WILLIAM), else the one of its forms with the most
+    nicknames, ties alphabetical (PEGGY -> MARGARET, WILL -> WILLIAM). The list has no name frequencies;
+    the number of nicknames stands in for how common a formal name is.
     """
     formal_of: dict[str, set[str]] = {}
+    nickname_count: dict[str, int] = {}
     for name, nick in nickname_pairs():
         formal_of.setdefault(nick, set()).add(name)
-    formal = {name for name, _ in nickname_pairs()}
-    nicknames = set(formal_of)
-    names = sorted(formal | nicknames)
+        nickname_count[name] = nickname_count.get(name, 0) + 1
+    names = sorted(set(nickname_count) | set(formal_of))
     canonical, forms = [], []
     for name in names:
-        parents = sorted(formal_of.get(name, ()))
-        roots = [p for p in parents if p not in nicknames] or parents
-        canonical.append(name if name in formal or not roots else roots[0])
-        forms.append(sorted({name, *parents}))
+        family = sorted({name, *formal_of.get(name, ())})
+        hub = nickname_count.get(name, 0) >= HUB_NICKNAMES
+        canonical.append(name if hub else min(family, key=lambda p: (-nickname_count.get(p, 0), p)))
+        forms.append(family)
     return pa.table({"name": names, "canonical": canonical, "forms": forms})
 
 

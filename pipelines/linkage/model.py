@@ -156,13 +156,11 @@ def comparisons() -> list[cl.CustomComparison]:
 # The columns of each prediction blocking rule: a pair is a candidate when it agrees on all columns of a rule
 # (see the module doc for why each is there).
 PREDICTION_BLOCKS: tuple[tuple[str, ...], ...] = (
-    ("dob", "sex"),
-    ("name_last", "name_first_canonical"),
-    ("name_last_nysiis", "name_first_nysiis", "dob_year"),
-    ("ssn",),
-    ("zip5", "dob_year", "name_first_canonical"),
     ("dob_digit_set", "name_last_nysiis"),
     ("dob_digit_set", "name_first_canonical"),
+    ("dob", "zip5"),
+    ("name_last", "name_first_canonical", "zip5"),
+    ("ssn",),
 )
 
 
@@ -187,9 +185,13 @@ def settings_creator(link_type: str = "dedupe_only") -> SettingsCreator:
 # patient number, and their exact copies would teach EM that true matches never carry typos.
 _CROSS_FACILITY = "l.reporting_facility is distinct from r.reporting_facility"
 _EM_RULES = (
-    f"l.dob = r.dob and l.sex = r.sex and {_CROSS_FACILITY}",                          # names, address, SSN
-    f"l.name_last = r.name_last and l.name_first_canonical = r.name_first_canonical and {_CROSS_FACILITY}",
-    f"l.zip5 = r.zip5 and l.dob_year = r.dob_year and {_CROSS_FACILITY}",                # names, dob, sex
+    # trains first and middle name, sex, address, SSN
+    f"l.dob = r.dob and l.name_last_nysiis = r.name_last_nysiis and {_CROSS_FACILITY}",
+    # trains birth date, sex, SSN (full name and ZIP: few pairs of namesakes, which would blur dob's m)
+    f"l.name_last = r.name_last and l.name_first_canonical = r.name_first_canonical"
+    f" and l.name_middle = r.name_middle and l.zip5 = r.zip5 and {_CROSS_FACILITY}",
+    # trains last name, middle name, sex, SSN
+    f"l.dob = r.dob and l.name_first_canonical = r.name_first_canonical and l.zip5 = r.zip5 and {_CROSS_FACILITY}",
 )
 _DETERMINISTIC_RULES = (
     "l.name_last = r.name_last and l.name_first = r.name_first and l.dob = r.dob",

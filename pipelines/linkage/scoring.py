@@ -127,3 +127,24 @@ def deterministic_edges(identities: pa.Table | pd.DataFrame, new_ids: set[int] |
         keep &= group_has_new
     return pd.DataFrame({"left_id": heads[keep], "right_id": ids[keep], "match_weight": math.inf,
                          "match_probability": 1.0, "method": "deterministic"})
+
+
+def explain_pair(db_api: Any, identities: pa.Table | pd.DataFrame, model: LinkageModel,
+                 left_id: int, right_id: int) -> dict[str, tuple[str, float]]:
+    """For one pair of records of ``identities``: comparison -> (the level they fall in, its match weight),
+    term frequencies taken from ``identities``. What a reviewer reads next to a pair."""
+    table = _table(identities)
+    linker = Linker(_register(db_api, table, "explain"), model.settings())
+    rows = {row[UNIQUE_ID]: row for row in table.filter(
+        pc.is_in(table[UNIQUE_ID], pa.array([left_id, right_id], pa.int64()))).to_pylist()}
+    scored = linker.inference.score_pair(rows[left_id], rows[right_id]).as_pandas_dataframe().iloc[0]
+    result: dict[str, tuple[str, float]] = {}
+    for comparison in model.settings()["comparisons"]:
+        name = comparison["output_column_name"]
+        gamma = int(scored[f"gamma_{name}"])
+        # splink numbers levels: -1 the null level, then the others from the last (0) upwards
+        levels = [level for level in comparison["comparison_levels"] if not level.get("is_null_level")]
+        label = "missing" if gamma < 0 else str(levels[len(levels) - 1 - gamma].get("label_for_charts", ""))
+        weight = float(scored[f"mw_{name}"]) + float(scored.get(f"mw_tf_adj_{name}", 0.0) or 0.0)
+        result[name] = (label, weight)
+    return result
