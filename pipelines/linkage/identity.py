@@ -193,3 +193,10 @@ def add_phonetic_codes(table: pa.Table) -> pa.Table:
     typo that keeps the sound still matches)."""
     return (table.append_column("name_last_nysiis", _nysiis(table["name_last"]))
             .append_column("name_first_nysiis", _nysiis(table["name_first"])))
+
+
+def no_identity_ids(identities: pa.Table) -> set[int]:
+    """The records with nothing identifying (no name, birth date, SSN or patient number): never linked
+    automatically."""
+    anonymous = identities.filter(pc.invert(identities["has_identity"]))
+    return set(anonymous["source_patient_id"].to_pylist())

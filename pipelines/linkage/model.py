@@ -12,8 +12,9 @@ Comparisons (one match weight each, shown to reviewers as ``weight_<name>``):
 - ``name_first``: exact (term-frequency adjusted) / nickname of each other (``name_first_forms`` meet:
   BILL and WILLIAM) / Jaro-Winkler >= 0.94 / same NYSIIS / Jaro-Winkler >= 0.85 / else.
 - ``name_middle``: exact / same initial / else (null when either is missing).
-- ``dob``: exact / day and month swapped / one of year, month, day differs / compatible partial dates
-  (the known parts agree) / same year / else.
+- ``dob``: exact / day and month swapped / one digit differs or two adjacent digits are swapped
+  (19270722 and 19720722) / one of year, month, day differs / compatible partial dates (the known parts
+  agree) / same year / else.
 - ``ssn``: exact / Damerau-Levenshtein <= 1 (one-digit typo or two adjacent digits transposed) / else;
   a missing or invalid SSN is no evidence. Prior m and u values stand where training sees no SSN (a
   registry whose SSNs are all blank or invalid).
@@ -114,6 +115,8 @@ def _dob() -> cl.CustomComparison:
         cll.CustomLevel("dob_l = dob_r", "Exact"),
         cll.CustomLevel(f"{both} and {same['dob_year']} and dob_month_l = dob_day_r and dob_day_l = dob_month_r",
                         "Day and month swapped"),
+        cll.And(cll.CustomLevel("dob_precision_l = 'D' and dob_precision_r = 'D'"),
+                cll.DamerauLevenshteinLevel("dob", 1)).configure(label_for_charts="One digit or two adjacent digits"),
         cll.CustomLevel(f"{both} and (({same['dob_year']} and {same['dob_month']}) or ({same['dob_year']} and "
                         f"{same['dob_day']}) or ({same['dob_month']} and {same['dob_day']}))",
                         "One of year, month, day differs"),
