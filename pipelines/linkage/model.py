@@ -46,7 +46,7 @@ from splink import Linker, SettingsCreator, block_on
 
 UNIQUE_ID = "source_patient_id"
 MODEL_VERSION = 1
-DEFAULT_THRESHOLDS = {"upper": 12.0, "lower": 4.0}
+DEFAULT_THRESHOLDS = {"upper": 6.0, "lower": 2.0}   # match weights; docs/linkage.md gives their precision and recall
 M_FLOOR = 0.01   # no single disagreement may cost more than log2(M_FLOOR / u) bits (``floor_m_probabilities``)
 
 # Columns of the identity table the model reads (``identity.extract`` makes them).
