@@ -57,11 +57,17 @@ def _peak_rss_bytes() -> int:
 
 # -- inside the child ---------------------------------------------------------------------------------
 
-def _linkage_api(threads: int, memory: str) -> Any:
+def _memory_db() -> Any:
+    """An in-memory DuckDB database (splink's working tables, the blocking-recall join)."""
     import duckdb
+
+    return duckdb.connect()
+
+
+def _linkage_api(threads: int, memory: str) -> Any:
     from splink import DuckDBAPI
 
-    con = duckdb.connect()
+    con = _memory_db()
     con.execute(f"SET threads = {int(threads)}")
     con.execute("SET memory_limit = ?", [memory])
     return DuckDBAPI(con)
@@ -69,12 +75,11 @@ def _linkage_api(threads: int, memory: str) -> Any:
 
 def _blocking_recall(identities: Any, truth: dict[int, int]) -> dict[str, float]:
     """Share of truly matching pairs each prediction blocking rule generates, and all of them together."""
-    import duckdb
     import pandas as pd
 
     from pipelines.linkage.model import PREDICTION_BLOCKS
 
-    con = duckdb.connect()
+    con = _memory_db()
     con.register("ident", identities.select(["source_patient_id", "reporting_facility", "patient_id_number",
                                              *sorted({c for rule in PREDICTION_BLOCKS for c in rule})]))
     con.register("truth", pd.DataFrame({"id": list(truth), "person": list(truth.values())}))
@@ -95,16 +100,15 @@ def child_full(db: Path, sample: Path, accept_9xx: bool, threads: int, memory: s
                model_out: Path) -> dict[str, Any]:
     import logging
 
-    import duckdb
-
     from pipelines.linkage import extract, partition, score, train
     from pipelines.linkage.identity import no_identity_ids
     from pipelines.linkage.quality import pairwise_quality, sample_truth
+    from registry.store import read_connection
 
     logging.getLogger("splink").setLevel(logging.WARNING)
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    with duckdb.connect(str(db), read_only=True) as con:
+    with read_connection(db) as con:
         identities = extract(con, accept_ssn_area_9xx=accept_9xx)
         seconds["extract"] = time.perf_counter() - start
         truth = sample_truth(con, sample)
@@ -140,9 +144,9 @@ def child_full(db: Path, sample: Path, accept_9xx: bool, threads: int, memory: s
 
 def _last_batches(db: Path, new: int) -> list[int]:
     """The last batches that together hold about ``new`` source patient records."""
-    import duckdb
+    from registry.store import read_connection
 
-    with duckdb.connect(str(db), read_only=True) as con:
+    with read_connection(db) as con:
         counts = con.sql("SELECT batch_id, count(*) FROM patient GROUP BY batch_id ORDER BY batch_id DESC").fetchall()
     chosen, total = [], 0
     for batch, count in counts:
@@ -157,20 +161,21 @@ def child_incremental(db: Path, accept_9xx: bool, threads: int, memory: str, bat
                       model_in: Path) -> dict[str, Any]:
     import logging
 
-    import duckdb
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     from pipelines.linkage import LinkageModel, extract, score
+    from registry.store import read_connection
 
     logging.getLogger("splink").setLevel(logging.WARNING)
     model = LinkageModel(**json.loads(model_in.read_text()))
     api = _linkage_api(threads, memory)
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    with duckdb.connect(str(db), read_only=True) as con:
+    with read_connection(db) as con:
         identities = extract(con, accept_ssn_area_9xx=accept_9xx)
     seconds["extract"] = time.perf_counter() - start
-    is_new = pc.is_in(identities["batch_id"], value_set=__import__("pyarrow").array(batches, "int32"))
+    is_new = pc.is_in(identities["batch_id"], value_set=pa.array(batches, pa.int32()))
     new_ids = set(identities.filter(is_new)["source_patient_id"].to_pylist())
     t = time.perf_counter()
     edges = score(api, identities, model, new_ids=new_ids)
