@@ -119,10 +119,12 @@ def test_only_the_store_modules_open_it_for_writing():
     assert offenders == set()
     connects = {name: re.findall(r"duckdb\.connect\(([^\n]*)", source) for name, source in _modules().items()}
     connects = {name: args for name, args in connects.items() if args}
-    # The store's opener, the loader's private staging file, and an in-memory database in the ingest bench.
+    # The store's opener, the loader's private staging file, and in-memory databases in the ingest and
+    # linkage benches.
     assert connects == {STORE: ["str(db_path), read_only=read_only), db_path, timeout)"],
                         "pipelines/load.py": ['str(work / "stage.duckdb"))'],
-                        "bench/ingest_bench.py": [") as con:"]}
+                        "bench/ingest_bench.py": [") as con:"],
+                        "bench/linkage_bench.py": [")"]}
 
 
 def test_upgrading_an_older_store_backfills_the_site_recode(tmp_path):
