@@ -217,7 +217,7 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
         stage.close()
         shutil.rmtree(work, ignore_errors=True)
     if link and result.status == "loaded" and result.tumors_loaded + result.patients_loaded:
-        from pipelines.registry_link import link_registry   # splink is imported only when linking
+        from pipelines.registry_link import link_registry  # splink is imported only when linking
 
         link_registry(db_path, user=user)
     result.seconds = time.monotonic() - began

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import Path
@@ -27,16 +27,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from splink import DuckDBAPI
 
-from pipelines.linkage import (
-    LinkageModel,
-    Partition,
-    extract_identities,
-    no_identity_ids,
-    partition,
-    score_pairs,
-    train_model,
-)
+from pipelines.linkage import LinkageModel, Partition, extract, partition, score, train
+from pipelines.linkage.identity import no_identity_ids
 from registry.link_review import Decision, ReviewPair, decisions, pending_counts, queue_pairs
 from registry.linkage_store import (
     StoredModel,
@@ -48,11 +42,12 @@ from registry.linkage_store import (
     tumor_links,
     unlinked_patient_ids,
 )
-from registry.multiple_primaries import PrimaryResult, TumorFacts, judge
+from registry.multiple_primaries import PrimaryDecision, PrimaryResult, TumorFacts
 from registry.operational import OperationalStore
 from registry.operational_store import open_operational_store
 from registry.store import read_connection
 from registry.store_writes import LinkageModelRow, ensure_store, save_linkage_model, write_registry_links
+from registry.tumor_reports import judge_reports
 
 RETRAIN_GROWTH = 2.0       # retrain when the registry holds this many times the records the model saw
 SINGLE, QUESTION = 1.0, 0.0  # tumor-pair "weights" handed to the partition: same tumor, ask a reviewer
@@ -74,7 +69,20 @@ class LinkSummary:
 
 
 def _model(stored: StoredModel | None) -> LinkageModel | None:
-    return None if stored is None else LinkageModel.from_json(stored.settings, version=stored.version)
+    if stored is None:
+        return None
+    return LinkageModel(version=stored.version, settings_json=stored.settings, trained_at=stored.trained_at,
+                        records=stored.records,
+                        thresholds={"upper": stored.upper_threshold, "lower": stored.lower_threshold})
+
+
+def _comparison_weights(pairs: pd.DataFrame) -> list[dict[str, float] | None]:
+    """The per-comparison weights of each scored pair (`weight_<comparison>` columns) as one mapping."""
+    columns = [c for c in pairs.columns if c.startswith("weight_")]
+    values = pairs[columns].to_numpy(dtype=float) if columns else np.empty((len(pairs), 0))
+    names = [c.removeprefix("weight_") for c in columns]
+    return [None if np.isnan(row).all() else {n: float(v) for n, v in zip(names, row, strict=True) if not np.isnan(v)}
+            for row in values]
 
 
 def _decision_pairs(chosen: Iterable[Decision], ids_by_key: dict[str, list[int]]) -> tuple[
@@ -88,6 +96,14 @@ def _decision_pairs(chosen: Iterable[Decision], ids_by_key: dict[str, list[int]]
         pairs = [(a, b) for a in left for b in right if a != b]
         (same if decision.decision == "same" else different).extend(pairs)
     return same, different
+
+
+def _ids_by_key(keys: dict[int, str]) -> dict[str, list[int]]:
+    """Record ids grouped by natural key (a facility may have sent a person's record in several files)."""
+    grouped: dict[str, list[int]] = {}
+    for record, key in keys.items():
+        grouped.setdefault(key, []).append(record)
+    return grouped
 
 
 def _stable_ids(cluster_of: dict[int, int], previous: dict[int, int], next_id: int) -> dict[int, int]:
@@ -113,52 +129,47 @@ def _stable_ids(cluster_of: dict[int, int], previous: dict[int, int], next_id: i
 
 
 def _patient_link_rows(ids: dict[int, int], found: Partition, pairs: pd.DataFrame, model_version: int | None,
-                       reviewed: set[tuple[int, int]], user: str, now: datetime) -> pd.DataFrame:
+                       user: str, now: datetime) -> pd.DataFrame:
     """One patient_link row per record: how it joined its registry patient (the edge that linked it)."""
-    weights = {(int(a), int(b)): (m, w, c) for a, b, m, w, c in pairs[
-        ["left_id", "right_id", "method", "match_weight", "comparison_weights"]].itertuples(index=False)}
+    evidence = {(int(a), int(b)): (w, c) for a, b, w, c in pairs[
+        ["left_id", "right_id", "match_weight", "comparison_weights"]].itertuples(index=False)}
     rows = []
     for record, registry_id in ids.items():
-        edge = found.linked_by.get(record)
+        link = found.linked_by.get(record)
         method, other, weight, comparisons = "new", None, None, None
-        if edge is not None:
-            other = edge[0]
-            key = (min(record, other), max(record, other))
-            if key in reviewed:
-                method = "reviewer"
-            else:
-                method, weight, comparisons = weights.get(key, ("probabilistic", None, None))
-        rows.append((record, registry_id, method, other, weight,
-                     comparisons if isinstance(comparisons, dict) else None,
+        if link is not None:
+            method, other = link.method, link.other_id
+            if method == "probabilistic":
+                weight, comparisons = evidence.get((min(record, other), max(record, other)), (link.weight, None))
+        rows.append((record, registry_id, method, other, weight, comparisons if isinstance(comparisons, dict) else None,
                      model_version if method == "probabilistic" else None, user, now))
     return pd.DataFrame(rows, columns=["source_patient_id", "registry_patient_id", "method", "linked_to",
                                        "match_weight", "comparison_weights", "model_version", "decided_by",
                                        "decided_at"])
 
 
-def _facts(row: pd.Series) -> TumorFacts:
-    when = row["date_of_diagnosis"]
-    return TumorFacts(primary_site=row["primary_site"], histology=row["histology"], behavior=row["behavior"],
-                      laterality=row["laterality"],
+def _facts(row: tuple) -> TumorFacts:   # type: ignore[type-arg]
+    _, site, histology, behavior, laterality, when, precision = row
+    return TumorFacts(primary_site=site, histology=histology, behavior=behavior, laterality=laterality,
                       date_of_diagnosis=None if pd.isna(when) else pd.Timestamp(when).date(),
-                      diagnosis_precision=row["date_of_diagnosis_precision"])
+                      diagnosis_precision=precision)
 
 
-def _tumor_partition(tumors: pd.DataFrame, decided: list[Decision]) -> tuple[Partition, dict[tuple[int, int], object],
-                                                                             list[ReviewPair]]:
+FACT_COLUMNS = ["source_tumor_id", "primary_site", "histology", "behavior", "laterality", "date_of_diagnosis",
+                "date_of_diagnosis_precision"]
+
+
+def _tumor_partition(tumors: pd.DataFrame, decided: list[Decision]) -> tuple[
+        Partition, dict[tuple[int, int], PrimaryDecision], list[ReviewPair]]:
     """Registry tumors among the tumor reports of each registry patient (column registry_patient_id)."""
     key_of = dict(zip(tumors["source_tumor_id"].astype(int), tumors["natural_key"], strict=True))
-    ids_by_key: dict[str, list[int]] = {}
-    for record, key in key_of.items():
-        ids_by_key.setdefault(key, []).append(record)
-    same, different = _decision_pairs(decided, ids_by_key)
+    same, different = _decision_pairs(decided, _ids_by_key(key_of))
     edges, verdicts = [], {}
-    for _, group in tumors.groupby("registry_patient_id", sort=False):
-        if len(group) < 2:
-            continue
-        facts = [(int(r), _facts(row)) for r, (_, row) in zip(group["source_tumor_id"], group.iterrows(), strict=True)]
+    several = tumors[tumors.duplicated("registry_patient_id", keep=False)]
+    for _, group in several.groupby("registry_patient_id", sort=False):
+        facts = [(int(row[0]), _facts(row)) for row in group[FACT_COLUMNS].itertuples(index=False)]
         for (a, fa), (b, fb) in combinations(facts, 2):
-            verdict = judge(fa, fb)
+            verdict = judge_reports(fa, fb)
             key = (min(a, b), max(a, b))
             verdicts[key] = verdict
             if verdict.result == PrimaryResult.SINGLE_PRIMARY:
@@ -166,29 +177,28 @@ def _tumor_partition(tumors: pd.DataFrame, decided: list[Decision]) -> tuple[Par
             elif verdict.result == PrimaryResult.QUESTIONABLE:
                 edges.append((key[0], key[1], QUESTION, "rule"))
     frame = pd.DataFrame(edges, columns=["left_id", "right_id", "match_weight", "method"])
-    found = partition(list(key_of), frame, upper=SINGLE, lower=QUESTION, same=same, different=different,
-                      no_identity=set())
+    found = partition(list(key_of), frame, upper=SINGLE, lower=QUESTION, same=same, different=different)
     reviews = []
-    for left, right, _ in found.review:
-        verdict = verdicts[(left, right)]
-        reviews.append(ReviewPair("tumor", key_of[left], key_of[right], None,
+    for left, right, _, _ in found.review.itertuples(index=False):
+        verdict = verdicts[(int(left), int(right))]
+        reviews.append(ReviewPair("tumor", key_of[int(left)], key_of[int(right)], None,
                                   {"rule_set": verdict.rule_set, "rule": verdict.rule, "reason": verdict.reason}))
     return found, verdicts, reviews
 
 
-def _tumor_link_rows(ids: dict[int, int], found: Partition, verdicts: dict[tuple[int, int], object],
-                     reviewed: set[tuple[int, int]], user: str, now: datetime) -> pd.DataFrame:
+def _tumor_link_rows(ids: dict[int, int], found: Partition, verdicts: dict[tuple[int, int], PrimaryDecision],
+                     user: str, now: datetime) -> pd.DataFrame:
+    """One tumor_link row per tumor report: the rule (or reviewer) that made it the same tumor as another."""
     rows = []
     for record, registry_id in ids.items():
-        edge = found.linked_by.get(record)
+        link = found.linked_by.get(record)
         method, other, rule_set, rule = "new", None, None, None
-        if edge is not None:
-            other = edge[0]
-            key = (min(record, other), max(record, other))
-            verdict = verdicts.get(key)
-            method = "reviewer" if key in reviewed else "rule"
-            if verdict is not None:
-                rule_set, rule = verdict.rule_set, verdict.rule   # type: ignore[attr-defined]
+        if link is not None:
+            other = link.other_id
+            method = "reviewer" if link.method == "reviewer" else "rule"
+            verdict = verdicts.get((min(record, other), max(record, other)))
+            if verdict is not None and method == "rule":
+                rule_set, rule = verdict.rule_set, verdict.rule
         rows.append((record, registry_id, method, other, rule_set, rule, user, now))
     return pd.DataFrame(rows, columns=["source_tumor_id", "registry_tumor_id", "method", "linked_to", "rule_set",
                                        "rule", "decided_by", "decided_at"])
@@ -206,6 +216,25 @@ def _changed(new: pd.DataFrame, old: pd.DataFrame, key: str, columns: list[str])
     return new[differs.to_numpy()]
 
 
+def _score(identities: pa.Table, model: LinkageModel, new_ids: set[int] | None) -> pd.DataFrame:
+    """Scored candidate pairs (all, or those touching `new_ids`) with their comparison weights as a mapping."""
+    work = duckdb.connect()
+    try:
+        scored = score(DuckDBAPI(work), identities, model, new_ids=new_ids)
+    finally:
+        work.close()
+    scored["comparison_weights"] = _comparison_weights(scored)
+    return scored[["left_id", "right_id", "method", "match_weight", "comparison_weights"]]
+
+
+def _train(identities: pa.Table) -> LinkageModel:
+    work = duckdb.connect()
+    try:
+        return train(DuckDBAPI(work), identities)
+    finally:
+        work.close()
+
+
 def link_registry(db_path: Path, *, user: str, retrain: bool = False, force: bool = False,
                   ops: OperationalStore | None = None) -> LinkSummary:
     """Link every source record of the store into registry patients and tumors (see the module doc).
@@ -218,76 +247,72 @@ def link_registry(db_path: Path, *, user: str, retrain: bool = False, force: boo
     with read_connection(db_path) as con:
         unlinked = unlinked_patient_ids(con)
         stored = current_model(con)
-        if not unlinked and not retrain and not force and stored is not None:
-            return _summary(con, ops, 0, stored.version, False, started)
-        identities = extract_identities(con)
+        if not unlinked and not retrain and not force:
+            return _summary(con, ops, 0, None if stored is None else stored.version, False, started)
+        # ITINs (area 9xx) are kept: a facility records them where the SSN goes and they identify a person.
+        identities = extract(con, accept_ssn_area_9xx=True)
         keys = patient_keys(con)
         old_patient_links = patient_links(con)
         pairs = candidate_pairs(con)
         facts = tumor_facts(con)
         old_tumor_links = tumor_links(con)
-    records = len(identities)
+    records = identities.num_rows
     model = _model(stored)
     trained = retrain or model is None or records > RETRAIN_GROWTH * max(stored.records if stored else 0, 1)
-    work = duckdb.connect()
-    try:
-        if trained:
-            model = train_model(work, identities)
-            version = save_linkage_model(db_path, LinkageModelRow(
-                model.to_json(), model.upper, model.lower, records, user))
-            model = model.with_version(version)
-            new_pairs, replace = score_pairs(work, identities, model), True
-        else:
-            assert model is not None
-            new_pairs = score_pairs(work, identities, model, new_ids=set(unlinked)) if unlinked else pairs.iloc[:0]
-            replace = False
-    finally:
-        work.close()
-    new_pairs = new_pairs[new_pairs["match_weight"].isna() | (new_pairs["match_weight"] >= model.lower)
-                          | (new_pairs["method"] == "deterministic")]
-    all_pairs = new_pairs if replace else pd.concat([pairs, new_pairs], ignore_index=True).drop_duplicates(
+    if trained:
+        fitted = _train(identities)
+        version = save_linkage_model(db_path, LinkageModelRow(
+            fitted.settings_json, fitted.thresholds["upper"], fitted.thresholds["lower"], records, user))
+        model = replace(fitted, version=version)
+        new_pairs, replace_pairs = _score(identities, model, None), True
+    else:
+        assert model is not None
+        new_pairs = _score(identities, model, set(unlinked)) if unlinked else pairs.iloc[:0]
+        replace_pairs = False
+    upper, lower = model.thresholds["upper"], model.thresholds["lower"]
+    all_pairs = new_pairs if replace_pairs else pd.concat([pairs, new_pairs], ignore_index=True).drop_duplicates(
         ["left_id", "right_id"], keep="last")
 
     now = datetime.now(UTC)
     key_of = dict(zip(keys["source_patient_id"].astype(int), keys["natural_key"], strict=True))
-    ids_by_key: dict[str, list[int]] = {}
-    for record, key in key_of.items():
-        ids_by_key.setdefault(key, []).append(record)
     decided = decisions(ops)
-    same, different = _decision_pairs([d for d in decided if d.kind == "patient"], ids_by_key)
-    found = partition(list(key_of), all_pairs, upper=model.upper, lower=model.lower, same=same,
-                      different=different, no_identity=no_identity_ids(identities))
+    same, different = _decision_pairs([d for d in decided if d.kind == "patient"], _ids_by_key(key_of))
+    found = partition(list(key_of), all_pairs, upper=upper, lower=lower, same=same, different=different,
+                      no_identity=no_identity_ids(identities))
     previous = dict(zip(old_patient_links["source_patient_id"].astype(int),
                         old_patient_links["registry_patient_id"].astype(int), strict=True))
-    next_id = max(previous.values(), default=0) + 1
-    patient_ids = _stable_ids(found.cluster_of, previous, next_id)
-    reviewed = {(min(a, b), max(a, b)) for a, b in same}
-    new_links = _patient_link_rows(patient_ids, found, all_pairs, model.version, reviewed, user, now)
+    patient_ids = _stable_ids(found.cluster_of, previous, max(previous.values(), default=0) + 1)
+    new_links = _patient_link_rows(patient_ids, found, all_pairs, model.version, user, now)
     changed_links = _changed(new_links, old_patient_links, "source_patient_id",
                              ["registry_patient_id", "method", "linked_to"])
     scope = set(changed_links["registry_patient_id"].astype(int))
     scope |= {previous[r] for r in changed_links["source_patient_id"].astype(int) if r in previous}
 
-    # Tumors: judged within every registry patient in scope, and new tumor records wherever they are.
+    # Tumors: judged within every registry patient in scope (new tumor reports put theirs in scope).
     facts["registry_patient_id"] = facts["source_patient_id"].map(patient_ids)
-    unlinked_tumors = set(facts["source_tumor_id"].astype(int)) - set(old_tumor_links["source_tumor_id"].astype(int))
-    scope |= set(facts.loc[facts["source_tumor_id"].isin(unlinked_tumors), "registry_patient_id"].astype(int))
+    known_tumors = set(old_tumor_links["source_tumor_id"].astype(int))
+    new_tumors = ~facts["source_tumor_id"].isin(known_tumors)
+    scope |= set(facts.loc[new_tumors, "registry_patient_id"].astype(int))
+    if force:   # reviewers' tumor decisions may touch any registry patient
+        scope |= set(facts["registry_patient_id"].astype(int))
     in_scope = facts[facts["registry_patient_id"].isin(scope)]
-    tumor_found, verdicts, tumor_reviews = _tumor_partition(in_scope, [d for d in decided if d.kind == "tumor"])
+    tumor_decisions = [d for d in decided if d.kind == "tumor"]
+    tumor_found, verdicts, tumor_reviews = _tumor_partition(in_scope, tumor_decisions)
     previous_tumors = dict(zip(old_tumor_links["source_tumor_id"].astype(int),
                                old_tumor_links["registry_tumor_id"].astype(int), strict=True))
     tumor_ids = _stable_ids(tumor_found.cluster_of, previous_tumors, max(previous_tumors.values(), default=0) + 1)
-    tumor_reviewed: set[tuple[int, int]] = set()
-    new_tumor_links = _tumor_link_rows(tumor_ids, tumor_found, verdicts, tumor_reviewed, user, now)
+    new_tumor_links = _tumor_link_rows(tumor_ids, tumor_found, verdicts, user, now)
     changed_tumor_links = _changed(new_tumor_links, old_tumor_links, "source_tumor_id",
                                    ["registry_tumor_id", "method", "linked_to"])
+    scope |= set(changed_tumor_links["source_tumor_id"].map(
+        dict(zip(facts["source_tumor_id"], facts["registry_patient_id"], strict=True))).astype(int))
 
-    patient_reviews = [ReviewPair("patient", key_of[a], key_of[b], float(w), {})
-                       for a, b, w in found.review if key_of[a] != key_of[b]]
-    queue_pairs(ops, patient_reviews + tumor_reviews, replace_pending=replace)
+    patient_reviews = [ReviewPair("patient", key_of[int(a)], key_of[int(b)], float(w), {"reason": reason})
+                       for a, b, w, reason in found.review.itertuples(index=False) if key_of[int(a)] != key_of[int(b)]]
+    queue_pairs(ops, patient_reviews + tumor_reviews, replace_pending=replace_pairs or force)
     write_registry_links(db_path, patient_links=_arrow_patient_links(changed_links),
                          tumor_links=_arrow_tumor_links(changed_tumor_links), scope=sorted(scope),
-                         pairs=_arrow_pairs(new_pairs, model.version), replace_pairs=replace)
+                         pairs=_arrow_pairs(new_pairs, model.version), replace_pairs=replace_pairs)
     with read_connection(db_path) as con:
         return _summary(con, ops, len(unlinked), model.version, trained, started)
 

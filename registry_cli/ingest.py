@@ -6,7 +6,6 @@ Exit codes: 0 every record loaded, 1 some records rejected or warned, 2 a file c
 from __future__ import annotations
 
 import getpass
-
 import multiprocessing
 import time
 from collections.abc import Callable

@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import splink.comparison_level_library as cll
@@ -210,6 +211,8 @@ def train(db_api: Any, identities: Any, *, seed: int = 1, thresholds: dict[str, 
     sampling (fixed ``seed``), m by expectation maximisation over three blocking rules each of which leaves
     other comparisons free.
     """
+    if _row_count(identities) < MIN_TRAINING_RECORDS:
+        return default_model(_row_count(identities), thresholds)
     sdf = db_api.register(_model_frame(identities), table_name="linkage_identity_train")
     linker = Linker(sdf, settings_creator())
     linker.training.estimate_probability_two_random_records_match(list(_DETERMINISTIC_RULES), recall=0.8)
@@ -221,6 +224,17 @@ def train(db_api: Any, identities: Any, *, seed: int = 1, thresholds: dict[str, 
                         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
                         records=_row_count(identities),
                         thresholds=dict(thresholds or DEFAULT_THRESHOLDS))
+
+
+MIN_TRAINING_RECORDS = 2_000   # fewer patient reports than this: EM cannot estimate every parameter
+DEFAULT_MODEL = Path(__file__).with_name("data") / "default_model.json"
+
+
+def default_model(records: int, thresholds: dict[str, float] | None = None) -> LinkageModel:
+    """The model shipped with the project (data/README.md), for a registry too small to train its own."""
+    settings = json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))
+    return LinkageModel(version=MODEL_VERSION, settings_json=json.dumps(settings, sort_keys=True),
+                        trained_at="default", records=records, thresholds=dict(thresholds or DEFAULT_THRESHOLDS))
 
 
 def floor_m_probabilities(settings: dict[str, Any], floor: float = M_FLOOR) -> dict[str, Any]:
