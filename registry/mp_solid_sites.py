@@ -85,6 +85,7 @@ _HEAD_NECK_TABLE_SITES = {
     "hn_2018_t7": "C410-C411", "hn_2018_t8": "C301", "hn_2018_t9": "C479 C754-C755", "hn_2018_c111": "C111",
 }
 _HEAD_NECK_TABLE_OF = {n: name for name, sites in _HEAD_NECK_TABLE_SITES.items() for n in site_ranges(sites)}
+_HEAD_NECK_SUBTYPES = {name: subtypes_differ(name) for name in _HEAD_NECK_TABLE_SITES}
 
 
 def _head_neck_tables(a: Tumor, b: Tumor) -> tuple[str | None, str | None]:
@@ -95,7 +96,7 @@ def _head_neck_subtypes_differ(a: Tumor, b: Tumor) -> Outcome:
     ta, tb = _head_neck_tables(a, b)
     if ta is None or ta != tb:
         return None
-    return subtypes_differ(ta)(a, b)
+    return _HEAD_NECK_SUBTYPES[ta](a, b)
 
 
 def _head_neck_rows_differ(a: Tumor, b: Tumor) -> Outcome:

@@ -6,7 +6,7 @@ state) who has not died of the earlier cancer by then; about two thirds find one
 no earlier patients). Once site, histology, behavior and laterality are coded, ``separate_same_primaries``
 keeps a later tumor with its host only when the SEER multiple-primary rules (``registry.multiple_primaries``)
 call it a new primary against each of the person's earlier tumors; any other (the same tumor by the rules,
-or a pair the rules leave to a registrar) goes back to a person of its own. About 7% of patients end with
+or a pair the rules leave to a registrar) goes back to a person of its own. About 6.5% of patients end with
 two or more primaries, the usual share in a registry covering a decade. Birth dates make the age at
 diagnosis exact. Race and Hispanic origin are drawn from the state's
 distribution (``RACE_SHARES``; the population file is split by race in the same shares, see
