@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from registry import access, analysis, batches
+from registry import access, analysis, batches, source_records
 from registry.audit import events
 from registry.cohort import TumorFilter
 from registry.errors import AccessDenied
@@ -28,6 +28,7 @@ from registry.principal import Principal
 from registry.privacy import DIRECT_IDENTIFIER_COLUMNS
 from registry.release import Release
 from registry.stats import StatisticalWarning
+from registry.store import read_connection
 from registry.suppression import DIFFERENCING
 from tests.release_checks import assert_no_small_count, assert_table_has_no_small_count
 
@@ -58,7 +59,23 @@ MATRIX: dict[str, tuple[Call, str | None, str]] = {
     "batches.rejects_by_rule": (lambda p, db: batches.rejects_by_rule(p, db), "records", access.VIEW_INGEST_BATCHES),
     "batches.store_info": (lambda p, db: pd.DataFrame([vars(batches.store_info(p, db))]), None,
                            access.VIEW_STORE_OVERVIEW),
+    "source_records.review_pair": (lambda p, db: _review_pair(p, db), None, "link-review"),
 }
+
+
+def _review_pair(principal: Principal, db: Path) -> pd.DataFrame:
+    """A queued pair of two of the sample's patient reports, as `principal` asks to see it."""
+    from registry.link_review import ReviewPair, queue_pairs, review_queue
+    from registry.linkage_store import patient_keys
+
+    ops = open_operational_store(db)
+    with read_connection(db) as con:
+        first, second = patient_keys(con)["natural_key"].head(2)
+    queue_pairs(ops, [ReviewPair("patient", first, second, 3.0)])
+    review_id = next(i.review_id for i in review_queue(ops, ROLES["registrar"], limit=10_000)
+                     if {i.left_key, i.right_key} == {first, second})
+    view = source_records.review_pair(principal, db, ops, review_id)
+    return pd.DataFrame([report.items for report in view.left + view.right])
 # Times of the registry's own operations (when a file was loaded), not dates about a person.
 OPERATIONAL_TIMES = {"started_at", "finished_at", "last_loaded_at"}
 # The access decision, the policy and the release path take a Principal but fetch no registry data themselves.
