@@ -17,7 +17,8 @@ One run:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import combinations
@@ -216,23 +217,22 @@ def _changed(new: pd.DataFrame, old: pd.DataFrame, key: str, columns: list[str])
     return new[differs.to_numpy()]
 
 
+@contextmanager
+def _splink_api() -> Iterator[DuckDBAPI]:
+    """splink's DuckDB backend on a private in-memory database (the store is only read, never attached)."""
+    work = duckdb.connect()
+    try:
+        yield DuckDBAPI(work)
+    finally:
+        work.close()
+
+
 def _score(identities: pa.Table, model: LinkageModel, new_ids: set[int] | None) -> pd.DataFrame:
     """Scored candidate pairs (all, or those touching `new_ids`) with their comparison weights as a mapping."""
-    work = duckdb.connect()
-    try:
-        scored = score(DuckDBAPI(work), identities, model, new_ids=new_ids)
-    finally:
-        work.close()
+    with _splink_api() as api:
+        scored = score(api, identities, model, new_ids=new_ids)
     scored["comparison_weights"] = _comparison_weights(scored)
     return scored[["left_id", "right_id", "method", "match_weight", "comparison_weights"]]
-
-
-def _train(identities: pa.Table) -> LinkageModel:
-    work = duckdb.connect()
-    try:
-        return train(DuckDBAPI(work), identities)
-    finally:
-        work.close()
 
 
 def link_registry(db_path: Path, *, user: str, retrain: bool = False, force: bool = False,
@@ -260,7 +260,8 @@ def link_registry(db_path: Path, *, user: str, retrain: bool = False, force: boo
     model = _model(stored)
     trained = retrain or model is None or records > RETRAIN_GROWTH * max(stored.records if stored else 0, 1)
     if trained:
-        fitted = _train(identities)
+        with _splink_api() as api:
+            fitted = train(api, identities)
         version = save_linkage_model(db_path, LinkageModelRow(
             fitted.settings_json, fitted.thresholds["upper"], fitted.thresholds["lower"], records, user))
         model = replace(fitted, version=version)

@@ -25,7 +25,7 @@ def db(sample_registry: dict[str, object]) -> Path:
 def _raw(db: Path) -> pd.DataFrame:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute("""SELECT t.*, p.sex, p.race1, p.date_of_birth, p.date_of_last_contact, p.vital_status
-                              FROM tumor t JOIN patient p USING (patient_id)""").df()
+                              FROM registry_tumor t JOIN registry_patient p USING (patient_id)""").df()
 
 
 def test_case_counts_equal_a_recount(db: Path) -> None:
@@ -132,7 +132,7 @@ def test_age_range_selects_ages_and_matching_age_groups(db: Path) -> None:
 def test_treatment_groups_partition_the_tumors(db: Path) -> None:
     """Every tumor falls in exactly one treatment group, as recomputed from the long treatment table."""
     with duckdb.connect(str(db), read_only=True) as con:
-        treatment = con.execute("SELECT tumor_id, modality, given FROM treatment").df()
+        treatment = con.execute("SELECT tumor_id, modality, given FROM registry_treatment").df()
     raw = _raw(db)
     systemic = {"chemotherapy", "hormone", "immunotherapy", "transplant_endocrine"}
     given = treatment[treatment["given"].fillna(False).astype(bool)]

@@ -19,7 +19,8 @@ TUMOR = {"primarySite": "C509", "dateOfDiagnosis": "20200101"}
 
 @pytest.fixture
 def store(write_xml, db_path, monkeypatch) -> Path:
-    ingest_file(write_xml("a.xml", [(PATIENT, [TUMOR, TUMOR]), ({**PATIENT, "patientIdNumber": "2"}, [TUMOR])]),
+    ingest_file(write_xml("a.xml", [(PATIENT, [{**TUMOR, "laterality": "1"}, {**TUMOR, "laterality": "2"}]),
+                                    ({**PATIENT, "patientIdNumber": "2", "dateOfBirth": "19700505"}, [TUMOR])]),
                 db_path=db_path)
     ingest_file(write_xml("b.xml", [(PATIENT, [{**TUMOR, "bogus": "1"}])]), db_path=db_path)
     monkeypatch.setenv("REGISTRY_DB", str(db_path))
@@ -36,8 +37,10 @@ def test_store_overview_shows_counts(store):
     at = _as("registrar", "store.py")
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    # b.xml: its only tumor is rejected, its patient record (valid) is kept
-    assert metrics == {"Tumors": "3", "Patients": "3", "Rejected records": "1"}
+    # b.xml: its only tumor is rejected, its patient record (valid) is kept; it has the same patient number
+    # and sex as a.xml's first patient but no facility or name, so the pair waits for a reviewer.
+    assert metrics == {"Registry tumors": "3", "Registry patients": "3", "Pending linkage reviews": "1",
+                       "Tumor reports": "3", "Patient reports": "3", "Rejected records": "1"}
     assert "T" not in at.caption[0].value.split("last load ")[1][:16]   # a time for people, not ISO
 
 
@@ -46,7 +49,9 @@ def test_store_overview_withholds_small_totals(store, role):
     at = _as(role, "store.py")
     assert not at.exception
     assert {m.label: m.value for m in at.metric} == {
-        "Tumors": "fewer than 16", "Patients": "fewer than 16", "Rejected records": "fewer than 16"}
+        "Registry tumors": "fewer than 16", "Registry patients": "fewer than 16",
+        "Pending linkage reviews": "fewer than 16", "Tumor reports": "fewer than 16",
+        "Patient reports": "fewer than 16", "Rejected records": "fewer than 16"}
 
 
 @pytest.mark.parametrize("page", sorted(p.name for p in PAGES.glob("*.py") if p.name != "sign_in.py"))

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from registry import analysis
 from registry.analysis import case_totals, incidence_rates
+from registry.batches import store_info
 from registry.cohort import TumorFilter
 from registry.principal import Principal
 from tests.dashboard_session import session_token
@@ -49,11 +50,15 @@ def test_overview_renders_for_every_role(db: Path, role: str) -> None:
     at = _page("overview.py", role)
     assert not at.exception
     assert at.title[0].value == "Overview"
-    assert [m.label for m in at.metric] == ["Male", "Female"]
+    assert [m.label for m in at.metric] == ["Tumor reports", "Registry patients", "Registry tumors",
+                                            "Pending linkage reviews", "Male", "Female"]
     principal = Principal(f"pages-{role}", role, frozenset())
+    facts = store_info(principal, db)
+    assert [m.value for m in at.metric[:3]] == [f"{facts.tumor_reports:,}", f"{facts.patients:,}", f"{facts.tumors:,}"]
+    assert facts.tumor_reports > facts.tumors > facts.patients > 0     # reports of one tumor, tumors of one person
     everyone = TumorFilter(sexes=("1", "2"), first_year=2014, last_year=2023)
     rates = incidence_rates(principal, db, everyone, by=("sex",)).table.set_index("sex")
-    assert at.metric[1].value == f"{rates.loc['2', 'rate']:.1f} per 100,000"
+    assert at.metric[5].value == f"{rates.loc['2', 'rate']:.1f} per 100,000"
     top = at.dataframe[0].value
     top = top.assign(**{column: _numbers(top[column]) for column in ("male", "female", "total")})
     totals = case_totals(principal, db, everyone, by=("reporting_site",)).table.set_index("reporting_site")["count"]

@@ -27,7 +27,8 @@ TUMOR = {"primarySite": "C509", "dateOfDiagnosis": "20200101", "behaviorCodeIcdO
 @pytest.fixture
 def store(write_xml, db_path, monkeypatch) -> Path:
     """Three breast tumors: a registrar sees the count 3, a researcher sees it withheld."""
-    ingest_file(write_xml("a.xml", [(PATIENT, [TUMOR, TUMOR]), ({**PATIENT, "patientIdNumber": "2"}, [TUMOR])]),
+    ingest_file(write_xml("a.xml", [(PATIENT, [{**TUMOR, "laterality": "1"}, {**TUMOR, "laterality": "2"}]),
+                                    ({**PATIENT, "patientIdNumber": "2", "dateOfBirth": "19700505"}, [TUMOR])]),
                 db_path=db_path)
     monkeypatch.setenv("REGISTRY_DB", str(db_path))
     monkeypatch.setattr(accounts, "PASSWORD_HASHER", CHEAP_HASHER)

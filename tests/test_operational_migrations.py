@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PINNED = ROOT / "tests" / "reference" / "operational_schema_v4.json"
 OLD_NAMES = [(1, "0001_operational"), (2, "0002_released_cell"), (3, "0003_audit_event_account"),
              (4, "0004_web_session")]
+# Migrations written as .sql files from the start, and the objects they add.
+LATER_NAMES = [(5, "0005_link_review")]
+LATER_OBJECTS = {"link_review", "link_review_status", "sqlite_autoindex_link_review_1"}
 
 
 def _schema(path: Path) -> list[list[str | None]]:
@@ -38,14 +41,21 @@ def test_migrations_are_the_numbered_sql_files_in_order():
     assert [(number, name) for number, name, _ in MIGRATIONS][:4] == OLD_NAMES
 
 
-def test_a_new_store_has_the_pinned_schema(tmp_path):
+def _split(schema: list[list[str | None]]) -> tuple[list[list[str | None]], set[str]]:
+    """The objects of the pinned version 4, and the names of those later migrations added."""
+    return [row for row in schema if row[1] not in LATER_OBJECTS], {str(row[1]) for row in schema
+                                                                  if row[1] in LATER_OBJECTS}
+
+
+def test_a_new_store_has_the_pinned_schema_and_the_later_migrations(tmp_path):
     ops = open_operational_store(path=tmp_path / "new.ops.sqlite")
-    assert _schema(ops.path) == _pinned()
+    assert _split(_schema(ops.path)) == (_pinned(), LATER_OBJECTS)
     with sqlite3.connect(ops.path) as con:
-        assert con.execute("SELECT number, name FROM schema_migration ORDER BY number").fetchall() == OLD_NAMES
+        assert con.execute("SELECT number, name FROM schema_migration ORDER BY number").fetchall() == \
+            OLD_NAMES + LATER_NAMES
 
 
-def test_a_store_at_version_4_migrates_as_a_no_op(tmp_path):
+def test_a_store_at_version_4_gains_only_the_later_migrations(tmp_path):
     path = tmp_path / "old.ops.sqlite"
     objects = [row for row in _pinned() if row[3] is not None]
     order = {"table": 0, "index": 1, "trigger": 2}
@@ -55,9 +65,10 @@ def test_a_store_at_version_4_migrates_as_a_no_op(tmp_path):
         con.executemany("INSERT INTO schema_migration VALUES (?, ?, '2026-01-01T00:00:00.000000+00:00')", OLD_NAMES)
     before = _schema(path)
     ops = open_operational_store(path=path)
-    assert _schema(path) == before
+    assert _split(_schema(path)) == (before, LATER_OBJECTS)
     with sqlite3.connect(path) as con:
-        assert con.execute("SELECT number, name FROM schema_migration ORDER BY number").fetchall() == OLD_NAMES
+        assert con.execute("SELECT number, name FROM schema_migration ORDER BY number").fetchall() == \
+            OLD_NAMES + LATER_NAMES
     assert verify_chain(ops).ok
 
 

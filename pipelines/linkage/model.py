@@ -36,6 +36,7 @@ generates) on the synthetic sample registry: 0.9996 at 150k reports, 0.9996 at 1
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +45,9 @@ from typing import Any
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
+from splink.internals.exceptions import SplinkException
 
+log = logging.getLogger(__name__)
 UNIQUE_ID = "source_patient_id"
 MODEL_VERSION = 1
 DEFAULT_THRESHOLDS = {"upper": 6.0, "lower": 2.0}   # match weights; docs/linkage.md gives their precision and recall
@@ -215,10 +218,15 @@ def train(db_api: Any, identities: Any, *, seed: int = 1, thresholds: dict[str, 
         return default_model(_row_count(identities), thresholds)
     sdf = db_api.register(_model_frame(identities), table_name="linkage_identity_train")
     linker = Linker(sdf, settings_creator())
-    linker.training.estimate_probability_two_random_records_match(list(_DETERMINISTIC_RULES), recall=0.8)
-    linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
-    for rule in _EM_RULES:
-        linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=1.0)
+    try:
+        linker.training.estimate_probability_two_random_records_match(list(_DETERMINISTIC_RULES), recall=0.8)
+        linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+        for rule in _EM_RULES:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=1.0)
+    except SplinkException as exc:   # e.g. one facility only: no cross-facility pairs to learn m from
+        log.warning("the linkage model cannot be trained on these %s records (%s); using the default model",
+                    _row_count(identities), str(exc).splitlines()[0])
+        return default_model(_row_count(identities), thresholds)
     settings = floor_m_probabilities(linker.misc.save_model_to_json())
     return LinkageModel(version=version, settings_json=json.dumps(settings, sort_keys=True),
                         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
