@@ -13,7 +13,6 @@ taken from all records, so the weights are those a full run would give.
 
 from __future__ import annotations
 
-import itertools
 import math
 from typing import Any
 
@@ -23,20 +22,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from splink import Linker
 
-from pipelines.linkage.model import UNIQUE_ID, LinkageModel, _model_frame
+from pipelines.linkage.model import UNIQUE_ID, LinkageModel, model_frame, register
 
 EDGE_COLUMNS = ("left_id", "right_id", "match_weight", "match_probability", "method")
 _TF_COLUMNS = ("name_last", "name_first")
-_names = itertools.count(1)
 
 
 def _table(identities: pa.Table | pd.DataFrame) -> pa.Table:
-    frame = _model_frame(identities)
+    frame = model_frame(identities)
     return frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
-
-
-def _register(db_api: Any, table: pa.Table, role: str) -> Any:
-    return db_api.register(table, table_name=f"linkage_{role}_{next(_names)}")
 
 
 def comparison_names(model: LinkageModel) -> list[str]:
@@ -68,7 +62,7 @@ def _probabilistic(db_api: Any, table: pa.Table, model: LinkageModel, new_ids: s
                    floor: float, names: list[str]) -> pd.DataFrame:
     settings = model.settings()
     settings["link_type"] = "dedupe_only"
-    everyone = _register(db_api, table, "all")
+    everyone = register(db_api, table, "all")
     linker = Linker(everyone, settings)
     if new_ids is None:
         frames = [linker.inference.predict(threshold_match_weight=floor, warning_mode="never")]
@@ -76,8 +70,8 @@ def _probabilistic(db_api: Any, table: pa.Table, model: LinkageModel, new_ids: s
         for column in _TF_COLUMNS:
             linker.table_management.compute_tf_table(column)
         is_new = pc.is_in(table[UNIQUE_ID], pa.array(sorted(new_ids), pa.int64()))
-        new = _register(db_api, table.filter(is_new), "new")
-        old = _register(db_api, table.filter(pc.invert(is_new)), "old")
+        new = register(db_api, table.filter(is_new), "new")
+        old = register(db_api, table.filter(pc.invert(is_new)), "old")
         frames = [linker.inference.predict_between(old, new, threshold_match_weight=floor, warning_mode="never"),
                   linker.inference.predict_within(new, threshold_match_weight=floor, warning_mode="never")]
     parts = [_edge_frame(frame.as_pandas_dataframe(), names) for frame in frames]
@@ -134,7 +128,7 @@ def explain_pair(db_api: Any, identities: pa.Table | pd.DataFrame, model: Linkag
     """For one pair of records of ``identities``: comparison -> (the level they fall in, its match weight),
     term frequencies taken from ``identities``. What a reviewer reads next to a pair."""
     table = _table(identities)
-    linker = Linker(_register(db_api, table, "explain"), model.settings())
+    linker = Linker(register(db_api, table, "explain"), model.settings())
     rows = {row[UNIQUE_ID]: row for row in table.filter(
         pc.is_in(table[UNIQUE_ID], pa.array([left_id, right_id], pa.int64()))).to_pylist()}
     scored = linker.inference.score_pair(rows[left_id], rows[right_id]).as_pandas_dataframe().iloc[0]
