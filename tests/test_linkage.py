@@ -142,7 +142,9 @@ def _dob(text: str) -> dict[str, object]:
 def test_birth_date_levels(sample: dict[str, object]) -> None:
     assert _explain(sample, _dob("19530412"), _dob("19530412"))["dob"] == "Exact"
     assert _explain(sample, _dob("19530412"), _dob("19531204"))["dob"] == "Day and month swapped"
-    assert _explain(sample, _dob("19530412"), _dob("19350412"))["dob"] == "One of year, month, day differs"
+    assert _explain(sample, _dob("19530412"), _dob("19350412"))["dob"] == "One digit or two adjacent digits"
+    assert _explain(sample, _dob("19530412"), _dob("19530417"))["dob"] == "One digit or two adjacent digits"
+    assert _explain(sample, _dob("19530412"), _dob("19600412"))["dob"] == "One of year, month, day differs"
     partial = {"dob": "195304", "dob_year": "1953", "dob_month": "04", "dob_day": None, "dob_precision": "M"}
     assert _explain(sample, _dob("19530412"), partial)["dob"] == "Partial dates agree"
     assert _explain(sample, _dob("19530412"), _dob("19531111"))["dob"] == "Same year"
