@@ -24,9 +24,6 @@ from splink import Linker
 
 from pipelines.linkage.model import UNIQUE_ID, LinkageModel, model_frame, register
 
-EDGE_COLUMNS = ("left_id", "right_id", "match_weight", "match_probability", "method")
-_TF_COLUMNS = ("name_last", "name_first")
-
 
 def _table(identities: pa.Table | pd.DataFrame) -> pa.Table:
     frame = model_frame(identities)
@@ -67,15 +64,20 @@ def _probabilistic(db_api: Any, table: pa.Table, model: LinkageModel, new_ids: s
     if new_ids is None:
         frames = [linker.inference.predict(threshold_match_weight=floor, warning_mode="never")]
     else:
-        for column in _TF_COLUMNS:
+        for column in _tf_columns(settings):
             linker.table_management.compute_tf_table(column)
         is_new = pc.is_in(table[UNIQUE_ID], pa.array(sorted(new_ids), pa.int64()))
         new = register(db_api, table.filter(is_new), "new")
         old = register(db_api, table.filter(pc.invert(is_new)), "old")
         frames = [linker.inference.predict_between(old, new, threshold_match_weight=floor, warning_mode="never"),
                   linker.inference.predict_within(new, threshold_match_weight=floor, warning_mode="never")]
-    parts = [_edge_frame(frame.as_pandas_dataframe(), names) for frame in frames]
-    return pd.concat(parts, ignore_index=True) if parts else _empty(names)
+    return pd.concat([_edge_frame(frame.as_pandas_dataframe(), names) for frame in frames], ignore_index=True)
+
+
+def _tf_columns(settings: dict[str, Any]) -> list[str]:
+    """The columns whose term frequencies adjust a comparison (computed over all records)."""
+    return sorted({level["tf_adjustment_column"] for comparison in settings["comparisons"]
+                   for level in comparison["comparison_levels"] if level.get("tf_adjustment_column")})
 
 
 def _edge_frame(pred: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -91,15 +93,6 @@ def _edge_frame(pred: pd.DataFrame, names: list[str]) -> pd.DataFrame:
             weight = weight + pred[f"mw_tf_adj_{name}"].to_numpy(float)
         out[f"weight_{name}"] = weight
     return out
-
-
-def _empty(names: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame({"left_id": pd.Series(dtype=np.int64), "right_id": pd.Series(dtype=np.int64),
-                          "match_weight": pd.Series(dtype=float), "match_probability": pd.Series(dtype=float),
-                          "method": pd.Series(dtype=object)})
-    for name in names:
-        frame[f"weight_{name}"] = pd.Series(dtype=float)
-    return frame
 
 
 def deterministic_edges(identities: pa.Table | pd.DataFrame, new_ids: set[int] | None = None) -> pd.DataFrame:
