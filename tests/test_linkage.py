@@ -18,6 +18,7 @@ from pipelines.linkage.identity import first_name_table, no_identity_ids
 from pipelines.linkage.quality import pairwise_quality, sample_truth
 from pipelines.linkage.scoring import deterministic_edges, explain_pair
 from pipelines.load import ingest_file
+from registry.errors import NotComputable
 
 TUMOR = {"primarySite": "C509", "dateOfDiagnosis": "20200101", "reportingFacility": "0000000101",
          "addrAtDxPostalCode": "666141234", "addrAtDxCity": "Topeka", "addrAtDxState": "KS",
@@ -94,6 +95,13 @@ def test_a_record_with_nothing_identifying_is_flagged(identity_store: Path, iden
     assert not anonymous["has_identity"].any()
     with duckdb.connect(str(identity_store), read_only=True) as con:
         assert no_identity_ids(extract(con)) == set(anonymous["source_patient_id"])
+
+
+def test_training_on_too_few_records_is_a_clear_error(identity_store: Path) -> None:
+    with duckdb.connect(str(identity_store), read_only=True) as con:
+        table = extract(con)
+    with pytest.raises(NotComputable, match="cannot train the linkage model on 6 identity rows"):
+        train(DuckDBAPI(duckdb.connect()), table)
 
 
 def test_nickname_forms_meet_for_nicknames_only() -> None:
@@ -200,6 +208,7 @@ def test_incremental_scoring_finds_what_a_full_run_finds(sample: dict[str, objec
     full = full[full["left_id"].isin(new) | full["right_id"].isin(new)].reset_index(drop=True)
     incremental = score(sample["api"], table, model, new_ids=new)
     assert set(full["method"]) == {"deterministic", "probabilistic"}
+    assert score(sample["api"], table, model, new_ids=set()).empty
     keys = ["left_id", "right_id"]
     merged = full.merge(incremental, on=keys, how="outer", suffixes=("_full", "_new"), indicator=True)
     assert (merged["_merge"] == "both").all()

@@ -48,6 +48,9 @@ from typing import Any
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
+from splink.internals.exceptions import SplinkException
+
+from registry.errors import NotComputable
 
 UNIQUE_ID = "source_patient_id"
 _TABLE_NUMBERS = itertools.count(1)
@@ -215,14 +218,19 @@ def train(db_api: Any, identities: Any, *, seed: int = 1, thresholds: dict[str, 
 
     The probability that two random records match is estimated from deterministic rules, u by random
     sampling (fixed ``seed``), m by expectation maximisation over three blocking rules each of which leaves
-    other comparisons free.
+    other comparisons free. Raises ``NotComputable`` when the records are too few for that (a registry of a
+    few hundred records).
     """
     sdf = register(db_api, model_frame(identities), "train")
     linker = Linker(sdf, settings_creator())
-    linker.training.estimate_probability_two_random_records_match(list(_DETERMINISTIC_RULES), recall=0.8)
-    linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
-    for rule in _EM_RULES:
-        linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=1.0)
+    try:
+        linker.training.estimate_probability_two_random_records_match(list(_DETERMINISTIC_RULES), recall=0.8)
+        linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+        for rule in _EM_RULES:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=1.0)
+    except SplinkException as error:
+        raise NotComputable(f"cannot train the linkage model on {_row_count(identities):,} identity rows: too few "
+                            f"pairs of records from different facilities agree on a training rule ({error})") from error
     settings = floor_m_probabilities(linker.misc.save_model_to_json())
     return LinkageModel(version=version, settings_json=json.dumps(settings, sort_keys=True),
                         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
