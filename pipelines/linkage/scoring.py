@@ -98,7 +98,7 @@ def _edge_frame(pred: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 def deterministic_edges(identities: pa.Table | pd.DataFrame, new_ids: set[int] | None = None) -> pd.DataFrame:
     """Same reporting facility and same patient id number: each record to its group's smallest id.
 
-    With ``new_ids`` only the edges of the groups that hold a new record.
+    With ``new_ids`` only the edges that touch a new record.
     """
     frame = (identities.select([UNIQUE_ID, "reporting_facility", "patient_id_number"]).to_pandas()
              if isinstance(identities, pa.Table)
@@ -109,9 +109,8 @@ def deterministic_edges(identities: pa.Table | pd.DataFrame, new_ids: set[int] |
     heads = head.to_numpy(np.int64)
     keep = ids != heads
     if new_ids is not None:
-        new = np.isin(ids, np.fromiter(new_ids, np.int64, len(new_ids)))
-        group_has_new = pd.Series(new).groupby(heads).transform("any").to_numpy(bool)
-        keep &= group_has_new
+        new = np.fromiter(new_ids, np.int64, len(new_ids))
+        keep &= np.isin(ids, new) | np.isin(heads, new)
     return pd.DataFrame({"left_id": heads[keep], "right_id": ids[keep], "match_weight": math.inf,
                          "match_probability": 1.0, "method": "deterministic"})
 
