@@ -9,8 +9,9 @@ Then, in a fresh child process per run (a new interpreter, so each run's peak RS
 
 * **full**: ``extract`` every identity row from the store, ``train`` the model, ``score`` all candidate
   pairs, ``partition`` them with the model's thresholds. Timed step by step; the total is the sum.
-* **incremental**: the store's last files holding about ``--new`` source patient records play the new
-  file; the model of the full run is reused. Timed: ``extract`` of every record (the registry's identity
+* **incremental**: the store's last files holding at least ``--new`` source patient records play the new
+  file (a late diagnosis year: few of its patients are known), then ``--new`` records drawn at random
+  (seed 1; most have a match among the others); the model of the full run is reused. Timed: ``extract`` of every record (the registry's identity
   rows are re-read from the store, as the orchestration does) and ``score`` with ``new_ids``.
 
 Quality, outside the timings: pairwise precision and recall of the partition against the truth's person
@@ -158,7 +159,7 @@ def _last_batches(db: Path, new: int) -> list[int]:
 
 
 def child_incremental(db: Path, accept_9xx: bool, threads: int, memory: str, batches: list[int],
-                      model_in: Path) -> dict[str, Any]:
+                      model_in: Path, random_new: int = 0) -> dict[str, Any]:
     import logging
 
     import pyarrow as pa
@@ -175,8 +176,12 @@ def child_incremental(db: Path, accept_9xx: bool, threads: int, memory: str, bat
     with read_connection(db) as con:
         identities = extract(con, accept_ssn_area_9xx=accept_9xx)
     seconds["extract"] = time.perf_counter() - start
-    is_new = pc.is_in(identities["batch_id"], value_set=pa.array(batches, pa.int32()))
-    new_ids = set(identities.filter(is_new)["source_patient_id"].to_pylist())
+    if random_new:
+        import random
+        new_ids = set(random.Random(1).sample(identities["source_patient_id"].to_pylist(), random_new))
+    else:
+        is_new = pc.is_in(identities["batch_id"], value_set=pa.array(batches, pa.int32()))
+        new_ids = set(identities.filter(is_new)["source_patient_id"].to_pylist())
     t = time.perf_counter()
     edges = score(api, identities, model, new_ids=new_ids)
     seconds["score"] = time.perf_counter() - t
@@ -204,8 +209,10 @@ def run_size(tumors: int, cache: Path, modes: list[str], new: int, threads: int,
         model_file = db.parent / f"linkage-model-{mode}.json"
         common = [str(db), mode, str(threads), memory]
         full = _child(["full", *common, str(sample), str(new), str(model_file)])
-        inc = _child(["incremental", *common, json.dumps(full["new_batches"]), str(model_file)])
-        rows.append({"tumors": store.get("tumors", tumors), "ssn": mode, "full": full, "incremental": inc})
+        inc = _child(["incremental", *common, json.dumps(full["new_batches"]), str(model_file), "0"])
+        scattered = _child(["incremental", *common, "[]", str(model_file), str(new)])
+        rows.append({"tumors": store.get("tumors", tumors), "ssn": mode, "full": full, "incremental": inc,
+                     "incremental_random": scattered})
         _print_row(rows[-1])
     return rows
 
@@ -222,9 +229,10 @@ def _print_row(row: dict[str, Any]) -> None:
                                               if k not in ("all_rules", "true_pairs")))
     print(f"  full: {s['total']:.1f} s (extract {s['extract']:.1f}, train {s['train']:.1f}, score {s['score']:.1f}, "
           f"partition {s['partition']:.1f}), {full['edges']:,} edges, peak RSS {full['peak_rss_gb']:.2f} GB")
-    print(f"  incremental: {inc['new_records']:,} new records vs {inc['records'] - inc['new_records']:,}: "
-          f"{inc['seconds']['total']:.1f} s (extract {inc['seconds']['extract']:.1f}, score {inc['seconds']['score']:.1f}), "
-          f"{inc['edges']:,} edges, peak RSS {inc['peak_rss_gb']:.2f} GB")
+    for label, run in (("last files", inc), ("random records", row["incremental_random"])):
+        print(f"  incremental ({label}): {run['new_records']:,} new records vs {run['records'] - run['new_records']:,}: "
+              f"{run['seconds']['total']:.1f} s (extract {run['seconds']['extract']:.1f}, "
+              f"score {run['seconds']['score']:.1f}), {run['edges']:,} edges, peak RSS {run['peak_rss_gb']:.2f} GB")
     for g in full["grid"]:
         print(f"    upper {g['upper']:>4} lower {g['lower']:>4}: precision {g['precision']:.5f} "
               f"recall {g['recall']:.5f} review {100 * g['review_share']:.2f}%")
@@ -237,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         if kind == "full":
             result = child_full(db, Path(argv[6]), mode == "accept", threads, memory, int(argv[7]), Path(argv[8]))
         else:
-            result = child_incremental(db, mode == "accept", threads, memory, json.loads(argv[6]), Path(argv[7]))
+            result = child_incremental(db, mode == "accept", threads, memory, json.loads(argv[6]), Path(argv[7]),
+                                       int(argv[8]))
         print(json.dumps(result))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

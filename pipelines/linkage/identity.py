@@ -27,7 +27,7 @@ PLACEHOLDER_SSNS = ("000000000", "111111111", "222222222", "333333333", "4444444
 
 HUB_NICKNAMES = 3       # a first name with this many nicknames is its own canonical form
 
-_NAME = ("nullif(trim(regexp_replace(regexp_replace(upper(strip_accents(coalesce({v}, ''))), '[''`.]', '', 'g'), "
+_NAME = ("nullif(trim(regexp_replace(regexp_replace(upper(strip_accents({v})), '[''`.]', '', 'g'), "
          "'[^A-Z]+', ' ', 'g')), '')")
 
 _SQL = f"""
@@ -61,32 +61,39 @@ WITH pitem AS (
     FROM tumor
     WHERE $all_batches OR list_contains($batches, batch_id)
     GROUP BY patient_id
+), spelled AS (
+    SELECT DISTINCT v FROM (
+        SELECT unnest([name_last, name_first, name_middle, name_birth_surname]) AS v FROM pitem
+        UNION ALL SELECT city FROM titem) AS written
+    WHERE v IS NOT NULL
+), clean AS (   -- each distinct spelling cleaned once (names repeat a great deal); placeholders are no name
+    SELECT v, CASE WHEN c IN (SELECT unnest($placeholders)) THEN NULL ELSE c END AS c
+    FROM (SELECT v, {_NAME.format(v='v')} AS c FROM spelled) AS cleaned
 ), raw AS (
     SELECT p.patient_id AS source_patient_id, p.batch_id,
            nullif(trim(t.facility), '') AS reporting_facility,
            nullif(trim(p.patient_id_number), '') AS patient_id_number,
            nullif(regexp_replace(upper(coalesce(ti.mrn, '')), '[^A-Z0-9]', '', 'g'), '') AS medical_record_number,
-           {_NAME.format(v='i.name_last')} AS name_last,
-           {_NAME.format(v='i.name_first')} AS name_first,
-           {_NAME.format(v='i.name_middle')} AS name_middle,
-           {_NAME.format(v='i.name_birth_surname')} AS name_birth_surname,
+           last.c AS name_last, first.c AS name_first, middle.c AS name_middle, birth.c AS name_birth_surname,
            regexp_replace(coalesce(i.ssn, ''), '[^0-9]', '', 'g') AS ssn_digits,
            trim(coalesce(i.dob, '')) AS dob_raw,
            CASE WHEN p.sex IN ('1', '2', '3', '4', '5', '6') THEN p.sex END AS sex,
            CASE WHEN regexp_full_match(substr(trim(t.postal), 1, 5), '[0-9]{{5}}')
                  AND substr(trim(t.postal), 1, 5) NOT IN ('00000', '99999', '88888')
                 THEN substr(trim(t.postal), 1, 5) END AS zip5,
-           t.county_fips,
-           {_NAME.format(v='ti.city')} AS city
+           t.county_fips, city.c AS city
     FROM patient p
     LEFT JOIN pitem i ON i.batch_id = p.batch_id AND i.patient_seq = p.patient_seq
     LEFT JOIN titem ti ON ti.batch_id = p.batch_id AND ti.patient_seq = p.patient_seq
     LEFT JOIN tfirst t ON t.patient_id = p.patient_id
+    LEFT JOIN clean last ON last.v = i.name_last
+    LEFT JOIN clean first ON first.v = i.name_first
+    LEFT JOIN clean middle ON middle.v = i.name_middle
+    LEFT JOIN clean birth ON birth.v = i.name_birth_surname
+    LEFT JOIN clean city ON city.v = ti.city
     WHERE $all_batches OR list_contains($batches, p.batch_id)
 ), named AS (
-    SELECT * REPLACE (
-               CASE WHEN name_last IN (SELECT unnest($placeholders)) THEN NULL ELSE name_last END AS name_last,
-               CASE WHEN name_first IN (SELECT unnest($placeholders)) THEN NULL ELSE name_first END AS name_first),
+    SELECT *,
            CASE WHEN regexp_full_match(substr(dob_raw, 1, 4), '(18|19|20)[0-9][0-9]') THEN substr(dob_raw, 1, 4)
                 END AS dob_year,
            CASE WHEN regexp_full_match(substr(dob_raw, 5, 2), '[0-9][0-9]')

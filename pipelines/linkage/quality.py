@@ -1,4 +1,4 @@
-"""How good a linkage is against known truth: pairwise precision and recall, blocking recall.
+"""How good a linkage is against known truth: pairwise precision and recall.
 
 Pairs are pairs of source patient records; a pair is linked when both records are in one cluster and truly
 matching when both belong to one true person. Counting is done on cluster x person cells, so it costs the
@@ -44,18 +44,6 @@ def pairwise_quality(cluster_of: dict[int, int], person_of: dict[int, int]) -> P
     return PairQuality(true_pairs=_pairs(frame.groupby("person").size()),
                        linked_pairs=_pairs(frame.groupby("cluster").size()),
                        correct_pairs=_pairs(frame.groupby(["cluster", "person"]).size()))
-
-
-def blocking_recall(edges: pd.DataFrame, person_of: dict[int, int]) -> float:
-    """Share of truly matching pairs present in ``edges`` (left_id, right_id): every matching pair, not
-    just a spanning set, has to be generated for this to reach 1."""
-    truth = pd.DataFrame({"id": list(person_of), "person": list(person_of.values())})
-    true_pairs = _pairs(truth.groupby("person").size())
-    person = truth.set_index("id")["person"]
-    left = edges["left_id"].map(person)
-    right = edges["right_id"].map(person)
-    found = int(((left == right) & left.notna()).sum())
-    return found / true_pairs if true_pairs else 1.0
 
 
 def sample_truth(con: duckdb.DuckDBPyConnection, sample_folder: Path) -> dict[int, int]:

@@ -13,7 +13,6 @@ taken from all records, so the weights are those a full run would give.
 
 from __future__ import annotations
 
-import itertools
 import math
 from typing import Any
 
@@ -23,20 +22,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from splink import Linker
 
-from pipelines.linkage.model import UNIQUE_ID, LinkageModel, _model_frame
-
-EDGE_COLUMNS = ("left_id", "right_id", "match_weight", "match_probability", "method")
-_TF_COLUMNS = ("name_last", "name_first")
-_names = itertools.count(1)
+from pipelines.linkage.model import UNIQUE_ID, LinkageModel, model_frame, register
 
 
 def _table(identities: pa.Table | pd.DataFrame) -> pa.Table:
-    frame = _model_frame(identities)
+    frame = model_frame(identities)
     return frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
-
-
-def _register(db_api: Any, table: pa.Table, role: str) -> Any:
-    return db_api.register(table, table_name=f"linkage_{role}_{next(_names)}")
 
 
 def comparison_names(model: LinkageModel) -> list[str]:
@@ -68,20 +59,25 @@ def _probabilistic(db_api: Any, table: pa.Table, model: LinkageModel, new_ids: s
                    floor: float, names: list[str]) -> pd.DataFrame:
     settings = model.settings()
     settings["link_type"] = "dedupe_only"
-    everyone = _register(db_api, table, "all")
+    everyone = register(db_api, table, "all")
     linker = Linker(everyone, settings)
     if new_ids is None:
         frames = [linker.inference.predict(threshold_match_weight=floor, warning_mode="never")]
     else:
-        for column in _TF_COLUMNS:
+        for column in _tf_columns(settings):
             linker.table_management.compute_tf_table(column)
         is_new = pc.is_in(table[UNIQUE_ID], pa.array(sorted(new_ids), pa.int64()))
-        new = _register(db_api, table.filter(is_new), "new")
-        old = _register(db_api, table.filter(pc.invert(is_new)), "old")
+        new = register(db_api, table.filter(is_new), "new")
+        old = register(db_api, table.filter(pc.invert(is_new)), "old")
         frames = [linker.inference.predict_between(old, new, threshold_match_weight=floor, warning_mode="never"),
                   linker.inference.predict_within(new, threshold_match_weight=floor, warning_mode="never")]
-    parts = [_edge_frame(frame.as_pandas_dataframe(), names) for frame in frames]
-    return pd.concat(parts, ignore_index=True) if parts else _empty(names)
+    return pd.concat([_edge_frame(frame.as_pandas_dataframe(), names) for frame in frames], ignore_index=True)
+
+
+def _tf_columns(settings: dict[str, Any]) -> list[str]:
+    """The columns whose term frequencies adjust a comparison (computed over all records)."""
+    return sorted({level["tf_adjustment_column"] for comparison in settings["comparisons"]
+                   for level in comparison["comparison_levels"] if level.get("tf_adjustment_column")})
 
 
 def _edge_frame(pred: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -99,19 +95,10 @@ def _edge_frame(pred: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     return out
 
 
-def _empty(names: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame({"left_id": pd.Series(dtype=np.int64), "right_id": pd.Series(dtype=np.int64),
-                          "match_weight": pd.Series(dtype=float), "match_probability": pd.Series(dtype=float),
-                          "method": pd.Series(dtype=object)})
-    for name in names:
-        frame[f"weight_{name}"] = pd.Series(dtype=float)
-    return frame
-
-
 def deterministic_edges(identities: pa.Table | pd.DataFrame, new_ids: set[int] | None = None) -> pd.DataFrame:
     """Same reporting facility and same patient id number: each record to its group's smallest id.
 
-    With ``new_ids`` only the edges of the groups that hold a new record.
+    With ``new_ids`` only the edges that touch a new record.
     """
     frame = (identities.select([UNIQUE_ID, "reporting_facility", "patient_id_number"]).to_pandas()
              if isinstance(identities, pa.Table)
@@ -122,9 +109,8 @@ def deterministic_edges(identities: pa.Table | pd.DataFrame, new_ids: set[int] |
     heads = head.to_numpy(np.int64)
     keep = ids != heads
     if new_ids is not None:
-        new = np.isin(ids, np.fromiter(new_ids, np.int64, len(new_ids)))
-        group_has_new = pd.Series(new).groupby(heads).transform("any").to_numpy(bool)
-        keep &= group_has_new
+        new = np.fromiter(new_ids, np.int64, len(new_ids))
+        keep &= np.isin(ids, new) | np.isin(heads, new)
     return pd.DataFrame({"left_id": heads[keep], "right_id": ids[keep], "match_weight": math.inf,
                          "match_probability": 1.0, "method": "deterministic"})
 
@@ -134,7 +120,7 @@ def explain_pair(db_api: Any, identities: pa.Table | pd.DataFrame, model: Linkag
     """For one pair of records of ``identities``: comparison -> (the level they fall in, its match weight),
     term frequencies taken from ``identities``. What a reviewer reads next to a pair."""
     table = _table(identities)
-    linker = Linker(_register(db_api, table, "explain"), model.settings())
+    linker = Linker(register(db_api, table, "explain"), model.settings())
     rows = {row[UNIQUE_ID]: row for row in table.filter(
         pc.is_in(table[UNIQUE_ID], pa.array([left_id, right_id], pa.int64()))).to_pylist()}
     scored = linker.inference.score_pair(rows[left_id], rows[right_id]).as_pandas_dataframe().iloc[0]
