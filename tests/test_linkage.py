@@ -15,10 +15,10 @@ from splink import DuckDBAPI
 
 from pipelines.linkage import LinkageModel, extract, partition, score, train
 from pipelines.linkage.identity import first_name_table, no_identity_ids
+from pipelines.linkage.model import default_model
 from pipelines.linkage.quality import pairwise_quality, sample_truth
 from pipelines.linkage.scoring import deterministic_edges, explain_pair
 from pipelines.load import ingest_file
-from registry.errors import NotComputable
 
 TUMOR = {"primarySite": "C509", "dateOfDiagnosis": "20200101", "reportingFacility": "0000000101",
          "addrAtDxPostalCode": "666141234", "addrAtDxCity": "Topeka", "addrAtDxState": "KS",
@@ -97,11 +97,14 @@ def test_a_record_with_nothing_identifying_is_flagged(identity_store: Path, iden
         assert no_identity_ids(extract(con)) == set(anonymous["source_patient_id"])
 
 
-def test_training_on_too_few_records_is_a_clear_error(identity_store: Path) -> None:
+def test_a_registry_too_small_to_train_gets_the_default_model(identity_store: Path) -> None:
     with duckdb.connect(str(identity_store), read_only=True) as con:
         table = extract(con)
-    with pytest.raises(NotComputable, match="cannot train the linkage model on 6 identity rows"):
-        train(DuckDBAPI(duckdb.connect()), table)
+    model = train(DuckDBAPI(duckdb.connect()), table)
+    assert model.trained_at == "default" and model.records == 6
+    assert model.settings() == default_model(6).settings()
+    assert all(level.get("m_probability") for comparison in model.settings()["comparisons"]
+               for level in comparison["comparison_levels"] if not level.get("is_null_level"))
 
 
 def test_nickname_forms_meet_for_nicknames_only() -> None:
