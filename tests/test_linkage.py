@@ -103,8 +103,7 @@ def test_a_registry_too_small_to_train_gets_the_default_model(identity_store: Pa
     model = train(DuckDBAPI(duckdb.connect()), table)
     assert model.trained_at == "default" and model.records == 6
     assert model.settings() == default_model(6).settings()
-    assert all(level.get("m_probability") for comparison in model.settings()["comparisons"]
-               for level in comparison["comparison_levels"] if not level.get("is_null_level"))
+    assert model.settings()["probability_two_random_records_match"] < 0.01
 
 
 def test_nickname_forms_meet_for_nicknames_only() -> None:
