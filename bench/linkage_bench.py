@@ -78,7 +78,7 @@ def _blocking_recall(identities: Any, truth: dict[int, int]) -> dict[str, float]
     """Share of truly matching pairs each prediction blocking rule generates, and all of them together."""
     import pandas as pd
 
-    from pipelines.linkage.model import PREDICTION_BLOCKS
+    from registry.linkage.model import PREDICTION_BLOCKS
 
     con = _memory_db()
     con.register("ident", identities.select(["source_patient_id", "reporting_facility", "patient_id_number",
@@ -101,9 +101,9 @@ def child_full(db: Path, sample: Path, accept_9xx: bool, threads: int, memory: s
                model_out: Path) -> dict[str, Any]:
     import logging
 
-    from pipelines.linkage import extract, partition, score, train
-    from pipelines.linkage.identity import no_identity_ids
-    from pipelines.linkage.quality import pairwise_quality, sample_truth
+    from registry.linkage import extract, partition, score, train
+    from registry.linkage.identity import no_identity_ids
+    from registry.linkage.quality import pairwise_quality, sample_truth
     from registry.store import read_connection
 
     logging.getLogger("splink").setLevel(logging.WARNING)
@@ -165,7 +165,7 @@ def child_incremental(db: Path, accept_9xx: bool, threads: int, memory: str, bat
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from pipelines.linkage import LinkageModel, extract, score
+    from registry.linkage import LinkageModel, extract, score
     from registry.store import read_connection
 
     logging.getLogger("splink").setLevel(logging.WARNING)

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.linkage.quality import pairwise_quality, sample_truth
 from registry.analysis import incidence_rates, population_counts
 from registry.cohort import TumorFilter
 from registry.link_review import pending_counts
+from registry.linkage.quality import pairwise_quality, sample_truth
 from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry.stats.rates import age_adjusted_rates

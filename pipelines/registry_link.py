@@ -30,9 +30,9 @@ import pandas as pd
 import pyarrow as pa
 from splink import DuckDBAPI
 
-from pipelines.linkage import LinkageModel, Partition, extract, partition, score, train
-from pipelines.linkage.identity import no_identity_ids
 from registry.link_review import Decision, ReviewPair, decisions, pending_counts, queue_pairs
+from registry.linkage import LinkageModel, Partition, extract, partition, score, train
+from registry.linkage.identity import no_identity_ids
 from registry.linkage_store import (
     StoredModel,
     candidate_pairs,

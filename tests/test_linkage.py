@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 from splink import DuckDBAPI
 
-from pipelines.linkage import LinkageModel, extract, partition, score, train
-from pipelines.linkage.identity import first_name_table, no_identity_ids
-from pipelines.linkage.model import default_model
-from pipelines.linkage.quality import pairwise_quality, sample_truth
-from pipelines.linkage.scoring import deterministic_edges, explain_pair
 from pipelines.load import ingest_file
+from registry.linkage import LinkageModel, extract, partition, score, train
+from registry.linkage.identity import first_name_table, no_identity_ids
+from registry.linkage.model import default_model
+from registry.linkage.quality import pairwise_quality, sample_truth
+from registry.linkage.scoring import deterministic_edges, explain_pair
 
 TUMOR = {"primarySite": "C509", "dateOfDiagnosis": "20200101", "reportingFacility": "0000000101",
          "addrAtDxPostalCode": "666141234", "addrAtDxCity": "Topeka", "addrAtDxState": "KS",

@@ -6,9 +6,9 @@ turns the scored edges and reviewers' decisions into registry patients and a rev
 writes to the store: the caller records the model, the clusters and the reviews.
 """
 
-from pipelines.linkage.clusters import Link, Partition, partition
-from pipelines.linkage.identity import extract
-from pipelines.linkage.model import LinkageModel, train
-from pipelines.linkage.scoring import score_pairs as score
+from registry.linkage.clusters import Link, Partition, partition
+from registry.linkage.identity import extract
+from registry.linkage.model import LinkageModel, train
+from registry.linkage.scoring import score_pairs as score
 
 __all__ = ["LinkageModel", "Link", "Partition", "extract", "partition", "score", "train"]

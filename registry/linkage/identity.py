@@ -138,7 +138,7 @@ ORDER BY n.source_patient_id
 @cache
 def nickname_pairs() -> tuple[tuple[str, str], ...]:
     """(name, nickname) pairs of the shipped nickname list (``data/README.md`` names its source)."""
-    with (resources.files("pipelines.linkage") / "data" / "nicknames.csv").open("r", encoding="utf-8") as handle:
+    with (resources.files("registry.linkage") / "data" / "nicknames.csv").open("r", encoding="utf-8") as handle:
         return tuple((row["name"], row["nickname"]) for row in csv.DictReader(handle))
 
 

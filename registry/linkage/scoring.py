@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from splink import Linker
 
-from pipelines.linkage.model import UNIQUE_ID, LinkageModel, model_frame, register
+from registry.linkage.model import UNIQUE_ID, LinkageModel, model_frame, register
 
 
 def _table(identities: pa.Table | pd.DataFrame) -> pa.Table:
