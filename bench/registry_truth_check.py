@@ -86,8 +86,8 @@ def incidence(db: Path, sample: Path) -> dict[str, float]:
     """Statewide age-adjusted incidence of invasive tumors from the store and from the truth."""
     everyone = TumorFilter()
     stored = float(incidence_rates(CHECKER, db, everyone).table["rate"].iloc[0])
-    truth = pd.read_csv(sample / "truth" / "tumors.csv", usecols=["sex", "age", "diagnosis_date", "in_situ_extra"])
-    truth = truth[~truth["in_situ_extra"].astype(bool)]
+    truth = pd.read_csv(sample / "truth" / "tumors.csv", usecols=["sex", "age", "diagnosis_date", "stage_group"])
+    truth = truth[truth["stage_group"] != "in_situ"]   # invasive (behavior 3), as the store's rate counts
     years = pd.to_datetime(truth["diagnosis_date"]).dt.year
     population = population_counts(CHECKER, db, everyone).table
     truth = truth[years.between(everyone.first_year or years.min(), everyone.last_year or years.max())]

@@ -30,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 from splink import DuckDBAPI
 
+from registry.errors import StoreError
 from registry.link_review import Decision, ReviewPair, decisions, pending_counts, queue_pairs
 from registry.linkage import LinkageModel, Partition, extract, partition, score, train
 from registry.linkage.identity import no_identity_ids
@@ -237,6 +238,16 @@ def _score(identities: pa.Table, model: LinkageModel, new_ids: set[int] | None) 
 
 def link_registry(db_path: Path, *, user: str, retrain: bool = False, force: bool = False,
                   ops: OperationalStore | None = None) -> LinkSummary:
+    """Link every source record of the store into registry patients and tumors (see `_link`); a failure of
+    the store is a StoreError naming the store, and leaves the links as they were (one transaction)."""
+    try:
+        return _link(db_path, user=user, retrain=retrain, force=force, ops=ops)
+    except duckdb.Error as exc:
+        raise StoreError(f"{db_path}: linkage could not finish, the loaded reports wait for `registry link`: "
+                         f"{str(exc).splitlines()[0]}") from exc
+
+
+def _link(db_path: Path, *, user: str, retrain: bool, force: bool, ops: OperationalStore | None) -> LinkSummary:
     """Link every source record of the store into registry patients and tumors (see the module doc).
 
     Without `force` or `retrain`, returns at once when every report is linked already; with `force` the

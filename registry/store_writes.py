@@ -29,6 +29,8 @@ from registry.store import (
 )
 
 WRITE_MEMORY_LIMIT = "384MB"
+LINK_MEMORY_LIMIT = "1GB"       # consolidation aggregates many items per registry tumor
+CONSOLIDATION_CHUNK = 50_000     # registry patients consolidated at a time
 STORE_ALIAS = "registry_store"   # the store's name while attached to a loader's staging database
 
 
@@ -255,18 +257,8 @@ def write_registry_links(db_path: Path, *, patient_links: pa.Table, tumor_links:
     every registry patient whose reports changed (those the changed records join and those they leave).
     `pairs` (the columns of `patient_pair`) are added to the candidate pairs, or replace them all.
     """
-    from registry.consolidation import (
-        PATIENT_RULES,
-        SEQUENCE_NUMBERS,
-        TUMOR_RULES,
-        provenance_select,
-        registry_patient_select,
-        registry_treatment_select,
-        registry_tumor_select,
-    )
-    from registry.site_recode import tumor_site_recodes
-
     with write_connection(db_path) as con, transaction(con):
+        con.execute("SET memory_limit = ?", [LINK_MEMORY_LIMIT])
         con.register("new_patient_links", patient_links)
         con.register("new_tumor_links", tumor_links)
         con.register("scope_ids", pa.table({"patient_id": pa.array(list(scope), pa.int64())}))
@@ -289,29 +281,55 @@ def write_registry_links(db_path: Path, *, patient_links: pa.Table, tumor_links:
                     " OR (level = 1 AND entity_id IN (SELECT patient_id FROM link_scope))")
         con.execute("DELETE FROM registry_tumor WHERE patient_id IN (SELECT patient_id FROM link_scope)")
         con.execute("DELETE FROM registry_patient WHERE patient_id IN (SELECT patient_id FROM link_scope)")
-
-        con.execute(f"CREATE TEMP TABLE consolidated_patient AS {registry_patient_select()}")
-        con.execute(f"CREATE TEMP TABLE consolidated_tumor AS {registry_tumor_select()}")
-        con.execute("INSERT INTO registry_patient BY NAME SELECT COLUMNS(lambda c: NOT starts_with(c, '_from_')) FROM consolidated_patient")
-        con.execute("INSERT INTO registry_tumor BY NAME SELECT COLUMNS(lambda c: NOT starts_with(c, '_from_')) FROM consolidated_tumor")
-        con.execute(f"INSERT INTO consolidated_value BY NAME {provenance_select(1, 'consolidated_patient', PATIENT_RULES)}")
-        con.execute(f"INSERT INTO consolidated_value BY NAME {provenance_select(2, 'consolidated_tumor', TUMOR_RULES)}")
-        con.execute(f"INSERT INTO registry_treatment BY NAME {registry_treatment_select()}")
-
-        tumors = con.execute("SELECT tumor_id, primary_site, histology, behavior, diagnosis_year "
-                             "FROM consolidated_tumor").df()
-        if not tumors.empty:
-            con.register("scope_recode", pa.table({"tumor_id": tumors["tumor_id"].to_numpy(),
-                                                   "code": tumor_site_recodes(tumors)}))
-            con.execute("UPDATE registry_tumor SET site_recode = s.code FROM scope_recode s "
-                        "WHERE registry_tumor.tumor_id = s.tumor_id")
-            con.unregister("scope_recode")
-        con.execute(f"UPDATE registry_tumor SET sequence_number_central = s.sequence_number_central "
-                    f"FROM ({SEQUENCE_NUMBERS}) s WHERE registry_tumor.tumor_id = s.tumor_id")
-        for name in ("link_scope", "scope_tumor", "consolidated_patient", "consolidated_tumor"):
+        ordered = sorted(set(scope))
+        # Consolidated in chunks of registry patients, so memory stays bounded whatever the scope.
+        for start in range(0, len(ordered), CONSOLIDATION_CHUNK):
+            con.execute("DELETE FROM link_scope")
+            con.register("chunk_ids", pa.table({"patient_id": pa.array(ordered[start:start + CONSOLIDATION_CHUNK],
+                                                                       pa.int64())}))
+            con.execute("INSERT INTO link_scope SELECT patient_id FROM chunk_ids")
+            con.unregister("chunk_ids")
+            _consolidate(con)
+        for name in ("link_scope", "scope_tumor"):
             con.execute(f"DROP TABLE {name}")
         for name in ("new_patient_links", "new_tumor_links", "scope_ids"):
             con.unregister(name)
+
+
+def _consolidate(con: duckdb.DuckDBPyConnection) -> None:
+    """Registry patients, tumors and treatment of the patients in `link_scope`, from their reports."""
+    from registry.consolidation import (
+        PATIENT_RULES,
+        SEQUENCE_NUMBERS,
+        TUMOR_RULES,
+        provenance_select,
+        registry_patient_select,
+        registry_treatment_select,
+        registry_tumor_select,
+    )
+    from registry.site_recode import tumor_site_recodes
+
+    con.execute(f"CREATE TEMP TABLE consolidated_patient AS {registry_patient_select()}")
+    con.execute(f"CREATE TEMP TABLE consolidated_tumor AS {registry_tumor_select()}")
+    con.execute("INSERT INTO registry_patient BY NAME "
+                "SELECT COLUMNS(lambda c: NOT starts_with(c, '_from_')) FROM consolidated_patient")
+    con.execute("INSERT INTO registry_tumor BY NAME "
+                "SELECT COLUMNS(lambda c: NOT starts_with(c, '_from_')) FROM consolidated_tumor")
+    con.execute(f"INSERT INTO consolidated_value BY NAME {provenance_select(1, 'consolidated_patient', PATIENT_RULES)}")
+    con.execute(f"INSERT INTO consolidated_value BY NAME {provenance_select(2, 'consolidated_tumor', TUMOR_RULES)}")
+    con.execute(f"INSERT INTO registry_treatment BY NAME {registry_treatment_select()}")
+    tumors = con.execute("SELECT tumor_id, primary_site, histology, behavior, diagnosis_year "
+                         "FROM consolidated_tumor").df()
+    if not tumors.empty:
+        con.register("scope_recode", pa.table({"tumor_id": tumors["tumor_id"].to_numpy(),
+                                               "code": tumor_site_recodes(tumors)}))
+        con.execute("UPDATE registry_tumor SET site_recode = s.code FROM scope_recode s "
+                    "WHERE registry_tumor.tumor_id = s.tumor_id")
+        con.unregister("scope_recode")
+    con.execute(f"UPDATE registry_tumor SET sequence_number_central = s.sequence_number_central "
+                f"FROM ({SEQUENCE_NUMBERS}) s WHERE registry_tumor.tumor_id = s.tumor_id")
+    con.execute("DROP TABLE consolidated_patient")
+    con.execute("DROP TABLE consolidated_tumor")
 
 
 def save_linkage_model(db_path: Path, model: LinkageModelRow) -> int:

@@ -161,8 +161,12 @@ def _link(db: Path, user: str | None) -> None:
     """Link the new reports into registry patients and tumors (one run for all the files)."""
     from pipelines.registry_link import link_registry
 
-    with console.status("linking reports into registry patients and tumors"):
-        summary = link_registry(db, user=user or getpass.getuser())
+    try:
+        with console.status("linking reports into registry patients and tumors"):
+            summary = link_registry(db, user=user or getpass.getuser())
+    except RegistryError as exc:
+        say(exc)
+        raise typer.Exit(2) from exc
     out.print(f"linked {summary.newly_linked:,} patient reports: {summary.registry_patients:,} registry patients, "
               f"{summary.registry_tumors:,} registry tumors; pending reviews: {summary.pending_patient_reviews:,} "
               f"patient, {summary.pending_tumor_reviews:,} tumor ({summary.seconds:.1f} s)",
