@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -150,7 +151,7 @@ def _patient_link_rows(ids: dict[int, int], found: Partition, pairs: pd.DataFram
                                        "decided_at"])
 
 
-def _facts(row: tuple) -> TumorFacts:   # type: ignore[type-arg]
+def _facts(row: tuple[Any, ...]) -> TumorFacts:
     _, site, histology, behavior, laterality, when, precision = row
     return TumorFacts(primary_site=site, histology=histology, behavior=behavior, laterality=laterality,
                       date_of_diagnosis=None if pd.isna(when) else pd.Timestamp(when).date(),
@@ -232,7 +233,7 @@ def _score(identities: pa.Table, model: LinkageModel, new_ids: set[int] | None) 
     """Scored candidate pairs (all, or those touching `new_ids`) with their comparison weights as a mapping."""
     with _splink_api() as api:
         scored = score(api, identities, model, new_ids=new_ids)
-    scored["comparison_weights"] = _comparison_weights(scored)
+    scored["comparison_weights"] = pd.Series(_comparison_weights(scored), index=scored.index, dtype=object)
     return scored[["left_id", "right_id", "method", "match_weight", "comparison_weights"]]
 
 

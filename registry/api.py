@@ -57,6 +57,7 @@ from registry.errors import (
 )
 from registry.geography import FIPS_STATE, counties
 from registry.link_review import DECISION_WORDS, ReviewItem, decide, pending_counts, review_queue
+from registry.linkage.find import PatientCandidate, find_patient
 from registry.operational import OperationalStore
 from registry.operational_store import open_operational_store
 from registry.principal import ROLES, Principal
@@ -82,10 +83,10 @@ __all__ = [
     "READ_UNSUPPRESSED", "REASON", "ROLES", "SITE_GROUPS", "STAGE_GROUPS", "SUPPRESSED", "SURVIVAL_METHODS",
     "TUMOR_ITEMS", "VIEW_AUDIT_TRAIL", "VIEW_INGEST_BATCHES", "VIEW_STORE_OVERVIEW",
     "AccessDenied", "ActiveSession", "AuthenticationError", "GroupSize", "InvalidRequest", "NotComputable",
-    "OperationalStore", "PairView", "PasswordPolicyError", "Principal", "Provenance", "RegistryError", "Release",
+    "OperationalStore", "PairView", "PatientCandidate", "PasswordPolicyError", "Principal", "Provenance", "RegistryError", "Release",
     "ReviewItem", "SessionEnded", "SourceFileError", "SourceReport", "StoreError", "TumorFilter",
     "age_specific", "allowed", "authenticate", "case_counts", "case_totals", "change_password", "counties",
-    "data_vintage", "decide", "default_db_path", "end_session", "geojson_bounds", "icss_standard_for_sites", "icss_weights",
+    "data_vintage", "decide", "default_db_path", "end_session", "find_patient", "geojson_bounds", "icss_standard_for_sites", "icss_weights",
     "incidence_rates", "incidence_trend", "list_batches", "median_survival", "net_survival_notes",
     "open_operational_store", "pending_counts", "population_counts", "record_event", "recurrence", "recurrence_rates",
     "rejects_by_rule", "reporting_site", "require", "resume_session", "review_pair", "review_queue", "start_session", "state_counties_geojson",

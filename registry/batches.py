@@ -91,8 +91,12 @@ def store_info(principal: Principal, db_path: Path) -> StoreInfo:
         version = schema_version(con)
     assert row is not None
     pending = sum(pending_counts(open_operational_store(db_path)).values())
-    released = [release_total(principal, value) for value in (
-        counts.registry_patients, counts.registry_tumors, counts.patient_reports, counts.tumor_reports,
-        counts.unlinked_reports, pending, int(row[2]))]
-    return StoreInfo(db_path, db_path.stat().st_size, version, int(row[0]), int(row[1]), *released,
-                     row[3], row[4], row[5])
+    def released(value: int) -> int | None:
+        return release_total(principal, value)
+
+    return StoreInfo(db_path, db_path.stat().st_size, version, int(row[0]), int(row[1]),
+                     patients=released(counts.registry_patients), tumors=released(counts.registry_tumors),
+                     patient_reports=released(counts.patient_reports), tumor_reports=released(counts.tumor_reports),
+                     unlinked_reports=released(counts.unlinked_reports), pending_reviews=released(pending),
+                     rejects=released(int(row[2])), first_diagnosis_year=row[3], last_diagnosis_year=row[4],
+                     last_loaded_at=row[5])

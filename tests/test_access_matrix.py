@@ -60,7 +60,21 @@ MATRIX: dict[str, tuple[Call, str | None, str]] = {
     "batches.store_info": (lambda p, db: pd.DataFrame([vars(batches.store_info(p, db))]), None,
                            access.VIEW_STORE_OVERVIEW),
     "source_records.review_pair": (lambda p, db: _review_pair(p, db), None, "link-review"),
+    "linkage.find.find_patient": (lambda p, db: _find_patient(p, db), None, "find-patient"),
 }
+
+
+def _find_patient(principal: Principal, db: Path) -> pd.DataFrame:
+    """Candidates for the last name and birth date of one of the sample's patient reports."""
+    from registry.linkage.find import find_patient
+
+    with read_connection(db) as con:
+        last, born = con.execute("""SELECT max(value) FILTER (WHERE naaccr_id = 'nameLast'),
+                                           max(value) FILTER (WHERE naaccr_id = 'dateOfBirth')
+                                    FROM source_item WHERE level = 1 AND batch_id = 1 AND entity_seq = 1""").fetchall()[0]
+    found = find_patient(principal, db, open_operational_store(db), last_name=last, date_of_birth=born)
+    assert found and found[0].match_probability > 0.5
+    return pd.DataFrame([vars(candidate) for candidate in found])
 
 
 def _review_pair(principal: Principal, db: Path) -> pd.DataFrame:

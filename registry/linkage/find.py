@@ -1,0 +1,210 @@
+"""Find a patient: the registry patients a person's identifying items may belong to, best first.
+
+The registry specialist's first rule: look a person up before creating a record. The items typed in are
+made into an identity row exactly as a report's would be (the same extraction runs on them), and that row
+is scored against every source patient record by the registry's own linkage model, with the term
+frequencies of the whole registry. Candidates come from lenient look-ups on each item given (last name's
+sound, first name, birth date or its digits, SSN, medical record number), so a typo in one item still
+finds the person through another. Each registry patient appears once, with its best-scoring report.
+Registrars only; every search is audited with the items used (not their values) and the patients shown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from splink import DuckDBAPI, Linker
+
+from registry.access import require
+from registry.audit import record_event
+from registry.errors import InvalidRequest
+from registry.linkage.identity import extract
+from registry.linkage.model import UNIQUE_ID, LinkageModel, default_model, model_frame, register
+from registry.linkage_store import current_model
+from registry.operational import OperationalStore
+from registry.principal import Principal
+from registry.store import read_connection
+
+FIND_PATIENT = "find-patient"
+QUERY_ID = -1   # the identity row of the search itself
+# Look-ups that make a record a candidate (any one suffices); the model then scores every candidate.
+CANDIDATE_RULES = ("l.name_last_nysiis = r.name_last_nysiis", "l.dob = r.dob", "l.dob_digit_set = r.dob_digit_set",
+                   "l.ssn = r.ssn", "l.name_first_canonical = r.name_first_canonical and l.dob_year = r.dob_year",
+                   "l.medical_record_number = r.medical_record_number")
+LOWEST_WEIGHT = -40.0   # every candidate is scored and shown; the probability says how likely each is
+
+
+@dataclass(frozen=True)
+class PatientCandidate:
+    """A registry patient who may be the person searched for, with the best score of their reports."""
+
+    registry_patient_id: int
+    match_weight: float
+    match_probability: float
+    name: str
+    date_of_birth: str
+    sex: str | None
+    ssn_last4: str | None
+    reports: int
+    tumors: int
+    facilities: tuple[str, ...]
+
+
+def _birth_date(text: str) -> str:
+    """YYYYMMDD from YYYY-MM-DD, YYYYMMDD, MM/DD/YYYY, or YYYY / YYYYMM for a partial date."""
+    value = text.strip()
+    if match := re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", value):
+        value = f"{match[3]}{int(match[1]):02d}{int(match[2]):02d}"
+    digits = value.replace("-", "")
+    if not re.fullmatch(r"\d{4}(\d{2}(\d{2})?)?", digits):
+        raise InvalidRequest(f"date_of_birth: {text!r} is not a date (use YYYY-MM-DD, or YYYY for the year only)")
+    try:
+        date(int(digits[:4]), int(digits[4:6] or 1), int(digits[6:8] or 1))
+    except ValueError as exc:
+        raise InvalidRequest(f"date_of_birth: {text!r} is not a date ({exc})") from exc
+    return digits
+
+
+def _query_items(last_name: str | None, first_name: str | None, date_of_birth: str | None, ssn: str | None,
+                 mrn: str | None, sex: str | None) -> dict[str, str]:
+    """NAACCR items of the search, validated; InvalidRequest names the field at fault."""
+    items: dict[str, str] = {}
+    for naaccr_id, value in (("nameLast", last_name), ("nameFirst", first_name), ("medicalRecordNumber", mrn)):
+        if value and value.strip():
+            items[naaccr_id] = value.strip()
+    if date_of_birth and date_of_birth.strip():
+        items["dateOfBirth"] = _birth_date(date_of_birth)
+    if ssn and ssn.strip():
+        digits = re.sub(r"[\s-]", "", ssn)
+        if not re.fullmatch(r"\d{9}", digits):
+            raise InvalidRequest(f"ssn: {ssn!r} is not a social security number (9 digits)")
+        items["socialSecurityNumber"] = digits
+    if sex and sex.strip():
+        if sex not in ("1", "2", "3", "4", "5", "6", "9"):
+            raise InvalidRequest(f"sex: {sex!r} is not a NAACCR sex code (1 male, 2 female, ...)")
+        items["sex"] = sex
+    if not set(items) - {"sex"}:
+        raise InvalidRequest("give at least one of last name, first name, birth date, SSN or medical record number")
+    return items
+
+
+def _query_identity(items: dict[str, str]) -> pa.Table:
+    """The search as an identity row, made by the same extraction a report goes through."""
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE source_item (batch_id INTEGER, level UTINYINT, entity_seq INTEGER, "
+                    "naaccr_id VARCHAR, value VARCHAR)")
+        con.execute("CREATE TABLE source_tumor (batch_id INTEGER, tumor_seq INTEGER, patient_seq INTEGER)")
+        con.execute("CREATE TABLE patient (patient_id BIGINT, batch_id INTEGER, patient_seq INTEGER, "
+                    "patient_id_number VARCHAR, sex VARCHAR)")
+        con.execute("CREATE TABLE tumor (tumor_id BIGINT, patient_id BIGINT, batch_id INTEGER, "
+                    "reporting_facility VARCHAR, addr_at_dx_postal_code VARCHAR, county_fips VARCHAR)")
+        con.execute("INSERT INTO patient VALUES (?, 0, 1, NULL, ?)", [QUERY_ID, items.get("sex")])
+        con.execute("INSERT INTO source_tumor VALUES (0, 1, 1)")
+        con.execute("INSERT INTO tumor VALUES (?, ?, 0, NULL, NULL, NULL)", [QUERY_ID, QUERY_ID])
+        for naaccr_id, value in items.items():
+            level = 2 if naaccr_id == "medicalRecordNumber" else 1
+            con.execute("INSERT INTO source_item VALUES (0, ?, 1, ?, ?)", [level, naaccr_id, value])
+        return extract(con, accept_ssn_area_9xx=True)
+    finally:
+        con.close()
+
+
+def _model(con: duckdb.DuckDBPyConnection, records: int) -> LinkageModel:
+    stored = current_model(con)
+    if stored is None:
+        return default_model(records)
+    return LinkageModel(version=stored.version, settings_json=stored.settings, trained_at=stored.trained_at,
+                        records=stored.records,
+                        thresholds={"upper": stored.upper_threshold, "lower": stored.lower_threshold})
+
+
+def _score(identities: pa.Table, query: pa.Table, model: LinkageModel) -> pd.DataFrame:
+    """Every record a candidate rule finds, scored against the search (term frequencies of all records)."""
+    settings: dict[str, Any] = model.settings()
+    settings["link_type"] = "dedupe_only"
+    settings["blocking_rules_to_generate_predictions"] = [
+        {"blocking_rule": rule, "sql_dialect": "duckdb"} for rule in CANDIDATE_RULES]
+    work = duckdb.connect()
+    try:
+        api = DuckDBAPI(work)
+        frame = model_frame(identities).append_column("medical_record_number", identities["medical_record_number"])
+        query_frame = model_frame(query).append_column("medical_record_number", query["medical_record_number"])
+        everyone = register(api, pa.concat_tables([frame, query_frame.cast(frame.schema)]), "find_all")
+        linker = Linker(everyone, settings)
+        for column in sorted({level["tf_adjustment_column"] for comparison in settings["comparisons"]
+                              for level in comparison["comparison_levels"] if level.get("tf_adjustment_column")}):
+            linker.table_management.compute_tf_table(column)
+        old = register(api, frame, "find_records")
+        new = register(api, query_frame.cast(frame.schema), "find_query")
+        scored = linker.inference.predict_between(old, new, threshold_match_weight=LOWEST_WEIGHT,
+                                                  warning_mode="never").as_pandas_dataframe()
+    finally:
+        work.close()
+    if scored.empty:
+        return pd.DataFrame(columns=[UNIQUE_ID, "match_weight", "match_probability"])
+    other = scored[f"{UNIQUE_ID}_l"].where(scored[f"{UNIQUE_ID}_l"] != QUERY_ID, scored[f"{UNIQUE_ID}_r"])
+    return pd.DataFrame({UNIQUE_ID: other.astype("int64"), "match_weight": scored["match_weight"],
+                         "match_probability": scored["match_probability"]})
+
+
+def _details(con: duckdb.DuckDBPyConnection, registry_ids: list[int]) -> pd.DataFrame:
+    return con.execute("""
+        SELECT p.patient_id AS registry_patient_id, p.sex, p.reports,
+               (SELECT count(*) FROM registry_tumor t WHERE t.patient_id = p.patient_id) AS tumors,
+               (SELECT list(DISTINCT t.reporting_facility ORDER BY t.reporting_facility) FROM tumor t
+                JOIN patient_link l ON l.source_patient_id = t.patient_id
+                WHERE l.registry_patient_id = p.patient_id AND t.reporting_facility IS NOT NULL) AS facilities
+        FROM registry_patient p WHERE p.patient_id IN (SELECT unnest(?))""", [registry_ids]).df()
+
+
+def find_patient(principal: Principal, db_path: Path, ops: OperationalStore, *, last_name: str | None = None,
+                 first_name: str | None = None, date_of_birth: str | None = None, ssn: str | None = None,
+                 mrn: str | None = None, sex: str | None = None, limit: int = 10) -> list[PatientCandidate]:
+    """Registry patients who may be the person described, best first (registrars; audited)."""
+    require(principal, FIND_PATIENT)
+    items = _query_items(last_name, first_name, date_of_birth, ssn, mrn, sex)
+    query = _query_identity(items)
+    with read_connection(db_path) as con:
+        identities = extract(con, accept_ssn_area_9xx=True)
+        model = _model(con, identities.num_rows)
+        links = con.execute("SELECT source_patient_id, registry_patient_id FROM patient_link").df()
+        scored = _score(identities, query, model) if identities.num_rows else pd.DataFrame(
+            columns=[UNIQUE_ID, "match_weight", "match_probability"])
+        scored = scored.merge(links, on=UNIQUE_ID, how="inner")
+        best = scored.sort_values(["match_weight", UNIQUE_ID], ascending=[False, True]).drop_duplicates(
+            "registry_patient_id").head(limit)
+        details = _details(con, [int(i) for i in best["registry_patient_id"]]).set_index("registry_patient_id")
+    rows = identities.filter(pc.is_in(identities[UNIQUE_ID], pa.array(best[UNIQUE_ID].astype("int64").tolist(),
+                                                                     pa.int64()))).to_pandas().set_index(UNIQUE_ID)
+    candidates = [_candidate(int(registry_id), float(weight), float(probability), rows.loc[int(source_id)].to_dict(),
+                             details.loc[int(registry_id)].to_dict())
+                  for source_id, registry_id, weight, probability in zip(
+                      best[UNIQUE_ID], best["registry_patient_id"], best["match_weight"], best["match_probability"],
+                      strict=True)]
+    record_event(ops, principal, "find-patient", searched=sorted(items),
+                 candidates=[c.registry_patient_id for c in candidates])
+    return candidates
+
+
+def _candidate(registry_id: int, weight: float, probability: float, identity: dict[Any, Any],
+               details: dict[Any, Any]) -> PatientCandidate:
+    """A candidate for display: the name and birth date of its best report, the registry patient's counts."""
+    name = ", ".join(part for part in (identity["name_last"], " ".join(
+        p for p in (identity["name_first"], identity["name_middle"]) if isinstance(p, str))) if isinstance(part, str)
+        and part)
+    born = "-".join(p for p in (identity["dob_year"], identity["dob_month"], identity["dob_day"]) if isinstance(p, str))
+    ssn = identity["ssn"]
+    facilities = details["facilities"]
+    return PatientCandidate(registry_id, weight, probability, name, born,
+                            details["sex"] if isinstance(details["sex"], str) else None,
+                            ssn[-4:] if isinstance(ssn, str) else None, int(details["reports"]), int(details["tumors"]),
+                            tuple(facilities) if facilities is not None else ())
