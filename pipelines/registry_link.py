@@ -320,7 +320,10 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, ops: Operatio
     scope |= set(changed_tumor_links["source_tumor_id"].map(
         dict(zip(facts["source_tumor_id"], facts["registry_patient_id"], strict=True))).astype(int))
 
-    patient_reviews = [ReviewPair("patient", key_of[int(a)], key_of[int(b)], float(w), {"reason": reason})
+    weights_of = {(int(a), int(b)): c for a, b, c in all_pairs[["left_id", "right_id", "comparison_weights"]]
+                  .itertuples(index=False) if isinstance(c, dict)}
+    patient_reviews = [ReviewPair("patient", key_of[int(a)], key_of[int(b)], float(w),
+                                  {"reason": reason, **weights_of.get((int(a), int(b)), {})})
                        for a, b, w, reason in found.review.itertuples(index=False) if key_of[int(a)] != key_of[int(b)]]
     queue_pairs(ops, patient_reviews + tumor_reviews, replace_pending=replace_pairs or force)
     write_registry_links(db_path, patient_links=_arrow_patient_links(changed_links),

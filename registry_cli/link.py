@@ -87,8 +87,38 @@ def link_review(
     for column in ("id", "kind", "left record", "right record", "score", "why"):
         table.add_column(column)
     for item in items:
-        why = item.evidence.get("reason") or ", ".join(f"{k} {v:+.1f}" for k, v in item.evidence.items()
-                                                      if isinstance(v, (int, float)))
+        weights = ", ".join(f"{k} {v:+.1f}" for k, v in item.evidence.items() if isinstance(v, (int, float)))
+        why = "; ".join(part for part in (str(item.evidence.get("reason", "")), weights) if part)
         table.add_row(str(item.review_id), item.kind, cell(item.left_key), cell(item.right_key),
                       "" if item.score is None else f"{item.score:.1f}", cell(str(why)))
+    out.print(table)
+
+
+def find_patient_command(
+    user: UserOption,
+    db: DbOption = DEFAULT_DB,
+    last_name: Annotated[str | None, typer.Option(help="Last name.")] = None,
+    first_name: Annotated[str | None, typer.Option(help="First name (nicknames are recognised).")] = None,
+    birth_date: Annotated[str | None, typer.Option(help="Birth date, YYYY-MM-DD (or YYYY).")] = None,
+    ssn: Annotated[str | None, typer.Option(help="Social security number.")] = None,
+    mrn: Annotated[str | None, typer.Option(help="Medical record number.")] = None,
+    limit: Annotated[int, typer.Option(help="Candidates to show.")] = 10,
+) -> None:
+    """Look a person up before creating a record: candidate registry patients, best first (registrars)."""
+    from registry.linkage.find import find_patient
+
+    try:
+        ops, principal = sign_in(db, user)
+        found = find_patient(principal, db, ops, last_name=last_name, first_name=first_name,
+                             date_of_birth=birth_date, ssn=ssn, mrn=mrn, limit=limit)
+    except RegistryError as exc:
+        say(exc)
+        raise typer.Exit(2) from exc
+    table = Table(title=f"Candidates ({len(found)})")
+    for column in ("registry patient", "probability", "weight", "name", "born", "sex", "SSN", "reports", "tumors"):
+        table.add_column(column)
+    for c in found:
+        table.add_row(str(c.registry_patient_id), f"{c.match_probability:.1%}", f"{c.match_weight:.1f}", cell(c.name),
+                      c.date_of_birth, c.sex or "", f"...{c.ssn_last4}" if c.ssn_last4 else "", str(c.reports),
+                      str(c.tumors))
     out.print(table)
