@@ -140,3 +140,36 @@ def test_a_reviewers_decision_is_honoured_by_relinks_and_reingests(tmp_path: Pat
     ingest_file(write_reports(tmp_path / "h2b.xml", _hospital_two()), db_path=again, user="tests")
     assert _partition(again) == apart
     assert [d.decision for d in decisions(open_operational_store(again))] == ["different"]
+
+
+def _report_partition(db: Path) -> tuple[set[frozenset[str]], set[frozenset[str]]]:
+    """Registry patients and registry tumors as sets of their reports' natural keys."""
+    with read_connection(db) as con:
+        rows = con.execute("""
+            SELECT pl.registry_patient_id, tl.registry_tumor_id, b.sha256 || '#' || t.tumor_seq
+            FROM tumor t JOIN ingest_batch b ON b.batch_id = t.batch_id
+            JOIN tumor_link tl ON tl.source_tumor_id = t.tumor_id
+            JOIN patient_link pl ON pl.source_patient_id = t.patient_id""").fetchall()
+    people: dict[int, set[str]] = {}
+    tumors: dict[int, set[str]] = {}
+    for person, tumor, key in rows:
+        people.setdefault(person, set()).add(key)
+        tumors.setdefault(tumor, set()).add(key)
+    return {frozenset(v) for v in people.values()}, {frozenset(v) for v in tumors.values()}
+
+
+def test_a_sample_registry_loaded_in_two_orders_gives_one_partition(tmp_path: Path) -> None:
+    from sample_data.config import SampleConfig
+    from sample_data.generator import generate, write
+
+    write(generate(SampleConfig(tumors=2_500, seed=11, first_year=2022, last_year=2023)), tmp_path / "sample")
+    files = sorted(p for p in (tmp_path / "sample" / "naaccr").rglob("*") if p.is_file())
+    partitions = []
+    for name, order in (("forward", files), ("backward", files[::-1])):
+        db = tmp_path / name / "registry.duckdb"
+        for path in order:
+            ingest_file(path, db_path=db, user="tests", link=False)
+        summary = link_registry(db, user="tests")
+        assert summary.trained and summary.registry_patients < summary.patient_reports
+        partitions.append(_report_partition(db))
+    assert partitions[0] == partitions[1]
