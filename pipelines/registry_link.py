@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 from splink import DuckDBAPI
 
-from registry.errors import StoreError
+from registry.errors import InvalidRequest, StoreError
 from registry.link_review import Decision, ReviewPair, decisions, pending_counts, queue_pairs
 from registry.linkage import LinkageModel, Partition, extract, partition, score, train
 from registry.linkage.identity import no_identity_ids
@@ -238,17 +238,22 @@ def _score(identities: pa.Table, model: LinkageModel, new_ids: set[int] | None) 
 
 
 def link_registry(db_path: Path, *, user: str, retrain: bool = False, force: bool = False,
-                  ops: OperationalStore | None = None) -> LinkSummary:
+                  thresholds: tuple[float, float] | None = None, ops: OperationalStore | None = None) -> LinkSummary:
     """Link every source record of the store into registry patients and tumors (see `_link`); a failure of
     the store is a StoreError naming the store, and leaves the links as they were (one transaction)."""
     try:
-        return _link(db_path, user=user, retrain=retrain, force=force, ops=ops)
+        return _link(db_path, user=user, retrain=retrain, force=force, thresholds=thresholds, ops=ops)
     except duckdb.Error as exc:
         raise StoreError(f"{db_path}: linkage could not finish, the loaded reports wait for `registry link`: "
                          f"{str(exc).splitlines()[0]}") from exc
 
 
-def _link(db_path: Path, *, user: str, retrain: bool, force: bool, ops: OperationalStore | None) -> LinkSummary:
+def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: tuple[float, float] | None,
+          ops: OperationalStore | None) -> LinkSummary:
+    """One linkage run (see the module doc); `thresholds` (upper, lower match weight) replace the model's and
+    every pair is scored again (a new model version with the same parameters)."""
+    if thresholds is not None and not thresholds[1] <= thresholds[0]:
+        raise InvalidRequest(f"the lower threshold {thresholds[1]} is above the upper threshold {thresholds[0]}")
     """Link every source record of the store into registry patients and tumors (see the module doc).
 
     Without `force` or `retrain`, returns at once when every report is linked already; with `force` the
@@ -259,7 +264,7 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, ops: Operatio
     with read_connection(db_path) as con:
         unlinked = unlinked_patient_ids(con)
         stored = current_model(con)
-        if not unlinked and not retrain and not force:
+        if not unlinked and not retrain and not force and thresholds is None:
             return _summary(con, ops, 0, None if stored is None else stored.version, False, started)
         # ITINs (area 9xx) are kept: a facility records them where the SSN goes and they identify a person.
         identities = extract(con, accept_ssn_area_9xx=True)
@@ -271,11 +276,17 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, ops: Operatio
     records = identities.num_rows
     model = _model(stored)
     trained = retrain or model is None or records > RETRAIN_GROWTH * max(stored.records if stored else 0, 1)
-    if trained:
-        with _splink_api() as api:
-            fitted = train(api, identities)
+    new_thresholds = None if thresholds is None else {"upper": thresholds[0], "lower": thresholds[1]}
+    if trained or (new_thresholds is not None and model is not None and new_thresholds != model.thresholds):
+        if trained:
+            with _splink_api() as api:
+                fitted = train(api, identities)
+        else:
+            assert model is not None
+            fitted = model
+        fitted = replace(fitted, thresholds=new_thresholds or (model.thresholds if model else fitted.thresholds))
         version = save_linkage_model(db_path, LinkageModelRow(
-            fitted.settings_json, fitted.thresholds["upper"], fitted.thresholds["lower"], records, user))
+            fitted.settings_json, fitted.thresholds["upper"], fitted.thresholds["lower"], fitted.records, user))
         model = replace(fitted, version=version)
         new_pairs, replace_pairs = _score(identities, model, None), True
     else:

@@ -73,3 +73,18 @@ def test_review_lists_and_decides_a_pair(store: Path) -> None:
                    "--reason", "different mothers")
     assert decided.exit_code == 0 and "different persons" in decided.output
     assert events(open_operational_store(store), user="ana", action="link-review-decided")
+
+
+def test_thresholds_are_configurable_and_kept_with_a_new_model_version(store: Path) -> None:
+    from registry.linkage_store import current_model
+    from registry.store import read_connection
+
+    result = _run("link", "--db", str(store), "--upper", "9", "--lower", "3")
+    assert result.exit_code == 0, result.output
+    with read_connection(store) as con:
+        model = current_model(con)
+    assert model is not None and (model.version, model.upper_threshold, model.lower_threshold) == (2, 9.0, 3.0)
+    wrong = _run("link", "--db", str(store), "--upper", "2", "--lower", "3")
+    assert wrong.exit_code == 2 and "lower threshold 3.0 is above the upper threshold 2.0" in wrong.output
+    alone = _run("link", "--db", str(store), "--upper", "9")
+    assert alone.exit_code == 2 and "go together" in alone.output
