@@ -173,3 +173,25 @@ def test_a_sample_registry_loaded_in_two_orders_gives_one_partition(tmp_path: Pa
         assert summary.trained and summary.registry_patients < summary.patient_reports
         partitions.append(_report_partition(db))
     assert partitions[0] == partitions[1]
+
+
+def test_a_reviewers_tumor_decision_is_honoured_by_relinks(linked: Path) -> None:
+    ops = open_operational_store(linked)
+    prostate, lung = "1000000001/00000102/01", "1000000001/00000102/02"
+    queue_pairs(ops, [ReviewPair("tumor", prostate, lung, None, {"reason": "pathology says metastasis"})])
+    item = next(i for i in review_queue(ops, REGISTRAR, kind="tumor") if {i.left_key, i.right_key} == {prostate, lung})
+    decide(ops, REGISTRAR, item.review_id, "same", "the lung lesion is a metastasis of the prostate primary")
+
+    def tumors_of_thomas() -> list[tuple[int, str]]:
+        with read_connection(linked) as con:
+            return con.execute("""SELECT reports, primary_site FROM registry_tumor WHERE patient_id =
+                                      (SELECT registry_patient_id FROM patient_link l JOIN patient p
+                                       ON p.patient_id = l.source_patient_id WHERE p.patient_id_number = '00000102'
+                                       LIMIT 1)""").fetchall()
+
+    link_registry(linked, user="tests", force=True)
+    assert tumors_of_thomas() == [(2, "C619")]
+    with read_connection(linked) as con:
+        assert con.execute("SELECT count(*) FROM tumor_link WHERE method = 'reviewer'").fetchall()[0][0] == 1
+    link_registry(linked, user="tests", retrain=True)
+    assert tumors_of_thomas() == [(2, "C619")]
