@@ -39,6 +39,8 @@ from registry.linkage_store import (
     StoredModel,
     candidate_pairs,
     current_model,
+    largest_registry_ids,
+    linked_region,
     patient_keys,
     patient_links,
     tumor_facts,
@@ -250,14 +252,17 @@ def link_registry(db_path: Path, *, user: str, retrain: bool = False, force: boo
 
 def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: tuple[float, float] | None,
           ops: OperationalStore | None) -> LinkSummary:
-    """One linkage run (see the module doc); `thresholds` (upper, lower match weight) replace the model's and
-    every pair is scored again (a new model version with the same parameters)."""
+    """One linkage run (see the module doc). Without `force` or `retrain`, returns at once when every report
+    is linked already; `force` computes the whole partition again (which applies reviewers' decisions made
+    since the last run); `thresholds` (upper, lower match weight) replace the model's, and every pair is
+    scored again (a new model version with the same parameters).
+
+    An incremental run (new reports, same model) recomputes only the region the new reports touch: the new
+    records, the records their candidate pairs reach, and every record of those records' registry patients.
+    Outside it nothing can change: a record outside would have to be joined by a pair above the upper
+    threshold, and such a pair would already have put it in the region's registry patients."""
     if thresholds is not None and not thresholds[1] <= thresholds[0]:
         raise InvalidRequest(f"the lower threshold {thresholds[1]} is above the upper threshold {thresholds[0]}")
-    """Link every source record of the store into registry patients and tumors (see the module doc).
-
-    Without `force` or `retrain`, returns at once when every report is linked already; with `force` the
-    partition is computed again, which applies reviewers' decisions made since the last run."""
     started = time.perf_counter()
     ensure_store(db_path)
     ops = ops or open_operational_store(db_path)
@@ -268,16 +273,14 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
             return _summary(con, ops, 0, None if stored is None else stored.version, False, started)
         # ITINs (area 9xx) are kept: a facility records them where the SSN goes and they identify a person.
         identities = extract(con, accept_ssn_area_9xx=True)
-        keys = patient_keys(con)
-        old_patient_links = patient_links(con)
-        pairs = candidate_pairs(con)
-        facts = tumor_facts(con)
-        old_tumor_links = tumor_links(con)
+        largest_patient, largest_tumor = largest_registry_ids(con)
     records = identities.num_rows
     model = _model(stored)
     trained = retrain or model is None or records > RETRAIN_GROWTH * max(stored.records if stored else 0, 1)
     new_thresholds = None if thresholds is None else {"upper": thresholds[0], "lower": thresholds[1]}
-    if trained or (new_thresholds is not None and model is not None and new_thresholds != model.thresholds):
+    rescore = trained or (new_thresholds is not None and model is not None and new_thresholds != model.thresholds)
+    new_pairs: pd.DataFrame | None = None
+    if rescore:
         if trained:
             with _splink_api() as api:
                 fitted = train(api, identities)
@@ -288,14 +291,30 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
         version = save_linkage_model(db_path, LinkageModelRow(
             fitted.settings_json, fitted.thresholds["upper"], fitted.thresholds["lower"], fitted.records, user))
         model = replace(fitted, version=version)
-        new_pairs, replace_pairs = _score(identities, model, None), True
+        new_pairs = _score(identities, model, None)
     else:
         assert model is not None
-        new_pairs = _score(identities, model, set(unlinked)) if unlinked else pairs.iloc[:0]
-        replace_pairs = False
+        if unlinked:
+            new_pairs = _score(identities, model, set(unlinked))
+    whole = rescore or force
+    touched = set(unlinked) if new_pairs is None else (
+        set(unlinked) | set(new_pairs["left_id"].astype(int)) | set(new_pairs["right_id"].astype(int)))
+    with read_connection(db_path) as con:
+        region = None if whole else linked_region(con, sorted(touched))
+        keys = patient_keys(con, region)
+        old_patient_links = patient_links(con, region)
+        stored_pairs = None if rescore else candidate_pairs(con, region)
+        facts = tumor_facts(con, region)
+        old_tumor_links = tumor_links(con, region)
+    if stored_pairs is None:
+        all_pairs = new_pairs
+    elif new_pairs is None:
+        all_pairs = stored_pairs
+    else:
+        all_pairs = pd.concat([stored_pairs, new_pairs], ignore_index=True).drop_duplicates(
+            ["left_id", "right_id"], keep="last")
+    assert all_pairs is not None
     upper, lower = model.thresholds["upper"], model.thresholds["lower"]
-    all_pairs = new_pairs if replace_pairs else pd.concat([pairs, new_pairs], ignore_index=True).drop_duplicates(
-        ["left_id", "right_id"], keep="last")
 
     now = datetime.now(UTC)
     key_of = dict(zip(keys["source_patient_id"].astype(int), keys["natural_key"], strict=True))
@@ -305,7 +324,7 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
                       no_identity=no_identity_ids(identities))
     previous = dict(zip(old_patient_links["source_patient_id"].astype(int),
                         old_patient_links["registry_patient_id"].astype(int), strict=True))
-    patient_ids = _stable_ids(found.cluster_of, previous, max(previous.values(), default=0) + 1)
+    patient_ids = _stable_ids(found.cluster_of, previous, largest_patient + 1)
     new_links = _patient_link_rows(patient_ids, found, all_pairs, model.version, user, now)
     changed_links = _changed(new_links, old_patient_links, "source_patient_id",
                              ["registry_patient_id", "method", "linked_to"])
@@ -314,17 +333,15 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
 
     # Tumors: judged within every registry patient in scope (new tumor reports put theirs in scope).
     facts["registry_patient_id"] = facts["source_patient_id"].map(patient_ids)
-    known_tumors = set(old_tumor_links["source_tumor_id"].astype(int))
-    new_tumors = ~facts["source_tumor_id"].isin(known_tumors)
+    new_tumors = ~facts["source_tumor_id"].isin(set(old_tumor_links["source_tumor_id"].astype(int)))
     scope |= set(facts.loc[new_tumors, "registry_patient_id"].astype(int))
     if force:   # reviewers' tumor decisions may touch any registry patient
         scope |= set(facts["registry_patient_id"].astype(int))
     in_scope = facts[facts["registry_patient_id"].isin(scope)]
-    tumor_decisions = [d for d in decided if d.kind == "tumor"]
-    tumor_found, verdicts, tumor_reviews = _tumor_partition(in_scope, tumor_decisions)
+    tumor_found, verdicts, tumor_reviews = _tumor_partition(in_scope, [d for d in decided if d.kind == "tumor"])
     previous_tumors = dict(zip(old_tumor_links["source_tumor_id"].astype(int),
                                old_tumor_links["registry_tumor_id"].astype(int), strict=True))
-    tumor_ids = _stable_ids(tumor_found.cluster_of, previous_tumors, max(previous_tumors.values(), default=0) + 1)
+    tumor_ids = _stable_ids(tumor_found.cluster_of, previous_tumors, largest_tumor + 1)
     new_tumor_links = _tumor_link_rows(tumor_ids, tumor_found, verdicts, user, now)
     changed_tumor_links = _changed(new_tumor_links, old_tumor_links, "source_tumor_id",
                                    ["registry_tumor_id", "method", "linked_to"])
@@ -336,10 +353,11 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
     patient_reviews = [ReviewPair("patient", key_of[int(a)], key_of[int(b)], float(w),
                                   {"reason": reason, **weights_of.get((int(a), int(b)), {})})
                        for a, b, w, reason in found.review.itertuples(index=False) if key_of[int(a)] != key_of[int(b)]]
-    queue_pairs(ops, patient_reviews + tumor_reviews, replace_pending=replace_pairs or force)
+    queue_pairs(ops, patient_reviews + tumor_reviews, replace_pending=whole)
     write_registry_links(db_path, patient_links=_arrow_patient_links(changed_links),
                          tumor_links=_arrow_tumor_links(changed_tumor_links), scope=sorted(scope),
-                         pairs=_arrow_pairs(new_pairs, model.version), replace_pairs=replace_pairs)
+                         pairs=None if new_pairs is None else _arrow_pairs(new_pairs, model.version),
+                         replace_pairs=rescore)
     with read_connection(db_path) as con:
         return _summary(con, ops, len(unlinked), model.version, trained, started)
 
