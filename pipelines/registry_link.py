@@ -21,7 +21,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -115,53 +114,61 @@ def _stable_ids(cluster_of: dict[int, int], previous: dict[int, int], next_id: i
     """Registry id per record: each earlier id goes to the cluster holding most of its records (ties: the
     cluster with the smallest representative), a cluster keeps the smallest id it won, new clusters get
     new ids in order of their representative."""
-    votes: dict[int, dict[int, int]] = {}
-    for record, cluster in cluster_of.items():
-        old = previous.get(record)
-        if old is not None:
-            votes.setdefault(old, {}).setdefault(cluster, 0)
-            votes[old][cluster] += 1
-    won: dict[int, int] = {}
-    for old in sorted(votes):
-        cluster = min(votes[old].items(), key=lambda item: (-item[1], item[0]))[0]
-        if cluster not in won:
-            won[cluster] = old
-    for cluster in sorted(set(cluster_of.values())):
-        if cluster not in won:
-            won[cluster] = next_id
-            next_id += 1
-    return {record: won[cluster] for record, cluster in cluster_of.items()}
+    frame = pd.DataFrame({"record": np.fromiter(cluster_of.keys(), np.int64, len(cluster_of)),
+                          "cluster": np.fromiter(cluster_of.values(), np.int64, len(cluster_of))})
+    frame["old"] = frame["record"].map(previous)
+    votes = frame.dropna(subset=["old"]).groupby(["old", "cluster"]).size().reset_index(name="n")
+    winners = votes.sort_values(["old", "n", "cluster"], ascending=[True, False, True]).drop_duplicates("old")
+    kept = winners.sort_values("old").drop_duplicates("cluster").set_index("cluster")["old"].astype(np.int64)
+    fresh = sorted(set(frame["cluster"]) - set(kept.index))
+    ids = {int(cluster): int(old) for cluster, old in kept.items()}
+    ids.update({int(cluster): next_id + n for n, cluster in enumerate(fresh)})
+    return dict(zip(frame["record"].tolist(), frame["cluster"].map(ids).astype(np.int64).tolist(), strict=True))
 
 
 def _patient_link_rows(ids: dict[int, int], found: Partition, pairs: pd.DataFrame, model_version: int | None,
                        user: str, now: datetime) -> pd.DataFrame:
     """One patient_link row per record: how it joined its registry patient (the edge that linked it)."""
-    evidence = {(int(a), int(b)): (w, c) for a, b, w, c in pairs[
-        ["left_id", "right_id", "match_weight", "comparison_weights"]].itertuples(index=False)}
-    rows = []
-    for record, registry_id in ids.items():
-        link = found.linked_by.get(record)
-        method, other, weight, comparisons = "new", None, None, None
-        if link is not None:
-            method, other = link.method, link.other_id
-            if method == "probabilistic":
-                weight, comparisons = evidence.get((min(record, other), max(record, other)), (link.weight, None))
-        rows.append((record, registry_id, method, other, weight, comparisons if isinstance(comparisons, dict) else None,
-                     model_version if method == "probabilistic" else None, user, now))
-    return pd.DataFrame(rows, columns=["source_patient_id", "registry_patient_id", "method", "linked_to",
-                                       "match_weight", "comparison_weights", "model_version", "decided_by",
-                                       "decided_at"])
+    frame = pd.DataFrame({"source_patient_id": np.fromiter(ids.keys(), np.int64, len(ids)),
+                          "registry_patient_id": np.fromiter(ids.values(), np.int64, len(ids))})
+    linked = pd.DataFrame([(record, link.other_id, link.method, link.weight) for record, link in found.linked_by.items()],
+                          columns=["source_patient_id", "linked_to", "method", "link_weight"])
+    frame = frame.merge(linked, on="source_patient_id", how="left")
+    frame["method"] = frame["method"].where(frame["method"].notna(), "new")
+    frame["linked_to"] = pd.to_numeric(frame["linked_to"], errors="coerce")
+    frame["left_id"] = np.minimum(frame["source_patient_id"], frame["linked_to"].fillna(-1)).astype(np.int64)
+    frame["right_id"] = np.maximum(frame["source_patient_id"], frame["linked_to"].fillna(-1)).astype(np.int64)
+    evidence = pairs[["left_id", "right_id", "match_weight", "comparison_weights"]].drop_duplicates(["left_id", "right_id"])
+    frame = frame.merge(evidence, on=["left_id", "right_id"], how="left")
+    probabilistic = frame["method"] == "probabilistic"
+    frame["match_weight"] = frame["match_weight"].where(probabilistic)
+    frame["comparison_weights"] = frame["comparison_weights"].where(probabilistic, None)
+    frame["model_version"] = pd.array([model_version if p else None for p in probabilistic], dtype="Int64")
+    frame["linked_to"] = frame["linked_to"].astype("Int64")
+    frame["decided_by"], frame["decided_at"] = user, now
+    return frame[["source_patient_id", "registry_patient_id", "method", "linked_to", "match_weight",
+                  "comparison_weights", "model_version", "decided_by", "decided_at"]]
 
 
-def _facts(row: tuple[Any, ...]) -> TumorFacts:
-    _, site, histology, behavior, laterality, when, precision = row
-    return TumorFacts(primary_site=site, histology=histology, behavior=behavior, laterality=laterality,
-                      date_of_diagnosis=None if pd.isna(when) else pd.Timestamp(when).date(),
-                      diagnosis_precision=precision)
-
-
-FACT_COLUMNS = ["source_tumor_id", "primary_site", "histology", "behavior", "laterality", "date_of_diagnosis",
+FACT_COLUMNS = ["primary_site", "histology", "behavior", "laterality", "date_of_diagnosis",
                 "date_of_diagnosis_precision"]
+
+
+def _facts(site: Any, histology: Any, behavior: Any, laterality: Any, when: Any, precision: Any) -> TumorFacts:
+    def text(value: Any) -> str | None:
+        return value if isinstance(value, str) else None
+    return TumorFacts(primary_site=text(site), histology=text(histology), behavior=text(behavior),
+                      laterality=text(laterality), date_of_diagnosis=None if pd.isna(when) else when,
+                      diagnosis_precision=text(precision))
+
+
+def _report_pairs(tumors: pd.DataFrame) -> pd.DataFrame:
+    """Every two tumor reports of one registry patient (a < b), with both reports' facts."""
+    several = tumors[tumors.duplicated("registry_patient_id", keep=False)][
+        ["source_tumor_id", "registry_patient_id", *FACT_COLUMNS]].copy()
+    several["date_of_diagnosis"] = pd.to_datetime(several["date_of_diagnosis"]).dt.date
+    pairs = several.merge(several, on="registry_patient_id", suffixes=("_a", "_b"))
+    return pairs[pairs["source_tumor_id_a"] < pairs["source_tumor_id_b"]]
 
 
 def _tumor_partition(tumors: pd.DataFrame, decided: list[Decision]) -> tuple[
@@ -170,17 +177,16 @@ def _tumor_partition(tumors: pd.DataFrame, decided: list[Decision]) -> tuple[
     key_of = dict(zip(tumors["source_tumor_id"].astype(int), tumors["natural_key"], strict=True))
     same, different = _decision_pairs(decided, _ids_by_key(key_of))
     edges, verdicts = [], {}
-    several = tumors[tumors.duplicated("registry_patient_id", keep=False)]
-    for _, group in several.groupby("registry_patient_id", sort=False):
-        facts = [(int(row[0]), _facts(row)) for row in group[FACT_COLUMNS].itertuples(index=False)]
-        for (a, fa), (b, fb) in combinations(facts, 2):
-            verdict = judge_reports(fa, fb)
-            key = (min(a, b), max(a, b))
-            verdicts[key] = verdict
-            if verdict.result == PrimaryResult.SINGLE_PRIMARY:
-                edges.append((key[0], key[1], SINGLE, "rule"))
-            elif verdict.result == PrimaryResult.QUESTIONABLE:
-                edges.append((key[0], key[1], QUESTION, "rule"))
+    pairs = _report_pairs(tumors)
+    columns = [pairs[f"{c}_{side}"].tolist() for side in ("a", "b") for c in ("source_tumor_id", *FACT_COLUMNS)]
+    for row in zip(*columns, strict=True):
+        a, b = int(row[0]), int(row[7])
+        verdict = judge_reports(_facts(*row[1:7]), _facts(*row[8:14]))
+        verdicts[(a, b)] = verdict
+        if verdict.result == PrimaryResult.SINGLE_PRIMARY:
+            edges.append((a, b, SINGLE, "rule"))
+        elif verdict.result == PrimaryResult.QUESTIONABLE:
+            edges.append((a, b, QUESTION, "rule"))
     frame = pd.DataFrame(edges, columns=["left_id", "right_id", "match_weight", "method"])
     found = partition(list(key_of), frame, upper=SINGLE, lower=QUESTION, same=same, different=different)
     reviews = []
@@ -308,8 +314,10 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
         old_tumor_links = tumor_links(con, region)
     if stored_pairs is None:
         all_pairs = new_pairs
-    elif new_pairs is None:
+    elif new_pairs is None or new_pairs.empty:
         all_pairs = stored_pairs
+    elif stored_pairs.empty:
+        all_pairs = new_pairs
     else:
         all_pairs = pd.concat([stored_pairs, new_pairs], ignore_index=True).drop_duplicates(
             ["left_id", "right_id"], keep="last")
@@ -348,11 +356,12 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
     scope |= set(changed_tumor_links["source_tumor_id"].map(
         dict(zip(facts["source_tumor_id"], facts["registry_patient_id"], strict=True))).astype(int))
 
-    weights_of = {(int(a), int(b)): c for a, b, c in all_pairs[["left_id", "right_id", "comparison_weights"]]
-                  .itertuples(index=False) if isinstance(c, dict)}
+    review = found.review.merge(all_pairs[["left_id", "right_id", "comparison_weights"]].drop_duplicates(
+        ["left_id", "right_id"]), on=["left_id", "right_id"], how="left")
     patient_reviews = [ReviewPair("patient", key_of[int(a)], key_of[int(b)], float(w),
-                                  {"reason": reason, **weights_of.get((int(a), int(b)), {})})
-                       for a, b, w, reason in found.review.itertuples(index=False) if key_of[int(a)] != key_of[int(b)]]
+                                  {"reason": reason, **(c if isinstance(c, dict) else {})})
+                       for a, b, w, reason, c in review[["left_id", "right_id", "weight", "reason", "comparison_weights"]]
+                       .itertuples(index=False) if key_of[int(a)] != key_of[int(b)]]
     queue_pairs(ops, patient_reviews + tumor_reviews, replace_pending=whole)
     write_registry_links(db_path, patient_links=_arrow_patient_links(changed_links),
                          tumor_links=_arrow_tumor_links(changed_tumor_links), scope=sorted(scope),
