@@ -121,7 +121,7 @@ def _stable_ids(cluster_of: dict[int, int], previous: dict[int, int], next_id: i
     winners = votes.sort_values(["old", "n", "cluster"], ascending=[True, False, True]).drop_duplicates("old")
     kept = winners.sort_values("old").drop_duplicates("cluster").set_index("cluster")["old"].astype(np.int64)
     fresh = sorted(set(frame["cluster"]) - set(kept.index))
-    ids = {int(cluster): int(old) for cluster, old in kept.items()}
+    ids = {int(cluster): int(old) for cluster, old in zip(kept.index.tolist(), kept.tolist(), strict=True)}
     ids.update({int(cluster): next_id + n for n, cluster in enumerate(fresh)})
     return dict(zip(frame["record"].tolist(), frame["cluster"].map(ids).astype(np.int64).tolist(), strict=True))
 
