@@ -43,7 +43,7 @@ peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if
 print(json.dumps({"seconds": seconds, "peak_rss_gb": peak / 1e9, "newly_linked": summary.newly_linked,
                   "registry_patients": summary.registry_patients, "registry_tumors": summary.registry_tumors,
                   "pending_patient_reviews": summary.pending_patient_reviews,
-                  "pending_tumor_reviews": summary.pending_tumor_reviews}))
+                  "pending_tumor_reviews": summary.pending_tumor_reviews, "steps": summary.steps}))
 """
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from registry.linkage_store import (
     StoredModel,
     candidate_pairs,
     current_model,
+    entity_counts,
     largest_registry_ids,
     linked_region,
     patient_keys,
@@ -70,6 +71,7 @@ class LinkSummary:
     model_version: int | None
     trained: bool
     seconds: float
+    steps: dict[str, float] = field(default_factory=dict)   # seconds per step, in order
 
 
 def _model(stored: StoredModel | None) -> LinkageModel | None:
@@ -270,6 +272,7 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
     if thresholds is not None and not thresholds[1] <= thresholds[0]:
         raise InvalidRequest(f"the lower threshold {thresholds[1]} is above the upper threshold {thresholds[0]}")
     started = time.perf_counter()
+    steps = _Steps()
     ensure_store(db_path)
     ops = ops or open_operational_store(db_path)
     with read_connection(db_path) as con:
@@ -280,6 +283,7 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
         # ITINs (area 9xx) are kept: a facility records them where the SSN goes and they identify a person.
         identities = extract(con, accept_ssn_area_9xx=True)
         largest_patient, largest_tumor = largest_registry_ids(con)
+    steps.done("identities")
     records = identities.num_rows
     model = _model(stored)
     trained = retrain or model is None or records > RETRAIN_GROWTH * max(stored.records if stored else 0, 1)
@@ -297,11 +301,13 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
         version = save_linkage_model(db_path, LinkageModelRow(
             fitted.settings_json, fitted.thresholds["upper"], fitted.thresholds["lower"], fitted.records, user))
         model = replace(fitted, version=version)
+        steps.done("training")
         new_pairs = _score(identities, model, None)
     else:
         assert model is not None
         if unlinked:
             new_pairs = _score(identities, model, set(unlinked))
+    steps.done("scoring")
     whole = rescore or force
     touched = set(unlinked) if new_pairs is None else (
         set(unlinked) | set(new_pairs["left_id"].astype(int)) | set(new_pairs["right_id"].astype(int)))
@@ -312,6 +318,7 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
         stored_pairs = None if rescore else candidate_pairs(con, region)
         facts = tumor_facts(con, region)
         old_tumor_links = tumor_links(con, region)
+    steps.done("reading the region")
     if stored_pairs is None:
         all_pairs = new_pairs
     elif new_pairs is None or new_pairs.empty:
@@ -338,6 +345,7 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
                              ["registry_patient_id", "method", "linked_to"])
     scope = set(changed_links["registry_patient_id"].astype(int))
     scope |= {previous[r] for r in changed_links["source_patient_id"].astype(int) if r in previous}
+    steps.done("patients")
 
     # Tumors: judged within every registry patient in scope (new tumor reports put theirs in scope).
     facts["registry_patient_id"] = facts["source_patient_id"].map(patient_ids)
@@ -355,6 +363,7 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
                                    ["registry_tumor_id", "method", "linked_to"])
     scope |= set(changed_tumor_links["source_tumor_id"].map(
         dict(zip(facts["source_tumor_id"], facts["registry_patient_id"], strict=True))).astype(int))
+    steps.done("tumors")
 
     review = found.review.merge(all_pairs[["left_id", "right_id", "comparison_weights"]].drop_duplicates(
         ["left_id", "right_id"]), on=["left_id", "right_id"], how="left")
@@ -367,18 +376,31 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
                          tumor_links=_arrow_tumor_links(changed_tumor_links), scope=sorted(scope),
                          pairs=None if new_pairs is None else _arrow_pairs(new_pairs, model.version),
                          replace_pairs=rescore)
+    steps.done("writing and consolidation")
     with read_connection(db_path) as con:
-        return _summary(con, ops, len(unlinked), model.version, trained, started)
+        return _summary(con, ops, len(unlinked), model.version, trained, started, steps)
 
 
 def _summary(con: duckdb.DuckDBPyConnection, ops: OperationalStore, newly: int, version: int | None,
-             trained: bool, started: float) -> LinkSummary:
-    from registry.linkage_store import entity_counts
-
+             trained: bool, started: float, steps: dict[str, float] | None = None) -> LinkSummary:
     counts = entity_counts(con)
     pending = pending_counts(ops)
     return LinkSummary(counts.patient_reports, newly, counts.registry_patients, counts.registry_tumors,
-                       pending["patient"], pending["tumor"], version, trained, time.perf_counter() - started)
+                       pending["patient"], pending["tumor"], version, trained, time.perf_counter() - started,
+                       dict(steps or {}))
+
+
+class _Steps(dict[str, float]):
+    """Seconds of each step of a run, for the summary (and the benchmark)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        self[name] = self.get(name, 0.0) + now - self._last
+        self._last = now
 
 
 def _arrow_patient_links(frame: pd.DataFrame) -> pa.Table:
