@@ -88,3 +88,26 @@ def test_thresholds_are_configurable_and_kept_with_a_new_model_version(store: Pa
     assert wrong.exit_code == 2 and "lower threshold 3.0 is above the upper threshold 2.0" in wrong.output
     alone = _run("link", "--db", str(store), "--upper", "9")
     assert alone.exit_code == 2 and "go together" in alone.output
+
+
+def test_reports_left_unlinked_are_linked_by_the_next_ingest_or_serve(tmp_path: Path) -> None:
+    from registry.linkage_store import entity_counts
+    from registry.store import read_connection
+    from registry_cli.serve import bring_up_to_date
+
+    people = [report("1000000001", "00000101", nameLast="OKAFOR", nameFirst="THOMAS", dateOfBirth="19470102")]
+    path = write_reports(tmp_path / "a.xml", people)
+    for name, follow_up in (("ingest", ["ingest", str(path)]), ("serve", None)):
+        db = tmp_path / name / "registry.duckdb"
+        first = CliRunner().invoke(app, ["ingest", str(path), "--db", str(db), "--no-link"])
+        assert first.exit_code == 0, first.output
+        with read_connection(db) as con:
+            assert entity_counts(con).unlinked_reports == 1
+        if follow_up:   # the same file again: nothing loads, but the waiting report is linked
+            again = CliRunner(env={"COLUMNS": "200"}).invoke(app, [*follow_up, "--db", str(db)])
+            assert "already loaded" in again.output and "linked 1 patient reports" in again.output
+        else:
+            bring_up_to_date(db)
+        with read_connection(db) as con:
+            counts = entity_counts(con)
+        assert (counts.unlinked_reports, counts.registry_patients, counts.registry_tumors) == (0, 1, 1)
