@@ -11,7 +11,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.app import PAGE_LIST
-from pipelines.load import ingest_file
 from registry.api import FIND_PATIENT, IDENTITY_ITEMS, LINK_REVIEW, LINKAGE_THRESHOLDS, TUMOR_ITEMS
 from registry.audit import events
 from registry.link_review import decisions, review_queue
@@ -19,33 +18,17 @@ from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry.store import read_connection
 from tests.dashboard_session import session_token
-from tests.registry_reports import report, write_reports
+from tests.registry_reports import two_hospitals_store
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard"
 PAGES = DASHBOARD / "views"
 REVIEWER = Principal("registrar1", "registrar")
-MARGARET = {"nameLast": "WHITFIELD", "nameFirst": "MARGARET", "nameMiddle": "ANN", "dateOfBirth": "19590412",
-            "socialSecurityNumber": "412556789", "medicalRecordNumber": "MR5521"}
-THOMAS = {"nameLast": "OKAFOR", "nameFirst": "THOMAS", "dateOfBirth": "19470102", "socialSecurityNumber": "523448812",
-          "sex": "1", "primarySite": "C619", "histologicTypeIcdO3": "8140", "laterality": "0"}
 
 
 @pytest.fixture(scope="module")
 def linked(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two hospitals' reports, linked on ingest: a second breast report of Margaret with its laterality unknown
-    (the multiple-primary rules ask a reviewer), a Margret with another birth date at the second hospital
-    (a patient pair between the thresholds), and Thomas at both."""
-    root = tmp_path_factory.mktemp("registrar")
-    db = root / "store" / "registry.duckdb"
-    first = [report("1000000001", "00000101", **MARGARET),
-             report("1000000001", "00000102", **THOMAS, dateOfDiagnosis="20160520"),
-             report("1000000001", "00000101", **MARGARET, tumor_number="02", primarySite="C509", laterality="9",
-                    histologicTypeIcdO3="8000", dateOfDiagnosis="20200301")]
-    second = [report("2000000002", "00007003", nameLast="WHITFIELD", nameFirst="MARGRET", dateOfBirth="19590421"),
-              report("2000000002", "00007004", **{**THOMAS, "nameFirst": "TOM", "socialSecurityNumber": ""})]
-    ingest_file(write_reports(root / "h1.xml", first), db_path=db, user="tests")
-    ingest_file(write_reports(root / "h2.xml", second), db_path=db, user="tests")
-    return db
+    """The two hospitals' store: one patient pair and one tumor pair wait for a reviewer."""
+    return two_hospitals_store(tmp_path_factory.mktemp("registrar"))
 
 
 @pytest.fixture

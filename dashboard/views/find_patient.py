@@ -49,8 +49,12 @@ def advice(found: list[PatientCandidate]) -> tuple[str, str]:
     upper, lower = LINKAGE_THRESHOLDS["upper"], LINKAGE_THRESHOLDS["lower"]
     best = found[0] if found else None
     if best is None or best.match_weight < lower:
-        return "info", (f"No candidate reaches a match probability of {probability(lower):.0%} (match weight "
-                        f"{lower:g}): a new patient may be created.")
+        text = (f"No candidate reaches a match probability of {probability(lower):.0%} (match weight {lower:g}): "
+                "a new patient may be created.")
+        if best is not None:   # the items not given count for nothing, so a short search scores low
+            text += (" First check the candidates below: they share items with the search, and a search with few "
+                     "items scores lower than a full report would.")
+        return "info", text
     if best.match_weight >= upper:
         return "success", (f"Likely the same person as registry patient {best.registry_patient_id} "
                            f"({best.match_probability:.1%}): add to that patient rather than create a new one.")
