@@ -99,9 +99,12 @@ def describe_side(side: str, key: str, reports: list[SourceReport], kind: str) -
 
 
 def comparison_weights(item: ReviewItem) -> dict[str, float]:
-    """The weight each comparison gave a patient pair (kept with the pair when it was queued)."""
-    return {name: float(item.evidence[name]) for name in COMPARISONS
-            if isinstance(item.evidence.get(name), int | float)}
+    """The weight each comparison gave a patient pair (the numbers kept with the pair when it was queued),
+    in the model's order."""
+    numbers = {name: float(value) for name, value in item.evidence.items()
+               if isinstance(value, int | float) and not isinstance(value, bool)}
+    order = [name for name in COMPARISONS if name in numbers] + sorted(set(numbers) - set(COMPARISONS))
+    return {name: numbers[name] for name in order}
 
 
 def show_evidence(item: ReviewItem) -> None:
@@ -116,7 +119,8 @@ def show_evidence(item: ReviewItem) -> None:
     if not weights:
         st.caption("No comparison weights are kept for this pair (it was queued before they were).")
         return
-    rows = [(COMPARISONS[name], value) for name, value in weights.items()]
+    rows = [(COMPARISONS.get(name, name.replace("_", " ").capitalize()), value)
+            for name, value in weights.items()]
     if item.score is not None:
         rows.append(("Prior (before any comparison)", item.score - sum(weights.values())))
     frame = pd.DataFrame(rows, columns=["comparison", "weight"])
