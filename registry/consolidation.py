@@ -4,7 +4,8 @@ A registry tumor is usually reported by more than one source (the diagnosing hos
 a pathology laboratory, the death certificate). Each of its values is chosen from its reports by a rule
 that a registrar would apply by hand, and the report it came from is kept (`consolidated_value`):
 
-* the primary site: a specific subsite over a site NOS (C..9) over unknown primary (C809);
+* the primary site: the organ (3-character site) of the earliest diagnosis that names one, and within it
+  a specific subsite over the site NOS (C..9); unknown primary (C80.9) only when no report names a site;
 * the histology: the most specific code (carcinoma, adenocarcinoma, melanoma, lymphoma, leukemia NOS and
   neoplasm NOS rank below a specific type); the behavior: the highest (invasive over in situ);
 * the diagnosis date: the earliest, a partial date counting as the end of its period (a year-only date
@@ -76,8 +77,9 @@ TUMOR_RULES: tuple[Rule, ...] = (
           "CASE t.date_of_diagnosis_precision WHEN 'D' THEN 0 WHEN 'M' THEN 1 ELSE 2 END", SOURCE_RANK),
          "earliest diagnosis date"),
     Rule(("primary_site",),
-         ("CASE WHEN t.primary_site IS NULL THEN 3 WHEN t.primary_site = 'C809' THEN 2 "
-          "WHEN substr(t.primary_site, 4, 1) = '9' THEN 1 ELSE 0 END", SOURCE_RANK),
+         ("CASE WHEN t.primary_site IS NULL THEN 3 WHEN t.primary_site = 'C809' THEN 2 ELSE 0 END",
+          "CASE WHEN substr(t.primary_site, 1, 3) = t.organ THEN 0 ELSE 1 END",
+          "CASE WHEN substr(t.primary_site, 4, 1) = '9' THEN 1 ELSE 0 END", SOURCE_RANK),
          "specific site over site NOS over unknown primary"),
     Rule(("histology",),
          (f"CASE WHEN t.histology IS NULL THEN 2 WHEN t.histology IN ({', '.join(repr(h) for h in NOS_HISTOLOGIES)}) "
@@ -154,13 +156,19 @@ def registry_tumor_select() -> str:
     """One row per registry tumor in scope, its values consolidated, `_from_<item>` its source ids."""
     picks = [pick for rule in TUMOR_RULES for pick in _choose(rule, "t.tumor_id")]
     return f"""
-        SELECT l.registry_tumor_id AS tumor_id, any_value(r.registry_patient_id) AS patient_id,
+        SELECT t.registry_tumor_id AS tumor_id, any_value(t.registry_patient_id) AS patient_id,
                count(*) AS reports, {', '.join(picks)}
-        FROM tumor t
-        JOIN tumor_link l ON l.source_tumor_id = t.tumor_id
-        JOIN patient_link r ON r.source_patient_id = t.patient_id
-        WHERE r.registry_patient_id IN (SELECT patient_id FROM link_scope)
-        GROUP BY l.registry_tumor_id"""
+        FROM (SELECT s.*, l.registry_tumor_id, r.registry_patient_id,
+                     first_value(substr(s.primary_site, 1, 3)) OVER (
+                         PARTITION BY l.registry_tumor_id
+                         ORDER BY s.primary_site IS NULL OR s.primary_site = 'C809',
+                                  {_date_rank("s.date_of_diagnosis", "s.date_of_diagnosis_precision")}, s.tumor_id
+                     ) AS organ
+              FROM tumor s
+              JOIN tumor_link l ON l.source_tumor_id = s.tumor_id
+              JOIN patient_link r ON r.source_patient_id = s.patient_id
+              WHERE r.registry_patient_id IN (SELECT patient_id FROM link_scope)) t
+        GROUP BY t.registry_tumor_id"""
 
 
 def registry_patient_select() -> str:

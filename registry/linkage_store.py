@@ -9,10 +9,13 @@ decisions are kept under these keys, so they hold across relinks and re-ingests.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 # The reporting facility of a source patient record: that of its first tumor record.
 _PATIENT_FACILITY = """(SELECT patient_id, arg_min(reporting_facility, tumor_id) AS reporting_facility
@@ -50,29 +53,69 @@ class StoredModel:
     trained_at: str
 
 
-def patient_keys(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """source_patient_id, natural_key of every source patient record."""
-    return con.execute(PATIENT_KEYS + " ORDER BY p.patient_id").df()
+@contextmanager
+def _region(con: duckdb.DuckDBPyConnection, ids: Sequence[int] | None) -> Iterator[str]:
+    """A condition on a source patient id column `{}`: true for every record, or for the records of `ids`
+    (registered on the connection for the statement)."""
+    if ids is None:
+        yield "true"
+        return
+    con.register("linkage_region", pa.table({"id": pa.array(sorted(set(ids)), pa.int64())}))
+    try:
+        yield "{} IN (SELECT id FROM linkage_region)"
+    finally:
+        con.unregister("linkage_region")
 
 
-def tumor_facts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every source tumor record with its source patient, natural key and what the rules compare."""
-    return con.execute(TUMOR_FACTS + " ORDER BY t.tumor_id").df()
+def patient_keys(con: duckdb.DuckDBPyConnection, ids: Sequence[int] | None = None) -> pd.DataFrame:
+    """source_patient_id, natural_key of every source patient record (or of those of `ids`)."""
+    with _region(con, ids) as where:
+        return con.execute(f"{PATIENT_KEYS} WHERE {where.format('p.patient_id')} ORDER BY p.patient_id").df()
 
 
-def patient_links(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The current link of every linked source patient record."""
-    return con.execute("SELECT * FROM patient_link ORDER BY source_patient_id").df()
+def tumor_facts(con: duckdb.DuckDBPyConnection, ids: Sequence[int] | None = None) -> pd.DataFrame:
+    """Source tumor records (of the source patients `ids`) with their source patient, natural key and what
+    the rules compare."""
+    with _region(con, ids) as where:
+        return con.execute(f"{TUMOR_FACTS} WHERE {where.format('t.patient_id')} ORDER BY t.tumor_id").df()
 
 
-def tumor_links(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The current link of every linked source tumor record."""
-    return con.execute("SELECT * FROM tumor_link ORDER BY source_tumor_id").df()
+def patient_links(con: duckdb.DuckDBPyConnection, ids: Sequence[int] | None = None) -> pd.DataFrame:
+    """The current link of every linked source patient record (of `ids`)."""
+    with _region(con, ids) as where:
+        return con.execute(f"SELECT * FROM patient_link WHERE {where.format('source_patient_id')} "
+                           "ORDER BY source_patient_id").df()
 
 
-def candidate_pairs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every stored candidate pair (left_id, right_id, method, match_weight, comparison_weights)."""
-    return con.execute("SELECT * FROM patient_pair ORDER BY left_id, right_id").df()
+def tumor_links(con: duckdb.DuckDBPyConnection, ids: Sequence[int] | None = None) -> pd.DataFrame:
+    """The current link of every linked source tumor record (of the source patients `ids`)."""
+    with _region(con, ids) as where:
+        return con.execute(f"""SELECT l.* FROM tumor_link l JOIN tumor t ON t.tumor_id = l.source_tumor_id
+                               WHERE {where.format('t.patient_id')} ORDER BY l.source_tumor_id""").df()
+
+
+def candidate_pairs(con: duckdb.DuckDBPyConnection, ids: Sequence[int] | None = None) -> pd.DataFrame:
+    """Stored candidate pairs (left_id, right_id, method, match_weight, comparison_weights), all or those
+    with both records in `ids`."""
+    with _region(con, ids) as where:
+        return con.execute(f"SELECT * FROM patient_pair WHERE {where.format('left_id')} "
+                           f"AND {where.format('right_id')} ORDER BY left_id, right_id").df()
+
+
+def linked_region(con: duckdb.DuckDBPyConnection, ids: Sequence[int]) -> list[int]:
+    """`ids` and every source patient record linked to the same registry patient as one of them."""
+    with _region(con, ids) as where:
+        rows = con.execute(f"""SELECT source_patient_id FROM patient_link WHERE registry_patient_id IN
+                                   (SELECT registry_patient_id FROM patient_link
+                                    WHERE {where.format('source_patient_id')})""").fetchall()
+    return sorted({int(r[0]) for r in rows} | {int(i) for i in ids})
+
+
+def largest_registry_ids(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """The largest registry patient and tumor ids ever linked (0 before the first link)."""
+    row = con.execute("SELECT (SELECT coalesce(max(registry_patient_id), 0) FROM patient_link), "
+                      "(SELECT coalesce(max(registry_tumor_id), 0) FROM tumor_link)").fetchall()[0]
+    return int(row[0]), int(row[1])
 
 
 def current_model(con: duckdb.DuckDBPyConnection) -> StoredModel | None:

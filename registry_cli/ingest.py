@@ -149,7 +149,7 @@ def ingest(
                 results.append(result)
                 _print_result(result)
     out.print(_summary(results, time.monotonic() - began))
-    if link and any(r.status == "loaded" for r in results):
+    if link and db.exists():   # also links reports an earlier load or an older version left unlinked
         _link(db, user)
     if missing or any(r.status == "failed" for r in results):
         raise typer.Exit(2)
@@ -167,6 +167,8 @@ def _link(db: Path, user: str | None) -> None:
     except RegistryError as exc:
         say(exc)
         raise typer.Exit(2) from exc
+    if not summary.newly_linked:
+        return
     out.print(f"linked {summary.newly_linked:,} patient reports: {summary.registry_patients:,} registry patients, "
               f"{summary.registry_tumors:,} registry tumors; pending reviews: {summary.pending_patient_reviews:,} "
               f"patient, {summary.pending_tumor_reviews:,} tumor ({summary.seconds:.1f} s)",

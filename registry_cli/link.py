@@ -38,14 +38,22 @@ def sign_in(db: Path, user: str) -> tuple[OperationalStore, Principal]:
 @app.callback()
 def link(ctx: typer.Context, db: DbOption = DEFAULT_DB,
          retrain: Annotated[bool, typer.Option(help="Train the linkage model again on the registry's records, "
-                                                    "then score every pair again.")] = False) -> None:
+                                                    "then score every pair again.")] = False,
+         upper: Annotated[float | None, typer.Option(help="Match weight at or above which records link "
+                                                         "(docs/linkage.md gives the precision and recall).")] = None,
+         lower: Annotated[float | None, typer.Option(help="Match weight below which records stay apart; between "
+                                                         "the two a registrar reviews the pair.")] = None) -> None:
     """Link every report not yet linked (and apply reviewers' decisions) into registry patients and tumors."""
     if ctx.invoked_subcommand is not None:
         return
     from pipelines.registry_link import link_registry
 
     try:
-        summary = link_registry(db, user=f"console:{getpass.getuser()}", retrain=retrain, force=True)
+        if (upper is None) != (lower is None):
+            say("--upper and --lower go together")
+            raise typer.Exit(2)
+        summary = link_registry(db, user=f"console:{getpass.getuser()}", retrain=retrain, force=True,
+                                thresholds=None if upper is None or lower is None else (upper, lower))
     except RegistryError as exc:
         say(exc)
         raise typer.Exit(2) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from registry.errors import RegistryError
 from registry.store import DEFAULT_DB, ENV_DB
 from registry_cli.administrator import announce_initial_administrator
 from registry_cli.options import DbOption
@@ -24,6 +26,8 @@ def serve(db: DbOption = DEFAULT_DB,
                                                     "only) unless you mean to open the dashboard to a network, "
                                                     "e.g. 0.0.0.0 for every interface.")] = "127.0.0.1") -> None:
     """Start the dashboard (Streamlit), by default reachable from this machine only."""
+    if db.exists():
+        bring_up_to_date(db)
     announce_initial_administrator(db)
     app_path = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
     env = {**os.environ, ENV_DB: str(db.resolve())}
@@ -35,6 +39,23 @@ def serve(db: DbOption = DEFAULT_DB,
     console.print(f"Dashboard listening on {where}, port {port}: http://{host}:{port}", markup=False,
                   highlight=False)
     raise typer.Exit(run_until_stopped(command, env))
+
+
+def bring_up_to_date(db: Path) -> None:
+    """Upgrade an existing store's schema and link reports not yet linked (a store loaded before linkage
+    existed), so the dashboard never counts reports as registry entities or finds tables missing."""
+    from pipelines.registry_link import link_registry
+    from registry.store_writes import ensure_store
+
+    try:
+        applied = ensure_store(db)
+        summary = link_registry(db, user=f"console:{getpass.getuser()}")
+    except RegistryError as exc:
+        console.print(str(exc), style="red", markup=False, highlight=False)
+        raise typer.Exit(2) from exc
+    if applied or summary.newly_linked:
+        console.print(f"store brought up to date ({', '.join(applied) or 'schema current'}); linked "
+                      f"{summary.newly_linked:,} reports", markup=False, highlight=False)
 
 
 STOP_GRACE_SECONDS = 10.0

@@ -26,9 +26,12 @@ def report(facility: str, patient_number: str, *, tumor_number: str = "01", **it
     tumor = {"reportingFacility": facility, "tumorRecordNumber": tumor_number, "primarySite": "C504",
              "histologicTypeIcdO3": "8500", "behaviorCodeIcdO3": "3", "laterality": "2",
              "dateOfDiagnosis": "20190315", "diagnosticConfirmation": "1", "typeOfReportingSource": "1",
-             "addrAtDxState": "KS", "countyAtDx": "173", "addrAtDxPostalCode": "67202", "ageAtDiagnosis": "060"}
+             "addrAtDxState": "KS", "countyAtDx": "173", "addrAtDxPostalCode": "67202"}
     for name, value in items.items():
         (patient if name in PATIENT_ITEMS else tumor)[name] = value
+    born, diagnosed = patient.get("dateOfBirth", ""), tumor["dateOfDiagnosis"]
+    if "ageAtDiagnosis" not in tumor and len(born) == len(diagnosed) == 8:   # the age the two dates give
+        tumor["ageAtDiagnosis"] = f"{int(diagnosed[:4]) - int(born[:4]) - (diagnosed[4:] < born[4:]):03d}"
     return patient, tumor
 
 

@@ -140,3 +140,58 @@ def test_a_reviewers_decision_is_honoured_by_relinks_and_reingests(tmp_path: Pat
     ingest_file(write_reports(tmp_path / "h2b.xml", _hospital_two()), db_path=again, user="tests")
     assert _partition(again) == apart
     assert [d.decision for d in decisions(open_operational_store(again))] == ["different"]
+
+
+def _report_partition(db: Path) -> tuple[set[frozenset[str]], set[frozenset[str]]]:
+    """Registry patients and registry tumors as sets of their reports' natural keys."""
+    with read_connection(db) as con:
+        rows = con.execute("""
+            SELECT pl.registry_patient_id, tl.registry_tumor_id, b.sha256 || '#' || t.tumor_seq
+            FROM tumor t JOIN ingest_batch b ON b.batch_id = t.batch_id
+            JOIN tumor_link tl ON tl.source_tumor_id = t.tumor_id
+            JOIN patient_link pl ON pl.source_patient_id = t.patient_id""").fetchall()
+    people: dict[int, set[str]] = {}
+    tumors: dict[int, set[str]] = {}
+    for person, tumor, key in rows:
+        people.setdefault(person, set()).add(key)
+        tumors.setdefault(tumor, set()).add(key)
+    return {frozenset(v) for v in people.values()}, {frozenset(v) for v in tumors.values()}
+
+
+def test_a_sample_registry_loaded_in_two_orders_gives_one_partition(tmp_path: Path) -> None:
+    from sample_data.config import SampleConfig
+    from sample_data.generator import generate, write
+
+    write(generate(SampleConfig(tumors=2_500, seed=11, first_year=2022, last_year=2023)), tmp_path / "sample")
+    files = sorted(p for p in (tmp_path / "sample" / "naaccr").rglob("*") if p.is_file())
+    partitions = []
+    for name, order in (("forward", files), ("backward", files[::-1])):
+        db = tmp_path / name / "registry.duckdb"
+        for path in order:
+            ingest_file(path, db_path=db, user="tests", link=False)
+        summary = link_registry(db, user="tests")
+        assert summary.trained and summary.registry_patients < summary.patient_reports
+        partitions.append(_report_partition(db))
+    assert partitions[0] == partitions[1]
+
+
+def test_a_reviewers_tumor_decision_is_honoured_by_relinks(linked: Path) -> None:
+    ops = open_operational_store(linked)
+    prostate, lung = "1000000001/00000102/01", "1000000001/00000102/02"
+    queue_pairs(ops, [ReviewPair("tumor", prostate, lung, None, {"reason": "pathology says metastasis"})])
+    item = next(i for i in review_queue(ops, REGISTRAR, kind="tumor") if {i.left_key, i.right_key} == {prostate, lung})
+    decide(ops, REGISTRAR, item.review_id, "same", "the lung lesion is a metastasis of the prostate primary")
+
+    def tumors_of_thomas() -> list[tuple[int, str]]:
+        with read_connection(linked) as con:
+            return con.execute("""SELECT reports, primary_site FROM registry_tumor WHERE patient_id =
+                                      (SELECT registry_patient_id FROM patient_link l JOIN patient p
+                                       ON p.patient_id = l.source_patient_id WHERE p.patient_id_number = '00000102'
+                                       LIMIT 1)""").fetchall()
+
+    link_registry(linked, user="tests", force=True)
+    assert tumors_of_thomas() == [(2, "C619")]
+    with read_connection(linked) as con:
+        assert con.execute("SELECT count(*) FROM tumor_link WHERE method = 'reviewer'").fetchall()[0][0] == 1
+    link_registry(linked, user="tests", retrain=True)
+    assert tumors_of_thomas() == [(2, "C619")]

@@ -97,22 +97,31 @@ def _query_items(last_name: str | None, first_name: str | None, date_of_birth: s
 
 
 def _query_identity(items: dict[str, str]) -> pa.Table:
-    """The search as an identity row, made by the same extraction a report goes through."""
+    """The search as an identity row, made by the same extraction a report goes through (the search is
+    shown to it as a one-report store of arrow tables on a private in-memory database)."""
+    levels = [2 if naaccr_id == "medicalRecordNumber" else 1 for naaccr_id in items]
+    tables = {
+        "source_item": pa.table({"batch_id": pa.array([0] * len(items), pa.int32()),
+                                 "level": pa.array(levels, pa.uint8()),
+                                 "entity_seq": pa.array([1] * len(items), pa.int32()),
+                                 "naaccr_id": pa.array(list(items), pa.string()),
+                                 "value": pa.array(list(items.values()), pa.string())}),
+        "source_tumor": pa.table({"batch_id": pa.array([0], pa.int32()), "tumor_seq": pa.array([1], pa.int32()),
+                                  "patient_seq": pa.array([1], pa.int32())}),
+        "patient": pa.table({"patient_id": pa.array([QUERY_ID], pa.int64()), "batch_id": pa.array([0], pa.int32()),
+                             "patient_seq": pa.array([1], pa.int32()),
+                             "patient_id_number": pa.array([None], pa.string()),
+                             "sex": pa.array([items.get("sex")], pa.string())}),
+        "tumor": pa.table({"tumor_id": pa.array([QUERY_ID], pa.int64()), "patient_id": pa.array([QUERY_ID], pa.int64()),
+                           "batch_id": pa.array([0], pa.int32()),
+                           "reporting_facility": pa.array([None], pa.string()),
+                           "addr_at_dx_postal_code": pa.array([None], pa.string()),
+                           "county_fips": pa.array([None], pa.string())}),
+    }
     con = duckdb.connect()
     try:
-        con.execute("CREATE TABLE source_item (batch_id INTEGER, level UTINYINT, entity_seq INTEGER, "
-                    "naaccr_id VARCHAR, value VARCHAR)")
-        con.execute("CREATE TABLE source_tumor (batch_id INTEGER, tumor_seq INTEGER, patient_seq INTEGER)")
-        con.execute("CREATE TABLE patient (patient_id BIGINT, batch_id INTEGER, patient_seq INTEGER, "
-                    "patient_id_number VARCHAR, sex VARCHAR)")
-        con.execute("CREATE TABLE tumor (tumor_id BIGINT, patient_id BIGINT, batch_id INTEGER, "
-                    "reporting_facility VARCHAR, addr_at_dx_postal_code VARCHAR, county_fips VARCHAR)")
-        con.execute("INSERT INTO patient VALUES (?, 0, 1, NULL, ?)", [QUERY_ID, items.get("sex")])
-        con.execute("INSERT INTO source_tumor VALUES (0, 1, 1)")
-        con.execute("INSERT INTO tumor VALUES (?, ?, 0, NULL, NULL, NULL)", [QUERY_ID, QUERY_ID])
-        for naaccr_id, value in items.items():
-            level = 2 if naaccr_id == "medicalRecordNumber" else 1
-            con.execute("INSERT INTO source_item VALUES (0, ?, 1, ?, ?)", [level, naaccr_id, value])
+        for name, table in tables.items():
+            con.register(name, table)
         return extract(con, accept_ssn_area_9xx=True)
     finally:
         con.close()

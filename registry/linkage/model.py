@@ -47,6 +47,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import pyarrow as pa
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
@@ -224,7 +226,7 @@ def train(db_api: Any, identities: Any, *, seed: int = 1, thresholds: dict[str, 
     """
     if _row_count(identities) < MIN_TRAINING_RECORDS:
         return default_model(_row_count(identities), thresholds)
-    sdf = register(db_api, model_frame(identities), "train")
+    sdf = register(db_api, content_ordered(model_frame(identities)), "train")
     linker = Linker(sdf, settings_creator())
     try:
         linker.training.estimate_probability_two_random_records_match(list(_DETERMINISTIC_RULES), recall=0.8)
@@ -270,6 +272,21 @@ def floor_m_probabilities(settings: dict[str, Any], floor: float = M_FLOOR) -> d
         for level, m in zip(levels, raised, strict=True):
             level["m_probability"] = m / total
     return settings
+
+
+def content_ordered(table: Any) -> pa.Table:
+    """The identity rows renumbered in an order that depends on their content only, not on the order the
+    files were loaded in: splink samples pairs for u by hashing record ids, so the same records give the
+    same model whatever their ids (identical rows may swap places, which changes nothing)."""
+    rows = table if isinstance(table, pa.Table) else pa.Table.from_pandas(table, preserve_index=False)
+    content = ", ".join(f'"{name}"' for name in rows.column_names if name != UNIQUE_ID)
+    con = duckdb.connect()
+    try:
+        con.register("identity_rows", rows)
+        return con.sql(f"SELECT * REPLACE (row_number() OVER (ORDER BY hash({content}), {UNIQUE_ID}) AS {UNIQUE_ID}) "
+                       "FROM identity_rows").to_arrow_table()
+    finally:
+        con.close()
 
 
 def register(db_api: Any, table: Any, role: str) -> Any:
