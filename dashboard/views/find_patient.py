@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import require_principal
+from dashboard.common import match_probability, require_principal
 from dashboard.session import operational_store
 from dashboard.tables import show_table
 from registry.api import (
@@ -24,11 +24,6 @@ SEXES = {"": "Any", "1": "Male", "2": "Female", "3": "Other (intersex)", "4": "T
          "5": "Transsexual, natal male", "6": "Transsexual, natal female", "9": "Unknown"}
 COLUMNS = ["registry_patient_id", "match_probability", "match_weight", "name", "date_of_birth", "sex",
            "ssn_last4", "reports", "tumors", "facilities"]
-
-
-def probability(weight: float) -> float:
-    """The match probability of a match weight (log2 of the odds that the records are one person)."""
-    return 1 / (1 + 2 ** -weight)
 
 
 def candidate_table(found: list[PatientCandidate]) -> pd.DataFrame:
@@ -49,8 +44,8 @@ def advice(found: list[PatientCandidate]) -> tuple[str, str]:
     upper, lower = LINKAGE_THRESHOLDS["upper"], LINKAGE_THRESHOLDS["lower"]
     best = found[0] if found else None
     if best is None or best.match_weight < lower:
-        text = (f"No candidate reaches a match probability of {probability(lower):.0%} (match weight {lower:g}): "
-                "a new patient may be created.")
+        text = (f"No candidate reaches a match probability of {match_probability(lower):.0%} "
+                f"(match weight {lower:g}): a new patient may be created.")
         if best is not None:   # the items not given count for nothing, so a short search scores low
             text += (" First check the candidates below: they share items with the search, and a search with few "
                      "items scores lower than a full report would.")

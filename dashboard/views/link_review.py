@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import require_principal
+from dashboard.common import match_probability, require_principal
 from dashboard.session import operational_store
 from dashboard.tables import show_table
 from registry.api import (
@@ -43,8 +43,8 @@ DIFFERS = "≠"
 
 
 def probability(weight: float | None) -> float | None:
-    """The match probability of a match weight (log2 of the odds that the records are one person)."""
-    return None if weight is None else 1 / (1 + 2 ** -weight)
+    """The match probability of a patient pair's score (tumor pairs have none)."""
+    return None if weight is None else match_probability(weight)
 
 
 def pairs(count: int, kind: str) -> str:
