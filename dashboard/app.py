@@ -9,6 +9,8 @@ import streamlit as st
 from dashboard.session import ROUTED_KEY, account_controls, current_session
 from registry.api import (
     CHANGE_OWN_PASSWORD,
+    FIND_PATIENT,
+    LINK_REVIEW,
     READ_AGGREGATES,
     VIEW_INGEST_BATCHES,
     VIEW_STORE_OVERVIEW,
@@ -25,6 +27,8 @@ PAGE_LIST: tuple[tuple[str, str, str, str], ...] = (
     ("recurrence", "Recurrence", "Explore", READ_AGGREGATES),
     ("store", "Store overview", "Registry", VIEW_STORE_OVERVIEW),
     ("batches", "Ingest batches", "Registry", VIEW_INGEST_BATCHES),
+    ("link_review", "Linkage review", "Registry", LINK_REVIEW),
+    ("find_patient", "Find a patient", "Registry", FIND_PATIENT),
     ("change_password", "Change password", "Account", CHANGE_OWN_PASSWORD),
 )
 DEFAULT_PAGE = "overview"

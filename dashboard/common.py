@@ -143,6 +143,11 @@ def filter_controls(*, years: tuple[int, int] = DEFAULT_YEARS, site: bool = True
                        first_year=first, last_year=last, stage_groups=(stage_code,) if stage_code else ())
 
 
+def match_probability(weight: float) -> float:
+    """The probability that two records are one person, from their match weight (log2 of the odds)."""
+    return 1 / (1 + 2 ** -weight)
+
+
 def count_text(count: int | None) -> str:
     """A released count for text: "1,234", or "fewer than 16" (the policy's threshold) when the policy withheld it (``None``)."""
     return f"fewer than {DEFAULT_THRESHOLD}" if count is None else f"{int(count):,}"

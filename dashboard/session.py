@@ -59,7 +59,8 @@ COOKIE = "oncoregistry_session"
 ROLE_PRECEDENCE = ("administrator", "registrar", "researcher")   # a user in several groups gets the first
 
 
-def _ops() -> OperationalStore:
+def operational_store() -> OperationalStore:
+    """The operational store beside the dashboard's analytic store (accounts, sessions, review queue, audit)."""
     return _operational_store(default_db_path())
 
 
@@ -90,7 +91,7 @@ def current_session() -> ActiveSession | None:
     if not token:
         return None
     try:
-        active = resume_session(_ops(), token)
+        active = resume_session(operational_store(), token)
     except SessionEnded as ended:
         _forget(token)
         st.session_state[NOTICE_KEY] = f"You were signed out: {ended}."
@@ -114,7 +115,7 @@ def _forget(token: str | None) -> None:
 
 def sign_in_local(user: str, password: str) -> Principal | None:
     """Check a local account; on success start a session for this tab. Errors are shown, not raised."""
-    ops = _ops()
+    ops = operational_store()
     try:
         principal = authenticate(ops, user, password, source="dashboard")
     except AuthenticationError as exc:
@@ -136,7 +137,7 @@ def change_own_password(current: str, new: str, repeated: str) -> bool:
         st.error("The two new passwords differ.")
         return False
     try:
-        change_password(_ops(), active.principal.user, current, new, source="dashboard",
+        change_password(operational_store(), active.principal.user, current, new, source="dashboard",
                         keep_session=st.session_state.get(TOKEN_KEY))
     except (AuthenticationError, PasswordPolicyError) as exc:
         st.error(str(exc))
@@ -148,11 +149,11 @@ def sign_out() -> None:
     """End this tab's session (audited) and the identity provider's session when there is one."""
     token = st.session_state.get(TOKEN_KEY)
     if token:
-        end_session(_ops(), token)
+        end_session(operational_store(), token)
     _forget(token)
     principal = st.session_state.pop(IDP_KEY, None)
     if isinstance(principal, Principal):
-        record_event(_ops(), principal, "sign-out", reason="signed-out", source="oidc")
+        record_event(operational_store(), principal, "sign-out", reason="signed-out", source="oidc")
     if identity_provider_configured() and getattr(st.user, "is_logged_in", False):
         st.logout()
 
@@ -281,7 +282,7 @@ def principal_from_identity_provider() -> Principal | None:
     if not getattr(st.user, "is_logged_in", False):
         return None
     name, principal = _claims_principal()
-    ops = _ops()
+    ops = operational_store()
     if principal is None:
         record_event(ops, name, "sign-in-failed", source="oidc", reason="no role mapped from claims")
         return None

@@ -15,6 +15,7 @@ from registry.api import REASON, SUPPRESSED
 
 WITHHELD = "suppressed"
 NOT_AVAILABLE = "–"
+MARKED = "background-color: rgba(255, 196, 0, 0.35); font-weight: 600"   # rows a page points out
 # Column names of registry results -> what a person reads; a page can add or override its own.
 LABELS: dict[str, str] = {
     "county_fips": "County FIPS", "county_name": "County", "county": "County", "age_group": "Age group",
@@ -52,10 +53,10 @@ def label(column: str, labels: Mapping[str, str] | None = None) -> str:
 
 
 def styled(frame: pd.DataFrame, *, withheld: pd.Series | None = None,
-           formats: Mapping[str, str] | None = None) -> Styler:
+           formats: Mapping[str, str] | None = None, marked: pd.Series | None = None) -> Styler:
     """The table as shown: times formatted, numbers with separators, and the empty number cells of a
     withheld row (``withheld``, by default the frame's ``suppressed`` flag) reading "suppressed"; other
-    empty cells read "–".
+    empty cells read "–"; the ``marked`` rows highlighted.
 
     The browser's table draws any empty cell as "None", whatever its display text, so a number column
     with empty cells becomes text: each number as its exact ``repr`` (what the table sorts, copies and
@@ -78,7 +79,11 @@ def styled(frame: pd.DataFrame, *, withheld: pd.Series | None = None,
         if values.isna().any():
             words = pd.Series([WITHHELD if hidden else NOT_AVAILABLE for hidden in rows], index=shown.index)
             shown[column] = values.map(lambda v: repr(float(v)), na_action="ignore").fillna(words).astype(object)
-    return shown.style.format({c: _number_text(spec[c]) for c in numbers})
+    style = shown.style.format({c: _number_text(spec[c]) for c in numbers})
+    if marked is not None:
+        flags = pd.Series(marked).reset_index(drop=True).fillna(False).astype(bool).to_numpy()
+        style = style.apply(lambda row: [MARKED if flags[row.name] else ""] * len(row), axis=1)
+    return style
 
 
 def _number_text(spec: str) -> Callable[[object], str]:
@@ -97,9 +102,10 @@ def text_numbers(frame: pd.DataFrame) -> list[str]:
 
 def show_table(frame: pd.DataFrame, *, columns: Sequence[str] | None = None,
                labels: Mapping[str, str] | None = None, formats: Mapping[str, str] | None = None,
-               withheld: pd.Series | None = None) -> None:
+               withheld: pd.Series | None = None, marked: pd.Series | None = None) -> None:
     """``st.dataframe`` of ``frame`` (its ``columns``, in order) with people's labels and formats; the
-    withheld rows are ``withheld`` or, by default, those flagged ``suppressed``."""
+    withheld rows are ``withheld`` or, by default, those flagged ``suppressed``; ``marked`` rows are
+    highlighted."""
     chosen = list(columns) if columns is not None else list(frame.columns)
     if withheld is None and SUPPRESSED in frame.columns:
         withheld = frame[SUPPRESSED]
@@ -108,4 +114,5 @@ def show_table(frame: pd.DataFrame, *, columns: Sequence[str] | None = None,
         config[column] = st.column_config.TextColumn(label(column, labels), alignment="right")
     if SUPPRESSED in chosen:
         config[SUPPRESSED] = st.column_config.CheckboxColumn(label(SUPPRESSED, labels))
-    st.dataframe(styled(frame[chosen], withheld=withheld, formats=formats), hide_index=True, column_config=config)
+    st.dataframe(styled(frame[chosen], withheld=withheld, formats=formats, marked=marked), hide_index=True,
+                 column_config=config)

@@ -28,6 +28,8 @@ VIEW_INGEST_BATCHES = "view-ingest-batches"
 MANAGE_USERS = "manage-users"
 CHANGE_OWN_PASSWORD = "change-own-password"
 VIEW_AUDIT_TRAIL = "view-audit-trail"
+FIND_PATIENT = "find-patient"
+LINK_REVIEW = "link-review"
 
 
 @cache

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from registry.access import (
     CHANGE_OWN_PASSWORD,
+    FIND_PATIENT,
+    LINK_REVIEW,
     MANAGE_USERS,
     READ_AGGREGATES,
     READ_UNSUPPRESSED,
@@ -58,6 +60,7 @@ from registry.errors import (
 from registry.geography import FIPS_STATE, counties
 from registry.link_review import DECISION_WORDS, ReviewItem, decide, pending_counts, review_queue
 from registry.linkage.find import PatientCandidate, find_patient
+from registry.linkage.model import DEFAULT_THRESHOLDS as LINKAGE_THRESHOLDS
 from registry.operational import OperationalStore
 from registry.operational_store import open_operational_store
 from registry.principal import ROLES, Principal
@@ -79,7 +82,7 @@ from registry.suppression import REASON, SUPPRESSED
 
 __all__ = [
     "CHANGE_OWN_PASSWORD", "COMPARISONS", "DECISION_WORDS", "DEFAULT_SESSION_POLICY", "DEFAULT_THRESHOLD", "FIPS_STATE",
-    "IDENTITY_ITEMS", "MALE_BREAST", "MANAGE_USERS", "MAX_PLAUSIBLE_AGE", "MIN_PASSWORD_LENGTH", "RACE_RECODES", "READ_AGGREGATES",
+    "FIND_PATIENT", "IDENTITY_ITEMS", "LINK_REVIEW", "LINKAGE_THRESHOLDS", "MALE_BREAST", "MANAGE_USERS", "MAX_PLAUSIBLE_AGE", "MIN_PASSWORD_LENGTH", "RACE_RECODES", "READ_AGGREGATES",
     "READ_UNSUPPRESSED", "REASON", "ROLES", "SITE_GROUPS", "STAGE_GROUPS", "SUPPRESSED", "SURVIVAL_METHODS",
     "TUMOR_ITEMS", "VIEW_AUDIT_TRAIL", "VIEW_INGEST_BATCHES", "VIEW_STORE_OVERVIEW",
     "AccessDenied", "ActiveSession", "AuthenticationError", "GroupSize", "InvalidRequest", "NotComputable",

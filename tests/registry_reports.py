@@ -1,7 +1,8 @@
 """Small NAACCR XML files of hand-written reports, for linkage and consolidation tests.
 
 A report is one facility's abstract: patient items (who) and tumor items (what); `report()` fills the items
-a report always has, so a test names only what it is about.
+a report always has, so a test names only what it is about. `two_hospitals_store()` ingests a small store
+whose linkage leaves one patient pair and one tumor pair for a reviewer (the registrar pages' tests).
 """
 
 from __future__ import annotations
@@ -41,3 +42,27 @@ def write_reports(path: Path, reports: Sequence[tuple[dict[str, str], dict[str, 
         for patient, tumor in reports:
             writer.write_patient(patient, [tumor])
     return path
+
+
+MARGARET = {"nameLast": "WHITFIELD", "nameFirst": "MARGARET", "nameMiddle": "ANN", "dateOfBirth": "19590412",
+            "socialSecurityNumber": "412556789", "medicalRecordNumber": "MR5521"}
+THOMAS = {"nameLast": "OKAFOR", "nameFirst": "THOMAS", "dateOfBirth": "19470102", "socialSecurityNumber": "523448812",
+          "sex": "1", "primarySite": "C619", "histologicTypeIcdO3": "8140", "laterality": "0"}
+
+
+def two_hospitals_store(root: Path) -> Path:
+    """A store at root/store/registry.duckdb, two hospitals' reports ingested (and linked): a second breast
+    report of Margaret with its laterality unknown (the multiple-primary rules ask a reviewer), a Margret with
+    another birth date at the second hospital (a patient pair between the thresholds), and Thomas at both."""
+    from pipelines.load import ingest_file
+
+    db = root / "store" / "registry.duckdb"
+    first = [report("1000000001", "00000101", **MARGARET),
+             report("1000000001", "00000102", **THOMAS, dateOfDiagnosis="20160520"),
+             report("1000000001", "00000101", **MARGARET, tumor_number="02", primarySite="C509", laterality="9",
+                    histologicTypeIcdO3="8000", dateOfDiagnosis="20200301")]
+    second = [report("2000000002", "00007003", nameLast="WHITFIELD", nameFirst="MARGRET", dateOfBirth="19590421"),
+              report("2000000002", "00007004", **{**THOMAS, "nameFirst": "TOM", "socialSecurityNumber": ""})]
+    ingest_file(write_reports(root / "h1.xml", first), db_path=db, user="tests")
+    ingest_file(write_reports(root / "h2.xml", second), db_path=db, user="tests")
+    return db

@@ -1,6 +1,7 @@
-"""The main flow in a real browser (Playwright driving Debian's chromium): sign in, open the map with a
-site chosen, select a county by clicking it, download the CSV, open survival; screenshots go to ``test-artifacts/``; no request may leave
-localhost. Skipped when chromium is not installed (CI installs it: ``.ci/run``)."""
+"""The main flows in a real browser (Playwright driving Debian's chromium): a researcher signs in, opens the
+map with a site chosen, selects a county by clicking it, downloads the CSV, opens survival; a registrar
+decides a linkage review pair and finds a patient. Screenshots go to ``test-artifacts/``; no request may
+leave localhost. Skipped when chromium is not installed (CI installs it: ``.ci/run``)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,30 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _wait_until_listening(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.5)
+
+
+def _local_only(page: object, outside: list[str]) -> None:
+    """Refuse every request that would leave this machine, and note it."""
+    def guard(route: object) -> None:
+        url = route.request.url  # type: ignore[attr-defined]
+        host = urlparse(url).hostname or ""
+        if url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            outside.append(url)
+            route.abort()  # type: ignore[attr-defined]
+
+    page.route("**/*", guard)  # type: ignore[attr-defined]
+
+
 @pytest.fixture(scope="module")
 def server(sample_registry: dict[str, object]) -> object:
     from registry.accounts import ensure_demo_accounts
@@ -41,13 +66,7 @@ def server(sample_registry: dict[str, object]) -> object:
                                 "--server.headless", "true", "--browser.gatherUsageStats", "false",
                                 "--server.address", "127.0.0.1"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.5)
+    _wait_until_listening(port)
     yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(timeout=20)
@@ -64,17 +83,7 @@ def test_sign_in_map_county_download_survival(server: str) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(accept_downloads=True, viewport={"width": 1400, "height": 1000})
-
-        def guard(route: object) -> None:
-            url = route.request.url  # type: ignore[attr-defined]
-            host = urlparse(url).hostname or ""
-            if url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
-                route.continue_()  # type: ignore[attr-defined]
-            else:
-                outside.append(url)
-                route.abort()  # type: ignore[attr-defined]
-
-        page.route("**/*", guard)
+        _local_only(page, outside)
         page.goto(server, wait_until="networkidle")
         page.get_by_role("textbox", name="User name").fill("researcher")
         page.get_by_role("textbox", name="Password").fill("demo-researcher")
@@ -159,3 +168,62 @@ def test_deep_link_survives_sign_in_reload_keeps_the_session_filters_follow_page
         page.get_by_role("heading", name="Sign in to Oncoregistry").wait_for(timeout=60_000)
         assert not [c for c in context.cookies() if c["name"] == "oncoregistry_session"]
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def registrar_server(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """`registry serve` over the two hospitals' store (a patient pair and a tumor pair wait for review)."""
+    from registry.accounts import ensure_demo_accounts
+    from registry.operational_store import open_operational_store
+    from tests.registry_reports import two_hospitals_store
+
+    db = two_hospitals_store(tmp_path_factory.mktemp("registrar-browser"))
+    ensure_demo_accounts(open_operational_store(db))
+    port = _free_port()
+    process = subprocess.Popen([str(Path(sys.executable).parent / "registry"), "serve", "--db", str(db),
+                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_until_listening(port)
+    yield f"http://127.0.0.1:{port}", db
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_registrar_decides_a_review_pair_and_finds_a_patient(registrar_server: tuple[str, Path]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from registry.link_review import decisions
+    from registry.operational_store import open_operational_store
+
+    server, db = registrar_server
+    ARTIFACTS.mkdir(exist_ok=True)
+    outside: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _local_only(page, outside)
+        page.goto(server, wait_until="networkidle")
+        page.get_by_role("textbox", name="User name").fill("registrar")
+        page.get_by_role("textbox", name="Password").fill("demo-registrar")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name="Linkage review").click()
+        page.get_by_text("Pair to review").wait_for(timeout=60_000)
+        page.get_by_text("Why asked:").wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "5-linkage-review.png"), full_page=True)
+
+        # The most likely match comes first: the patient pair; the registrar says they are different persons.
+        page.get_by_role("textbox", name="Reason (kept with the decision)").fill("different mothers on the phone")
+        page.get_by_role("button", name="Different persons").click()
+        page.get_by_text("kept for ever").wait_for(timeout=60_000)
+        page.get_by_text("kept for ever").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "6-linkage-decided.png"), full_page=True)
+        assert [(d.kind, d.decision) for d in decisions(open_operational_store(db))] == [("patient", "different")]
+
+        page.get_by_role("link", name="Find a patient").click()
+        page.get_by_role("textbox", name="Last name").fill("Whitfield")
+        page.get_by_role("textbox", name="Birth date").fill("1959-04-12")
+        page.get_by_role("button", name="Search").click()
+        page.get_by_text("Candidates (").wait_for(timeout=60_000)
+        page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "7-find-patient.png"), full_page=True)
+        browser.close()
+    assert outside == [], f"requests left localhost: {outside[:5]}"
