@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from splink import DuckDBAPI, Linker
 
-from registry.access import require
+from registry.access import FIND_PATIENT, require
 from registry.audit import record_event
 from registry.errors import InvalidRequest
 from registry.linkage.identity import extract
@@ -33,7 +33,6 @@ from registry.operational import OperationalStore
 from registry.principal import Principal
 from registry.store import read_connection
 
-FIND_PATIENT = "find-patient"
 QUERY_ID = -1   # the identity row of the search itself
 # Look-ups that make a record a candidate (any one suffices); the model then scores every candidate.
 CANDIDATE_RULES = ("l.name_last_nysiis = r.name_last_nysiis", "l.dob = r.dob", "l.dob_digit_set = r.dob_digit_set",

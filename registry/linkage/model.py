@@ -237,7 +237,7 @@ def train(db_api: Any, identities: Any, *, seed: int = 1, thresholds: dict[str, 
         log.warning("the linkage model cannot be trained on these %s records (%s); using the default model",
                     _row_count(identities), str(exc).splitlines()[0])
         return default_model(_row_count(identities), thresholds)
-    settings = floor_m_probabilities(linker.misc.save_model_to_json())
+    settings = u_without_matches(floor_m_probabilities(linker.misc.save_model_to_json()), 1.0 / u_max_pairs)
     return LinkageModel(version=version, settings_json=json.dumps(settings, sort_keys=True),
                         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
                         records=_row_count(identities),
@@ -253,6 +253,30 @@ def default_model(records: int, thresholds: dict[str, float] | None = None) -> L
     settings = json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))
     return LinkageModel(version=MODEL_VERSION, settings_json=json.dumps(settings, sort_keys=True),
                         trained_at="default", records=records, thresholds=dict(thresholds or DEFAULT_THRESHOLDS))
+
+
+def u_without_matches(settings: dict[str, Any], floor: float) -> dict[str, Any]:
+    """u probabilities with the true matches taken out of the random pairs they were counted in.
+
+    Random sampling counts every pair's agreement as if no pair matched; for an identifier the share of
+    random pairs that agree is mostly the pairs of the same person (observed = lambda * m + (1 - lambda) * u),
+    so an exact SSN would weigh as little as the chance of drawing a true match. Solving for u, with at least
+    ``floor`` (one agreeing pair among all sampled), gives identifiers their weight back; for common values
+    (a surname, a birth year) the correction is negligible.
+    """
+    prior = float(settings["probability_two_random_records_match"])
+    for comparison in settings["comparisons"]:
+        levels = [level for level in comparison["comparison_levels"] if not level.get("is_null_level")]
+        rest = [level for level in levels if str(level.get("sql_condition", "")).strip().upper() == "ELSE"]
+        for level in levels:
+            m, u = level.get("m_probability"), level.get("u_probability")
+            if level in rest or m is None or u is None:
+                continue
+            level["u_probability"] = max((float(u) - prior * float(m)) / (1.0 - prior), floor)
+        if len(rest) == 1 and rest[0].get("u_probability") is not None:   # the u of a comparison sum to 1
+            rest[0]["u_probability"] = 1.0 - sum(float(level["u_probability"]) for level in levels
+                                                 if level is not rest[0] and level.get("u_probability") is not None)
+    return settings
 
 
 def floor_m_probabilities(settings: dict[str, Any], floor: float = M_FLOOR) -> dict[str, Any]:
