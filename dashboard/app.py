@@ -2,36 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
+from dashboard.page_list import DEFAULT_PAGE, PAGE_LIST, PAGES
 from dashboard.session import ROUTED_KEY, account_controls, current_session
-from registry.api import (
-    CHANGE_OWN_PASSWORD,
-    FIND_PATIENT,
-    LINK_REVIEW,
-    READ_AGGREGATES,
-    VIEW_INGEST_BATCHES,
-    VIEW_STORE_OVERVIEW,
-    allowed,
-)
-
-PAGES = Path(__file__).parent / "views"
-# (file stem, title, section, the action of the access table it needs)
-PAGE_LIST: tuple[tuple[str, str, str, str], ...] = (
-    ("overview", "Overview", "Explore", READ_AGGREGATES),
-    ("incidence_map", "Incidence map", "Explore", READ_AGGREGATES),
-    ("trends", "Trends", "Explore", READ_AGGREGATES),
-    ("survival", "Survival", "Explore", READ_AGGREGATES),
-    ("recurrence", "Recurrence", "Explore", READ_AGGREGATES),
-    ("store", "Store overview", "Registry", VIEW_STORE_OVERVIEW),
-    ("batches", "Ingest batches", "Registry", VIEW_INGEST_BATCHES),
-    ("link_review", "Linkage review", "Registry", LINK_REVIEW),
-    ("find_patient", "Find a patient", "Registry", FIND_PATIENT),
-    ("change_password", "Change password", "Account", CHANGE_OWN_PASSWORD),
-)
-DEFAULT_PAGE = "overview"
+from registry.api import allowed
 
 
 def stand_in(page: str, title: str) -> st.Page:

@@ -4,9 +4,12 @@ sample registry ingested into a store, shared by the tests that need realistic d
 from __future__ import annotations
 
 import multiprocessing
+import sys
+import types
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -64,6 +67,18 @@ def db_path(tmp_path: Path) -> Path:
 SAMPLE_TUMORS = 40_000
 
 
+@contextmanager
+def plain_main() -> Iterator[None]:
+    """Spawned workers start without re-running this process's `__main__`: after an AppTest has run a page
+    as `__main__` in this process, a worker would otherwise run that page again and die."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 def _ingest(path: Path, db: Path) -> object:
     from pipelines.load import ingest_file
     return ingest_file(path, db_path=db, link=False)
@@ -88,7 +103,7 @@ def sample_registry(tmp_path_factory: pytest.TempPathFactory) -> dict[str, objec
     db = root / "registry.duckdb"
     files = sorted(path for path in (out / "naaccr").rglob("*") if path.is_file())
     first = ingest_file(files[0], db_path=db, link=False)   # creates the store before two workers share it
-    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with plain_main(), ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = [first, *pool.map(_ingest, files[1:], [db] * (len(files) - 1))]
     link_registry(db, user="tests")
     load_population(next((out / "population").iterdir()), db_path=db)

@@ -33,6 +33,7 @@ from registry.operational import OperationalStore, migrate, ops_path_for
 from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry_cli.app import app
+from tests.conftest import plain_main
 
 ANA = Principal("ana", "researcher", frozenset({"lds"}))
 
@@ -271,7 +272,7 @@ def _append_many(path: str, who: str, count: int) -> int:
 def test_concurrent_processes_keep_the_chain_valid(db_path):
     ops = open_operational_store(db_path)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=3, mp_context=context) as pool:
+    with plain_main(), ProcessPoolExecutor(max_workers=3, mp_context=context) as pool:
         done = list(pool.map(_append_many, [str(ops.path)] * 3, ["p1", "p2", "p3"], [30] * 3))
     assert done == [30, 30, 30]
     result = verify_chain(ops)

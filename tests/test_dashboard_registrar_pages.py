@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.app import PAGE_LIST
+from dashboard.page_list import PAGE_LIST
 from registry.api import FIND_PATIENT, IDENTITY_ITEMS, LINK_REVIEW, LINKAGE_THRESHOLDS, TUMOR_ITEMS
 from registry.audit import events
 from registry.link_review import decisions, review_queue

@@ -3,7 +3,8 @@
 The registry specialist's first rule: look a person up before creating a record. The items typed in are
 made into an identity row exactly as a report's would be (the same extraction runs on them), and that row
 is scored against every source patient record by the registry's own linkage model, with the term
-frequencies of the whole registry. Candidates come from lenient look-ups on each item given (last name's
+frequencies of the whole registry, its prior being the chance that the person is a given registry patient
+(`_with_search_prior`). Candidates come from lenient look-ups on each item given (last name's
 sound, first name, birth date or its digits, SSN, medical record number), so a typo in one item still
 finds the person through another. Each registry patient appears once, with its best-scoring report.
 Registrars only; every search is audited with the items used (not their values) and the patients shown.
@@ -11,6 +12,7 @@ Registrars only; every search is audited with the items used (not their values) 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -38,7 +40,8 @@ QUERY_ID = -1   # the identity row of the search itself
 CANDIDATE_RULES = ("l.name_last_nysiis = r.name_last_nysiis", "l.dob = r.dob", "l.dob_digit_set = r.dob_digit_set",
                    "l.ssn = r.ssn", "l.name_first_canonical = r.name_first_canonical and l.dob_year = r.dob_year",
                    "l.medical_record_number = r.medical_record_number")
-LOWEST_WEIGHT = -40.0   # every candidate is scored and shown; the probability says how likely each is
+LOWEST_WEIGHT = -40.0
+SEARCH_IN_REGISTRY = 0.5   # prior chance that the person looked up is already registered   # every candidate is scored and shown; the probability says how likely each is
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,20 @@ def _score(identities: pa.Table, query: pa.Table, model: LinkageModel) -> pd.Dat
                          "match_probability": scored["match_probability"]})
 
 
+def _with_search_prior(scored: pd.DataFrame, model: LinkageModel, registry_patients: int) -> pd.DataFrame:
+    """Scores of a search, not of a pair of reports: the model's prior (the chance that two reports of the
+    registry are one person) is replaced by the chance that the person searched for is a given registry
+    patient, SEARCH_IN_REGISTRY spread evenly over the registry's patients. So in a small registry a name and
+    birth date that agree are near certain, in a large one the same evidence weighs less."""
+    if scored.empty:
+        return scored
+    pair_prior = float(model.settings()["probability_two_random_records_match"])
+    search_prior = SEARCH_IN_REGISTRY / max(registry_patients, 1)
+    shift = math.log2(search_prior / (1 - search_prior)) - math.log2(pair_prior / (1 - pair_prior))
+    weight = scored["match_weight"].astype(float) + shift
+    return scored.assign(match_weight=weight, match_probability=1.0 / (1.0 + 2.0 ** (-weight)))
+
+
 def _details(con: duckdb.DuckDBPyConnection, registry_ids: list[int]) -> pd.DataFrame:
     return con.execute("""
         SELECT p.patient_id AS registry_patient_id, p.sex, p.reports,
@@ -187,7 +204,8 @@ def find_patient(principal: Principal, db_path: Path, ops: OperationalStore, *, 
         links = con.execute("SELECT source_patient_id, registry_patient_id FROM patient_link").df()
         scored = _score(identities, query, model) if identities.num_rows else pd.DataFrame(
             columns=[UNIQUE_ID, "match_weight", "match_probability"])
-        scored = scored.merge(links, on=UNIQUE_ID, how="inner")
+        scored = _with_search_prior(scored.merge(links, on=UNIQUE_ID, how="inner"), model,
+                                    int(links["registry_patient_id"].nunique()))
         best = scored.sort_values(["match_weight", UNIQUE_ID], ascending=[False, True]).drop_duplicates(
             "registry_patient_id").head(limit)
         details = _details(con, [int(i) for i in best["registry_patient_id"]]).set_index("registry_patient_id")

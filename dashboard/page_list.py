@@ -1,0 +1,34 @@
+"""The dashboard's pages: file, title, section and the action of the access table each needs.
+
+Kept apart from the router (`dashboard/app.py`, which runs as a script when imported) so that tests and
+documentation can read the list without starting the dashboard.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from registry.api import (
+    CHANGE_OWN_PASSWORD,
+    FIND_PATIENT,
+    LINK_REVIEW,
+    READ_AGGREGATES,
+    VIEW_INGEST_BATCHES,
+    VIEW_STORE_OVERVIEW,
+)
+
+PAGES = Path(__file__).parent / "views"
+# (file stem, title, section, the action of the access table it needs)
+PAGE_LIST: tuple[tuple[str, str, str, str], ...] = (
+    ("overview", "Overview", "Explore", READ_AGGREGATES),
+    ("incidence_map", "Incidence map", "Explore", READ_AGGREGATES),
+    ("trends", "Trends", "Explore", READ_AGGREGATES),
+    ("survival", "Survival", "Explore", READ_AGGREGATES),
+    ("recurrence", "Recurrence", "Explore", READ_AGGREGATES),
+    ("store", "Store overview", "Registry", VIEW_STORE_OVERVIEW),
+    ("batches", "Ingest batches", "Registry", VIEW_INGEST_BATCHES),
+    ("link_review", "Linkage review", "Registry", LINK_REVIEW),
+    ("find_patient", "Find a patient", "Registry", FIND_PATIENT),
+    ("change_password", "Change password", "Account", CHANGE_OWN_PASSWORD),
+)
+DEFAULT_PAGE = "overview"
