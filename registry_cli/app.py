@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 
 from registry_cli import audit, export, ingest, link, population, sample, serve, store, template, users
+
+# splink warns of every comparison level training did not see; the linkage run reports its own summary.
+logging.getLogger("splink").setLevel(logging.ERROR)
 
 app = typer.Typer(help="Oncoregistry: cancer registry ingest, store and dashboard.", no_args_is_help=True,
                   pretty_exceptions_enable=False)

@@ -150,7 +150,7 @@ def _score(identities: pa.Table, query: pa.Table, model: LinkageModel) -> pd.Dat
         frame = model_frame(identities).append_column("medical_record_number", identities["medical_record_number"])
         query_frame = model_frame(query).append_column("medical_record_number", query["medical_record_number"])
         everyone = register(api, pa.concat_tables([frame, query_frame.cast(frame.schema)]), "find_all")
-        linker = Linker(everyone, settings)
+        linker = Linker(everyone, settings, log_level=None)
         for column in sorted({level["tf_adjustment_column"] for comparison in settings["comparisons"]
                               for level in comparison["comparison_levels"] if level.get("tf_adjustment_column")}):
             linker.table_management.compute_tf_table(column)

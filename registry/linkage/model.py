@@ -227,7 +227,7 @@ def train(db_api: Any, identities: Any, *, seed: int = 1, thresholds: dict[str, 
     if _row_count(identities) < MIN_TRAINING_RECORDS:
         return default_model(_row_count(identities), thresholds)
     sdf = register(db_api, content_ordered(model_frame(identities)), "train")
-    linker = Linker(sdf, settings_creator())
+    linker = Linker(sdf, settings_creator(), log_level=None)
     try:
         linker.training.estimate_probability_two_random_records_match(list(_DETERMINISTIC_RULES), recall=0.8)
         linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)

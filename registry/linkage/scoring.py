@@ -60,7 +60,7 @@ def _probabilistic(db_api: Any, table: pa.Table, model: LinkageModel, new_ids: s
     settings = model.settings()
     settings["link_type"] = "dedupe_only"
     everyone = register(db_api, table, "all")
-    linker = Linker(everyone, settings)
+    linker = Linker(everyone, settings, log_level=None)
     if new_ids is None:
         frames = [linker.inference.predict(threshold_match_weight=floor, warning_mode="never")]
     else:
@@ -120,7 +120,7 @@ def explain_pair(db_api: Any, identities: pa.Table | pd.DataFrame, model: Linkag
     """For one pair of records of ``identities``: comparison -> (the level they fall in, its match weight),
     term frequencies taken from ``identities``. What a reviewer reads next to a pair."""
     table = _table(identities)
-    linker = Linker(register(db_api, table, "explain"), model.settings())
+    linker = Linker(register(db_api, table, "explain"), model.settings(), log_level=None)
     rows = {row[UNIQUE_ID]: row for row in table.filter(
         pc.is_in(table[UNIQUE_ID], pa.array([left_id, right_id], pa.int64()))).to_pylist()}
     scored = linker.inference.score_pair(rows[left_id], rows[right_id]).as_pandas_dataframe().iloc[0]
