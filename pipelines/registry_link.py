@@ -17,8 +17,7 @@ One run:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,14 +27,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from splink import DuckDBAPI
 
 from registry.errors import InvalidRequest, StoreError
 from registry.link_review import Decision, ReviewPair, decisions, pending_counts, queue_pairs
 from registry.linkage import LinkageModel, Partition, extract, partition, score, train
 from registry.linkage.identity import no_identity_ids
+from registry.linkage.model import splink_api, stored_model
 from registry.linkage_store import (
-    StoredModel,
     candidate_pairs,
     current_model,
     entity_counts,
@@ -72,14 +70,6 @@ class LinkSummary:
     trained: bool
     seconds: float
     steps: dict[str, float] = field(default_factory=dict)   # seconds per step, in order
-
-
-def _model(stored: StoredModel | None) -> LinkageModel | None:
-    if stored is None:
-        return None
-    return LinkageModel(version=stored.version, settings_json=stored.settings, trained_at=stored.trained_at,
-                        records=stored.records,
-                        thresholds={"upper": stored.upper_threshold, "lower": stored.lower_threshold})
 
 
 def _comparison_weights(pairs: pd.DataFrame) -> list[dict[str, float] | None]:
@@ -229,19 +219,9 @@ def _changed(new: pd.DataFrame, old: pd.DataFrame, key: str, columns: list[str])
     return new[differs.to_numpy()]
 
 
-@contextmanager
-def _splink_api() -> Iterator[DuckDBAPI]:
-    """splink's DuckDB backend on a private in-memory database (the store is only read, never attached)."""
-    work = duckdb.connect()
-    try:
-        yield DuckDBAPI(work)
-    finally:
-        work.close()
-
-
 def _score(identities: pa.Table, model: LinkageModel, new_ids: set[int] | None) -> pd.DataFrame:
     """Scored candidate pairs (all, or those touching `new_ids`) with their comparison weights as a mapping."""
-    with _splink_api() as api:
+    with splink_api() as api:
         scored = score(api, identities, model, new_ids=new_ids)
     scored["comparison_weights"] = pd.Series(_comparison_weights(scored), index=scored.index, dtype=object)
     return scored[["left_id", "right_id", "method", "match_weight", "comparison_weights"]]
@@ -285,14 +265,14 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
         largest_patient, largest_tumor = largest_registry_ids(con)
     steps.done("identities")
     records = identities.num_rows
-    model = _model(stored)
+    model = None if stored is None else stored_model(stored, 0)
     trained = retrain or model is None or records > RETRAIN_GROWTH * max(stored.records if stored else 0, 1)
     new_thresholds = None if thresholds is None else {"upper": thresholds[0], "lower": thresholds[1]}
     rescore = trained or (new_thresholds is not None and model is not None and new_thresholds != model.thresholds)
     new_pairs: pd.DataFrame | None = None
     if rescore:
         if trained:
-            with _splink_api() as api:
+            with splink_api() as api:
                 fitted = train(api, identities)
         else:
             assert model is not None

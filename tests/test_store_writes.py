@@ -124,9 +124,8 @@ def test_only_the_store_modules_open_it_for_writing():
     # and linkage benches.
     assert connects == {STORE: ["str(db_path), read_only=read_only), db_path, timeout)"],
                         "pipelines/load.py": ['str(work / "stage.duckdb"))'],
-                        "pipelines/registry_link.py": [")"],
-                        "registry/linkage/find.py": [")", ")"],
-                        "registry/linkage/model.py": [")"],
+                        "registry/linkage/find.py": [")"],
+                        "registry/linkage/model.py": [")", ")"],
                         "bench/ingest_bench.py": [") as con:"],
                         "bench/linkage_bench.py": [")"]}
 

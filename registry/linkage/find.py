@@ -23,13 +23,14 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from splink import DuckDBAPI, Linker
+from splink import Linker
 
 from registry.access import FIND_PATIENT, require
 from registry.audit import record_event
 from registry.errors import InvalidRequest
 from registry.linkage.identity import extract
-from registry.linkage.model import UNIQUE_ID, LinkageModel, default_model, model_frame, register
+from registry.linkage.model import UNIQUE_ID, LinkageModel, model_frame, register, splink_api, stored_model
+from registry.linkage.scoring import tf_columns
 from registry.linkage_store import current_model
 from registry.operational import OperationalStore
 from registry.principal import Principal
@@ -129,37 +130,23 @@ def _query_identity(items: dict[str, str]) -> pa.Table:
         con.close()
 
 
-def _model(con: duckdb.DuckDBPyConnection, records: int) -> LinkageModel:
-    stored = current_model(con)
-    if stored is None:
-        return default_model(records)
-    return LinkageModel(version=stored.version, settings_json=stored.settings, trained_at=stored.trained_at,
-                        records=stored.records,
-                        thresholds={"upper": stored.upper_threshold, "lower": stored.lower_threshold})
-
-
 def _score(identities: pa.Table, query: pa.Table, model: LinkageModel) -> pd.DataFrame:
     """Every record a candidate rule finds, scored against the search (term frequencies of all records)."""
     settings: dict[str, Any] = model.settings()
     settings["link_type"] = "dedupe_only"
     settings["blocking_rules_to_generate_predictions"] = [
         {"blocking_rule": rule, "sql_dialect": "duckdb"} for rule in CANDIDATE_RULES]
-    work = duckdb.connect()
-    try:
-        api = DuckDBAPI(work)
+    with splink_api() as api:
         frame = model_frame(identities).append_column("medical_record_number", identities["medical_record_number"])
         query_frame = model_frame(query).append_column("medical_record_number", query["medical_record_number"])
         everyone = register(api, pa.concat_tables([frame, query_frame.cast(frame.schema)]), "find_all")
         linker = Linker(everyone, settings, log_level=None)
-        for column in sorted({level["tf_adjustment_column"] for comparison in settings["comparisons"]
-                              for level in comparison["comparison_levels"] if level.get("tf_adjustment_column")}):
+        for column in tf_columns(settings):
             linker.table_management.compute_tf_table(column)
         old = register(api, frame, "find_records")
         new = register(api, query_frame.cast(frame.schema), "find_query")
         scored = linker.inference.predict_between(old, new, threshold_match_weight=LOWEST_WEIGHT,
                                                   warning_mode="never").as_pandas_dataframe()
-    finally:
-        work.close()
     if scored.empty:
         return pd.DataFrame(columns=[UNIQUE_ID, "match_weight", "match_probability"])
     other = scored[f"{UNIQUE_ID}_l"].where(scored[f"{UNIQUE_ID}_l"] != QUERY_ID, scored[f"{UNIQUE_ID}_r"])
@@ -200,7 +187,7 @@ def find_patient(principal: Principal, db_path: Path, ops: OperationalStore, *, 
     query = _query_identity(items)
     with read_connection(db_path) as con:
         identities = extract(con, accept_ssn_area_9xx=True)
-        model = _model(con, identities.num_rows)
+        model = stored_model(current_model(con), identities.num_rows)
         links = con.execute("SELECT source_patient_id, registry_patient_id FROM patient_link").df()
         scored = _score(identities, query, model) if identities.num_rows else pd.DataFrame(
             columns=[UNIQUE_ID, "match_weight", "match_probability"])

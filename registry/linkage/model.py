@@ -42,6 +42,8 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,8 +53,10 @@ import duckdb
 import pyarrow as pa
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink import Linker, SettingsCreator, block_on
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink.internals.exceptions import SplinkException
+
+from registry.linkage_store import StoredModel
 
 log = logging.getLogger(__name__)
 UNIQUE_ID = "source_patient_id"
@@ -296,6 +300,25 @@ def floor_m_probabilities(settings: dict[str, Any], floor: float = M_FLOOR) -> d
         for level, m in zip(levels, raised, strict=True):
             level["m_probability"] = m / total
     return settings
+
+
+def stored_model(stored: StoredModel | None, records: int) -> LinkageModel:
+    """The model kept with the store as a LinkageModel; the default model when the store has none yet."""
+    if stored is None:
+        return default_model(records)
+    return LinkageModel(version=stored.version, settings_json=stored.settings, trained_at=stored.trained_at,
+                        records=stored.records,
+                        thresholds={"upper": stored.upper_threshold, "lower": stored.lower_threshold})
+
+
+@contextmanager
+def splink_api() -> Iterator[DuckDBAPI]:
+    """splink's DuckDB backend on a private in-memory database (the store is only read, never attached)."""
+    work = duckdb.connect()
+    try:
+        yield DuckDBAPI(work)
+    finally:
+        work.close()
 
 
 def content_ordered(table: Any) -> pa.Table:

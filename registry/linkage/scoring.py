@@ -64,7 +64,7 @@ def _probabilistic(db_api: Any, table: pa.Table, model: LinkageModel, new_ids: s
     if new_ids is None:
         frames = [linker.inference.predict(threshold_match_weight=floor, warning_mode="never")]
     else:
-        for column in _tf_columns(settings):
+        for column in tf_columns(settings):
             linker.table_management.compute_tf_table(column)
         is_new = pc.is_in(table[UNIQUE_ID], pa.array(sorted(new_ids), pa.int64()))
         new = register(db_api, table.filter(is_new), "new")
@@ -74,7 +74,7 @@ def _probabilistic(db_api: Any, table: pa.Table, model: LinkageModel, new_ids: s
     return pd.concat([_edge_frame(frame.as_pandas_dataframe(), names) for frame in frames], ignore_index=True)
 
 
-def _tf_columns(settings: dict[str, Any]) -> list[str]:
+def tf_columns(settings: dict[str, Any]) -> list[str]:
     """The columns whose term frequencies adjust a comparison (computed over all records)."""
     return sorted({level["tf_adjustment_column"] for comparison in settings["comparisons"]
                    for level in comparison["comparison_levels"] if level.get("tf_adjustment_column")})
