@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 from pypdf import PdfReader
@@ -19,7 +19,7 @@ def test_a_document_reads_back_with_its_lines_sections_and_cells():
     table = pd.DataFrame({"edit": ["E001", "E002"], "failures": [3, 12], "message": ["Site C999 is not valid", None]})
     pdf = render(Document("Edit report", ["Facility 0000012345", "Batch 7"],
                           [Section("Counts by edit", ["Errors first."], table), Section("Empty", (), table.iloc[:0])]),
-                 generated=datetime(2026, 12, 7, 9, 30, tzinfo=timezone.utc))
+                 generated=datetime(2026, 12, 7, 9, 30, tzinfo=UTC))
     assert pdf.startswith(b"%PDF")
     text = _text(pdf)
     for expected in ("Edit report", "Facility 0000012345", "Batch 7", "Counts by edit", "Errors first.", "E001",
