@@ -117,6 +117,13 @@ def pending_counts(ops: OperationalStore) -> dict[str, int]:
     return {kind: found.get(kind, 0) for kind in KINDS}
 
 
+def pending_pairs(ops: OperationalStore) -> list[ReviewItem]:
+    """Every pending pair, in queue order: the open questions the discrepancy worklist follows."""
+    with ops.connect() as con:
+        rows = con.execute("SELECT * FROM link_review WHERE status = 'pending' ORDER BY review_id").fetchall()
+    return [_item(row) for row in rows]
+
+
 def review_queue(ops: OperationalStore, principal: Principal, *, kind: str | None = None,
                  status: str = "pending", limit: int = 50) -> list[ReviewItem]:
     """The queue for a reviewer: pending pairs, the most likely matches first (registrars only)."""
