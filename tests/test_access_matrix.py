@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from registry import access, analysis, batches, source_records
+from registry import access, analysis, batches, corrections, source_records
 from registry.audit import events
 from registry.cohort import TumorFilter
 from registry.errors import AccessDenied
@@ -61,7 +61,23 @@ MATRIX: dict[str, tuple[Call, str | None, str]] = {
                            access.VIEW_STORE_OVERVIEW),
     "source_records.review_pair": (lambda p, db: _review_pair(p, db), None, "link-review"),
     "linkage.find.find_patient": (lambda p, db: _find_patient(p, db), None, "find-patient"),
+    # Registry-level corrections (an override flag: it changes no statistic of the shared sample store).
+    "corrections.correct": (lambda p, db: _correct(p, db), None, access.CORRECTION),
+    "corrections.corrections_of": (lambda p, db: pd.DataFrame(
+        [vars(c) for c in corrections.corrections_of(p, db, tumor_id=_first_tumor(db))]), None, access.RECORD_VIEW),
 }
+
+
+def _first_tumor(db: Path) -> int:
+    with read_connection(db) as con:
+        return int(con.execute("SELECT min(tumor_id) FROM registry_tumor").fetchall()[0][0])
+
+
+def _correct(principal: Principal, db: Path) -> pd.DataFrame:
+    """An override flag set on the sample's first registry tumor, as `principal` asks to set it."""
+    done = corrections.correct(principal, db, open_operational_store(db), tumor_id=_first_tumor(db),
+                               item="overRideAgeSiteMorph", new_value="1", reason="access matrix")
+    return pd.DataFrame([vars(done)])
 
 
 def _find_patient(principal: Principal, db: Path) -> pd.DataFrame:
