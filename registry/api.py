@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from registry.access import (
     CHANGE_OWN_PASSWORD,
+    CORRECTION,
     FIND_PATIENT,
     LINK_REVIEW,
     MANAGE_USERS,
     READ_AGGREGATES,
     READ_UNSUPPRESSED,
+    RECORD_VIEW,
     VIEW_AUDIT_TRAIL,
     VIEW_INGEST_BATCHES,
     VIEW_STORE_OVERVIEW,
     allowed,
     require,
+    require_audited,
 )
 from registry.accounts import MIN_PASSWORD_LENGTH, authenticate, change_password
 from registry.analysis import (
@@ -45,6 +48,8 @@ from registry.cohort import (
     data_vintage,
     reporting_site,
 )
+from registry.correctable_items import correctable_items
+from registry.corrections import Correction, correct, corrections_of
 from registry.county_shapes import geojson_bounds, state_counties_geojson
 from registry.errors import (
     AccessDenied,
@@ -94,4 +99,6 @@ __all__ = [
     "open_operational_store", "pending_counts", "population_counts", "record_event", "recurrence", "recurrence_rates",
     "rejects_by_rule", "reporting_site", "require", "resume_session", "review_pair", "review_queue", "start_session", "state_counties_geojson",
     "store_info", "survival", "survival_data",
+    # registry-level corrections
+    "CORRECTION", "RECORD_VIEW", "Correction", "correct", "correctable_items", "corrections_of", "require_audited",
 ]

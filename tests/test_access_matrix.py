@@ -20,7 +20,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from registry import access, analysis, batches, edit_reports, query_letters, source_records, worklist
+from registry import (
+    access,
+    analysis,
+    batches,
+    corrections,
+    edit_reports,
+    query_letters,
+    source_records,
+    worklist,
+)
 from registry.audit import events
 from registry.cohort import TumorFilter
 from registry.errors import AccessDenied
@@ -63,6 +72,10 @@ MATRIX: dict[str, tuple[Call, str | None, str]] = {
                            access.VIEW_STORE_OVERVIEW),
     "source_records.review_pair": (lambda p, db: _review_pair(p, db), None, "link-review"),
     "linkage.find.find_patient": (lambda p, db: _find_patient(p, db), None, "find-patient"),
+    # Registry-level corrections (an override flag: it changes no statistic of the shared sample store).
+    "corrections.correct": (lambda p, db: _correct(p, db), None, access.CORRECTION),
+    "corrections.corrections_of": (lambda p, db: pd.DataFrame(
+        [vars(c) for c in corrections.corrections_of(p, db, tumor_id=_first_tumor(db))]), None, access.RECORD_VIEW),
     # ---- the discrepancy worklist, query letters and edit reports (registrars only) ----
     "worklist.list_items": (lambda p, db: _items(worklist.list_items(p, _ops(db))), None, "worklist"),
     "worklist.worklist_counts": (lambda p, db: worklist.worklist_counts(p, _ops(db)), None, "worklist"),
@@ -85,6 +98,18 @@ MATRIX: dict[str, tuple[Call, str | None, str]] = {
     "edit_reports.edit_report": (lambda p, db: _csv(edit_reports.edit_report(p, db, _ops(db), batch_id=1)), None,
                                  "worklist"),
 }
+
+
+def _first_tumor(db: Path) -> int:
+    with read_connection(db) as con:
+        return int(con.execute("SELECT min(tumor_id) FROM registry_tumor").fetchall()[0][0])
+
+
+def _correct(principal: Principal, db: Path) -> pd.DataFrame:
+    """An override flag set on the sample's first registry tumor, as `principal` asks to set it."""
+    done = corrections.correct(principal, db, open_operational_store(db), tumor_id=_first_tumor(db),
+                               item="overRideAgeSiteMorph", new_value="1", reason="access matrix")
+    return pd.DataFrame([vars(done)])
 
 
 def _ops(db: Path) -> OperationalStore:
