@@ -24,6 +24,7 @@ import pandas as pd
 from registry.access import allowed, require
 from registry.accounts import get_user
 from registry.audit import append_event, record_event
+from registry.corrections import correct
 from registry.errors import InvalidRequest
 from registry.link_review import pending_pairs
 from registry.operational import OperationalStore, timestamp
@@ -422,10 +423,25 @@ def set_due_date(principal: Principal, ops: OperationalStore, work_item_id: int,
                    {"due_date": day.isoformat()}, action="due-date")
 
 
-def _record_close_valid(principal: Principal, ops: OperationalStore, work_item_id: int, override_flag: str,
-                        reason: str) -> WorkItem:
-    """Record the close as valid (open, queried or answered -> closed-valid) with its override flag, once
-    the flag is written on the registry tumor."""
+def close_valid(principal: Principal, db_path: Path, ops: OperationalStore, work_item_id: int, override_flag: str,
+                reason: str) -> WorkItem:
+    """Close the item as valid (open, queried or answered -> closed-valid): the values are right although the
+    edit fails, so the NAACCR override flag that clears the edit is set to 1 on the registry tumor (a
+    registry-level correction answering this item, `registry.corrections.correct`), then the item closes.
+
+    The correction is written first (in the analytic store, audited there); should the item have moved in
+    between, the close is refused and the flag stays set, which the next edits run honours.
+    """
+    require(principal, WORKLIST)
+    flag = (override_flag or "").strip()
+    if not flag.startswith("overRide"):
+        raise InvalidRequest(f"{override_flag!r} is not a NAACCR override flag (overRideSiteType, overRideHistology, "
+                             "...)")
     text = _required(reason, "why the values are valid")
-    return _change(principal, ops, work_item_id, "close-valid", f"{override_flag}: {text}",
-                   {"override_flag": override_flag}, {"override_flag": override_flag, "reason": text})
+    with ops.connect() as con:
+        item = _item(_row(con, work_item_id))
+    _legal(item, "close-valid")
+    correct(principal, db_path, ops, tumor_id=item.registry_tumor_id, item=flag, new_value="1", reason=text,
+            work_item_id=work_item_id)
+    return _change(principal, ops, work_item_id, "close-valid", f"{flag}: {text}", {"override_flag": flag},
+                   {"override_flag": flag, "reason": text})

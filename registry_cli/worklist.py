@@ -17,6 +17,7 @@ from registry.worklist import (
     WorkItem,
     answer_item,
     assign_item,
+    close_valid,
     list_items,
     query_item,
     reopen_item,
@@ -90,12 +91,17 @@ def show(
     answer: Annotated[str | None, typer.Option("--answer", help="The facility's answer (-> answered).")] = None,
     resolve: Annotated[str | None, typer.Option("--resolve", help="Resolution note (-> resolved).")] = None,
     reopen: Annotated[str | None, typer.Option("--reopen", help="Why it is taken up again (-> open).")] = None,
+    close_valid_flag: Annotated[str | None, typer.Option(
+        "--close-valid", help="Close as valid, setting this NAACCR override flag (e.g. overRideSiteType) on the "
+                              "registry tumor; needs --reason.")] = None,
+    reason: Annotated[str, typer.Option(help="Why the values are valid (with --close-valid).")] = "",
     assign: Annotated[str | None, typer.Option("--assign", help="Registrar to give it to.")] = None,
     due: Annotated[str | None, typer.Option("--due", help="Due date, YYYY-MM-DD.")] = None,
 ) -> None:
     """Show one item with its issues and history, after applying the change given (at most one transition)."""
     transitions = {name: text for name, text in (("query", query), ("answer", answer), ("resolve", resolve),
-                                                  ("reopen", reopen)) if text is not None}
+                                                  ("reopen", reopen), ("close-valid", close_valid_flag))
+                   if text is not None}
     if len(transitions) > 1:
         say(f"give at most one of --{', --'.join(transitions)}")
         raise typer.Exit(2)
@@ -107,7 +113,10 @@ def show(
         if due is not None:
             set_due_date(principal, ops, item_id, due)
         for name, text in transitions.items():
-            steps[name](principal, ops, item_id, text)
+            if name == "close-valid":
+                close_valid(principal, db, ops, item_id, text, reason)
+            else:
+                steps[name](principal, ops, item_id, text)
         view = work_item(principal, ops, item_id)
     except RegistryError as exc:
         say(exc)

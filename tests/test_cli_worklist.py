@@ -62,6 +62,10 @@ def test_sync_then_list_show_and_move_an_item(store: Path) -> None:
     assert illegal.exit_code == 2 and "cannot be moved to open" in illegal.output
     both = run("worklist", "show", str(item_id), "--user", "ana", "--db", str(store), "--answer", "a", "--resolve", "b")
     assert both.exit_code == 2 and "at most one of --answer, --resolve" in both.output
+    closed = run("worklist", "show", str(item_id), "--user", "ana", "--db", str(store), "--close-valid",
+                 "overRideSiteType", "--reason", "histology confirmed by pathology")
+    assert closed.exit_code == 0, closed.output
+    assert "closed-valid" in closed.output and "override: overRideSiteType" in closed.output
 
 
 def test_letters_and_edit_reports_are_written_and_audited(store: Path, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from registry import accounts
 from registry.audit import events, verify_chain
+from registry.corrections import corrections_of
 from registry.errors import AccessDenied, InvalidRequest
 from registry.link_review import decide, pending_pairs
 from registry.operational import OperationalStore
@@ -27,6 +28,7 @@ from registry.worklist import (
     WorkItem,
     answer_item,
     assign_item,
+    close_valid,
     list_items,
     query_item,
     reopen_item,
@@ -243,6 +245,42 @@ def test_reopening_beside_an_unfinished_item_of_the_same_tumor_is_refused(db: Pa
     sync_worklist(db, ops)                                                       # the edit still fails: a new item
     with pytest.raises(InvalidRequest, match="already has work item"):
         reopen_item(REGISTRAR, ops, first, "again")
+
+
+def test_closing_as_valid_sets_the_override_on_the_tumor_and_stays_closed(db: Path) -> None:
+    add_failures(db, [PAYER])
+    ops = open_operational_store(db)
+    sync_worklist(db, ops)
+    item_id = items_by_tumor(ops)[2].work_item_id
+    query_item(REGISTRAR, ops, item_id, "Is payer 77 right?")
+    closed = close_valid(REGISTRAR, db, ops, item_id, "overRideSiteType", "confirmed by the facility")
+    assert (closed.status, closed.override_flag) == ("closed-valid", "overRideSiteType") and closed.closed_at
+    [kept] = corrections_of(REGISTRAR, db, tumor_id=2)
+    assert (kept.item, kept.new_value, kept.work_item_id, kept.reason) == (
+        "overRideSiteType", "1", item_id, "confirmed by the facility")
+    assert [e.action for e in events(ops, limit=3)][:2] == ["worklist-close-valid", "correction"]
+    assert work_item(REGISTRAR, ops, item_id).events[-1].note == "overRideSiteType: confirmed by the facility"
+    assert sync_worklist(db, ops).created == 0                # the same edit still failing: stays closed
+    add_failures(db, [SITE_MORPH], run_id=2)                  # another edit fails: a new item
+    assert sync_worklist(db, ops).created == 1
+    assert items_by_tumor(ops)[2].edit_ids == ("N0441", "N2001")
+
+
+@pytest.mark.parametrize(("flag", "reason", "message"), [
+    ("primarySite", "valid", "not a NAACCR override flag"), ("overRideSiteType", " ", "why the values are valid"),
+    ("overRideNoSuchFlag", "valid", "overRideNoSuchFlag")])
+def test_closing_as_valid_needs_an_override_flag_and_a_reason(db: Path, flag: str, reason: str, message: str) -> None:
+    add_failures(db, [PAYER])
+    ops = open_operational_store(db)
+    sync_worklist(db, ops)
+    item_id = items_by_tumor(ops)[2].work_item_id
+    with pytest.raises(InvalidRequest, match=message):
+        close_valid(REGISTRAR, db, ops, item_id, flag, reason)
+    assert work_item(REGISTRAR, ops, item_id).item.status == "open"
+    assert corrections_of(REGISTRAR, db, tumor_id=2) == []
+    resolve_item(REGISTRAR, ops, item_id, "done")
+    with pytest.raises(InvalidRequest, match="is resolved: it cannot be moved to closed-valid"):
+        close_valid(REGISTRAR, db, ops, item_id, "overRideSiteType", "valid")
 
 
 def test_unknown_items_and_filters_are_clear_errors(db: Path) -> None:
