@@ -15,6 +15,7 @@ from registry.api import (
     READ_AGGREGATES,
     VIEW_INGEST_BATCHES,
     VIEW_STORE_OVERVIEW,
+    WORKLIST,
 )
 
 PAGES = Path(__file__).parent / "views"
@@ -29,6 +30,7 @@ PAGE_LIST: tuple[tuple[str, str, str, str], ...] = (
     ("batches", "Ingest batches", "Registry", VIEW_INGEST_BATCHES),
     ("link_review", "Linkage review", "Registry", LINK_REVIEW),
     ("find_patient", "Find a patient", "Registry", FIND_PATIENT),
+    ("worklist", "Discrepancy worklist", "Registry", WORKLIST),
     ("change_password", "Change password", "Account", CHANGE_OWN_PASSWORD),
 )
 DEFAULT_PAGE = "overview"

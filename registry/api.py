@@ -51,6 +51,7 @@ from registry.cohort import (
 from registry.correctable_items import correctable_items
 from registry.corrections import Correction, correct, corrections_of
 from registry.county_shapes import geojson_bounds, state_counties_geojson
+from registry.edit_reports import edit_report
 from registry.errors import (
     AccessDenied,
     AuthenticationError,
@@ -70,6 +71,7 @@ from registry.operational import OperationalStore
 from registry.operational_store import open_operational_store
 from registry.principal import ROLES, Principal
 from registry.privacy import DEFAULT_THRESHOLD
+from registry.query_letters import query_letter
 from registry.release import GroupSize, Provenance, Release
 from registry.sessions import (
     DEFAULT_SESSION_POLICY,
@@ -84,6 +86,26 @@ from registry.stats import icss_standard_for_sites, icss_weights, median_surviva
 from registry.stats.relative_survival import net_survival_notes
 from registry.store import default_db_path
 from registry.suppression import REASON, SUPPRESSED
+from registry.worklist import (
+    UNFINISHED,
+    WORK_ITEM_STATUSES,
+    WORK_ITEM_TRANSITIONS,
+    WORKLIST,
+    WorkItem,
+    WorkItemEvent,
+    WorkItemView,
+    answer_item,
+    assign_item,
+    close_valid,
+    list_items,
+    query_item,
+    reopen_item,
+    resolve_item,
+    set_due_date,
+    sync_worklist,
+    work_item,
+    worklist_counts,
+)
 
 __all__ = [
     "CHANGE_OWN_PASSWORD", "COMPARISONS", "DECISION_WORDS", "DEFAULT_SESSION_POLICY", "DEFAULT_THRESHOLD", "FIPS_STATE",
@@ -101,4 +123,8 @@ __all__ = [
     "store_info", "survival", "survival_data",
     # registry-level corrections
     "CORRECTION", "RECORD_VIEW", "Correction", "correct", "correctable_items", "corrections_of", "require_audited",
+    # the discrepancy worklist, query letters and edit reports
+    "UNFINISHED", "WORKLIST", "WORK_ITEM_STATUSES", "WORK_ITEM_TRANSITIONS", "WorkItem", "WorkItemEvent",
+    "WorkItemView", "answer_item", "assign_item", "close_valid", "edit_report", "list_items", "query_item", "query_letter",
+    "reopen_item", "resolve_item", "set_due_date", "sync_worklist", "work_item", "worklist_counts",
 ]

@@ -33,7 +33,7 @@ from registry.worklist_store import Question, error_failures, question_reports
 
 WORKLIST = "worklist"
 SYSTEM = "system"                                   # the actor of sync's own changes
-STATUSES = ("open", "queried", "answered", "resolved", "closed-valid")
+WORK_ITEM_STATUSES = ("open", "queried", "answered", "resolved", "closed-valid")
 UNFINISHED = ("open", "queried", "answered")
 # Items whose errors change who is counted where: site, histology, behavior, diagnosis date, residence.
 INCIDENCE_ITEMS = frozenset({"primarySite", "histologicTypeIcdO3", "behaviorCodeIcdO3", "dateOfDiagnosis",
@@ -42,7 +42,7 @@ INCIDENCE_ITEMS = frozenset({"primarySite", "histologicTypeIcdO3", "behaviorCode
 # multiple-primary question, which decides what is counted at all), 2 any other error.
 PRIORITY_DAYS = {1: 14, 2: 30}
 # transition -> (statuses it starts from, the status it ends in)
-TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+WORK_ITEM_TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "query": (("open", "answered"), "queried"),
     "answer": (("queried",), "answered"),
     "resolve": (UNFINISHED, "resolved"),
@@ -269,7 +269,7 @@ def list_items(principal: Principal, ops: OperationalStore, *, status: str | Non
                edit_id: str | None = None, limit: int = 200) -> list[WorkItem]:
     """Work items matching the filters, most urgent first (priority, due date); registrars, audited."""
     require(principal, WORKLIST)
-    _check_choice("status", status, STATUSES)
+    _check_choice("status", status, WORK_ITEM_STATUSES)
     _check_choice("priority", priority, PRIORITY_DAYS)
     with ops.connect() as con:
         rows = con.execute(
@@ -336,7 +336,7 @@ def _required(text: str | None, what: str) -> str:
 
 
 def _legal(item: WorkItem, transition: str) -> None:
-    starts, ends = TRANSITIONS[transition]
+    starts, ends = WORK_ITEM_TRANSITIONS[transition]
     if item.status not in starts:
         raise InvalidRequest(f"work item {item.work_item_id} is {item.status}: it cannot be moved to {ends} "
                              f"(only an item {' or '.join(starts)} can)")
@@ -358,7 +358,7 @@ def _change(principal: Principal, ops: OperationalStore, work_item_id: int, tran
             to_status = item.status
         else:
             _legal(item, transition)
-            to_status = TRANSITIONS[transition][1]
+            to_status = WORK_ITEM_TRANSITIONS[transition][1]
             if to_status == "open":
                 clash = con.execute("SELECT work_item_id FROM work_item WHERE registry_tumor_id = ? AND status IN "
                                     "('open', 'queried', 'answered')", [item.registry_tumor_id]).fetchone()
