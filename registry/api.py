@@ -70,6 +70,7 @@ from registry.operational import OperationalStore
 from registry.operational_store import open_operational_store
 from registry.principal import ROLES, Principal
 from registry.privacy import DEFAULT_THRESHOLD
+from registry.record_view import ConsolidatedValue, PatientRecord, ReceivedReport, TumorRecord, patient_record
 from registry.release import GroupSize, Provenance, Release
 from registry.sessions import (
     DEFAULT_SESSION_POLICY,
@@ -101,4 +102,6 @@ __all__ = [
     "store_info", "survival", "survival_data",
     # registry-level corrections
     "CORRECTION", "RECORD_VIEW", "Correction", "correct", "correctable_items", "corrections_of", "require_audited",
+    # the record view
+    "ConsolidatedValue", "PatientRecord", "ReceivedReport", "TumorRecord", "patient_record",
 ]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from registry import access, analysis, batches, corrections, source_records
+from registry import access, analysis, batches, corrections, record_view, source_records
 from registry.audit import events
 from registry.cohort import TumorFilter
 from registry.errors import AccessDenied
@@ -65,12 +65,20 @@ MATRIX: dict[str, tuple[Call, str | None, str]] = {
     "corrections.correct": (lambda p, db: _correct(p, db), None, access.CORRECTION),
     "corrections.corrections_of": (lambda p, db: pd.DataFrame(
         [vars(c) for c in corrections.corrections_of(p, db, tumor_id=_first_tumor(db))]), None, access.RECORD_VIEW),
+    "record_view.patient_record": (lambda p, db: _patient_record(p, db), None, access.RECORD_VIEW),
 }
 
 
 def _first_tumor(db: Path) -> int:
     with read_connection(db) as con:
         return int(con.execute("SELECT min(tumor_id) FROM registry_tumor").fetchall()[0][0])
+
+
+def _patient_record(principal: Principal, db: Path) -> pd.DataFrame:
+    """The record of the sample's first registry tumor's patient: its reports' items, as `principal` asks."""
+    record = record_view.patient_record(principal, db, open_operational_store(db), tumor_id=_first_tumor(db))
+    assert record.tumors and record.reports
+    return pd.DataFrame([report.items for report in record.reports])
 
 
 def _correct(principal: Principal, db: Path) -> pd.DataFrame:
