@@ -119,16 +119,16 @@ def _rows(con: Any, sql: str, parameters: list[Any]) -> list[Row]:
 
 def _patient_of(con: Any, patient_id: int | None, tumor_id: int | None) -> int:
     """The registry patient asked for, or the one a registry tumor belongs to."""
-    if (patient_id is None) == (tumor_id is None):
-        raise InvalidRequest("give exactly one of a registry patient id and a registry tumor id")
-    if tumor_id is not None:
+    if tumor_id is not None and patient_id is None:
         found = con.execute("SELECT patient_id FROM registry_tumor WHERE tumor_id = ?", [tumor_id]).fetchall()
         if not found:
             raise InvalidRequest(f"there is no registry tumor {tumor_id}")
         return int(found[0][0])
-    if not con.execute("SELECT 1 FROM registry_patient WHERE patient_id = ?", [patient_id]).fetchall():
-        raise InvalidRequest(f"there is no registry patient {patient_id}")
-    return int(patient_id)  # type: ignore[arg-type]
+    if patient_id is not None and tumor_id is None:
+        if not con.execute("SELECT 1 FROM registry_patient WHERE patient_id = ?", [patient_id]).fetchall():
+            raise InvalidRequest(f"there is no registry patient {patient_id}")
+        return int(patient_id)
+    raise InvalidRequest("give exactly one of a registry patient id and a registry tumor id")
 
 
 def _text(value: Any) -> str | None:
