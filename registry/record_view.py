@@ -139,11 +139,10 @@ def _provenance(con: Any, level: int, ids: list[int], values: dict[int, Row],
                 corrections: list[Correction]) -> dict[int, list[ConsolidatedValue]]:
     """Each entity's consolidated values with their report and rule, and the correction behind a corrected one."""
     items = correctable_items()
-    item_of: dict[str, str] = {}
+    item_of: dict[str, str] = {}          # a value's own column -> its NAACCR item (precisions, years: none)
     for name, item in items.items():
-        if item.level == level:
-            for column in item.columns:
-                item_of.setdefault(column, name)
+        if item.level == level and item.columns:
+            item_of.setdefault(item.columns[0], name)
     latest: dict[tuple[int, str], Correction] = {}
     for earlier in corrections:            # newest first: keep the first of each column
         if earlier.level == level and earlier.item in items:

@@ -33,6 +33,10 @@ NOTICE_KEY = "record_notice"
 KINDS = {"patient": "Registry patient", "tumor": "Registry tumor"}
 DIFFERS = "≠"
 WORKLIST = "worklist"   # the discrepancy worklist page's url_path
+# Record numbers are shown whole, without thousands separators.
+IDS = {name: "{:.0f}" for name in ("source_tumor_id", "source_patient_id", "registry_tumor_id", "batch_id",
+                                   "linked_to", "record_id", "run_id", "review_id", "correction_id", "entity_id",
+                                   "work_item_id", "model_version", "level")}
 
 
 def record_link(kind: str, entity_id: int) -> str:
@@ -155,13 +159,13 @@ def show_tumor(principal: Principal, db: Path, record: PatientRecord, tumor: Tum
     st.markdown("**First-course treatment**")
     if tumor.treatment:
         show_table(pd.DataFrame(tumor.treatment), columns=["modality", "code", "code_item", "given", "start_date",
-                                                           "source_tumor_id"])
+                                                           "source_tumor_id"], formats=IDS)
     else:
         st.caption("No treatment reported.")
     st.markdown("**Edit failures**")
     if tumor.edit_failures:
         show_table(pd.DataFrame(tumor.edit_failures), columns=["severity", "edit_id", "edit_set", "level",
-                                                               "record_id", "item_values", "message"])
+                                                               "record_id", "item_values", "message"], formats=IDS)
     else:
         st.caption("No edit failures recorded for this tumor or its reports.")
     st.markdown("**Work items**")
@@ -172,7 +176,7 @@ def show_tumor(principal: Principal, db: Path, record: PatientRecord, tumor: Tum
         st.caption("No work items.")
     st.markdown("**Reports linked to this tumor**")
     show_table(pd.DataFrame(tumor.links), columns=["source_tumor_id", "method", "linked_to", "rule_set", "rule",
-                                                   "decided_by", "decided_at"])
+                                                   "decided_by", "decided_at"], formats=IDS)
     correction_form(principal, db, "tumor", tumor.tumor_id)
 
 
@@ -232,7 +236,8 @@ with patient_tab:
 with reports_tab:
     show_table(reports_table(record), labels={"report": "Report", "source_tumor_id": "Source tumor",
                                               "registry_tumor_id": "Registry tumor", "batch_id": "Batch",
-                                              "received_at": "Received", "natural_key": "Facility key"})
+                                              "received_at": "Received", "natural_key": "Facility key"},
+               formats=IDS)
     frame = side_by_side(record)
     show_table(frame, marked=frame["differs"] == DIFFERS)
     st.caption(f"Every item of every report exactly as received; items that differ between reports are marked "
@@ -240,18 +245,18 @@ with reports_tab:
 with linkage_tab:
     st.markdown("**Patient reports and how they were linked**")
     show_table(pd.DataFrame(record.links), columns=["source_patient_id", "method", "linked_to", "match_weight",
-                                                    "model_version", "decided_by", "decided_at"])
+                                                    "model_version", "decided_by", "decided_at"], formats=IDS)
     st.markdown("**Reviewers' questions and decisions about these reports**")
     if record.reviews:
         show_table(pd.DataFrame([vars(r) for r in record.reviews]),
                    columns=["review_id", "kind", "left_key", "right_key", "score", "status", "decision", "reason",
-                            "decided_by", "decided_at"])
+                            "decided_by", "decided_at"], formats=IDS)
     else:
         st.caption("No linkage review concerns this patient's reports.")
 with corrections_tab:
     if record.corrections:
         show_table(pd.DataFrame([vars(c) for c in record.corrections]),
                    columns=["correction_id", "level", "entity_id", "item", "old_value", "new_value", "reason",
-                            "work_item_id", "corrected_by", "corrected_at"])
+                            "work_item_id", "corrected_by", "corrected_at"], formats=IDS)
     else:
         st.caption("No corrections: every value comes from the reports.")
