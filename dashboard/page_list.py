@@ -13,6 +13,7 @@ from registry.api import (
     FIND_PATIENT,
     LINK_REVIEW,
     READ_AGGREGATES,
+    RECORD_VIEW,
     VIEW_INGEST_BATCHES,
     VIEW_STORE_OVERVIEW,
     WORKLIST,
@@ -31,6 +32,7 @@ PAGE_LIST: tuple[tuple[str, str, str, str], ...] = (
     ("link_review", "Linkage review", "Registry", LINK_REVIEW),
     ("find_patient", "Find a patient", "Registry", FIND_PATIENT),
     ("worklist", "Discrepancy worklist", "Registry", WORKLIST),
+    ("record", "Patient record", "Registry", RECORD_VIEW),
     ("change_password", "Change password", "Account", CHANGE_OWN_PASSWORD),
 )
 DEFAULT_PAGE = "overview"

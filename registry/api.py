@@ -72,6 +72,7 @@ from registry.operational_store import open_operational_store
 from registry.principal import ROLES, Principal
 from registry.privacy import DEFAULT_THRESHOLD
 from registry.query_letters import query_letter
+from registry.record_view import ConsolidatedValue, PatientRecord, ReceivedReport, TumorRecord, patient_record
 from registry.release import GroupSize, Provenance, Release
 from registry.sessions import (
     DEFAULT_SESSION_POLICY,
@@ -127,4 +128,6 @@ __all__ = [
     "UNFINISHED", "WORKLIST", "WORK_ITEM_STATUSES", "WORK_ITEM_TRANSITIONS", "WorkItem", "WorkItemEvent",
     "WorkItemView", "answer_item", "assign_item", "close_valid", "edit_report", "list_items", "query_item", "query_letter",
     "reopen_item", "resolve_item", "set_due_date", "sync_worklist", "work_item", "worklist_counts",
+    # the record view
+    "ConsolidatedValue", "PatientRecord", "ReceivedReport", "TumorRecord", "patient_record",
 ]

@@ -54,9 +54,11 @@ class Correction:
 
 def _entity(tumor_id: int | None, patient_id: int | None) -> tuple[int, int]:
     """(level, id) of exactly one of a registry tumor id and a registry patient id."""
-    if (tumor_id is None) == (patient_id is None):
-        raise InvalidRequest("give exactly one of a registry tumor id and a registry patient id")
-    return (TUMOR, int(tumor_id)) if tumor_id is not None else (PATIENT, int(patient_id))  # type: ignore[arg-type]
+    if tumor_id is not None and patient_id is None:
+        return TUMOR, int(tumor_id)
+    if patient_id is not None and tumor_id is None:
+        return PATIENT, int(patient_id)
+    raise InvalidRequest("give exactly one of a registry tumor id and a registry patient id")
 
 
 def correct(principal: Principal, db_path: Path, ops: OperationalStore, *, tumor_id: int | None = None,
@@ -69,8 +71,8 @@ def correct(principal: Principal, db_path: Path, ops: OperationalStore, *, tumor
     checked against the item's NAACCR definition; a reason is required. The edits run again on the tumors
     the correction touches (`rerun_edits`).
     """
+    require_audited(principal, CORRECTION, ops, tumor_id=tumor_id, patient_id=patient_id, item=item)
     level, entity_id = _entity(tumor_id, patient_id)
-    require_audited(principal, CORRECTION, ops, entity=f"{LEVEL_NAMES[level]}:{entity_id}", item=item)
     definition = correctable(item)
     if definition.level != level:
         wanted = "tumor_id" if definition.level == TUMOR else "patient_id"
@@ -120,8 +122,8 @@ def history(con: Any, level: int, entity_ids: list[int]) -> list[Correction]:
 def corrections_of(principal: Principal, db_path: Path, *, tumor_id: int | None = None,
                    patient_id: int | None = None) -> list[Correction]:
     """The corrections of a registry tumor or patient, newest first (registrars only)."""
-    level, entity_id = _entity(tumor_id, patient_id)
     require(principal, RECORD_VIEW)
+    level, entity_id = _entity(tumor_id, patient_id)
     with read_connection(db_path) as con:
         return history(con, level, [entity_id])
 

@@ -166,3 +166,17 @@ def decide(ops: OperationalStore, principal: Principal, review_id: int, decision
                       "reason": reason.strip()})
         decided = con.execute("SELECT * FROM link_review WHERE review_id = ?", [review_id]).fetchone()
     return _item(decided)
+
+
+def reviews_naming(ops: OperationalStore, principal: Principal, keys: Iterable[str]) -> list[ReviewItem]:
+    """Every review, pending or decided, of a pair with a record among the natural keys `keys`, newest first
+    (registrars only: a patient's record shows the reviewers' decisions about it)."""
+    require(principal, "record-view")
+    wanted = sorted(set(keys))
+    if not wanted:
+        return []
+    with ops.connect() as con:
+        rows = con.execute("SELECT * FROM link_review WHERE left_key IN (SELECT value FROM json_each(?1)) "
+                           "OR right_key IN (SELECT value FROM json_each(?1)) ORDER BY review_id DESC",
+                           [json.dumps(wanted)]).fetchall()
+    return [_item(row) for row in rows]

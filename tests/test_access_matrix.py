@@ -27,6 +27,7 @@ from registry import (
     corrections,
     edit_reports,
     query_letters,
+    record_view,
     source_records,
     worklist,
 )
@@ -100,12 +101,20 @@ MATRIX: dict[str, tuple[Call, str | None, str]] = {
                                    None, "worklist"),
     "edit_reports.edit_report": (lambda p, db: _csv(edit_reports.edit_report(p, db, _ops(db), batch_id=1)), None,
                                  "worklist"),
+    "record_view.patient_record": (lambda p, db: _patient_record(p, db), None, access.RECORD_VIEW),
 }
 
 
 def _first_tumor(db: Path) -> int:
     with read_connection(db) as con:
         return int(con.execute("SELECT min(tumor_id) FROM registry_tumor").fetchall()[0][0])
+
+
+def _patient_record(principal: Principal, db: Path) -> pd.DataFrame:
+    """The record of the sample's first registry tumor's patient: its reports' items, as `principal` asks."""
+    record = record_view.patient_record(principal, db, open_operational_store(db), tumor_id=_first_tumor(db))
+    assert record.tumors and record.reports
+    return pd.DataFrame([report.items for report in record.reports])
 
 
 def _correct(principal: Principal, db: Path) -> pd.DataFrame:

@@ -193,7 +193,7 @@ def show_item(principal: Principal, db: Any, ops: OperationalStore, view: WorkIt
     st.markdown(f"**{item.status}**, priority {item.priority}, facility {item.facility or '-'}, "
                 f"assigned to {item.assignee or 'nobody'}, due {item.due_date or '-'}. "
                 f"[Open the record of registry tumor {item.registry_tumor_id}]"
-                f"(/{RECORD_PAGE}?tumor={item.registry_tumor_id})")
+                f"({RECORD_PAGE}?tumor={item.registry_tumor_id})")
     if item.query_text:
         st.markdown(f"**Query:** {item.query_text}")
     if item.answer_text:
