@@ -219,8 +219,9 @@ def sync_worklist(db_path: Path, ops: OperationalStore) -> WorklistSync:
                 if (row["issues"], row["priority"], row["facility"], row["registry_patient_id"]) == (
                         issues, now_found.priority, now_found.facility, now_found.registry_patient_id):
                     continue
-                due = min(filter(None, (row["due_date"], _due(datetime.fromisoformat(row["created_at"]),
-                                                                 now_found.priority))))
+                due = row["due_date"]
+                if now_found.priority < row["priority"]:      # more urgent now: never due later than that allows
+                    due = min(filter(None, (due, _due(datetime.fromisoformat(row["created_at"]), now_found.priority))))
                 con.execute("UPDATE work_item SET issues = ?, priority = ?, facility = ?, registry_patient_id = ?, "
                             "due_date = ?, updated_at = ? WHERE work_item_id = ?",
                             [issues, now_found.priority, now_found.facility, now_found.registry_patient_id, due,

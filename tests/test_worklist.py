@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from unittest import mock
 
@@ -145,20 +145,27 @@ def test_new_failures_refresh_and_settled_items_resolve_by_themselves(db: Path) 
     add_failures(db, [PAYER])
     ops = open_operational_store(db)
     sync_worklist(db, ops)
+    created = date.fromisoformat(items_by_tumor(ops)[2].created_at[:10])
     add_failures(db, [SITE_MORPH], run_id=2)
     refreshed = sync_worklist(db, ops)
     assert (refreshed.created, refreshed.updated) == (0, 1)
     thomas = items_by_tumor(ops)[2]
     assert thomas.edit_ids == ("N0441", "N2001") and thomas.priority == 1
-    clear_failures(db, "N0441")
-    clear_failures(db, "N2001")
+    assert thomas.due_date == (created + timedelta(days=PRIORITY_DAYS[1])).isoformat()   # brought forward
+    set_due_date(REGISTRAR, ops, thomas.work_item_id, "2099-01-01")                   # a registrar's extension ...
+    add_failures(db, [(2, THOMAS_H2, "N3000", "error", "grade", "grade=9", "Grade: not a valid code")], run_id=3)
+    assert sync_worklist(db, ops).updated == 1
+    assert items_by_tumor(ops)[2].due_date == "2099-01-01"                            # ... survives a refresh
+    for edit in ("N0441", "N2001", "N3000"):
+        clear_failures(db, edit)
     for review in pending_pairs(ops):
         decide(ops, REGISTRAR, review.review_id, "different", "checked")
     settled = sync_worklist(db, ops)
     assert (settled.resolved, settled.unfinished) == (4, 0)
     view = work_item(REGISTRAR, ops, thomas.work_item_id)
     assert view.item.status == "resolved" and view.item.closed_at
-    assert [(e.to_status, e.actor) for e in view.events] == [("open", SYSTEM), ("open", SYSTEM), ("resolved", SYSTEM)]
+    assert [(e.to_status, e.actor) for e in view.events] == [("open", SYSTEM), ("open", SYSTEM), ("open", "registrar1"),
+                                                            ("open", SYSTEM), ("resolved", SYSTEM)]
     assert "resolved automatically" in (view.events[-1].note or "")
     assert sync_worklist(db, ops).resolved == 0
 
