@@ -13,8 +13,10 @@ from registry.api import (
     FIND_PATIENT,
     LINK_REVIEW,
     READ_AGGREGATES,
+    RECORD_VIEW,
     VIEW_INGEST_BATCHES,
     VIEW_STORE_OVERVIEW,
+    WORKLIST,
 )
 
 PAGES = Path(__file__).parent / "views"
@@ -29,6 +31,8 @@ PAGE_LIST: tuple[tuple[str, str, str, str], ...] = (
     ("batches", "Ingest batches", "Registry", VIEW_INGEST_BATCHES),
     ("link_review", "Linkage review", "Registry", LINK_REVIEW),
     ("find_patient", "Find a patient", "Registry", FIND_PATIENT),
+    ("worklist", "Discrepancy worklist", "Registry", WORKLIST),
+    ("record", "Patient record", "Registry", RECORD_VIEW),
     ("change_password", "Change password", "Account", CHANGE_OWN_PASSWORD),
 )
 DEFAULT_PAGE = "overview"

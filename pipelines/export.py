@@ -6,6 +6,12 @@ otherwise the export is refused and names the batches that differ. Without ``ide
 incidence file (record type I) without direct identifiers: the confidential and narrative items (names,
 addresses, SSN, medical record numbers, text) and every item `registry.privacy` classifies as a direct
 identifier are left out. Every export writes one audit event, and the file is created owner-only.
+
+Two kinds of records can be exported: the reports as received (``records="received"``, the default: the
+chosen batches' records exactly as the facilities sent them) or the registry's consolidated records
+(``records="registry"``: one Patient per registry patient and one Tumor per registry tumor, each its main
+report with the consolidated and corrected values written over, `pipelines.registry_export`), written in the
+newest NAACCR version among the loaded batches.
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.naaccr_xml_writer import NaaccrXmlWriter
+from pipelines.registry_export import registry_records
 from registry.errors import RegistryError
-from registry.naaccr import Dictionary, base_dictionary
+from registry.naaccr import SUPPORTED_VERSIONS, Dictionary, base_dictionary
 from registry.operational import OperationalStore
 from registry.principal import Principal
 from registry.privacy import audited, classify
@@ -26,6 +33,8 @@ from registry.store import OWNER_ONLY_FILE, read_connection
 
 EXPORT_ACTION = "export"
 DEIDENTIFIED_RECORD_TYPE = "I"
+IDENTIFIED_RECORD_TYPE = "A"          # the registry's records: every item of the abstract
+RECORD_KINDS = ("received", "registry")  # the reports as received, or the registry's consolidated records
 
 # Items of a batch grouped by patient then tumor; entity rows (naaccr_id null) make empty records appear.
 _STREAM_SQL = """
@@ -55,6 +64,7 @@ class ExportResult:
     patients: int
     tumors: int
     identified: bool
+    records: str = "received"
 
 
 @dataclass(frozen=True)
@@ -165,13 +175,20 @@ def _open_owner_only(output: Path) -> Any:
 
 def export_naaccr_xml(db_path: Path, output: Path, *, principal: Principal, ops: OperationalStore,
                       batch_ids: Sequence[int] | None = None, identified: bool = False,
-                      user_dictionaries: Sequence[Dictionary] = ()) -> ExportResult:
+                      user_dictionaries: Sequence[Dictionary] = (), records: str = "received") -> ExportResult:
     """Write the batches (default: every loaded batch) into the one NAACCR XML file ``output``.
 
     ``identified`` keeps every item as received (names, SSN, addresses); otherwise direct identifiers,
-    confidential and narrative items are left out and the file is record type I. Writes one audit
-    event for ``principal``: what was exported, how many tumors, and where.
+    confidential and narrative items are left out and the file is record type I. ``records="registry"``
+    writes the registry's consolidated records instead of the reports (see the module doc). Writes one
+    audit event for ``principal``: what was exported, how many tumors, and where.
     """
+    if records not in RECORD_KINDS:
+        raise RegistryError(f"records {records!r}: export the reports as received or the registry's records "
+                            f"({', '.join(RECORD_KINDS)})")
+    if records == "registry":
+        return _export_registry(db_path, output, principal=principal, ops=ops, batch_ids=batch_ids,
+                                identified=identified, user_dictionaries=user_dictionaries)
     with read_connection(db_path) as con:
         batches = _batches(con, db_path, batch_ids)
         dictionaries = {v: _dictionary(v, user_dictionaries) for v in {b.version for b in batches}}
@@ -199,6 +216,36 @@ def export_naaccr_xml(db_path: Path, output: Path, *, principal: Principal, ops:
                                     writer.tumors, identified)
             audited(ops, principal, EXPORT_ACTION,
                     {"format": "naaccr-xml", "batches": list(exported.batch_ids), "identified": identified,
+                     "patients": exported.patients, "output": str(output.resolve())}, rows=exported.tumors)
+        except BaseException:
+            output.unlink(missing_ok=True)   # no export is left behind without its audit event
+            raise
+    return exported
+
+
+def _export_registry(db_path: Path, output: Path, *, principal: Principal, ops: OperationalStore,
+                     batch_ids: Sequence[int] | None, identified: bool,
+                     user_dictionaries: Sequence[Dictionary]) -> ExportResult:
+    """Write every registry patient and tumor, consolidated and corrected, into ``output`` (audited)."""
+    if batch_ids:
+        raise RegistryError("the registry's records are built from every batch; choose batches only when "
+                            "exporting the reports as received")
+    with read_connection(db_path) as con:
+        batches = _batches(con, db_path, None)
+        version = max((b.version for b in batches), key=SUPPORTED_VERSIONS.index)
+        dictionary = _dictionary(version, user_dictionaries)
+        keep = _kept_items(dictionary, identified)
+        record_type = IDENTIFIED_RECORD_TYPE if identified else DEIDENTIFIED_RECORD_TYPE
+        stream = _open_owner_only(output)
+        try:
+            with stream, NaaccrXmlWriter(stream, dictionary=dictionary, record_type=record_type,
+                                         gzip=output.name.endswith(".gz")) as writer:
+                for patient, tumors in registry_records(con, dictionary, keep):
+                    writer.write_patient(patient, tumors)
+            exported = ExportResult(output, tuple(b.batch_id for b in batches), writer.patients, writer.tumors,
+                                    identified, "registry")
+            audited(ops, principal, EXPORT_ACTION,
+                    {"format": "naaccr-xml", "records": "registry", "identified": identified,
                      "patients": exported.patients, "output": str(output.resolve())}, rows=exported.tumors)
         except BaseException:
             output.unlink(missing_ok=True)   # no export is left behind without its audit event

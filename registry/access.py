@@ -13,7 +13,9 @@ import csv
 from functools import cache
 from importlib import resources
 
+from registry import audit
 from registry.errors import AccessDenied
+from registry.operational import OperationalStore
 from registry.principal import ROLES, Principal
 
 # Actions other modules ask about by name (the table has them all).
@@ -30,6 +32,8 @@ CHANGE_OWN_PASSWORD = "change-own-password"
 VIEW_AUDIT_TRAIL = "view-audit-trail"
 FIND_PATIENT = "find-patient"
 LINK_REVIEW = "link-review"
+RECORD_VIEW = "record-view"
+CORRECTION = "correction"
 
 
 @cache
@@ -59,3 +63,11 @@ def require(principal: Principal, action: str) -> None:
     """Raise AccessDenied unless `principal` may do `action`."""
     if not allowed(principal, action):
         raise AccessDenied(f"{principal.user} ({principal.role}) may not {action.replace('-', ' ')}")
+
+
+def require_audited(principal: Principal, action: str, ops: OperationalStore, /, **detail: object) -> None:
+    """`require`, with a refusal written to the audit trail (`access-refused`: the action and `detail`) before
+    AccessDenied is raised: who tried to read or change a record they may not is itself a record."""
+    if not allowed(principal, action):
+        audit.record_event(ops, principal, audit.ACCESS_REFUSED, action=action, **detail)
+        require(principal, action)

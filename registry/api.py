@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from registry.access import (
     CHANGE_OWN_PASSWORD,
+    CORRECTION,
     FIND_PATIENT,
     LINK_REVIEW,
     MANAGE_USERS,
     READ_AGGREGATES,
     READ_UNSUPPRESSED,
+    RECORD_VIEW,
     VIEW_AUDIT_TRAIL,
     VIEW_INGEST_BATCHES,
     VIEW_STORE_OVERVIEW,
     allowed,
     require,
+    require_audited,
 )
 from registry.accounts import MIN_PASSWORD_LENGTH, authenticate, change_password
 from registry.analysis import (
@@ -45,7 +48,10 @@ from registry.cohort import (
     data_vintage,
     reporting_site,
 )
+from registry.correctable_items import correctable_items
+from registry.corrections import Correction, correct, corrections_of
 from registry.county_shapes import geojson_bounds, state_counties_geojson
+from registry.edit_reports import edit_report
 from registry.errors import (
     AccessDenied,
     AuthenticationError,
@@ -65,6 +71,8 @@ from registry.operational import OperationalStore
 from registry.operational_store import open_operational_store
 from registry.principal import ROLES, Principal
 from registry.privacy import DEFAULT_THRESHOLD
+from registry.query_letters import query_letter
+from registry.record_view import ConsolidatedValue, PatientRecord, ReceivedReport, TumorRecord, patient_record
 from registry.release import GroupSize, Provenance, Release
 from registry.sessions import (
     DEFAULT_SESSION_POLICY,
@@ -79,6 +87,26 @@ from registry.stats import icss_standard_for_sites, icss_weights, median_surviva
 from registry.stats.relative_survival import net_survival_notes
 from registry.store import default_db_path
 from registry.suppression import REASON, SUPPRESSED
+from registry.worklist import (
+    UNFINISHED,
+    WORK_ITEM_STATUSES,
+    WORK_ITEM_TRANSITIONS,
+    WORKLIST,
+    WorkItem,
+    WorkItemEvent,
+    WorkItemView,
+    answer_item,
+    assign_item,
+    close_valid,
+    list_items,
+    query_item,
+    reopen_item,
+    resolve_item,
+    set_due_date,
+    sync_worklist,
+    work_item,
+    worklist_counts,
+)
 
 __all__ = [
     "CHANGE_OWN_PASSWORD", "COMPARISONS", "DECISION_WORDS", "DEFAULT_SESSION_POLICY", "DEFAULT_THRESHOLD", "FIPS_STATE",
@@ -94,4 +122,12 @@ __all__ = [
     "open_operational_store", "pending_counts", "population_counts", "record_event", "recurrence", "recurrence_rates",
     "rejects_by_rule", "reporting_site", "require", "resume_session", "review_pair", "review_queue", "start_session", "state_counties_geojson",
     "store_info", "survival", "survival_data",
+    # registry-level corrections
+    "CORRECTION", "RECORD_VIEW", "Correction", "correct", "correctable_items", "corrections_of", "require_audited",
+    # the discrepancy worklist, query letters and edit reports
+    "UNFINISHED", "WORKLIST", "WORK_ITEM_STATUSES", "WORK_ITEM_TRANSITIONS", "WorkItem", "WorkItemEvent",
+    "WorkItemView", "answer_item", "assign_item", "close_valid", "edit_report", "list_items", "query_item", "query_letter",
+    "reopen_item", "resolve_item", "set_due_date", "sync_worklist", "work_item", "worklist_counts",
+    # the record view
+    "ConsolidatedValue", "PatientRecord", "ReceivedReport", "TumorRecord", "patient_record",
 ]

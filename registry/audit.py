@@ -20,7 +20,8 @@ rewrite by someone who holds the key.
 
 Actions used so far: sign-in, sign-in-failed, sign-out, password-change, password-change-failed,
 password-reset, user-add, user-update, user-disable, user-enable, account-snapshot, record-view, search,
-export. Account changes carry the resulting account state (`account_state`), never a password or hash.
+export, correction, access-refused (a request the access table refused: the action asked for). Account
+changes carry the resulting account state (`account_state`), never a password or hash.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ GENESIS_HASH = "0" * 64
 AccountRow = Mapping[str, Any] | sqlite3.Row   # a row of the account table, as a dict or as SQLite returns it
 DEFAULT_LIMIT = 200
 SYSTEM = "system"
+ACCESS_REFUSED = "access-refused"   # the event of a request the access table refused
 MAX_PROBLEMS_SHOWN = 50
 
 

@@ -117,6 +117,13 @@ def pending_counts(ops: OperationalStore) -> dict[str, int]:
     return {kind: found.get(kind, 0) for kind in KINDS}
 
 
+def pending_pairs(ops: OperationalStore) -> list[ReviewItem]:
+    """Every pending pair, in queue order: the open questions the discrepancy worklist follows."""
+    with ops.connect() as con:
+        rows = con.execute("SELECT * FROM link_review WHERE status = 'pending' ORDER BY review_id").fetchall()
+    return [_item(row) for row in rows]
+
+
 def review_queue(ops: OperationalStore, principal: Principal, *, kind: str | None = None,
                  status: str = "pending", limit: int = 50) -> list[ReviewItem]:
     """The queue for a reviewer: pending pairs, the most likely matches first (registrars only)."""
@@ -159,3 +166,17 @@ def decide(ops: OperationalStore, principal: Principal, review_id: int, decision
                       "reason": reason.strip()})
         decided = con.execute("SELECT * FROM link_review WHERE review_id = ?", [review_id]).fetchone()
     return _item(decided)
+
+
+def reviews_naming(ops: OperationalStore, principal: Principal, keys: Iterable[str]) -> list[ReviewItem]:
+    """Every review, pending or decided, of a pair with a record among the natural keys `keys`, newest first
+    (registrars only: a patient's record shows the reviewers' decisions about it)."""
+    require(principal, "record-view")
+    wanted = sorted(set(keys))
+    if not wanted:
+        return []
+    with ops.connect() as con:
+        rows = con.execute("SELECT * FROM link_review WHERE left_key IN (SELECT value FROM json_each(?1)) "
+                           "OR right_key IN (SELECT value FROM json_each(?1)) ORDER BY review_id DESC",
+                           [json.dumps(wanted)]).fetchall()
+    return [_item(row) for row in rows]

@@ -300,14 +300,12 @@ def _consolidate(con: duckdb.DuckDBPyConnection) -> None:
     """Registry patients, tumors and treatment of the patients in `link_scope`, from their reports."""
     from registry.consolidation import (
         PATIENT_RULES,
-        SEQUENCE_NUMBERS,
         TUMOR_RULES,
         provenance_select,
         registry_patient_select,
         registry_treatment_select,
         registry_tumor_select,
     )
-    from registry.site_recode import tumor_site_recodes
 
     con.execute(f"CREATE TEMP TABLE consolidated_patient AS {registry_patient_select()}")
     con.execute(f"CREATE TEMP TABLE consolidated_tumor AS {registry_tumor_select()}")
@@ -318,16 +316,8 @@ def _consolidate(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"INSERT INTO consolidated_value BY NAME {provenance_select(1, 'consolidated_patient', PATIENT_RULES)}")
     con.execute(f"INSERT INTO consolidated_value BY NAME {provenance_select(2, 'consolidated_tumor', TUMOR_RULES)}")
     con.execute(f"INSERT INTO registry_treatment BY NAME {registry_treatment_select()}")
-    tumors = con.execute("SELECT tumor_id, primary_site, histology, behavior, diagnosis_year "
-                         "FROM consolidated_tumor").df()
-    if not tumors.empty:
-        con.register("scope_recode", pa.table({"tumor_id": tumors["tumor_id"].to_numpy(),
-                                               "code": tumor_site_recodes(tumors)}))
-        con.execute("UPDATE registry_tumor SET site_recode = s.code FROM scope_recode s "
-                    "WHERE registry_tumor.tumor_id = s.tumor_id")
-        con.unregister("scope_recode")
-    con.execute(f"UPDATE registry_tumor SET sequence_number_central = s.sequence_number_central "
-                f"FROM ({SEQUENCE_NUMBERS}) s WHERE registry_tumor.tumor_id = s.tumor_id")
+    _apply_corrections(con)   # a registrar's correction outlives every relink and re-ingest
+    _derive(con)
     con.execute("DROP TABLE consolidated_patient")
     con.execute("DROP TABLE consolidated_tumor")
 
@@ -340,3 +330,167 @@ def save_linkage_model(db_path: Path, model: LinkageModelRow) -> int:
                     [version, model.settings, model.upper_threshold, model.lower_threshold, model.records,
                      model.trained_by])
     return version
+
+
+# ---- registry-level corrections -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CorrectionRow:
+    """A registry-level correction to record (`registry_correction`); its id and old value are found here."""
+
+    level: int                 # 1 registry patient, 2 registry tumor
+    entity_id: int
+    item: str                  # the NAACCR item id (a column item or an override flag)
+    new_value: str | None
+    reason: str
+    work_item_id: int | None
+    corrected_by: str
+    corrected_at: datetime
+
+
+@dataclass(frozen=True)
+class CorrectionWrite:
+    """What recording a correction did: its id, the value it replaced, and the registry tumors it touches."""
+
+    correction_id: int
+    old_value: str | None
+    patient_id: int
+    tumor_ids: tuple[int, ...]
+
+
+def write_correction(db_path: Path, row: CorrectionRow, before_commit: Callable[[int, str | None], None]
+                     ) -> CorrectionWrite:
+    """In one short transaction: record the correction and set the registry patient's or tumor's value, with
+    the derived columns and `consolidated_value` (rule 'correction'). `before_commit(correction_id, old_value)`
+    runs inside the transaction (the audit event), so a correction that cannot be audited is not kept.
+    Raises InvalidRequest when the registry patient or tumor does not exist."""
+    from registry.correctable_items import PATIENT, correctable, naaccr_text
+    from registry.errors import InvalidRequest
+
+    item = correctable(row.item)
+    table, key = ("registry_patient", "patient_id") if row.level == PATIENT else ("registry_tumor", "tumor_id")
+    with write_connection(db_path) as con, transaction(con):
+        found = con.execute(f"SELECT * FROM {table} WHERE {key} = ?", [row.entity_id])
+        values = found.fetchall()
+        if not values:
+            raise InvalidRequest(f"there is no registry {'patient' if row.level == PATIENT else 'tumor'} "
+                                 f"{row.entity_id}")
+        current = dict(zip([d[0] for d in found.description], values[0], strict=True))
+        if item.is_flag:
+            earlier = con.execute("SELECT new_value FROM registry_correction WHERE level = ? AND entity_id = ? "
+                                  "AND item = ? ORDER BY corrected_at DESC, correction_id DESC LIMIT 1",
+                                  [row.level, row.entity_id, row.item]).fetchall()
+            old_value = earlier[0][0] if earlier else None
+        else:
+            old_value = naaccr_text(item, current)
+        correction_id = int(con.execute(
+            "SELECT coalesce(max(correction_id), 0) + 1 FROM registry_correction").fetchall()[0][0])
+        con.execute("INSERT INTO registry_correction VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [correction_id, row.level, row.entity_id, row.item, old_value, row.new_value, row.reason,
+                     row.work_item_id, row.corrected_by, row.corrected_at])
+        patient_id = int(current["patient_id"])
+        con.execute("CREATE TEMP TABLE link_scope AS SELECT CAST(? AS BIGINT) AS patient_id", [patient_id])
+        _apply_corrections(con)
+        _derive(con)
+        con.execute("DROP TABLE link_scope")
+        tumor_ids = tuple(int(r[0]) for r in con.execute(
+            "SELECT tumor_id FROM registry_tumor WHERE patient_id = ? ORDER BY tumor_id", [patient_id]).fetchall())
+        before_commit(correction_id, old_value)
+    return CorrectionWrite(correction_id, old_value, patient_id, tumor_ids)
+
+
+def _apply_corrections(con: duckdb.DuckDBPyConnection) -> None:
+    """Set the latest correction of each item of the registry patients in `link_scope` and of their tumors
+    over the consolidated values, with the columns derived from them (age at diagnosis, county FIPS), and
+    mark those values in `consolidated_value` as coming from a correction."""
+    from registry.cohort import completed_years_sql
+    from registry.correctable_items import (
+        AGE_FROM,
+        AGE_ITEM,
+        COLUMN_TYPES,
+        CORRECTION_RULE,
+        PATIENT,
+        RESIDENCE,
+        column_values,
+        correctable_items,
+    )
+    from registry.geography import STATE_FIPS
+
+    latest = con.execute("""
+        SELECT level, entity_id, item, new_value FROM (
+            SELECT c.*, row_number() OVER (PARTITION BY level, entity_id, item
+                                           ORDER BY corrected_at DESC, correction_id DESC) AS n
+            FROM registry_correction c
+            WHERE (c.level = 1 AND c.entity_id IN (SELECT patient_id FROM link_scope))
+               OR (c.level = 2 AND c.entity_id IN (SELECT tumor_id FROM registry_tumor
+                                                   WHERE patient_id IN (SELECT patient_id FROM link_scope))))
+        WHERE n = 1""").fetchall()
+    items = correctable_items()
+    rows = [(int(level), int(entity), column, value)
+            for level, entity, name, new_value in latest if name in items
+            for column, value in column_values(items[name], new_value).items()]
+    if not rows:
+        return
+    con.register("correction_values", pa.table({
+        "level": pa.array([r[0] for r in rows], pa.int8()), "entity_id": pa.array([r[1] for r in rows], pa.int64()),
+        "column_name": pa.array([r[2] for r in rows], pa.string()), "value": pa.array([r[3] for r in rows], pa.string())}))
+    # Column names come from registry.correctable_items' constants, never from the request.
+    for level, column in sorted({(r[0], r[2]) for r in rows}):
+        table, key = ("registry_patient", "patient_id") if level == PATIENT else ("registry_tumor", "tumor_id")
+        con.execute(f"UPDATE {table} SET {column} = CAST(v.value AS {COLUMN_TYPES.get(column, 'VARCHAR')}) "
+                    f"FROM correction_values v WHERE v.level = ? AND v.column_name = ? AND {table}.{key} = v.entity_id",
+                    [level, column])
+    corrected = {(int(level), int(entity), str(name)) for level, entity, name, _ in latest}
+    dated_tumors = {e for lv, e, n in corrected if lv != PATIENT and n in AGE_FROM}
+    dated_patients = {e for lv, e, n in corrected if lv == PATIENT and n in AGE_FROM}
+    aged = {e for lv, e, n in corrected if n == AGE_ITEM}
+    moved = sorted({e for lv, e, n in corrected if n in RESIDENCE})
+    if dated_tumors or dated_patients:
+        con.register("age_scope", pa.table({"tumor_id": pa.array(sorted(dated_tumors - aged), pa.int64())}))
+        con.register("age_patients", pa.table({"patient_id": pa.array(sorted(dated_patients), pa.int64())}))
+        con.register("age_kept", pa.table({"tumor_id": pa.array(sorted(aged), pa.int64())}))
+        # The age at diagnosis follows a corrected birth or diagnosis date, unless it is corrected itself.
+        con.execute(f"""UPDATE registry_tumor SET age_at_diagnosis = {completed_years_sql('p.date_of_birth',
+                                                                                           'registry_tumor.date_of_diagnosis')}
+                        FROM registry_patient p
+                        WHERE p.patient_id = registry_tumor.patient_id
+                          AND p.date_of_birth IS NOT NULL AND registry_tumor.date_of_diagnosis IS NOT NULL
+                          AND (registry_tumor.tumor_id IN (SELECT tumor_id FROM age_scope)
+                               OR registry_tumor.patient_id IN (SELECT patient_id FROM age_patients))
+                          AND registry_tumor.tumor_id NOT IN (SELECT tumor_id FROM age_kept)""")
+        for name in ("age_scope", "age_patients", "age_kept"):
+            con.unregister(name)
+    if moved:
+        con.register("state_fips", pa.table({"usps": list(STATE_FIPS), "fips": list(STATE_FIPS.values())}))
+        con.register("moved_tumors", pa.table({"tumor_id": pa.array(moved, pa.int64())}))
+        con.execute("""UPDATE registry_tumor SET county_fips =
+                           CASE WHEN regexp_full_match(county_at_dx, '[0-9]{3}') AND county_at_dx NOT IN ('998', '999')
+                                THEN (SELECT fips FROM state_fips WHERE usps = addr_at_dx_state) || county_at_dx END
+                       WHERE tumor_id IN (SELECT tumor_id FROM moved_tumors)""")
+        con.execute("""UPDATE consolidated_value SET source_id = NULL, rule = ?
+                       WHERE level = 2 AND item = 'county_fips' AND entity_id IN (SELECT tumor_id FROM moved_tumors)""",
+                    [CORRECTION_RULE])
+        con.unregister("moved_tumors")
+        con.unregister("state_fips")
+    con.execute("""UPDATE consolidated_value SET source_id = NULL, rule = ? FROM correction_values v
+                   WHERE consolidated_value.level = v.level AND consolidated_value.entity_id = v.entity_id
+                     AND consolidated_value.item = v.column_name""", [CORRECTION_RULE])
+    con.unregister("correction_values")
+
+
+def _derive(con: duckdb.DuckDBPyConnection) -> None:
+    """The site recode and central sequence numbers of the registry tumors of the patients in `link_scope`,
+    from their (consolidated and corrected) values."""
+    from registry.consolidation import SEQUENCE_NUMBERS
+    from registry.site_recode import tumor_site_recodes
+
+    tumors = con.execute("SELECT tumor_id, primary_site, histology, behavior, diagnosis_year FROM registry_tumor "
+                         "WHERE patient_id IN (SELECT patient_id FROM link_scope)").df()
+    if not tumors.empty:
+        con.register("scope_recode", pa.table({"tumor_id": tumors["tumor_id"].to_numpy(),
+                                               "code": tumor_site_recodes(tumors)}))
+        con.execute("UPDATE registry_tumor SET site_recode = s.code FROM scope_recode s "
+                    "WHERE registry_tumor.tumor_id = s.tumor_id")
+        con.unregister("scope_recode")
+    con.execute(f"UPDATE registry_tumor SET sequence_number_central = s.sequence_number_central "
+                f"FROM ({SEQUENCE_NUMBERS}) s WHERE registry_tumor.tumor_id = s.tumor_id")

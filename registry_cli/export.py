@@ -29,6 +29,9 @@ def export_naaccr_xml(
         "--identified", help="Keep names, SSN, addresses and every other item as received (otherwise an "
                              "incidence file without direct identifiers).")] = False,
     dictionary: Annotated[list[Path] | None, typer.Option(help="User dictionary XML (repeatable).")] = None,
+    records: Annotated[str, typer.Option(
+        help="received: the reports as the facilities sent them; registry: one record per registry patient "
+             "and tumor, with the consolidated and corrected values.")] = "received",
 ) -> None:
     """Export loaded batches into one NAACCR XML file; the export is recorded in the audit trail."""
     if not db.exists():
@@ -37,11 +40,14 @@ def export_naaccr_xml(
     announce_initial_administrator(db)
     try:
         result = export(db, output, principal=console_operator(), ops=open_operational_store(db),
-                        batch_ids=batch, identified=identified, user_dictionaries=user_dictionaries(dictionary))
+                        batch_ids=batch, identified=identified, user_dictionaries=user_dictionaries(dictionary),
+                        records=records)
     except RegistryError as exc:
         say(exc)
         raise typer.Exit(2) from exc
     kind = "identified" if result.identified else "without direct identifiers"
-    out.print(printable(f"{result.patients:,} patients, {result.tumors:,} tumors of batch(es) "
-                        f"{batch_ranges(result.batch_ids)} written to {output} ({kind})"),
+    source = ("the registry's records" if result.records == "registry"
+              else f"batch(es) {batch_ranges(result.batch_ids)}")
+    out.print(printable(f"{result.patients:,} patients, {result.tumors:,} tumors of {source} "
+                        f"written to {output} ({kind})"),
               markup=False, highlight=False)

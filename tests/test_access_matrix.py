@@ -9,6 +9,7 @@ registrars receive what the function promises.
 from __future__ import annotations
 
 import inspect
+import io
 import warnings
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,10 +20,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from registry import access, analysis, batches, source_records
+from registry import (
+    access,
+    analysis,
+    batches,
+    corrections,
+    edit_reports,
+    query_letters,
+    record_view,
+    source_records,
+    worklist,
+)
 from registry.audit import events
 from registry.cohort import TumorFilter
 from registry.errors import AccessDenied
+from registry.operational import OperationalStore
 from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry.privacy import DIRECT_IDENTIFIER_COLUMNS
@@ -61,7 +73,114 @@ MATRIX: dict[str, tuple[Call, str | None, str]] = {
                            access.VIEW_STORE_OVERVIEW),
     "source_records.review_pair": (lambda p, db: _review_pair(p, db), None, "link-review"),
     "linkage.find.find_patient": (lambda p, db: _find_patient(p, db), None, "find-patient"),
+    # Registry-level corrections (an override flag: it changes no statistic of the shared sample store).
+    "corrections.correct": (lambda p, db: _correct(p, db), None, access.CORRECTION),
+    "corrections.corrections_of": (lambda p, db: pd.DataFrame(
+        [vars(c) for c in corrections.corrections_of(p, db, tumor_id=_first_tumor(db))]), None, access.RECORD_VIEW),
+    # ---- the discrepancy worklist, query letters and edit reports (registrars only) ----
+    "worklist.list_items": (lambda p, db: _items(worklist.list_items(p, _ops(db))), None, "worklist"),
+    "worklist.worklist_counts": (lambda p, db: worklist.worklist_counts(p, _ops(db)), None, "worklist"),
+    "worklist.work_item": (lambda p, db: _events(worklist.work_item(p, _ops(db), _work_item(db, "open"))), None,
+                           "worklist"),
+    "worklist.query_item": (lambda p, db: _items([worklist.query_item(p, _ops(db), _work_item(db, "open"), "?")]),
+                            None, "worklist"),
+    "worklist.answer_item": (lambda p, db: _items([worklist.answer_item(p, _ops(db), _work_item(db, "queried"),
+                                                                        "yes")]), None, "worklist"),
+    "worklist.resolve_item": (lambda p, db: _items([worklist.resolve_item(p, _ops(db), _work_item(db, "open"),
+                                                                          "done")]), None, "worklist"),
+    "worklist.reopen_item": (lambda p, db: _items([worklist.reopen_item(p, _ops(db), _work_item(db, "resolved"),
+                                                                        "again")]), None, "worklist"),
+    "worklist.assign_item": (lambda p, db: _items([worklist.assign_item(p, _ops(db), _work_item(db, "open"),
+                                                                        _registrar_account(db))]), None, "worklist"),
+    "worklist.set_due_date": (lambda p, db: _items([worklist.set_due_date(p, _ops(db), _work_item(db, "open"),
+                                                                          "2027-01-31")]), None, "worklist"),
+    "worklist.close_valid": (lambda p, db: _items([worklist.close_valid(p, db, _ops(db), _work_item(db, "open"),
+                                                                        "overRideAgeSiteMorph", "valid")]), None,
+                             "worklist"),
+    "query_letters.query_letter": (lambda p, db: _csv(query_letters.query_letter(p, _ops(db), _queried_facility(db))),
+                                   None, "worklist"),
+    "edit_reports.edit_report": (lambda p, db: _csv(edit_reports.edit_report(p, db, _ops(db), batch_id=1)), None,
+                                 "worklist"),
+    "record_view.patient_record": (lambda p, db: _patient_record(p, db), None, access.RECORD_VIEW),
 }
+
+
+def _first_tumor(db: Path) -> int:
+    with read_connection(db) as con:
+        return int(con.execute("SELECT min(tumor_id) FROM registry_tumor").fetchall()[0][0])
+
+
+def _patient_record(principal: Principal, db: Path) -> pd.DataFrame:
+    """The record of the sample's first registry tumor's patient: its reports' items, as `principal` asks."""
+    record = record_view.patient_record(principal, db, open_operational_store(db), tumor_id=_first_tumor(db))
+    assert record.tumors and record.reports
+    return pd.DataFrame([report.items for report in record.reports])
+
+
+def _correct(principal: Principal, db: Path) -> pd.DataFrame:
+    """An override flag set on the sample's first registry tumor, as `principal` asks to set it."""
+    done = corrections.correct(principal, db, open_operational_store(db), tumor_id=_first_tumor(db),
+                               item="overRideAgeSiteMorph", new_value="1", reason="access matrix")
+    return pd.DataFrame([vars(done)])
+
+
+def _ops(db: Path) -> OperationalStore:
+    return open_operational_store(db)
+
+
+def _items(items: list[worklist.WorkItem]) -> pd.DataFrame:
+    return pd.DataFrame([vars(item) for item in items])
+
+
+def _events(view: worklist.WorkItemView) -> pd.DataFrame:
+    return pd.DataFrame([vars(event) for event in view.events])
+
+
+def _csv(document: bytes) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(document), comment="#")
+
+
+def _work_item(db: Path, status: str) -> int:
+    """A work item of the sample registry brought to `status` by a registrar: a linkage question on two of its
+    patient reports, synced onto the worklist."""
+    from registry.link_review import ReviewPair, queue_pairs
+    from registry.linkage_store import patient_keys
+
+    ops, registrar = _ops(db), ROLES["registrar"]
+    with read_connection(db) as con:
+        first, second = patient_keys(con)["natural_key"].head(2)
+    queue_pairs(ops, [ReviewPair("patient", first, second, 3.0)])
+    worklist.sync_worklist(db, ops)
+    item = worklist.list_items(registrar, ops, limit=1)[0]
+    if item.status != "open":
+        worklist.resolve_item(registrar, ops, item.work_item_id, "matrix")
+        worklist.reopen_item(registrar, ops, item.work_item_id, "matrix")
+    steps = {"open": (), "queried": ("query",), "answered": ("query", "answer"), "resolved": ("resolve",)}[status]
+    for step in steps:
+        {"query": worklist.query_item, "answer": worklist.answer_item, "resolve": worklist.resolve_item}[step](
+            registrar, ops, item.work_item_id, "matrix")
+    return item.work_item_id
+
+
+def _queried_facility(db: Path) -> str:
+    """The facility of a work item queried by a registrar."""
+    item_id = _work_item(db, "queried")
+    return str(next(i.facility for i in worklist.list_items(ROLES["registrar"], _ops(db), status="queried")
+                    if i.work_item_id == item_id))
+
+
+def _registrar_account(db: Path) -> str:
+    """The matrix registrar's account (created once), to assign items to."""
+    from unittest import mock
+
+    from registry import accounts
+    from tests.dashboard_session import CHEAP_HASHER
+
+    ops, name = _ops(db), ROLES["registrar"].user
+    if accounts.get_user(ops, name) is None:
+        with mock.patch.object(accounts, "PASSWORD_HASHER", CHEAP_HASHER):
+            accounts.create_user(ops, name, "registrar", password="matrix-password-1")
+    return name
 
 
 def _find_patient(principal: Principal, db: Path) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """The main flows in a real browser (Playwright driving Debian's chromium): a researcher signs in, opens the
 map with a site chosen, selects a county by clicking it, downloads the CSV, opens survival; a registrar
-decides a linkage review pair and finds a patient. Screenshots go to ``test-artifacts/``; no request may
+decides a linkage review pair, finds a patient and opens the patient's record. Screenshots go to ``test-artifacts/``; no request may
 leave localhost. Skipped when chromium is not installed (CI installs it: ``.ci/run``)."""
 
 from __future__ import annotations
@@ -225,5 +225,15 @@ def test_registrar_decides_a_review_pair_and_finds_a_patient(registrar_server: t
         page.get_by_text("Candidates (").wait_for(timeout=60_000)
         page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "7-find-patient.png"), full_page=True)
+
+        # Each candidate opens its patient record (a new tab, still signed in).
+        with page.context.expect_page() as opened:
+            page.get_by_role("link", name="registry patient").first.click()
+        record = opened.value
+        _local_only(record, outside)
+        record.get_by_text("Every view of a record is recorded").wait_for(timeout=60_000)
+        record.get_by_role("tab", name="Reports as received").click()
+        record.get_by_text("Facility key").wait_for(timeout=60_000)
+        record.screenshot(path=str(ARTIFACTS / "8-patient-record.png"), full_page=True)
         browser.close()
     assert outside == [], f"requests left localhost: {outside[:5]}"

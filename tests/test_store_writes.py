@@ -29,7 +29,8 @@ NOT_SCANNED = {"bench/stats_bench.py"}
 STORE_WRITES = "registry/store_writes.py"
 STORE = "registry/store.py"
 OPERATIONAL = {f"registry/{name}.py" for name in
-               ("operational", "accounts", "audit", "audit_seal", "sessions", "suppression", "link_review")}
+               ("operational", "accounts", "audit", "audit_seal", "sessions", "suppression", "link_review",
+                "worklist")}
 STAGING = {"pipelines/load.py", "pipelines/validation.py", "pipelines/typed_core.py",
            "pipelines/readers/xml_bulk.py"}
 WRITE_SQL = re.compile(
@@ -161,6 +162,8 @@ TABLE_OWNERS = {
     "saved_definition": "registry/operational.py",
     "link_review": "registry/link_review.py",
     "schema_migration": "registry/operational.py",
+    "work_item": "registry/worklist.py",
+    "work_item_event": "registry/worklist.py",
 }
 # Reads across concerns: verifying the audit trail compares every account row with its chained state, a
 # session follows its account (enabled, role, grants) on every use, and the trail's seal reads the events

@@ -12,6 +12,7 @@ from dashboard.tables import show_table
 from registry.api import (
     FIND_PATIENT,
     LINKAGE_THRESHOLDS,
+    RECORD_VIEW,
     InvalidRequest,
     PatientCandidate,
     RegistryError,
@@ -97,3 +98,6 @@ show_table(candidate_table(found), labels={
     formats={"registry_patient_id": "{:.0f}", "match_probability": "{:.1%}", "match_weight": "{:.2f}"})
 st.caption(f"Best first, at most {LIMIT}. Name and birth date are those of the patient's best-matching report; "
            "the probability is the linkage model's, from the items given.")
+if allowed(principal, RECORD_VIEW):
+    st.markdown("Open a record: " + " · ".join(f"[registry patient {c.registry_patient_id}]"
+                                                f"(record?patient={c.registry_patient_id})" for c in found))

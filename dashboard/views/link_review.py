@@ -88,12 +88,14 @@ def comparison_table(view: PairView) -> pd.DataFrame:
 
 
 def describe_side(side: str, key: str, reports: list[SourceReport], kind: str) -> str:
-    """"Left: 1000000001/00000101, 2 reports (h1.xml, h2.xml), now registry patient 3"."""
+    """"Left: 1000000001/00000101, 2 reports (h1.xml, h2.xml), now registry patient 3", the registry patient or
+    tumor a link to its record."""
     if not reports:
         return f"**{side}:** `{key}`: not in the store any more."
     files = ", ".join(dict.fromkeys(r.file_name.rsplit("/", 1)[-1] for r in reports))
     linked = sorted({r.registry_id for r in reports if r.registry_id is not None})
-    now = f"; now registry {kind} {', '.join(map(str, linked))}" if linked else "; not linked yet"
+    records = ", ".join(f"[registry {kind} {i}](record?{kind}={i})" for i in linked)
+    now = f"; now {records}" if linked else "; not linked yet"
     count = f"{len(reports)} reports, the first shown" if len(reports) > 1 else "1 report"
     return f"**{side}:** `{key}`: {count} ({files}){now}."
 
