@@ -46,6 +46,7 @@ from registry.cohort import (
     reporting_site,
 )
 from registry.county_shapes import geojson_bounds, state_counties_geojson
+from registry.edits import EditDefinition, EditRunSummary, edit_definitions, run_edits
 from registry.errors import (
     AccessDenied,
     AuthenticationError,
@@ -94,4 +95,6 @@ __all__ = [
     "open_operational_store", "pending_counts", "population_counts", "record_event", "recurrence", "recurrence_rates",
     "rejects_by_rule", "reporting_site", "require", "resume_session", "review_pair", "review_queue", "start_session", "state_counties_geojson",
     "store_info", "survival", "survival_data",
+    # coding edits
+    "EditDefinition", "EditRunSummary", "edit_definitions", "run_edits",
 ]

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from registry_cli import audit, export, ingest, link, population, sample, serve, store, template, users
+from registry_cli import audit, edits, export, ingest, link, population, sample, serve, store, template, users
 
 # splink warns of every comparison level training did not see; the linkage run reports its own summary.
 logging.getLogger("splink").setLevel(logging.ERROR)
@@ -25,3 +25,4 @@ app.add_typer(export.app, name="export")
 app.add_typer(population.app, name="population")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
+app.add_typer(edits.app, name="edits")
