@@ -5,8 +5,9 @@ Two edit sets: `incoming` checks each source tumor report as received (level 2, 
 `publication` checks each registry tumor's consolidated values (level 3, `registry_tumor.tumor_id`) and
 whether a registry patient's reports agree on sex, birth date and race (inter-record; the failure goes on every
 registry tumor of the patient). A run replaces its set's failures on the records it covers. An edit with a
-NAACCR override flag is cleared by the report's own flag ('1' in the lossless layer) or by a registry-level
-correction setting the flag to '1' for the registry tumor (which clears it on the tumor and its reports).
+NAACCR override flag is cleared by the report's own flag ('1' in the lossless layer; it also clears the
+registry tumor the report is linked to) or by a registry-level correction setting the flag to '1' for the
+registry tumor (which clears it on the tumor and its reports).
 
 Definitions are data (`registry/data/edits.csv`); predicates are in `registry.edits.predicates`.
 """
@@ -33,6 +34,7 @@ from registry.edits.reading import (
     read_tumors,
     registry_overrides,
     report_chunks,
+    report_overrides,
     tumor_chunks,
 )
 from registry.errors import InvalidRequest, StoreError
@@ -228,7 +230,10 @@ def run_edits(db_path: Path, *, edit_set: str | None = None, batch_ids: Sequence
                                                   report_scope, registry_flags)
                     report_ids, tumor_ids, reports, tumors = report_scope, empty, len(edited), 0
                 else:
-                    found, edited = _run_publication(con, chosen, tumor_scope, registry_flags)
+                    flags = report_overrides(con, sorted({e.override for e in chosen if e.override}))
+                    merged = {flag: registry_flags.get(flag, set()) | flags.get(flag, set())
+                              for flag in set(registry_flags) | set(flags)}
+                    found, edited = _run_publication(con, chosen, tumor_scope, merged)
                     report_ids, tumor_ids, reports, tumors = empty, tumor_scope, 0, len(edited)
                 failures.append(found)
                 runs.append(EditRunRow(name, _scope_text(batch_ids, registry_tumor_ids), edits_version(), run_by,

@@ -204,3 +204,19 @@ def registry_overrides(con: duckdb.DuckDBPyConnection, flags: Sequence[str]) -> 
     for item, entity in rows:
         found.setdefault(item, set()).add(int(entity))
     return found
+
+
+def report_overrides(con: duckdb.DuckDBPyConnection, flags: Sequence[str]) -> dict[str, set[int]]:
+    """Override flags set to '1' on a source report, by the registry tumor the report is linked to: a
+    facility's reviewed override holds for the registry tumor its values are consolidated into."""
+    if not flags:
+        return {}
+    rows = con.execute(f"""
+        SELECT DISTINCT si.naaccr_id, l.registry_tumor_id FROM source_item si
+        JOIN tumor_link l ON l.source_tumor_id = si.batch_id::BIGINT * {SEQ_SHIFT} + si.entity_seq
+        WHERE si.level = 2 AND si.value = '1' AND si.naaccr_id IN (SELECT unnest(?::VARCHAR[]))""",
+                       [list(flags)]).fetchall()
+    found: dict[str, set[int]] = {}
+    for item, tumor in rows:
+        found.setdefault(item, set()).add(int(tumor))
+    return found
