@@ -15,10 +15,13 @@ Definitions are data (`registry/data/edits.csv`); predicates are in `registry.ed
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -29,7 +32,7 @@ from registry.edits.definitions import EDIT_SETS, EditDefinition, edit_definitio
 from registry.edits.predicates import INTER_RECORD, EditFrame, evaluate
 from registry.edits.reading import (
     READ_MEMORY_LIMIT,
-    read_report_values,
+    disagreeing_patients,
     read_reports,
     read_tumors,
     registry_overrides,
@@ -43,6 +46,7 @@ from registry.store_writes import EditRunRow, ensure_store, record_edit_runs
 
 __all__ = ["EditDefinition", "EditRunSummary", "edit_definitions", "run_edits"]
 
+T = TypeVar("T")
 LEVEL_REPORT, LEVEL_TUMOR = 2, 3
 FAILURE_SCHEMA = pa.schema([("level", pa.uint8()), ("record_id", pa.int64()), ("edit_id", pa.string()),
                             ("edit_set", pa.string()), ("severity", pa.string()), ("items", pa.string()),
@@ -82,7 +86,7 @@ def _failure_rows(frame: EditFrame, edits: Sequence[EditDefinition], edit_set: s
             values = _Values({item: str(frame.text(item)[index]) for item in edit.items})
             shown = "; ".join(f"{item}={value}" for item, value in values.items())
             values["values"] = "; ".join(f"{item}={value}" for item, value in values.items() if value)
-            values["rule"] = str(note[index])
+            values["rule"] = "" if note is None else str(note[index])
             rows.append({"level": level, "record_id": int(record_ids[index]), "edit_id": edit.id, "edit_set": edit_set,
                          "severity": edit.severity, "items": ",".join(edit.items), "item_values": shown,
                          "message": edit.message.format_map(values)})
@@ -105,19 +109,19 @@ def _overridden(frame: EditFrame, edits: Sequence[EditDefinition], registry_flag
 
 def _inter_record_rows(con: duckdb.DuckDBPyConnection, tumors: pd.DataFrame, edits: Sequence[EditDefinition],
                        edit_set: str) -> list[dict[str, object]]:
-    """Inter-record failures: the registry patient's source records disagree on the item (unknowns aside)."""
+    """Inter-record failures: the registry patient's source records disagree on the item (unknowns aside);
+    the failure goes on every registry tumor of the patient."""
     if not edits or tumors.empty:
         return []
-    values = read_report_values(con, tumors["record_id"].astype("int64").tolist())
+    ids = tumors["record_id"].astype("int64").tolist()
     rows: list[dict[str, object]] = []
     for edit in edits:
         item = edit.parameter
-        known = values[~values[item].fillna("").isin(UNKNOWN_VALUES[item])]
-        distinct = known.groupby("registry_patient_id")[item].agg(lambda s: sorted(set(s)))
-        disagree = distinct[distinct.map(len) > 1]
-        for record_id, patient in tumors.loc[tumors["registry_patient_id"].isin(disagree.index),
-                                             ["record_id", "registry_patient_id"]].itertuples(index=False):
-            shown = ", ".join(disagree[patient])
+        disagree = disagreeing_patients(con, ids, item, sorted(UNKNOWN_VALUES[item])).set_index(
+            "registry_patient_id")["values"]
+        hit = tumors[tumors["registry_patient_id"].isin(disagree.index)]
+        for record_id, patient in zip(hit["record_id"], hit["registry_patient_id"], strict=True):
+            shown = str(disagree[patient])
             rows.append({"level": LEVEL_TUMOR, "record_id": int(record_id), "edit_id": edit.id, "edit_set": edit_set,
                          "severity": edit.severity, "items": item, "item_values": f"{item}={shown}",
                          "message": edit.message.format_map(_Values(values=shown))})
@@ -128,25 +132,41 @@ def _id_table(ids: Sequence[int]) -> pa.Table:
     return pa.table({"record_id": pa.array(sorted(set(ids)), pa.int64())})
 
 
+def _prefetched(reads: Sequence[Callable[[], T]]) -> Iterator[T]:
+    """The results of `reads` in order, each next one read in a second thread while the caller works on the
+    current one (DuckDB reads without holding the interpreter; the edits are numpy work)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(reads[0]) if reads else None
+        for index in range(len(reads)):
+            assert pending is not None
+            result = pending.result()
+            pending = pool.submit(reads[index + 1]) if index + 1 < len(reads) else None
+            yield result
+
+
 def _run_incoming(con: duckdb.DuckDBPyConnection, edits: Sequence[EditDefinition], batch_ids: Sequence[int] | None,
                   report_scope: pa.Table | None, registry_flags: dict[str, set[int]]) -> tuple[pa.Table, list[int]]:
     """Failures of the report-level edits on the reports in scope, and the reports edited."""
     items = sorted({item for e in edits for item in e.items} | {e.override for e in edits if e.override}
                    | {"derivedSs2000", "addrAtDxCountry"} | {f"{i}Flag" for e in edits for i in e.items
                                                              if i.startswith(("date", "rxDate")) and not i.endswith("Flag")})
+    reader = con.cursor()
     scope_name = None
     if report_scope is not None:
-        con.register("edit_report_scope", report_scope.rename_columns(["tumor_id"]))
+        reader.register("edit_report_scope", report_scope.rename_columns(["tumor_id"]))
         scope_name = "edit_report_scope"
     rows: list[dict[str, object]] = []
     edited: list[int] = []
-    for chunk in report_chunks(con, batch_ids, scope_name):
-        frame = EditFrame(read_reports(con, chunk, items, scope_name))
-        overridden = _overridden(frame, edits, registry_flags, "registry_tumor_id", own_flags=True)
-        rows += _failure_rows(frame, edits, "incoming", LEVEL_REPORT, overridden)
-        edited += frame.frame["record_id"].astype("int64").tolist()
-    if scope_name:
-        con.unregister(scope_name)
+    try:
+        reads = [partial(read_reports, reader, chunk, items, scope_name)
+                 for chunk in report_chunks(reader, batch_ids, scope_name)]
+        for found in _prefetched(reads):
+            frame = EditFrame(found, nulls=False)
+            overridden = _overridden(frame, edits, registry_flags, "registry_tumor_id", own_flags=True)
+            rows += _failure_rows(frame, edits, "incoming", LEVEL_REPORT, overridden)
+            edited += frame.frame["record_id"].astype("int64").tolist()
+    finally:
+        reader.close()
     return pa.Table.from_pylist(rows, schema=FAILURE_SCHEMA), edited
 
 
@@ -155,21 +175,22 @@ def _run_publication(con: duckdb.DuckDBPyConnection, edits: Sequence[EditDefinit
     """Failures of the registry-tumor edits and inter-record edits on the registry tumors in scope."""
     record_edits = [e for e in edits if e.predicate != INTER_RECORD]
     inter_edits = [e for e in edits if e.predicate == INTER_RECORD]
+    reader = con.cursor()
     scope_name = None
     if tumor_scope is not None:
-        con.register("edit_tumor_scope", tumor_scope.rename_columns(["tumor_id"]))
+        reader.register("edit_tumor_scope", tumor_scope.rename_columns(["tumor_id"]))
         scope_name = "edit_tumor_scope"
     rows: list[dict[str, object]] = []
     edited: list[int] = []
-    for ids in tumor_chunks(con, scope_name):
-        tumors = read_tumors(con, ids)
-        frame = EditFrame(tumors)
-        overridden = _overridden(frame, record_edits, registry_flags, "record_id", own_flags=False)
-        rows += _failure_rows(frame, record_edits, "publication", LEVEL_TUMOR, overridden)
-        rows += _inter_record_rows(con, tumors, inter_edits, "publication")
-        edited += ids
-    if scope_name:
-        con.unregister(scope_name)
+    try:
+        for tumors in _prefetched([partial(read_tumors, reader, ids) for ids in tumor_chunks(reader, scope_name)]):
+            frame = EditFrame(tumors, nulls=False)
+            overridden = _overridden(frame, record_edits, registry_flags, "record_id", own_flags=False)
+            rows += _failure_rows(frame, record_edits, "publication", LEVEL_TUMOR, overridden)
+            rows += _inter_record_rows(con, tumors, inter_edits, "publication")
+            edited += tumors["record_id"].astype("int64").tolist()
+    finally:
+        reader.close()
     return pa.Table.from_pylist(rows, schema=FAILURE_SCHEMA), edited
 
 

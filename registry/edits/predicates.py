@@ -30,6 +30,7 @@ from registry.edits.definitions import (
 Result = np.ndarray | tuple[np.ndarray, np.ndarray]
 FLAG_FOR_BLANK = frozenset({"10", "11", "12", "15"})   # NAACCR date flags: no information, not applicable, unknown, ...
 MALE, FEMALE = "1", "2"
+WIDTH = 10                     # characters of a value the edits look at (dates 8, postal codes 9)
 DAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
@@ -44,26 +45,30 @@ def _ascii(values: np.ndarray, width: int) -> np.ndarray:
         raw = values.astype(f"S{width}")
     except UnicodeEncodeError:
         raw = np.array([str(v).encode("ascii", "replace")[:width] for v in values], dtype=f"S{width}")
-    return raw.view(np.uint8).reshape(len(values), width).astype(np.int64)
+    return raw.view(np.uint8).reshape(len(values), width).astype(np.int16)
 
 
 class EditFrame:
     """Text columns of a chunk of records, with the derived values several edits share computed once."""
 
-    def __init__(self, frame: pd.DataFrame, today: date | None = None) -> None:
+    def __init__(self, frame: pd.DataFrame, today: date | None = None, *, nulls: bool = True) -> None:
         self.frame = frame
+        self.nulls = nulls          # False when every column already holds '' for a blank
         self.size = len(frame)
         self.today = int((today or date.today()).strftime("%Y%m%d"))
         self._text: dict[str, np.ndarray] = {}
         self._dates: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
         self._numbers: dict[str, np.ndarray] = {}
+        self._blanks: dict[str, np.ndarray] = {}
+        self._lengths: dict[str, np.ndarray] = {}
+        self._bytes: dict[str, np.ndarray] = {}
 
     def text(self, item: str) -> np.ndarray:
         """The item's values as str objects ('' when blank or not read)."""
         if item not in self._text:
             if item in self.frame.columns:
                 column = self.frame[item].to_numpy(dtype=object)
-                if pd.isna(column).any():
+                if self.nulls and pd.isna(column).any():
                     column = np.where(pd.isna(column), "", column)
                 self._text[item] = column
             else:
@@ -71,14 +76,27 @@ class EditFrame:
         return self._text[item]
 
     def blank(self, item: str) -> np.ndarray:
-        return self.text(item) == ""
+        if item not in self._blanks:
+            self._blanks[item] = self.text(item) == ""
+        return self._blanks[item]
+
+    def codes(self, item: str) -> np.ndarray:
+        """Byte codes of the first 10 characters of each value (0 past the end); no edit reads further."""
+        if item not in self._bytes:
+            self._bytes[item] = _ascii(self.text(item), WIDTH)
+        return self._bytes[item]
+
+    def length(self, item: str) -> np.ndarray:
+        """Characters of each value, counted up to 10 (longer values count 10)."""
+        if item not in self._lengths:
+            self._lengths[item] = np.count_nonzero(self.codes(item), axis=1)
+        return self._lengths[item]
 
     def _digits(self, item: str, width: int, skip: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(byte codes minus '0', length, every character a digit) of the item's first `width` characters
         after `skip`."""
-        text = self.text(item)
-        lengths = np.fromiter(map(len, text), dtype=np.int64, count=self.size) - skip
-        codes = _ascii(text, width + skip)[:, skip:] - 48
+        lengths = self.length(item) - skip
+        codes = self.codes(item)[:, skip:width + skip] - 48
         used = np.arange(width)[None, :] < lengths[:, None]
         digits = np.all(((codes >= 0) & (codes <= 9)) | ~used, axis=1) & (lengths <= width) & (lengths > 0)
         return np.where(used, codes, 0), lengths, digits
@@ -91,11 +109,10 @@ class EditFrame:
     def number(self, item: str) -> np.ndarray:
         """The item as an integer (-1 when blank or not digits); topographies without their C (C509 -> 509)."""
         if item not in self._numbers:
-            text = self.text(item)
             skip = 1 if item == "primarySite" else 0
             codes, lengths, digits = self._digits(item, 4, skip)
             if skip:
-                digits &= (_ascii(text, 1)[:, 0] == ord("C")) & (lengths == 3)
+                digits &= (self.codes(item)[:, 0] == ord("C")) & (lengths == 3)
             value = codes @ (10 ** np.arange(3, -1, -1)) // (10 ** np.clip(4 - lengths, 0, 4))
             self._numbers[item] = np.where(digits, value, -1)
         return self._numbers[item]
@@ -146,7 +163,7 @@ def county_code(frame: EditFrame, edit: EditDefinition) -> Result:
     county, state = frame.text("countyAtDx"), frame.text("addrAtDxState")
     known = member(county, {"998", "999"})
     digits = frame.number("countyAtDx") >= 0
-    digits &= np.fromiter(map(len, county), dtype=np.int64, count=frame.size) == 3
+    digits &= frame.length("countyAtDx") == 3
     us_state = member(state, {code[:2] for code in county_codes()})
     real = member(state.astype(object) + county.astype(object), county_codes())
     return ~frame.blank("countyAtDx") & ~known & (~digits | (us_state & ~real))
@@ -356,9 +373,9 @@ RECORD_LEVEL = frozenset(PREDICATES)
 INTER_RECORD = "inter_record"
 
 
-def evaluate(frame: EditFrame, edit: EditDefinition) -> tuple[np.ndarray, np.ndarray]:
-    """(fails, note) of one record-level edit over the frame."""
+def evaluate(frame: EditFrame, edit: EditDefinition) -> tuple[np.ndarray, np.ndarray | None]:
+    """(fails, note) of one record-level edit over the frame (note None when the edit has none)."""
     result = PREDICATES[edit.predicate](frame, edit)
     if isinstance(result, tuple):
         return result[0].astype(bool), result[1]
-    return np.asarray(result, dtype=bool), np.full(frame.size, "", dtype=object)
+    return np.asarray(result, dtype=bool), None

@@ -124,17 +124,20 @@ def read_reports(con: duckdb.DuckDBPyConnection, chunk: ReportChunk, items: Sequ
     keys = values.column("key").to_numpy()
     cols = values.column("col").to_numpy()
     texts = values.column("value").to_numpy(zero_copy_only=False)
-    tumor_keys = tumors["tumor_key"].to_numpy()
-    patient_keys = np.unique(tumors["patient_key"].to_numpy())
     out = np.full((len(tumors), len(items)), "", dtype=object)
-    rows, found = _place(keys, tumor_keys)
+    rows, found = _place(keys, tumors["tumor_key"].to_numpy())
     out[rows[found], cols[found]] = texts[found]
-    patient_out = np.full((len(patient_keys), len(items)), "", dtype=object)
-    rows, found = _place(keys, patient_keys)
-    patient_out[rows[found], cols[found]] = texts[found]
-    from_patient = patient_out[np.searchsorted(patient_keys, tumors["patient_key"].to_numpy())] if len(tumors) else \
-        patient_out
-    out = np.where(out == "", from_patient, out)
+    # Patient items go to every tumor row of the patient: tumors ordered by patient, each value repeated over
+    # its patient's range of rows (an item is at one level only, so nothing is overwritten).
+    patient_keys = tumors["patient_key"].to_numpy()
+    order = np.argsort(patient_keys, kind="stable")
+    ordered = patient_keys[order]
+    low = np.searchsorted(ordered, keys, side="left")
+    counts = np.searchsorted(ordered, keys, side="right") - low
+    starts = np.repeat(low, counts)
+    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    targets = order[starts + offsets]
+    out[targets, np.repeat(cols, counts)] = np.repeat(texts, counts)
     frame = pd.DataFrame(out, columns=list(items))
     frame.insert(0, "record_id", tumors["tumor_id"].to_numpy())
     frame.insert(1, "registry_tumor_id", tumors["registry_tumor_id"].to_numpy())
@@ -153,12 +156,11 @@ def tumor_chunks(con: duckdb.DuckDBPyConnection, scope_table: str | None) -> Ite
 def read_tumors(con: duckdb.DuckDBPyConnection, tumor_ids: list[int]) -> pd.DataFrame:
     """One row per registry tumor: record_id, registry_patient_id and its consolidated values as NAACCR text."""
     con.register("edit_tumor_ids", pa.table({"tumor_id": pa.array(tumor_ids, pa.int64())}))
-    columns = [f"t.{c} AS \"{item}\"" for c, item in TUMOR_COLUMNS.items()]
-    columns += [f"p.{c} AS \"{item}\"" for c, item in PATIENT_COLUMNS.items()]
-    columns += [f"{_naaccr_date(c)} AS \"{item}\"" for c, item in DATE_COLUMNS.items()]
-    columns.append("CASE WHEN t.age_at_diagnosis IS NULL THEN NULL ELSE lpad(CAST(t.age_at_diagnosis AS VARCHAR), 3, '0') "
-                   "END AS \"ageAtDiagnosis\"")
-    columns += [f"rx.\"{item}\"" for item in TREATMENT_DATES.values()]
+    columns = [f"coalesce(t.{c}, '') AS \"{item}\"" for c, item in TUMOR_COLUMNS.items()]
+    columns += [f"coalesce(p.{c}, '') AS \"{item}\"" for c, item in PATIENT_COLUMNS.items()]
+    columns += [f"coalesce({_naaccr_date(c)}, '') AS \"{item}\"" for c, item in DATE_COLUMNS.items()]
+    columns.append("coalesce(lpad(CAST(t.age_at_diagnosis AS VARCHAR), 3, '0'), '') AS \"ageAtDiagnosis\"")
+    columns += [f"coalesce(rx.\"{item}\", '') AS \"{item}\"" for item in TREATMENT_DATES.values()]
     treatment = ", ".join(f"min({_naaccr_date('start_date')}) FILTER (WHERE modality = '{m}') AS \"{item}\""
                           for m, item in TREATMENT_DATES.items())
     try:
@@ -174,17 +176,20 @@ def read_tumors(con: duckdb.DuckDBPyConnection, tumor_ids: list[int]) -> pd.Data
         con.unregister("edit_tumor_ids")
 
 
-def read_report_values(con: duckdb.DuckDBPyConnection, tumor_ids: list[int]) -> pd.DataFrame:
-    """Sex, birth date and race 1 of every source patient record linked to the registry patients of these
-    registry tumors: registry_patient_id, sex, dateOfBirth, race1 (NAACCR text)."""
+def disagreeing_patients(con: duckdb.DuckDBPyConnection, tumor_ids: list[int], item: str,
+                         unknown: Sequence[str]) -> pd.DataFrame:
+    """Registry patients of these registry tumors whose source patient records hold more than one known value
+    of the item (sex, dateOfBirth or race1; `unknown` values aside): registry_patient_id and the values."""
+    column = {"sex": "p.sex", "race1": "p.race1", "dateOfBirth": _naaccr_date("p.date_of_birth")}[item]
     con.register("edit_tumor_ids", pa.table({"tumor_id": pa.array(tumor_ids, pa.int64())}))
     try:
         return con.execute(f"""
-            SELECT l.registry_patient_id, p.sex AS sex, {_naaccr_date('p.date_of_birth')} AS "dateOfBirth",
-                   p.race1 AS race1
+            SELECT l.registry_patient_id, string_agg(DISTINCT {column}, ', ' ORDER BY {column}) AS "values"
             FROM patient p JOIN patient_link l ON l.source_patient_id = p.patient_id
             WHERE l.registry_patient_id IN (SELECT patient_id FROM registry_tumor
-                                            WHERE tumor_id IN (SELECT tumor_id FROM edit_tumor_ids))""").df()
+                                            WHERE tumor_id IN (SELECT tumor_id FROM edit_tumor_ids))
+              AND coalesce({column}, '') NOT IN (SELECT unnest(?::VARCHAR[]))
+            GROUP BY l.registry_patient_id HAVING count(DISTINCT {column}) > 1""", [list(unknown)]).df()
     finally:
         con.unregister("edit_tumor_ids")
 
