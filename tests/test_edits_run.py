@@ -142,3 +142,14 @@ def test_bring_up_to_date_edits_a_store_never_edited(tmp_path: Path) -> None:
     bring_up_to_date(db)
     with read_connection(db) as con:
         assert con.execute("SELECT count(*) FROM edit_run").fetchall()[0][0] == 2
+
+
+def test_chunks_of_a_few_reports_give_the_same_failures(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from registry.edits import reading
+
+    before = _failures(store)
+    monkeypatch.setattr(reading, "REPORT_CHUNK", 3)       # the one batch of 4 reports read in two pieces
+    monkeypatch.setattr(reading, "TUMOR_CHUNK", 1)
+    summary = run_edits(store, run_by="tests")
+    assert summary.reports == 4 and summary.tumors == 4
+    assert _failures(store) == before

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-REPORT_CHUNK = 250_000        # source tumor reports per chunk
-TUMOR_CHUNK = 250_000         # registry tumors per chunk
-READ_MEMORY_LIMIT = "1GB"
+REPORT_CHUNK = 100_000        # source tumor reports per chunk
+TUMOR_CHUNK = 200_000         # registry tumors per chunk
+READ_MEMORY_LIMIT = "512MB"
 SEQ_SHIFT = 2 ** 32           # tumor_id = batch_id * 2^32 + tumor_seq
 
 # Registry tumor columns -> the NAACCR items they hold.
