@@ -56,9 +56,9 @@ def measure(db: Path, sample: Path) -> dict[str, object]:
     defects = defects.merge(reports, on="report_id", how="inner")
     errors = failures[failures["severity"] == "error"]
     error_items = errors.assign(item=errors["items"].str.split(",")).explode("item")[["tumor_id", "item"]]
-    flagged = defects.merge(error_items.drop_duplicates(), on=["tumor_id", "item"], how="left", indicator=True)
-    flagged = flagged.groupby(["report_id", "defect", "item"], as_index=False)["_merge"].agg(
-        lambda s: bool((s == "both").any()))
+    joined = defects.merge(error_items.drop_duplicates(), on=["tumor_id", "item"], how="left", indicator=True)
+    joined["_merge"] = joined["_merge"] == "both"
+    flagged = joined.groupby(["report_id", "defect", "item"], as_index=False)["_merge"].max()
     detection: dict[str, object] = {}
     for kind in KINDS:
         rows = flagged[flagged["defect"] == kind]

@@ -104,20 +104,24 @@ def read_reports(con: duckdb.DuckDBPyConnection, chunk: ReportChunk, items: Sequ
         seq = " AND tumor_seq BETWEEN ? AND ?"
         params += [chunk.first_seq, chunk.last_seq]
     scope = f" AND tumor_id IN (SELECT tumor_id FROM {scope_table})" if scope_table else ""
+    # The range lets DuckDB skip row groups of other batches (the lossless layer is stored in batch order).
+    low, high = int(min(chunk.batch_ids)), int(max(chunk.batch_ids))
     tumors = con.execute(f"""
         SELECT t.tumor_id, l.registry_tumor_id,
                t.batch_id::BIGINT * {2 * SEQ_SHIFT} + 2 * {SEQ_SHIFT} + t.tumor_seq AS tumor_key,
                t.batch_id::BIGINT * {2 * SEQ_SHIFT} + {SEQ_SHIFT} + (t.patient_id - t.batch_id::BIGINT * {SEQ_SHIFT})
                    AS patient_key
         FROM tumor t LEFT JOIN tumor_link l ON l.source_tumor_id = t.tumor_id
-        WHERE t.batch_id IN (SELECT unnest(?::INTEGER[])){seq}{scope} ORDER BY tumor_key""", params).df()
+        WHERE t.batch_id BETWEEN {low} AND {high} AND t.batch_id IN (SELECT unnest(?::INTEGER[])){seq}{scope}
+        ORDER BY tumor_key""", params).df()
     con.register("edit_wanted_items", pa.table({"naaccr_id": list(items), "col": list(range(len(items)))}))
     try:
         values = con.sql(f"""
             SELECT si.batch_id::BIGINT * {2 * SEQ_SHIFT} + si.level::BIGINT * {SEQ_SHIFT} + si.entity_seq AS key,
                    w.col, si.value
             FROM source_item si JOIN edit_wanted_items w ON w.naaccr_id = si.naaccr_id
-            WHERE si.batch_id IN (SELECT unnest($batches::INTEGER[])) AND si.level IN (1, 2)""",
+            WHERE si.batch_id BETWEEN {low} AND {high} AND si.batch_id IN (SELECT unnest($batches::INTEGER[]))
+              AND si.level IN (1, 2)""",
                          params={"batches": list(chunk.batch_ids)}).to_arrow_table()
     finally:
         con.unregister("edit_wanted_items")
