@@ -153,3 +153,18 @@ def test_chunks_of_a_few_reports_give_the_same_failures(store: Path, monkeypatch
     summary = run_edits(store, run_by="tests")
     assert summary.reports == 4 and summary.tumors == 4
     assert _failures(store) == before
+
+
+def test_batches_loaded_without_linkage_are_edited_when_linked(tmp_path: Path) -> None:
+    from registry.edits import unedited_batches
+
+    db = tmp_path / "registry.duckdb"
+    ingest_file(write_reports(tmp_path / "a.xml", _reports()[:2]), db_path=db, user="tests")
+    ingest_file(write_reports(tmp_path / "b.xml", _reports()[2:]), db_path=db, user="tests", link=False)
+    assert unedited_batches(db) == [2]
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["link", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "edits: 2 reports and 2 registry tumors edited" in result.output
+    assert unedited_batches(db) == []
+    run_edits(db, run_by="tests")
+    assert unedited_batches(db) == []

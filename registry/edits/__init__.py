@@ -44,7 +44,7 @@ from registry.errors import InvalidRequest, StoreError
 from registry.store import read_connection
 from registry.store_writes import EditRunRow, ensure_store, record_edit_runs
 
-__all__ = ["EditDefinition", "EditRunSummary", "edit_definitions", "run_edits"]
+__all__ = ["EditDefinition", "EditRunSummary", "edit_definitions", "run_edits", "unedited_batches"]
 
 T = TypeVar("T")
 LEVEL_REPORT, LEVEL_TUMOR = 2, 3
@@ -266,3 +266,20 @@ def run_edits(db_path: Path, *, edit_set: str | None = None, batch_ids: Sequence
     return EditRunSummary(run_ids=tuple(run_ids), reports=sum(r.reports for r in runs),
                           tumors=sum(r.tumors for r in runs), errors=severities.count("error"),
                           warnings=severities.count("warning"), seconds=time.perf_counter() - began)
+
+
+def unedited_batches(db_path: Path) -> list[int]:
+    """Loaded batches the `incoming` set has not run on: loaded after the last whole-registry run and named
+    by no batch-scoped run (e.g. loaded with `--no-link`, before linkage ran the edits)."""
+    with read_connection(db_path) as con:
+        rows = con.execute("""
+            WITH covered AS (
+                SELECT DISTINCT CAST(unnest(string_split(regexp_extract(scope, 'batch:([0-9,]+)', 1), ','))
+                                     AS INTEGER) AS batch_id
+                FROM edit_run WHERE edit_set = 'incoming' AND scope LIKE 'batch:%'),
+            whole AS (SELECT max(started_at) AS at FROM edit_run WHERE edit_set = 'incoming' AND scope = 'all')
+            SELECT b.batch_id FROM ingest_batch b, whole
+            WHERE b.status = 'loaded' AND b.batch_id NOT IN (SELECT batch_id FROM covered)
+              AND (whole.at IS NULL OR b.finished_at > whole.at)
+            ORDER BY b.batch_id""").fetchall()
+    return [int(b) for (b,) in rows]
