@@ -140,6 +140,10 @@ def test_site_specific_morphologies_outside_their_sites() -> None:
     assert not fails("site-type", primarySite="C421", histologicTypeIcdO3="9863", behaviorCodeIcdO3="3")
     assert fails("site-type", primarySite="C341", histologicTypeIcdO3="9510", behaviorCodeIcdO3="3")
     assert not fails("site-type", primarySite="C999", histologicTypeIcdO3="8170", behaviorCodeIcdO3="3")
+    assert fails("site-type", primarySite="C772", histologicTypeIcdO3="8140", behaviorCodeIcdO3="3")
+    assert not fails("site-type", primarySite="C772", histologicTypeIcdO3="9680", behaviorCodeIcdO3="3")
+    assert fails("site-type", primarySite="C421", histologicTypeIcdO3="8000", behaviorCodeIcdO3="3")
+    assert not fails("site-type", primarySite="C809", histologicTypeIcdO3="8140", behaviorCodeIcdO3="3")
 
 
 def test_behavior_must_be_one_icdo3_gives_the_histology() -> None:
