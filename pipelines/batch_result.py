@@ -28,3 +28,5 @@ class BatchResult:
     messages: list[str] = field(default_factory=list)   # first problems, each naming file, record, item
     message: str | None = None       # why a failed file could not be read; for a duplicate, which batch
     seconds: float = 0.0
+    edit_errors: int | None = None   # coding edits run after linkage: error- and warning-level failures found
+    edit_warnings: int | None = None

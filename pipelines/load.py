@@ -30,6 +30,7 @@ from pipelines.readers.source import detect_format, open_regular
 from pipelines.readers.xml_bulk import stage_line_structured_xml
 from pipelines.records import ENTITY_SCHEMA, ISSUE_SCHEMA, ITEM_SCHEMA, TUMOR, SourceFile
 from pipelines.typed_core import build_typed_core
+from registry.edits import run_edits
 from registry.errors import SourceFileError
 from registry.naaccr import Dictionary
 from registry.store import OWNER_ONLY_DIR, read_connection
@@ -172,7 +173,8 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
     """Load one file as one atomic batch and return what happened (never raises for bad input).
 
     With `link` (the default) the batch's records are then linked into registry patients and tumors
-    (`pipelines.registry_link`); a caller loading many files passes False and links once at the end."""
+    (`pipelines.registry_link`) and the coding edits run on its reports and their registry tumors; a caller
+    loading many files passes False and links (and edits) once at the end."""
     began = time.monotonic()
     started = datetime.now(UTC)
     user = user or getpass.getuser()
@@ -220,5 +222,8 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
         from pipelines.registry_link import link_registry  # splink is imported only when linking
 
         link_registry(db_path, user=user)
+        edits = run_edits(db_path, batch_ids=[result.batch_id], run_by=user) if result.batch_id is not None else None
+        if edits is not None:
+            result.edit_errors, result.edit_warnings = edits.errors, edits.warnings
     result.seconds = time.monotonic() - began
     return result

@@ -52,6 +52,7 @@ from registry.correctable_items import correctable_items
 from registry.corrections import Correction, correct, corrections_of
 from registry.county_shapes import geojson_bounds, state_counties_geojson
 from registry.edit_reports import edit_report
+from registry.edits import EditDefinition, EditRunSummary, edit_definitions, run_edits
 from registry.errors import (
     AccessDenied,
     AuthenticationError,
@@ -130,4 +131,6 @@ __all__ = [
     "reopen_item", "resolve_item", "set_due_date", "sync_worklist", "work_item", "worklist_counts",
     # the record view
     "ConsolidatedValue", "PatientRecord", "ReceivedReport", "TumorRecord", "patient_record",
+    # coding edits
+    "EditDefinition", "EditRunSummary", "edit_definitions", "run_edits",
 ]

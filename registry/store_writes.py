@@ -494,3 +494,50 @@ def _derive(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("scope_recode")
     con.execute(f"UPDATE registry_tumor SET sequence_number_central = s.sequence_number_central "
                 f"FROM ({SEQUENCE_NUMBERS}) s WHERE registry_tumor.tumor_id = s.tumor_id")
+
+
+# ---- coding edits ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EditRunRow:
+    """One run of an edit set: what it covered (`scope_ids`: level 2 report ids and level 3 registry tumor
+    ids; None for the whole registry) and when."""
+
+    edit_set: str
+    scope: str
+    edits_version: str
+    run_by: str
+    started_at: datetime
+    finished_at: datetime
+    reports: int
+    tumors: int
+    report_ids: pa.Table | None      # column record_id (int64); None = every report
+    tumor_ids: pa.Table | None       # column record_id (int64); None = every registry tumor
+
+
+def record_edit_runs(db_path: Path, runs: Sequence[EditRunRow], failures: Sequence[pa.Table]) -> list[int]:
+    """In one transaction: record each run of an edit set and replace that set's failures on the records
+    it covered with `failures[i]` (the columns of `edit_failure` but run_id). Returns the run ids."""
+    run_ids: list[int] = []
+    with write_connection(db_path) as con, transaction(con):
+        next_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM edit_run").fetchall()[0][0])
+        for run, found in zip(runs, failures, strict=True):
+            run_id = next_id + len(run_ids)
+            for level, ids in ((2, run.report_ids), (3, run.tumor_ids)):
+                if ids is None:
+                    con.execute("DELETE FROM edit_failure WHERE edit_set = ? AND level = ?", [run.edit_set, level])
+                    continue
+                con.register("edit_scope_ids", ids)
+                con.execute("DELETE FROM edit_failure WHERE edit_set = ? AND level = ? AND record_id IN "
+                            "(SELECT record_id FROM edit_scope_ids)", [run.edit_set, level])
+                con.unregister("edit_scope_ids")
+            con.register("new_edit_failures", found)
+            con.execute("INSERT INTO edit_failure BY NAME SELECT *, ?::INTEGER AS run_id FROM new_edit_failures",
+                        [run_id])
+            con.unregister("new_edit_failures")
+            con.execute("INSERT INTO edit_run (run_id, edit_set, scope, edits_version, run_by, started_at, finished_at, "
+                        "reports, tumors, failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [run_id, run.edit_set, run.scope, run.edits_version, run.run_by, run.started_at,
+                         run.finished_at, run.reports, run.tumors, found.num_rows])
+            run_ids.append(run_id)
+    return run_ids

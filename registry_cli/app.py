@@ -7,18 +7,18 @@ import logging
 import typer
 
 from registry_cli import (
-                  audit,
-                  edit_reports,
-                  export,
-                  ingest,
-                  link,
-                  population,
-                  sample,
-                  serve,
-                  store,
-                  template,
-                  users,
-                  worklist,
+    audit,
+    edits,
+    export,
+    ingest,
+    link,
+    population,
+    sample,
+    serve,
+    store,
+    template,
+    users,
+    worklist,
 )
 
 # splink warns of every comparison level training did not see; the linkage run reports its own summary.
@@ -38,7 +38,5 @@ app.add_typer(export.app, name="export")
 app.add_typer(population.app, name="population")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
-
-# The discrepancy worklist and the edit reports sent to facilities.
+app.add_typer(edits.app, name="edits")
 app.add_typer(worklist.app, name="worklist")
-app.add_typer(edit_reports.app, name="edits")

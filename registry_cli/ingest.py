@@ -151,6 +151,11 @@ def ingest(
     out.print(_summary(results, time.monotonic() - began))
     if link and db.exists():   # also links reports an earlier load or an older version left unlinked
         _link(db, user)
+        loaded = [r.batch_id for r in results if r.status == "loaded" and r.batch_id is not None]
+        if loaded:
+            from registry_cli.edits import run_after_ingest
+
+            run_after_ingest(db, loaded, user)
     if missing or any(r.status == "failed" for r in results):
         raise typer.Exit(2)
     if any(r.tumors_rejected or r.patients_rejected or r.warnings for r in results):

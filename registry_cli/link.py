@@ -62,6 +62,12 @@ def link(ctx: typer.Context, db: DbOption = DEFAULT_DB,
               f"{summary.registry_tumors:,} registry tumors; {summary.newly_linked:,} newly linked; "
               f"pending reviews: {summary.pending_patient_reviews:,} patient, {summary.pending_tumor_reviews:,} tumor; "
               f"{model}; {summary.seconds:.1f} s", markup=False, highlight=False)
+    from registry.edits import unedited_batches
+    from registry_cli.edits import run_after_ingest
+
+    batches = unedited_batches(db)
+    if batches:   # reports loaded with `--no-link` get their coding edits now that they are linked
+        run_after_ingest(db, batches, f"console:{getpass.getuser()}")
 
 
 @app.command("review")

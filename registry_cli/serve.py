@@ -56,6 +56,30 @@ def bring_up_to_date(db: Path) -> None:
     if applied or summary.newly_linked:
         console.print(f"store brought up to date ({', '.join(applied) or 'schema current'}); linked "
                       f"{summary.newly_linked:,} reports", markup=False, highlight=False)
+    _edit_if_never_edited(db)
+
+
+def _edit_if_never_edited(db: Path) -> None:
+    """Run every edit set once on a store that has registry tumors but no edit run yet, and on the batches
+    no edit run has covered (loaded with `--no-link` and linked since)."""
+    from registry.edits import run_edits, unedited_batches
+    from registry.store import read_connection
+
+    with read_connection(db) as con:
+        tumors = con.execute("SELECT count(*) FROM registry_tumor").fetchall()[0][0]
+        runs = con.execute("SELECT count(*) FROM edit_run").fetchall()[0][0]
+    if not tumors:
+        return
+    batches = None if not runs else unedited_batches(db)
+    if batches == []:
+        return
+    try:
+        summary = run_edits(db, batch_ids=batches, run_by=f"console:{getpass.getuser()}")
+    except RegistryError as exc:
+        console.print(str(exc), style="red", markup=False, highlight=False)
+        raise typer.Exit(2) from exc
+    console.print(f"coding edits run: {summary.errors:,} errors, {summary.warnings:,} warnings",
+                  markup=False, highlight=False)
 
 
 STOP_GRACE_SECONDS = 10.0

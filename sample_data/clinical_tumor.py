@@ -91,8 +91,10 @@ def draw_laterality(c: CodingContext) -> None:
     codes = np.array(["1", "2", "3", "4", "9"])
     weights = np.tile([0.48, 0.48, 0.01, 0.0, 0.03], (rows.size, 1))
     site = c.site_index[rows]
-    weights[site == SITE_KEYS.index("breast")] = [0.485, 0.5, 0.003, 0.004, 0.008]
-    weights[site == SITE_KEYS.index("lung_bronchus")] = [0.55, 0.43, 0.002, 0.003, 0.015]
+    # Bilateral (4) is a single primary only for ovaries, retinoblastoma and Wilms tumor (SEER coding rules,
+    # NAACCR edit "Laterality, Primary Site, Morph ICDO3"); both breasts or both lungs are two primaries.
+    weights[site == SITE_KEYS.index("breast")] = [0.485, 0.5, 0.003, 0.0, 0.012]
+    weights[site == SITE_KEYS.index("lung_bronchus")] = [0.55, 0.43, 0.002, 0.0, 0.018]
     ovary = site == SITE_KEYS.index("ovary")
     bilateral = np.array([0.05, 0.05, 0.15, 0.25, 0.15])[c.stage[rows][ovary]]
     count = int(ovary.sum())

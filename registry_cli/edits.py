@@ -1,0 +1,87 @@
+"""`registry edits run`: run the coding edits on the store; `registry edits list`: the edits and their sets;
+`registry edits report`: the edit report of one ingest batch or one reporting facility, to send back to it."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from registry.edit_reports import edit_report
+from registry.edits import EditRunSummary, edit_definitions, run_edits
+from registry.errors import RegistryError
+from registry.store import DEFAULT_DB, owner_only_files
+from registry_cli.link import UserOption, sign_in
+from registry_cli.options import DbOption
+from registry_cli.terminal import cell, out, printable, say
+
+app = typer.Typer(help="Coding edits: check every report and registry tumor against the NAACCR code lists and rules.")
+
+
+def summary_line(summary: EditRunSummary) -> str:
+    """One line: what was edited and what failed."""
+    return (f"edits: {summary.reports:,} reports and {summary.tumors:,} registry tumors edited; "
+            f"{summary.errors:,} errors, {summary.warnings:,} warnings ({summary.seconds:.1f} s)")
+
+
+def run_after_ingest(db: Path, batch_ids: list[int], user: str | None) -> None:
+    """Run every edit set on the new batches' reports and the registry tumors they are linked to, and print
+    the summary line (edit failures never change the ingest's exit code)."""
+    try:
+        summary = run_edits(db, batch_ids=batch_ids, run_by=user or getpass.getuser())
+    except RegistryError as exc:
+        say(exc)
+        return
+    out.print(summary_line(summary), markup=False, highlight=False)
+
+
+@app.command("run")
+def run(db: DbOption = DEFAULT_DB,
+        edit_set: Annotated[str | None, typer.Option("--set", help="incoming or publication (default: both).")] = None,
+        batch: Annotated[list[int] | None, typer.Option("--batch", help="Only this batch's reports and the "
+                                                                        "registry tumors they are linked to "
+                                                                        "(repeatable).")] = None) -> None:
+    """Run the coding edits (the whole registry unless --batch), replacing the failures of what they cover."""
+    try:
+        summary = run_edits(db, edit_set=edit_set, batch_ids=batch or None, run_by=f"console:{getpass.getuser()}")
+    except RegistryError as exc:
+        say(exc)
+        raise typer.Exit(2) from exc
+    out.print(summary_line(summary) + f"; runs {', '.join(str(r) for r in summary.run_ids)}", markup=False,
+              highlight=False)
+
+
+@app.command("list")
+def list_edits() -> None:
+    """List the coding edits: id, sets, severity, the items they read and the override flag that clears them."""
+    table = Table(title="Coding edits")
+    for column in ("id", "sets", "severity", "items", "override", "NAACCR edit"):
+        table.add_column(column)
+    for edit in edit_definitions():
+        table.add_row(edit.id, ", ".join(edit.sets), edit.severity, cell(", ".join(edit.items)), edit.override,
+                      cell(edit.name))
+    out.print(table)
+
+
+@app.command("report")
+def report(
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="The file to write.")],
+    user: UserOption,
+    db: DbOption = DEFAULT_DB,
+    batch: Annotated[int | None, typer.Option("--batch", help="Ingest batch (a submitted file).")] = None,
+    facility: Annotated[str | None, typer.Option("--facility", help="Reporting facility (all its files).")] = None,
+    format: Annotated[str, typer.Option("--format", help="csv or pdf.")] = "pdf",
+) -> None:
+    """Write the edit report of one batch or one facility: failures by edit, then each failing record."""
+    try:
+        ops, principal = sign_in(db, user)
+        document = edit_report(principal, db, ops, batch_id=batch, facility=facility, format=format)
+        with owner_only_files():
+            out_file.write_bytes(document)
+    except RegistryError as exc:
+        say(exc)
+        raise typer.Exit(2) from exc
+    out.print(printable(f"edit report written to {out_file}"), markup=False, highlight=False)
