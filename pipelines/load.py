@@ -33,8 +33,10 @@ from pipelines.typed_core import build_typed_core
 from registry.edits import run_edits
 from registry.errors import SourceFileError
 from registry.naaccr import Dictionary
+from registry.operational_store import open_operational_store
 from registry.store import OWNER_ONLY_DIR, read_connection
 from registry.store_writes import AlreadyLoaded, BatchRow, commit_batch, ensure_store, record_failed_batch
+from registry.worklist import sync_worklist
 
 STAGING_DIR = ".staging"
 STAGING_MEMORY_LIMIT = "384MB"
@@ -225,5 +227,6 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
         edits = run_edits(db_path, batch_ids=[result.batch_id], run_by=user) if result.batch_id is not None else None
         if edits is not None:
             result.edit_errors, result.edit_warnings = edits.errors, edits.warnings
+        sync_worklist(db_path, open_operational_store(db_path))
     result.seconds = time.monotonic() - began
     return result

@@ -12,8 +12,6 @@ audited (old -> new) in the same transaction; only registrars may correct.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,13 +19,12 @@ from typing import Any
 from registry.access import CORRECTION, RECORD_VIEW, require, require_audited
 from registry.audit import record_event
 from registry.correctable_items import LEVEL_NAMES, PATIENT, TUMOR, checked_value, correctable
+from registry.edits import run_edits
 from registry.errors import InvalidRequest
 from registry.operational import OperationalStore
 from registry.principal import Principal
 from registry.store import read_connection
 from registry.store_writes import CorrectionRow, write_correction
-
-EDITS_MODULE = "registry.edits"
 
 
 @dataclass(frozen=True)
@@ -69,7 +66,7 @@ def correct(principal: Principal, db_path: Path, ops: OperationalStore, *, tumor
     `item` is a NAACCR item id (primarySite, histologicTypeIcdO3, dateOfDiagnosis, dateOfBirth, sex, race1,
     countyAtDx, ...) or an override flag (overRideSiteType, ...; 1 sets it, blank clears it). The value is
     checked against the item's NAACCR definition; a reason is required. The edits run again on the tumors
-    the correction touches (`rerun_edits`).
+    the correction touches and the worklist follows (`recheck`).
     """
     require_audited(principal, CORRECTION, ops, tumor_id=tumor_id, patient_id=patient_id, item=item)
     level, entity_id = _entity(tumor_id, patient_id)
@@ -90,18 +87,18 @@ def correct(principal: Principal, db_path: Path, ops: OperationalStore, *, tumor
 
     written = write_correction(db_path, CorrectionRow(level, entity_id, item, value, why, work_item_id,
                                                       principal.user, moment), audit)
-    rerun_edits(db_path, written.tumor_ids if level == PATIENT else (entity_id,), run_by=principal.user)
+    recheck(db_path, ops, written.tumor_ids if level == PATIENT else (entity_id,), run_by=principal.user)
     return Correction(written.correction_id, level, entity_id, item, written.old_value, value, why, work_item_id,
                       principal.user, moment.isoformat())
 
 
-def rerun_edits(db_path: Path, registry_tumor_ids: tuple[int, ...], *, run_by: str) -> None:
-    """Run the edits again on the registry tumors a correction touched: the one place a correction calls the
-    edits (`registry.edits.run_edits`), as soon as that module is part of the registry."""
-    if importlib.util.find_spec(EDITS_MODULE) is None:
-        return
-    edits: Any = importlib.import_module(EDITS_MODULE)
-    edits.run_edits(db_path, registry_tumor_ids=list(registry_tumor_ids), run_by=run_by)
+def recheck(db_path: Path, ops: OperationalStore, registry_tumor_ids: tuple[int, ...], *, run_by: str) -> None:
+    """Run the edits again on the registry tumors a correction touched and bring the worklist up to date, so
+    the tumor's work item lists what still fails."""
+    from registry.worklist import sync_worklist  # the worklist closes items as valid through `correct`
+
+    run_edits(db_path, registry_tumor_ids=list(registry_tumor_ids), run_by=run_by)
+    sync_worklist(db_path, ops)
 
 
 _HISTORY = """SELECT correction_id, level, entity_id, item, old_value, new_value, reason, work_item_id,

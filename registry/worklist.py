@@ -41,6 +41,7 @@ INCIDENCE_ITEMS = frozenset({"primarySite", "histologicTypeIcdO3", "behaviorCode
 # Days from an item's creation to its due date, by priority: 1 changes incidence counts (or a linkage or
 # multiple-primary question, which decides what is counted at all), 2 any other error.
 PRIORITY_DAYS = {1: 14, 2: 30}
+REGISTRY_TUMOR_LEVEL = 3                            # edit_failure.level of a registry tumor's own values
 # transition -> (statuses it starts from, the status it ends in)
 WORK_ITEM_TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "query": (("open", "answered"), "queried"),
@@ -139,7 +140,7 @@ class _Found:
 
 
 def _issue_key(issue: dict[str, Any]) -> str:
-    return f"edit:{issue['edit_id']}" if issue["kind"] == "edit" else f"review:{issue['review_id']}"
+    return f"edit:{issue['level']}:{issue['edit_id']}" if issue["kind"] == "edit" else f"review:{issue['review_id']}"
 
 
 def _report(row: Mapping[Hashable, Any]) -> dict[str, Any]:
@@ -185,6 +186,19 @@ def _current_issues(db_path: Path, ops: OperationalStore) -> tuple[dict[int, _Fo
     return found, len(placed), len(failures) - len(placed), len(pending)
 
 
+def _settled(last: sqlite3.Row | None, now_found: _Found) -> bool:
+    """Whether a tumor's last finished item still answers its current issues, so no new item is opened.
+
+    Every issue must have been on that item. A report's failure then stays settled: the report is kept as
+    received, and the registry answered it by a correction or by closing it as valid. A failure of the
+    registry tumor's own values after its item was resolved is not: resolving says the record was corrected.
+    """
+    if last is None or not now_found.keys <= {_issue_key(i) for i in json.loads(last["issues"])}:
+        return False
+    return last["status"] == "closed-valid" or not any(
+        i["kind"] == "edit" and i["level"] == REGISTRY_TUMOR_LEVEL for i in now_found.issues)
+
+
 def _due(created: datetime, priority: int) -> str:
     return (created.date() + timedelta(days=PRIORITY_DAYS[priority])).isoformat()
 
@@ -199,8 +213,8 @@ def sync_worklist(db_path: Path, ops: OperationalStore) -> WorklistSync:
     """Bring the worklist up to date with the edit failures and the review queue (idempotent).
 
     Each registry tumor with issues has one unfinished item, created or refreshed; an unfinished item whose
-    issues are all gone is resolved by `system`; a tumor whose last item was closed as valid gets a new
-    item only when an issue (an edit or question) appears that the closed item did not have.
+    issues are all gone is resolved by `system`; a tumor whose last item is finished gets a new item only when
+    an issue appears that the item did not have, or when its registry values still fail after it was resolved.
     """
     found, failures, unlinked, questions = _current_issues(db_path, ops)
     moment = ops.now()
@@ -230,9 +244,7 @@ def sync_worklist(db_path: Path, ops: OperationalStore) -> WorklistSync:
                        f"issues refreshed: {len(now_found.issues)}")
                 updated += 1
                 continue
-            last = closed.get(tumor)
-            if last is not None and last["status"] == "closed-valid" and now_found.keys <= {
-                    _issue_key(i) for i in json.loads(last["issues"])}:
+            if _settled(closed.get(tumor), now_found):
                 continue
             cursor = con.execute(
                 "INSERT INTO work_item (registry_tumor_id, registry_patient_id, facility, status, priority, issues, "

@@ -13,7 +13,9 @@ from rich.table import Table
 from registry.edit_reports import edit_report
 from registry.edits import EditRunSummary, edit_definitions, run_edits
 from registry.errors import RegistryError
+from registry.operational_store import open_operational_store
 from registry.store import DEFAULT_DB, owner_only_files
+from registry.worklist import sync_worklist
 from registry_cli.link import UserOption, sign_in
 from registry_cli.options import DbOption
 from registry_cli.terminal import cell, out, printable, say
@@ -27,15 +29,22 @@ def summary_line(summary: EditRunSummary) -> str:
             f"{summary.errors:,} errors, {summary.warnings:,} warnings ({summary.seconds:.1f} s)")
 
 
+def sync_line(db: Path) -> str:
+    """Bring the discrepancy worklist up to date with the edits and the review queue; one line saying how."""
+    done = sync_worklist(db, open_operational_store(db))
+    return (f"worklist: {done.created:,} new, {done.updated:,} updated, {done.resolved:,} resolved work items; "
+            f"{done.unfinished:,} unfinished")
+
+
 def run_after_ingest(db: Path, batch_ids: list[int], user: str | None) -> None:
-    """Run every edit set on the new batches' reports and the registry tumors they are linked to, and print
-    the summary line (edit failures never change the ingest's exit code)."""
+    """Run every edit set on the new batches' reports and the registry tumors they are linked to, bring the
+    worklist up to date, and print both summaries (edit failures never change the ingest's exit code)."""
     try:
         summary = run_edits(db, batch_ids=batch_ids, run_by=user or getpass.getuser())
+        out.print(summary_line(summary), markup=False, highlight=False)
+        out.print(sync_line(db), markup=False, highlight=False)
     except RegistryError as exc:
         say(exc)
-        return
-    out.print(summary_line(summary), markup=False, highlight=False)
 
 
 @app.command("run")
@@ -47,11 +56,12 @@ def run(db: DbOption = DEFAULT_DB,
     """Run the coding edits (the whole registry unless --batch), replacing the failures of what they cover."""
     try:
         summary = run_edits(db, edit_set=edit_set, batch_ids=batch or None, run_by=f"console:{getpass.getuser()}")
+        out.print(summary_line(summary) + f"; runs {', '.join(str(r) for r in summary.run_ids)}", markup=False,
+                  highlight=False)
+        out.print(sync_line(db), markup=False, highlight=False)
     except RegistryError as exc:
         say(exc)
         raise typer.Exit(2) from exc
-    out.print(summary_line(summary) + f"; runs {', '.join(str(r) for r in summary.run_ids)}", markup=False,
-              highlight=False)
 
 
 @app.command("list")

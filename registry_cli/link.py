@@ -63,11 +63,13 @@ def link(ctx: typer.Context, db: DbOption = DEFAULT_DB,
               f"pending reviews: {summary.pending_patient_reviews:,} patient, {summary.pending_tumor_reviews:,} tumor; "
               f"{model}; {summary.seconds:.1f} s", markup=False, highlight=False)
     from registry.edits import unedited_batches
-    from registry_cli.edits import run_after_ingest
+    from registry_cli.edits import run_after_ingest, sync_line
 
     batches = unedited_batches(db)
     if batches:   # reports loaded with `--no-link` get their coding edits now that they are linked
         run_after_ingest(db, batches, f"console:{getpass.getuser()}")
+    else:         # the review queue may have changed: the worklist follows it
+        out.print(sync_line(db), markup=False, highlight=False)
 
 
 @app.command("review")

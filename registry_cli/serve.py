@@ -64,6 +64,7 @@ def _edit_if_never_edited(db: Path) -> None:
     no edit run has covered (loaded with `--no-link` and linked since)."""
     from registry.edits import run_edits, unedited_batches
     from registry.store import read_connection
+    from registry_cli.edits import sync_line
 
     with read_connection(db) as con:
         tumors = con.execute("SELECT count(*) FROM registry_tumor").fetchall()[0][0]
@@ -80,6 +81,7 @@ def _edit_if_never_edited(db: Path) -> None:
         raise typer.Exit(2) from exc
     console.print(f"coding edits run: {summary.errors:,} errors, {summary.warnings:,} warnings",
                   markup=False, highlight=False)
+    console.print(sync_line(db), markup=False, highlight=False)
 
 
 STOP_GRACE_SECONDS = 10.0

@@ -29,10 +29,20 @@ def report(facility: str, patient_number: str, *, tumor_number: str = "01", **it
              "addrAtDxState": "KS", "countyAtDx": "173", "addrAtDxPostalCode": "67202"}
     for name, value in items.items():
         (patient if name in PATIENT_ITEMS else tumor)[name] = value
+    tumor.update({name: value for name, value in _required_by_year(tumor["dateOfDiagnosis"]).items()
+                  if name not in items})
     born, diagnosed = patient.get("dateOfBirth", ""), tumor["dateOfDiagnosis"]
     if "ageAtDiagnosis" not in tumor and len(born) == len(diagnosed) == 8:   # the age the two dates give
         tumor["ageAtDiagnosis"] = f"{int(diagnosed[:4]) - int(born[:4]) - (diagnosed[4:] < born[4:]):03d}"
     return patient, tumor
+
+
+def _required_by_year(diagnosed: str) -> dict[str, str]:
+    """Items an abstract of that diagnosis year must carry (the coding edits' required items): payer insured
+    NOS, stage localized, grade unknown."""
+    if diagnosed[:4] >= "2018":
+        return {"primaryPayerAtDx": "10", "summaryStage2018": "1", "gradeClinical": "9", "gradePathological": "9"}
+    return {"primaryPayerAtDx": "10", "seerSummaryStage2000": "1", "grade": "9"}
 
 
 def write_reports(path: Path, reports: Sequence[tuple[dict[str, str], dict[str, str]]]) -> Path:

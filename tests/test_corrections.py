@@ -196,4 +196,4 @@ def test_only_registrars_correct_and_a_refusal_is_audited(db: Path, role: str) -
         corrections_of(other, db, tumor_id=tumor_id)
     [refused] = events(ops, action="access-refused")
     assert refused.user == f"{role}1" and refused.detail["action"] == "correction"
-    assert tumor_row(db, tumor_id)["grade"] is None
+    assert tumor_row(db, tumor_id)["grade"] == "9"           # as consolidated: unchanged
