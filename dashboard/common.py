@@ -57,6 +57,12 @@ def vintage(db_path: str) -> str | None:
     return data_vintage(Path(db_path))
 
 
+def data_changed() -> None:
+    """This session changed the registry's data (a correction): its results are computed again at once rather
+    than when the vintage is next read (other sessions follow within 30 s)."""
+    vintage.clear()
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def _released(name: str, who: tuple[str, str, tuple[str, ...]], db: str, data_vintage: str | None,
               args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...], _compute: Callable[..., Any],

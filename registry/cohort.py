@@ -418,7 +418,11 @@ def _recurrence_counts(db_path: Path, tumor_filter: TumorFilter, *, by: Sequence
 
 
 def data_vintage(db_path: Path) -> str | None:
-    """When the newest loaded batch finished (the data vintage results cite)."""
+    """When the registry's data last changed (the data vintage results cite, and what cached results are keyed
+    on): the newest loaded batch, linkage decision or registry-level correction."""
     with read_connection(db_path) as con:
-        row = con.execute("SELECT max(finished_at)::VARCHAR FROM ingest_batch WHERE status = 'loaded'").fetchall()
+        row = con.execute(
+            "SELECT greatest((SELECT max(finished_at) FROM ingest_batch WHERE status = 'loaded'), "
+            "(SELECT max(decided_at) FROM patient_link), (SELECT max(decided_at) FROM tumor_link), "
+            "(SELECT max(corrected_at) FROM registry_correction))::VARCHAR").fetchall()
     return row[0][0] if row else None

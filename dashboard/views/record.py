@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import require_principal
+from dashboard.common import data_changed, require_principal
 from dashboard.session import operational_store
 from dashboard.tables import show_table
 from registry.api import (
@@ -131,6 +131,7 @@ def correction_form(principal: Principal, db: Path, level: str, entity_id: int) 
     except RegistryError as exc:
         st.error(str(exc))
         return
+    data_changed()
     st.session_state[NOTICE_KEY] = (f"Correction {done.correction_id}: {done.item} of {done.entity} is now "
                                     f"{done.new_value or 'blank'} (was {done.old_value or 'blank'}).")
     st.rerun()

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import require_principal
+from dashboard.common import data_changed, require_principal
 from dashboard.session import operational_store
 from dashboard.tables import show_table
 from registry.api import (
@@ -160,8 +160,9 @@ def correction_form(principal: Principal, db: Any, ops: OperationalStore, item: 
     except RegistryError as exc:
         st.error(str(exc))
         return
+    data_changed()
     done(f"Registry tumor {item.registry_tumor_id}: {corrected.item} corrected from {corrected.old_value or '-'} "
-         f"to {corrected.new_value or '-'}. The item resolves itself once the edits pass.")
+         f"to {corrected.new_value or '-'}. The edits ran again: the item lists what still fails; resolve it when the record is right.")
 
 
 def documents(principal: Principal, db: Any, ops: OperationalStore, facility: str) -> None:
