@@ -25,6 +25,7 @@ from registry.linkage_store import PATIENT_KEYS, TUMOR_FACTS
 from registry.operational import OperationalStore
 from registry.principal import Principal
 from registry.store import read_connection
+from registry.worklist import tumor_work_items
 
 Row = dict[str, Any]
 FOLLOW_UP_PATIENT = ("vital_status", "date_of_last_contact", "date_of_last_contact_precision", "cause_of_death")
@@ -205,19 +206,6 @@ def _reports(con: Any, patient_id: int) -> tuple[list[ReceivedReport], list[str]
     return reports, sorted(keys)
 
 
-def _work_items(ops: OperationalStore, tumor_ids: list[int]) -> dict[int, list[Row]]:
-    """The work items of the tumors (the discrepancy worklist's table, read only), newest first."""
-    found: dict[int, list[Row]] = {i: [] for i in tumor_ids}
-    with ops.connect() as con:
-        rows = con.execute("SELECT work_item_id, registry_tumor_id, status, priority, issues, assignee, due_date, "
-                           "override_flag, created_at, updated_at, closed_at FROM work_item "
-                           "WHERE registry_tumor_id IN (SELECT value FROM json_each(?)) ORDER BY work_item_id DESC",
-                           [str(tumor_ids)]).fetchall()
-    for row in rows:
-        found[int(row["registry_tumor_id"])].append(dict(row))
-    return found
-
-
 def patient_record(principal: Principal, db_path: Path, ops: OperationalStore, *, patient_id: int | None = None,
                    tumor_id: int | None = None) -> PatientRecord:
     """The whole record of a registry patient, or of the patient a registry tumor belongs to (registrars only;
@@ -250,7 +238,7 @@ def patient_record(principal: Principal, db_path: Path, ops: OperationalStore, *
             by_tumor["links"][int(row["registry_tumor_id"])].append(row)
         links = _rows(con, "SELECT * EXCLUDE (comparison_weights) FROM patient_link WHERE registry_patient_id = ? "
                            "ORDER BY source_patient_id", [patient])
-    work = _work_items(ops, ids)
+    work = {tumor: [vars(item) for item in items] for tumor, items in tumor_work_items(ops, ids).items()}
     record = PatientRecord(
         patient, values, patient_values,
         [TumorRecord(i, t, tumor_values[i], by_tumor["treatment"][i], by_tumor["edits"][i], by_tumor["links"][i],

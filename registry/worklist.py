@@ -331,6 +331,17 @@ def work_item(principal: Principal, ops: OperationalStore, work_item_id: int) ->
     return view
 
 
+def tumor_work_items(ops: OperationalStore, tumor_ids: list[int]) -> dict[int, list[WorkItem]]:
+    """The work items of registry tumors, newest first (what a record view lists)."""
+    found: dict[int, list[WorkItem]] = {i: [] for i in tumor_ids}
+    with ops.connect() as con:
+        rows = con.execute("SELECT * FROM work_item WHERE registry_tumor_id IN (SELECT value FROM json_each(?)) "
+                           "ORDER BY work_item_id DESC", [json.dumps(tumor_ids)]).fetchall()
+    for row in rows:
+        found[int(row["registry_tumor_id"])].append(_item(row))
+    return found
+
+
 def facility_queries(ops: OperationalStore, facility: str) -> list[WorkItem]:
     """The items queried of one reporting facility, oldest due first (what its query letter lists)."""
     with ops.connect() as con:

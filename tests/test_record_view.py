@@ -17,6 +17,7 @@ from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry.record_view import patient_record
 from registry.store import read_connection
+from registry.worklist import sync_worklist
 from tests.registry_reports import two_hospitals_store
 
 REGISTRAR = Principal("registrar1", "registrar")
@@ -83,10 +84,7 @@ def test_reviews_edit_failures_treatment_and_work_items_are_shown(db: Path) -> N
         con.execute("INSERT INTO edit_failure VALUES (3, ?, 'site-laterality', 'incoming', 'error', "
                     "'primarySite,laterality', 'primarySite=C509; laterality=9', 'laterality of a paired site', 1)",
                     [tumors[-1]])
-    with ops.write() as con:
-        con.execute("INSERT INTO work_item (registry_tumor_id, registry_patient_id, status, priority, issues, "
-                    "created_at, updated_at) VALUES (?, ?, 'open', 1, '[]', '2026-12-07', '2026-12-07')",
-                    [tumors[-1], patient])
+    sync_worklist(db, ops)
     record = patient_record(REGISTRAR, db, ops, patient_id=patient)
     assert {r.kind for r in record.reviews} == {"patient", "tumor"}
     assert all(r.status == "pending" for r in record.reviews)
@@ -94,7 +92,8 @@ def test_reviews_edit_failures_treatment_and_work_items_are_shown(db: Path) -> N
     assert failure["edit_id"] == "site-laterality" and failure["severity"] == "error"
     [work] = record.tumor(tumors[-1]).work_items
     assert work["status"] == "open" and work["registry_tumor_id"] == tumors[-1]
-    assert all(not t.work_items for t in record.tumors if t.tumor_id != tumors[-1])
+    assert "site-laterality" in {i.get("edit_id") for i in work["issues"]}
+    assert all(w["registry_tumor_id"] == t.tumor_id for t in record.tumors for w in t.work_items)
     assert all(isinstance(row["modality"], str) for t in record.tumors for row in t.treatment)
 
 
