@@ -202,3 +202,22 @@ def test_predicates_are_vectorised_over_many_records() -> None:
     frame = EditFrame(pd.DataFrame({"record_id": range(4), "primarySite": ["C619", "C619", "C569", ""],
                                     "sex": ["1", "2", "1", "2"]}), today=TODAY)
     assert evaluate(frame, EDITS["sex-site"])[0].tolist() == [False, True, True, False]
+
+
+def test_age_at_diagnosis_and_the_dates() -> None:
+    assert not fails("code-age", ageAtDiagnosis="999")
+    assert fails("code-age", ageAtDiagnosis="130") and fails("code-age", ageAtDiagnosis="54")
+    assert not fails("age-birth-diagnosis", ageAtDiagnosis="059", dateOfBirth="19590412", dateOfDiagnosis="20190411")
+    assert fails("age-birth-diagnosis", ageAtDiagnosis="060", dateOfBirth="19590412", dateOfDiagnosis="20190411")
+    assert not fails("age-birth-diagnosis", ageAtDiagnosis="060", dateOfBirth="19590412", dateOfDiagnosis="20190412")
+    assert not fails("age-birth-diagnosis", ageAtDiagnosis="059", dateOfBirth="1959", dateOfDiagnosis="20190412")
+    assert not fails("age-birth-diagnosis", ageAtDiagnosis="060", dateOfBirth="1959", dateOfDiagnosis="20190412")
+    assert fails("age-birth-diagnosis", ageAtDiagnosis="061", dateOfBirth="1959", dateOfDiagnosis="20190412")
+    assert not fails("age-birth-diagnosis", ageAtDiagnosis="999", dateOfBirth="19590412", dateOfDiagnosis="20190411")
+
+
+def test_grade_items_follow_the_diagnosis_year() -> None:
+    assert not fails("grade-year", grade="2", dateOfDiagnosis="20170101")
+    assert fails("grade-year", grade="2", dateOfDiagnosis="20180101")
+    assert not fails("grade-year", gradeClinical="9", gradePathological="2", dateOfDiagnosis="20180101")
+    assert fails("grade-year", gradeClinical="9", dateOfDiagnosis="20170101")

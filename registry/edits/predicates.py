@@ -308,6 +308,37 @@ def heme_confirmation(frame: EditFrame, edit: EditDefinition) -> Result:
     return (frame.text("diagnosticConfirmation") == "3") & (histology >= 0) & ((histology < 9590) | (histology > 9993))
 
 
+def age_code(frame: EditFrame, edit: EditDefinition) -> Result:
+    """Age at diagnosis: three digits, 000-120, or 999 (unknown)."""
+    age = frame.number("ageAtDiagnosis")
+    return ~frame.blank("ageAtDiagnosis") & ((frame.length("ageAtDiagnosis") != 3) | (age < 0)
+                                             | ((age > 120) & (age != 999)))
+
+
+def age_dates(frame: EditFrame, edit: EditDefinition) -> Result:
+    """A coded age at diagnosis is the completed years from birth to diagnosis; when a month or day is not
+    known either side, one year less is possible too."""
+    yb, mb, db, vb = frame.date("dateOfBirth")
+    yd, md, dd, vd = frame.date("dateOfDiagnosis")
+    age = frame.number("ageAtDiagnosis")
+    years = yd - yb
+    months = (mb > 0) & (md > 0)
+    days = months & (db > 0) & (dd > 0)
+    before = months & ((md < mb) | ((md == mb) & days & (dd < db)))
+    known = months & ((md != mb) | days)
+    exact = np.where(before, years - 1, years)
+    fits = np.where(known, age == exact, (age == years) | (age == years - 1))
+    return vb & vd & (age >= 0) & (age < 999) & (yb <= yd) & ~fits
+
+
+def grade_year(frame: EditFrame, edit: EditDefinition) -> Result:
+    """Grade (item 440) is for tumors diagnosed before 2018, Grade Clinical and Pathological from 2018."""
+    year = diagnosis_year(frame)
+    old = (year >= 0) & (year < 2018)
+    new = year >= 2018
+    return (new & ~frame.blank("grade")) | (old & ~(frame.blank("gradeClinical") & frame.blank("gradePathological")))
+
+
 def sex_code(frame: EditFrame) -> np.ndarray:
     """Sex assigned at birth (v26) when reported, else Sex."""
     return np.where(frame.blank("sexAssignedAtBirth"), frame.text("sex"), frame.text("sexAssignedAtBirth"))
@@ -368,7 +399,8 @@ PREDICATES: dict[str, Callable[[EditFrame, EditDefinition], Result]] = {
         valid_code, race1_code, morphology_code, county_code, postal_code, valid_date, valid_dates, date_flag,
         date_flags, date_order, date_order_any, date_order_any_before, not_future, required, required_sex,
         site_type, behavior_histology, site_behavior, insitu_confirmation, heme_confirmation, sex_site,
-        laterality_site, laterality_bilateral, age_site_histology, dco_confirmation, dco_vital_status)}
+        laterality_site, laterality_bilateral, age_site_histology, dco_confirmation, dco_vital_status, age_code,
+        age_dates, grade_year)}
 RECORD_LEVEL = frozenset(PREDICATES)
 INTER_RECORD = "inter_record"
 
