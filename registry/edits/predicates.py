@@ -28,6 +28,7 @@ from registry.edits.definitions import (
 )
 
 Result = np.ndarray | tuple[np.ndarray, np.ndarray]
+FLAGS_RETIRED = 250                                    # NAACCR v25 retired the date flag items
 FLAG_FOR_BLANK = frozenset({"10", "11", "12", "15"})   # NAACCR date flags: no information, not applicable, unknown, ...
 MALE, FEMALE = "1", "2"
 WIDTH = 10                     # characters of a value the edits look at (dates 8, postal codes 9)
@@ -189,12 +190,16 @@ def valid_dates(frame: EditFrame, edit: EditDefinition) -> Result:
 
 
 def _flag_disagrees(frame: EditFrame, item: str) -> np.ndarray:
+    """A blank date without a flag for blanks, or a known date with a flag, in a NAACCR version that has date
+    flags (before v25, which retired them: a blank date is then simply not known)."""
+    version = frame.number("naaccrVersion")
+    flagged = (version >= 0) & (version < FLAGS_RETIRED)
     flag = frame.text(f"{item}Flag")
-    return (frame.blank(item) & ~member(flag, FLAG_FOR_BLANK)) | (~frame.blank(item) & (flag != ""))
+    return flagged & ((frame.blank(item) & ~member(flag, FLAG_FOR_BLANK)) | (~frame.blank(item) & (flag != "")))
 
 
 def date_flag(frame: EditFrame, edit: EditDefinition) -> Result:
-    """A blank date needs its flag (10, 11, 12 or 15) and a known date none (NAACCR v16+ date flags)."""
+    """A blank date needs its flag (10, 11, 12 or 15) and a known date none (NAACCR date flags, to v24)."""
     return _flag_disagrees(frame, edit.parameter)
 
 
