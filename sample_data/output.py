@@ -129,9 +129,54 @@ def report_items(rows: pd.DataFrame, facility_persons: pd.DataFrame, identity: p
     for item in tumor_items:
         if item not in frame.columns:
             frame[item] = t[item].fillna("").astype(str).to_numpy()
+    _treatment_date_flags(frame)
     # Every report carries the registry's follow-up as of the cut-off (the files are the facilities'
     # current records, not historical submissions).
     return frame
+
+
+# Summary items saying whether a treatment was given, for the flag of its blank date (NAACCR v16+ date flags:
+# 10 unknown whether given, 11 not given, 12 given on an unknown date): the codes meaning "not given" and
+# "unknown whether given"; any other code means given.
+_TREATMENT_SUMMARIES = {
+    "rxDateSurgery": ("rxSummSurgPrimSite", {"00", "98"}, {"99"}),
+    "rxDateMostDefinSurg": ("rxSummSurgPrimSite", {"00", "98"}, {"99"}),
+    "rxDateRadiation": ("rxSummRadiation", {"0", "7"}, {"8", "9"}),
+    "rxDateChemo": ("rxSummChemo", {"00", "82", "85", "86", "87"}, {"88", "99"}),
+    "rxDateHormone": ("rxSummHormone", {"00", "82", "85", "86", "87"}, {"88", "99"}),
+    "rxDateBrm": ("rxSummBrm", {"00", "82", "85", "86", "87"}, {"88", "99"}),
+    "rxDateOther": ("rxSummOther", {"0", "7"}, {"8", "9"}),
+}
+_RADIATION_MODALITY = ("phase1RadiationTreatmentModality", {"00"}, {"99"})
+_SYSTEMIC = ("rxDateChemo", "rxDateHormone", "rxDateBrm")
+
+
+def _treatment_date_flags(frame: pd.DataFrame) -> None:
+    """Add the date flag of every treatment date item the reports carry: blank when the date is known, else
+    10, 11 or 12 from the treatment's summary item (systemic therapy from chemotherapy, hormone and BRM)."""
+    flags: dict[str, np.ndarray] = {}
+    for item, (summary, not_given, unknown) in _TREATMENT_SUMMARIES.items():
+        if item not in frame.columns:
+            continue
+        if item == "rxDateRadiation" and _RADIATION_MODALITY[0] in frame.columns:
+            modality = frame[_RADIATION_MODALITY[0]].to_numpy(dtype=object)
+            summary_codes = frame[summary].to_numpy(dtype=object) if summary in frame.columns else modality
+            codes = np.where(modality != "", modality, summary_codes)
+            not_given, unknown = not_given | _RADIATION_MODALITY[1], unknown | _RADIATION_MODALITY[2]
+        else:
+            codes = frame[summary].to_numpy(dtype=object) if summary in frame.columns else \
+                np.full(len(frame), "", dtype=object)
+        flag = np.where(np.isin(codes, sorted(not_given)), "11",
+                        np.where(np.isin(codes, sorted(unknown)) | (codes == ""), "10", "12"))
+        flags[item] = np.where(frame[item].to_numpy(dtype=object) == "", flag, "").astype(object)
+    if "rxDateSystemic" in frame.columns and all(item in flags for item in _SYSTEMIC):
+        parts = np.stack([flags[item] for item in _SYSTEMIC])
+        given = (parts == "12").any(axis=0) | np.stack([frame[item].to_numpy(dtype=object) != ""
+                                                        for item in _SYSTEMIC]).any(axis=0)
+        flag = np.where(given, "12", np.where((parts == "11").all(axis=0), "11", "10"))
+        flags["rxDateSystemic"] = np.where(frame["rxDateSystemic"].to_numpy(dtype=object) == "", flag, "").astype(object)
+    for item, values in flags.items():
+        frame[f"{item}Flag"] = values
 
 
 def _file_key(frame: pd.DataFrame, config: SampleConfig, facility_ids: np.ndarray) -> pd.Series:

@@ -91,11 +91,12 @@ def test_dates_are_real_calendar_dates_at_any_precision() -> None:
     assert fails("date-treatment", rxDateChemo="20191301")
 
 
-def test_a_blank_date_needs_its_flag_and_a_known_date_none() -> None:
-    assert fails("flag-birth", dateOfBirth="")
-    assert not fails("flag-birth", dateOfBirth="", dateOfBirthFlag="12")
-    assert not fails("flag-birth", dateOfBirth="19590412")
-    assert fails("flag-birth", dateOfBirth="19590412", dateOfBirthFlag="12")
+def test_a_blank_date_needs_its_flag_and_a_known_date_none_until_v25_retired_the_flags() -> None:
+    assert fails("flag-birth", dateOfBirth="", naaccrVersion="180")
+    assert not fails("flag-birth", dateOfBirth="", dateOfBirthFlag="12", naaccrVersion="180")
+    assert not fails("flag-birth", dateOfBirth="19590412", naaccrVersion="240")
+    assert fails("flag-birth", dateOfBirth="19590412", dateOfBirthFlag="12", naaccrVersion="240")
+    assert not fails("flag-birth", dateOfBirth="", naaccrVersion="250")
 
 
 def test_dates_in_order_compared_at_the_precision_both_have() -> None:
@@ -202,3 +203,31 @@ def test_predicates_are_vectorised_over_many_records() -> None:
     frame = EditFrame(pd.DataFrame({"record_id": range(4), "primarySite": ["C619", "C619", "C569", ""],
                                     "sex": ["1", "2", "1", "2"]}), today=TODAY)
     assert evaluate(frame, EDITS["sex-site"])[0].tolist() == [False, True, True, False]
+
+
+def test_age_at_diagnosis_and_the_dates() -> None:
+    assert not fails("code-age", ageAtDiagnosis="999")
+    assert fails("code-age", ageAtDiagnosis="130") and fails("code-age", ageAtDiagnosis="54")
+    assert not fails("age-birth-diagnosis", ageAtDiagnosis="059", dateOfBirth="19590412", dateOfDiagnosis="20190411")
+    assert fails("age-birth-diagnosis", ageAtDiagnosis="060", dateOfBirth="19590412", dateOfDiagnosis="20190411")
+    assert not fails("age-birth-diagnosis", ageAtDiagnosis="060", dateOfBirth="19590412", dateOfDiagnosis="20190412")
+    assert not fails("age-birth-diagnosis", ageAtDiagnosis="059", dateOfBirth="1959", dateOfDiagnosis="20190412")
+    assert not fails("age-birth-diagnosis", ageAtDiagnosis="060", dateOfBirth="1959", dateOfDiagnosis="20190412")
+    assert fails("age-birth-diagnosis", ageAtDiagnosis="061", dateOfBirth="1959", dateOfDiagnosis="20190412")
+    assert not fails("age-birth-diagnosis", ageAtDiagnosis="999", dateOfBirth="19590412", dateOfDiagnosis="20190411")
+
+
+def test_grade_items_follow_the_diagnosis_year() -> None:
+    assert not fails("grade-year", grade="2", dateOfDiagnosis="20170101")
+    assert fails("grade-year", grade="2", dateOfDiagnosis="20180101")
+    assert not fails("grade-year", gradeClinical="9", gradePathological="2", dateOfDiagnosis="20180101")
+    assert fails("grade-year", gradeClinical="9", dateOfDiagnosis="20170101")
+
+
+def test_treatment_dates_need_their_flags() -> None:
+    assert fails("flag-treatment", rxDateChemo="", naaccrVersion="180")
+    assert not fails("flag-treatment", naaccrVersion="180", **{f"{i}Flag": "11" for i in (
+        "rxDateSurgery", "rxDateRadiation", "rxDateChemo", "rxDateHormone", "rxDateBrm", "rxDateOther",
+        "rxDateSystemic", "rxDateMostDefinSurg")})
+    assert fails("flag-treatment", rxDateSurgery="20190402", rxDateSurgeryFlag="12", naaccrVersion="180")
+    assert not fails("flag-treatment", rxDateChemo="", naaccrVersion="260")

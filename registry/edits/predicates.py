@@ -28,6 +28,7 @@ from registry.edits.definitions import (
 )
 
 Result = np.ndarray | tuple[np.ndarray, np.ndarray]
+FLAGS_RETIRED = 250                                    # NAACCR v25 retired the date flag items
 FLAG_FOR_BLANK = frozenset({"10", "11", "12", "15"})   # NAACCR date flags: no information, not applicable, unknown, ...
 MALE, FEMALE = "1", "2"
 WIDTH = 10                     # characters of a value the edits look at (dates 8, postal codes 9)
@@ -189,12 +190,16 @@ def valid_dates(frame: EditFrame, edit: EditDefinition) -> Result:
 
 
 def _flag_disagrees(frame: EditFrame, item: str) -> np.ndarray:
+    """A blank date without a flag for blanks, or a known date with a flag, in a NAACCR version that has date
+    flags (before v25, which retired them: a blank date is then simply not known)."""
+    version = frame.number("naaccrVersion")
+    flagged = (version >= 0) & (version < FLAGS_RETIRED)
     flag = frame.text(f"{item}Flag")
-    return (frame.blank(item) & ~member(flag, FLAG_FOR_BLANK)) | (~frame.blank(item) & (flag != ""))
+    return flagged & ((frame.blank(item) & ~member(flag, FLAG_FOR_BLANK)) | (~frame.blank(item) & (flag != "")))
 
 
 def date_flag(frame: EditFrame, edit: EditDefinition) -> Result:
-    """A blank date needs its flag (10, 11, 12 or 15) and a known date none (NAACCR v16+ date flags)."""
+    """A blank date needs its flag (10, 11, 12 or 15) and a known date none (NAACCR date flags, to v24)."""
     return _flag_disagrees(frame, edit.parameter)
 
 
@@ -308,6 +313,37 @@ def heme_confirmation(frame: EditFrame, edit: EditDefinition) -> Result:
     return (frame.text("diagnosticConfirmation") == "3") & (histology >= 0) & ((histology < 9590) | (histology > 9993))
 
 
+def age_code(frame: EditFrame, edit: EditDefinition) -> Result:
+    """Age at diagnosis: three digits, 000-120, or 999 (unknown)."""
+    age = frame.number("ageAtDiagnosis")
+    return ~frame.blank("ageAtDiagnosis") & ((frame.length("ageAtDiagnosis") != 3) | (age < 0)
+                                             | ((age > 120) & (age != 999)))
+
+
+def age_dates(frame: EditFrame, edit: EditDefinition) -> Result:
+    """A coded age at diagnosis is the completed years from birth to diagnosis; when a month or day is not
+    known either side, one year less is possible too."""
+    yb, mb, db, vb = frame.date("dateOfBirth")
+    yd, md, dd, vd = frame.date("dateOfDiagnosis")
+    age = frame.number("ageAtDiagnosis")
+    years = yd - yb
+    months = (mb > 0) & (md > 0)
+    days = months & (db > 0) & (dd > 0)
+    before = months & ((md < mb) | ((md == mb) & days & (dd < db)))
+    known = months & ((md != mb) | days)
+    exact = np.where(before, years - 1, years)
+    fits = np.where(known, age == exact, (age == years) | (age == years - 1))
+    return vb & vd & (age >= 0) & (age < 999) & (yb <= yd) & ~fits
+
+
+def grade_year(frame: EditFrame, edit: EditDefinition) -> Result:
+    """Grade (item 440) is for tumors diagnosed before 2018, Grade Clinical and Pathological from 2018."""
+    year = diagnosis_year(frame)
+    old = (year >= 0) & (year < 2018)
+    new = year >= 2018
+    return (new & ~frame.blank("grade")) | (old & ~(frame.blank("gradeClinical") & frame.blank("gradePathological")))
+
+
 def sex_code(frame: EditFrame) -> np.ndarray:
     """Sex assigned at birth (v26) when reported, else Sex."""
     return np.where(frame.blank("sexAssignedAtBirth"), frame.text("sex"), frame.text("sexAssignedAtBirth"))
@@ -368,7 +404,8 @@ PREDICATES: dict[str, Callable[[EditFrame, EditDefinition], Result]] = {
         valid_code, race1_code, morphology_code, county_code, postal_code, valid_date, valid_dates, date_flag,
         date_flags, date_order, date_order_any, date_order_any_before, not_future, required, required_sex,
         site_type, behavior_histology, site_behavior, insitu_confirmation, heme_confirmation, sex_site,
-        laterality_site, laterality_bilateral, age_site_histology, dco_confirmation, dco_vital_status)}
+        laterality_site, laterality_bilateral, age_site_histology, dco_confirmation, dco_vital_status, age_code,
+        age_dates, grade_year)}
 RECORD_LEVEL = frozenset(PREDICATES)
 INTER_RECORD = "inter_record"
 

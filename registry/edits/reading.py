@@ -21,6 +21,7 @@ REPORT_CHUNK = 100_000        # source tumor reports per chunk
 TUMOR_CHUNK = 200_000         # registry tumors per chunk
 READ_MEMORY_LIMIT = "512MB"
 SEQ_SHIFT = 2 ** 32           # tumor_id = batch_id * 2^32 + tumor_seq
+VERSION_COLUMN = "naaccrVersion"   # the report's NAACCR version (of its file), e.g. 180, 250
 
 # Registry tumor columns -> the NAACCR items they hold.
 TUMOR_COLUMNS = {"primary_site": "primarySite", "histology": "histologicTypeIcdO3", "behavior": "behaviorCodeIcdO3",
@@ -107,11 +108,12 @@ def read_reports(con: duckdb.DuckDBPyConnection, chunk: ReportChunk, items: Sequ
     # The range lets DuckDB skip row groups of other batches (the lossless layer is stored in batch order).
     low, high = int(min(chunk.batch_ids)), int(max(chunk.batch_ids))
     tumors = con.execute(f"""
-        SELECT t.tumor_id, l.registry_tumor_id,
+        SELECT t.tumor_id, l.registry_tumor_id, coalesce(b.naaccr_version, '') AS naaccr_version,
                t.batch_id::BIGINT * {2 * SEQ_SHIFT} + 2 * {SEQ_SHIFT} + t.tumor_seq AS tumor_key,
                t.batch_id::BIGINT * {2 * SEQ_SHIFT} + {SEQ_SHIFT} + (t.patient_id - t.batch_id::BIGINT * {SEQ_SHIFT})
                    AS patient_key
         FROM tumor t LEFT JOIN tumor_link l ON l.source_tumor_id = t.tumor_id
+        JOIN ingest_batch b ON b.batch_id = t.batch_id
         WHERE t.batch_id BETWEEN {low} AND {high} AND t.batch_id IN (SELECT unnest(?::INTEGER[])){seq}{scope}
         ORDER BY tumor_key""", params).df()
     con.register("edit_wanted_items", pa.table({"naaccr_id": list(items), "col": list(range(len(items)))}))
@@ -145,6 +147,7 @@ def read_reports(con: duckdb.DuckDBPyConnection, chunk: ReportChunk, items: Sequ
     frame = pd.DataFrame(out, columns=list(items))
     frame.insert(0, "record_id", tumors["tumor_id"].to_numpy())
     frame.insert(1, "registry_tumor_id", tumors["registry_tumor_id"].to_numpy())
+    frame[VERSION_COLUMN] = tumors["naaccr_version"].to_numpy(dtype=object)
     return frame
 
 
