@@ -174,8 +174,9 @@ def documents(principal: Principal, db: Any, ops: OperationalStore, facility: st
     form = middle.selectbox("Format", ["pdf", "csv"], format_func=str.upper, key="document_format")
     if right.button("Prepare", key="prepare_document"):
         try:
-            data = (query_letter(principal, ops, facility, format=form) if kind == "letter"
-                    else edit_report(principal, db, ops, facility=facility, format=form))
+            with st.spinner(f"Preparing the {kinds[kind].lower()}..."):   # a large facility's PDF takes seconds
+                data = (query_letter(principal, ops, facility, format=form) if kind == "letter"
+                        else edit_report(principal, db, ops, facility=facility, format=form))
         except RegistryError as exc:
             st.error(str(exc))
             return
