@@ -233,7 +233,9 @@ def test_registrar_decides_a_review_pair_and_finds_a_patient(registrar_server: t
         _local_only(record, outside)
         record.get_by_text("Every view of a record is recorded").wait_for(timeout=60_000)
         record.get_by_role("tab", name="Reports as received").click()
-        record.get_by_text("Facility key").wait_for(timeout=60_000)
+        record.get_by_text("Every item of every report exactly as received").wait_for(timeout=60_000)
+        record.locator("[data-testid='stDataFrame']:visible").nth(1).wait_for(timeout=60_000)
+        record.get_by_role("button", name="Stop").wait_for(state="hidden", timeout=60_000)   # the run is over
         record.screenshot(path=str(ARTIFACTS / "8-patient-record.png"), full_page=True)
         browser.close()
     assert outside == [], f"requests left localhost: {outside[:5]}"
