@@ -25,8 +25,11 @@ First-course treatment is the union of the reports: one row per modality, given 
 was given, with the earliest start date, so a treatment reported twice is counted once.
 
 Ties are broken by the earliest loaded report (the smallest source id), so the result does not depend on
-the order rows are read in. The SELECTs here read the source tables through the link tables, restricted to
-the registry patients in the table `link_scope(patient_id)`; `registry.store_writes` runs them.
+the order rows are read in. After the rules, the latest registry-level correction of each item of a registry
+patient or tumor is applied over the chosen value (`registry.corrections`, `store_writes._apply_corrections`),
+so a registrar's correction outlives every relink. The SELECTs here read the source tables through the
+link tables, restricted to the registry patients in the table `link_scope(patient_id)`; `registry.store_writes`
+runs them.
 """
 
 from __future__ import annotations

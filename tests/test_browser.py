@@ -233,10 +233,9 @@ def test_registrar_decides_a_review_pair_and_finds_a_patient(registrar_server: t
         _local_only(record, outside)
         record.get_by_text("Every view of a record is recorded").wait_for(timeout=60_000)
         record.get_by_role("tab", name="Reports as received").click()
-        # The reports table is drawn on a canvas; its header cells stay hidden from locators, so wait for the
-        # shown tab's table itself.
-        record.get_by_role("tabpanel", name="Reports as received").locator("[data-testid='stDataFrame']").first.wait_for(
-            timeout=60_000)
+        record.get_by_text("Every item of every report exactly as received").wait_for(timeout=60_000)
+        record.locator("[data-testid='stDataFrame']:visible").nth(1).wait_for(timeout=60_000)
+        record.get_by_role("button", name="Stop").wait_for(state="hidden", timeout=60_000)   # the run is over
         record.screenshot(path=str(ARTIFACTS / "8-patient-record.png"), full_page=True)
         browser.close()
     assert outside == [], f"requests left localhost: {outside[:5]}"

@@ -29,6 +29,12 @@ def export(db: Path, output: Path, **kwargs: object) -> Path:
     return output
 
 
+def body(path: Path) -> str:
+    """An export's records: everything after the root element's start tag (which carries the time written)."""
+    text = path.read_text(encoding="utf-8")
+    return text[text.index("<Patient>"):]
+
+
 def tumors(path: Path) -> list[dict[str, str]]:
     """Every Tumor of an export with its Patient's items, item by item."""
     root = etree.parse(str(path)).getroot()
@@ -43,7 +49,7 @@ def tumors(path: Path) -> list[dict[str, str]]:
 def test_the_registry_export_carries_corrections_and_the_received_export_does_not(tmp_path: Path) -> None:
     db = two_hospitals_store(tmp_path)
     ops = open_operational_store(db)
-    received_before = export(db, tmp_path / "received-before.xml", identified=True).read_bytes()
+    received_before = body(export(db, tmp_path / "received-before.xml", identified=True))
     with read_connection(db) as con:
         thomas, patient, patients, registry_tumors = con.execute("""
             SELECT (SELECT DISTINCT l.registry_tumor_id FROM tumor_link l JOIN tumor s ON s.tumor_id = l.source_tumor_id
@@ -64,8 +70,8 @@ def test_the_registry_export_carries_corrections_and_the_received_export_does_no
     assert his["primarySite"] == "C619" and his["sequenceNumberCentral"] == "00"
     assert his["dateOfDiagnosis"] == "20160520" and his["nameLast"] == "OKAFOR"
 
-    assert export(db, tmp_path / "received-after.xml", identified=True).read_bytes() == received_before
-    assert "8550" not in received_before.decode()
+    assert body(export(db, tmp_path / "received-after.xml", identified=True)) == received_before
+    assert "8550" not in received_before and "OKAFOR" in received_before
     again = ingest_file(tmp_path / "registry.xml", db_path=tmp_path / "other" / "registry.duckdb", link=False)
     assert (again.status, again.tumors_read) == ("loaded", registry_tumors)
     [audited] = [e for e in events(ops, action="export") if e.detail["definition"].get("records") == "registry"]
