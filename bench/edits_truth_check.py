@@ -12,17 +12,21 @@ tumor record number. Reports:
   patient-level item (sex, birth date, race, last contact, names, SSN) is written into every report of that
   patient record (patient id number, across files) but counted on one report only (`sample_data/defects.py`); the other reports of
   that patient record carry it too and are left out of the clean reports. The share over every report
-  without a truth row of its own is printed as well.
+  without a truth row of its own is printed as well;
+* the worklist: every registry tumor with an error-level failure (of a report linked to it, or of its own
+  values) should have exactly one unfinished work item.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
 
+from registry.operational import ops_path_for
 from registry.store import read_connection
 
 KINDS = ("invalid-code", "impossible-sex-site", "impossible-site-histology", "birth-after-diagnosis",
@@ -87,12 +91,28 @@ def measure(db: Path, sample: Path) -> dict[str, object]:
     }
 
 
+def worklist(db: Path) -> dict[str, int]:
+    """Registry tumors flagged at error level, and how many unfinished work items each has."""
+    with read_connection(db) as con:
+        flagged = {int(row[0]) for row in con.execute(
+            "SELECT DISTINCT coalesce(l.registry_tumor_id, CASE WHEN f.level = 3 THEN f.record_id END) "
+            "FROM edit_failure f LEFT JOIN tumor_link l ON f.level = 2 AND l.source_tumor_id = f.record_id "
+            "WHERE f.severity = 'error'").fetchall() if row[0] is not None}
+    with sqlite3.connect(ops_path_for(db)) as con:
+        items = dict(con.execute("SELECT registry_tumor_id, count(*) FROM work_item "
+                                 "WHERE status IN ('open', 'queried', 'answered') GROUP BY 1").fetchall())
+    return {"flagged_tumors": len(flagged), "flagged_with_one_item": sum(items.get(t) == 1 for t in flagged),
+            "flagged_without_item": sum(t not in items for t in flagged),
+            "tumors_with_several_items": sum(n > 1 for n in items.values()),
+            "items_for_questions_only": sum(t not in flagged for t in items)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--sample", type=Path, required=True)
     args = parser.parse_args()
-    print(json.dumps(measure(args.db, args.sample), indent=2, default=str))   # noqa: T201 - a command-line report
+    print(json.dumps({**measure(args.db, args.sample), "worklist": worklist(args.db)}, indent=2, default=str))   # noqa: T201 - a command-line report
 
 
 if __name__ == "__main__":
