@@ -176,3 +176,11 @@ def test_the_facilitys_documents_are_prepared_audited_and_downloaded(db: Path) -
     exported = [(e.detail["document"], e.detail["rows"]) for e in reversed(events(open_operational_store(db),
                                                                                   action="export"))]
     assert exported == [("query-letter", 1), ("edit-report", 2)]
+
+
+def test_close_as_valid_offers_the_flag_that_clears_the_failing_edit_first(db: Path) -> None:
+    add_failures(db, [(2, SITE_MORPH[1], "age-site-histology", "error", "ageAtDiagnosis,primarySite,histologicTypeIcdO3",
+                       "ageAtDiagnosis=017; primarySite=C649; histologicTypeIcdO3=8960", "Wilms tumor at 17")], run_id=3)
+    sync_worklist(db, open_operational_store(db))
+    at = page(item=thomas(db))
+    assert at.selectbox(key=f"close-flag-{thomas(db)}").options[0] == "overRideAgeSiteMorph"

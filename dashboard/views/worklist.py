@@ -28,6 +28,7 @@ from registry.api import (
     close_valid,
     correct,
     correctable_items,
+    edit_definitions,
     edit_report,
     list_items,
     query_item,
@@ -109,6 +110,14 @@ def text_form(key: str, label: str, button: str, action: Any, principal: Princip
             act(action, principal, ops, item_id, text)
 
 
+def override_choices(item: WorkItem) -> list[str]:
+    """The override flags a registrar may set, those that clear the item's failing edits first."""
+    clearing = {d.id: d.override for d in edit_definitions() if d.override}
+    first = list(dict.fromkeys(clearing[i["edit_id"]] for i in item.issues
+                               if i["kind"] == "edit" and i["edit_id"] in clearing))
+    return first + sorted(n for n, c in correctable_items().items() if c.is_flag and c.level == 2 and n not in first)
+
+
 def transition_forms(principal: Principal, db: Any, ops: OperationalStore, item: WorkItem) -> None:
     """A form for each transition the item's status allows, then assignment and due date."""
     i = item.work_item_id
@@ -120,7 +129,7 @@ def transition_forms(principal: Principal, db: Any, ops: OperationalStore, item:
     if "resolve" in legal:
         text_form("resolve", "Resolution note", "Resolve", resolve_item, principal, ops, i)
     if "close-valid" in legal:
-        flags = sorted(n for n, c in correctable_items().items() if c.is_flag and c.level == 2)
+        flags = override_choices(item)
         with st.form(f"close-valid-{i}"):
             flag = st.selectbox("Override flag that clears the edit", flags, key=f"close-flag-{i}")
             reason = st.text_area("Why the values are valid", key=f"close-reason-{i}")
