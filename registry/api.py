@@ -97,6 +97,7 @@ from registry.worklist import (
     WorkItemEvent,
     WorkItemView,
     answer_item,
+    apply_correction,
     assign_item,
     close_valid,
     list_items,
@@ -127,7 +128,7 @@ __all__ = [
     "CORRECTION", "RECORD_VIEW", "Correction", "correct", "correctable_items", "corrections_of", "require_audited",
     # the discrepancy worklist, query letters and edit reports
     "UNFINISHED", "WORKLIST", "WORK_ITEM_STATUSES", "WORK_ITEM_TRANSITIONS", "WorkItem", "WorkItemEvent",
-    "WorkItemView", "answer_item", "assign_item", "close_valid", "edit_report", "list_items", "query_item", "query_letter",
+    "WorkItemView", "answer_item", "apply_correction", "assign_item", "close_valid", "edit_report", "list_items", "query_item", "query_letter",
     "reopen_item", "resolve_item", "set_due_date", "sync_worklist", "work_item", "worklist_counts",
     # the record view
     "ConsolidatedValue", "PatientRecord", "ReceivedReport", "TumorRecord", "patient_record",

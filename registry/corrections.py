@@ -66,7 +66,7 @@ def correct(principal: Principal, db_path: Path, ops: OperationalStore, *, tumor
     `item` is a NAACCR item id (primarySite, histologicTypeIcdO3, dateOfDiagnosis, dateOfBirth, sex, race1,
     countyAtDx, ...) or an override flag (overRideSiteType, ...; 1 sets it, blank clears it). The value is
     checked against the item's NAACCR definition; a reason is required. The edits run again on the tumors
-    the correction touches and the worklist follows (`recheck`).
+    the correction touches (`rerun_edits`).
     """
     require_audited(principal, CORRECTION, ops, tumor_id=tumor_id, patient_id=patient_id, item=item)
     level, entity_id = _entity(tumor_id, patient_id)
@@ -87,18 +87,15 @@ def correct(principal: Principal, db_path: Path, ops: OperationalStore, *, tumor
 
     written = write_correction(db_path, CorrectionRow(level, entity_id, item, value, why, work_item_id,
                                                       principal.user, moment), audit)
-    recheck(db_path, ops, written.tumor_ids if level == PATIENT else (entity_id,), run_by=principal.user)
+    rerun_edits(db_path, written.tumor_ids if level == PATIENT else (entity_id,), run_by=principal.user)
     return Correction(written.correction_id, level, entity_id, item, written.old_value, value, why, work_item_id,
                       principal.user, moment.isoformat())
 
 
-def recheck(db_path: Path, ops: OperationalStore, registry_tumor_ids: tuple[int, ...], *, run_by: str) -> None:
-    """Run the edits again on the registry tumors a correction touched and bring the worklist up to date, so
-    the tumor's work item lists what still fails."""
-    from registry.worklist import sync_worklist  # the worklist closes items as valid through `correct`
-
+def rerun_edits(db_path: Path, registry_tumor_ids: tuple[int, ...], *, run_by: str) -> None:
+    """Run the edits again on the registry tumors a correction touched (their work items follow at the next
+    worklist sync: `registry.worklist.apply_correction` syncs at once)."""
     run_edits(db_path, registry_tumor_ids=list(registry_tumor_ids), run_by=run_by)
-    sync_worklist(db_path, ops)
 
 
 _HISTORY = """SELECT correction_id, level, entity_id, item, old_value, new_value, reason, work_item_id,

@@ -24,7 +24,7 @@ import pandas as pd
 from registry.access import allowed, require
 from registry.accounts import get_user
 from registry.audit import append_event, record_event
-from registry.corrections import correct
+from registry.corrections import Correction, correct
 from registry.errors import InvalidRequest
 from registry.link_review import pending_pairs
 from registry.operational import OperationalStore, timestamp
@@ -445,6 +445,17 @@ def set_due_date(principal: Principal, ops: OperationalStore, work_item_id: int,
         raise InvalidRequest(f"due date {due!r} is not a date (YYYY-MM-DD)") from exc
     return _change(principal, ops, work_item_id, None, f"due {day.isoformat()}", {"due_date": day.isoformat()},
                    {"due_date": day.isoformat()}, action="due-date")
+
+
+def apply_correction(principal: Principal, db_path: Path, ops: OperationalStore, *, tumor_id: int | None = None,
+                     patient_id: int | None = None, item: str, new_value: str, reason: str,
+                     work_item_id: int | None = None) -> Correction:
+    """A registry-level correction (`registry.corrections.correct`, which reruns the edits on the tumors it
+    touches) followed by a worklist sync, so the work items list what still fails at once."""
+    corrected = correct(principal, db_path, ops, tumor_id=tumor_id, patient_id=patient_id, item=item,
+                        new_value=new_value, reason=reason, work_item_id=work_item_id)
+    sync_worklist(db_path, ops)
+    return corrected
 
 
 def close_valid(principal: Principal, db_path: Path, ops: OperationalStore, work_item_id: int, override_flag: str,

@@ -16,8 +16,7 @@ from registry.errors import RegistryError
 from registry.operational_store import open_operational_store
 from registry.store import DEFAULT_DB, owner_only_files
 from registry.worklist import sync_worklist
-from registry_cli.link import UserOption, sign_in
-from registry_cli.options import DbOption
+from registry_cli.options import DbOption, UserOption, sign_in
 from registry_cli.terminal import cell, out, printable, say
 
 app = typer.Typer(help="Coding edits: check every report and registry tumor against the NAACCR code lists and rules.")

@@ -4,37 +4,19 @@ linkage could not; `registry find-patient`: look a person up before creating a r
 from __future__ import annotations
 
 import getpass
-import os
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from registry.accounts import authenticate
 from registry.errors import RegistryError
 from registry.link_review import DECISION_WORDS, decide, review_queue
-from registry.operational import OperationalStore
-from registry.operational_store import open_operational_store
-from registry.principal import Principal
 from registry.store import DEFAULT_DB
-from registry_cli.options import DbOption
+from registry_cli.options import DbOption, UserOption, sign_in
 from registry_cli.terminal import cell, out, say
 
 app = typer.Typer(help="Link reports into registry patients and tumors; review uncertain pairs.",
                   invoke_without_command=True)
-PASSWORD_VARIABLE = "REGISTRY_PASSWORD"
-UserOption = Annotated[str, typer.Option("--user", help="Your registry account (registrars); the password is asked "
-                                                        f"for, or read from ${PASSWORD_VARIABLE}.")]
-
-
-def sign_in(db: Path, user: str) -> tuple[OperationalStore, Principal]:
-    """The operational store and the signed-in principal (the password from the environment or a prompt)."""
-    ops = open_operational_store(db)
-    password = os.environ.get(PASSWORD_VARIABLE) or getpass.getpass(f"password for {user}: ")
-    return ops, authenticate(ops, user, password, source="cli")
-
-
 @app.callback()
 def link(ctx: typer.Context, db: DbOption = DEFAULT_DB,
          retrain: Annotated[bool, typer.Option(help="Train the linkage model again on the registry's records, "

@@ -1,7 +1,9 @@
-"""Arguments shared by several commands: the store (--db), input paths and user dictionaries."""
+"""Arguments shared by several commands: the store (--db), input paths, user dictionaries, and the registry
+account a command signs in with (--user)."""
 
 from __future__ import annotations
 
+import getpass
 import glob
 import os
 from pathlib import Path
@@ -9,10 +11,17 @@ from typing import Annotated
 
 import typer
 
+from registry.accounts import authenticate
 from registry.naaccr import Dictionary, parse_user_dictionary
+from registry.operational import OperationalStore
+from registry.operational_store import open_operational_store
+from registry.principal import Principal
 from registry.store import ENV_DB
 
 DbOption = Annotated[Path, typer.Option("--db", envvar=ENV_DB, help="Analytic store (DuckDB file).")]
+PASSWORD_VARIABLE = "REGISTRY_PASSWORD"
+UserOption = Annotated[str, typer.Option("--user", help="Your registry account (registrars); the password is asked "
+                                                        f"for, or read from ${PASSWORD_VARIABLE}.")]
 INGEST_SUFFIXES = (".xml", ".gz", ".txt", ".dat", ".csv", ".xlsx", ".naaccr", ".fwf")
 
 
@@ -42,3 +51,10 @@ def expand_paths(paths: list[str]) -> tuple[list[Path], list[str]]:
 def user_dictionaries(paths: list[Path] | None) -> list[Dictionary]:
     """The user dictionaries named by --dictionary options, parsed."""
     return [parse_user_dictionary(p) for p in paths or []]
+
+
+def sign_in(db: Path, user: str) -> tuple[OperationalStore, Principal]:
+    """The operational store and the signed-in principal (the password from the environment or a prompt)."""
+    ops = open_operational_store(db)
+    password = os.environ.get(PASSWORD_VARIABLE) or getpass.getpass(f"password for {user}: ")
+    return ops, authenticate(ops, user, password, source="cli")

@@ -26,8 +26,7 @@ from registry.worklist import (
     sync_worklist,
     work_item,
 )
-from registry_cli.link import UserOption, sign_in
-from registry_cli.options import DbOption
+from registry_cli.options import DbOption, UserOption, sign_in
 from registry_cli.terminal import cell, out, printable, say
 
 app = typer.Typer(help="The discrepancy worklist: edit failures and linkage questions, followed with facilities.",

@@ -57,7 +57,8 @@ def write_reports(path: Path, reports: Sequence[tuple[dict[str, str], dict[str, 
 MARGARET = {"nameLast": "WHITFIELD", "nameFirst": "MARGARET", "nameMiddle": "ANN", "dateOfBirth": "19590412",
             "socialSecurityNumber": "412556789", "medicalRecordNumber": "MR5521"}
 THOMAS = {"nameLast": "OKAFOR", "nameFirst": "THOMAS", "dateOfBirth": "19470102", "socialSecurityNumber": "523448812",
-          "sex": "1", "primarySite": "C619", "histologicTypeIcdO3": "8140", "laterality": "0"}
+          "sex": "1", "primarySite": "C619", "histologicTypeIcdO3": "8140", "laterality": "0",
+          "dateOfDiagnosis": "20160520"}
 
 
 def two_hospitals_store(root: Path) -> Path:
@@ -68,7 +69,7 @@ def two_hospitals_store(root: Path) -> Path:
 
     db = root / "store" / "registry.duckdb"
     first = [report("1000000001", "00000101", **MARGARET),
-             report("1000000001", "00000102", **THOMAS, dateOfDiagnosis="20160520"),
+             report("1000000001", "00000102", **THOMAS),
              report("1000000001", "00000101", **MARGARET, tumor_number="02", primarySite="C509", laterality="9",
                     histologicTypeIcdO3="8000", dateOfDiagnosis="20200301")]
     second = [report("2000000002", "00007003", nameLast="WHITFIELD", nameFirst="MARGRET", dateOfBirth="19590421"),

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,7 +75,8 @@ MATRIX: dict[str, tuple[Call, str | None, str]] = {
     "source_records.review_pair": (lambda p, db: _review_pair(p, db), None, "link-review"),
     "linkage.find.find_patient": (lambda p, db: _find_patient(p, db), None, "find-patient"),
     # Registry-level corrections (an override flag: it changes no statistic of the shared sample store).
-    "corrections.correct": (lambda p, db: _correct(p, db), None, access.CORRECTION),
+    "corrections.correct": (lambda p, db: _correct(p, db, corrections.correct), None, access.CORRECTION),
+    "worklist.apply_correction": (lambda p, db: _correct(p, db, worklist.apply_correction), None, access.CORRECTION),
     "corrections.corrections_of": (lambda p, db: pd.DataFrame(
         [vars(c) for c in corrections.corrections_of(p, db, tumor_id=_first_tumor(db))]), None, access.RECORD_VIEW),
     # ---- the discrepancy worklist, query letters and edit reports (registrars only) ----
@@ -117,10 +119,10 @@ def _patient_record(principal: Principal, db: Path) -> pd.DataFrame:
     return pd.DataFrame([report.items for report in record.reports])
 
 
-def _correct(principal: Principal, db: Path) -> pd.DataFrame:
+def _correct(principal: Principal, db: Path, correcting: Any) -> pd.DataFrame:
     """An override flag set on the sample's first registry tumor, as `principal` asks to set it."""
-    done = corrections.correct(principal, db, open_operational_store(db), tumor_id=_first_tumor(db),
-                               item="overRideAgeSiteMorph", new_value="1", reason="access matrix")
+    done = correcting(principal, db, open_operational_store(db), tumor_id=_first_tumor(db),
+                      item="overRideAgeSiteMorph", new_value="1", reason="access matrix")
     return pd.DataFrame([vars(done)])
 
 

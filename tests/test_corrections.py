@@ -115,7 +115,7 @@ def test_a_correction_survives_relinks_and_reingests(db: Path, tmp_path: Path) -
             reason="review of slides")
     correct(REGISTRAR, db, ops, patient_id=patient_id, item="race1", new_value="02", reason="self-reported")
     link_registry(db, user="tests", force=True)
-    third = report("3000000003", "00000900", **THOMAS, dateOfDiagnosis="20160601")
+    third = report("3000000003", "00000900", **{**THOMAS, "dateOfDiagnosis": "20160601"})
     assert ingest_file(write_reports(tmp_path / "h3.xml", [third]), db_path=db, user="tests").status == "loaded"
     assert thomas_tumor(db) == (tumor_id, patient_id)
     row = tumor_row(db, tumor_id)

@@ -23,7 +23,7 @@ from registry.api import (
     Principal,
     RegistryError,
     TumorRecord,
-    correct,
+    apply_correction,
     correctable_items,
     patient_record,
     require_audited,
@@ -124,7 +124,7 @@ def correction_form(principal: Principal, db: Path, level: str, entity_id: int) 
         st.error(f"work item {work!r} is not a work item number")
         return
     try:
-        done = correct(principal, db, operational_store(), item=str(item), new_value=value, reason=reason,
+        done = apply_correction(principal, db, operational_store(), item=str(item), new_value=value, reason=reason,
                        work_item_id=int(work) if work.strip() else None,
                        tumor_id=entity_id if level == "tumor" else None,
                        patient_id=entity_id if level == "patient" else None)

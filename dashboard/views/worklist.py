@@ -24,9 +24,9 @@ from registry.api import (
     WorkItemView,
     allowed,
     answer_item,
+    apply_correction,
     assign_item,
     close_valid,
-    correct,
     correctable_items,
     edit_definitions,
     edit_report,
@@ -164,7 +164,7 @@ def correction_form(principal: Principal, db: Any, ops: OperationalStore, item: 
         if not st.form_submit_button("Correct"):
             return
     try:
-        corrected = correct(principal, db, ops, tumor_id=item.registry_tumor_id, item=name, new_value=value,
+        corrected = apply_correction(principal, db, ops, tumor_id=item.registry_tumor_id, item=name, new_value=value,
                             reason=reason, work_item_id=item.work_item_id)
     except RegistryError as exc:
         st.error(str(exc))
