@@ -14,10 +14,10 @@ from registry.edit_reports import edit_report
 from registry.edits import EditRunSummary, edit_definitions, run_edits
 from registry.errors import RegistryError
 from registry.operational_store import open_operational_store
-from registry.store import DEFAULT_DB, owner_only_files
+from registry.store import DEFAULT_DB
 from registry.worklist import sync_worklist
-from registry_cli.options import DbOption, UserOption, sign_in
-from registry_cli.terminal import cell, out, printable, say
+from registry_cli.options import DbOption, UserOption, write_document
+from registry_cli.terminal import cell, out, say
 
 app = typer.Typer(help="Coding edits: check every report and registry tumor against the NAACCR code lists and rules.")
 
@@ -85,12 +85,5 @@ def report(
     format: Annotated[str, typer.Option("--format", help="csv or pdf.")] = "pdf",
 ) -> None:
     """Write the edit report of one batch or one facility: failures by edit, then each failing record."""
-    try:
-        ops, principal = sign_in(db, user)
-        document = edit_report(principal, db, ops, batch_id=batch, facility=facility, format=format)
-        with owner_only_files():
-            out_file.write_bytes(document)
-    except RegistryError as exc:
-        say(exc)
-        raise typer.Exit(2) from exc
-    out.print(printable(f"edit report written to {out_file}"), markup=False, highlight=False)
+    write_document(db, user, out_file, lambda ops, principal: edit_report(
+        principal, db, ops, batch_id=batch, facility=facility, format=format), f"edit report written to {out_file}")

@@ -6,17 +6,20 @@ from __future__ import annotations
 import getpass
 import glob
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from registry.accounts import authenticate
+from registry.errors import RegistryError
 from registry.naaccr import Dictionary, parse_user_dictionary
 from registry.operational import OperationalStore
 from registry.operational_store import open_operational_store
 from registry.principal import Principal
-from registry.store import ENV_DB
+from registry.store import ENV_DB, owner_only_files
+from registry_cli.terminal import out, printable, say
 
 DbOption = Annotated[Path, typer.Option("--db", envvar=ENV_DB, help="Analytic store (DuckDB file).")]
 PASSWORD_VARIABLE = "REGISTRY_PASSWORD"
@@ -58,3 +61,18 @@ def sign_in(db: Path, user: str) -> tuple[OperationalStore, Principal]:
     ops = open_operational_store(db)
     password = os.environ.get(PASSWORD_VARIABLE) or getpass.getpass(f"password for {user}: ")
     return ops, authenticate(ops, user, password, source="cli")
+
+
+def write_document(db: Path, user: str, out_file: Path, make: Callable[[OperationalStore, Principal], bytes],
+                   written: str) -> None:
+    """Sign the user in, make a document for them (the registry function audits it) and write it as a private
+    file; a refusal or a bad request is said and ends the command with exit 2."""
+    try:
+        ops, principal = sign_in(db, user)
+        document = make(ops, principal)
+        with owner_only_files():
+            out_file.write_bytes(document)
+    except RegistryError as exc:
+        say(exc)
+        raise typer.Exit(2) from exc
+    out.print(printable(written), markup=False, highlight=False)

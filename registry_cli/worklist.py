@@ -12,7 +12,7 @@ from rich.table import Table
 from registry.errors import RegistryError
 from registry.operational_store import open_operational_store
 from registry.query_letters import query_letter
-from registry.store import DEFAULT_DB, owner_only_files
+from registry.store import DEFAULT_DB
 from registry.worklist import (
     WorkItem,
     answer_item,
@@ -26,7 +26,7 @@ from registry.worklist import (
     sync_worklist,
     work_item,
 )
-from registry_cli.options import DbOption, UserOption, sign_in
+from registry_cli.options import DbOption, UserOption, sign_in, write_document
 from registry_cli.terminal import cell, out, printable, say
 
 app = typer.Typer(help="The discrepancy worklist: edit failures and linkage questions, followed with facilities.",
@@ -146,12 +146,5 @@ def letters(
     format: FormatOption = "pdf",
 ) -> None:
     """Write the query letter of one facility: its open queries (audited as an export)."""
-    try:
-        ops, principal = sign_in(db, user)
-        document = query_letter(principal, ops, facility, format=format)
-        with owner_only_files():
-            out_file.write_bytes(document)
-    except RegistryError as exc:
-        say(exc)
-        raise typer.Exit(2) from exc
-    out.print(printable(f"query letter to {facility} written to {out_file}"), markup=False, highlight=False)
+    write_document(db, user, out_file, lambda ops, principal: query_letter(principal, ops, facility, format=format),
+                   f"query letter to {facility} written to {out_file}")
