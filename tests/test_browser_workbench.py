@@ -113,7 +113,7 @@ def test_registrar_corrects_a_histology_from_the_work_item_and_resolves_it(workb
         page.get_by_role("button", name="Search").click()
         page = _follow(page, page.get_by_role("link", name=f"registry patient {patient_id}"))
         page.get_by_role("heading", name=f"Registry patient {patient_id}").wait_for(timeout=60_000)
-        page.screenshot(path=str(ARTIFACTS / "8-record.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "9-workbench-record.png"), full_page=True)
 
         # Her tumor's work item, from the record.
         page = _follow(page, page.get_by_role("link", name=f"work item {item.work_item_id}").first)
@@ -126,7 +126,7 @@ def test_registrar_corrects_a_histology_from_the_work_item_and_resolves_it(workb
         form.get_by_role("textbox", name="Reason (kept with the correction)").fill(REASON)
         form.get_by_role("button", name="Correct").click()
         page.get_by_text(f"corrected from 8888 to {CORRECTED}").wait_for(timeout=60_000)
-        page.screenshot(path=str(ARTIFACTS / "9-work-item-corrected.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "10-work-item-corrected.png"), full_page=True)
 
         resolve = page.locator("[data-testid='stForm']").filter(has_text="Resolution note")
         resolve.get_by_role("textbox", name="Resolution note").fill("histology corrected from the pathology report")
@@ -139,7 +139,7 @@ def test_registrar_corrects_a_histology_from_the_work_item_and_resolves_it(workb
         page.get_by_role("heading", name=f"Registry patient {patient_id}").wait_for(timeout=60_000)
         page.get_by_role("tab", name="Corrections").click()
         page.get_by_text(REASON).first.wait_for(state="attached", timeout=60_000)   # a grid cell
-        page.screenshot(path=str(ARTIFACTS / "10-record-corrected.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "11-record-corrected.png"), full_page=True)
 
         # The incidence table counts the corrected value.
         page.get_by_role("link", name="Overview", exact=True).click()
