@@ -135,6 +135,16 @@ def test_sign_in_map_county_download_survival(server: str) -> None:
     assert outside == [], f"requests left localhost: {outside[:5]}"
 
 
+def _session_cookies(context: object) -> list[dict[str, str]]:
+    """The session cookie, once the page's script has set it (it runs after the page has drawn)."""
+    deadline = time.monotonic() + 30
+    while True:
+        found = [c for c in context.cookies() if c["name"] == "oncoregistry_session"]  # type: ignore[attr-defined]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.25)
+
+
 def test_deep_link_survives_sign_in_reload_keeps_the_session_filters_follow_pages(server: str) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -150,7 +160,7 @@ def test_deep_link_survives_sign_in_reload_keeps_the_session_filters_follow_page
         page.get_by_role("heading", name="Survival").wait_for(timeout=60_000)
         query = parse_qs(urlparse(page.url).query)
         assert (query["site"], query["sex"], query["method"]) == (["39"], ["2"], ["ederer2"])
-        [cookie] = [c for c in context.cookies() if c["name"] == "oncoregistry_session"]
+        [cookie] = _session_cookies(context)
         assert cookie["sameSite"] == "Strict" and cookie["value"] not in page.url
 
         page.reload(wait_until="networkidle")                       # still signed in, same view
