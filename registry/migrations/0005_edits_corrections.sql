@@ -38,7 +38,7 @@ CREATE TABLE registry_correction (
     correction_id BIGINT PRIMARY KEY,
     level         UTINYINT NOT NULL,      -- 1 registry patient, 2 registry tumor
     entity_id     BIGINT NOT NULL,        -- registry patient or tumor id
-    item          VARCHAR NOT NULL,       -- a registry_patient / registry_tumor column, or a NAACCR override flag id
+    item          VARCHAR NOT NULL,       -- the NAACCR item id (one that feeds a registry column, or an override flag)
     old_value     VARCHAR,
     new_value     VARCHAR,
     reason        VARCHAR NOT NULL,
