@@ -33,7 +33,7 @@ $(DEMO_SAMPLE)/manifest.json: $(STAMP)
 	$(BIN)/registry sample --preset demo --out $(DEMO_SAMPLE)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py --tumors 100000

@@ -4,6 +4,7 @@ sample registry ingested into a store, shared by the tests that need realistic d
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 import types
 import warnings
@@ -14,6 +15,10 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
+
+# The command's consoles fix their width from COLUMNS when they are created; each CLI test gives its command a
+# width through CliRunner's environment, so none may be fixed at import (pytest-xdist workers set COLUMNS).
+os.environ.pop("COLUMNS", None)
 
 Patient = tuple[dict[str, str], Sequence[dict[str, str]]]
 
