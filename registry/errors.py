@@ -26,6 +26,11 @@ class NotComputable(RegistryError, ValueError):
     is loaded for it, or the data hold too little (a trend needs three years with cases)."""
 
 
+class InvalidDefinition(InvalidRequest):
+    """A cohort definition cannot be used: malformed JSON, an unknown kind, field or item, an impossible range,
+    or a code not in its code list. The message names the group and criterion."""
+
+
 # ---- access --------------------------------------------------------------------------------------
 
 class AccessDenied(RegistryError):
