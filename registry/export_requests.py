@@ -19,7 +19,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from registry.access import APPROVE_EXPORT, COHORT_EXPORT_DEIDENTIFIED, SET_EXPORT_LIMIT, allowed, require_audited
+from registry.access import (
+    APPROVE_EXPORT,
+    COHORT_EXPORT_DEIDENTIFIED,
+    SET_EXPORT_LIMIT,
+    allowed,
+    require_audited,
+)
 from registry.audit import append_event
 from registry.errors import AccessDenied, InvalidRequest
 from registry.operational import OperationalStore, name_key, timestamp

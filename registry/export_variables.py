@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from registry.correctable_items import AGE_ITEM, PATIENT_DATES, PATIENT_TEXT, TUMOR_DATES, TUMOR_TEXT, _definitions
+from registry.correctable_items import (
+    AGE_ITEM,
+    PATIENT_DATES,
+    PATIENT_TEXT,
+    TUMOR_DATES,
+    TUMOR_TEXT,
+    _definitions,
+)
 from registry.errors import InvalidRequest
 
 TUMOR, PATIENT, TREATMENT, TUMOR_ITEM = "tumor", "patient", "treatment", "tumor_item"
