@@ -48,6 +48,8 @@ def _people() -> list[tuple[dict[str, str], list[dict[str, str]]]]:
             nameLast=f"L{i:03d}", vitalStatus="0", dateOfLastContact="20220101")
     add(400, [{"primarySite": "C509", "dateOfDiagnosis": "20200702", "addrAtDxPostalCode": "03601",
                "addrAtDxState": "NH", "countyAtDx": "009"}], dateOfBirth="19280105", nameLast="OLD")
+    add(401, [{"primarySite": "C509", "dateOfDiagnosis": "20200815", "addrAtDxPostalCode": "03602",
+               "addrAtDxState": "NH", "countyAtDx": "009"}], dateOfBirth="19290210", nameLast="OLDER")
     add(500, [{"primarySite": "C504", "dateOfDiagnosis": "20190315"},
               {"primarySite": "C187", "histologicTypeIcdO3": "8140", "laterality": "0", "dateOfDiagnosis": "20210905",
                "recurrenceDate1st": "20230115", "recurrenceType1st": "10", "ageAtDiagnosis": "058"}],
