@@ -36,7 +36,7 @@ from registry.access import (
 from registry.audit import AuditEvent, record_event
 from registry.cohort import STRATA
 from registry.operational import OperationalStore
-from registry.principal import RESEARCHER, Principal
+from registry.principal import LDS, RESEARCHER, Principal
 from registry.suppression import (
     COMPLEMENTARY,
     DEFAULT_THRESHOLD,
@@ -47,7 +47,7 @@ from registry.suppression import (
 )
 
 __all__ = ["IDENTIFIER_COLUMNS", "LIMITED_DATA_SET_COLUMNS",
-           "RESTRICTED_ZIP3", "apply_policy", "as_released", "audited", "classify", "columns_allowed",
+           "RESTRICTED_ZIP3", "apply_policy", "as_limited_data_set", "as_released", "audited", "classify", "columns_allowed",
            "release_row_counts", "release_total"]
 
 Kind = Literal["record", "aggregate"]
@@ -69,7 +69,7 @@ DIRECT_IDENTIFIER_COLUMNS: frozenset[str] = frozenset({
 DATE_COLUMNS: frozenset[str] = frozenset({
     "date_of_birth", "date_of_diagnosis", "date_of_last_contact", "date_of_last_cancer_status",
     "recurrence_date_1st", "date_of_death", "diagnosis_date", "rx_date_surgery", "rx_date_radiation",
-    "rx_date_chemo", "rx_date_hormone", "rx_date_brm", "rx_date_other", "rx_date_systemic",
+    "rx_date_chemo", "rx_date_hormone", "rx_date_brm", "rx_date_other", "rx_date_systemic", "recurrence_date1st",
     "date_of_1st_contact", "date_of_1st_crs_rx", "date_case_completed",
 })
 # Exact ages: "90+" for 90 and over under Safe Harbor; age in days reveals dates and is LDS only.
@@ -88,7 +88,7 @@ LIMITED_DATA_SET_COLUMNS: frozenset[str] = (DATE_COLUMNS | AGE_COLUMNS | DATE_DE
 
 _DIRECT_PATTERN = re.compile(r"^name_|social_security|(^|_)ssn($|_)|medical_record|accession_number|telephone|"
                              r"(^|_)phone|e_?mail|no_street|street|supplementl|beneficiary|(^|_)(patient|tumor)_id|physician")
-_DATE_PATTERN = re.compile(r"(^|_)date($|_)")
+_DATE_PATTERN = re.compile(r"(^|_)date($|_|\d)")   # recurrenceDate1st -> recurrence_date1st
 _DATE_EXEMPT = re.compile(r"_(precision|flag)$")
 _ZIP_PATTERN = re.compile(r"postal_code|(^|_)zip")
 _SUBSTATE_PATTERN = re.compile(r"county|(^|_)city($|_)")
@@ -137,6 +137,12 @@ def classify(column: str) -> str | None:
 def as_released(principal: Principal) -> Principal:
     """The researcher view of `principal` (no grants): what a registrar previews as released."""
     return Principal(user=principal.user, role=RESEARCHER, grants=frozenset())
+
+
+def as_limited_data_set(principal: Principal) -> Principal:
+    """The limited-data-set view of `principal` (a researcher with the `lds` grant): what an approved
+    limited-data-set export releases, to a registrar too (never names, numbers or street)."""
+    return Principal(user=principal.user, role=RESEARCHER, grants=frozenset({LDS}))
 
 
 def _treatment(principal: Principal, column: str, kind: Kind) -> str:

@@ -30,7 +30,7 @@ STORE_WRITES = "registry/store_writes.py"
 STORE = "registry/store.py"
 OPERATIONAL = {f"registry/{name}.py" for name in
                ("operational", "accounts", "audit", "audit_seal", "sessions", "suppression", "link_review",
-                "worklist")}
+                "worklist", "export_requests")}
 STAGING = {"pipelines/load.py", "pipelines/validation.py", "pipelines/typed_core.py",
            "pipelines/readers/xml_bulk.py"}
 WRITE_SQL = re.compile(
@@ -164,6 +164,8 @@ TABLE_OWNERS = {
     "schema_migration": "registry/operational.py",
     "work_item": "registry/worklist.py",
     "work_item_event": "registry/worklist.py",
+    "export_request": "registry/export_requests.py",
+    "registry_setting": "registry/export_requests.py",
 }
 # Reads across concerns: verifying the audit trail compares every account row with its chained state, a
 # session follows its account (enabled, role, grants) on every use, and the trail's seal reads the events
