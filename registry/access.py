@@ -34,10 +34,12 @@ FIND_PATIENT = "find-patient"
 LINK_REVIEW = "link-review"
 RECORD_VIEW = "record-view"
 CORRECTION = "correction"
+COHORT_COUNT = "cohort-count"
 COHORT_EXPORT_DEIDENTIFIED = "cohort-export-deidentified"
 COHORT_EXPORT_LIMITED_DATA_SET = "cohort-export-limited-data-set"
 APPROVE_EXPORT = "approve-export"
 SET_EXPORT_LIMIT = "set-export-limit"
+TRIAL_CANDIDATE_IDENTITIES = "trial-candidate-identities"
 
 
 @cache

@@ -7,7 +7,11 @@ first and return a `Release`; every error a user can meet is a `RegistryError` (
 from __future__ import annotations
 
 from registry.access import (
+    APPROVE_EXPORT,
     CHANGE_OWN_PASSWORD,
+    COHORT_COUNT,
+    COHORT_EXPORT_DEIDENTIFIED,
+    COHORT_EXPORT_LIMITED_DATA_SET,
     CORRECTION,
     FIND_PATIENT,
     LINK_REVIEW,
@@ -15,6 +19,8 @@ from registry.access import (
     READ_AGGREGATES,
     READ_UNSUPPRESSED,
     RECORD_VIEW,
+    SET_EXPORT_LIMIT,
+    TRIAL_CANDIDATE_IDENTITIES,
     VIEW_AUDIT_TRAIL,
     VIEW_INGEST_BATCHES,
     VIEW_STORE_OVERVIEW,
@@ -48,6 +54,18 @@ from registry.cohort import (
     data_vintage,
     reporting_site,
 )
+from registry.cohort_definition import (
+    GRADE_ITEMS,
+    KINDS,
+    MODALITIES,
+    SCHEMES,
+    CohortDefinition,
+    CohortItem,
+    code_list,
+    cohort_code_labels,
+    cohort_items,
+)
+from registry.cohort_export import ExportResult, export_cohort
 from registry.correctable_items import correctable_items
 from registry.corrections import Correction, correct, corrections_of
 from registry.county_shapes import geojson_bounds, state_counties_geojson
@@ -56,6 +74,7 @@ from registry.edits import EditDefinition, EditRunSummary, edit_definitions, run
 from registry.errors import (
     AccessDenied,
     AuthenticationError,
+    InvalidDefinition,
     InvalidRequest,
     NotComputable,
     PasswordPolicyError,
@@ -64,6 +83,20 @@ from registry.errors import (
     SourceFileError,
     StoreError,
 )
+from registry.export_requests import (
+    DEFAULT_K,
+    DEFAULT_ROW_LIMIT,
+    LIMITED_DATA_SET,
+    SAFE_HARBOR,
+    ExportRequest,
+    ExportSettings,
+    approve_request,
+    export_settings,
+    list_requests,
+    refuse_request,
+    set_export_settings,
+)
+from registry.export_variables import ExportVariable, code_labels, export_variables
 from registry.geography import FIPS_STATE, counties
 from registry.link_review import DECISION_WORDS, ReviewItem, decide, pending_counts, review_queue
 from registry.linkage.find import PatientCandidate, find_patient
@@ -88,6 +121,7 @@ from registry.stats import icss_standard_for_sites, icss_weights, median_surviva
 from registry.stats.relative_survival import net_survival_notes
 from registry.store import default_db_path
 from registry.suppression import REASON, SUPPRESSED
+from registry.trial_templates import TrialTemplate, trial_template, trial_templates
 from registry.worklist import (
     UNFINISHED,
     WORK_ITEM_STATUSES,
@@ -134,4 +168,11 @@ __all__ = [
     "ConsolidatedValue", "PatientRecord", "ReceivedReport", "TumorRecord", "patient_record",
     # coding edits
     "EditDefinition", "EditRunSummary", "edit_definitions", "run_edits",
+    # cohorts, trial candidates and cohort export
+    "APPROVE_EXPORT", "COHORT_COUNT", "COHORT_EXPORT_DEIDENTIFIED", "COHORT_EXPORT_LIMITED_DATA_SET", "DEFAULT_K", "DEFAULT_ROW_LIMIT",
+    "GRADE_ITEMS", "KINDS", "LIMITED_DATA_SET", "MODALITIES", "SAFE_HARBOR", "SCHEMES", "SET_EXPORT_LIMIT",
+    "TRIAL_CANDIDATE_IDENTITIES", "CohortDefinition", "CohortItem", "ExportRequest", "ExportResult", "ExportSettings",
+    "ExportVariable", "InvalidDefinition", "TrialTemplate", "approve_request", "code_labels", "code_list",
+    "cohort_code_labels", "cohort_items", "export_cohort", "export_settings", "export_variables", "list_requests",
+    "refuse_request", "set_export_settings", "trial_template", "trial_templates",
 ]
