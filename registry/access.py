@@ -34,6 +34,7 @@ FIND_PATIENT = "find-patient"
 LINK_REVIEW = "link-review"
 RECORD_VIEW = "record-view"
 CORRECTION = "correction"
+COHORT_COUNT = "cohort-count"
 
 
 @cache
