@@ -24,6 +24,13 @@ death come together from the report with the latest date of last contact, whatev
 First-course treatment is the union of the reports: one row per modality, given when any report says it
 was given, with the earliest start date, so a treatment reported twice is counted once.
 
+The tumor items a cohort definition selects on that have no column (biomarkers and other site-specific data
+items of `registry/data/cohort_items.csv`) are chosen per registry tumor and item, from the `source_item` rows
+of its reports, into `registry_tumor_item`: a known value over an unknown one (the item's `unknown` codes:
+test ordered but not in the chart, not applicable, not documented), then the best-ranked reporting source
+(`SOURCE_RANK`), then the earliest loaded report; a blank is no value. A registrar's correction of such an
+item replaces its row as it replaces a column.
+
 Ties are broken by the earliest loaded report (the smallest source id), so the result does not depend on
 the order rows are read in. After the rules, the latest registry-level correction of each item of a registry
 patient or tumor is applied over the chosen value (`registry.corrections`, `store_writes._apply_corrections`),
@@ -210,6 +217,22 @@ def registry_treatment_select() -> str:
         JOIN patient_link r ON r.source_patient_id = t.patient_id
         WHERE r.registry_patient_id IN (SELECT patient_id FROM link_scope)
         GROUP BY l.registry_tumor_id, x.modality"""
+
+
+def registry_tumor_item_select() -> str:
+    """One row per registry tumor in scope and cohort item it has a value of (see the module's docstring); the
+    items and their unknown codes are the table `cohort_item_rule(naaccr_id, unknown VARCHAR[])`."""
+    order = (f"[CASE WHEN list_contains(c.unknown, i.value) THEN 1 ELSE 0 END, CAST(({SOURCE_RANK}) AS BIGINT), "
+             "t.tumor_id]")
+    return f"""
+        SELECT l.registry_tumor_id AS tumor_id, i.naaccr_id, arg_min(i.value, {order}) AS value
+        FROM tumor t
+        JOIN patient_link r ON r.source_patient_id = t.patient_id
+        JOIN tumor_link l ON l.source_tumor_id = t.tumor_id
+        JOIN source_item i ON i.batch_id = t.batch_id AND i.level = 2 AND i.entity_seq = t.tumor_seq
+        JOIN cohort_item_rule c ON c.naaccr_id = i.naaccr_id
+        WHERE r.registry_patient_id IN (SELECT patient_id FROM link_scope) AND trim(i.value) <> ''
+        GROUP BY l.registry_tumor_id, i.naaccr_id"""
 
 
 # Central sequence numbers per registry patient in diagnosis order (NAACCR item 380): 00 for a person's only

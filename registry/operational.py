@@ -247,6 +247,13 @@ def list_definitions(ops: OperationalStore, owner: str, kind: str | None = None)
     return [_definition(row) for row in rows]
 
 
+def definition_by_id(ops: OperationalStore, definition_id: int) -> SavedDefinition | None:
+    """One saved definition, whoever owns it (the caller checks who may open it), or None."""
+    with ops.connect() as con:
+        row = con.execute("SELECT * FROM saved_definition WHERE definition_id = ?", [definition_id]).fetchone()
+    return None if row is None else _definition(row)
+
+
 def delete_definition(ops: OperationalStore, owner: str, kind: str, name: str) -> bool:
     """Delete one saved definition; False when there was none."""
     with ops.write() as con:

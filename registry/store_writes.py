@@ -101,9 +101,18 @@ def _backfill_site_recode(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("site_recode_backfill")
 
 
+def _backfill_tumor_items(con: duckdb.DuckDBPyConnection) -> None:
+    """Choose the cohort items of every registry tumor linked before the table existed (migration 0006)."""
+    con.execute("CREATE TEMP TABLE link_scope AS SELECT patient_id FROM registry_patient")
+    _consolidate_tumor_items(con)
+    _correct_tumor_items(con)
+    con.execute("DROP TABLE link_scope")
+
+
 # Python steps that complete a migration inside its transaction (derived values SQL cannot compute).
 _BACKFILLS: dict[str, Callable[[duckdb.DuckDBPyConnection], None]] = {
     "0003_site_recode.sql": _backfill_site_recode,
+    "0006_registry_tumor_item.sql": _backfill_tumor_items,
 }
 
 
@@ -277,6 +286,7 @@ def write_registry_links(db_path: Path, *, patient_links: pa.Table, tumor_links:
         con.execute("CREATE TEMP TABLE scope_tumor AS SELECT tumor_id FROM registry_tumor "
                     "WHERE patient_id IN (SELECT patient_id FROM link_scope)")
         con.execute("DELETE FROM registry_treatment WHERE tumor_id IN (SELECT tumor_id FROM scope_tumor)")
+        con.execute("DELETE FROM registry_tumor_item WHERE tumor_id IN (SELECT tumor_id FROM scope_tumor)")
         con.execute("DELETE FROM consolidated_value WHERE (level = 2 AND entity_id IN (SELECT tumor_id FROM scope_tumor))"
                     " OR (level = 1 AND entity_id IN (SELECT patient_id FROM link_scope))")
         con.execute("DELETE FROM registry_tumor WHERE patient_id IN (SELECT patient_id FROM link_scope)")
@@ -316,10 +326,47 @@ def _consolidate(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"INSERT INTO consolidated_value BY NAME {provenance_select(1, 'consolidated_patient', PATIENT_RULES)}")
     con.execute(f"INSERT INTO consolidated_value BY NAME {provenance_select(2, 'consolidated_tumor', TUMOR_RULES)}")
     con.execute(f"INSERT INTO registry_treatment BY NAME {registry_treatment_select()}")
+    _consolidate_tumor_items(con)
     _apply_corrections(con)   # a registrar's correction outlives every relink and re-ingest
     _derive(con)
     con.execute("DROP TABLE consolidated_patient")
     con.execute("DROP TABLE consolidated_tumor")
+
+
+def _consolidate_tumor_items(con: duckdb.DuckDBPyConnection) -> None:
+    """`registry_tumor_item` rows of the registry tumors of the patients in `link_scope`, from their reports."""
+    from registry.cohort_definition import cohort_items
+    from registry.consolidation import registry_tumor_item_select
+
+    items = list(cohort_items().values())
+    con.register("cohort_item_rule", pa.table({"naaccr_id": [i.naaccr_id for i in items],
+                                               "unknown": pa.array([list(i.unknown) for i in items],
+                                                                   pa.list_(pa.string()))}))
+    con.execute(f"INSERT INTO registry_tumor_item BY NAME {registry_tumor_item_select()}")
+    con.unregister("cohort_item_rule")
+
+
+def _correct_tumor_items(con: duckdb.DuckDBPyConnection) -> None:
+    """The latest correction of a cohort item of a tumor of the patients in `link_scope` replaces its row (a
+    correction to no value removes it)."""
+    from registry.cohort_definition import cohort_items
+
+    con.register("cohort_item_names", pa.table({"naaccr_id": list(cohort_items())}))
+    con.execute("""CREATE TEMP TABLE corrected_item AS
+                   SELECT entity_id AS tumor_id, item AS naaccr_id, new_value AS value FROM (
+                       SELECT c.*, row_number() OVER (PARTITION BY entity_id, item
+                                                      ORDER BY corrected_at DESC, correction_id DESC) AS n
+                       FROM registry_correction c
+                       WHERE c.level = 2 AND c.item IN (SELECT naaccr_id FROM cohort_item_names)
+                         AND c.entity_id IN (SELECT tumor_id FROM registry_tumor
+                                             WHERE patient_id IN (SELECT patient_id FROM link_scope)))
+                   WHERE n = 1""")
+    con.execute("DELETE FROM registry_tumor_item USING corrected_item c "
+                "WHERE registry_tumor_item.tumor_id = c.tumor_id AND registry_tumor_item.naaccr_id = c.naaccr_id")
+    con.execute("INSERT INTO registry_tumor_item SELECT tumor_id, naaccr_id, value FROM corrected_item "
+                "WHERE value IS NOT NULL AND value <> ''")
+    con.execute("DROP TABLE corrected_item")
+    con.unregister("cohort_item_names")
 
 
 def save_linkage_model(db_path: Path, model: LinkageModelRow) -> int:
@@ -416,6 +463,7 @@ def _apply_corrections(con: duckdb.DuckDBPyConnection) -> None:
     )
     from registry.geography import STATE_FIPS
 
+    _correct_tumor_items(con)
     latest = con.execute("""
         SELECT level, entity_id, item, new_value FROM (
             SELECT c.*, row_number() OVER (PARTITION BY level, entity_id, item
