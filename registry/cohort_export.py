@@ -117,7 +117,7 @@ def export_cohort(principal: Principal, db_path: Path, ops: OperationalStore, *,
     vintage = data_vintage(db_path)
     request = None
     if kind == LIMITED_DATA_SET or len(tumors) > settings.row_limit:
-        request = approved_or_requested(principal, ops, definition=definition, variables=list(variables),
+        request = approved_or_requested(ops, principal, definition=definition, variables=list(variables),
                                         file_format=file_format, kind=kind, k=k, row_count=len(tumors),
                                         vintage=vintage)
         if request.status != "approved":

@@ -23,11 +23,11 @@ from registry.access import (
     APPROVE_EXPORT,
     COHORT_EXPORT_DEIDENTIFIED,
     SET_EXPORT_LIMIT,
-    allowed,
+    require,
     require_audited,
 )
 from registry.audit import append_event
-from registry.errors import AccessDenied, InvalidRequest
+from registry.errors import InvalidRequest
 from registry.operational import OperationalStore, name_key, timestamp
 from registry.principal import Principal
 
@@ -128,17 +128,26 @@ def get_request(ops: OperationalStore, request_id: int) -> ExportRequest:
     return _request(row)
 
 
-def list_requests(principal: Principal, ops: OperationalStore, *, status: str | None = None) -> list[ExportRequest]:
-    """Requests, newest first: every one for an administrator who decides them, the caller's own otherwise."""
+def _requests(ops: OperationalStore, requester: str | None, status: str | None) -> list[ExportRequest]:
     if status is not None and status not in STATUSES:
         raise InvalidRequest(f"status {status!r}: expected one of {', '.join(STATUSES)}")
-    everyone = allowed(principal, APPROVE_EXPORT)
-    if not everyone and not allowed(principal, COHORT_EXPORT_DEIDENTIFIED):
-        raise AccessDenied(f"{principal.user} ({principal.role}) may not list export requests")
     with ops.connect() as con:
-        rows = con.execute("SELECT * FROM export_request WHERE (? OR requester_key = ?) AND (? IS NULL OR status = ?) "
-                           "ORDER BY id DESC", [everyone, name_key(principal.user), status, status]).fetchall()
+        rows = con.execute("SELECT * FROM export_request WHERE (? IS NULL OR requester_key = ?) "
+                           "AND (? IS NULL OR status = ?) ORDER BY id DESC",
+                           [requester, requester, status, status]).fetchall()
     return [_request(row) for row in rows]
+
+
+def list_requests(principal: Principal, ops: OperationalStore, *, status: str | None = None) -> list[ExportRequest]:
+    """Every requester's requests, newest first (the administrators who decide them)."""
+    require(principal, APPROVE_EXPORT)
+    return _requests(ops, None, status)
+
+
+def own_requests(principal: Principal, ops: OperationalStore, *, status: str | None = None) -> list[ExportRequest]:
+    """The caller's own requests, newest first, with the decision and its reason."""
+    require(principal, COHORT_EXPORT_DEIDENTIFIED)
+    return _requests(ops, name_key(principal.user), status)
 
 
 def _decide(principal: Principal, ops: OperationalStore, request_id: int, *, status: str, action: str,
@@ -186,11 +195,12 @@ def _matching(con: sqlite3.Connection, principal: Principal, definition: str, va
                        [name_key(principal.user), definition, variables, kind, vintage, status]).fetchone()
 
 
-def approved_or_requested(principal: Principal, ops: OperationalStore, *, definition: Mapping[str, Any],
+def approved_or_requested(ops: OperationalStore, principal: Principal, *, definition: Mapping[str, Any],
                           variables: Sequence[str], file_format: str, kind: str, k: int | None, row_count: int,
                           vintage: str | None) -> ExportRequest:
     """The caller's approved, unused request for this export on this data vintage; else their pending one;
-    else a new pending request (audited). The caller exports only when the result is approved."""
+    else a new pending request (audited). The caller (`registry.cohort_export`) has checked the caller's
+    access and exports only when the result is approved."""
     text, names = canonical_definition(definition), json.dumps(list(variables))
     with ops.write() as con:
         for status in ("approved", "pending"):

@@ -25,8 +25,10 @@ from registry import (
     access,
     analysis,
     batches,
+    cohort_export,
     corrections,
     edit_reports,
+    export_requests,
     query_letters,
     record_view,
     source_records,
@@ -104,7 +106,57 @@ MATRIX: dict[str, tuple[Call, str | None, str]] = {
     "edit_reports.edit_report": (lambda p, db: _csv(edit_reports.edit_report(p, db, _ops(db), batch_id=1)), None,
                                  "worklist"),
     "record_view.patient_record": (lambda p, db: _patient_record(p, db), None, access.RECORD_VIEW),
+    # ---- governed cohort export and its requests ----
+    "cohort_export.export_cohort": (lambda p, db: _cohort_export(p, db), None, access.COHORT_EXPORT_DEIDENTIFIED),
+    "export_requests.own_requests": (lambda p, db: _requests(export_requests.own_requests(p, _ops(db))), None,
+                                     access.COHORT_EXPORT_DEIDENTIFIED),
+    "export_requests.list_requests": (lambda p, db: _requests(export_requests.list_requests(p, _ops(db))), None,
+                                      access.APPROVE_EXPORT),
+    "export_requests.approve_request": (lambda p, db: _requests([export_requests.approve_request(
+        p, _ops(db), _pending_request(db), dua_reference="DUA-matrix")]), None, access.APPROVE_EXPORT),
+    "export_requests.refuse_request": (lambda p, db: _requests([export_requests.refuse_request(
+        p, _ops(db), _pending_request(db), reason="matrix")]), None, access.APPROVE_EXPORT),
+    "export_requests.set_export_settings": (lambda p, db: pd.DataFrame([vars(export_requests.set_export_settings(
+        p, _ops(db), k=export_requests.DEFAULT_K))]), None, access.SET_EXPORT_LIMIT),
 }
+COHORT_VARIABLES = ["primarySite", "histologicTypeIcdO3", "dateOfDiagnosis", "ageAtDiagnosis", "sex", "race1",
+                    "addrAtDxPostalCode", "vitalStatus", "dateOfLastContact", "rxSummChemo", "rxDateSurgery"]
+
+
+def _cohort_selection(db: Path) -> pd.DataFrame:
+    """The sample's first 2,000 registry tumors: a cohort as a definition would select it."""
+    with read_connection(db) as con:
+        return con.execute("SELECT tumor_id, patient_id FROM registry_tumor ORDER BY tumor_id LIMIT 2000").df()
+
+
+def _cohort_export(principal: Principal, db: Path) -> pd.DataFrame:
+    """A Safe Harbor cohort export as `principal` asks for it: its data file, read back."""
+    import tempfile
+    import zipfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "cohort.zip"
+        cohort_export.export_cohort(principal, db, _ops(db), definition={"name": "matrix"},
+                                    selection=_cohort_selection(db), variables=COHORT_VARIABLES,
+                                    file_format="csv", destination=target)
+        with zipfile.ZipFile(target) as archive:
+            return pd.read_csv(io.BytesIO(archive.read("cohort.csv")), dtype=str)
+
+
+def _pending_request(db: Path) -> int:
+    """A new limited-data-set export request of a registrar, waiting for an administrator (nothing written)."""
+    import uuid
+
+    result = cohort_export.export_cohort(ROLES["registrar"], db, _ops(db), definition={"name": uuid.uuid4().hex},
+                                         selection=_cohort_selection(db), variables=["dateOfDiagnosis"],
+                                         file_format="csv", destination=Path("never-written.zip"),
+                                         kind="limited_data_set")
+    assert result.status == "pending" and result.request is not None
+    return result.request.id
+
+
+def _requests(requests: list[export_requests.ExportRequest]) -> pd.DataFrame:
+    return pd.DataFrame([vars(request) for request in requests])
 
 
 def _first_tumor(db: Path) -> int:
