@@ -447,3 +447,17 @@ def _mark_above_one(fig: go.Figure, groups: Sequence[tuple[str, pd.DataFrame]], 
                            xref="paper", yref="paper", x=1, y=1, xanchor="right", yanchor="bottom",
                            showarrow=False, font={"size": 11, "color": "rgb(180,40,40)"})
 
+
+
+def attrition_funnel(steps: pd.DataFrame) -> go.Figure:
+    """The attrition as a funnel: one bar per step (`label`) for persons and for tumors, each step's count as
+    released (`persons`, `tumors`); a withheld step (empty count) is drawn with no bar and reads "withheld"."""
+    figure = go.Figure()
+    for column, name in (("persons", "Persons (registry patients)"), ("tumors", "Tumors (registry tumors)")):
+        values = [_count(v) for v in steps[column]]
+        figure.add_trace(go.Funnel(
+            name=name, y=[str(label) for label in steps["label"]], x=values, textinfo="text",
+            text=["withheld" if v is None else f"{v:,}" for v in values], hoverinfo="name+y+text"))
+    figure.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"},
+                         funnelmode="group", height=max(260, 70 * len(steps)))
+    return figure

@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from registry.api import (
+    APPROVE_EXPORT,
     CHANGE_OWN_PASSWORD,
+    COHORT_COUNT,
     FIND_PATIENT,
     LINK_REVIEW,
     READ_AGGREGATES,
@@ -33,6 +35,9 @@ PAGE_LIST: tuple[tuple[str, str, str, str], ...] = (
     ("find_patient", "Find a patient", "Registry", FIND_PATIENT),
     ("worklist", "Discrepancy worklist", "Registry", WORKLIST),
     ("record", "Patient record", "Registry", RECORD_VIEW),
+    ("cohort_builder", "Cohort builder", "Cohorts", COHORT_COUNT),
+    ("trial_candidates", "Trial candidates", "Cohorts", COHORT_COUNT),
+    ("export_requests", "Export requests", "Cohorts", APPROVE_EXPORT),
     ("change_password", "Change password", "Account", CHANGE_OWN_PASSWORD),
 )
 DEFAULT_PAGE = "overview"

@@ -54,6 +54,14 @@ from registry.cohort import (
     data_vintage,
     reporting_site,
 )
+from registry.cohort_counts import (
+    cohort_attrition,
+    cohort_count,
+    cohort_counts_by,
+    cohort_definitions,
+    definition_by_id,
+    save_cohort,
+)
 from registry.cohort_definition import (
     GRADE_ITEMS,
     KINDS,
@@ -69,6 +77,7 @@ from registry.cohort_export import ExportResult, export_cohort
 from registry.correctable_items import correctable_items
 from registry.corrections import Correction, correct, corrections_of
 from registry.county_shapes import geojson_bounds, state_counties_geojson
+from registry.definition_export import export_definition
 from registry.edit_reports import edit_report
 from registry.edits import EditDefinition, EditRunSummary, edit_definitions, run_edits
 from registry.errors import (
@@ -93,6 +102,7 @@ from registry.export_requests import (
     approve_request,
     export_settings,
     list_requests,
+    own_requests,
     refuse_request,
     set_export_settings,
 )
@@ -121,6 +131,7 @@ from registry.stats import icss_standard_for_sites, icss_weights, median_surviva
 from registry.stats.relative_survival import net_survival_notes
 from registry.store import default_db_path
 from registry.suppression import REASON, SUPPRESSED
+from registry.trial_candidates import candidate_list, candidate_list_csv
 from registry.trial_templates import TrialTemplate, trial_template, trial_templates
 from registry.worklist import (
     UNFINISHED,
@@ -172,7 +183,9 @@ __all__ = [
     "APPROVE_EXPORT", "COHORT_COUNT", "COHORT_EXPORT_DEIDENTIFIED", "COHORT_EXPORT_LIMITED_DATA_SET", "DEFAULT_K", "DEFAULT_ROW_LIMIT",
     "GRADE_ITEMS", "KINDS", "LIMITED_DATA_SET", "MODALITIES", "SAFE_HARBOR", "SCHEMES", "SET_EXPORT_LIMIT",
     "TRIAL_CANDIDATE_IDENTITIES", "CohortDefinition", "CohortItem", "ExportRequest", "ExportResult", "ExportSettings",
-    "ExportVariable", "InvalidDefinition", "TrialTemplate", "approve_request", "code_labels", "code_list",
+    "ExportVariable", "InvalidDefinition", "TrialTemplate", "approve_request", "candidate_list", "candidate_list_csv",
+    "code_labels", "code_list", "cohort_attrition", "cohort_count", "cohort_counts_by", "cohort_definitions",
+    "definition_by_id", "export_definition", "own_requests", "save_cohort",
     "cohort_code_labels", "cohort_items", "export_cohort", "export_settings", "export_variables", "list_requests",
     "refuse_request", "set_export_settings", "trial_template", "trial_templates",
 ]
