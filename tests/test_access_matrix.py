@@ -27,15 +27,18 @@ from registry import (
     batches,
     cohort_export,
     corrections,
+    definition_export,
     edit_reports,
     export_requests,
     query_letters,
     record_view,
     source_records,
+    trial_candidates,
     worklist,
 )
 from registry.audit import events
 from registry.cohort import TumorFilter
+from registry.cohort_definition import CohortDefinition
 from registry.errors import AccessDenied
 from registry.operational import OperationalStore
 from registry.operational_store import open_operational_store
@@ -118,7 +121,17 @@ MATRIX: dict[str, tuple[Call, str | None, str]] = {
         p, _ops(db), _pending_request(db), reason="matrix")]), None, access.APPROVE_EXPORT),
     "export_requests.set_export_settings": (lambda p, db: pd.DataFrame([vars(export_requests.set_export_settings(
         p, _ops(db), k=export_requests.DEFAULT_K))]), None, access.SET_EXPORT_LIMIT),
+    "definition_export.export_definition": (lambda p, db: _definition_export(p, db), None,
+                                            access.COHORT_EXPORT_DEIDENTIFIED),
+    # ---- the honest broker's identified trial-candidate list (registrars only) ----
+    "trial_candidates.candidate_list": (lambda p, db: trial_candidates.candidate_list(p, db, _ops(db), BREAST_COHORT),
+                                        None, access.TRIAL_CANDIDATE_IDENTITIES),
+    "trial_candidates.candidate_list_csv": (lambda p, db: _csv(trial_candidates.candidate_list_csv(
+        p, db, _ops(db), BREAST_COHORT)), None, access.TRIAL_CANDIDATE_IDENTITIES),
 }
+BREAST_COHORT = CohortDefinition.from_json({"name": "matrix breast", "groups": [
+    {"name": "Breast", "criteria": [{"kind": "site", "codes": ["C500-C509"]}]},
+    {"name": "Diagnosed 2019", "criteria": [{"kind": "diagnosis_date", "from": "2019-01-01", "to": "2019-12-31"}]}]})
 COHORT_VARIABLES = ["primarySite", "histologicTypeIcdO3", "dateOfDiagnosis", "ageAtDiagnosis", "sex", "race1",
                     "addrAtDxPostalCode", "vitalStatus", "dateOfLastContact", "rxSummChemo", "rxDateSurgery"]
 
@@ -139,6 +152,19 @@ def _cohort_export(principal: Principal, db: Path) -> pd.DataFrame:
         cohort_export.export_cohort(principal, db, _ops(db), definition={"name": "matrix"},
                                     selection=_cohort_selection(db), variables=COHORT_VARIABLES,
                                     file_format="csv", destination=target)
+        with zipfile.ZipFile(target) as archive:
+            return pd.read_csv(io.BytesIO(archive.read("cohort.csv")), dtype=str)
+
+
+def _definition_export(principal: Principal, db: Path) -> pd.DataFrame:
+    """A Safe Harbor export of a cohort definition's selection as `principal` asks for it: its data file, read back."""
+    import tempfile
+    import zipfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "cohort.zip"
+        definition_export.export_definition(principal, db, _ops(db), BREAST_COHORT, variables=COHORT_VARIABLES,
+                                            file_format="csv", destination=target)
         with zipfile.ZipFile(target) as archive:
             return pd.read_csv(io.BytesIO(archive.read("cohort.csv")), dtype=str)
 
