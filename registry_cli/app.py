@@ -8,6 +8,7 @@ import typer
 
 from registry_cli import (
     audit,
+    cohort,
     edits,
     export,
     ingest,
@@ -40,3 +41,4 @@ app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(edits.app, name="edits")
 app.add_typer(worklist.app, name="worklist")
+app.add_typer(cohort.app, name="cohort")
