@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -42,7 +41,9 @@ def read_definition(path: Path) -> CohortDefinition:
 
 
 def _count(value: object) -> str:
-    return "withheld" if value is None or pd.isna(value) else f"{int(float(str(value))):,}"
+    """A released count as shown: withheld when None or NaN."""
+    number = float(str(value)) if value is not None else float("nan")
+    return "withheld" if number != number else f"{int(number):,}"
 
 
 def _fail(exc: RegistryError) -> typer.Exit:
@@ -68,9 +69,8 @@ def count(user: UserOption, definition: DefinitionOption, db: DbOption = DEFAULT
     shown = Table(title=f"{chosen.name or definition.name} by {by}")
     for column in (by, "tumors", "persons"):
         shown.add_column(column)
-    for row in table.itertuples(index=False):
-        values = row._asdict()
-        shown.add_row(cell(values[by] if values[by] is not None and not pd.isna(values[by]) else "unknown"),
+    for values in table.to_dict("records"):
+        shown.add_row(cell(values[by] if isinstance(values[by], str) else "unknown"),
                       _count(values["tumors"]), _count(values["persons"]))
     out.print(shown)
 
@@ -87,8 +87,8 @@ def attrition_command(user: UserOption, definition: DefinitionOption, db: DbOpti
     shown = Table(title=f"Attrition: {chosen.name or definition.name}")
     for column in ("step", "criteria", "tumors", "persons"):
         shown.add_column(column)
-    for row in table.itertuples(index=False):
-        shown.add_row(str(row.step), cell(row.label), _count(row.tumors), _count(row.persons))
+    for values in table.to_dict("records"):
+        shown.add_row(str(values["step"]), cell(values["label"]), _count(values["tumors"]), _count(values["persons"]))
     out.print(shown)
 
 
