@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/stats_bench.py --tumors 5000000
 	$(BIN)/python bench/dashboard_bench.py --tumors 1000000
 	$(BIN)/python bench/edits_bench.py --tumors 1000000
+	$(BIN)/python bench/cohort_bench.py --tumors 1000000
 	$(BIN)/python bench/linkage_bench.py --tumors 150000 1000000
 
 lint: $(STAMP)

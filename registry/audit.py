@@ -20,7 +20,8 @@ rewrite by someone who holds the key.
 
 Actions used so far: sign-in, sign-in-failed, sign-out, password-change, password-change-failed,
 password-reset, user-add, user-update, user-disable, user-enable, account-snapshot, record-view, search,
-export, correction, access-refused (a request the access table refused: the action asked for). Account
+export, correction, cohort-definition-open (a user opened another user's saved cohort definition), access-refused
+(a request the access table refused: the action asked for). Account
 changes carry the resulting account state (`account_state`), never a password or hash.
 """
 

@@ -48,8 +48,9 @@ def _group_keys(db_path: Path, definition: CohortDefinition) -> list[str]:
 
 
 def _provenance(db_path: Path, definition: CohortDefinition, method: str) -> Provenance:
-    return Provenance(method=method, data_vintage=data_vintage(db_path), filter=definition.to_dict(),
-                      settings={"as_of": as_of_date(db_path, definition).isoformat()})
+    # The filter is the definition as applied: its as-of date resolved (the data vintage's day by default).
+    return Provenance(method=method, data_vintage=data_vintage(db_path),
+                      filter={**definition.to_dict(), "as_of": as_of_date(db_path, definition).isoformat()})
 
 
 def _released_steps(principal: Principal, db_path: Path, definition: CohortDefinition, raw: pd.DataFrame

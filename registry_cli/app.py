@@ -8,6 +8,7 @@ import typer
 
 from registry_cli import (
     audit,
+    cohort,
     cohort_export,
     edits,
     export,
@@ -41,7 +42,5 @@ app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(edits.app, name="edits")
 app.add_typer(worklist.app, name="worklist")
-cohort_app = typer.Typer(help="Cohorts: governed export of a cohort's records and export requests.",
-                         no_args_is_help=True)
-cohort_export.register(cohort_app)
-app.add_typer(cohort_app, name="cohort")
+cohort_export.register(cohort.app)
+app.add_typer(cohort.app, name="cohort")

@@ -13,7 +13,8 @@ from registry.release import SAFE_SETTINGS, Release
 
 SMALL = (1, 15)
 # Columns of released tables that hold counts of people or tumors (population is a public denominator).
-COUNT_COLUMNS = ("count", "at_risk", "events", "censored", "competing_events", "subjects", "cell", "patients")
+COUNT_COLUMNS = ("count", "at_risk", "events", "censored", "competing_events", "subjects", "cell", "patients",
+                 "tumors", "persons")
 ESTIMATES = ("survival", "estimate")
 
 

@@ -25,6 +25,7 @@ from registry import (
     access,
     analysis,
     batches,
+    cohort_counts,
     cohort_export,
     corrections,
     definition_export,
@@ -53,6 +54,11 @@ from tests.release_checks import assert_no_small_count, assert_table_has_no_smal
 SMALL_SITE = TumorFilter(site_recodes=("43",), counties=("20001", "20003", "20005"), sexes=("2",))
 BREAST = TumorFilter(site_recodes=("39",), sexes=("1", "2"))
 Call = Callable[[Principal, Path], object]
+# A cohort of the sample registry with small cells by county (breast cancers of women in three counties).
+COHORT = CohortDefinition.from_json({"name": "matrix cohort", "groups": [
+    {"name": "Breast", "criteria": [{"kind": "site", "codes": ["C500-C509"]}]},
+    {"name": "Women", "criteria": [{"kind": "sex", "codes": ["2"]}]},
+    {"name": "Three counties", "criteria": [{"kind": "county", "codes": ["20001", "20003", "20005"]}]}]})
 
 # function name -> (call, count column of its aggregate result or None, the action of the access table it needs)
 MATRIX: dict[str, tuple[Call, str | None, str]] = {
@@ -109,6 +115,19 @@ MATRIX: dict[str, tuple[Call, str | None, str]] = {
     "edit_reports.edit_report": (lambda p, db: _csv(edit_reports.edit_report(p, db, _ops(db), batch_id=1)), None,
                                  "worklist"),
     "record_view.patient_record": (lambda p, db: _patient_record(p, db), None, access.RECORD_VIEW),
+    # ---- cohorts: counts released, definitions saved and shared ----
+    "cohort_counts.cohort_attrition": (lambda p, db: cohort_counts.cohort_attrition(p, db, COHORT), None,
+                                       access.COHORT_COUNT),
+    "cohort_counts.cohort_count": (lambda p, db: cohort_counts.cohort_count(p, db, COHORT), "tumors",
+                                   access.COHORT_COUNT),
+    "cohort_counts.cohort_counts_by": (lambda p, db: cohort_counts.cohort_counts_by(p, db, COHORT), "persons",
+                                       access.COHORT_COUNT),
+    "cohort_counts.save_cohort": (lambda p, db: pd.DataFrame([vars(cohort_counts.save_cohort(p, _ops(db), COHORT))]),
+                                  None, access.COHORT_COUNT),
+    "cohort_counts.cohort_definitions": (lambda p, db: pd.DataFrame(
+        [vars(d) for d in cohort_counts.cohort_definitions(p, _ops(db))]), None, access.COHORT_COUNT),
+    "cohort_counts.definition_by_id": (lambda p, db: pd.DataFrame(
+        [vars(cohort_counts.definition_by_id(p, _ops(db), _saved_cohort(db))[0])]), None, access.COHORT_COUNT),
     # ---- governed cohort export and its requests ----
     "cohort_export.export_cohort": (lambda p, db: _cohort_export(p, db), None, access.COHORT_EXPORT_DEIDENTIFIED),
     "export_requests.own_requests": (lambda p, db: _requests(export_requests.own_requests(p, _ops(db))), None,
@@ -183,6 +202,11 @@ def _pending_request(db: Path) -> int:
 
 def _requests(requests: list[export_requests.ExportRequest]) -> pd.DataFrame:
     return pd.DataFrame([vars(request) for request in requests])
+
+
+def _saved_cohort(db: Path) -> int:
+    """The id of the matrix cohort as a registrar saved it (for others to open by id)."""
+    return cohort_counts.save_cohort(ROLES["registrar"], _ops(db), COHORT).definition_id
 
 
 def _first_tumor(db: Path) -> int:
