@@ -32,6 +32,7 @@ from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry.privacy import RESTRICTED_ZIP3, classify
 from registry.store import read_connection
+from registry.xlsx_sheet import column_letters, workbook_bytes
 from tests.cohort_export_store import cohort_store, selection
 
 RESEARCHER = Principal("rex", "researcher")
@@ -300,3 +301,12 @@ def test_administrators_cannot_export_records(db: Path, tmp_path: Path) -> None:
     [refused] = events(ops, action="access-refused")
     assert refused.detail["action"] == "cohort-export-deidentified" and refused.detail["definition"] == DEFINITION
     assert not (tmp_path / "c.zip").exists() and events(ops, action="cohort-export") == []
+
+
+def test_the_workbook_writer_keeps_columns_in_place_past_z() -> None:
+    frame = pd.DataFrame({f"c{i}": pd.array([f"v{i}", None, "a&<b>\x07"], dtype="string") for i in range(30)})
+    frame.insert(0, "n", pd.array([1, 2, 3], dtype="int64"))
+    back = pd.read_excel(io.BytesIO(workbook_bytes(frame, sheet="cohort")), sheet_name="cohort", dtype=str)
+    assert list(back.columns) == list(frame.columns) and column_letters(28)[-2:] == ["AA", "AB"]
+    assert back["c29"].tolist()[0] == "v29" and pd.isna(back["c29"].tolist()[1]) and back["c0"][2] == "a&<b>"
+    assert back["n"].tolist() == ["1", "2", "3"]
