@@ -48,6 +48,7 @@ from registry.cohort import (
     data_vintage,
     reporting_site,
 )
+from registry.cohort_export import ExportResult, export_cohort
 from registry.correctable_items import correctable_items
 from registry.corrections import Correction, correct, corrections_of
 from registry.county_shapes import geojson_bounds, state_counties_geojson
@@ -64,6 +65,17 @@ from registry.errors import (
     SourceFileError,
     StoreError,
 )
+from registry.export_requests import (
+    ExportRequest,
+    ExportSettings,
+    approve_request,
+    export_settings,
+    list_requests,
+    own_requests,
+    refuse_request,
+    set_export_settings,
+)
+from registry.export_variables import ExportVariable, export_variables
 from registry.geography import FIPS_STATE, counties
 from registry.link_review import DECISION_WORDS, ReviewItem, decide, pending_counts, review_queue
 from registry.linkage.find import PatientCandidate, find_patient
@@ -134,4 +146,7 @@ __all__ = [
     "ConsolidatedValue", "PatientRecord", "ReceivedReport", "TumorRecord", "patient_record",
     # coding edits
     "EditDefinition", "EditRunSummary", "edit_definitions", "run_edits",
+    # governed cohort export and its requests
+    "ExportRequest", "ExportResult", "ExportSettings", "ExportVariable", "approve_request", "export_cohort",
+    "export_settings", "export_variables", "list_requests", "own_requests", "refuse_request", "set_export_settings",
 ]
