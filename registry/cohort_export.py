@@ -341,13 +341,19 @@ def _write_zip(principal: Principal, ops: OperationalStore, destination: Path, f
     """Write the ZIP owner-only beside `destination`, use the approved request, audit the export, then move
     the ZIP in place: no file is released unaudited, and an approval is used once."""
     destination = Path(destination)
+    if destination.is_dir():
+        raise InvalidRequest(f"{destination}: a folder; give the name of the ZIP file to write")
     partial = destination.with_name(f".{destination.name}.partial")
-    with owner_only_files():
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name, content in files.items():   # parquet and xlsx are compressed already
-                archive.writestr(name, content, compress_type=zipfile.ZIP_DEFLATED if name.endswith((".csv", ".json"))
-                                 else zipfile.ZIP_STORED)
+    try:
+        with owner_only_files():
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for name, content in files.items():   # parquet and xlsx are compressed already
+                    archive.writestr(name, content, compress_type=zipfile.ZIP_DEFLATED
+                                     if name.endswith((".csv", ".json")) else zipfile.ZIP_STORED)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise InvalidRequest(f"{destination}: cannot write the export: {exc.strerror or exc}") from exc
     try:
         if request is not None and not mark_exported(ops, request.id):
             raise InvalidRequest(f"export request {request.id} has been used already: request the export again")

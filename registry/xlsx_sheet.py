@@ -2,8 +2,9 @@
 and integers as numbers, written straight as SpreadsheetML.
 
 A cohort extract of 100,000 rows is some 1.8 million cells; a general workbook library spends tens of
-seconds on them, this writer a few. It writes only what a table needs (no styles, formulas or shared
-strings), which Excel, LibreOffice and openpyxl read. Characters XML 1.0 cannot carry are dropped.
+seconds on them, this writer a few. It writes only the parts ECMA-376 requires of a workbook (content types,
+relationships, the workbook and its sheet; no styles, formulas or shared strings), with explicit cell
+references; text is never a formula. Characters XML 1.0 cannot carry are dropped.
 """
 
 from __future__ import annotations

@@ -185,6 +185,15 @@ def test_the_manifest_hashes_the_files_and_the_dictionary_covers_every_column(db
     assert audited.detail["files"]["c.zip"] == hashlib.sha256((tmp_path / "c.zip").read_bytes()).hexdigest()
 
 
+@pytest.mark.parametrize("file_format", ["csv", "parquet", "xlsx"])
+def test_an_empty_cohort_exports_its_header_and_dictionary(db: Path, tmp_path: Path, file_format: str) -> None:
+    result = run(RESEARCHER, db, tmp_path / "c.zip", where="false", file_format=file_format)
+    assert result.status == "exported" and result.rows == 0 and result.manifest is not None
+    files = unzip(tmp_path / "c.zip")
+    assert list(read_back(files, file_format).columns) == [ROW, PERSON, *ALL]
+    assert result.manifest["persons"] == 0 and result.manifest["k_anonymity"]["rows_withheld"] == 0
+
+
 def test_registrars_receive_the_released_view(db: Path, tmp_path: Path) -> None:
     result = run(REGISTRAR, db, tmp_path / "c.zip")
     assert result.data is not None
@@ -202,6 +211,15 @@ def test_bad_requests_are_explained(db: Path, tmp_path: Path) -> None:
         run(RESEARCHER, db, tmp_path / "c.zip", k=5)
     with pytest.raises(InvalidRequest, match="format 'json'"):
         run(RESEARCHER, db, tmp_path / "c.zip", file_format="json")
+    with pytest.raises(InvalidRequest, match="a folder; give the name of the ZIP file"):
+        run(RESEARCHER, db, tmp_path)
+    with pytest.raises(InvalidRequest, match="2 tumor ids are not registry tumors"):
+        export_cohort(RESEARCHER, db, open_operational_store(db), definition=DEFINITION, variables=["sex"],
+                      selection=pd.DataFrame({"tumor_id": [10**15, 10**15 + 1]}), file_format="csv",
+                      destination=tmp_path / "c.zip")
+    with pytest.raises(InvalidRequest, match="a tumor_id column"):
+        export_cohort(RESEARCHER, db, open_operational_store(db), definition=DEFINITION, variables=["sex"],
+                      selection=pd.DataFrame({"id": [1]}), file_format="csv", destination=tmp_path / "c.zip")
     assert not (tmp_path / "c.zip").exists()
 
 
