@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/edits_bench.py --tumors 1000000
 	$(BIN)/python bench/cohort_bench.py --tumors 1000000
 	$(BIN)/python bench/linkage_bench.py --tumors 150000 1000000
+	$(BIN)/python bench/cohort_export_bench.py --tumors 100000
 
 lint: $(STAMP)
 	$(BIN)/ruff check registry pipelines dashboard sample_data registry_cli tests bench scripts

@@ -59,12 +59,13 @@ from registry.operational import OperationalStore, timestamp
 from registry.principal import Principal
 from registry.privacy import apply_policy, as_limited_data_set, as_released, classify, columns_allowed
 from registry.store import owner_only_files, read_connection
+from registry.xlsx_sheet import MAX_ROWS as XLSX_MAX_ROWS
+from registry.xlsx_sheet import workbook_bytes
 
 ROW, PERSON = "exportRow", "exportPerson"
 DATA_FILES = {"csv": "cohort.csv", "parquet": "cohort.parquet", "xlsx": "cohort.xlsx"}
 DICTIONARY_FILE, MANIFEST_FILE = "data_dictionary.csv", "manifest.json"
 EXPORT_ACTION = "cohort-export"
-XLSX_MAX_ROWS = 1_048_575          # an Excel sheet's rows, less the header
 POLICY_NAMES = {SAFE_HARBOR: "HIPAA Safe Harbor, 45 CFR 164.514(b)(2)",
                 LIMITED_DATA_SET: "limited data set, 45 CFR 164.514(e)"}
 # The exported item that carries each quasi-identifier of k-anonymity.
@@ -243,7 +244,7 @@ def _release(released_as: Principal, raw: pd.DataFrame, precision: pd.DataFrame,
         if cls == "date":
             done[name] = "year only (Safe Harbor)"
         elif cls == "age":
-            policy[name] = policy[name].map(age_group)
+            policy[name] = _mapped(policy[name], age_group)
             done[name] = "5-year age group, 90 and over as 90+ (Safe Harbor)"
         elif cls == "zip":
             done[name] = "first 3 digits, 000 for the restricted ZIP3s HHS lists (Safe Harbor)"
@@ -263,6 +264,11 @@ def _release(released_as: Principal, raw: pd.DataFrame, precision: pd.DataFrame,
         for item in quasi.values():
             done[item] += f"; quasi-identifier of k-anonymity (k = {k})"
     return _pseudonymised(out, names), done, anonymity
+
+
+def _mapped(values: pd.Series, function: Any) -> pd.Series:
+    """`function` of every value, computed once per distinct value."""
+    return values.map({value: function(value) for value in values.dropna().unique()})
 
 
 def _dated(values: pd.Series, precision: pd.Series) -> pd.Series:
@@ -298,7 +304,7 @@ def data_dictionary(data: pd.DataFrame, chosen: list[ExportVariable], done: Mapp
          "data_type": "number", "deidentification": "pseudonym", "code_labels": ""}]
     for v in chosen:
         codes = labels.get(v.naaccr_id, {})
-        present = sorted(set(data[v.naaccr_id].dropna()))
+        present = sorted(str(value) for value in data[v.naaccr_id].dropna().unique())
         if v.naaccr_id == "primarySite":
             shown = {code: groups.get(code) or codes.get(code) or codes.get(f"{code}9") or
                      next((label for c, label in codes.items() if c.startswith(code)), "") for code in present}
@@ -325,17 +331,9 @@ def _data_bytes(data: pd.DataFrame, file_format: str) -> bytes:
     if file_format == "parquet":
         data.to_parquet(buffer, index=False, engine="pyarrow")
         return buffer.getvalue()
-    if len(data) > XLSX_MAX_ROWS:
+    if len(data) + 1 > XLSX_MAX_ROWS:
         raise InvalidRequest(f"format xlsx: {len(data):,} rows do not fit an Excel sheet; choose csv or parquet")
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("cohort")
-    sheet.append(list(data.columns))
-    for row in data.astype(object).where(data.notna(), None).itertuples(index=False):
-        sheet.append(list(row))
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(data, sheet="cohort")
 
 
 def _write_zip(principal: Principal, ops: OperationalStore, destination: Path, files: dict[str, bytes],
@@ -343,12 +341,19 @@ def _write_zip(principal: Principal, ops: OperationalStore, destination: Path, f
     """Write the ZIP owner-only beside `destination`, use the approved request, audit the export, then move
     the ZIP in place: no file is released unaudited, and an approval is used once."""
     destination = Path(destination)
+    if destination.is_dir():
+        raise InvalidRequest(f"{destination}: a folder; give the name of the ZIP file to write")
     partial = destination.with_name(f".{destination.name}.partial")
-    with owner_only_files():
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name, content in files.items():
-                archive.writestr(name, content)
+    try:
+        with owner_only_files():
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for name, content in files.items():   # parquet and xlsx are compressed already
+                    archive.writestr(name, content, compress_type=zipfile.ZIP_DEFLATED
+                                     if name.endswith((".csv", ".json")) else zipfile.ZIP_STORED)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise InvalidRequest(f"{destination}: cannot write the export: {exc.strerror or exc}") from exc
     try:
         if request is not None and not mark_exported(ops, request.id):
             raise InvalidRequest(f"export request {request.id} has been used already: request the export again")

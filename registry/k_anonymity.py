@@ -120,7 +120,8 @@ def k_anonymise(frame: pd.DataFrame, quasi_identifiers: Mapping[str, str], *, pe
         rows = small & out[column].notna()
         if rows.any():
             out[column] = out[column].astype(object)
-            out.loc[rows, column] = out.loc[rows, column].map(generalise)
+            values = out.loc[rows, column]
+            out.loc[rows, column] = values.map({value: generalise(value) for value in values.unique()})
             touched |= rows
             steps.append({"step": what, "column": column, "rows": int(rows.sum())})
             small = class_sizes(out, columns, person) < k

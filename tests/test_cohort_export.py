@@ -32,6 +32,7 @@ from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry.privacy import RESTRICTED_ZIP3, classify
 from registry.store import read_connection
+from registry.xlsx_sheet import column_letters, workbook_bytes
 from tests.cohort_export_store import cohort_store, selection
 
 RESEARCHER = Principal("rex", "researcher")
@@ -184,6 +185,15 @@ def test_the_manifest_hashes_the_files_and_the_dictionary_covers_every_column(db
     assert audited.detail["files"]["c.zip"] == hashlib.sha256((tmp_path / "c.zip").read_bytes()).hexdigest()
 
 
+@pytest.mark.parametrize("file_format", ["csv", "parquet", "xlsx"])
+def test_an_empty_cohort_exports_its_header_and_dictionary(db: Path, tmp_path: Path, file_format: str) -> None:
+    result = run(RESEARCHER, db, tmp_path / "c.zip", where="false", file_format=file_format)
+    assert result.status == "exported" and result.rows == 0 and result.manifest is not None
+    files = unzip(tmp_path / "c.zip")
+    assert list(read_back(files, file_format).columns) == [ROW, PERSON, *ALL]
+    assert result.manifest["persons"] == 0 and result.manifest["k_anonymity"]["rows_withheld"] == 0
+
+
 def test_registrars_receive_the_released_view(db: Path, tmp_path: Path) -> None:
     result = run(REGISTRAR, db, tmp_path / "c.zip")
     assert result.data is not None
@@ -201,6 +211,15 @@ def test_bad_requests_are_explained(db: Path, tmp_path: Path) -> None:
         run(RESEARCHER, db, tmp_path / "c.zip", k=5)
     with pytest.raises(InvalidRequest, match="format 'json'"):
         run(RESEARCHER, db, tmp_path / "c.zip", file_format="json")
+    with pytest.raises(InvalidRequest, match="a folder; give the name of the ZIP file"):
+        run(RESEARCHER, db, tmp_path)
+    with pytest.raises(InvalidRequest, match="2 tumor ids are not registry tumors"):
+        export_cohort(RESEARCHER, db, open_operational_store(db), definition=DEFINITION, variables=["sex"],
+                      selection=pd.DataFrame({"tumor_id": [10**15, 10**15 + 1]}), file_format="csv",
+                      destination=tmp_path / "c.zip")
+    with pytest.raises(InvalidRequest, match="a tumor_id column"):
+        export_cohort(RESEARCHER, db, open_operational_store(db), definition=DEFINITION, variables=["sex"],
+                      selection=pd.DataFrame({"id": [1]}), file_format="csv", destination=tmp_path / "c.zip")
     assert not (tmp_path / "c.zip").exists()
 
 
@@ -300,3 +319,12 @@ def test_administrators_cannot_export_records(db: Path, tmp_path: Path) -> None:
     [refused] = events(ops, action="access-refused")
     assert refused.detail["action"] == "cohort-export-deidentified" and refused.detail["definition"] == DEFINITION
     assert not (tmp_path / "c.zip").exists() and events(ops, action="cohort-export") == []
+
+
+def test_the_workbook_writer_keeps_columns_in_place_past_z() -> None:
+    frame = pd.DataFrame({f"c{i}": pd.array([f"v{i}", None, "a&<b>\x07"], dtype="string") for i in range(30)})
+    frame.insert(0, "n", pd.array([1, 2, 3], dtype="int64"))
+    back = pd.read_excel(io.BytesIO(workbook_bytes(frame, sheet="cohort")), sheet_name="cohort", dtype=str)
+    assert list(back.columns) == list(frame.columns) and column_letters(28)[-2:] == ["AA", "AB"]
+    assert back["c29"].tolist()[0] == "v29" and pd.isna(back["c29"].tolist()[1]) and back["c0"][2] == "a&<b>"
+    assert back["n"].tolist() == ["1", "2", "3"]
