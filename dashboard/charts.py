@@ -450,14 +450,19 @@ def _mark_above_one(fig: go.Figure, groups: Sequence[tuple[str, pd.DataFrame]], 
 
 
 def attrition_funnel(steps: pd.DataFrame) -> go.Figure:
-    """The attrition as a funnel: one bar per step (`label`) for persons and for tumors, each step's count as
-    released (`persons`, `tumors`); a withheld step (empty count) is drawn with no bar and reads "withheld"."""
+    """The attrition as a funnel: one bar per step (`step`. `label`) for persons and for tumors, each step's count
+    as released (`persons`, `tumors`); a withheld step (empty count) has no bar and reads "withheld"."""
     figure = go.Figure()
+    names = [f"{int(step)}. {label}" for step, label in zip(steps["step"], steps["label"], strict=True)]
     for column, name in (("persons", "Persons (registry patients)"), ("tumors", "Tumors (registry tumors)")):
         values = [_count(v) for v in steps[column]]
         figure.add_trace(go.Funnel(
-            name=name, y=[str(label) for label in steps["label"]], x=values, textinfo="text",
-            text=["withheld" if v is None else f"{v:,}" for v in values], hoverinfo="name+y+text"))
+            name=name, y=names, x=values, textinfo="text", hoverinfo="name+y+text",
+            text=["withheld" if v is None else f"{v:,}" for v in values]))
+    for name, persons, tumors in zip(names, steps["persons"], steps["tumors"], strict=True):
+        if _count(persons) is None or _count(tumors) is None:
+            figure.add_annotation(x=0.5, xref="paper", y=name, yref="y", showarrow=False,
+                                  text=f"withheld (fewer than {DEFAULT_THRESHOLD}, or would give a small count away)")
     figure.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"},
                          funnelmode="group", height=max(260, 70 * len(steps)))
     return figure

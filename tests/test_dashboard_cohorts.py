@@ -147,6 +147,11 @@ def test_a_researcher_never_sees_a_small_count_in_table_or_funnel(db: Path, gran
         for value, text in zip(trace["x"], trace["text"], strict=True):
             assert (value is None and text == "withheld") or (value >= 16 or value == 0)
     assert [t == "withheld" for t in persons["text"]] == list(withheld)
+    layout = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+    notes = layout.get("annotations", [])
+    assert len(notes) == int(withheld.sum()) and all(n["text"].startswith("withheld") for n in notes)
+    assert [n["y"] for n in notes] == [f"{s}. {label}" for s, label in zip(table["step"], table["label"], strict=True)
+                                       if str(table.set_index("step").loc[s, "persons"]) == "suppressed"]
 
 
 def test_a_template_is_loaded_narrowed_and_a_group_excluded(db: Path) -> None:

@@ -95,7 +95,8 @@ def start_from(principal: Principal, ops: OperationalStore) -> None:
                                 format_func=lambda c: choices[c][0])
         if right.button("Load", key="builder_load"):
             load_definition(EDITOR, choices[chosen][1])
-            done(f"Loaded {choices[chosen][0].lower()}.")
+            label = choices[chosen][0]
+            done(f"Loaded {label[0].lower()}{label[1:]}.")
         left, right = st.columns([4, 1])
         shared = left.number_input("Definition shared by id", min_value=1, step=1, value=None, key="builder_shared")
         if right.button("Open", key="builder_open") and shared:
