@@ -16,6 +16,7 @@ from dashboard.session import operational_store
 from dashboard.tables import show_table
 from registry.api import (
     COHORT_COUNT,
+    DEFAULT_THRESHOLD,
     SUPPRESSED,
     TRIAL_CANDIDATE_IDENTITIES,
     CohortDefinition,
@@ -94,7 +95,7 @@ def show_counts(principal: Principal, db: Path, definition: CohortDefinition) ->
         st.caption("By reporting facility")
         show_table(facility.table, columns=["reporting_facility", "persons", "tumors"], labels=BY_LABELS)
     if any(SUPPRESSED in r.table.columns and r.table[SUPPRESSED].astype(bool).any() for r in (overall, county, facility)):
-        st.caption("Counts of 1-15, and counts that would give one away, are withheld.")
+        st.caption(f"Counts of 1-{DEFAULT_THRESHOLD - 1}, and counts that would give one away, are withheld.")
 
 
 def identified(principal: Principal, db: Path, ops: OperationalStore, definition: CohortDefinition) -> None:
