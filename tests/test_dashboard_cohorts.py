@@ -365,3 +365,18 @@ def test_narrowing_the_template_changes_the_counts(db: Path) -> None:
     narrowed = shown_definition(at, "trial")
     expected = cohort_count(Principal("registrar1", "registrar"), db, narrowed).counts
     assert at.metric[1].value == f"{expected['tumors']:,}" and int(before.replace(",", "")) <= expected["tumors"]
+
+
+@pytest.mark.parametrize("role", ["registrar", "researcher"])
+def test_the_cohort_pages_work_on_a_new_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, role: str) -> None:
+    from registry.store_writes import ensure_store
+
+    db = tmp_path / "new.duckdb"
+    ensure_store(db)
+    monkeypatch.setenv("REGISTRY_DB", str(db))
+    builder = page("cohort_builder", role, user=f"new-{role}")
+    assert not builder.exception and not builder.error
+    assert set(numbers(builder.dataframe[0].value["tumors"]).fillna(0)) == {0}
+    trial = page("trial_candidates", role, user=f"new-{role}")
+    assert not trial.exception and not trial.error
+    assert [m.value for m in trial.metric] == ["0", "0"]
