@@ -2,10 +2,12 @@
 
 Every group becomes one boolean column of a per-tumor scan of `registry_tumor t JOIN registry_patient p`:
 its criteria OR-ed (a criterion on an unknown value is false), negated when the group excludes (so a tumor
-whose value is unknown is not excluded). Treatment flags per modality (`registry_treatment`: given by any
-report) and the cohort items the definition names (`registry_tumor_item`, pivoted to one column each) are
-joined only when the definition uses them. Column names come from this module's constants and
-`registry.cohort`; every value of the definition travels as a query parameter.
+whose value is unknown is not excluded). A treatment criterion is a semi-join on the given rows of its
+modalities in `registry_treatment` (given by any report), an item criterion one on the rows of its item in
+`registry_tumor_item`, so only what the definition names is read. Attrition counts every step in the same
+scan: each tumor's depth (how many leading groups it passes) is aggregated by tumor and by person. Column
+names come from this module's constants and `registry.cohort`; every value of the definition travels as a
+query parameter.
 
 Access: nothing here is released to a caller; `registry.cohort_counts` releases counts through
 `registry.release`, and the cohort export and the trial-candidate list take `select_tumors` (inside
@@ -22,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from registry.cohort import FIRST_PRIMARY_SQL, FROM_TUMORS, STAGE_GROUP_SQL, data_vintage
-from registry.cohort_definition import ANY, GRADE_ITEMS, MODALITIES, SYSTEMIC, CohortDefinition, Criterion
+from registry.cohort_definition import ANY, GRADE_ITEMS, SYSTEMIC, CohortDefinition, Criterion
 from registry.errors import InvalidRequest
 from registry.store import read_connection
 
@@ -46,8 +48,6 @@ class _Compiled:
     """The pieces of the per-tumor scan: group flag expressions with their parameters, and what to join."""
 
     groups: list[tuple[str, list[object]]] = field(default_factory=list)
-    items: list[str] = field(default_factory=list)          # NAACCR ids pivoted from registry_tumor_item
-    treatment: bool = False
     first_diagnosis: bool = False
 
 
@@ -88,10 +88,11 @@ def _criterion_sql(c: Criterion, as_of: date, compiled: _Compiled) -> tuple[str,
                 parts.append(f"{months} {operator} ?")
                 params += [as_of.isoformat(), value]
         return " AND ".join(parts), params
-    if kind == "treatment":
-        compiled.treatment = True
-        received = f"rx_{c.modality}"
-        return (received if c.received else f"NOT {received}"), []
+    if kind == "treatment":   # a semi-join on the given rows of the modality (or of any systemic one)
+        modalities = SYSTEMIC if c.modality == "systemic" else (str(c.modality),)
+        given = (f"t.tumor_id IN (SELECT x.tumor_id FROM registry_treatment x "
+                 f"WHERE x.given AND x.modality IN ({_placeholders(modalities)}))")
+        return (given if c.received else f"NOT {given}"), list(modalities)
     if kind == "recurrence":
         if c.types:
             sql, params = f"t.recurrence_type_1st IN ({_placeholders(c.types)})", list(c.types)
@@ -106,18 +107,17 @@ def _criterion_sql(c: Criterion, as_of: date, compiled: _Compiled) -> tuple[str,
     if kind == "no_prior_cancer":
         compiled.first_diagnosis = True
         return "t.date_of_diagnosis = first_diagnosis", []
-    if kind == "item":
-        if c.item not in compiled.items:
-            compiled.items.append(str(c.item))
-        column = f"item_{compiled.items.index(str(c.item))}"
+    if kind == "item":   # a semi-join on the item's rows holding one of the codes or a number in range
+        params.append(c.item)
         if c.codes:
-            parts.append(f"{column} IN ({_placeholders(c.codes)})")
+            parts.append(f"i.value IN ({_placeholders(c.codes)})")
             params += list(c.codes)
         if c.min is not None or c.max is not None:
-            sql, bounds = _between(f"try_cast({column} AS DOUBLE)", c.min, c.max)
+            sql, bounds = _between("try_cast(i.value AS DOUBLE)", c.min, c.max)
             parts.append(f"({sql})")
             params += bounds
-        return " OR ".join(parts), params
+        return (f"t.tumor_id IN (SELECT i.tumor_id FROM registry_tumor_item i WHERE i.naaccr_id = ? "
+                f"AND ({' OR '.join(parts)}))"), params
     raise InvalidRequest(f"criterion kind {kind!r} cannot be compiled")
 
 
@@ -153,25 +153,9 @@ def _scan(definition: CohortDefinition, as_of: date, columns: tuple[str, ...] = 
     for number, (flag, values) in enumerate(compiled.groups, start=1):
         selects.append(f"{flag} AS g{number}")
         params += values
-    joins, join_params = [], []
-    if compiled.treatment:
-        flags = [f"bool_or(x.modality = '{m}' AND x.given) AS rx_{m}" for m in MODALITIES if m != "systemic"]
-        systemic = ", ".join(f"'{m}'" for m in SYSTEMIC)
-        flags.append(f"bool_or(x.modality IN ({systemic}) AND x.given) AS rx_systemic")
-        joins.append(f"LEFT JOIN (SELECT x.tumor_id, {', '.join(flags)} FROM registry_treatment x "
-                     "GROUP BY x.tumor_id) rx ON rx.tumor_id = t.tumor_id")
-    if compiled.items:
-        pivots = ", ".join(f"max(i.value) FILTER (WHERE i.naaccr_id = ?) AS item_{k}" for k in range(len(compiled.items)))
-        joins.append(f"LEFT JOIN (SELECT i.tumor_id, {pivots} FROM registry_tumor_item i "
-                     f"WHERE i.naaccr_id IN ({_placeholders(tuple(compiled.items))}) GROUP BY i.tumor_id) it "
-                     "ON it.tumor_id = t.tumor_id")
-        join_params += [*compiled.items, *compiled.items]
-    if compiled.first_diagnosis:
-        joins.append("LEFT JOIN (SELECT patient_id, min(date_of_diagnosis) AS first_diagnosis FROM registry_tumor "
-                     "GROUP BY patient_id) fd ON fd.patient_id = t.patient_id")
-    sql = f"SELECT {', '.join(selects)} {FROM_TUMORS} {' '.join(joins)}"
-    # Placeholders of the joins come after those of the select list in the text.
-    return sql, params + join_params
+    first = ("LEFT JOIN (SELECT patient_id, min(date_of_diagnosis) AS first_diagnosis FROM registry_tumor "
+             "GROUP BY patient_id) fd ON fd.patient_id = t.patient_id") if compiled.first_diagnosis else ""
+    return f"SELECT {', '.join(selects)} {FROM_TUMORS} {first}", params
 
 
 def as_of_date(db_path: Path, definition: CohortDefinition) -> date:
@@ -201,16 +185,23 @@ def attrition(db_path: Path, definition: CohortDefinition) -> pd.DataFrame:
     `label`, `tumors`, `persons` (distinct registry patients)."""
     groups = definition.groups
     scan, params = _scan(definition, as_of_date(db_path, definition))
-    counts = []
-    for step in range(len(groups) + 1):
-        where = _all_groups(step)
-        counts += [f"count(*) FILTER (WHERE {where})", f"count(DISTINCT patient_id) FILTER (WHERE {where})"]
+    # A tumor's depth is the number of leading groups it passes (the steps are nested): step k holds the tumors
+    # of depth >= k, and the persons whose deepest tumor reaches k. The scan is materialized once.
+    depth = ("CASE " + " ".join(f"WHEN NOT g{k} THEN {k - 1}" for k in range(1, len(groups) + 1))
+             + f" ELSE {len(groups)} END") if groups else "0"
+    sql = f"""WITH scanned AS MATERIALIZED (SELECT patient_id, {depth} AS depth FROM ({scan}))
+              SELECT 'tumors', depth, count(*) FROM scanned GROUP BY depth
+              UNION ALL
+              SELECT 'persons', deepest, count(*) FROM (SELECT max(depth) AS deepest FROM scanned GROUP BY patient_id)
+              GROUP BY deepest"""
     with read_connection(db_path) as con:
-        row = con.execute(f"SELECT {', '.join(counts)} FROM ({scan})", params).fetchall()[0]
+        found = con.execute(sql, params).fetchall()
+    at_depth = {(unit, int(d)): int(n) for unit, d, n in found}
+    steps = range(len(groups) + 1)
     labels = [ALL_TUMORS, *(step_label(g.name, g.exclude, k) for k, g in enumerate(groups, start=1))]
-    return pd.DataFrame({"step": range(len(groups) + 1), "label": labels,
-                         "tumors": [int(row[2 * k]) for k in range(len(groups) + 1)],
-                         "persons": [int(row[2 * k + 1]) for k in range(len(groups) + 1)]})
+    return pd.DataFrame({"step": list(steps), "label": labels,
+                         **{unit: [sum(at_depth.get((unit, d), 0) for d in range(k, len(groups) + 1)) for k in steps]
+                            for unit in ("tumors", "persons")}})
 
 
 def step_label(name: str, exclude: bool, number: int) -> str:
