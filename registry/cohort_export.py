@@ -124,8 +124,8 @@ def export_cohort(principal: Principal, db_path: Path, ops: OperationalStore, *,
         if request.status != "approved":
             return ExportResult("pending", request)
     raw, precision = _read(db_path, tumors, chosen)
-    data, treatments, anonymity = _release(released_as, raw, precision, chosen, kind, k)
-    dictionary = data_dictionary(data, chosen, treatments)
+    data, applied, anonymity = _release(released_as, raw, precision, chosen, kind, k)
+    dictionary = data_dictionary(data, chosen, applied)
     files = {DATA_FILES[file_format]: _data_bytes(data, file_format), DICTIONARY_FILE: _csv_bytes(dictionary)}
     manifest = {
         "created_at": timestamp(ops.now()), "exported_by": principal.user, "definition": dict(definition),
