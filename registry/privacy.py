@@ -87,7 +87,7 @@ LIMITED_DATA_SET_COLUMNS: frozenset[str] = (DATE_COLUMNS | AGE_COLUMNS | DATE_DE
                                             | SUBSTATE_COLUMNS)
 
 _DIRECT_PATTERN = re.compile(r"^name_|social_security|(^|_)ssn($|_)|medical_record|accession_number|telephone|"
-                             r"(^|_)phone|e_?mail|no_street|street|supplementl|beneficiary|(^|_)(patient|tumor)_id")
+                             r"(^|_)phone|e_?mail|no_street|street|supplementl|beneficiary|(^|_)(patient|tumor)_id|physician")
 _DATE_PATTERN = re.compile(r"(^|_)date($|_|\d)")   # recurrenceDate1st -> recurrence_date1st
 _DATE_EXEMPT = re.compile(r"_(precision|flag)$")
 _ZIP_PATTERN = re.compile(r"postal_code|(^|_)zip")

@@ -150,7 +150,8 @@ def draw_markers(c: CodingContext) -> None:
     msi_tested = u[10] < np.array([0.0, 0.6, 0.7, 0.65, 0.3])[stage] + 0.15 * late
     right = np.isin(c.topo_i, [180, 182, 183, 184])
     msi_high = u[11] < np.array([0.0, 0.18, 0.14, 0.04, 0.1])[stage] * np.where(right, 1.6, 0.6)
-    msi = np.where(msi_tested, np.where(msi_high, "1", "0"), "9")
+    # NAACCR item 3890: 0 stable (MSS), 1 MSI-low, 2 MSI-high / mismatch-repair deficient, 9 not documented.
+    msi = np.where(msi_tested, np.where(msi_high, "2", "0"), "9")
     cea_tested = u[12] < np.array([0.0, 0.55, 0.7, 0.75, 0.4])[stage]
     cea = np.where(cea_tested, np.where(u[13] < np.array([0.0, 0.2, 0.35, 0.75, 0.4])[stage], "1", "0"), "9")
     c.kras, c.msi, c.cea = (np.where(colon, value, "") for value in (kras, msi, cea))

@@ -116,6 +116,8 @@ def report_items(rows: pd.DataFrame, facility_persons: pd.DataFrame, identity: p
         "reportingFacility": facility_ids[rows["facility_index"].to_numpy()],
         "medicalRecordNumber": np.where(rows["facility_index"] < 0, "",
                                         people.medical_record_number(rows["facility_index"].to_numpy(), serial)),
+        "npiPhysicianManaging": people.managing_physician_npi(rows["facility_index"].to_numpy(),
+                                                              rows["tumor_index"].to_numpy()),
         "dateOfDiagnosis": _dates(t["diagnosis_date"]),
         "ageAtDiagnosis": t["age"].map("{:03d}".format).to_numpy(),
         "addrAtDxNoStreet": p["addrAtDxNoStreet"].to_numpy(), "addrAtDxCity": p["addrAtDxCity"].to_numpy(),

@@ -535,3 +535,37 @@ def alternate_surname(last: np.ndarray, birth_surname: np.ndarray,
         result[i] = new
         changed[i] = True
     return result, changed
+
+
+# Managing physicians per facility: a facility's oncologists, numbered 0..PHYSICIANS_PER_FACILITY-1.
+PHYSICIANS_PER_FACILITY = 12
+
+
+def _npi_check_digit(base: str) -> str:
+    """The NPI check digit of a 9-digit base: Luhn over the base prefixed by 80840 (CMS NPI standard, 45 CFR 162.406)."""
+    total = 0
+    for position, char in enumerate(reversed("80840" + base)):
+        digit = int(char)
+        if position % 2 == 0:   # doubled: every second digit from the right, starting next to the check digit
+            digit *= 2
+            digit -= 9 if digit > 9 else 0
+        total += digit
+    return str((10 - total % 10) % 10)
+
+
+def managing_physician_npi(facility_index: np.ndarray, tumor_index: np.ndarray) -> np.ndarray:
+    """The 10-digit NPI of the physician managing a tumor at a facility ('' for the death-certificate source).
+
+    A tumor keeps one physician at a facility; which one is fixed by the indexes (no random draw, so adding
+    the item leaves every other value of the sample unchanged).
+    """
+    facility = np.asarray(facility_index, dtype=np.int64)
+    tumor = np.asarray(tumor_index, dtype=np.int64)
+    physician = (tumor * 7919 + facility * 104729) % PHYSICIANS_PER_FACILITY
+    pairs, inverse = np.unique(np.where(facility < 0, -1, facility * PHYSICIANS_PER_FACILITY + physician),
+                               return_inverse=True)
+    numbers = []
+    for pair in pairs.tolist():
+        base = f"1{pair // PHYSICIANS_PER_FACILITY % 10000:04d}{pair % PHYSICIANS_PER_FACILITY:04d}"
+        numbers.append("" if pair < 0 else base + _npi_check_digit(base))
+    return np.asarray(numbers, dtype=object)[inverse.reshape(facility.shape)]

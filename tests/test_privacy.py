@@ -63,6 +63,9 @@ def test_every_identifier_is_classified():
                    "registry_id", "addr_at_dx_state", "time_days"]:
         assert classify(column) is None, column
     assert LIMITED_DATA_SET_COLUMNS <= IDENTIFIER_COLUMNS
+    for column in ["npiPhysicianManaging", "physicianManaging", "npi_physician_follow_up", "physician3"]:
+        assert classify(column) == "direct", column
+    assert classify("npiReportingFacility") is None and classify("reportingFacility") is None
 
 
 def test_researcher_never_gets_an_identifier():

@@ -249,9 +249,9 @@ def test_prostate_items(both: pd.DataFrame) -> None:
 
 def test_other_site_specific_items(both: pd.DataFrame) -> None:
     colorectal = both[(both["site_key"] == "colon_rectum") & (both["behaviorCodeIcdO3"] == "3") & (both["year"] >= 2018)]
-    assert colorectal["kras"].isin(["0", "1", "9"]).all() and colorectal["microsatelliteInstability"].isin(["0", "1", "9"]).all()
+    assert colorectal["kras"].isin(["0", "1", "9"]).all() and colorectal["microsatelliteInstability"].isin(["0", "2", "9"]).all()
     tested = colorectal["microsatelliteInstability"] != "9"
-    assert 0.03 <= (colorectal.loc[tested, "microsatelliteInstability"] == "1").mean() <= 0.25
+    assert 0.03 <= (colorectal.loc[tested, "microsatelliteInstability"] == "2").mean() <= 0.25
     lung = both[(both["site_key"] == "lung_bronchus") & (both["behaviorCodeIcdO3"] == "3") & (both["year"] >= 2021)]
     assert lung["egfrMutationalAnalysis"].isin(["0", "1", "9"]).all()
     for item, site in (("kras", "colon_rectum"), ("egfrMutationalAnalysis", "lung_bronchus"),

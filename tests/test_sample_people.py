@@ -237,3 +237,25 @@ def test_alternate_surname() -> None:
         assert new[4] == "B" * 25                     # hyphenated would exceed 40 characters
         seen.add(new[0])
     assert seen == {"BROWN", "BROWN-SMITH", "SMITH-BROWN"}
+
+
+def _luhn_valid(npi: str) -> bool:
+    """An NPI is valid when the Luhn sum of 80840 followed by its 10 digits is a multiple of 10."""
+    total = 0
+    for position, char in enumerate(reversed("80840" + npi)):
+        digit = int(char) * (2 if position % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
+
+
+def test_managing_physician_npis_are_valid_and_stable() -> None:
+    facility = np.array([0, 0, 3, 3, 17, -1])
+    tumor = np.array([5, 5, 5, 6, 123456, 5])
+    npis = people.managing_physician_npi(facility, tumor)
+    assert npis[-1] == ""
+    assert all(len(n) == 10 and n.isdigit() and _luhn_valid(n) for n in npis[:-1])
+    assert npis[0] == npis[1]                      # one physician per tumor at a facility
+    assert npis[2][1:5] == "0003" and npis[4][1:5] == "0017"
+    panel = set(people.managing_physician_npi(np.zeros(500, dtype=int), np.arange(500)))
+    assert len(panel) == people.PHYSICIANS_PER_FACILITY
+    assert _luhn_valid("1234567893") and not _luhn_valid("1234567890")   # the CMS example NPI
