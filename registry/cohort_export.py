@@ -112,8 +112,9 @@ def export_cohort(principal: Principal, db_path: Path, ops: OperationalStore, *,
         k = settings.k if k is None else k
         if k < settings.k:
             raise InvalidRequest(f"k = {k}: the registry's k-anonymity is at least {settings.k}")
-    else:
-        k = None
+    elif k is not None:
+        raise InvalidRequest(f"k = {k}: k-anonymity applies to Safe Harbor exports; a limited data set is released "
+                             "under its data use agreement")
     tumors = _selected_tumors(selection)
     vintage = data_vintage(db_path)
     request = None

@@ -209,6 +209,8 @@ def test_bad_requests_are_explained(db: Path, tmp_path: Path) -> None:
         run(RESEARCHER, db, tmp_path / "c.zip", variables=["dateOfBirth"])
     with pytest.raises(InvalidRequest, match="k = 5: the registry's k-anonymity is at least 11"):
         run(RESEARCHER, db, tmp_path / "c.zip", k=5)
+    with pytest.raises(InvalidRequest, match="k = 20: k-anonymity applies to Safe Harbor exports"):
+        run(REGISTRAR, db, tmp_path / "c.zip", k=20, kind="limited_data_set")
     with pytest.raises(InvalidRequest, match="format 'json'"):
         run(RESEARCHER, db, tmp_path / "c.zip", file_format="json")
     with pytest.raises(InvalidRequest, match="a folder; give the name of the ZIP file"):
