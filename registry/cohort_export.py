@@ -112,8 +112,9 @@ def export_cohort(principal: Principal, db_path: Path, ops: OperationalStore, *,
         k = settings.k if k is None else k
         if k < settings.k:
             raise InvalidRequest(f"k = {k}: the registry's k-anonymity is at least {settings.k}")
-    else:
-        k = None
+    elif k is not None:
+        raise InvalidRequest(f"k = {k}: k-anonymity applies to Safe Harbor exports; a limited data set is released "
+                             "under its data use agreement")
     tumors = _selected_tumors(selection)
     vintage = data_vintage(db_path)
     request = None
@@ -124,8 +125,8 @@ def export_cohort(principal: Principal, db_path: Path, ops: OperationalStore, *,
         if request.status != "approved":
             return ExportResult("pending", request)
     raw, precision = _read(db_path, tumors, chosen)
-    data, treatments, anonymity = _release(released_as, raw, precision, chosen, kind, k)
-    dictionary = data_dictionary(data, chosen, treatments)
+    data, applied, anonymity = _release(released_as, raw, precision, chosen, kind, k)
+    dictionary = data_dictionary(data, chosen, applied)
     files = {DATA_FILES[file_format]: _data_bytes(data, file_format), DICTIONARY_FILE: _csv_bytes(dictionary)}
     manifest = {
         "created_at": timestamp(ops.now()), "exported_by": principal.user, "definition": dict(definition),

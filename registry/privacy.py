@@ -47,8 +47,8 @@ from registry.suppression import (
 )
 
 __all__ = ["IDENTIFIER_COLUMNS", "LIMITED_DATA_SET_COLUMNS",
-           "RESTRICTED_ZIP3", "apply_policy", "as_limited_data_set", "as_released", "audited", "classify", "columns_allowed",
-           "release_row_counts", "release_total"]
+           "RESTRICTED_ZIP3", "apply_policy", "as_limited_data_set", "as_released", "audited", "classify",
+           "columns_allowed", "release_row_counts", "release_total"]
 
 Kind = Literal["record", "aggregate"]
 

@@ -209,6 +209,8 @@ def test_bad_requests_are_explained(db: Path, tmp_path: Path) -> None:
         run(RESEARCHER, db, tmp_path / "c.zip", variables=["dateOfBirth"])
     with pytest.raises(InvalidRequest, match="k = 5: the registry's k-anonymity is at least 11"):
         run(RESEARCHER, db, tmp_path / "c.zip", k=5)
+    with pytest.raises(InvalidRequest, match="k = 20: k-anonymity applies to Safe Harbor exports"):
+        run(REGISTRAR, db, tmp_path / "c.zip", k=20, kind="limited_data_set")
     with pytest.raises(InvalidRequest, match="format 'json'"):
         run(RESEARCHER, db, tmp_path / "c.zip", file_format="json")
     with pytest.raises(InvalidRequest, match="a folder; give the name of the ZIP file"):
@@ -328,3 +330,44 @@ def test_the_workbook_writer_keeps_columns_in_place_past_z() -> None:
     assert list(back.columns) == list(frame.columns) and column_letters(28)[-2:] == ["AA", "AB"]
     assert back["c29"].tolist()[0] == "v29" and pd.isna(back["c29"].tolist()[1]) and back["c0"][2] == "a&<b>"
     assert back["n"].tolist() == ["1", "2", "3"]
+
+
+def test_a_tumor_item_of_the_cohort_item_table_is_exported(db: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """An item listed in registry/data/cohort_items.csv is read from registry_tumor_item (written here directly,
+    as consolidation writes it)."""
+    import duckdb
+
+    from registry import export_variables as catalogue
+
+    monkeypatch.setattr(catalogue, "_cohort_items", lambda: [("psaLabValue", "number"), ("primarySite", "code")])
+    catalogue.export_variables.cache_clear()
+    try:
+        with duckdb.connect(str(db)) as con:
+            con.execute("CREATE TABLE registry_tumor_item (tumor_id BIGINT, naaccr_id VARCHAR, value VARCHAR)")
+            con.execute("INSERT INTO registry_tumor_item SELECT tumor_id, 'psaLabValue', '12.5' FROM registry_tumor "
+                        "WHERE primary_site = 'C619'")
+        assert export_variables()["psaLabValue"].source == "tumor_item"
+        assert export_variables()["primarySite"].source == "tumor"          # a column item stays a column
+        result = run(RESEARCHER, db, tmp_path / "c.zip", variables=["primarySite", "psaLabValue"])
+    finally:
+        catalogue.export_variables.cache_clear()
+    assert result.data is not None
+    assert set(result.data.loc[result.data["primarySite"] == "C61", "psaLabValue"]) == {"12.5"}
+    assert result.data.loc[result.data["primarySite"] != "C61", "psaLabValue"].isna().all()
+
+
+def test_no_class_is_smaller_than_k_on_the_sample_registry(sample_db: Path, tmp_path: Path) -> None:
+    """Every quasi-identifier exported, over the sample registry's breast and colorectal tumors."""
+    ops = open_operational_store(path=tmp_path / "ops.sqlite")
+    with read_connection(sample_db) as con:
+        cohort = con.execute("SELECT tumor_id, patient_id FROM registry_tumor WHERE primary_site BETWEEN 'C180' "
+                             "AND 'C209' OR primary_site LIKE 'C50%'").df()
+    result = export_cohort(RESEARCHER, sample_db, ops, definition=DEFINITION, selection=cohort, variables=ALL,
+                           file_format="parquet", destination=tmp_path / "c.zip")
+    assert result.data is not None and result.manifest is not None
+    assert len(result.data) > 0.5 * len(cohort)
+    assert class_sizes(result.data, QUASI, PERSON).min() >= DEFAULT_K
+    assert_safe_harbor(result.data)
+    summary = result.manifest["k_anonymity"]
+    assert summary["rows_generalised"] > 0 and len(result.data) + summary["rows_withheld"] == len(cohort)
