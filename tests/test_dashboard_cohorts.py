@@ -109,8 +109,10 @@ def test_navigation_offers_each_role_its_cohort_pages(db: Path, role: str) -> No
     ("trial_candidates", "administrator", "registrars and researchers"),
     ("export_requests", "registrar", "decided by administrators"),
     ("export_requests", "researcher", "decided by administrators")])
-def test_other_roles_opening_a_page_file_are_refused(db: Path, name: str, role: str, message: str) -> None:
-    at = page(name, role)
+@pytest.mark.parametrize("grants", [(), ("lds",)])
+def test_other_roles_opening_a_page_file_are_refused(db: Path, name: str, role: str, message: str,
+                                                     grants: tuple[str, ...]) -> None:
+    at = page(name, role, grants=grants)
     assert not at.exception and message in at.error[0].value
     assert not at.dataframe and not at.get("plotly_chart")
 
