@@ -355,18 +355,29 @@ def test_the_registrar_sees_counts_and_the_audited_identified_list(db: Path) -> 
     assert events(ops, action="trial-candidate-export", limit=1)[0].detail["rows"] == expected["tumors"]
 
 
-def test_narrowing_the_template_changes_the_counts(db: Path) -> None:
+def test_a_group_added_to_the_template_narrows_the_counts_and_a_criterion_widens_them(db: Path) -> None:
+    """EGFR's four candidates were diagnosed 2015, 2017, 2021 and 2023 at ages 64, 83, 34 and 53."""
     at = page("trial_candidates", "registrar")
-    before = at.metric[1].value
+    at.selectbox(key="trial_template").set_value("egfr-nsclc").run()
+    registrar = Principal("registrar1", "registrar")
+    assert at.metric[1].value == "4"
+    g = len(trial_template("egfr-nsclc").definition["groups"])     # the new group's index
+    for step in ("add-group", f"g{g}-c0-remove"):                   # a new group, without its site criterion
+        at = at.button(key=f"{editor_prefix(at, 'trial')}-{step}").click().run()
     w = editor_prefix(at, "trial")
-    at.selectbox(key=f"{w}-g0-kind").set_value("sex")
-    at = at.button(key=f"{w}-g0-add").click().run()
+    at.selectbox(key=f"{w}-g{g}-kind").set_value("diagnosis_date")
+    at = at.button(key=f"{w}-g{g}-add").click().run()
     w = editor_prefix(at, "trial")
-    at.multiselect(key=f"{w}-g0-c1-codes").set_value(["1"]).run()   # breast OR male: more tumors, not fewer
+    at.date_input(key=f"{w}-g{g}-c0-from").set_value("2018-01-01").run()
     assert not at.exception and not at.error
-    narrowed = shown_definition(at, "trial")
-    expected = cohort_count(Principal("registrar1", "registrar"), db, narrowed).counts
-    assert at.metric[1].value == f"{expected['tumors']:,}" and int(before.replace(",", "")) <= expected["tumors"]
+    assert at.metric[1].value == "2"
+    at.selectbox(key=f"{w}-g{g}-kind").set_value("age_at_diagnosis")
+    at = at.button(key=f"{w}-g{g}-add").click().run()                 # ... or aged 70 at most
+    w = editor_prefix(at, "trial")
+    at.number_input(key=f"{w}-g{g}-c1-max").set_value(70).run()
+    assert not at.exception and not at.error
+    expected = cohort_count(registrar, db, shown_definition(at, "trial")).counts["tumors"]
+    assert at.metric[1].value == f"{expected:,}" == "3"
 
 
 @pytest.mark.parametrize("role", ["registrar", "researcher"])
