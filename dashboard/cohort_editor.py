@@ -130,7 +130,7 @@ def criterion_fields(criterion: dict[str, Any], key: str) -> dict[str, Any]:
                                      free=True)
     elif kind == "histology":
         out["codes"] = _codes_widget("Histology codes or ranges (type e.g. 8000-8576)", sorted(code_list("histology")),
-                                     {}, codes, f"{key}-codes", free=True)
+                                     _labels("histologicTypeIcdO3"), codes, f"{key}-codes", free=True)
     elif kind == "site_recode":
         group_names = dict(zip(SITE_GROUPS["code"], SITE_GROUPS["name"], strict=True))
         out["codes"] = _codes_widget("SEER site recode groups", sorted(code_list("site_recode")), group_names, codes,
