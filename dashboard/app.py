@@ -29,7 +29,7 @@ else:
         if allowed(principal, action):
             sections.setdefault(section, []).append(st.Page(PAGES / f"{stem}.py", title=title,
                                                             default=stem == DEFAULT_PAGE))
-    navigation = st.navigation(sections)
+    navigation = st.navigation(sections, expanded=True)   # every page listed (a registrar has 14)
 st.session_state[ROUTED_KEY] = True
 try:
     navigation.run()

@@ -344,6 +344,7 @@ def test_the_registrar_sees_counts_and_the_audited_identified_list(db: Path) -> 
     at = button(at, "Show the identified candidates")
     shown = at.dataframe[-1].value
     assert len(shown) == expected["tumors"] and shown["name_last"].notna().all()
+    assert shown["date_of_birth"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()      # a date, not a midnight time
     assert {"reporting_facility", "npi_physician_managing"} <= set(shown.columns)
     ops = open_operational_store(db)
     [listed] = events(ops, action="trial-candidate-list", limit=1)

@@ -119,7 +119,8 @@ def identified(principal: Principal, db: Path, ops: OperationalStore, definition
     if shown and shown[0] == key:
         frame: pd.DataFrame = shown[1]
         st.markdown(f"**{len(frame):,}** candidate tumors of **{frame['patient_id'].nunique():,}** persons.")
-        show_table(frame, labels=CANDIDATE_LABELS, formats={"patient_id": "{:.0f}", "tumor_id": "{:.0f}"})
+        dates = {c: pd.to_datetime(frame[c]).dt.strftime("%Y-%m-%d") for c in ("date_of_birth", "date_of_diagnosis")}
+        show_table(frame.assign(**dates), labels=CANDIDATE_LABELS, formats={"patient_id": "{:.0f}", "tumor_id": "{:.0f}"})
     prepared = st.session_state.get(CSV_KEY)
     if prepared and prepared[0] == key:
         st.download_button("Download the candidates (CSV)", prepared[1], file_name="trial-candidates.csv",
