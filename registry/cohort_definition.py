@@ -176,10 +176,12 @@ class CriteriaGroup:
         return {"name": self.name, "exclude": self.exclude, "criteria": [c.to_dict() for c in self.criteria]}
 
     def ledger_key(self, as_of: date | None = None) -> str:
-        """What the group selects, as canonical text independent of its name and of its criteria's order (the
-        release ledger's key: two definitions whose groups are nested sets of the same keys are nested). A
-        group measuring time since diagnosis selects differently on another date: `as_of` is part of it."""
-        criteria = sorted(json.dumps(c.to_dict(), sort_keys=True, separators=(",", ":")) for c in self.criteria)
+        """What the group selects, as canonical text independent of its name, of its criteria's order, of the
+        order of their codes and of a region's label (the release ledger's key: two definitions whose groups
+        are nested sets of the same keys are nested). A group measuring time since diagnosis selects
+        differently on another date: `as_of` is part of it."""
+        criteria = sorted(json.dumps({k: sorted(v) if isinstance(v, list) else v for k, v in c.to_dict().items()
+                                      if k != "label"}, sort_keys=True, separators=(",", ":")) for c in self.criteria)
         key: dict[str, Any] = {"exclude": self.exclude, "criteria": criteria}
         if as_of is not None and any(c.kind == "time_since_diagnosis" for c in self.criteria):
             key["as_of"] = as_of.isoformat()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import date
 from typing import Any
 
 import pytest
@@ -88,12 +89,21 @@ def test_defaults_are_written_out() -> None:
                                                 {"kind": "grade", "codes": ["3"], "item": "any"}]
 
 
-def test_ledger_key_ignores_the_name_and_the_order_of_criteria() -> None:
-    one = CohortDefinition.from_json({"groups": [{"name": "A", "criteria": [
-        {"kind": "sex", "codes": ["2"]}, {"kind": "site", "codes": ["C500"]}]}]}).groups[0]
-    two = CohortDefinition.from_json({"groups": [{"name": "B", "criteria": [
-        {"kind": "site", "codes": ["C500"]}, {"kind": "sex", "codes": ["2"]}]}]}).groups[0]
+def test_ledger_key_ignores_names_labels_and_orders_but_not_what_is_selected() -> None:
+    def group(*criteria: dict[str, Any], name: str = "A", exclude: bool = False) -> Any:
+        return CohortDefinition.from_json({"groups": [{"name": name, "exclude": exclude,
+                                                       "criteria": list(criteria)}]}).groups[0]
+
+    one = group({"kind": "sex", "codes": ["2"]}, {"kind": "county", "codes": ["20173", "20015"], "label": "South"})
+    two = group({"kind": "county", "codes": ["20015", "20173"], "label": "Wichita area"}, {"kind": "sex", "codes": ["2"]},
+                name="B")
     assert one.ledger_key() == two.ledger_key()
+    assert one.ledger_key() != group({"kind": "sex", "codes": ["2"]}).ledger_key()
+    assert one.ledger_key() != group(*[{"kind": "sex", "codes": ["2"]}, {"kind": "county", "codes": ["20173", "20015"]}],
+                                     exclude=True).ledger_key()
+    timed = group({"kind": "time_since_diagnosis", "max_months": 12})
+    assert timed.ledger_key(date(2024, 1, 1)) != timed.ledger_key(date(2025, 1, 1))
+    assert one.ledger_key(date(2024, 1, 1)) == one.ledger_key(date(2025, 1, 1))
 
 
 def _error(group: dict[str, Any], *, before: int = 0) -> str:
