@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from registry.access import (
     CHANGE_OWN_PASSWORD,
+    COHORT_COUNT,
     CORRECTION,
     FIND_PATIENT,
     LINK_REVIEW,
@@ -48,6 +49,23 @@ from registry.cohort import (
     data_vintage,
     reporting_site,
 )
+from registry.cohort_counts import (
+    cohort_attrition,
+    cohort_count,
+    cohort_counts_by,
+    cohort_definitions,
+    definition_by_id,
+    save_cohort,
+)
+from registry.cohort_definition import KINDS as CRITERION_KINDS
+from registry.cohort_definition import (
+    CohortDefinition,
+    CohortItem,
+    CriteriaGroup,
+    Criterion,
+    cohort_code_labels,
+    cohort_items,
+)
 from registry.correctable_items import correctable_items
 from registry.corrections import Correction, correct, corrections_of
 from registry.county_shapes import geojson_bounds, state_counties_geojson
@@ -56,6 +74,7 @@ from registry.edits import EditDefinition, EditRunSummary, edit_definitions, run
 from registry.errors import (
     AccessDenied,
     AuthenticationError,
+    InvalidDefinition,
     InvalidRequest,
     NotComputable,
     PasswordPolicyError,
@@ -134,4 +153,8 @@ __all__ = [
     "ConsolidatedValue", "PatientRecord", "ReceivedReport", "TumorRecord", "patient_record",
     # coding edits
     "EditDefinition", "EditRunSummary", "edit_definitions", "run_edits",
+    # cohorts: definitions, counts and attrition, saved definitions
+    "COHORT_COUNT", "CRITERION_KINDS", "CohortDefinition", "CohortItem", "CriteriaGroup", "Criterion",
+    "InvalidDefinition", "cohort_attrition", "cohort_code_labels", "cohort_count", "cohort_counts_by",
+    "cohort_definitions", "cohort_items", "definition_by_id", "save_cohort",
 ]
