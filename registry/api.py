@@ -69,6 +69,8 @@ from registry.cohort_definition import (
     SCHEMES,
     CohortDefinition,
     CohortItem,
+    CriteriaGroup,
+    Criterion,
     code_list,
     cohort_code_labels,
     cohort_items,
@@ -182,7 +184,7 @@ __all__ = [
     # cohorts, trial candidates and cohort export
     "APPROVE_EXPORT", "COHORT_COUNT", "COHORT_EXPORT_DEIDENTIFIED", "COHORT_EXPORT_LIMITED_DATA_SET", "DEFAULT_K", "DEFAULT_ROW_LIMIT",
     "GRADE_ITEMS", "KINDS", "LIMITED_DATA_SET", "MODALITIES", "SAFE_HARBOR", "SCHEMES", "SET_EXPORT_LIMIT",
-    "TRIAL_CANDIDATE_IDENTITIES", "CohortDefinition", "CohortItem", "ExportRequest", "ExportResult", "ExportSettings",
+    "TRIAL_CANDIDATE_IDENTITIES", "CohortDefinition", "CohortItem", "CriteriaGroup", "Criterion", "ExportRequest", "ExportResult", "ExportSettings",
     "ExportVariable", "InvalidDefinition", "TrialTemplate", "approve_request", "candidate_list", "candidate_list_csv",
     "code_labels", "code_list", "cohort_attrition", "cohort_count", "cohort_counts_by", "cohort_definitions",
     "definition_by_id", "export_definition", "own_requests", "save_cohort",

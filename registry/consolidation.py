@@ -219,9 +219,10 @@ def registry_treatment_select() -> str:
         GROUP BY l.registry_tumor_id, x.modality"""
 
 
-def registry_tumor_item_select() -> str:
+def registry_tumor_item_select(items: str = "source_item") -> str:
     """One row per registry tumor in scope and cohort item it has a value of (see the module's docstring); the
-    items and their unknown codes are the table `cohort_item_rule(naaccr_id, unknown VARCHAR[])`."""
+    items and their unknown codes are the table `cohort_item_rule(naaccr_id, unknown VARCHAR[])`, the reports'
+    items are read from `items` (`source_item`, or a staged copy of its cohort items: a table name constant)."""
     order = (f"[CASE WHEN list_contains(c.unknown, i.value) THEN 1 ELSE 0 END, CAST(({SOURCE_RANK}) AS BIGINT), "
              "t.tumor_id]")
     return f"""
@@ -229,7 +230,7 @@ def registry_tumor_item_select() -> str:
         FROM tumor t
         JOIN patient_link r ON r.source_patient_id = t.patient_id
         JOIN tumor_link l ON l.source_tumor_id = t.tumor_id
-        JOIN source_item i ON i.batch_id = t.batch_id AND i.level = 2 AND i.entity_seq = t.tumor_seq
+        JOIN {items} i ON i.batch_id = t.batch_id AND i.level = 2 AND i.entity_seq = t.tumor_seq
         JOIN cohort_item_rule c ON c.naaccr_id = i.naaccr_id
         WHERE r.registry_patient_id IN (SELECT patient_id FROM link_scope) AND trim(i.value) <> ''
         GROUP BY l.registry_tumor_id, i.naaccr_id"""

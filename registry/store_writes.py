@@ -31,6 +31,7 @@ from registry.store import (
 WRITE_MEMORY_LIMIT = "384MB"
 LINK_MEMORY_LIMIT = "1GB"       # consolidation aggregates many items per registry tumor
 CONSOLIDATION_CHUNK = 50_000     # registry patients consolidated at a time
+STAGED_ITEMS = "scope_cohort_item"   # the cohort items' source_item rows, staged once for a relink of many chunks
 STORE_ALIAS = "registry_store"   # the store's name while attached to a loader's staging database
 
 
@@ -266,6 +267,8 @@ def write_registry_links(db_path: Path, *, patient_links: pa.Table, tumor_links:
     every registry patient whose reports changed (those the changed records join and those they leave).
     `pairs` (the columns of `patient_pair`) are added to the candidate pairs, or replace them all.
     """
+    from registry.cohort_definition import cohort_items
+
     with write_connection(db_path) as con, transaction(con):
         con.execute("SET memory_limit = ?", [LINK_MEMORY_LIMIT])
         con.register("new_patient_links", patient_links)
@@ -292,6 +295,10 @@ def write_registry_links(db_path: Path, *, patient_links: pa.Table, tumor_links:
         con.execute("DELETE FROM registry_tumor WHERE patient_id IN (SELECT patient_id FROM link_scope)")
         con.execute("DELETE FROM registry_patient WHERE patient_id IN (SELECT patient_id FROM link_scope)")
         ordered = sorted(set(scope))
+        staged = len(ordered) > CONSOLIDATION_CHUNK
+        if staged:   # many chunks: the cohort items' rows are read from source_item once, not once per chunk
+            con.execute(f"CREATE TEMP TABLE {STAGED_ITEMS} AS SELECT * FROM source_item "
+                        "WHERE level = 2 AND naaccr_id IN (SELECT unnest(?::VARCHAR[]))", [list(cohort_items())])
         # Consolidated in chunks of registry patients, so memory stays bounded whatever the scope.
         for start in range(0, len(ordered), CONSOLIDATION_CHUNK):
             con.execute("DELETE FROM link_scope")
@@ -299,15 +306,16 @@ def write_registry_links(db_path: Path, *, patient_links: pa.Table, tumor_links:
                                                                        pa.int64())}))
             con.execute("INSERT INTO link_scope SELECT patient_id FROM chunk_ids")
             con.unregister("chunk_ids")
-            _consolidate(con)
-        for name in ("link_scope", "scope_tumor"):
+            _consolidate(con, STAGED_ITEMS if staged else "source_item")
+        for name in ("link_scope", "scope_tumor", *((STAGED_ITEMS,) if staged else ())):
             con.execute(f"DROP TABLE {name}")
         for name in ("new_patient_links", "new_tumor_links", "scope_ids"):
             con.unregister(name)
 
 
-def _consolidate(con: duckdb.DuckDBPyConnection) -> None:
-    """Registry patients, tumors and treatment of the patients in `link_scope`, from their reports."""
+def _consolidate(con: duckdb.DuckDBPyConnection, items: str = "source_item") -> None:
+    """Registry patients, tumors, treatment and tumor items of the patients in `link_scope`, from their reports
+    (their items read from `items`: `source_item` or STAGED_ITEMS)."""
     from registry.consolidation import (
         PATIENT_RULES,
         TUMOR_RULES,
@@ -326,23 +334,23 @@ def _consolidate(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"INSERT INTO consolidated_value BY NAME {provenance_select(1, 'consolidated_patient', PATIENT_RULES)}")
     con.execute(f"INSERT INTO consolidated_value BY NAME {provenance_select(2, 'consolidated_tumor', TUMOR_RULES)}")
     con.execute(f"INSERT INTO registry_treatment BY NAME {registry_treatment_select()}")
-    _consolidate_tumor_items(con)
+    _consolidate_tumor_items(con, items)
     _apply_corrections(con)   # a registrar's correction outlives every relink and re-ingest
     _derive(con)
     con.execute("DROP TABLE consolidated_patient")
     con.execute("DROP TABLE consolidated_tumor")
 
 
-def _consolidate_tumor_items(con: duckdb.DuckDBPyConnection) -> None:
-    """`registry_tumor_item` rows of the registry tumors of the patients in `link_scope`, from their reports."""
+def _consolidate_tumor_items(con: duckdb.DuckDBPyConnection, items: str = "source_item") -> None:
+    """`registry_tumor_item` rows of the registry tumors of the patients in `link_scope`, from their reports'
+    items in `items` (`source_item` or STAGED_ITEMS)."""
     from registry.cohort_definition import cohort_items
     from registry.consolidation import registry_tumor_item_select
 
-    items = list(cohort_items().values())
-    con.register("cohort_item_rule", pa.table({"naaccr_id": [i.naaccr_id for i in items],
-                                               "unknown": pa.array([list(i.unknown) for i in items],
-                                                                   pa.list_(pa.string()))}))
-    con.execute(f"INSERT INTO registry_tumor_item BY NAME {registry_tumor_item_select()}")
+    rules = list(cohort_items().values())
+    con.register("cohort_item_rule", pa.table({"naaccr_id": [i.naaccr_id for i in rules], "unknown": pa.array(
+        [list(i.unknown) for i in rules], pa.list_(pa.string()))}))
+    con.execute(f"INSERT INTO registry_tumor_item BY NAME {registry_tumor_item_select(items)}")
     con.unregister("cohort_item_rule")
 
 

@@ -316,3 +316,22 @@ def test_the_upgrade_fills_the_items_of_an_existing_store(store: CohortStore, tm
         con.execute("DELETE FROM schema_migration WHERE name = '0006_registry_tumor_item.sql'")
         assert migrate(con) == ["0006_registry_tumor_item.sql"]
     assert len(read_cohort_store(db).items.merge(store.items)) == len(store.items)
+
+
+def test_a_relink_of_many_chunks_reads_the_items_once_and_finds_the_same(store: CohortStore, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from registry import store_writes
+
+    shutil.copytree(store.db.parent, tmp_path / "store")
+    db = tmp_path / "store" / store.db.name
+    monkeypatch.setattr(store_writes, "CONSOLIDATION_CHUNK", 20)   # 75 patients: four chunks, items staged
+    with read_connection(db) as con:
+        empty_patients = con.sql("SELECT * FROM patient_link LIMIT 0").to_arrow_table()
+        empty_tumors = con.sql("SELECT * FROM tumor_link LIMIT 0").to_arrow_table()
+    store_writes.write_registry_links(db, patient_links=empty_patients, tumor_links=empty_tumors,
+                                      scope=store.tumors["patient_id"].unique().tolist())
+    again = read_cohort_store(db)
+    columns = ["tumor_id", "naaccr_id", "value"]
+    assert again.items.sort_values(columns).reset_index(drop=True).equals(
+        store.items.sort_values(columns).reset_index(drop=True))
+    assert again.tumors.equals(store.tumors)
