@@ -3,17 +3,17 @@ signed-in user, and the administrator's answers to export requests (list, approv
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from registry.cohort_export import export_cohort
-from registry.errors import InvalidRequest, RegistryError
+from registry.definition_export import export_definition
+from registry.errors import RegistryError
 from registry.export_requests import (
+    LIMITED_DATA_SET,
+    SAFE_HARBOR,
     ExportRequest,
     approve_request,
     list_requests,
@@ -21,37 +21,10 @@ from registry.export_requests import (
     refuse_request,
     set_export_settings,
 )
-from registry.store import DEFAULT_DB, read_connection
+from registry.store import DEFAULT_DB
+from registry_cli.cohort import read_definition
 from registry_cli.options import DbOption, UserOption, sign_in
 from registry_cli.terminal import cell, out, printable, say
-
-
-def _definition(path: Path) -> dict[str, Any]:
-    """The cohort definition JSON of `path`, or InvalidRequest naming the file."""
-    try:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidRequest(f"{path}: not a readable cohort definition (JSON): {exc}") from exc
-    if not isinstance(loaded, dict):
-        raise InvalidRequest(f"{path}: a cohort definition is a JSON object")
-    return loaded
-
-
-def _site_selection(db: Path, definition: dict[str, Any]) -> pd.DataFrame:
-    """The registry tumors whose site is one of the definition's site codes or ranges (C500, C500-C509)."""
-    # Replaced by registry.cohort_query.select_tumors at integration.
-    criteria = [(group, c) for group in definition.get("groups", []) for c in group.get("criteria", [])]
-    if len(definition.get("groups", [])) != 1 or any(c.get("kind") != "site" or group.get("exclude")
-                                                     for group, c in criteria):
-        raise InvalidRequest("definition: only one group of site criteria can select a cohort here")
-    codes = [str(code).upper() for _, c in criteria for code in c.get("codes", [])]
-    ranges = [(code.split("-")[0], code.split("-")[-1]) for code in codes]
-    if not ranges:
-        raise InvalidRequest("definition: no site criterion (kind site, codes) to select tumors by")
-    where = " OR ".join("primary_site BETWEEN ? AND ?" for _ in ranges)
-    with read_connection(db) as con:
-        return con.execute(f"SELECT tumor_id, patient_id FROM registry_tumor WHERE {where} ORDER BY tumor_id",
-                           [value for pair in ranges for value in pair]).df()
 
 
 def export_command(
@@ -70,11 +43,10 @@ def export_command(
     """Export a cohort's records, de-identified, with its data dictionary and manifest, in one ZIP."""
     try:
         ops, principal = sign_in(db, user)
-        cohort = _definition(definition)
-        result = export_cohort(principal, db, ops, definition=cohort, selection=_site_selection(db, cohort),
-                               variables=[v.strip() for v in variables.split(",") if v.strip()],
-                               file_format=file_format, destination=out_file, k=k,
-                               kind="limited_data_set" if limited_data_set else "safe_harbor")
+        result = export_definition(principal, db, ops, read_definition(definition),
+                                   variables=[v.strip() for v in variables.split(",") if v.strip()],
+                                   file_format=file_format, destination=out_file, k=k,
+                                   kind=LIMITED_DATA_SET if limited_data_set else SAFE_HARBOR)
     except RegistryError as exc:
         say(exc)
         raise typer.Exit(2) from exc

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from registry import accounts
 from registry.audit import events
+from registry.cohort_definition import CohortDefinition
 from registry.operational_store import open_operational_store
 from registry_cli.app import app
 from tests.cohort_export_store import cohort_store
@@ -58,7 +59,7 @@ def test_a_researcher_exports_a_breast_cohort(store: Path, tmp_path: Path) -> No
     with zipfile.ZipFile(tmp_path / "breast.zip") as archive:
         manifest = json.loads(archive.read("manifest.json"))
         assert set(archive.namelist()) == {"cohort.parquet", "data_dictionary.csv", "manifest.json"}
-    assert manifest["definition"] == BREAST and manifest["rows"] == 31
+    assert manifest["definition"] == CohortDefinition.from_json(BREAST).to_dict() and manifest["rows"] == 31
     bad = export(store, "rex", tmp_path / "x.zip", "--format", "json")
     assert bad.exit_code == 2 and "format 'json'" in bad.output
     administrator = export(store, "ada", tmp_path / "y.zip")
@@ -89,3 +90,28 @@ def test_a_limited_data_set_is_requested_approved_and_exported(store: Path, tmp_
     ops = open_operational_store(store)
     assert [e.action for e in events(ops, action="export-refuse")] == ["export-refuse"]
     assert events(ops, action="access-refused")[0].detail["action"] == "approve-export"
+
+
+def test_any_definition_selects_the_cohort_and_a_bad_one_is_named(store: Path, tmp_path: Path) -> None:
+    """The command selects with the whole definition (an excluding treatment group here), and a bad criterion
+    is named with its file."""
+    no_chemo = {**BREAST, "groups": [*BREAST["groups"], {"name": "Chemotherapy", "exclude": True, "criteria": [
+        {"kind": "treatment", "modality": "chemotherapy", "received": True}]}]}
+    (tmp_path / "no_chemo.json").write_text(json.dumps(no_chemo), encoding="utf-8")
+    args = ("cohort", "export", "--user", "rex", "--db", str(store), "--variables", "primarySite,rxSummChemo")
+
+    def rows_of(definition: Path, out: Path) -> list[str]:
+        done = run(*args, "--definition", str(definition), "--out", str(out))
+        assert done.exit_code == 0, done.output
+        with zipfile.ZipFile(out) as archive:
+            return archive.read("cohort.csv").decode().splitlines()[1:]
+
+    narrowed = rows_of(tmp_path / "no_chemo.json", tmp_path / "no_chemo.zip")
+    everyone = rows_of(store.parents[1] / "breast.json", tmp_path / "all.zip")
+    assert narrowed and not any(line.endswith(",01") for line in narrowed)
+    assert any(line.endswith(",01") for line in everyone) and len(everyone) > len(narrowed)
+    broken = {**BREAST, "groups": [{"name": "Breast", "criteria": [{"kind": "site", "codes": ["C999"]}]}]}
+    (tmp_path / "broken.json").write_text(json.dumps(broken), encoding="utf-8")
+    bad = run(*args, "--definition", str(tmp_path / "broken.json"), "--out", str(tmp_path / "bad.zip"))
+    assert bad.exit_code == 2 and "broken.json" in bad.output and "C999" in bad.output
+    assert not (tmp_path / "bad.zip").exists()
