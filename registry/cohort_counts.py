@@ -5,10 +5,11 @@ Every function takes the caller's `Principal` first and needs the `cohort-count`
 counts as computed. For anyone else every count goes through `registry.release`: a count of 1-15 is withheld;
 in an attrition table a step whose tumors (or persons) differ by 1-15 from the previous shown step is
 withheld, since the difference would count a small group; and each shown count is screened against and
-recorded in the user's ledger under `{"measure": "cohort_tumors" | "cohort_persons", "cohort_groups": [...]}`,
-one canonical key per group (`CriteriaGroup.ledger_key`: its criteria, not its name). Two definitions whose
-groups are nested sets (one adds a group to the other) are nested filters, so their counts are never
-released 1-15 apart, whichever is viewed first.
+recorded in the user's ledger under `{"measure": "cohort_tumors" | "cohort_persons", **ledger_filter(groups)}`
+(`registry.cohort_definition.ledger_filter`: one dimension per criterion kind holding its groups' canonical
+keys, which name their criteria, not the group). Two definitions that differ by one added, removed or
+changed group differ in one dimension and count as nested, so their counts are never released 1-15 apart,
+whichever is viewed first.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pandas as pd
 from registry.access import COHORT_COUNT, READ_UNSUPPRESSED, allowed, require, require_audited
 from registry.audit import record_event
 from registry.cohort import data_vintage
-from registry.cohort_definition import CohortDefinition
+from registry.cohort_definition import CohortDefinition, ledger_filter
 from registry.cohort_query import as_of_date, attrition, counts_by
 from registry.errors import InvalidDefinition, InvalidRequest
 from registry.operational import (
@@ -42,9 +43,9 @@ COHORT_KIND = "cohort"                       # saved_definition.kind of a cohort
 OPENED_SHARED = "cohort-definition-open"     # audit action: a user opened another user's saved definition
 
 
-def _group_keys(db_path: Path, definition: CohortDefinition) -> list[str]:
-    as_of = as_of_date(db_path, definition)
-    return [group.ledger_key(as_of) for group in definition.groups]
+def _ledger(db_path: Path, definition: CohortDefinition) -> dict[str, list[str]]:
+    """The ledger filter of the definition's groups (`registry.cohort_definition.ledger_filter`)."""
+    return ledger_filter(definition.groups, as_of_date(db_path, definition))
 
 
 def _provenance(db_path: Path, definition: CohortDefinition, method: str) -> Provenance:
@@ -60,7 +61,7 @@ def _released_steps(principal: Principal, db_path: Path, definition: CohortDefin
     steps = len(raw)
     reasons: list[str | None] = [None] * steps
     if not allowed(principal, READ_UNSUPPRESSED):
-        keys = _group_keys(db_path, definition)
+        as_of = as_of_date(db_path, definition)
         for column, measure in MEASURES.items():
             values = [int(v) for v in raw[column].tolist()]
             shown: list[float] = []
@@ -72,7 +73,7 @@ def _released_steps(principal: Principal, db_path: Path, definition: CohortDefin
                 elif previous is not None and 1 <= abs(previous - value) < DEFAULT_THRESHOLD:
                     reason = STEP_DIFFERENCE
                 elif release_count(principal, db_path, value,
-                                   {"measure": measure, "cohort_groups": keys[:step]}) is None:
+                                   {"measure": measure, **ledger_filter(definition.groups[:step], as_of)}) is None:
                     reason = DIFFERENCING
                 if reason is None:
                     previous = value
@@ -102,8 +103,8 @@ def cohort_count(principal: Principal, db_path: Path, definition: CohortDefiniti
     if allowed(principal, READ_UNSUPPRESSED):
         released: dict[str, int | None] = dict(last)
     else:
-        keys = _group_keys(db_path, definition)
-        released = {column: release_count(principal, db_path, last[column], {"measure": measure, "cohort_groups": keys})
+        ledger = _ledger(db_path, definition)
+        released = {column: release_count(principal, db_path, last[column], {"measure": measure, **ledger})
                     for column, measure in MEASURES.items()}
     table = pd.DataFrame({"tumors": [released["tumors"]], "persons": [released["persons"]]}, dtype="Float64")
     table[SUPPRESSED] = any(value is None for value in released.values())
@@ -118,7 +119,7 @@ def cohort_counts_by(principal: Principal, db_path: Path, definition: CohortDefi
     by 1-15 from earlier releases withheld (a row's tumors with its persons)."""
     require(principal, COHORT_COUNT)
     raw = counts_by(db_path, definition, by)
-    base: dict[str, Any] = {"cohort_groups": _group_keys(db_path, definition)}
+    base: dict[str, Any] = _ledger(db_path, definition)
     # Persons <= tumors, so suppressing on persons withholds every row whose tumors are 1-15 too.
     table = release_table(principal, db_path, raw[[by, "persons", "tumors"]], base=base, measure=MEASURES["persons"],
                           dimensions=[by], count_column="persons", derived_columns=["tumors"],

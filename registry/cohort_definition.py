@@ -222,6 +222,31 @@ class CohortDefinition:
 
 # ---- reading and checking ---------------------------------------------------------------------------
 
+# The release ledger's filter of a definition's groups (`ledger_filter`): one dimension per criterion kind,
+# and one for excluding or mixed groups, each holding the keys of its groups, so that two definitions that
+# differ by one added, removed or changed group differ in one dimension. A changed group may select more,
+# less or neither (age 50-60 against 50-61), so these dimensions count as nested whatever their values (the
+# ledger's range bounds, `registry.release`). An including county or facility group holds its codes under the
+# strata names `county_fips` and `reporting_facility`, so a count by county is comparable with a definition
+# that has a county group (nested by its codes, like any stratum).
+LEDGER_OTHER = "cohort:other"
+LEDGER_RANGE_DIMENSIONS = frozenset({*(f"cohort:{kind}" for kind in KINDS), LEDGER_OTHER})
+LEDGER_CODE_DIMENSIONS = {"county": "county_fips", "facility": "reporting_facility"}
+
+
+def ledger_filter(groups: Sequence[CriteriaGroup], as_of: date | None = None) -> dict[str, list[str]]:
+    """The groups as the release ledger compares them: every dimension present (empty: all), values sorted."""
+    spec: dict[str, list[str]] = {name: [] for name in (*LEDGER_RANGE_DIMENSIONS, *LEDGER_CODE_DIMENSIONS.values())}
+    for group in groups:
+        kinds = {c.kind for c in group.criteria}
+        kind = next(iter(kinds)) if len(kinds) == 1 and not group.exclude else None
+        if kind in LEDGER_CODE_DIMENSIONS and not spec[LEDGER_CODE_DIMENSIONS[kind]]:
+            spec[LEDGER_CODE_DIMENSIONS[kind]] = sorted({code for c in group.criteria for code in c.codes})
+        else:
+            spec[LEDGER_OTHER if kind is None else f"cohort:{kind}"].append(group.ledger_key(as_of))
+    return {name: sorted(values) for name, values in sorted(spec.items())}
+
+
 def parse_definition(data: Any) -> CohortDefinition:
     """Build and check a definition from parsed JSON."""
     if not isinstance(data, Mapping):

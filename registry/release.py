@@ -31,6 +31,7 @@ import pandas as pd
 
 from registry.access import READ_UNSUPPRESSED, allowed
 from registry.cohort import MALE_BREAST, TumorFilter, reporting_site
+from registry.cohort_definition import LEDGER_RANGE_DIMENSIONS
 from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry.privacy import apply_policy
@@ -42,7 +43,9 @@ SAFE_SETTINGS = frozenset({
     "endpoint", "integration", "method", "days_per_year", "by", "per", "ci", "standard_age_groups",
     "data_age_groups", "weighted", "joinpoints", "start", "end", "comparison", "times",
 })
-RANGE_LIMITS = frozenset({"first_year", "last_year", "min_age", "max_age"})   # TumorFilter's range bounds
+# Dimensions whose differing values always count as nested: TumorFilter's range bounds, and a cohort
+# definition's groups by kind (`registry.cohort_definition.ledger_filter`).
+RANGE_LIMITS = frozenset({"first_year", "last_year", "min_age", "max_age", *LEDGER_RANGE_DIMENSIONS})
 # Which TumorFilter field a stratum narrows (diagnosis year and age group narrow the ranges).
 STRATUM_FIELDS = {"sex": "sexes", "race": "races", "county_fips": "counties", "stage_group": "stage_groups",
                   "site_recode": "site_recodes", "treatment_group": "treatment_groups"}
