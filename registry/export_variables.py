@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from registry.cohort_definition import cohort_items
 from registry.correctable_items import (
     AGE_ITEM,
     PATIENT_DATES,
@@ -80,15 +81,6 @@ def _variable(naaccr_id: str, source: str, column: str | None, data_type: str) -
                           naaccr_id in LDS_ONLY)
 
 
-def _cohort_items() -> list[tuple[str, str]]:
-    """(naaccr_id, value_type) of the tumor items shipped in registry/data/cohort_items.csv, if any."""
-    item = resources.files("registry").joinpath("data/cohort_items.csv")
-    if not item.is_file():
-        return []
-    rows = csv.DictReader(item.read_text(encoding="utf-8").splitlines())
-    return [(row["naaccr_id"], "number" if row.get("value_type") == "number" else "code") for row in rows]
-
-
 @cache
 def export_variables() -> dict[str, ExportVariable]:
     """naaccr_id -> ExportVariable for every item a cohort export can carry, in catalogue order."""
@@ -105,8 +97,8 @@ def export_variables() -> dict[str, ExportVariable]:
         found[naaccr_id] = _variable(naaccr_id, TREATMENT, modality, "code")
     for naaccr_id, modality in TREATMENT_DATES.items():
         found[naaccr_id] = _variable(naaccr_id, TREATMENT, modality, "date")
-    for naaccr_id, value_type in _cohort_items():
-        found.setdefault(naaccr_id, _variable(naaccr_id, TUMOR_ITEM, None, value_type))
+    for item in cohort_items().values():
+        found.setdefault(item.naaccr_id, _variable(item.naaccr_id, TUMOR_ITEM, None, item.value_type))
     return found
 
 
