@@ -32,7 +32,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from registry.access import COHORT_EXPORT_DEIDENTIFIED, COHORT_EXPORT_LIMITED_DATA_SET, require_audited
+from registry.access import (
+    COHORT_EXPORT_DEIDENTIFIED,
+    COHORT_EXPORT_LIMITED_DATA_SET,
+    READ_UNSUPPRESSED,
+    allowed,
+    require_audited,
+)
 from registry.audit import record_event
 from registry.cohort import data_vintage
 from registry.errors import InvalidRequest
@@ -59,6 +65,7 @@ from registry.operational import OperationalStore, timestamp
 from registry.principal import Principal
 from registry.privacy import apply_policy, as_limited_data_set, as_released, classify, columns_allowed
 from registry.store import owner_only_files, read_connection
+from registry.suppression import DEFAULT_THRESHOLD
 from registry.xlsx_sheet import MAX_ROWS as XLSX_MAX_ROWS
 from registry.xlsx_sheet import workbook_bytes
 
@@ -126,6 +133,7 @@ def export_cohort(principal: Principal, db_path: Path, ops: OperationalStore, *,
             return ExportResult("pending", request)
     raw, precision = _read(db_path, tumors, chosen)
     data, applied, anonymity = _release(released_as, raw, precision, chosen, kind, k)
+    _check_size(principal, kind, data)
     dictionary = data_dictionary(data, chosen, applied)
     files = {DATA_FILES[file_format]: _data_bytes(data, file_format), DICTIONARY_FILE: _csv_bytes(dictionary)}
     manifest = {
@@ -143,6 +151,17 @@ def export_cohort(principal: Principal, db_path: Path, ops: OperationalStore, *,
     files[MANIFEST_FILE] = json.dumps(manifest, indent=2, ensure_ascii=False, default=str).encode("utf-8")
     _write_zip(principal, ops, destination, files, manifest, request)
     return ExportResult("exported", request, destination, data, dictionary, manifest)
+
+
+def _check_size(principal: Principal, kind: str, data: pd.DataFrame) -> None:
+    """InvalidRequest when a Safe Harbor extract for a non-registrar would hold 1-15 rows or persons: its size
+    is a count like any other, withheld at 1-15 (without saying which), so the file is not written."""
+    if kind != SAFE_HARBOR or allowed(principal, READ_UNSUPPRESSED):
+        return
+    if any(1 <= n < DEFAULT_THRESHOLD for n in (len(data), int(data[PERSON].nunique()))):
+        raise InvalidRequest(f"the cohort leaves 1-{DEFAULT_THRESHOLD - 1} records after de-identification; a "
+                             f"de-identified export needs at least {DEFAULT_THRESHOLD} persons (widen the cohort, "
+                             "or ask for a limited data set under a data use agreement)")
 
 
 def _check_released(chosen: list[ExportVariable], released_as: Principal, kind: str) -> None:

@@ -19,7 +19,8 @@ import pytest
 from tests.test_browser import ARTIFACTS, CHROMIUM, _free_port, _local_only, _wait_until_listening
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
-PEOPLE = 24   # EGFR-mutant lung cancers of women alike in every quasi-identifier: one class, larger than k
+PEOPLE = 40   # EGFR-mutant lung cancers of women alike in every quasi-identifier: one class, larger than k;
+#              half of them (the upper lobe) still 16 or more, the least a de-identified export may hold
 DUA = "DUA-2026-031"
 SURNAMES = ("ABBOTT", "BARNES", "CORTEZ", "DUNCAN", "ELLIS", "FOSTER", "GARCIA", "HOLMES", "INGRAM", "JENSEN",
             "KELLER", "LAWSON", "MORENO", "NOLAN", "OWENS", "PRICE", "QUINN", "ROWE", "SAWYER", "TATE", "UPTON",
@@ -32,7 +33,8 @@ def _reports() -> list[tuple[dict[str, str], dict[str, str]]]:
 
     found = []
     for i in range(PEOPLE):
-        found.append(report("1000000001", f"{70000000 + i}", nameLast=SURNAMES[i], nameFirst=FIRST_NAMES[i % 4],
+        found.append(report("1000000001", f"{70000000 + i}", nameLast=SURNAMES[i % 24] + ("SON" if i >= 24 else ""),
+                            nameFirst=FIRST_NAMES[i % 4],
                             dateOfBirth=f"1958{1 + i % 12:02d}{1 + i % 28:02d}",
                             socialSecurityNumber=f"{600000000 + i * 7919}", primarySite="C341" if i % 2 else "C343",
                             histologicTypeIcdO3="8140", laterality="1", dateOfDiagnosis="20200615",

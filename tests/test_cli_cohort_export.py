@@ -93,10 +93,10 @@ def test_a_limited_data_set_is_requested_approved_and_exported(store: Path, tmp_
 
 
 def test_any_definition_selects_the_cohort_and_a_bad_one_is_named(store: Path, tmp_path: Path) -> None:
-    """The command selects with the whole definition (an excluding treatment group here), and a bad criterion
-    is named with its file."""
-    no_chemo = {**BREAST, "groups": [*BREAST["groups"], {"name": "Chemotherapy", "exclude": True, "criteria": [
-        {"kind": "treatment", "modality": "chemotherapy", "received": True}]}]}
+    """The command selects with the whole definition (an excluding treatment group here: the tumors without
+    chemotherapy are left out), and a bad criterion is named with its file."""
+    no_chemo = {**BREAST, "groups": [*BREAST["groups"], {"name": "No chemotherapy", "exclude": True, "criteria": [
+        {"kind": "treatment", "modality": "chemotherapy", "received": False}]}]}
     (tmp_path / "no_chemo.json").write_text(json.dumps(no_chemo), encoding="utf-8")
     args = ("cohort", "export", "--user", "rex", "--db", str(store), "--variables", "primarySite,rxSummChemo")
 
@@ -108,8 +108,8 @@ def test_any_definition_selects_the_cohort_and_a_bad_one_is_named(store: Path, t
 
     narrowed = rows_of(tmp_path / "no_chemo.json", tmp_path / "no_chemo.zip")
     everyone = rows_of(store.parents[1] / "breast.json", tmp_path / "all.zip")
-    assert narrowed and not any(line.endswith(",01") for line in narrowed)
-    assert any(line.endswith(",01") for line in everyone) and len(everyone) > len(narrowed)
+    assert len(narrowed) >= 16 and all(line.endswith(",01") for line in narrowed)
+    assert not all(line.endswith(",01") for line in everyone) and len(everyone) > len(narrowed)
     broken = {**BREAST, "groups": [{"name": "Breast", "criteria": [{"kind": "site", "codes": ["C999"]}]}]}
     (tmp_path / "broken.json").write_text(json.dumps(broken), encoding="utf-8")
     bad = run(*args, "--definition", str(tmp_path / "broken.json"), "--out", str(tmp_path / "bad.zip"))

@@ -299,11 +299,14 @@ def test_a_large_export_needs_approval_on_the_same_data(db: Path, tmp_path: Path
     ops = open_operational_store(db)
     with pytest.raises(AccessDenied):
         set_export_settings(RESEARCHER, ops, row_limit=1)
-    assert set_export_settings(ADMINISTRATOR, ops, row_limit=20).row_limit == 20
+    assert set_export_settings(ADMINISTRATOR, ops, row_limit=40).row_limit == 40
     assert export_settings(ops).k == DEFAULT_K
     pending = run(RESEARCHER, db, tmp_path / "c.zip")
     assert pending.status == "pending" and pending.request is not None and pending.request.row_count == 64
-    assert run(RESEARCHER, db, tmp_path / "small.zip", where="primary_site = 'C619'").status == "exported"
+    assert run(RESEARCHER, db, tmp_path / "breast.zip", where="primary_site LIKE 'C50%'").status == "exported"
+    with pytest.raises(InvalidRequest, match="leaves 1-15 records"):     # under the limit, but 14 persons
+        run(RESEARCHER, db, tmp_path / "small.zip", where="primary_site = 'C619'")
+    assert not (tmp_path / "small.zip").exists()
     approve_request(ADMINISTRATOR, ops, pending.request.id, dua_reference="DUA-9")
     tumor_id = int(selection(db, "primary_site = 'C341'")["tumor_id"].iloc[0])
     correct(REGISTRAR, db, ops, tumor_id=tumor_id, item="grade", new_value="9", reason="pathology")
