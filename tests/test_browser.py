@@ -11,6 +11,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -36,6 +38,20 @@ def _wait_until_listening(port: int) -> None:
             return
         except OSError:
             time.sleep(0.5)
+
+
+@contextmanager
+def registry_server(db: Path) -> Iterator[str]:
+    """`registry serve` over the store `db` on a free local port, for the length of the block: its address."""
+    port = _free_port()
+    process = subprocess.Popen([str(Path(sys.executable).parent / "registry"), "serve", "--db", str(db),
+                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_until_listening(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
 
 
 def _local_only(page: object, outside: list[str]) -> None:
@@ -189,13 +205,8 @@ def registrar_server(tmp_path_factory: pytest.TempPathFactory) -> object:
 
     db = two_hospitals_store(tmp_path_factory.mktemp("registrar-browser"))
     ensure_demo_accounts(open_operational_store(db))
-    port = _free_port()
-    process = subprocess.Popen([str(Path(sys.executable).parent / "registry"), "serve", "--db", str(db),
-                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_until_listening(port)
-    yield f"http://127.0.0.1:{port}", db
-    process.terminate()
-    process.wait(timeout=20)
+    with registry_server(db) as url:
+        yield url, db
 
 
 def test_registrar_decides_a_review_pair_and_finds_a_patient(registrar_server: tuple[str, Path]) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tests.test_browser import ARTIFACTS, CHROMIUM, _free_port, _local_only, _wait_until_listening
+from tests.test_browser import ARTIFACTS, CHROMIUM, _local_only, registry_server
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
 PEOPLE = 40   # EGFR-mutant lung cancers of women alike in every quasi-identifier: one class, larger than k;
@@ -66,13 +64,8 @@ def cohort_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
                                 variables=["dateOfDiagnosis", "primarySite"], file_format="csv",
                                 destination=root / "never.zip", kind="limited_data_set")
     assert pending.status == "pending"
-    port = _free_port()
-    process = subprocess.Popen([str(Path(sys.executable).parent / "registry"), "serve", "--db", str(db),
-                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_until_listening(port)
-    yield f"http://127.0.0.1:{port}", db
-    process.terminate()
-    process.wait(timeout=20)
+    with registry_server(db) as url:
+        yield url, db
 
 
 def _sign_in(page: Any, server: str, user: str) -> None:

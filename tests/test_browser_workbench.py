@@ -5,15 +5,13 @@ table counts the corrected value. Skipped when chromium is not installed (CI ins
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from tests.test_browser import ARTIFACTS, CHROMIUM, _free_port, _local_only, _wait_until_listening
+from tests.test_browser import ARTIFACTS, CHROMIUM, _local_only, registry_server
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
 
@@ -38,13 +36,8 @@ def workbench_server(tmp_path_factory: pytest.TempPathFactory) -> object:
     ingest_file(write_reports(root / "h3.xml", [report("3000000003", "00000301", **ELEANOR)]), db_path=db,
                 user="tests")
     ensure_demo_accounts(open_operational_store(db))
-    port = _free_port()
-    process = subprocess.Popen([str(Path(sys.executable).parent / "registry"), "serve", "--db", str(db),
-                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_until_listening(port)
-    yield f"http://127.0.0.1:{port}", db
-    process.terminate()
-    process.wait(timeout=20)
+    with registry_server(db) as url:
+        yield url, db
 
 
 def _eleanor(db: Path) -> tuple[int, int, str, str]:
