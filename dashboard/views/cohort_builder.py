@@ -181,7 +181,7 @@ def export_section(principal: Principal, db: Path, ops: OperationalStore, defini
 st.title("Cohort builder")
 principal, db = require_principal()
 if not allowed(principal, COHORT_COUNT):
-    st.error("The cohort builder is for registrars and researchers.")
+    st.error("Your role may not count cohorts.")
     st.stop()
 ops = operational_store()
 start_from(principal, ops)

@@ -130,7 +130,7 @@ def identified(principal: Principal, db: Path, ops: OperationalStore, definition
 st.title("Trial candidates")
 principal, db = require_principal()
 if not allowed(principal, COHORT_COUNT):
-    st.error("The trial-candidate finder is for registrars and researchers.")
+    st.error("Your role may not count cohorts.")
     st.stop()
 choose_template()
 edited = definition_editor(EDITOR)
