@@ -14,6 +14,7 @@ whichever is viewed first.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from registry.access import COHORT_COUNT, READ_UNSUPPRESSED, allowed, require, r
 from registry.audit import record_event
 from registry.cohort import data_vintage
 from registry.cohort_definition import CohortDefinition, ledger_filter
-from registry.cohort_query import as_of_date, attrition, counts_by
+from registry.cohort_query import attrition, counts_by, resolve_as_of
 from registry.errors import InvalidDefinition, InvalidRequest
 from registry.operational import (
     OperationalStore,
@@ -43,25 +44,25 @@ COHORT_KIND = "cohort"                       # saved_definition.kind of a cohort
 OPENED_SHARED = "cohort-definition-open"     # audit action: a user opened another user's saved definition
 
 
-def _ledger(db_path: Path, definition: CohortDefinition) -> dict[str, list[str]]:
-    """The ledger filter of the definition's groups (`registry.cohort_definition.ledger_filter`)."""
-    return ledger_filter(definition.groups, as_of_date(db_path, definition))
+def _applied(db_path: Path, definition: CohortDefinition) -> tuple[str | None, date]:
+    """The data vintage and the as-of date one release applies the definition at, read once for the counts,
+    the ledger and the provenance alike."""
+    vintage = data_vintage(db_path)
+    return vintage, resolve_as_of(definition, vintage)
 
 
-def _provenance(db_path: Path, definition: CohortDefinition, method: str) -> Provenance:
+def _provenance(definition: CohortDefinition, vintage: str | None, as_of: date, method: str) -> Provenance:
     # The filter is the definition as applied: its as-of date resolved (the data vintage's day by default).
-    return Provenance(method=method, data_vintage=data_vintage(db_path),
-                      filter={**definition.to_dict(), "as_of": as_of_date(db_path, definition).isoformat()})
+    return Provenance(method=method, data_vintage=vintage, filter={**definition.to_dict(), "as_of": as_of.isoformat()})
 
 
-def _released_steps(principal: Principal, db_path: Path, definition: CohortDefinition, raw: pd.DataFrame
-                    ) -> pd.DataFrame:
+def _released_steps(principal: Principal, db_path: Path, definition: CohortDefinition, raw: pd.DataFrame,
+                    as_of: date) -> pd.DataFrame:
     """The attrition steps a non-registrar may see (see the module docstring); registrars get them all."""
     table = raw.copy()
     steps = len(raw)
     reasons: list[str | None] = [None] * steps
     if not allowed(principal, READ_UNSUPPRESSED):
-        as_of = as_of_date(db_path, definition)
         for column, measure in MEASURES.items():
             values = [int(v) for v in raw[column].tolist()]
             shown: list[float] = []
@@ -89,27 +90,30 @@ def cohort_attrition(principal: Principal, db_path: Path, definition: CohortDefi
     """The cohort's attrition as the caller may see it: `step` (0 = all registry tumors, then one per group),
     `label`, `tumors` and `persons` after each group (cumulative), `suppressed`, `suppression_reason`."""
     require(principal, COHORT_COUNT)
-    raw = attrition(db_path, definition)
-    return Release(table=bare(_released_steps(principal, db_path, definition, raw)),
-                   provenance=_provenance(db_path, definition, "cohort attrition"))
+    vintage, as_of = _applied(db_path, definition)
+    raw = attrition(db_path, definition, as_of=as_of)
+    return Release(table=bare(_released_steps(principal, db_path, definition, raw, as_of)),
+                   provenance=_provenance(definition, vintage, as_of, "cohort attrition"))
 
 
 def cohort_count(principal: Principal, db_path: Path, definition: CohortDefinition) -> Release:
     """How many registry tumors and persons the definition selects, as the caller may see them: the counts
     `tumors` and `persons` (None when withheld), and the same as a one-row table."""
     require(principal, COHORT_COUNT)
-    raw = attrition(db_path, definition)
+    vintage, as_of = _applied(db_path, definition)
+    raw = attrition(db_path, definition, as_of=as_of)
     last = {column: int(raw[column].tolist()[-1]) for column in MEASURES}
     if allowed(principal, READ_UNSUPPRESSED):
         released: dict[str, int | None] = dict(last)
     else:
-        ledger = _ledger(db_path, definition)
+        ledger = ledger_filter(definition.groups, as_of)
         released = {column: release_count(principal, db_path, last[column], {"measure": measure, **ledger})
                     for column, measure in MEASURES.items()}
     table = pd.DataFrame({"tumors": [released["tumors"]], "persons": [released["persons"]]}, dtype="Float64")
     table[SUPPRESSED] = any(value is None for value in released.values())
     table[REASON] = primary_reason(DEFAULT_THRESHOLD) + " or differencing" if table.at[0, SUPPRESSED] else None
-    return Release(table=bare(table), provenance=_provenance(db_path, definition, "cohort count"), counts=released)
+    return Release(table=bare(table), provenance=_provenance(definition, vintage, as_of, "cohort count"),
+                   counts=released)
 
 
 def cohort_counts_by(principal: Principal, db_path: Path, definition: CohortDefinition, *,
@@ -118,13 +122,14 @@ def cohort_counts_by(principal: Principal, db_path: Path, definition: CohortDefi
     (`reporting_facility`), as the caller may see them: small cells, their complements and cells differing
     by 1-15 from earlier releases withheld (a row's tumors with its persons)."""
     require(principal, COHORT_COUNT)
-    raw = counts_by(db_path, definition, by)
-    base: dict[str, Any] = _ledger(db_path, definition)
+    vintage, as_of = _applied(db_path, definition)
+    raw = counts_by(db_path, definition, by, as_of=as_of)
+    base: dict[str, Any] = ledger_filter(definition.groups, as_of)
     # Persons <= tumors, so suppressing on persons withholds every row whose tumors are 1-15 too.
     table = release_table(principal, db_path, raw[[by, "persons", "tumors"]], base=base, measure=MEASURES["persons"],
                           dimensions=[by], count_column="persons", derived_columns=["tumors"],
                           also={"tumors": MEASURES["tumors"]})
-    return Release(table=bare(table), provenance=_provenance(db_path, definition, f"cohort counts by {by}"))
+    return Release(table=bare(table), provenance=_provenance(definition, vintage, as_of, f"cohort counts by {by}"))
 
 
 # ---- saved definitions ---------------------------------------------------------------------------------

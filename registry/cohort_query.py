@@ -158,33 +158,38 @@ def _scan(definition: CohortDefinition, as_of: date, columns: tuple[str, ...] = 
     return f"SELECT {', '.join(selects)} {FROM_TUMORS} {first}", params
 
 
-def as_of_date(db_path: Path, definition: CohortDefinition) -> date:
-    """The reference date of time since diagnosis: the definition's `as_of`, else the data vintage's day."""
+def resolve_as_of(definition: CohortDefinition, vintage: str | None) -> date:
+    """The reference date of time since diagnosis: the definition's `as_of`, else the day of `vintage` (the
+    store's data vintage), else today."""
     if definition.as_of is not None:
         return date.fromisoformat(definition.as_of)
-    vintage = data_vintage(db_path)
     return date.fromisoformat(vintage[:10]) if vintage else date.today()
+
+
+def as_of_date(db_path: Path, definition: CohortDefinition) -> date:
+    """The reference date of time since diagnosis in the store `db_path` (`resolve_as_of`)."""
+    return resolve_as_of(definition, None if definition.as_of is not None else data_vintage(db_path))
 
 
 def _all_groups(count: int) -> str:
     return " AND ".join(f"g{k}" for k in range(1, count + 1)) or "TRUE"
 
 
-def select_tumors(db_path: Path, definition: CohortDefinition) -> pd.DataFrame:
+def select_tumors(db_path: Path, definition: CohortDefinition, *, as_of: date | None = None) -> pd.DataFrame:
     """The cohort: `tumor_id`, `patient_id` (registry ids) of every registry tumor the definition selects,
-    sorted by tumor_id."""
-    scan, params = _scan(definition, as_of_date(db_path, definition))
+    sorted by tumor_id (`as_of`: the reference date when the caller has resolved it)."""
+    scan, params = _scan(definition, as_of or as_of_date(db_path, definition))
     sql = (f"SELECT tumor_id, patient_id FROM ({scan}) WHERE {_all_groups(len(definition.groups))} "
            "ORDER BY tumor_id")
     with read_connection(db_path) as con:
         return con.execute(sql, params).df()
 
 
-def attrition(db_path: Path, definition: CohortDefinition) -> pd.DataFrame:
+def attrition(db_path: Path, definition: CohortDefinition, *, as_of: date | None = None) -> pd.DataFrame:
     """Counts after each group, cumulative, in one scan: `step` (0 = all registry tumors, then one per group),
     `label`, `tumors`, `persons` (distinct registry patients)."""
     groups = definition.groups
-    scan, params = _scan(definition, as_of_date(db_path, definition))
+    scan, params = _scan(definition, as_of or as_of_date(db_path, definition))
     # A tumor's depth is the number of leading groups it passes (the steps are nested): step k holds the tumors
     # of depth >= k, and the persons whose deepest tumor reaches k. The scan is materialized once.
     depth = ("CASE " + " ".join(f"WHEN NOT g{k} THEN {k - 1}" for k in range(1, len(groups) + 1))
@@ -210,12 +215,12 @@ def step_label(name: str, exclude: bool, number: int) -> str:
     return f"excluding: {shown}" if exclude else shown
 
 
-def counts_by(db_path: Path, definition: CohortDefinition, by: str) -> pd.DataFrame:
+def counts_by(db_path: Path, definition: CohortDefinition, by: str, *, as_of: date | None = None) -> pd.DataFrame:
     """The cohort's `tumors` and `persons` by county of residence at diagnosis (`county_fips`) or reporting
     facility (`reporting_facility`), one row per value (unknown as None), sorted."""
     if by not in COUNT_BY:
         raise InvalidRequest(f"by: unknown {by!r}; choose from {', '.join(COUNT_BY)}")
-    scan, params = _scan(definition, as_of_date(db_path, definition), (by,))
+    scan, params = _scan(definition, as_of or as_of_date(db_path, definition), (by,))
     sql = (f"SELECT {by}, count(*) AS tumors, count(DISTINCT patient_id) AS persons FROM ({scan}) "
            f"WHERE {_all_groups(len(definition.groups))} GROUP BY {by} ORDER BY {by} NULLS LAST")
     with read_connection(db_path) as con:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from registry.cohort_definition import cohort_items
+from registry.cohort_definition import cohort_code_labels, cohort_items
 from registry.correctable_items import (
     AGE_ITEM,
     PATIENT_DATES,
@@ -120,12 +120,14 @@ def chosen_variables(names: list[str] | tuple[str, ...]) -> list[ExportVariable]
 
 @cache
 def code_labels() -> dict[str, dict[str, str]]:
-    """item -> {code: label} from registry/data/code_labels.csv (the NAACCR code lists the export shows)."""
+    """item -> {code: label} from registry/data/code_labels.csv (the NAACCR code lists the export shows), and
+    for the cohort items it does not list (KRAS, MSI, EGFR, ...) the labels the cohort definitions use."""
     text = resources.files("registry").joinpath("data/code_labels.csv").read_text(encoding="utf-8")
-    labels: dict[str, dict[str, str]] = {}
+    labels: dict[str, dict[str, str]] = {item: dict(codes) for item, codes in cohort_code_labels().items()}
+    listed: dict[str, dict[str, str]] = {}
     for row in csv.DictReader(text.splitlines()):
-        labels.setdefault(row["item"], {})[row["code"]] = " ".join(row["label"].split())
-    return labels
+        listed.setdefault(row["item"], {})[row["code"]] = " ".join(row["label"].split())
+    return {**labels, **listed}
 
 
 @cache

@@ -35,10 +35,8 @@ COLUMNS = ("patient_id", "tumor_id", "name_last", "name_first", "date_of_birth",
 _CANDIDATES = f"""
 WITH names AS (
     SELECT pl.registry_patient_id AS patient_id,
-           arg_max(CASE WHEN i.naaccr_id = 'nameLast' THEN i.value END, p.batch_id * 4294967296 + p.patient_seq)
-               FILTER (WHERE i.naaccr_id = 'nameLast') AS name_last,
-           arg_max(CASE WHEN i.naaccr_id = 'nameFirst' THEN i.value END, p.batch_id * 4294967296 + p.patient_seq)
-               FILTER (WHERE i.naaccr_id = 'nameFirst') AS name_first
+           arg_max(i.value, p.patient_id) FILTER (WHERE i.naaccr_id = 'nameLast') AS name_last,
+           arg_max(i.value, p.patient_id) FILTER (WHERE i.naaccr_id = 'nameFirst') AS name_first
     FROM patient_link pl
     JOIN patient p ON p.patient_id = pl.source_patient_id
     JOIN source_item i ON i.batch_id = p.batch_id AND i.level = 1 AND i.entity_seq = p.patient_seq
