@@ -40,6 +40,12 @@ COHORT_EXPORT_LIMITED_DATA_SET = "cohort-export-limited-data-set"
 APPROVE_EXPORT = "approve-export"
 SET_EXPORT_LIMIT = "set-export-limit"
 TRIAL_CANDIDATE_IDENTITIES = "trial-candidate-identities"
+VIEW_PROGRAM_STATISTICS = "view-program-statistics"
+VIEW_DATA_QUALITY = "view-data-quality"
+DATA_QUALITY_RECORDS = "data-quality-records"
+SET_BREACH_RULES = "set-breach-rules"
+CONTAIN_ACCOUNT = "contain-account"
+BREACH_REPORT = "breach-report"
 
 
 @cache
