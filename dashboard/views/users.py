@@ -73,7 +73,7 @@ def change(name: str, reason: str, act: Callable[[str], object], notice: str) ->
 
 def add_form(principal: Principal, ops: OperationalStore) -> None:
     """A new account; its generated password is shown once, to be changed at first sign-in."""
-    with st.form("user-add", clear_on_submit=True):
+    with st.form("user-add"):
         left, middle, right = st.columns(3)
         user = left.text_input("User name", key="add_user")
         display_name = middle.text_input("Name shown", key="add_display_name")
