@@ -132,3 +132,37 @@ def test_a_flag_set_during_an_open_session_takes_effect_at_the_next_page_run(sto
         "boss", "password seen on a screen share", True)
     assert events(ops, user="carla", action="password-change")[0].detail["sessions_ended"] == 0
     assert verify_chain(ops).ok
+
+
+@pytest.fixture
+def identity_provider(monkeypatch) -> Iterator[None]:
+    """The registry's identity provider signed `lee@example.org` in, with claims mapping to the registrar role."""
+    import streamlit
+
+    import dashboard.session
+
+    monkeypatch.setattr(dashboard.session, "identity_provider_configured", lambda: True)
+    monkeypatch.setattr(streamlit, "user", type("User", (), {"is_logged_in": True})())
+    monkeypatch.setattr(dashboard.session, "_claims_principal",
+                        lambda: ("lee@example.org", Principal("lee@example.org", "registrar")))
+    yield
+
+
+def test_the_identity_provider_follows_a_local_account_of_the_same_name(store, ops, identity_provider):
+    at = AppTest.from_file(str(DASHBOARD / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception and at.title[0].value == "Overview"     # signed in through the provider
+    session_token("registrar", "lee@example.org")                    # a local account of that name
+    accounts.require_password_change(ops, "lee@example.org", reason="shared password", actor=BOSS)
+    at.run()                                                         # the open tab's next run
+    assert not at.exception and not at.dataframe
+    assert at.title[0].value == "Sign in to Oncoregistry"
+    assert any("must first change its password" in w.value for w in at.warning)
+    assert any("must first change its password" in e.value for e in at.error)   # and a new sign-in is refused
+    ended = events(ops, user="lee@example.org", action="sign-out", limit=1)[0]
+    refused = events(ops, user="lee@example.org", action="sign-in-failed", limit=1)[0]
+    assert ended.detail["source"] == refused.detail["source"] == "oidc"
+    assert "must first change its password" in refused.detail["reason"]
+    accounts.set_password(ops, "lee@example.org", "a password of the administrator", actor=BOSS, reason="cleared")
+    at.run()
+    assert not at.exception and at.title[0].value == "Overview"
