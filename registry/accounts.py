@@ -12,6 +12,8 @@ the last success, lock that name for `duration`. It is keyed by the name typed, 
 the same way; attempts during a lockout are refused without checking the password and do not extend
 it; an administrator's password reset lifts it. Each attempt is recorded (as a failure) and counted in
 one write transaction before its password is checked, so concurrent attempts cannot slip past the limit.
+
+An account marked "must change password" signs in only to change it: `authenticate` refuses it elsewhere.
 """
 
 from __future__ import annotations
