@@ -180,3 +180,16 @@ def test_the_last_administrator_cannot_disable_or_de_role_themselves(ops):
     assert any("last enabled administrator" in e.value for e in at.error)
     boss = accounts.get_user(ops, "boss")
     assert boss is not None and boss.role == "administrator" and not boss.disabled
+
+
+@pytest.mark.parametrize("role", ["registrar", "researcher", "administrator"])
+def test_navigation_offers_the_page_to_administrators_only(ops, role):
+    at = AppTest.from_file(str(PAGE.parents[1] / "app.py"), default_timeout=60)
+    at.session_state["session_token"] = session_token(role, f"nav-{role}")
+    at.run()
+    if role != "administrator":
+        with pytest.raises(ValueError, match="navigation page"):
+            at.switch_page("views/users.py")
+        return
+    at.switch_page("views/users.py").run()
+    assert not at.exception and at.title[0].value == "Users" and at.dataframe
