@@ -14,6 +14,7 @@ from registry.api import (
     COHORT_COUNT,
     FIND_PATIENT,
     LINK_REVIEW,
+    MANAGE_USERS,
     READ_AGGREGATES,
     RECORD_VIEW,
     VIEW_INGEST_BATCHES,
@@ -38,6 +39,7 @@ PAGE_LIST: tuple[tuple[str, str, str, str], ...] = (
     ("cohort_builder", "Cohort builder", "Cohorts", COHORT_COUNT),
     ("trial_candidates", "Trial candidates", "Cohorts", COHORT_COUNT),
     ("export_requests", "Export requests", "Cohorts", APPROVE_EXPORT),
+    ("users", "Users", "Administration", MANAGE_USERS),
     ("change_password", "Change password", "Account", CHANGE_OWN_PASSWORD),
 )
 DEFAULT_PAGE = "overview"

@@ -43,6 +43,7 @@ from registry.api import (
     change_password,
     default_db_path,
     end_session,
+    get_user,
     open_operational_store,
     record_event,
     resume_session,
@@ -54,6 +55,7 @@ NOTICE_KEY = "session_notice"        # why the last session ended, for the sign-
 STALE_COOKIE_KEY = "session_stale_cookie"   # a cookie token that no longer works: not tried again
 ENDED_KEY = "session_ended"          # this tab's session ended: clear the cookie it may have set
 IDP_KEY = "identity_provider_principal"
+REFUSED_KEY = "identity_provider_refused"   # why the provider's user was refused just now
 ROUTED_KEY = "routed"                # set while the router runs the page
 COOKIE = "oncoregistry_session"
 ROLE_PRECEDENCE = ("administrator", "registrar", "researcher")   # a user in several groups gets the first
@@ -117,7 +119,8 @@ def sign_in_local(user: str, password: str) -> Principal | None:
     """Check a local account; on success start a session for this tab. Errors are shown, not raised."""
     ops = operational_store()
     try:
-        principal = authenticate(ops, user, password, source="dashboard")
+        # A temporary password starts a session that gets only the change-password page (app.py, require_principal).
+        principal = authenticate(ops, user, password, source="dashboard", temporary_password_ok=True)
     except AuthenticationError as exc:
         st.error(str(exc))
         return None
@@ -208,7 +211,8 @@ def sign_in_page() -> None:
         if principal_from_identity_provider() is not None:
             st.rerun()
         if getattr(st.user, "is_logged_in", False):
-            st.error("Your account has no registry role; ask a registry administrator.")
+            st.error(st.session_state.pop(REFUSED_KEY, "Your account has no registry role; ask a registry "
+                                                       "administrator."))
         st.button("Sign in with your organisation", on_click=st.login, type="primary")
         return
     with st.form("sign-in"):
@@ -266,12 +270,29 @@ def _claims_principal() -> tuple[str, Principal | None]:
     return name, Principal(name, role, frozenset()) if role else None
 
 
+def local_account_refusal(name: str) -> str | None:
+    """Why the provider's user `name` may not act now: a local account of the same name (one name, one identity
+    in the audit trail) that is disabled or must first change its password; None when there is none such."""
+    account = get_user(operational_store(), name)
+    if account is not None and account.disabled:
+        return "the registry account of that name is disabled; ask a registry administrator"
+    if account is not None and account.must_change_password:
+        return ("the registry account of that name must first change its password; ask a registry administrator "
+                "to set it")
+    return None
+
+
 def _identity_provider_session() -> ActiveSession | None:
-    """The provider's user with the role their claims map to now; signed out when that is gone."""
+    """The provider's user with the role their claims map to now; signed out when that is gone, or when a local
+    account of the same name has been disabled or flagged to change its password since."""
     principal = _claims_principal()[1] if getattr(st.user, "is_logged_in", False) else None
-    if principal is None:
-        st.session_state.pop(IDP_KEY, None)
-        st.session_state[NOTICE_KEY] = "You were signed out: your identity provider session or role has ended."
+    refusal = local_account_refusal(principal.user) if principal is not None else None
+    if principal is None or refusal is not None:
+        ended = st.session_state.pop(IDP_KEY, None)
+        if isinstance(ended, Principal) and refusal is not None:
+            record_event(operational_store(), ended, "sign-out", reason=refusal, source="oidc")
+        st.session_state[NOTICE_KEY] = (f"You were signed out: {refusal}." if refusal else
+                                        "You were signed out: your identity provider session or role has ended.")
         return None
     st.session_state[IDP_KEY] = principal
     return ActiveSession(principal, False)
@@ -285,6 +306,10 @@ def principal_from_identity_provider() -> Principal | None:
     ops = operational_store()
     if principal is None:
         record_event(ops, name, "sign-in-failed", source="oidc", reason="no role mapped from claims")
+        return None
+    if refusal := local_account_refusal(name):
+        record_event(ops, name, "sign-in-failed", source="oidc", reason=refusal)
+        st.session_state[REFUSED_KEY] = f"Sign-in refused: {refusal}."
         return None
     record_event(ops, principal, "sign-in", source="oidc")
     st.session_state[IDP_KEY] = principal

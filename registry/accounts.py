@@ -12,6 +12,8 @@ the last success, lock that name for `duration`. It is keyed by the name typed, 
 the same way; attempts during a lockout are refused without checking the password and do not extend
 it; an administrator's password reset lifts it. Each attempt is recorded (as a failure) and counted in
 one write transaction before its password is checked, so concurrent attempts cannot slip past the limit.
+
+An account marked "must change password" signs in only to change it: `authenticate` refuses it elsewhere.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from registry.audit import account_matches_chain, append_account_event, append_e
 from registry.errors import (
     AccountError,
     AuthenticationError,
+    PasswordChangeRequired,
     PasswordPolicyError,
 )
 from registry.operational import OperationalStore, name_key, parse_timestamp, timestamp
@@ -62,12 +65,8 @@ DEMO_ACCOUNTS: dict[str, tuple[str, str]] = {
 }
 
 _SIGN_IN_FAILED = "sign-in failed: wrong user name or password, or the account is disabled"
-
-
-
-
-
-
+_CHANGE_FIRST = ("your password is temporary (set, reset or flagged by an administrator): choose your own on the "
+                 "dashboard's Change password page first")
 
 
 @dataclass(frozen=True)
@@ -99,6 +98,17 @@ class Account:
     def principal(self) -> Principal:
         """The identity this account signs in as."""
         return Principal(self.user, self.role, self.grants)
+
+
+@dataclass(frozen=True)
+class SignInAttempt:
+    """One attempt to sign in under a user name: when, how it ended (ok, bad-credentials, disabled, locked, or
+    unlocked by an administrator) and where it came from (dashboard, cli, ...)."""
+
+    attempted_at: str
+    outcome: str
+    source: str
+    locked_until: str | None
 
 
 # ---- validation -----------------------------------------------------------------------------------------
@@ -155,6 +165,24 @@ def _actor(actor: Principal | str | None) -> tuple[str, str]:
     return str(actor), ""
 
 
+def _with_reason(detail: dict[str, object], reason: str) -> dict[str, object]:
+    """An account event's detail with the administrator's reason for the change, when one was given."""
+    reason = str(reason or "").strip()
+    return {**detail, "reason": reason} if reason else detail
+
+
+def _keep_an_administrator(con: sqlite3.Connection, row: sqlite3.Row, *, role: str | None = None,
+                           disabled: bool = False) -> None:
+    """Refuse to disable or de-role the last enabled administrator: nobody could manage accounts any more."""
+    if row["role"] != ADMINISTRATOR or row["disabled"] or (role in (None, ADMINISTRATOR) and not disabled):
+        return
+    others = con.execute("SELECT count(*) FROM account WHERE role = ? AND disabled = 0 AND account_id != ?",
+                         [ADMINISTRATOR, row["account_id"]]).fetchone()[0]
+    if not others:
+        raise AccountError(f"{row['user_name']!r} is the last enabled administrator: make another account an "
+                           "administrator first")
+
+
 # ---- reading --------------------------------------------------------------------------------------------
 
 _ACCOUNT_COLUMNS = ("SELECT a.*, (SELECT max(s.attempted_at) FROM sign_in_attempt s WHERE s.user_key = a.user_key "
@@ -192,7 +220,8 @@ def _account_row(con: sqlite3.Connection, user: str) -> sqlite3.Row:
 # ---- creating and changing accounts ---------------------------------------------------------------------
 
 def _insert_account(con: sqlite3.Connection, ops: OperationalStore, user: str, role: str, grants: list[str],
-                    password_hash: str, display_name: str, must_change: bool, actor: tuple[str, str]) -> None:
+                    password_hash: str, display_name: str, must_change: bool, actor: tuple[str, str],
+                    reason: str = "") -> None:
     now = ops.now()
     try:
         cursor = con.execute("INSERT INTO account (user_name, user_key, display_name, role, grants, password_hash, "
@@ -202,12 +231,13 @@ def _insert_account(con: sqlite3.Connection, ops: OperationalStore, user: str, r
     except sqlite3.IntegrityError as exc:
         raise AccountError(f"user {user!r} already exists") from exc
     append_account_event(con, now, actor[0], actor[1], "user-add", int(cursor.lastrowid or 0),
-                         {"target": user, "role": role, "grants": grants, "must_change_password": must_change})
+                         _with_reason({"target": user, "role": role, "grants": grants,
+                                       "must_change_password": must_change}, reason))
 
 
 def create_user(ops: OperationalStore, user: str, role: str, *, grants: Iterable[str] = (),
                 password: str | None = None, display_name: str = "", must_change_password: bool | None = None,
-                actor: Principal | str | None = None) -> str:
+                actor: Principal | str | None = None, reason: str = "") -> str:
     """Create an account and return its password: the one given, or a generated one to hand over once.
 
     A generated password must be changed at first sign-in unless `must_change_password` says otherwise.
@@ -222,13 +252,14 @@ def create_user(ops: OperationalStore, user: str, role: str, *, grants: Iterable
     must_change = generated if must_change_password is None else must_change_password
     password_hash = PASSWORD_HASHER.hash(secret)
     with ops.write() as con:
-        _insert_account(con, ops, user, role, chosen, password_hash, display_name, must_change, who)
+        _insert_account(con, ops, user, role, chosen, password_hash, display_name, must_change, who, reason)
     return secret
 
 
 def update_user(ops: OperationalStore, user: str, *, role: str | None = None, grants: Iterable[str] | None = None,
-                display_name: str | None = None, actor: Principal | str | None = None) -> Account:
-    """Change an account's role, grants or display name; returns the account as it now is."""
+                display_name: str | None = None, actor: Principal | str | None = None, reason: str = "") -> Account:
+    """Change an account's role, grants or display name; returns the account as it now is. The last enabled
+    administrator keeps that role."""
     who = _actor(actor)
     changes: dict[str, object] = {}
     if role is not None:
@@ -239,22 +270,25 @@ def update_user(ops: OperationalStore, user: str, *, role: str | None = None, gr
         changes["display_name"] = display_name
     with ops.write() as con:
         row = _account_row(con, user)
+        _keep_an_administrator(con, row, role=role)
         now = ops.now()
         con.execute("UPDATE account SET role = coalesce(?, role), grants = coalesce(?, grants), "
                     "display_name = coalesce(?, display_name), updated_at = ? WHERE account_id = ?",
                     [changes.get("role"), json.dumps(changes["grants"]) if "grants" in changes else None,
                      changes.get("display_name"), timestamp(now), row["account_id"]])
         append_account_event(con, now, who[0], who[1], "user-update", row["account_id"],
-                             {"target": row["user_name"], **changes}, before=row)
+                             _with_reason({"target": row["user_name"], **changes}, reason), before=row)
     account = get_user(ops, user)
     assert account is not None
     return account
 
 
-def _set_disabled(ops: OperationalStore, user: str, disabled: bool, actor: Principal | str | None) -> None:
+def _set_disabled(ops: OperationalStore, user: str, disabled: bool, actor: Principal | str | None,
+                  reason: str) -> None:
     who = _actor(actor)
     with ops.write() as con:
         row = _account_row(con, user)
+        _keep_an_administrator(con, row, disabled=disabled)
         now = ops.now()
         con.execute("UPDATE account SET disabled = ?, updated_at = ? WHERE account_id = ?",
                     [int(disabled), timestamp(now), row["account_id"]])
@@ -262,21 +296,22 @@ def _set_disabled(ops: OperationalStore, user: str, disabled: bool, actor: Princ
         if disabled:
             detail["sessions_ended"] = sessions.revoke_user(con, row["user_key"], now, "account-disabled")
         append_account_event(con, now, who[0], who[1], "user-disable" if disabled else "user-enable",
-                             row["account_id"], detail, before=row)
+                             row["account_id"], _with_reason(detail, reason), before=row)
 
 
-def disable_user(ops: OperationalStore, user: str, *, actor: Principal | str | None = None) -> None:
+def disable_user(ops: OperationalStore, user: str, *, actor: Principal | str | None = None, reason: str = "") -> None:
     """Stop an account from signing in and end its open dashboard sessions (accounts are never deleted, so
-    the audit trail keeps their names)."""
-    _set_disabled(ops, user, True, actor)
+    the audit trail keeps their names). The last enabled administrator cannot be disabled."""
+    _set_disabled(ops, user, True, actor, reason)
 
 
-def enable_user(ops: OperationalStore, user: str, *, actor: Principal | str | None = None) -> None:
+def enable_user(ops: OperationalStore, user: str, *, actor: Principal | str | None = None, reason: str = "") -> None:
     """Let a disabled account sign in again."""
-    _set_disabled(ops, user, False, actor)
+    _set_disabled(ops, user, False, actor, reason)
 
 
-def reset_password(ops: OperationalStore, user: str, *, actor: Principal | str | None = None) -> str:
+def reset_password(ops: OperationalStore, user: str, *, actor: Principal | str | None = None,
+                   reason: str = "") -> str:
     """Give an account a new random password (returned, to hand over once), to be changed at next
     sign-in; also lifts a lockout of that user name."""
     who = _actor(actor)
@@ -290,12 +325,13 @@ def reset_password(ops: OperationalStore, user: str, *, actor: Principal | str |
         _record_attempt(con, row["user_key"], row["user_name"], now, "unlocked", f"reset by {who[0]}")
         ended = sessions.revoke_user(con, row["user_key"], now, "password-set")
         append_account_event(con, now, who[0], who[1], "password-reset", row["account_id"],
-                             {"target": row["user_name"], "sessions_ended": ended}, before=row)
+                             _with_reason({"target": row["user_name"], "sessions_ended": ended}, reason),
+                             before=row)
     return secret
 
 
 def set_password(ops: OperationalStore, user: str, new_password: str, *, must_change: bool = False,
-                 actor: Principal | str | None = None) -> None:
+                 actor: Principal | str | None = None, reason: str = "") -> None:
     """An administrator (or the console) sets an account's password: policy checked, the account's
     sessions ended, a lockout lifted; `must_change` makes it temporary (changed at next sign-in)."""
     who = _actor(actor)
@@ -309,8 +345,24 @@ def set_password(ops: OperationalStore, user: str, new_password: str, *, must_ch
         _record_attempt(con, row["user_key"], row["user_name"], now, "unlocked", f"set by {who[0]}")
         ended = sessions.revoke_user(con, row["user_key"], now, "password-set")
         append_account_event(con, now, who[0], who[1], "password-set", row["account_id"],
-                             {"target": row["user_name"], "must_change_password": must_change,
-                              "sessions_ended": ended}, before=row)
+                             _with_reason({"target": row["user_name"], "must_change_password": must_change,
+                                           "sessions_ended": ended}, reason), before=row)
+
+
+def require_password_change(ops: OperationalStore, user: str, *, reason: str,
+                            actor: Principal | str | None = None) -> None:
+    """Make an account choose a new password before it does anything else. Its open dashboard sessions get
+    only the change-password page from their next page run on (`sessions.resume_session` reads the mark), a
+    new sign-in gets it too, and the command refuses the account until then."""
+    who = _actor(actor)
+    with ops.write() as con:
+        row = _account_row(con, user)
+        now = ops.now()
+        con.execute("UPDATE account SET must_change_password = 1, updated_at = ? WHERE account_id = ?",
+                    [timestamp(now), row["account_id"]])
+        append_account_event(con, now, who[0], who[1], "password-change-required", row["account_id"],
+                             _with_reason({"target": row["user_name"], "must_change_password": True}, reason),
+                             before=row)
 
 
 def change_password(ops: OperationalStore, user: str, current_password: str, new_password: str, *,
@@ -366,6 +418,17 @@ def _lock_in_force(con: sqlite3.Connection, key: str, now: datetime) -> datetime
     if row[0] and row[0] > timestamp(now):
         return parse_timestamp(row[0])
     return None
+
+
+def sign_in_history(ops: OperationalStore, user: str, limit: int = 50, *,
+                    actor: Principal | str | None = None) -> list[SignInAttempt]:
+    """The latest `limit` sign-in attempts under a user name, newest first (for administrators)."""
+    _actor(actor)
+    with ops.connect() as con:
+        rows = con.execute("SELECT attempted_at, outcome, source, locked_until FROM sign_in_attempt "
+                           "WHERE user_key = ? ORDER BY attempt_id DESC LIMIT ?",
+                           [name_key(user), max(int(limit), 0)]).fetchall()
+    return [SignInAttempt(*row) for row in rows]
 
 
 def locked_until(ops: OperationalStore, user: str) -> datetime | None:
@@ -463,14 +526,22 @@ def _succeeded(con: sqlite3.Connection, attempt_id: int) -> None:
 
 
 def authenticate(ops: OperationalStore, user: str, password: str, *, source: str,
-                 policy: LockoutPolicy = DEFAULT_LOCKOUT) -> Principal:
+                 policy: LockoutPolicy = DEFAULT_LOCKOUT, temporary_password_ok: bool = False) -> Principal:
     """Check a user name (case-insensitive) and password; return the Principal or raise AuthenticationError.
 
     `source` says where the attempt came from (e.g. `dashboard`, `cli`, a client address). Writes exactly
-    one audit event (`sign-in` or `sign-in-failed`). Check `get_user(...).must_change_password` next.
+    one audit event (`sign-in` or `sign-in-failed`). An account that must change its password is refused
+    (PasswordChangeRequired, after its password proved right) unless `temporary_password_ok`: only a caller
+    that then offers nothing but the password change (the dashboard's session) may pass it.
     """
     row, attempt_id = _check_credentials(ops, user, password, source=source, policy=policy,
                                          failed_action="sign-in-failed")
+    if row["must_change_password"] and not temporary_password_ok:
+        with ops.write() as con:
+            _succeeded(con, attempt_id)       # the password was right: it does not count toward a lockout
+            append_event(con, ops.now(), row["user_name"], row["role"], "sign-in-failed",
+                         {"source": source, "reason": "must-change-password"})
+        raise PasswordChangeRequired(_CHANGE_FIRST)
     new_hash = PASSWORD_HASHER.hash(password) if PASSWORD_HASHER.check_needs_rehash(row["password_hash"]) else None
     principal = Principal(row["user_name"], row["role"], frozenset(json.loads(row["grants"])))
     with ops.write() as con:

@@ -34,7 +34,23 @@ from registry.access import (
     require,
     require_audited,
 )
-from registry.accounts import MIN_PASSWORD_LENGTH, authenticate, change_password
+from registry.accounts import (  # the users page
+    MIN_PASSWORD_LENGTH,
+    Account,
+    SignInAttempt,
+    authenticate,
+    change_password,
+    create_user,
+    disable_user,
+    enable_user,
+    get_user,
+    list_users,
+    locked_until,
+    require_password_change,
+    reset_password,
+    sign_in_history,
+    update_user,
+)
 from registry.analysis import (
     SURVIVAL_METHODS,
     age_specific,
@@ -90,10 +106,12 @@ from registry.edit_reports import edit_report
 from registry.edits import EditDefinition, EditRunSummary, edit_definitions, run_edits
 from registry.errors import (
     AccessDenied,
+    AccountError,
     AuthenticationError,
     InvalidDefinition,
     InvalidRequest,
     NotComputable,
+    PasswordChangeRequired,
     PasswordPolicyError,
     RegistryError,
     SessionEnded,
@@ -121,7 +139,7 @@ from registry.linkage.find import PatientCandidate, find_patient
 from registry.linkage.model import DEFAULT_THRESHOLDS as LINKAGE_THRESHOLDS
 from registry.operational import OperationalStore
 from registry.operational_store import open_operational_store
-from registry.principal import ROLES, Principal
+from registry.principal import GRANTS, ROLES, Principal
 from registry.privacy import DEFAULT_THRESHOLD
 from registry.query_letters import query_letter
 from registry.record_view import ConsolidatedValue, PatientRecord, ReceivedReport, TumorRecord, patient_record
@@ -199,4 +217,8 @@ __all__ = [
     # administration: program statistics, data quality, users, audit, breach detection
     "BREACH_REPORT", "CONTAIN_ACCOUNT", "DATA_QUALITY_RECORDS", "SET_BREACH_RULES", "VIEW_DATA_QUALITY",
     "VIEW_PROGRAM_STATISTICS",
+    # users: accounts managed by administrators, forced password change, sign-in history
+    "GRANTS", "Account", "AccountError", "PasswordChangeRequired", "SignInAttempt", "create_user", "disable_user",
+    "enable_user", "get_user", "list_users", "locked_until", "require_password_change", "reset_password",
+    "sign_in_history", "update_user",
 ]

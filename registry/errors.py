@@ -55,6 +55,11 @@ class AuthenticationError(RegistryError):
         self.locked_until = locked_until
 
 
+class PasswordChangeRequired(AuthenticationError):
+    """The password was right but is temporary (generated, reset or flagged by an administrator): nothing is
+    done for the account until its owner has chosen a new one."""
+
+
 class SessionEnded(RegistryError):
     """A session token is not, or no longer, valid: malformed, forged, unknown, expired or revoked.
 

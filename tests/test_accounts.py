@@ -39,6 +39,7 @@ from registry.audit_seal import head_path, key_path
 from registry.errors import (
     AccountError,
     AuthenticationError,
+    PasswordChangeRequired,
     PasswordPolicyError,
     RegistryError,
     SessionEnded,
@@ -136,7 +137,9 @@ def test_principal_is_small_frozen_and_checks_its_role():
 def test_create_and_authenticate(ops):
     generated = create_user(ops, "Ana", "researcher", grants=["lds"])
     assert len(generated) >= 16
-    principal = authenticate(ops, "ANA", generated, source="test")      # user names are case-insensitive
+    with pytest.raises(PasswordChangeRequired):                         # a temporary password does nothing
+        authenticate(ops, "ana", generated, source="test")
+    principal = authenticate(ops, "ANA", generated, source="test", temporary_password_ok=True)   # case-insensitive
     assert principal == Principal("Ana", "researcher", frozenset({"lds"}))
     assert get_user(ops, "ana").must_change_password               # a generated password is temporary
     assert create_user(ops, "reg", "registrar", password=PASSWORD) == PASSWORD
@@ -197,7 +200,7 @@ def test_reset_and_change_password(ops):
     assert len(new) >= 16 and new != PASSWORD
     with pytest.raises(AuthenticationError):
         authenticate(ops, "ana", PASSWORD, source="test")
-    authenticate(ops, "ana", new, source="test")
+    authenticate(ops, "ana", new, source="test", temporary_password_ok=True)
     assert get_user(ops, "ana").must_change_password
     with pytest.raises(AuthenticationError):
         change_password(ops, "ana", "not the password", "another long password")
@@ -299,7 +302,7 @@ def test_password_reset_lifts_a_lockout(ops, clock):
     _fail(ops, "ana", 5)
     clock.advance(seconds=1)
     new = reset_password(ops, "ana")
-    assert authenticate(ops, "ana", new, source="test").user == "ana"
+    assert authenticate(ops, "ana", new, source="test", temporary_password_ok=True).user == "ana"
 
 
 # ---- audit of sign-ins and user management ------------------------------------------------------------
@@ -352,7 +355,8 @@ def test_sql_injection_strings_as_user_names_are_stored_literally(ops):
 def _session(ops: OperationalStore, user: str = "ana", role: str = "registrar") -> str:
     if get_user(ops, user) is None:
         create_user(ops, user, role, password=PASSWORD)
-    return start_session(ops, authenticate(ops, user, PASSWORD, source="test"), source="test")
+    return start_session(ops, authenticate(ops, user, PASSWORD, source="test", temporary_password_ok=True),
+                         source="test")
 
 
 def test_a_session_follows_its_account_role_and_grants_at_once(ops):
@@ -459,7 +463,7 @@ def test_initial_administrator_only_on_a_new_store(ops):
     password = ensure_initial_administrator(ops)
     assert password and len(password) >= 16
     assert ensure_initial_administrator(ops) is None
-    admin = authenticate(ops, "admin", password, source="test")
+    admin = authenticate(ops, "admin", password, source="test", temporary_password_ok=True)
     assert admin.role == "administrator" and get_user(ops, "admin").must_change_password
 
 
@@ -486,8 +490,8 @@ def test_cli_users_commands(db_path):
     admin_password = _password_in(added.output, "created with password ")
     ana_password = _password_in(added.output, "(shown only now): ")
     ops = open_operational_store(db_path)
-    assert authenticate(ops, "admin", admin_password, source="test").role == "administrator"
-    assert authenticate(ops, "ana", ana_password, source="test").has_grant("lds")
+    assert authenticate(ops, "admin", admin_password, source="test", temporary_password_ok=True).role == "administrator"
+    assert authenticate(ops, "ana", ana_password, source="test", temporary_password_ok=True).has_grant("lds")
     assert events(ops, action="user-add")[0].user.startswith("console:")
 
     listed = runner.invoke(app, ["users", "list", "--db", str(db_path)])
@@ -502,7 +506,7 @@ def test_cli_users_commands(db_path):
 
     reset = runner.invoke(app, ["users", "reset-password", "ANA", "--db", str(db_path)])
     assert reset.exit_code == 0
-    assert authenticate(ops, "ana", _password_in(reset.output, "(shown only now): "), source="test")
+    assert authenticate(ops, "ana", _password_in(reset.output, "(shown only now): "), source="test", temporary_password_ok=True)
     disabled = runner.invoke(app, ["users", "disable", "ana", "--db", str(db_path)])
     assert disabled.exit_code == 0 and get_user(ops, "ana").disabled
     assert runner.invoke(app, ["users", "disable", "nobody", "--db", str(db_path)]).exit_code == 2
@@ -695,7 +699,7 @@ def test_cli_passwd_sets_a_password_without_echo_and_clears_must_change(db_path)
     printed = _password_in(first.output, "created with password ")
     ops = open_operational_store(db_path)
     assert get_user(ops, "admin").must_change_password                  # the printed password is temporary
-    token = start_session(ops, authenticate(ops, "admin", printed, source="test"), source="test")
+    token = start_session(ops, authenticate(ops, "admin", printed, source="test", temporary_password_ok=True), source="test")
     typed = runner.invoke(app, ["users", "passwd", "admin", "--db", str(db_path)],
                           input="my chosen admin password\nmy chosen admin password\n")
     assert typed.exit_code == 0, typed.output
@@ -712,14 +716,14 @@ def test_cli_passwd_sets_a_password_without_echo_and_clears_must_change(db_path)
                           input="a scripted long password\n")
     assert piped.exit_code == 0, piped.output
     assert "must be changed" in piped.output
-    assert authenticate(ops, "admin", "a scripted long password", source="test")
+    assert authenticate(ops, "admin", "a scripted long password", source="test", temporary_password_ok=True)
     assert get_user(ops, "admin").must_change_password
     short = runner.invoke(app, ["users", "passwd", "admin", "--stdin", "--db", str(db_path)], input="short\n")
     assert short.exit_code == 2 and "at least 12 characters" in short.output and "short\n" not in short.output
     differ = runner.invoke(app, ["users", "passwd", "admin", "--db", str(db_path)],
                            input="first long password\nsecond long password\n")
     assert differ.exit_code != 0
-    assert authenticate(ops, "admin", "a scripted long password", source="test")   # unchanged
+    assert authenticate(ops, "admin", "a scripted long password", source="test", temporary_password_ok=True)   # unchanged
     unknown = runner.invoke(app, ["users", "passwd", "nobody", "--stdin", "--db", str(db_path)],
                             input="a scripted long password\n")
     assert unknown.exit_code == 2 and "no user" in unknown.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.session import current_principal
+from dashboard.common import require_principal
 from dashboard.tables import show_table
 from registry.api import (
     DEFAULT_THRESHOLD,
@@ -12,17 +12,15 @@ from registry.api import (
     VIEW_INGEST_BATCHES,
     RegistryError,
     allowed,
-    default_db_path,
     list_batches,
     rejects_by_rule,
 )
 
+principal, path = require_principal()
 st.title("Ingest batches")
-principal = current_principal()
-if principal is None or not allowed(principal, VIEW_INGEST_BATCHES):
+if not allowed(principal, VIEW_INGEST_BATCHES):
     st.error("Ingest batches are shown to registry specialists and administrators only.")
     st.stop()
-path = default_db_path()
 try:
     frame = list_batches(principal, path)
     rejects = rejects_by_rule(principal, path)

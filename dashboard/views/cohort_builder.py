@@ -178,8 +178,8 @@ def export_section(principal: Principal, db: Path, ops: OperationalStore, defini
         show_table(table, columns=list(REQUEST_LABELS), labels=REQUEST_LABELS, formats={"id": "{:.0f}"})
 
 
-st.title("Cohort builder")
 principal, db = require_principal()
+st.title("Cohort builder")
 if not allowed(principal, COHORT_COUNT):
     st.error("Your role may not count cohorts.")
     st.stop()

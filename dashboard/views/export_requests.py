@@ -44,8 +44,8 @@ def done(message: str) -> None:
     st.rerun()
 
 
-st.title("Export requests")
 principal, _ = require_principal()
+st.title("Export requests")
 if not allowed(principal, APPROVE_EXPORT):
     st.error("Export requests are decided by administrators.")
     st.stop()

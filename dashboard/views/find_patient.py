@@ -59,8 +59,8 @@ def advice(found: list[PatientCandidate]) -> tuple[str, str]:
                        "linkage would ask a reviewer about such a pair.")
 
 
-st.title("Find a patient")
 principal, db = require_principal()
+st.title("Find a patient")
 if not allowed(principal, FIND_PATIENT):
     st.error("Finding a patient is for registry specialists only.")
     st.stop()

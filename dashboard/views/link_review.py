@@ -155,8 +155,8 @@ def decision_form(principal: Principal, item: ReviewItem) -> None:
     st.rerun()
 
 
-st.title("Linkage review")
 principal, db = require_principal()
+st.title("Linkage review")
 if not allowed(principal, LINK_REVIEW):
     st.error("Linkage review is for registry specialists only.")
     st.stop()

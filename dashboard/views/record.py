@@ -181,8 +181,8 @@ def show_tumor(principal: Principal, db: Path, record: PatientRecord, tumor: Tum
     correction_form(principal, db, "tumor", tumor.tumor_id)
 
 
-st.title("Patient record")
 principal, db = require_principal()
+st.title("Patient record")
 ops = operational_store()
 try:
     require_audited(principal, RECORD_VIEW, ops, page="record")

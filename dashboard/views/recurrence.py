@@ -50,8 +50,8 @@ def show_rates(rates: Release) -> None:
     common.download_csv(rates, "recurrence_rates.csv", label="Download the rates (CSV)", table=shown)
 
 
-st.title("Recurrence")
 principal, db = common.require_principal()
+st.title("Recurrence")
 endpoint = common.choice_control("Endpoint", ENDPOINTS, "endpoint")
 tumor_filter = common.filter_controls(stage=True)
 by = common.comparison_control(["treatment_group", "stage_group", "sex", "age_band", "period"])

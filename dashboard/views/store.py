@@ -8,8 +8,8 @@ from dashboard.common import count_text, require_principal
 from dashboard.tables import when
 from registry.api import RegistryError, store_info
 
-st.title("Registry store")
 principal, path = require_principal()
+st.title("Registry store")
 try:
     facts = store_info(principal, path)
 except RegistryError as exc:

@@ -99,8 +99,8 @@ def show_medians(release: Release) -> None:
                                 "interval": "95% CI"})
 
 
-st.title("Survival")
 principal, db = common.require_principal()
+st.title("Survival")
 method = common.choice_control("Method", METHODS, "method")
 tumor_filter = common.filter_controls(stage=True)
 if common.choice_control("Tumors", TUMOR_CHOICES, "tumors") == "first":

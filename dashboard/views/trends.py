@@ -68,8 +68,8 @@ def trend_table(yearly: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-st.title("Incidence trends")
 principal, db = common.require_principal()
+st.title("Incidence trends")
 tumor_filter = common.filter_controls()
 by = common.comparison_control(["sex", "race"])
 try:

@@ -127,8 +127,8 @@ def identified(principal: Principal, db: Path, ops: OperationalStore, definition
                            mime="text/csv", key="trial_download")
 
 
-st.title("Trial candidates")
 principal, db = require_principal()
+st.title("Trial candidates")
 if not allowed(principal, COHORT_COUNT):
     st.error("Your role may not count cohorts.")
     st.stop()

@@ -226,8 +226,8 @@ def choice(label: str, options: list[Any], key: str) -> Any:
     return None if picked == ALL else picked
 
 
-st.title("Discrepancy worklist")
 principal, db = require_principal()
+st.title("Discrepancy worklist")
 if not allowed(principal, WORKLIST):
     st.error("The worklist is for registry specialists only.")
     st.stop()
