@@ -48,7 +48,15 @@ from registry.analysis import (
     survival,
     survival_data,
 )
-from registry.audit import record_event
+from registry.audit import RECORD_KINDS, RecordRef, VerifyResult, record_download, record_event
+from registry.audit_trail import (
+    audit_trail,
+    audit_trail_actions,
+    audit_trail_csv,
+    readable_detail,
+    trail_table,
+    verify_audit_trail,
+)
 from registry.batches import list_batches, rejects_by_rule, store_info
 from registry.cohort import (
     COMPARISONS,
@@ -199,4 +207,7 @@ __all__ = [
     # administration: program statistics, data quality, users, audit, breach detection
     "BREACH_REPORT", "CONTAIN_ACCOUNT", "DATA_QUALITY_RECORDS", "SET_BREACH_RULES", "VIEW_DATA_QUALITY",
     "VIEW_PROGRAM_STATISTICS",
+    # the audit trail: search, verify, export; every download recorded
+    "RECORD_KINDS", "RecordRef", "VerifyResult", "audit_trail", "audit_trail_actions", "audit_trail_csv",
+    "readable_detail", "record_download", "trail_table", "verify_audit_trail",
 ]
