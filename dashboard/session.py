@@ -55,6 +55,7 @@ STALE_COOKIE_KEY = "session_stale_cookie"   # a cookie token that no longer work
 ENDED_KEY = "session_ended"          # this tab's session ended: clear the cookie it may have set
 IDP_KEY = "identity_provider_principal"
 ROUTED_KEY = "routed"                # set while the router runs the page
+PAGE_KEY = "routed_page"             # the page the router runs (its file's stem), for the audit trail
 COOKIE = "oncoregistry_session"
 ROLE_PRECEDENCE = ("administrator", "registrar", "researcher")   # a user in several groups gets the first
 
