@@ -160,3 +160,20 @@ def test_a_detail_edited_into_a_non_object_is_still_listed(ops: OperationalStore
     assert search_events(ops, action="record-view")[-1].detail == {"unreadable": "[12]"}
     assert 1 not in seqs(search_events(ops, record=RecordRef("patient", 12)))
     assert not verify_audit_trail(ADMIN, ops).ok
+
+
+def test_the_command_searches_by_record_and_time(ops: OperationalStore) -> None:
+    from typer.testing import CliRunner
+
+    from registry_cli.app import app
+
+    runner = CliRunner(env={"COLUMNS": "250"})
+    db = ops.path.with_name("registry.duckdb")
+    shown = runner.invoke(app, ["audit", "show", "--record", "patient:123", "--db", str(db)])
+    assert shown.exit_code == 0, shown.output
+    rows = [line for line in shown.output.splitlines() if "│" in line and line.split("│")[1].strip().isdigit()]
+    assert [int(line.split("│")[1]) for line in rows] == [3, 2]
+    none = runner.invoke(app, ["audit", "show", "--until", "2000-01-01", "--db", str(db)])
+    assert none.exit_code == 0 and "record-view" not in none.output
+    bad = runner.invoke(app, ["audit", "show", "--record", "person:3", "--db", str(db)])
+    assert bad.exit_code == 2 and "unknown record kind 'person'" in bad.output
