@@ -237,12 +237,12 @@ def _downloaded(ops: OperationalStore, principal: Principal, **detail: Any) -> N
 
 
 def download_csv(release: Release, name: str, label: str = "Download the data (CSV)",
-                 table: pd.DataFrame | None = None, document: str | None = None) -> None:
+                 table: pd.DataFrame | None = None) -> None:
     """A CSV of the numbers behind a chart (``table``: the shown form of the release's table), preceded by
-    comment lines with the method, provenance and released counts; its download is audited (`download_file`),
-    as the document ``document`` (default: the file's name without its extension)."""
+    comment lines with the method, provenance and released counts; its download is audited (`download_file`)
+    as the document named by the file's name without its extension."""
     download_file(label, release.to_csv(table), file_name=name, mime="text/csv",
-                  document=document or Path(name).stem, rows=len(release.table if table is None else table))
+                  document=Path(name).stem, rows=len(release.table if table is None else table))
 
 
 def describe_filter(tumor_filter: TumorFilter, by: str | None = None) -> str:
