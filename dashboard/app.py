@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.page_list import DEFAULT_PAGE, PAGE_LIST, PAGES
-from dashboard.session import ROUTED_KEY, account_controls, current_session
+from dashboard.session import PAGE_KEY, ROUTED_KEY, account_controls, current_session
 from registry.api import allowed
 
 
@@ -31,7 +31,9 @@ else:
                                                             default=stem == DEFAULT_PAGE))
     navigation = st.navigation(sections, expanded=True)   # every page listed (a registrar has 14)
 st.session_state[ROUTED_KEY] = True
+st.session_state[PAGE_KEY] = navigation.url_path or DEFAULT_PAGE
 try:
     navigation.run()
 finally:
     st.session_state.pop(ROUTED_KEY, None)
+    st.session_state.pop(PAGE_KEY, None)

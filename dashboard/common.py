@@ -3,15 +3,26 @@ the "how this was computed" note and a CSV download that carries the method and 
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from dashboard.session import account_controls, change_password_page, current_session, routed, sign_in_page
+from dashboard.session import (
+    PAGE_KEY,
+    account_controls,
+    change_password_page,
+    current_session,
+    operational_store,
+    routed,
+    sign_in_page,
+)
 from dashboard.tables import show_table, when
 from registry.api import (
     COMPARISONS,
@@ -20,17 +31,20 @@ from registry.api import (
     RACE_RECODES,
     SITE_GROUPS,
     STAGE_GROUPS,
+    OperationalStore,
     Principal,
     Release,
     TumorFilter,
     data_vintage,
     default_db_path,
+    record_download,
     reporting_site,
 )
 
 SEXES = {"": "Both sexes", "1": "Male", "2": "Female"}
 DEFAULT_YEARS = (2014, 2023)   # diagnosis years every page starts from
 FILTERS_KEY = "filters"   # the last filter values, so they follow the user from page to page
+PRINCIPAL_KEY = "page_principal"   # who this run of the page is for, set by require_principal (downloads audit it)
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -39,6 +53,7 @@ def require_principal() -> tuple[Principal, Path]:
     """The signed-in user and the store. When nobody is signed in, or the user must first change their
     password, the page shows that form instead and stops (and goes on, with its filters, once done)."""
     active = current_session()
+    st.session_state.pop(PRINCIPAL_KEY, None)
     if not routed():
         account_controls(active)
     if active is None:
@@ -48,6 +63,7 @@ def require_principal() -> tuple[Principal, Path]:
     if active.must_change_password:
         change_password_page(active)
         st.stop()
+    st.session_state[PRINCIPAL_KEY] = active.principal
     return active.principal, default_db_path()
 
 
@@ -181,11 +197,52 @@ def how_computed(release: Release, extra: str = "") -> None:
             st.markdown(extra)
 
 
+def current_page() -> str:
+    """The page being run: as the router chose it (app.py), else the page file run on its own (as tests do)."""
+    page = st.session_state.get(PAGE_KEY)
+    if page:
+        return str(page)
+    ctx = get_script_run_ctx()
+    return Path(ctx.main_script_path).stem if ctx is not None else "dashboard"
+
+
+def download_file(label: str, data: str | bytes, *, file_name: str, mime: str, document: str, rows: int | None,
+                  key: str | None = None) -> None:
+    """The dashboard's one download button: every file it hands out goes through here, so every download is
+    in the audit trail (`download`: page, document, file name, format, rows; `registry.audit.record_download`).
+
+    The event is written by the button's ``on_click`` callback, which Streamlit runs once, at the start of the
+    rerun a click triggers, and never on other runs of the page: one event per download, none per render.
+    ``rows`` is how many rows or records the file holds (None when it is not a table, e.g. a PDF letter)."""
+    principal = st.session_state.get(PRINCIPAL_KEY)
+    if not isinstance(principal, Principal):   # no page offers a file before require_principal let it run
+        raise RuntimeError("download_file before require_principal: the download could not be audited")
+    file_format = Path(file_name).suffix.lstrip(".").lower() or mime
+    st.download_button(label, data, file_name=file_name, mime=mime, key=key, on_click=_downloaded,
+                       args=(operational_store(), principal),
+                       kwargs={"page": current_page(), "document": document, "file": file_name,
+                               "format": file_format, "rows": rows})
+
+
+def csv_rows(data: str | bytes) -> int:
+    """How many rows a CSV file holds: its records after the header, `#` comment lines not counted."""
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    lines = (line for line in io.StringIO(text) if not line.startswith("#"))
+    return max(sum(1 for _ in csv.reader(lines)) - 1, 0)
+
+
+def _downloaded(ops: OperationalStore, principal: Principal, **detail: Any) -> None:
+    """The download button's click: record the download (`registry.audit.record_download`)."""
+    record_download(ops, principal, **detail)
+
+
 def download_csv(release: Release, name: str, label: str = "Download the data (CSV)",
                  table: pd.DataFrame | None = None) -> None:
     """A CSV of the numbers behind a chart (``table``: the shown form of the release's table), preceded by
-    comment lines with the method, provenance and released counts."""
-    st.download_button(label, release.to_csv(table), file_name=name, mime="text/csv")
+    comment lines with the method, provenance and released counts; its download is audited (`download_file`)
+    as the document named by the file's name without its extension."""
+    download_file(label, release.to_csv(table), file_name=name, mime="text/csv",
+                  document=Path(name).stem, rows=len(release.table if table is None else table))
 
 
 def describe_filter(tumor_filter: TumorFilter, by: str | None = None) -> str:

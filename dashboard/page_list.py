@@ -17,6 +17,7 @@ from registry.api import (
     MANAGE_USERS,
     READ_AGGREGATES,
     RECORD_VIEW,
+    VIEW_AUDIT_TRAIL,
     VIEW_INGEST_BATCHES,
     VIEW_STORE_OVERVIEW,
     WORKLIST,
@@ -40,6 +41,7 @@ PAGE_LIST: tuple[tuple[str, str, str, str], ...] = (
     ("trial_candidates", "Trial candidates", "Cohorts", COHORT_COUNT),
     ("export_requests", "Export requests", "Cohorts", APPROVE_EXPORT),
     ("users", "Users", "Administration", MANAGE_USERS),
+    ("audit_trail", "Audit trail", "Administration", VIEW_AUDIT_TRAIL),
     ("change_password", "Change password", "Account", CHANGE_OWN_PASSWORD),
 )
 DEFAULT_PAGE = "overview"

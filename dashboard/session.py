@@ -57,6 +57,7 @@ ENDED_KEY = "session_ended"          # this tab's session ended: clear the cooki
 IDP_KEY = "identity_provider_principal"
 REFUSED_KEY = "identity_provider_refused"   # why the provider's user was refused just now
 ROUTED_KEY = "routed"                # set while the router runs the page
+PAGE_KEY = "routed_page"             # the page the router runs (its file's stem), for the audit trail
 COOKIE = "oncoregistry_session"
 ROLE_PRECEDENCE = ("administrator", "registrar", "researcher")   # a user in several groups gets the first
 

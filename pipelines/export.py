@@ -24,14 +24,16 @@ from typing import Any
 
 from pipelines.naaccr_xml_writer import NaaccrXmlWriter
 from pipelines.registry_export import registry_records
+from registry.audit import record_event
 from registry.errors import RegistryError
 from registry.naaccr import SUPPORTED_VERSIONS, Dictionary, base_dictionary
 from registry.operational import OperationalStore
 from registry.principal import Principal
-from registry.privacy import audited, classify
+from registry.privacy import classify
 from registry.store import OWNER_ONLY_FILE, read_connection
 
 EXPORT_ACTION = "export"
+EXPORT_DOCUMENT = "naaccr-xml"
 DEIDENTIFIED_RECORD_TYPE = "I"
 IDENTIFIED_RECORD_TYPE = "A"          # the registry's records: every item of the abstract
 RECORD_KINDS = ("received", "registry")  # the reports as received, or the registry's consolidated records
@@ -214,13 +216,19 @@ def export_naaccr_xml(db_path: Path, output: Path, *, principal: Principal, ops:
                         writer.write_patient(patient, tumors)
             exported = ExportResult(output, tuple(b.batch_id for b in batches), writer.patients,
                                     writer.tumors, identified)
-            audited(ops, principal, EXPORT_ACTION,
-                    {"format": "naaccr-xml", "batches": list(exported.batch_ids), "identified": identified,
-                     "patients": exported.patients, "output": str(output.resolve())}, rows=exported.tumors)
+            _audit(ops, principal, exported, batches=list(exported.batch_ids))
         except BaseException:
             output.unlink(missing_ok=True)   # no export is left behind without its audit event
             raise
     return exported
+
+
+def _audit(ops: OperationalStore, principal: Principal, exported: ExportResult, **detail: Any) -> None:
+    """The export's one audit event (`registry.audit`'s export keys: document, format, file, rows) with the
+    patients, whether identified and which records (received reports or the registry's)."""
+    record_event(ops, principal, EXPORT_ACTION, document=EXPORT_DOCUMENT, format="naaccr-xml",
+                 file=str(exported.output.resolve()), rows=exported.tumors, patients=exported.patients,
+                 identified=exported.identified, records=exported.records, **detail)
 
 
 def _export_registry(db_path: Path, output: Path, *, principal: Principal, ops: OperationalStore,
@@ -244,9 +252,7 @@ def _export_registry(db_path: Path, output: Path, *, principal: Principal, ops: 
                     writer.write_patient(patient, tumors)
             exported = ExportResult(output, tuple(b.batch_id for b in batches), writer.patients, writer.tumors,
                                     identified, "registry")
-            audited(ops, principal, EXPORT_ACTION,
-                    {"format": "naaccr-xml", "records": "registry", "identified": identified,
-                     "patients": exported.patients, "output": str(output.resolve())}, rows=exported.tumors)
+            _audit(ops, principal, exported)
         except BaseException:
             output.unlink(missing_ok=True)   # no export is left behind without its audit event
             raise

@@ -64,7 +64,15 @@ from registry.analysis import (
     survival,
     survival_data,
 )
-from registry.audit import record_event
+from registry.audit import RECORD_KINDS, RecordRef, VerifyResult, record_download, record_event
+from registry.audit_trail import (
+    audit_trail,
+    audit_trail_actions,
+    audit_trail_csv,
+    readable_detail,
+    trail_table,
+    verify_audit_trail,
+)
 from registry.batches import list_batches, rejects_by_rule, store_info
 from registry.cohort import (
     COMPARISONS,
@@ -221,4 +229,7 @@ __all__ = [
     "GRANTS", "Account", "AccountError", "PasswordChangeRequired", "SignInAttempt", "create_user", "disable_user",
     "enable_user", "get_user", "list_users", "locked_until", "require_password_change", "reset_password",
     "sign_in_history", "update_user",
+    # the audit trail: search, verify, export; every download recorded
+    "RECORD_KINDS", "RecordRef", "VerifyResult", "audit_trail", "audit_trail_actions", "audit_trail_csv",
+    "readable_detail", "record_download", "trail_table", "verify_audit_trail",
 ]

@@ -20,9 +20,21 @@ rewrite by someone who holds the key.
 
 Actions used so far: sign-in, sign-in-failed, sign-out, password-change, password-change-failed,
 password-reset, user-add, user-update, user-disable, user-enable, account-snapshot, record-view, search,
-export, correction, cohort-definition-open (a user opened another user's saved cohort definition), access-refused
-(a request the access table refused: the action asked for). Account
+export, download, correction, cohort-definition-open (a user opened another user's saved cohort definition),
+access-refused (a request the access table refused: the action asked for). Account
 changes carry the resulting account state (`account_state`), never a password or hash.
+
+Data leaving the registry is recorded twice over its path, each once:
+- `export`: the registry made a file or document of its data (`registry export naaccr-xml` as
+  `console:<os user>`, edit reports, query letters, the audit trail's CSV; cohort exports are `cohort-export`,
+  the trial-candidate list `candidate-list-csv`). Detail: `document` (what it is), `format`, `rows` (records or
+  lines written), and `file` when written to disk by the registry or the command line.
+- `download`: the dashboard handed a file to a browser (`record_download`, once per click). Detail: `page`
+  (the dashboard page), `document`, `file` (the name offered), `format` (csv, pdf, zip, json) and `rows`
+  (rows of the table or records in the file; null when the file is not a table, e.g. a PDF or definition).
+
+`search_events` finds events by user, action, time and record: a registry patient, registry tumor, work item
+or link review named in the detail (`RECORD_PATHS`), matched as a whole id, never as a part of one.
 """
 
 from __future__ import annotations
@@ -53,6 +65,8 @@ AccountRow = Mapping[str, Any] | sqlite3.Row   # a row of the account table, as 
 DEFAULT_LIMIT = 200
 SYSTEM = "system"
 ACCESS_REFUSED = "access-refused"   # the event of a request the access table refused
+EXPORT = "export"                    # the registry wrote its data out as a file or document
+DOWNLOAD = "download"                # the dashboard handed a file to a browser
 MAX_PROBLEMS_SHOWN = 50
 
 
@@ -295,8 +309,16 @@ def record_event(ops: OperationalStore, who: Principal | str, action: str, /, **
 
 
 def _event(row: sqlite3.Row) -> AuditEvent:
+    """An event as stored; a detail that is not a JSON object (only ever written outside the application) is
+    kept as its text under `unreadable`, so a tampered trail can still be listed and searched."""
+    try:
+        detail = json.loads(row["detail"])
+    except (TypeError, ValueError):
+        detail = None
+    if not isinstance(detail, dict):
+        detail = {"unreadable": str(row["detail"])}
     return AuditEvent(row["seq"], row["occurred_at"], row["user_name"], row["role"], row["action"],
-                      json.loads(row["detail"]), row["prev_hash"], row["hash"])
+                      detail, row["prev_hash"], row["hash"])
 
 
 def events(ops: OperationalStore, *, since: datetime | str | None = None, user: str | None = None,
@@ -310,6 +332,100 @@ def events(ops: OperationalStore, *, since: datetime | str | None = None, user: 
             "ORDER BY seq DESC LIMIT ?",
             [since_text, since_text, user, user, action, action, -1 if limit is None else limit]).fetchall()
     return [_event(row) for row in rows]
+
+
+# ---- search --------------------------------------------------------------------------------------------------
+
+# What an event's detail says about one record: (single-id JSON paths, list-of-ids JSON paths) per kind of record.
+# patient: record views, refusals, find-patient candidates; tumor: record views (`tumors`), work-item views and
+# transitions (`registry_tumor_id`), refusals; work item: list views (`work_items`), item views, transitions,
+# query letters, corrections; review: link-review views and decisions. A correction names its record as
+# `entity` ("patient" or "tumor") and `entity_id`, matched as well.
+RECORD_PATHS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "patient": (("$.patient_id", "$.registry_patient_id"), ("$.candidates",)),
+    "tumor": (("$.tumor_id", "$.registry_tumor_id"), ("$.tumors",)),
+    "work-item": (("$.work_item_id",), ("$.work_items",)),
+    "review": (("$.review_id",), ()),
+}
+RECORD_KINDS: tuple[str, ...] = tuple(RECORD_PATHS)
+SEARCH_LIMIT = 1_000
+
+_SEARCH_SQL = """
+    SELECT * FROM audit_event AS e
+    WHERE (:since IS NULL OR e.occurred_at >= :since) AND (:until IS NULL OR e.occurred_at < :until)
+      AND (:user IS NULL OR lower(e.user_name) = lower(:user)) AND (:action IS NULL OR e.action = :action)
+      AND (:kind IS NULL OR CASE WHEN json_valid(e.detail) AND json_type(e.detail) = 'object' THEN (
+            EXISTS (SELECT 1 FROM json_each(:single) AS p
+                    WHERE json_extract(e.detail, p.value) IN (:id, :id_text))
+            OR EXISTS (SELECT 1 FROM json_each(:lists) AS p, json_each(e.detail, p.value) AS v
+                       WHERE v.value IN (:id, :id_text))
+            OR (json_extract(e.detail, '$.entity') = :kind
+                AND json_extract(e.detail, '$.entity_id') IN (:id, :id_text))) ELSE 0 END)
+    ORDER BY e.seq DESC LIMIT :limit
+"""
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """A record an audit event can name: a registry patient or tumor, a work item or a link review, by its id."""
+
+    kind: str
+    id: int
+
+    def __post_init__(self) -> None:
+        """Refuse kinds the trail does not name and ids that are not whole numbers."""
+        if self.kind not in RECORD_PATHS:
+            raise InvalidRequest(f"unknown record kind {self.kind!r}; use one of {', '.join(RECORD_KINDS)}")
+        if isinstance(self.id, bool) or not isinstance(self.id, int) or self.id < 0:
+            raise InvalidRequest(f"a {self.kind} id is a whole number, not {self.id!r}")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id}"
+
+
+def parse_record(text: str) -> RecordRef:
+    """A record written as `KIND:ID` or `KIND ID` (e.g. `patient:12`, `tumor 34`, `work-item:5`, `review:7`)."""
+    kind, _, number = text.strip().replace(" ", ":", 1).partition(":")
+    if not number.strip().isdigit():
+        raise InvalidRequest(f"a record is KIND:ID with KIND one of {', '.join(RECORD_KINDS)}, not {text!r}")
+    return RecordRef(kind.strip().lower(), int(number.strip()))
+
+
+def _moment(value: datetime | str | None) -> str | None:
+    return timestamp(value) if isinstance(value, datetime) else value
+
+
+def search_events(ops: OperationalStore, *, user: str | None = None, action: str | None = None,
+                  record: RecordRef | None = None, since: datetime | str | None = None,
+                  until: datetime | str | None = None, limit: int | None = SEARCH_LIMIT) -> list[AuditEvent]:
+    """Events newest first: of one user (case-insensitive) and action, naming one record (`RECORD_PATHS`: the
+    whole id, so patient 12 never matches 123), from `since` on and before `until` (UTC; a datetime, or ISO
+    text compared with the stored timestamps). The trail itself is not checked here: see `verify_chain`."""
+    params: dict[str, Any] = {
+        "since": _moment(since), "until": _moment(until), "user": user or None, "action": action or None,
+        "kind": None, "single": "[]", "lists": "[]", "id": None, "id_text": None,
+        "limit": -1 if limit is None else limit}
+    if record is not None:
+        single, lists = RECORD_PATHS[record.kind]
+        params.update(kind=record.kind, single=json.dumps(single), lists=json.dumps(lists), id=record.id,
+                      id_text=str(record.id))
+    with ops.connect() as con:
+        rows = con.execute(_SEARCH_SQL, params).fetchall()
+    return [_event(row) for row in rows]
+
+
+def event_actions(ops: OperationalStore) -> list[str]:
+    """The actions present in the trail, in alphabetical order (what a search can choose from)."""
+    with ops.connect() as con:
+        return [str(row[0]) for row in con.execute("SELECT DISTINCT action FROM audit_event ORDER BY action")]
+
+
+def record_download(ops: OperationalStore, principal: Principal, *, page: str, document: str, file: str,
+                    format: str, rows: int | None, **detail: Any) -> AuditEvent:
+    """Record that the dashboard handed `principal` a file (`download`, see the module docstring): the page,
+    what it is, the file name offered, its format and how many rows or records it holds (None: not a table)."""
+    return record_event(ops, principal, DOWNLOAD, page=page, document=document, file=file, format=format,
+                        rows=rows, **detail)
 
 
 def chain_head(ops: OperationalStore) -> tuple[int, str]:

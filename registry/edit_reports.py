@@ -106,8 +106,9 @@ def _pdf(report: EditReport, generated: datetime) -> bytes:
 
 
 def edit_report(principal: Principal, db_path: Path, ops: OperationalStore, *, batch_id: int | None = None,
-                facility: str | None = None, format: str = "csv") -> bytes:
-    """The edit report of one ingest batch or one reporting facility as CSV or PDF (registrars; audited)."""
+                facility: str | None = None, format: str = "csv", file: str | None = None) -> bytes:
+    """The edit report of one ingest batch or one reporting facility as CSV or PDF (registrars; audited as an
+    export, with the `file` the caller writes it to when it writes one)."""
     require(principal, WORKLIST)
     if format not in FORMATS:
         raise InvalidRequest(f"unknown report format {format!r}; use csv or pdf")
@@ -115,5 +116,5 @@ def edit_report(principal: Principal, db_path: Path, ops: OperationalStore, *, b
     generated = ops.now()
     document = _csv(report, generated) if format == "csv" else _pdf(report, generated)
     record_event(ops, principal, "export", document="edit-report", batch_id=batch_id, facility=facility,
-                 format=format, rows=len(report.records), edits=len(report.counts))
+                 format=format, rows=len(report.records), edits=len(report.counts), **({"file": file} if file else {}))
     return document

@@ -76,8 +76,10 @@ def _pdf(table: pd.DataFrame, facility: str, generated: datetime) -> bytes:
     return render(document, generated=generated)
 
 
-def query_letter(principal: Principal, ops: OperationalStore, facility: str, *, format: str = "csv") -> bytes:
-    """The query letter to `facility` as CSV or PDF bytes (registrars; audited as an export)."""
+def query_letter(principal: Principal, ops: OperationalStore, facility: str, *, format: str = "csv",
+                 file: str | None = None) -> bytes:
+    """The query letter to `facility` as CSV or PDF bytes (registrars; audited as an export, with the `file` the
+    caller writes it to when it writes one: the command line does, the dashboard hands it to a browser)."""
     require(principal, WORKLIST)
     if format not in FORMATS:
         raise InvalidRequest(f"unknown letter format {format!r}; use csv or pdf")
@@ -88,5 +90,5 @@ def query_letter(principal: Principal, ops: OperationalStore, facility: str, *, 
     generated = ops.now()
     document = _csv(table, name, generated) if format == "csv" else _pdf(table, name, generated)
     record_event(ops, principal, "export", document="query-letter", facility=name, format=format, rows=len(table),
-                 work_items=[int(i) for i in table["work_item_id"]])
+                 work_items=[int(i) for i in table["work_item_id"]], **({"file": file} if file else {}))
     return document

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from registry.audit import events, parse_anchor, verify_chain
+from registry.audit import parse_anchor, parse_record, search_events, verify_chain
 from registry.errors import RegistryError
 from registry.operational import ops_path_for
 from registry.operational_store import open_operational_store
@@ -36,10 +36,18 @@ def audit_show(
     user: Annotated[str | None, typer.Option(help="Only this user's events.")] = None,
     action: Annotated[str | None, typer.Option(help="Only this action, e.g. sign-in-failed or export.")] = None,
     since: Annotated[str | None, typer.Option(help="Only from this UTC time on (ISO, e.g. 2026-01-31).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only before this UTC time (ISO, e.g. 2026-02-01).")] = None,
+    record: Annotated[str | None, typer.Option(help="Only events naming this record: patient:ID, tumor:ID, "
+                                                     "work-item:ID or review:ID (the whole id).")] = None,
     limit: Annotated[int, typer.Option(help="Most recent events to show.")] = 50,
 ) -> None:
     """Show the most recent audit events, newest first."""
-    found = events(open_operational_store(_existing_ops(db)), user=user, action=action, since=since, limit=limit)
+    try:
+        found = search_events(open_operational_store(_existing_ops(db)), user=user, action=action, since=since,
+                              until=until, record=parse_record(record) if record else None, limit=limit)
+    except RegistryError as exc:
+        console.print(str(exc), style="red", markup=False, highlight=False)
+        raise typer.Exit(2) from exc
     table = Table(title="Audit trail")
     for name in ("seq", "time (UTC)", "user", "role", "action", "detail"):
         table.add_column(name, overflow="fold", justify="right" if name == "seq" else "left")

@@ -86,4 +86,5 @@ def report(
 ) -> None:
     """Write the edit report of one batch or one facility: failures by edit, then each failing record."""
     write_document(db, user, out_file, lambda ops, principal: edit_report(
-        principal, db, ops, batch_id=batch, facility=facility, format=format), f"edit report written to {out_file}")
+        principal, db, ops, batch_id=batch, facility=facility, format=format, file=str(out_file.resolve())),
+        f"edit report written to {out_file}")

@@ -146,5 +146,6 @@ def letters(
     format: FormatOption = "pdf",
 ) -> None:
     """Write the query letter of one facility: its open queries (audited as an export)."""
-    write_document(db, user, out_file, lambda ops, principal: query_letter(principal, ops, facility, format=format),
+    write_document(db, user, out_file, lambda ops, principal: query_letter(principal, ops, facility, format=format,
+                                                                      file=str(out_file.resolve())),
                    f"query letter to {facility} written to {out_file}")

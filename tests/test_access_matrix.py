@@ -24,6 +24,7 @@ import pytest
 from registry import (
     access,
     analysis,
+    audit_trail,
     batches,
     cohort_counts,
     cohort_export,
@@ -147,6 +148,15 @@ MATRIX: dict[str, tuple[Call, str | None, str]] = {
                                         None, access.TRIAL_CANDIDATE_IDENTITIES),
     "trial_candidates.candidate_list_csv": (lambda p, db: _csv(trial_candidates.candidate_list_csv(
         p, db, _ops(db), BREAST_COHORT)), None, access.TRIAL_CANDIDATE_IDENTITIES),
+    # ---- the audit trail (administrators) ----
+    "audit_trail.audit_trail": (lambda p, db: audit_trail.trail_table(audit_trail.audit_trail(p, _ops(db), limit=50)),
+                                None, access.VIEW_AUDIT_TRAIL),
+    "audit_trail.audit_trail_actions": (lambda p, db: pd.DataFrame(
+        {"action": audit_trail.audit_trail_actions(p, _ops(db))}), None, access.VIEW_AUDIT_TRAIL),
+    "audit_trail.audit_trail_csv": (lambda p, db: _csv(audit_trail.audit_trail_csv(p, _ops(db), limit=50)), None,
+                                    access.VIEW_AUDIT_TRAIL),
+    "audit_trail.verify_audit_trail": (lambda p, db: pd.DataFrame(
+        [{"intact": audit_trail.verify_audit_trail(p, _ops(db)).ok}]), None, access.VIEW_AUDIT_TRAIL),
 }
 BREAST_COHORT = CohortDefinition.from_json({"name": "matrix breast", "groups": [
     {"name": "Breast", "criteria": [{"kind": "site", "codes": ["C500-C509"]}]},

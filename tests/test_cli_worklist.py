@@ -90,8 +90,9 @@ def test_letters_and_edit_reports_are_written_and_audited(store: Path, tmp_path:
     from pypdf import PdfReader
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(report.read_bytes())).pages)
     assert "N0441" in text and "00000102" in text
-    assert [e.detail["document"] for e in events(open_operational_store(store), action="export")] == [
-        "edit-report", "query-letter"]
+    assert [(e.user, e.detail["document"], e.detail["format"], e.detail["rows"], e.detail["file"])
+            for e in events(open_operational_store(store), action="export")] == [
+        ("ana", "edit-report", "pdf", 2, str(report.resolve())), ("ana", "query-letter", "csv", 1, str(letter.resolve()))]
 
 
 def test_others_are_refused_and_bad_requests_explained(store: Path, tmp_path: Path) -> None:

@@ -209,6 +209,12 @@ def test_the_definition_json_downloads_and_an_upload_loads(db: Path) -> None:
     at = page("cohort_builder", "researcher")
     assert "Download the definition (.json)" in [b.label for b in at.get("download_button")]
     assert json.loads(at.code[-1].value) == CohortDefinition.from_json(FIRST.definition).to_dict()
+    at.download_button(key="builder_json").click().run()
+    at.run()                                  # the next run of the page records nothing more
+    [download] = events(open_operational_store(db), action="download")
+    assert (download.user, download.detail) == ("researcher1", {
+        "page": "cohort_builder", "document": "cohort-definition", "file": "cohort-definition.json",
+        "format": "json", "rows": None})
     msi = trial_template("msi-high-colorectal")
     text = CohortDefinition.from_json(msi.definition).to_json().encode()
     at.file_uploader(key="builder_upload").upload("msi.json", text, "application/json").run()
@@ -249,6 +255,10 @@ def test_a_researcher_exports_a_deidentified_cohort_in_each_format(db: Path, fil
     assert manifest["definition"] == BREAST.to_dict() and rows == 39
     [exported] = events(open_operational_store(db), user="researcher1", action="cohort-export", limit=1)
     assert exported.detail["rows"] == rows
+    at.download_button(key="builder_download").click().run()
+    [download] = events(open_operational_store(db), action="download")
+    assert download.detail == {"page": "cohort_builder", "document": "cohort-export", "file": "breast.zip",
+                               "format": "zip", "rows": rows}
 
 
 def test_a_limited_data_set_is_a_request_until_an_administrator_approves_it(db: Path) -> None:
@@ -353,6 +363,12 @@ def test_the_registrar_sees_counts_and_the_audited_identified_list(db: Path) -> 
     _, content = at.session_state["trial_candidates_csv"]
     assert len(pd.read_csv(io.BytesIO(content))) == expected["tumors"]
     assert events(ops, action="trial-candidate-export", limit=1)[0].detail["rows"] == expected["tumors"]
+    assert events(ops, action="download") == []        # prepared, not yet downloaded
+    at.download_button(key="trial_download").click().run()
+    [download] = events(ops, action="download")
+    assert (download.user, download.detail) == ("registrar1", {
+        "page": "trial_candidates", "document": "trial-candidates", "file": "trial-candidates.csv", "format": "csv",
+        "rows": expected["tumors"]})
 
 
 def test_a_group_added_to_the_template_narrows_the_counts_and_a_criterion_widens_them(db: Path) -> None:

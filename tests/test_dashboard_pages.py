@@ -131,3 +131,24 @@ def test_tables_speak_to_people(db: Path, role: str, page: str) -> None:
     assert not any(re.search(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d", text) for text in texts)
     if page == "overview.py" and role != "registrar":
         assert any('"suppressed" are withheld' in text for text in texts)
+
+
+def test_a_chart_csv_download_is_audited_once(db: Path) -> None:
+    """The numbers behind a chart leave through the audited helper: one `download` event per click, with the
+    page, the document, the file, its format and its rows."""
+    from registry.audit import events
+    from registry.operational_store import open_operational_store
+
+    at = _page("overview.py", "administrator")
+    ops = open_operational_store(db)
+    before = len(events(ops, user="pages-administrator", action="download", limit=None))
+    button = at.download_button[0]
+    button.click().run()
+    at.run()
+    found = events(ops, user="pages-administrator", action="download", limit=None)
+    assert len(found) == before + 1
+    principal = Principal("pages-administrator", "administrator", frozenset())
+    everyone = TumorFilter(sexes=("1", "2"), first_year=2014, last_year=2023)
+    yearly = len(case_totals(principal, db, everyone, by=("diagnosis_year", "sex")).table)
+    assert found[0].detail == {"page": "overview", "document": "cases-by-year-and-sex",
+                               "file": "cases-by-year-and-sex.csv", "format": "csv", "rows": yearly}

@@ -183,6 +183,10 @@ def test_the_facilitys_documents_are_prepared_audited_and_downloaded(db: Path) -
     exported = [(e.detail["document"], e.detail["rows"]) for e in reversed(events(open_operational_store(db),
                                                                                   action="export"))]
     assert exported == [("query-letter", 1), ("edit-report", 2)]
+    at.download_button(key="download_document").click().run()
+    [download] = events(open_operational_store(db), action="download")
+    assert download.detail == {"page": "worklist", "document": "edit-report", "file": "edit-report-1000000001.csv",
+                                "format": "csv", "rows": 2}
 
 
 def test_close_as_valid_offers_the_flag_that_clears_the_failing_edit_first(db: Path) -> None:

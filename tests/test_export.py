@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import stat
 
@@ -62,11 +63,20 @@ def test_every_export_writes_one_audit_event(tmp_path, write_xml, db_path):
     found = events(open_operational_store(db_path), action="export")
     assert len(found) == 1
     event = found[0]
-    assert event.user == console_operator().user
-    assert event.detail["rows"] == 3
-    assert event.detail["definition"]["identified"] is True
-    assert event.detail["definition"]["output"] == str(target.resolve())
-    assert event.detail["definition"]["batches"] == [1]
+    assert event.user == console_operator().user == f"console:{getpass.getuser()}"
+    assert event.role == "administrator"
+    assert event.detail == {"document": "naaccr-xml", "format": "naaccr-xml", "file": str(target.resolve()),
+                            "rows": 3, "patients": 2, "identified": True, "records": "received", "batches": [1]}
+    registry = tmp_path / "registry.xml"
+    result = runner.invoke(app, ["export", "naaccr-xml", "-o", str(registry), "--db", str(db_path),
+                                 "--records", "registry"])
+    assert result.exit_code == 0, result.output
+    event = events(open_operational_store(db_path), action="export")[0]
+    assert event.user == f"console:{getpass.getuser()}"
+    assert {k: event.detail[k] for k in ("document", "format", "file", "identified", "records")} == {
+        "document": "naaccr-xml", "format": "naaccr-xml", "file": str(registry.resolve()), "identified": False,
+        "records": "registry"}
+    assert event.detail["rows"] > 0
 
 
 def test_export_file_is_owner_only(tmp_path, write_xml, db_path):

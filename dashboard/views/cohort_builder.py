@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboard.charts import attrition_funnel
 from dashboard.cohort_editor import current_definition, definition_editor, load_definition
-from dashboard.common import page_cache, require_principal
+from dashboard.common import download_file, page_cache, require_principal
 from dashboard.session import operational_store
 from dashboard.tables import show_table
 from registry.api import (
@@ -168,8 +168,8 @@ def export_section(principal: Principal, db: Path, ops: OperationalStore, defini
     if prepared and prepared[0] == definition.to_json():
         st.success(f"Exported {prepared[2]:,} rows with their data dictionary and manifest.")
         name = "".join(c if c.isalnum() else "-" for c in definition.name.lower()).strip("-") or "cohort"
-        st.download_button("Download the cohort (ZIP)", prepared[1], file_name=f"{name}.zip",
-                           mime="application/zip", key="builder_download")
+        download_file("Download the cohort (ZIP)", prepared[1], file_name=f"{name}.zip", mime="application/zip",
+                      key="builder_download", document="cohort-export", rows=prepared[2])
     requests = own_requests(principal, ops)
     if requests:
         st.caption("Your export requests")
@@ -204,7 +204,8 @@ if st.button("Save definition", key="builder_save"):
 show_attrition(principal, db, definition)
 with st.expander("Definition JSON"):
     st.code(definition.to_json(), language="json")
-    st.download_button("Download the definition (.json)", definition.to_json(), key="builder_json",
-                       file_name="cohort-definition.json", mime="application/json")
+    download_file("Download the definition (.json)", definition.to_json(), key="builder_json",
+                  file_name="cohort-definition.json", mime="application/json", document="cohort-definition",
+                  rows=None)
 if allowed(principal, COHORT_EXPORT_DEIDENTIFIED):
     export_section(principal, db, ops, definition)

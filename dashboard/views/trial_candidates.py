@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.cohort_editor import definition_editor, load_definition
-from dashboard.common import count_text, page_cache, require_principal
+from dashboard.common import count_text, csv_rows, download_file, page_cache, require_principal
 from dashboard.session import operational_store
 from dashboard.tables import show_table
 from registry.api import (
@@ -123,8 +123,8 @@ def identified(principal: Principal, db: Path, ops: OperationalStore, definition
         show_table(frame.assign(**dates), labels=CANDIDATE_LABELS, formats={"patient_id": "{:.0f}", "tumor_id": "{:.0f}"})
     prepared = st.session_state.get(CSV_KEY)
     if prepared and prepared[0] == key:
-        st.download_button("Download the candidates (CSV)", prepared[1], file_name="trial-candidates.csv",
-                           mime="text/csv", key="trial_download")
+        download_file("Download the candidates (CSV)", prepared[1], file_name="trial-candidates.csv",
+                      mime="text/csv", key="trial_download", document="trial-candidates", rows=csv_rows(prepared[1]))
 
 
 principal, db = require_principal()

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import data_changed, require_principal
+from dashboard.common import csv_rows, data_changed, download_file, require_principal
 from dashboard.session import operational_store
 from dashboard.tables import show_table
 from registry.api import (
@@ -194,8 +194,10 @@ def documents(principal: Principal, db: Any, ops: OperationalStore, facility: st
     if prepared and prepared[1] == facility:
         kind, _, form, data = prepared
         name = f"{'query-letter' if kind == 'letter' else 'edit-report'}-{facility}.{form}"
-        st.download_button(f"Download {kinds[kind].lower()} ({form.upper()})", data, file_name=name,
-                           mime="application/pdf" if form == "pdf" else "text/csv", key="download_document")
+        download_file(f"Download {kinds[kind].lower()} ({form.upper()})", data, file_name=name,
+                      mime="application/pdf" if form == "pdf" else "text/csv", key="download_document",
+                      document="query-letter" if kind == "letter" else "edit-report",
+                      rows=csv_rows(data) if form == "csv" else None)
 
 
 def show_item(principal: Principal, db: Any, ops: OperationalStore, view: WorkItemView) -> None:
