@@ -105,8 +105,8 @@ def export_section(search: Search, shown: int) -> None:
                       document="audit-trail", rows=prepared[2], key="trail_download")
 
 
-st.title("Audit trail")
 principal, _ = require_principal()
+st.title("Audit trail")
 if not allowed(principal, VIEW_AUDIT_TRAIL):
     st.error("The audit trail is for administrators.")
     st.stop()
