@@ -276,10 +276,9 @@ def certification(principal: Principal, db_path: Path, years: Sequence[int] | No
     require(principal, VIEW_DATA_QUALITY)
     chosen = _years(db_path, years)
     table = _judged(_release(principal, db_path, _figures(db_path, chosen)))
-    notes = {} if publication_edits_ran(db_path) else {"passing_edits": "the publication edits have not run"}
+    note = "" if publication_edits_ran(db_path) else "; passing the edits not computed: the publication edits have not run"
     return Release(table=bare(table), provenance=Provenance(
-        method=METHOD, data_vintage=data_vintage(db_path),
-        settings={"years": chosen, "not_computed": notes}))
+        method=METHOD + note, data_vintage=data_vintage(db_path), settings={"start": chosen[0], "end": chosen[-1]}))
 
 
 def certification_trend(principal: Principal, db_path: Path) -> Release:
@@ -307,7 +306,7 @@ def completeness_by_site(principal: Principal, db_path: Path, year: int) -> Rele
                              measure=f"{MEASURE}: completeness by site", dimensions=["site_key"],
                              derived_columns=["completeness"])
     return Release(table=bare(released), provenance=Provenance(
-        method=METHOD, data_vintage=data_vintage(db_path), settings={"years": [year]}))
+        method=METHOD, data_vintage=data_vintage(db_path), settings={"start": year, "end": year}))
 
 
 # ---- the records behind a figure (registrars) ----------------------------------------------------------
@@ -332,7 +331,7 @@ def quality_records(principal: Principal, db_path: Path, year: int, criterion: s
                  tumors=sorted({int(t) for t in table["registry_tumor_id"]}), rows=len(table))
     return Release(table=bare(table), provenance=Provenance(
         method=f"{CRITERIA[criterion].records} ({CRITERIA[criterion].label}, {year})",
-        data_vintage=data_vintage(db_path), settings={"years": [int(year)]}))
+        data_vintage=data_vintage(db_path), settings={"start": int(year), "end": int(year)}))
 
 
 def _records(db_path: Path, ops: object, year: int, criterion: str) -> pd.DataFrame:
