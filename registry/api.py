@@ -50,6 +50,14 @@ from registry.analysis import (
 )
 from registry.audit import record_event
 from registry.batches import list_batches, rejects_by_rule, store_info
+from registry.certification import (
+    CRITERIA,
+    STANDARDS,
+    certification,
+    certification_trend,
+    completeness_by_site,
+    quality_records,
+)
 from registry.cohort import (
     COMPARISONS,
     MALE_BREAST,
@@ -199,4 +207,6 @@ __all__ = [
     # administration: program statistics, data quality, users, audit, breach detection
     "BREACH_REPORT", "CONTAIN_ACCOUNT", "DATA_QUALITY_RECORDS", "SET_BREACH_RULES", "VIEW_DATA_QUALITY",
     "VIEW_PROGRAM_STATISTICS",
+    # data-quality certification
+    "CRITERIA", "STANDARDS", "certification", "certification_trend", "completeness_by_site", "quality_records",
 ]
