@@ -247,3 +247,17 @@ def _registry_copies(db: Path, truth: Path) -> pd.Series:
     per_true = joined.groupby(["person_id", "tumor_index"]).agg(year=("diagnosis_year", "min"),
                                                                copies=("registry_tumor_id", "nunique"))
     return (per_true["copies"] - 1).groupby(per_true["year"]).sum()
+
+
+def test_the_command_prints_the_scorecard_as_an_administrator_sees_it(db: Path) -> None:
+    from typer.testing import CliRunner
+
+    from registry_cli.app import app
+
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["quality", "certify", "--db", str(db), "--year", "2019"])
+    assert result.exit_code == 0, result.output
+    assert "Data-quality certification 2019" in result.output and "2018" not in result.output
+    assert "Death certificate only" in result.output and "suppressed" in result.output   # 1 of 12 tumors
+    missing = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["quality", "certify", "--db",
+                                                              str(db.with_name("nothing.duckdb"))])
+    assert missing.exit_code == 2 and "no registry store here yet" in missing.output
