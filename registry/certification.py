@@ -8,6 +8,8 @@ Criteria (definitions in docs/architecture.md, "Data-quality certification"; thr
   sum over site, sex and age group of the US reference rate (``reference_incidence_rates.csv``, USCS 2019)
   x the store's population of that year (like with like: only sites, sexes and behaviors the reference
   counts are observed; ``reference_incidence_sites.csv`` says which registry tumors each site takes);
+* timeliness: completeness counting only the tumors whose earliest report had arrived 23 months (12 months)
+  after the close of the diagnosis year (``date_case_report_received``), judged once that deadline has passed;
 * DCO %: tumors known from a death certificate only (type of reporting source 7);
 * unresolved duplicates per 1,000: pending linkage and multiple-primary questions (the linkage counts their
   records apart until a reviewer decides) naming a tumor of the year;
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -39,11 +42,13 @@ import pandas as pd
 from registry.access import DATA_QUALITY_RECORDS, VIEW_DATA_QUALITY, require, require_audited
 from registry.audit import record_event
 from registry.certification_store import (
+    DEADLINE_SQL,
     MISSING_SQL,
     certified_among,
     certified_tumors,
     diagnosis_years,
     failing_edits,
+    late_tumors,
     person_years,
     publication_edits_ran,
     tumors_by_site,
@@ -73,6 +78,10 @@ class Criterion:
 
 CRITERIA: dict[str, Criterion] = {
     "completeness": Criterion("Completeness (observed / expected)", "%", ""),
+    "completeness_23_months": Criterion("Timeliness: completeness at 23 months", "%",
+                                        "tumors of the reference sites not reported within 23 months"),
+    "completeness_12_months": Criterion("Timeliness: completeness at 12 months", "%",
+                                        "tumors of the reference sites not reported within 12 months"),
     "dco": Criterion("Death certificate only", "%", "tumors known from a death certificate only"),
     "duplicates": Criterion("Unresolved duplicates", "per 1,000", "pending linkage and multiple-primary questions"),
     "missing_age": Criterion("Missing age", "%", "tumors without an age at diagnosis"),
@@ -179,6 +188,12 @@ def _duplicates(db_path: Path, years: Sequence[int]) -> pd.DataFrame:
     return rows.merge(keys, on="review_id")[columns].sort_values(["diagnosis_year", "review_id", "registry_tumor_id"])
 
 
+def deadline_of(year: int, criterion: str) -> date:
+    """The last day a timeliness criterion counts reports of a diagnosis year: the close of the year plus 23
+    months (30 November two years on) or 12 months (31 December of the next year)."""
+    return date(year + 2, 11, 30) if criterion == "completeness_23_months" else date(year + 1, 12, 31)
+
+
 def _figures(db_path: Path, years: Sequence[int]) -> pd.DataFrame:
     """One row per year x criterion: count (the figure's numerator), denominator, value and ``cell`` (the
     smallest count the row lets one read: it decides suppression)."""
@@ -188,23 +203,33 @@ def _figures(db_path: Path, years: Sequence[int]) -> pd.DataFrame:
     expected = _expected(db_path, years)
     observed = tumors_by_site(db_path, years, reference_sites())
     expected_by_year = expected.groupby("diagnosis_year")["expected"].sum()
-    observed_by_year = observed.groupby("diagnosis_year")["count"].sum()
+    observed_by_year: dict[int, dict[str, float]] = {
+        int(row["diagnosis_year"]): {str(k): float(v) for k, v in row.items()}
+        for row in observed.groupby("diagnosis_year", as_index=False)[["count", "dated", *DEADLINE_SQL]].sum()
+        .to_dict("records")}
     duplicates = _duplicates(db_path, years).groupby("diagnosis_year")["review_id"].nunique()
     edited = publication_edits_ran(db_path)
     rows: list[dict[str, object]] = []
 
     def add(year: int, criterion: str, count: float, denominator: float, scale: float,
-            reveals: Sequence[float]) -> None:
+            reveals: Sequence[float], deadline: date | None = None) -> None:
         value = scale * count / denominator if denominator and not np.isnan(count) else np.nan
         shown = [int(c) for c in reveals if not np.isnan(c) and c > 0]
         rows.append({"diagnosis_year": year, "criterion": criterion, "count": count, "denominator": denominator,
-                     "value": value, "cell": min(shown, default=0)})
+                     "value": value, "cell": min(shown, default=0),
+                     "deadline": deadline.isoformat() if deadline else ""})
 
     for year in years:
         found = counts.get(year, {})
         tumors = found.get("tumors", 0.0)
-        seen = float(observed_by_year.get(year, 0))
-        add(year, "completeness", seen, float(expected_by_year.get(year, np.nan)), 100, [seen, tumors - seen, tumors])
+        seen_by_site = observed_by_year.get(year, {})
+        seen = seen_by_site.get("count", 0.0)
+        expected_cases = float(expected_by_year.get(year, np.nan))
+        add(year, "completeness", seen, expected_cases, 100, [seen, tumors - seen, tumors])
+        for criterion in DEADLINE_SQL:
+            arrived = seen_by_site[criterion] if seen_by_site.get("dated", 0) > 0 else np.nan
+            add(year, criterion, arrived, expected_cases, 100, [arrived, seen - arrived, tumors],
+                deadline=deadline_of(year, criterion))
         for criterion in ("dco", *MISSING_SQL, "microscopically_verified", "unknown_site"):
             number = found.get(criterion, 0.0)
             add(year, criterion, number, tumors, 100, [number, tumors - number, tumors])
@@ -219,16 +244,19 @@ def _figures(db_path: Path, years: Sequence[int]) -> pd.DataFrame:
 
 
 def _judged(table: pd.DataFrame) -> pd.DataFrame:
-    """Label, unit, each standard's threshold (as text) and pass/fail (None: no threshold, or the value is
-    withheld or not computable) beside each released row."""
+    """Label, unit, each standard's threshold (as text) and pass/fail (None: no threshold, the value is withheld
+    or not computable, or a timeliness deadline has not passed yet) beside each released row."""
     out = table.copy()
     out.insert(2, "label", out["criterion"].map(lambda c: CRITERIA[c].label))
     out.insert(3, "unit", out["criterion"].map(lambda c: CRITERIA[c].unit))
     limits = standards().set_index(["criterion", "standard"])
+    today = datetime.now(UTC).date()
     for standard in STANDARDS:
         texts: list[str] = []
         passes: list[bool | None] = []
-        for criterion, value in zip(out["criterion"], out["value"], strict=True):
+        for criterion, value, deadline in zip(out["criterion"], out["value"], out["deadline"], strict=True):
+            if deadline and date.fromisoformat(deadline) >= today:
+                value = np.nan   # not due yet: no verdict
             if (criterion, standard) not in limits.index:
                 texts.append("")
                 passes.append(None)
@@ -343,6 +371,13 @@ def _records(db_path: Path, ops: object, year: int, criterion: str) -> pd.DataFr
                 columns={"tumor_id": "registry_tumor_id", "patient_id": "registry_patient_id"}),
             on="registry_tumor_id")[["review_id", "kind", "left_record", "right_record", "registry_tumor_id",
                                      "registry_patient_id", "diagnosis_year"]].reset_index(drop=True)
+    if criterion in DEADLINE_SQL:
+        late = late_tumors(db_path, [year], reference_sites(), criterion)
+        detail = [f"received {r.date()} after {d.date()}" if pd.notna(r) else "no received date"
+                  for r, d in zip(pd.to_datetime(late["date_case_report_received"]), pd.to_datetime(late["deadline"]),
+                                  strict=True)]
+        return late.rename(columns={"tumor_id": "registry_tumor_id", "patient_id": "registry_patient_id"}).assign(
+            detail=detail)[RECORD_COLUMNS].reset_index(drop=True)
     condition = {"passing_edits": "failing_edits",
                  "microscopically_verified": None}.get(criterion, criterion)
     tumors = certified_tumors(db_path, [year], condition, incidence_edits())

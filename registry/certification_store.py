@@ -41,6 +41,10 @@ MICROSCOPIC_SQL = "c.diagnostic_confirmation IN ('1', '2', '3', '4')"
 UNKNOWN_SITE_SQL = "(c.primary_site IN ('C809', 'C269', 'C399') OR c.primary_site BETWEEN 'C760' AND 'C768')"
 FAILING_EDITS_SQL = """EXISTS (SELECT 1 FROM edit_failure f WHERE f.level = 3 AND f.record_id = c.tumor_id
                                AND f.severity = 'error' AND f.edit_id IN (SELECT edit_id FROM incidence_edit))"""
+# The deadlines of the timeliness criteria: the close of the diagnosis year plus 23 (12) months.
+DEADLINE_SQL = {"completeness_23_months": "make_date(c.diagnosis_year + 2, 11, 30)",
+                "completeness_12_months": "make_date(c.diagnosis_year + 1, 12, 31)"}
+RECEIVED_SQL = {name: f"c.date_case_report_received <= {deadline}" for name, deadline in DEADLINE_SQL.items()}
 CONDITIONS = {"dco": DCO_SQL, **MISSING_SQL, "microscopically_verified": MICROSCOPIC_SQL,
               "unknown_site": UNKNOWN_SITE_SQL, "failing_edits": FAILING_EDITS_SQL}
 
@@ -49,7 +53,8 @@ CERTIFIED = f"""
     covered AS (SELECT DISTINCT year FROM loaded)
     SELECT t.tumor_id, t.patient_id, t.diagnosis_year, t.date_of_diagnosis, t.site_recode, t.primary_site,
            t.histology, t.behavior, t.age_at_diagnosis, t.county_at_dx, t.addr_at_dx_state,
-           t.type_of_reporting_source, t.diagnostic_confirmation, t.reporting_facility, p.sex, p.race1
+           t.type_of_reporting_source, t.diagnostic_confirmation, t.reporting_facility,
+           t.date_case_report_received, p.sex, p.race1
     FROM registry_tumor t JOIN registry_patient p USING (patient_id)
     WHERE t.diagnosis_year IN (SELECT year FROM certification_year)
       AND (t.behavior = '3' OR (t.behavior = '2' AND t.site_recode = '55'))
@@ -124,10 +129,22 @@ def certified_tumors(db_path: Path, years: Sequence[int], condition: str | None,
 
 
 def tumors_by_site(db_path: Path, years: Sequence[int], reference_sites: pd.DataFrame) -> pd.DataFrame:
-    """Certified tumors by year and reference site (columns diagnosis_year, site_key, count)."""
+    """Certified tumors by year and reference site (columns diagnosis_year, site_key, count), with how many of
+    them have a received date (``dated``) and how many had arrived by each deadline (``DEADLINE_SQL``)."""
+    received = ", ".join(f"count(*) FILTER (WHERE {sql}) AS {name}" for name, sql in RECEIVED_SQL.items())
     with _connection(db_path, years, reference_sites=reference_sites) as con:
-        return con.execute(f"SELECT diagnosis_year, site_key, count(*) AS count FROM ({BY_SITE_ROWS}) "
+        return con.execute(f"SELECT diagnosis_year, site_key, count(*) AS count, "
+                           f"count(c.date_case_report_received) AS dated, {received} FROM ({BY_SITE_ROWS}) c "
                            "GROUP BY ALL ORDER BY ALL").df()
+
+
+def late_tumors(db_path: Path, years: Sequence[int], reference_sites: pd.DataFrame, criterion: str) -> pd.DataFrame:
+    """Certified tumors of the reference sites that had not arrived by a timeliness criterion's deadline
+    (received later, or no received date), with the deadline."""
+    with _connection(db_path, years, reference_sites=reference_sites) as con:
+        return con.execute(f"SELECT c.*, {DEADLINE_SQL[criterion]} AS deadline FROM ({BY_SITE_ROWS}) c "
+                           f"WHERE NOT coalesce({RECEIVED_SQL[criterion]}, false) "
+                           "ORDER BY c.diagnosis_year, c.tumor_id").df()
 
 
 def person_years(db_path: Path, years: Sequence[int]) -> pd.DataFrame:

@@ -22,13 +22,17 @@ AGE_GROUPS = ("00", "01-04", *(f"{lo:02d}-{lo + 4:02d}" for lo in range(5, 85, 5
 DATA = Path(__file__).resolve().parents[1] / "registry" / "data"
 NAMES = ("ABERNATHY", "BALDWIN", "CASTILLO", "DRUMMOND", "ELLSWORTH", "FAIRBANKS", "GALLOWAY", "HARTMANN",
          "IVERSON", "JABLONSKI", "KOWALCZYK", "LINDQVIST", "MONTGOMERY", "NAKAMURA")
+# When the registry received a report: within 12 months of the year's close, except person 3's (after 12 but
+# within 23 months) and person 4's (after 23 months); Margaret's reports carry no date.
+RECEIVED = {3: "20210301", 4: "20220115"}
 LUNG = {"primarySite": "C341", "histologicTypeIcdO3": "8140", "laterality": "1"}
 
 
 def _person(n: int) -> dict[str, str]:
     """Identity items of the n-th (1-based) person of the first hospital: nobody links to anybody."""
     return {"nameLast": NAMES[n - 1], "nameFirst": ("ALICE", "BRUNO", "CLARA", "DMITRI")[n % 4],
-            "dateOfBirth": f"19{30 + 2 * n}0{1 + n % 9}1{n % 10}", "socialSecurityNumber": f"9{n:02d}45{n:04d}"}
+            "dateOfBirth": f"19{30 + 2 * n}0{1 + n % 9}1{n % 10}", "socialSecurityNumber": f"9{n:02d}45{n:04d}",
+            "dateCaseReportReceived": RECEIVED.get(n, "20190901")}
 
 
 def _first_hospital() -> list[tuple[dict[str, str], dict[str, str]]]:
@@ -95,6 +99,14 @@ def _site_of(row: pd.Series, sites: pd.DataFrame, sexes: dict[str, set[str]]) ->
     return None
 
 
+def _arrived(tumors: pd.DataFrame, year: int, months: int) -> float:
+    """Tumors of the reference sites received by the deadline (NaN when none has a received date)."""
+    deadline = pd.Timestamp(year + 2, 11, 30) if months == 23 else pd.Timestamp(year + 1, 12, 31)
+    covered = tumors[tumors["site_key"].notna()]
+    received = pd.to_datetime(covered["date_case_report_received"])
+    return float((received <= deadline).sum()) if received.notna().any() else np.nan
+
+
 def recount(db: Path) -> pd.DataFrame:
     """Every figure of `registry.certification.certification` for a registrar, from raw rows: diagnosis_year,
     criterion, count, denominator, value."""
@@ -148,6 +160,8 @@ def recount(db: Path) -> pd.DataFrame:
         n = len(y)
         counts = {
             "completeness": (y["site_key"].notna().sum(), expected.get(int(year), np.nan), 100),
+            "completeness_23_months": (_arrived(y, int(year), 23), expected.get(int(year), np.nan), 100),
+            "completeness_12_months": (_arrived(y, int(year), 12), expected.get(int(year), np.nan), 100),
             "dco": ((y["type_of_reporting_source"] == "7").sum(), n, 100),
             "duplicates": (named_frame[named_frame["diagnosis_year"] == year]["review_id"].nunique(), n, 1000),
             "missing_age": (y["age_at_diagnosis"].isna().sum(), n, 100),

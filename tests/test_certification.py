@@ -4,6 +4,7 @@ audited), and on the generated sample registry the figures against its truth fol
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,12 @@ def test_the_small_store_counts_what_it_was_built_to(db: Path) -> None:
     assert year.loc["microscopically_verified", "count"] == 10
     assert year.loc["duplicates", "count"] == 2               # Margaret's patient and tumor questions
     assert year.loc["duplicates", "value"] == pytest.approx(1000 * 2 / 12)
+    # 9 tumors of the reference sites: one received after 23 months, two (Margaret's) without a received date,
+    # one more after 12 months
+    assert [year.loc[c, "count"] for c in ("completeness", "completeness_23_months", "completeness_12_months")] == \
+        [9, 6, 5]
+    assert year.loc["completeness_23_months", "deadline"] == "2021-11-30"
+    assert np.isnan(figures(db).loc[(2020, "completeness_12_months"), "value"])   # no report of 2020 is dated
 
 
 def test_pass_and_fail_per_standard(db: Path) -> None:
@@ -105,6 +112,26 @@ def test_the_records_behind_a_figure(db: Path, criterion: str, expected: dict[st
     for column, value in expected.items():
         assert rows.iloc[0][column] == value
     assert {"registry_tumor_id", "registry_patient_id"} <= set(rows.columns)
+
+
+def test_late_reports_behind_the_timeliness_figures(db: Path) -> None:
+    late = certification.quality_records(REGISTRAR, db, 2019, "completeness_23_months").table
+    assert sorted(late["detail"]) == ["no received date", "no received date", "received 2022-01-15 after 2021-11-30"]
+    later = certification.quality_records(REGISTRAR, db, 2019, "completeness_12_months").table
+    assert "received 2021-03-01 after 2020-12-31" in set(later["detail"]) and len(later) == 4
+
+
+def test_a_deadline_not_yet_passed_gets_no_verdict(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Early(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> Early:   # type: ignore[override]
+            return cls(2021, 6, 1, tzinfo=UTC)
+
+    monkeypatch.setattr(certification, "datetime", Early)
+    row = figures(db).loc[(2019, "completeness_23_months")]
+    assert not np.isnan(row["value"]) and row["naaccr_gold_pass"] is None
+    assert figures(db).loc[(2019, "completeness_12_months"), "naaccr_gold_pass"] is None   # no Gold threshold
+    assert figures(db).loc[(2019, "completeness_12_months"), "npcr_advanced_pass"] is False
 
 
 def test_failing_tumors_come_with_their_edit_and_work_item(db: Path) -> None:
@@ -209,8 +236,8 @@ def test_sample_figures_match_the_truth_folder(sample: tuple[Path, Path]) -> Non
 
 
 def test_sample_completeness_and_duplicates_against_the_truth(sample: tuple[Path, Path]) -> None:
-    """Completeness: the truth's own tumors of the reference sites over the same expected cases, within 2
-    points (the registry loses the few tumors whose site or histology a defect made invalid). Duplicates: the
+    """Completeness (and at 23 and 12 months, by the truth's received dates): the truth's own tumors of the
+    reference sites over the same expected cases, within 2 points (the registry loses the few tumors whose site or histology a defect made invalid). Duplicates: the
     pending questions per 1,000 against the registry tumors that really are a second copy of a true tumor,
     within 2.5 per 1,000 a year and 1 per 1,000 over all years (a pending question is a possible duplicate:
     about a third of them are)."""
@@ -223,12 +250,27 @@ def test_sample_completeness_and_duplicates_against_the_truth(sample: tuple[Path
     for year, count in covered.groupby("year").size().items():
         expected = table.loc[(year, "completeness"), "denominator"]
         assert table.loc[(year, "completeness"), "value"] == pytest.approx(100 * count / expected, abs=2), year
+    received = _received(truth)
+    for months, criterion in ((23, "completeness_23_months"), (12, "completeness_12_months")):
+        for year, part in covered.groupby("year"):
+            deadline = pd.Timestamp(year + 2, 11, 30) if months == 23 else pd.Timestamp(year + 1, 12, 31)
+            arrived = (part.merge(received, on=["person_id", "tumor_index"])["received"] <= deadline).sum()
+            expected = table.loc[(year, criterion), "denominator"]
+            assert table.loc[(year, criterion), "value"] == pytest.approx(100 * arrived / expected, abs=2), \
+                (year, criterion)
     duplicates = table.xs("duplicates", level="criterion")
     copies = _registry_copies(db, truth)
     for year, row in duplicates.iterrows():
         assert abs(row["value"] - 1000 * copies.get(year, 0) / row["denominator"]) <= 2.5, year
     overall = 1000 * (duplicates["count"].sum() - copies.sum()) / duplicates["denominator"].sum()
     assert abs(overall) <= 1
+
+
+def _received(truth: Path) -> pd.DataFrame:
+    """The earliest received date of each true tumor's reports."""
+    reports = pd.read_csv(truth / "reports.csv", dtype=str)
+    reports["received"] = pd.to_datetime(reports["date_case_report_received"])
+    return reports.groupby(["person_id", "tumor_index"], as_index=False)["received"].min()
 
 
 def _registry_copies(db: Path, truth: Path) -> pd.Series:
