@@ -303,3 +303,24 @@ def test_the_command_prints_the_scorecard_as_an_administrator_sees_it(db: Path) 
     missing = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["quality", "certify", "--db",
                                                               str(db.with_name("nothing.duckdb"))])
     assert missing.exit_code == 2 and "no registry store here yet" in missing.output
+
+
+def test_reference_sites_name_known_sites_and_recode_groups() -> None:
+    from registry.site_recode import rules
+
+    sites = certification.reference_sites()
+    rates = certification.reference_rates()
+    assert set(sites["site_key"]) == set(rates["site_key"]) and len(set(rates["site_key"])) == 20
+    assert set(sites["site_recode"]) <= set(rules()["code"])
+    assert set(sites[sites["site_key"] == "breast"]["sex"]) == {"2"}    # the reference has female breast only
+    assert rates.groupby(["site_key", "sex"]).size().eq(19).all()
+    # no tumor belongs to two sites: a whole recode group belongs to one site, and the histology ranges of one
+    # recode group never overlap across sites (unless one takes the primary sites the other leaves out)
+    whole = sites[sites["histology_low"].isna()]
+    assert sites[sites["site_recode"].isin(whole["site_recode"])].groupby("site_recode")["site_key"].nunique().eq(1).all()
+    for recode, part in sites.dropna(subset=["histology_low"]).groupby("site_recode"):
+        spans = sorted({(int(lo), int(hi), key, tuple(inc or ()), tuple(exc)) for lo, hi, key, inc, exc in zip(
+            part["histology_low"], part["histology_high"], part["site_key"], part["sites"], part["excluded_sites"],
+            strict=True)})
+        for (_, hi, key, inc, exc), (lo2, _, key2, inc2, exc2) in zip(spans, spans[1:], strict=False):
+            assert lo2 > hi or key == key2 or set(inc) == set(exc2) or set(inc2) == set(exc), recode

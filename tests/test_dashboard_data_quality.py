@@ -118,6 +118,11 @@ def test_registrars_open_the_records_behind_a_figure(db: Path) -> None:
     assert "Download the records (CSV)" in [b.label for b in at.get("download_button")]
     viewed = events(open_operational_store(db), user="registrar1", action="record-view")
     assert viewed[0].detail["purpose"] == "data-quality" and viewed[0].detail["criterion"] == "passing_edits"
+    at.selectbox(key="quality_trend").set_value("dco").run()          # another control: shown, not fetched again
+    assert len(frame(at, 2)) == 1
+    assert len(events(open_operational_store(db), user="registrar1", action="record-view")) == len(viewed)
+    at.selectbox(key="quality_records").set_value("dco").run()        # another figure: nothing until asked
+    assert len(at.dataframe) == 2
 
 
 def test_administrators_see_figures_withheld_and_no_records(db: Path) -> None:

@@ -31,6 +31,7 @@ from registry.api import (
 
 BADGES = {True: "✅ pass", False: "❌ fail"}
 LINKS_SHOWN = 50
+SHOWN_KEY = "quality_shown"   # (year, criterion, the records' release) last fetched in this session
 SCORE_LABELS = {"label": "Criterion", "shown": "Value", "count": "Count", "denominator": "Of",
                 **{s: f"{name} threshold" for s, name in STANDARDS.items()},
                 **{f"{s}_badge": name for s, name in STANDARDS.items()}}
@@ -150,14 +151,14 @@ if allowed(principal, DATA_QUALITY_RECORDS):
     behind = [c for c in criteria if CRITERIA[c].records]
     criterion = st.selectbox("Figure", behind, format_func=lambda c: f"{CRITERIA[c].label}: {CRITERIA[c].records}",
                              key="quality_records")
-    if st.button("Show the records", key="quality_show"):
-        st.session_state["quality_shown"] = (year, criterion)
-    if st.session_state.get("quality_shown") == (year, criterion):
+    if st.button("Show the records", key="quality_show"):   # fetched (and audited) once per click
         try:
-            records = quality_records(principal, db, year, criterion)
+            st.session_state[SHOWN_KEY] = (year, criterion, quality_records(principal, db, year, criterion))
         except RegistryError as exc:
             st.warning(str(exc))
-            st.stop()
+    shown = st.session_state.get(SHOWN_KEY)
+    if shown is not None and shown[:2] == (year, criterion):
+        records = shown[2]
         rows = records.table
         st.caption(f"{len(rows):,} {CRITERIA[criterion].records} ({year}); viewing them is recorded in the audit trail.")
         show_table(rows)
