@@ -74,6 +74,14 @@ from registry.audit_trail import (
     verify_audit_trail,
 )
 from registry.batches import list_batches, rejects_by_rule, store_info
+from registry.certification import (
+    CRITERIA,
+    STANDARDS,
+    certification,
+    certification_trend,
+    completeness_by_site,
+    quality_records,
+)
 from registry.cohort import (
     COMPARISONS,
     MALE_BREAST,
@@ -232,4 +240,6 @@ __all__ = [
     # the audit trail: search, verify, export; every download recorded
     "RECORD_KINDS", "RecordRef", "VerifyResult", "audit_trail", "audit_trail_actions", "audit_trail_csv",
     "readable_detail", "record_download", "trail_table", "verify_audit_trail",
+    # data-quality certification
+    "CRITERIA", "STANDARDS", "certification", "certification_trend", "completeness_by_site", "quality_records",
 ]

@@ -26,6 +26,7 @@ from registry import (
     analysis,
     audit_trail,
     batches,
+    certification,
     cohort_counts,
     cohort_export,
     corrections,
@@ -143,6 +144,15 @@ MATRIX: dict[str, tuple[Call, str | None, str]] = {
         p, _ops(db), k=export_requests.DEFAULT_K))]), None, access.SET_EXPORT_LIMIT),
     "definition_export.export_definition": (lambda p, db: _definition_export(p, db), None,
                                             access.COHORT_EXPORT_DEIDENTIFIED),
+    # ---- data-quality certification: figures for registrars and administrators, records for registrars ----
+    "certification.certification": (lambda p, db: certification.certification(p, db), "count",
+                                     access.VIEW_DATA_QUALITY),
+    "certification.certification_trend": (lambda p, db: certification.certification_trend(p, db), "count",
+                                           access.VIEW_DATA_QUALITY),
+    "certification.completeness_by_site": (lambda p, db: certification.completeness_by_site(p, db, 2019), "count",
+                                            access.VIEW_DATA_QUALITY),
+    "certification.quality_records": (lambda p, db: certification.quality_records(p, db, 2019, "dco"), None,
+                                      access.DATA_QUALITY_RECORDS),
     # ---- the honest broker's identified trial-candidate list (registrars only) ----
     "trial_candidates.candidate_list": (lambda p, db: trial_candidates.candidate_list(p, db, _ops(db), BREAST_COHORT),
                                         None, access.TRIAL_CANDIDATE_IDENTITIES),
