@@ -16,6 +16,7 @@ from registry.api import (
     LINK_REVIEW,
     READ_AGGREGATES,
     RECORD_VIEW,
+    VIEW_AUDIT_TRAIL,
     VIEW_INGEST_BATCHES,
     VIEW_STORE_OVERVIEW,
     WORKLIST,
@@ -38,6 +39,7 @@ PAGE_LIST: tuple[tuple[str, str, str, str], ...] = (
     ("cohort_builder", "Cohort builder", "Cohorts", COHORT_COUNT),
     ("trial_candidates", "Trial candidates", "Cohorts", COHORT_COUNT),
     ("export_requests", "Export requests", "Cohorts", APPROVE_EXPORT),
+    ("breach_alerts", "Breach alerts", "Administration", VIEW_AUDIT_TRAIL),
     ("change_password", "Change password", "Account", CHANGE_OWN_PASSWORD),
 )
 DEFAULT_PAGE = "overview"

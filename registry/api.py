@@ -50,6 +50,21 @@ from registry.analysis import (
 )
 from registry.audit import record_event
 from registry.batches import list_batches, rejects_by_rule, store_info
+from registry.breach import (
+    DEFAULT_RULES,
+    RULE_TEXT,
+    WEEKDAYS,
+    Alert,
+    Containment,
+    acknowledge,
+    alerts,
+    contain,
+    parse_threshold,
+    rules,
+    scan,
+    set_rule,
+)
+from registry.breach_report import BreachReport, breach_report, report_csv, report_pdf
 from registry.cohort import (
     COMPARISONS,
     MALE_BREAST,
@@ -199,4 +214,7 @@ __all__ = [
     # administration: program statistics, data quality, users, audit, breach detection
     "BREACH_REPORT", "CONTAIN_ACCOUNT", "DATA_QUALITY_RECORDS", "SET_BREACH_RULES", "VIEW_DATA_QUALITY",
     "VIEW_PROGRAM_STATISTICS",
+    # breach detection: alerts, thresholds, containment, the breach report
+    "DEFAULT_RULES", "RULE_TEXT", "WEEKDAYS", "Alert", "BreachReport", "Containment", "acknowledge", "alerts",
+    "breach_report", "contain", "parse_threshold", "report_csv", "report_pdf", "rules", "scan", "set_rule",
 ]
