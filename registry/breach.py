@@ -11,7 +11,8 @@ Rules and their defaults (an administrator changes thresholds with `set_rule`, S
 - `refusals`: at least 5 refusals (`access-refused`, `sign-in-failed`) of one user name within 15 minutes;
 - `family-name`: a user opens the record of a registry patient whose last name (or birth surname, on any of
   the patient's reports) is the family name of the user's account (the display name's last word, or what
-  precedes a comma); one alert per user per day. It needs the analytic store.
+  precedes a comma); one alert per user per day. It reads the analytic store; while that cannot be read
+  (within 5 seconds) the rule is skipped for the events at hand, with a warning in the log.
 Burst rules raise one alert per user per burst: an event within the window of an alert's last event extends
 that alert (its count and end) instead of raising another.
 
@@ -44,7 +45,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from registry import accounts
 from registry.access import CONTAIN_ACCOUNT, SET_BREACH_RULES, VIEW_AUDIT_TRAIL, require_audited
 from registry.audit import SYSTEM, AuditEvent, append_event, events_after, user_events_between
-from registry.errors import InvalidRequest, RegistryError
+from registry.errors import InvalidRequest, RegistryError, StoreError
 from registry.operational import OperationalStore, name_key, parse_timestamp, timestamp
 from registry.patient_names import family_key, family_names
 from registry.principal import Principal
@@ -398,7 +399,13 @@ def _scan_on(con: sqlite3.Connection, ops: OperationalStore, db_path: Path | Non
         if settings[EXPORT_VOLUME]["enabled"]:
             _export_volume(con, now, batch, settings[EXPORT_VOLUME], zone, raised)
         if settings[FAMILY_NAME]["enabled"]:
-            _family(con, now, batch, _family_hits(ops, db_path, batch), zone, raised)
+            try:
+                hits = _family_hits(ops, db_path, batch)
+            except StoreError as exc:      # the analytic store unreadable: the other rules go on
+                log.warning("%s: family-name rule skipped for events %d-%d: %s", ops.path, batch[0].seq,
+                            batch[-1].seq, exc)
+                hits = {}
+            _family(con, now, batch, hits, zone, raised)
         con.execute("INSERT INTO breach_scan (id, last_seq, scanned_at) VALUES (1, ?, ?) ON CONFLICT (id) "
                     "DO UPDATE SET last_seq = excluded.last_seq, scanned_at = excluded.scanned_at",
                     [batch[-1].seq, timestamp(now)])

@@ -18,10 +18,11 @@ def family_key(text: str) -> str:
     return "".join(c for c in plain.upper() if c.isalpha())
 
 
-def family_names(db_path: Path, patient_ids: list[int]) -> dict[int, set[str]]:
-    """Each registry patient's last names and birth surnames (`family_key`) on any of its reports."""
+def family_names(db_path: Path, patient_ids: list[int], *, timeout: float = 5.0) -> dict[int, set[str]]:
+    """Each registry patient's last names and birth surnames (`family_key`) on any of its reports; waits at most
+    `timeout` seconds for a load's commit (the caller may hold another store's write lock)."""
     try:
-        with read_connection(db_path) as con:
+        with read_connection(db_path, timeout=timeout) as con:
             rows = con.execute("""SELECT DISTINCT pl.registry_patient_id, i.value FROM patient_link pl
                                   JOIN patient p ON p.patient_id = pl.source_patient_id
                                   JOIN source_item i ON i.batch_id = p.batch_id AND i.level = 1

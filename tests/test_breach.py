@@ -291,3 +291,15 @@ def test_acknowledge_and_refusals_for_other_roles(ops: OperationalStore, clock: 
                 call(principal)
     assert accounts.get_user(ops, ADMIN.user).disabled is False
     assert breach.rules(ops)[breach.REFUSALS]["refusals"] == 5
+
+
+def test_an_unreadable_analytic_store_skips_only_the_family_name_rule(tmp_path: Path, clock: FakeClock,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    ops = open_operational_store(tmp_path / "missing" / "registry.duckdb", clock=clock)
+    accounts.create_user(ops, REGISTRAR.user, "registrar", password=PASSWORD, display_name="Grace Whitfield")
+    breach.set_rule(ADMIN, ops, breach.RECORD_VIEWS, views=3)
+    caplog.set_level(logging.WARNING, logger="registry.breach")
+    for _ in range(3):
+        record_event(ops, REGISTRAR, "record-view", purpose="record", patient_id=1, tumors=[])
+    assert [a.rule for a in breach.alerts(ADMIN, ops)] == [breach.RECORD_VIEWS]
+    assert "family-name rule skipped" in caplog.text
