@@ -44,6 +44,7 @@ PAGE_LIST: tuple[tuple[str, str, str, str], ...] = (
     ("data_quality", "Data quality", "Program", VIEW_DATA_QUALITY),
     ("users", "Users", "Administration", MANAGE_USERS),
     ("audit_trail", "Audit trail", "Administration", VIEW_AUDIT_TRAIL),
+    ("breach_alerts", "Breach alerts", "Administration", VIEW_AUDIT_TRAIL),
     ("change_password", "Change password", "Account", CHANGE_OWN_PASSWORD),
 )
 DEFAULT_PAGE = "overview"

@@ -74,6 +74,21 @@ from registry.audit_trail import (
     verify_audit_trail,
 )
 from registry.batches import list_batches, rejects_by_rule, store_info
+from registry.breach import (
+    DEFAULT_RULES,
+    RULE_TEXT,
+    WEEKDAYS,
+    Alert,
+    Containment,
+    acknowledge,
+    alerts,
+    contain,
+    parse_threshold,
+    rules,
+    scan,
+    set_rule,
+)
+from registry.breach_report import BreachReport, breach_report, report_csv, report_pdf
 from registry.certification import (
     CRITERIA,
     STANDARDS,
@@ -242,4 +257,7 @@ __all__ = [
     "readable_detail", "record_download", "trail_table", "verify_audit_trail",
     # data-quality certification
     "CRITERIA", "STANDARDS", "certification", "certification_trend", "completeness_by_site", "quality_records",
+    # breach detection: alerts, thresholds, containment, the breach report
+    "DEFAULT_RULES", "RULE_TEXT", "WEEKDAYS", "Alert", "BreachReport", "Containment", "acknowledge", "alerts",
+    "breach_report", "contain", "parse_threshold", "report_csv", "report_pdf", "rules", "scan", "set_rule",
 ]

@@ -43,7 +43,7 @@ import hashlib
 import hmac
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -586,3 +586,24 @@ def verify_chain(ops: OperationalStore, *, anchor: tuple[int, str] | None = None
             problems.append(Problem(anchor[0], f"its hash differs from the anchor {anchor[0]}:{anchor[1]} (the chain "
                                                "was rewritten)"))
     return VerifyResult(count, prev_seq, prev_hash, tuple(problems), keyed_from)
+
+
+# ---- reading for breach detection (registry.breach) ---------------------------------------------------------
+
+def events_after(con: sqlite3.Connection, seq: int, *, limit: int | None = None) -> list[AuditEvent]:
+    """Events numbered above `seq`, oldest first: what incremental breach detection reads next."""
+    rows = con.execute("SELECT * FROM audit_event WHERE seq > ? ORDER BY seq LIMIT ?",
+                       [seq, -1 if limit is None else limit]).fetchall()
+    return [_event(row) for row in rows]
+
+
+def user_events_between(con: sqlite3.Connection, user: str, actions: Collection[str] | None, start: str,
+                        end: str) -> list[AuditEvent]:
+    """One user's events (name case-insensitive) of `actions` (all when None) from `start` to `end` inclusive
+    (UTC timestamp texts), oldest first: the look-back of a breach rule and the events of a breach report."""
+    chosen = None if actions is None else json.dumps(sorted(actions))
+    rows = con.execute(
+        "SELECT * FROM audit_event WHERE occurred_at >= ? AND occurred_at <= ? AND lower(user_name) = lower(?) "
+        "AND (? IS NULL OR action IN (SELECT value FROM json_each(?))) ORDER BY seq",
+        [start, end, user, chosen, chosen]).fetchall()
+    return [_event(row) for row in rows]

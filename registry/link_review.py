@@ -180,3 +180,12 @@ def reviews_naming(ops: OperationalStore, principal: Principal, keys: Iterable[s
                            "OR right_key IN (SELECT value FROM json_each(?1)) ORDER BY review_id DESC",
                            [json.dumps(wanted)]).fetchall()
     return [_item(row) for row in rows]
+
+
+def reviews_by_id(ops: OperationalStore, review_ids: list[int]) -> dict[int, ReviewItem]:
+    """Review pairs by id (those that exist), whoever decided them: what a link-review view showed (the
+    breach report)."""
+    with ops.connect() as con:
+        rows = con.execute("SELECT * FROM link_review WHERE review_id IN (SELECT value FROM json_each(?))",
+                           [json.dumps(review_ids)]).fetchall()
+    return {int(row["review_id"]): _item(row) for row in rows}

@@ -34,6 +34,7 @@ OPS_SUFFIX = ".ops.sqlite"
 BUSY_TIMEOUT_SECONDS = 30.0
 
 Clock = Callable[[], datetime]
+AuditWatcher = Callable[["OperationalStore", sqlite3.Connection], None]
 
 
 
@@ -118,6 +119,9 @@ class OperationalStore:
     path: Path
     clock: Clock = field(default=utc_now, compare=False)
     busy_timeout: float = BUSY_TIMEOUT_SECONDS
+    # Called at the end of every write that appended audit events, inside its transaction (breach detection;
+    # see `registry.operational_store`); it handles its own failures.
+    on_audit: AuditWatcher | None = field(default=None, compare=False)
 
     def now(self) -> datetime:
         """The store's clock, in UTC (injectable, so lockout windows can be tested)."""
@@ -143,11 +147,14 @@ class OperationalStore:
 
         When the transaction appended audit events, the audit trail's high-water mark moves to them after
         the commit (never before: a rolled-back event must not raise it), again under the write lock so
-        concurrent writers move it in commit order.
+        concurrent writers move it in commit order. Before the commit, `on_audit` reads the new events in the
+        same transaction (one commit, and detection never lags the events it reads).
         """
         with self.connect() as con:
             with immediate(con):
                 yield con
+                if con.audit_appended and self.on_audit is not None:
+                    self.on_audit(self, con)
             if con.audit_appended:
                 self._advance_audit_head(con)
 

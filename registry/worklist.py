@@ -480,3 +480,11 @@ def close_valid(principal: Principal, db_path: Path, ops: OperationalStore, work
             work_item_id=work_item_id)
     return _change(principal, ops, work_item_id, "close-valid", f"{flag}: {text}", {"override_flag": flag},
                    {"override_flag": flag, "reason": text})
+
+
+def items_by_id(ops: OperationalStore, work_item_ids: list[int]) -> dict[int, WorkItem]:
+    """Work items by id (those that exist): which registry tumors a worklist view showed (the breach report)."""
+    with ops.connect() as con:
+        rows = con.execute("SELECT * FROM work_item WHERE work_item_id IN (SELECT value FROM json_each(?))",
+                           [json.dumps(work_item_ids)]).fetchall()
+    return {int(row["work_item_id"]): _item(row) for row in rows}

@@ -13,6 +13,7 @@ import io
 import warnings
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,6 +27,8 @@ from registry import (
     analysis,
     audit_trail,
     batches,
+    breach,
+    breach_report,
     certification,
     cohort_counts,
     cohort_export,
@@ -39,7 +42,7 @@ from registry import (
     trial_candidates,
     worklist,
 )
-from registry.audit import events
+from registry.audit import events, record_event
 from registry.cohort import TumorFilter
 from registry.cohort_definition import CohortDefinition
 from registry.errors import AccessDenied
@@ -167,7 +170,22 @@ MATRIX: dict[str, tuple[Call, str | None, str]] = {
                                     access.VIEW_AUDIT_TRAIL),
     "audit_trail.verify_audit_trail": (lambda p, db: pd.DataFrame(
         [{"intact": audit_trail.verify_audit_trail(p, _ops(db)).ok}]), None, access.VIEW_AUDIT_TRAIL),
+    # ---- breach detection: alerts, thresholds, containment and the breach report (administrators) ----
+    "breach.alerts": (lambda p, db: _alerts(breach.alerts(p, _ops(db))), None, access.VIEW_AUDIT_TRAIL),
+    "breach.acknowledge": (lambda p, db: _alerts([breach.acknowledge(p, _ops(db), _open_alert(db))]), None,
+                           access.VIEW_AUDIT_TRAIL),
+    "breach.set_rule": (lambda p, db: pd.DataFrame([breach.set_rule(p, _ops(db), breach.REFUSALS, refusals=5)]),
+                        None, access.SET_BREACH_RULES),
+    "breach.contain": (lambda p, db: pd.DataFrame([vars(breach.contain(p, _ops(db), _suspect_account(db),
+                                                                       reason="matrix"))]), None,
+                       access.CONTAIN_ACCOUNT),
+    "breach_report.breach_report": (lambda p, db: breach_report.breach_report(
+        p, db, _ops(db), ROLES["registrar"].user, datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC)).rows, None,
+        access.BREACH_REPORT),
 }
+# Functions whose purpose is to name people to an administrator: the breach report names the patients whose
+# records a user read, so that they can be notified (45 CFR 164.404); no other role may run it.
+NAMES_BY_PURPOSE = {"breach_report.breach_report"}
 BREAST_COHORT = CohortDefinition.from_json({"name": "matrix breast", "groups": [
     {"name": "Breast", "criteria": [{"kind": "site", "codes": ["C500-C509"]}]},
     {"name": "Diagnosed 2019", "criteria": [{"kind": "diagnosis_date", "from": "2019-01-01", "to": "2019-12-31"}]}]})
@@ -307,6 +325,33 @@ def _registrar_account(db: Path) -> str:
     return name
 
 
+def _alerts(found: list[breach.Alert]) -> pd.DataFrame:
+    return pd.DataFrame([vars(alert) for alert in found])
+
+
+def _suspect_account(db: Path) -> str:
+    """A new registrar account, for an administrator to contain."""
+    from unittest import mock
+
+    from registry import accounts
+    from tests.dashboard_session import CHEAP_HASHER
+
+    ops = _ops(db)
+    name = f"matrix-suspect-{len(accounts.list_users(ops))}"
+    with mock.patch.object(accounts, "PASSWORD_HASHER", CHEAP_HASHER):
+        accounts.create_user(ops, name, "registrar", password="matrix-password-1")
+    return name
+
+
+def _open_alert(db: Path) -> int:
+    """An open breach alert: a new user name refused five times (the refusals rule's default)."""
+    ops = _ops(db)
+    name = f"matrix-refused-{len(breach.alerts(ROLES['administrator'], ops, limit=10_000))}"
+    for _ in range(5):
+        record_event(ops, name, "access-refused", action=access.RECORD_VIEW)
+    return breach.alerts(ROLES["administrator"], ops, status="open", user=name)[0].alert_id
+
+
 def _find_patient(principal: Principal, db: Path) -> pd.DataFrame:
     """Candidates for the last name and birth date of one of the sample's patient reports."""
     from registry.linkage.find import find_patient
@@ -383,6 +428,9 @@ def test_role_receives_only_what_it_may(db: Path, role: str, function: str) -> N
             assert not access.allowed(principal, action), f"{role} refused {function}, which the access table allows"
             return
     assert access.allowed(principal, action), f"{role} received {function}, which the access table refuses"
+    if function in NAMES_BY_PURPOSE:
+        assert role == "administrator" and isinstance(released, pd.DataFrame)
+        return
     # Statistics are Releases; the registry's operational views (batches) are plain tables.
     result = released.table if isinstance(released, Release) else released
     assert isinstance(result, pd.DataFrame) and not result.attrs, "nothing released rides in attrs"

@@ -19,11 +19,13 @@ PINNED = ROOT / "tests" / "reference" / "operational_schema_v4.json"
 OLD_NAMES = [(1, "0001_operational"), (2, "0002_released_cell"), (3, "0003_audit_event_account"),
              (4, "0004_web_session")]
 # Migrations written as .sql files from the start, and the objects they add.
-LATER_NAMES = [(5, "0005_link_review"), (6, "0006_worklist"), (7, "0007_export_request")]
+LATER_NAMES = [(5, "0005_link_review"), (6, "0006_worklist"), (7, "0007_export_request"), (8, "0008_breach")]
 LATER_OBJECTS = {"link_review", "link_review_status", "sqlite_autoindex_link_review_1",
                  "work_item", "work_item_open_tumor", "work_item_status", "work_item_event",
                  "work_item_event_item", "export_request", "export_request_requester", "export_request_status",
-                 "registry_setting", "sqlite_autoindex_registry_setting_1"}
+                 "registry_setting", "sqlite_autoindex_registry_setting_1",
+                 "breach_rule", "sqlite_autoindex_breach_rule_1", "breach_alert", "breach_alert_user",
+                 "breach_alert_status", "breach_scan"}
 
 
 def _schema(path: Path) -> list[list[str | None]]:

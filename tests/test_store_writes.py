@@ -32,7 +32,7 @@ STORE_WRITES = "registry/store_writes.py"
 STORE = "registry/store.py"
 OPERATIONAL = {f"registry/{name}.py" for name in
                ("operational", "accounts", "audit", "audit_seal", "sessions", "suppression", "link_review",
-                "worklist", "export_requests")}
+                "worklist", "export_requests", "breach")}
 STAGING = {"pipelines/load.py", "pipelines/validation.py", "pipelines/typed_core.py",
            "pipelines/readers/xml_bulk.py"}
 WRITE_SQL = re.compile(
