@@ -64,7 +64,8 @@ from registry.analysis import (
     survival,
     survival_data,
 )
-from registry.audit import RECORD_KINDS, RecordRef, VerifyResult, record_download, record_event
+from registry.audit import VerifyResult, record_download, record_event
+from registry.audit_search import RECORD_KINDS, RecordRef
 from registry.audit_trail import (
     audit_trail,
     audit_trail_actions,

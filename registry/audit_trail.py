@@ -17,18 +17,8 @@ from typing import Any
 import pandas as pd
 
 from registry.access import VIEW_AUDIT_TRAIL, require
-from registry.audit import (
-    EXPORT,
-    SEARCH_LIMIT,
-    AuditEvent,
-    RecordRef,
-    VerifyResult,
-    canonical_detail,
-    event_actions,
-    record_event,
-    search_events,
-    verify_chain,
-)
+from registry.audit import EXPORT, AuditEvent, VerifyResult, canonical_detail, record_event, verify_chain
+from registry.audit_search import SEARCH_LIMIT, RecordRef, event_actions, search_events
 from registry.operational import OperationalStore
 from registry.principal import Principal
 
@@ -39,7 +29,7 @@ AUDIT_TRAIL_DOCUMENT = "audit-trail"
 def audit_trail(principal: Principal, ops: OperationalStore, *, user: str | None = None, action: str | None = None,
                 record: RecordRef | None = None, since: datetime | str | None = None,
                 until: datetime | str | None = None, limit: int | None = SEARCH_LIMIT) -> list[AuditEvent]:
-    """The events an administrator searched for, newest first (`audit.search_events`; `until` exclusive)."""
+    """The events an administrator searched for, newest first (`audit_search.search_events`; `until` exclusive)."""
     require(principal, VIEW_AUDIT_TRAIL)
     return search_events(ops, user=user, action=action, record=record, since=since, until=until, limit=limit)
 

@@ -44,7 +44,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from registry import accounts
 from registry.access import CONTAIN_ACCOUNT, SET_BREACH_RULES, VIEW_AUDIT_TRAIL, require_audited
-from registry.audit import SYSTEM, AuditEvent, append_event, events_after, user_events_between
+from registry.audit import SYSTEM, AuditEvent, append_event
+from registry.audit_search import events_after, user_events_between
 from registry.errors import InvalidRequest, RegistryError, StoreError
 from registry.operational import OperationalStore, name_key, parse_timestamp, timestamp
 from registry.patient_names import family_key, family_names

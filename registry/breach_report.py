@@ -23,7 +23,8 @@ from typing import Any
 import pandas as pd
 
 from registry.access import BREACH_REPORT, require_audited
-from registry.audit import AuditEvent, record_event, user_events_between
+from registry.audit import AuditEvent, record_event
+from registry.audit_search import user_events_between
 from registry.cohort import data_vintage
 from registry.cohort_definition import parse_definition
 from registry.cohort_query import resolve_as_of, select_tumors

@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from registry.audit import parse_anchor, parse_record, search_events, verify_chain
+from registry.audit import parse_anchor, verify_chain
+from registry.audit_search import parse_record, search_events
 from registry.breach import DEFAULT_RULES, alerts, contain, parse_threshold, rules, scan, set_rule
 from registry.breach_report import breach_report, report_csv, report_pdf
 from registry.errors import InvalidRequest, RegistryError

@@ -10,15 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from registry.audit import (
-    RecordRef,
-    event_actions,
-    events,
-    parse_record,
-    record_download,
-    record_event,
-    search_events,
-)
+from registry.audit import events, record_download, record_event
+from registry.audit_search import RecordRef, event_actions, parse_record, search_events
 from registry.audit_trail import (
     audit_trail,
     audit_trail_actions,

@@ -1,5 +1,5 @@
 """The Audit trail page (Streamlit AppTest): only administrators get it; each filter alone and together shows
-what `registry.audit.search_events` finds; verify says intact with the head, or names each problem of a
+what `registry.audit_search.search_events` finds; verify says intact with the head, or names each problem of a
 tampered copy; a search exported as CSV is recorded as an export, and its download as a download."""
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.page_list import PAGE_LIST
 from registry.access import VIEW_AUDIT_TRAIL
-from registry.audit import RecordRef, chain_head, events, record_event, search_events
+from registry.audit import chain_head, events, record_event
+from registry.audit_search import RecordRef, search_events
 from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from tests.dashboard_session import session_token

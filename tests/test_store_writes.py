@@ -172,7 +172,7 @@ TABLE_OWNERS = {
 # Reads across concerns: verifying the audit trail compares every account row with its chained state, a
 # session follows its account (enabled, role, grants) on every use, and the trail's seal reads the events
 # it seals.
-ALSO_READ_BY = {"account": {"registry/audit.py", "registry/sessions.py"}, "audit_event": {"registry/audit_seal.py"}}
+ALSO_READ_BY = {"account": {"registry/audit.py", "registry/sessions.py"}, "audit_event": {"registry/audit_seal.py", "registry/audit_search.py"}}
 TABLE_WRITE = re.compile(r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", re.IGNORECASE)
 TABLE_READ = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)", re.IGNORECASE)
 
