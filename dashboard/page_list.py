@@ -17,6 +17,7 @@ from registry.api import (
     READ_AGGREGATES,
     RECORD_VIEW,
     VIEW_INGEST_BATCHES,
+    VIEW_PROGRAM_STATISTICS,
     VIEW_STORE_OVERVIEW,
     WORKLIST,
 )
@@ -38,6 +39,7 @@ PAGE_LIST: tuple[tuple[str, str, str, str], ...] = (
     ("cohort_builder", "Cohort builder", "Cohorts", COHORT_COUNT),
     ("trial_candidates", "Trial candidates", "Cohorts", COHORT_COUNT),
     ("export_requests", "Export requests", "Cohorts", APPROVE_EXPORT),
+    ("program_statistics", "Funding and workload", "Program", VIEW_PROGRAM_STATISTICS),
     ("change_password", "Change password", "Account", CHANGE_OWN_PASSWORD),
 )
 DEFAULT_PAGE = "overview"

@@ -48,6 +48,7 @@ from registry.analysis import (
     survival,
     survival_data,
 )
+from registry.annual_report import annual_report
 from registry.audit import record_event
 from registry.batches import list_batches, rejects_by_rule, store_info
 from registry.cohort import (
@@ -123,6 +124,17 @@ from registry.operational import OperationalStore
 from registry.operational_store import open_operational_store
 from registry.principal import ROLES, Principal
 from registry.privacy import DEFAULT_THRESHOLD
+from registry.program_statistics import (
+    cases_by_facility,
+    payer_mix,
+    recurrences_by_site,
+    registrar_workload,
+    registry_state,
+    residency,
+    site_groups_by_year,
+    timeliness,
+    treatment_mix,
+)
 from registry.query_letters import query_letter
 from registry.record_view import ConsolidatedValue, PatientRecord, ReceivedReport, TumorRecord, patient_record
 from registry.release import GroupSize, Provenance, Release
@@ -199,4 +211,7 @@ __all__ = [
     # administration: program statistics, data quality, users, audit, breach detection
     "BREACH_REPORT", "CONTAIN_ACCOUNT", "DATA_QUALITY_RECORDS", "SET_BREACH_RULES", "VIEW_DATA_QUALITY",
     "VIEW_PROGRAM_STATISTICS",
+    # program statistics and the annual report
+    "annual_report", "cases_by_facility", "payer_mix", "recurrences_by_site", "registrar_workload", "registry_state",
+    "residency", "site_groups_by_year", "timeliness", "treatment_mix",
 ]

@@ -480,3 +480,14 @@ def close_valid(principal: Principal, db_path: Path, ops: OperationalStore, work
             work_item_id=work_item_id)
     return _change(principal, ops, work_item_id, "close-valid", f"{flag}: {text}", {"override_flag": flag},
                    {"override_flag": flag, "reason": text})
+
+
+def resolutions_by_month(ops: OperationalStore) -> list[tuple[str, str, int]]:
+    """(registrar, month YYYY-MM in UTC, work items resolved or closed as valid) for every person and month;
+    the worklist sync's own automatic resolutions are not a person's work and are left out (the registrar
+    workload of `registry.program_statistics`, which releases it)."""
+    with ops.connect() as con:
+        rows = con.execute("SELECT actor, substr(at, 1, 7) AS month, count(*) AS n FROM work_item_event "
+                           "WHERE to_status IN ('resolved', 'closed-valid') AND actor <> ? "
+                           "GROUP BY actor, month ORDER BY month, actor", [SYSTEM]).fetchall()
+    return [(str(row["actor"]), str(row["month"]), int(row["n"])) for row in rows]
