@@ -15,6 +15,7 @@ from registry_cli import (
     ingest,
     link,
     population,
+    report,
     sample,
     serve,
     store,
@@ -42,5 +43,6 @@ app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(edits.app, name="edits")
 app.add_typer(worklist.app, name="worklist")
+app.add_typer(report.app, name="report")
 cohort_export.register(cohort.app)
 app.add_typer(cohort.app, name="cohort")

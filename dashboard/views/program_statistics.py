@@ -36,7 +36,7 @@ from registry.api import (
 
 Years = tuple[int, int]
 TOP = 15   # site groups in the charts
-LABELS = {"counted": "Counted", "reporting_facility": "Reporting facility", "site_recode": "Site recode",
+LABELS = {"count": "Count", "counted": "Counted", "reporting_facility": "Reporting facility", "site_recode": "Site recode",
           "site_group": "Site group", "recurrence": "First recurrence", "treatment": "First-course treatment",
           "treatment_group": "Treatment code", "payer": "Payer code", "payer_label": "Primary payer at diagnosis",
           "residency": "Residency", "percent": "Percent", "apc": "APC %", "p_value": "p", "n_years": "Years fitted",
