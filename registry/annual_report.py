@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import matplotlib
@@ -69,11 +70,32 @@ def _printed(frame: pd.DataFrame, columns: dict[str, str], digits: dict[str, int
     return out
 
 
+def _vintage(text: str | None) -> str:
+    """The data vintage to the minute, in UTC."""
+    if not text:
+        return "no load yet"
+    stamp = pd.Timestamp(text)
+    return (stamp.tz_convert("UTC") if stamp.tzinfo else stamp).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _wide(table: pd.DataFrame, index: list[str], columns: str) -> pd.DataFrame:
+    """Counts side by side (one row per ``index``, unique in the table): a withheld cell stays NaN (it reads
+    "suppressed"), a combination the table does not list is 0."""
+    counts = table.pivot(index=index, columns=columns, values="count")
+    listed = table.assign(listed=True).pivot(index=index, columns=columns, values="listed")
+    return counts.mask(listed.isna(), 0.0).reset_index()
+
+
 def _chart(draw: object, *, title: str, ylabel: str) -> bytes:
-    """A bar chart (``draw(axes)``) as PNG bytes."""
+    """A bar chart (``draw(axes)``) as PNG bytes; one without a bar says that every value is withheld."""
     figure, axes = plt.subplots(figsize=(10, 3.4), dpi=110)
     try:
         draw(axes)   # type: ignore[operator]
+        heights = [value for bars in axes.containers for value in getattr(bars, "datavalues", ())]
+        if not any(pd.notna(value) and value > 0 for value in heights):
+            axes.text(0.5, 0.5, f"Nothing to draw: every value is 0 or {WITHHELD} (counts of 1-{DEFAULT_THRESHOLD - 1} "
+                      "and their complements)", ha="center", va="center", transform=axes.transAxes)
+            axes.set_yticks([])
         axes.set_title(title, fontsize=11)
         axes.set_ylabel(ylabel)
         axes.spines[["top", "right"]].set_visible(False)
@@ -100,16 +122,15 @@ def _bars(labels: Sequence[str], series: dict[str, Sequence[float]]) -> object:
 
 def _facility_section(release: Release) -> Section:
     table = release.table
-    wide = table.pivot_table(index="reporting_facility", columns="counted", values="count", aggfunc="sum",
-                             dropna=False).reset_index()
+    wide = _wide(table, ["reporting_facility"], "counted")
     for counted in ("reports received", "registry tumors"):
         if counted not in wide.columns:
             wide[counted] = float("nan")
     wide = wide.sort_values("reports received", ascending=False, na_position="last")
     plotted = wide.dropna(subset=["reports received", "registry tumors"], how="all")
     image = _chart(_bars(list(plotted["reporting_facility"].astype(str)),
-                         {"reports received": plotted["reports received"].fillna(0).tolist(),
-                          "registry tumors": plotted["registry tumors"].fillna(0).tolist()}),
+                         {"reports received": plotted["reports received"].tolist(),
+                          "registry tumors": plotted["registry tumors"].tolist()}),
                    title="Reports received and registry tumors by reporting facility", ylabel="count")
     return Section(HEADINGS[1], paragraphs=[
         "Reports received: the source tumor reports each facility sent. Registry tumors: each cancer once, "
@@ -173,22 +194,35 @@ def _timeliness_section(release: Release) -> Section:
                        {"share_6_months": 1, "share_12_months": 1}))
 
 
-def _workload_section(release: Release) -> Section:
+def _workload_section(release: Release, months: tuple[str, str]) -> Section:
     table = release.table
-    wide = table.pivot_table(index=["person", "month"], columns="activity", values="count", aggfunc="sum",
-                             dropna=False).reset_index()
+    if table.empty:
+        return Section(HEADINGS[8], paragraphs=[f"No work recorded from {months[0]} to {months[1]}."])
+    wide = _wide(table, ["person", "month"], "activity")
     activities = [a for a in ("records loaded", "link reviews decided", "work items resolved", "corrections made")
                   if a in wide.columns]
-    return Section(HEADINGS[8], paragraphs=["Per person and month of the year: tumor records loaded, linkage "
-                                            "reviews decided, work items resolved and registry-level corrections."],
+    return Section(HEADINGS[8], paragraphs=[f"Per person and month, {months[0]} to {months[1]}: tumor records "
+                                            "loaded, linkage reviews decided, work items resolved and registry-level "
+                                            "corrections."],
                    table=_printed(wide.sort_values(["month", "person"]),
                                   {"person": "Person", "month": "Month", **{a: a.capitalize() for a in activities}}))
 
 
-def annual_report(principal: Principal, db_path: Path, year: int) -> bytes:
-    """The annual report of diagnosis year ``year`` as PDF bytes (registrars and administrators, released as
-    the Funding and workload page releases it; audited as an export)."""
+def workload_months(now: datetime) -> tuple[str, str]:
+    """The twelve months up to ``now``'s (YYYY-MM): the work a report looks back on (a diagnosis year is
+    reported on after it, so its own calendar months are not the registry's latest work)."""
+    first = (now.year - 1, now.month + 1) if now.month < 12 else (now.year, 1)
+    return f"{first[0]:04d}-{first[1]:02d}", f"{now.year:04d}-{now.month:02d}"
+
+
+def annual_report(principal: Principal, db_path: Path, year: int, *,
+                  months: tuple[str, str] | None = None) -> bytes:
+    """The annual report of diagnosis year ``year`` as PDF bytes, with the registrars' workload of ``months``
+    (default the twelve months up to now, `workload_months`); registrars and administrators, released as the
+    Funding and workload page releases it; audited as an export."""
     require(principal, VIEW_PROGRAM_STATISTICS)
+    ops = open_operational_store(db_path)
+    months = months or workload_months(ops.now())
     years = (int(year), int(year))
     facilities = cases_by_facility(principal, db_path, years)
     yearly, trend = site_groups_by_year(principal, db_path, (int(year) - TREND_YEARS + 1, int(year)))
@@ -197,7 +231,7 @@ def annual_report(principal: Principal, db_path: Path, year: int) -> bytes:
     payers = payer_mix(principal, db_path, years)
     residents = residency(principal, db_path, years)
     timely = timeliness(principal, db_path, years)
-    workload = registrar_workload(principal, db_path, (f"{year}-01", f"{year}-12"))
+    workload = registrar_workload(principal, db_path, months)
     timely_table = timely.table
     summary = [f"Reports received: {_text(facilities.count('reports'))}.",
                f"Registry tumors: {_text(facilities.count('registry_tumors'))}.",
@@ -214,7 +248,7 @@ def annual_report(principal: Principal, db_path: Path, year: int) -> bytes:
     treated = treatment.table[treatment.table["site_recode"].isin(sites)]
     document = Document(
         title=f"Annual report {year}: cases, care and registry workload",
-        lines=[f"Diagnosis year {year}; data as of {facilities.provenance.data_vintage or 'no load yet'}.",
+        lines=[f"Diagnosis year {year}; data as of {_vintage(facilities.provenance.data_vintage)}.",
                f"Prepared for {principal.user} ({principal.role})."],
         sections=[
             Section(HEADINGS[0], paragraphs=summary),
@@ -234,8 +268,8 @@ def annual_report(principal: Principal, db_path: Path, year: int) -> bytes:
             _share_section(HEADINGS[6], residents, {"residency": "Residency"},
                            f"Registry tumors by residence at diagnosis: {residents.provenance.method}."),
             _timeliness_section(timely),
-            _workload_section(workload)])
+            _workload_section(workload, months)])
     pdf = render(document)
-    record_event(open_operational_store(db_path), principal, "export", document="annual-report", year=int(year),
+    record_event(ops, principal, "export", document="annual-report", year=int(year), months=list(months),
                  format="pdf", bytes=len(pdf))
     return pdf

@@ -33,7 +33,7 @@ def _facility(p: int) -> str:
 
 def _lag(facility: str, p: int) -> int:
     """Days from diagnosis to receipt: the first facility fast, the second slower, the third late."""
-    return {FACILITIES[0]: 20 + 9 * (p % 20), FACILITIES[1]: 120 + 13 * (p % 25), FACILITIES[2]: 300 + 60 * (p % 6)}[facility]
+    return {FACILITIES[0]: 15 + 8 * (p % 20), FACILITIES[1]: 120 + 13 * (p % 25), FACILITIES[2]: 300 + 60 * (p % 6)}[facility]
 
 
 def _items(p: int, facility: str) -> dict[str, str]:

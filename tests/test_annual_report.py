@@ -16,7 +16,7 @@ from registry.errors import AccessDenied
 from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry_cli.app import app
-from tests.program_store import FACILITIES, ProgramStore, build_program_store
+from tests.program_store import ANN, CORRECTED, DECIDED, FACILITIES, ProgramStore, build_program_store
 
 YEAR = 2022
 REGISTRAR = Principal("report-registrar", "registrar", frozenset())
@@ -46,6 +46,8 @@ def test_registrar_report_reads_back(store: ProgramStore) -> None:
     assert all(facility in text for facility in FACILITIES)
     assert sum(len(page.images) for page in reader.pages) >= 4   # facility, site group, payer, timeliness charts
     assert "suppressed" not in text
+    loaded = store.reports.groupby("file").size()
+    assert f"{ANN.user} {store.month} {loaded['a']} {DECIDED} 0 {CORRECTED}" in text      # workload, this month
     audit = events(open_operational_store(store.db), user=REGISTRAR.user, action="export", limit=1)[0]
     assert audit.detail["document"] == "annual-report" and audit.detail["year"] == YEAR
     assert audit.detail["bytes"] == len(document)
