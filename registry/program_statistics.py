@@ -13,7 +13,7 @@ is built from these functions.
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -333,13 +333,15 @@ def timeliness(principal: Principal, db_path: Path, years: Years = None) -> Rele
 
 # ---- registrar workload ---------------------------------------------------------------------------------
 
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
 def _months(months: tuple[str, str] | None) -> tuple[str, str] | None:
     """Checked (first, last) months, YYYY-MM."""
     if months is None:
         return None
     for month in months:
-        if len(str(month)) != 7 or not str(month)[:4].isdigit() or str(month)[4] != "-" or \
-                not 1 <= int(str(month)[5:] if str(month)[5:].isdigit() else 0) <= 12:
+        if not MONTH.fullmatch(str(month)):
             raise InvalidRequest(f"months: {month!r} is not a month (YYYY-MM)")
     if months[0] > months[1]:
         raise InvalidRequest(f"months: {months[0]} is after {months[1]}")
@@ -375,12 +377,3 @@ def registrar_workload(principal: Principal, db_path: Path, months: tuple[str, s
                "items resolved or closed as valid, registry-level corrections",
         data_vintage=data_vintage(db_path), filter=base))
 
-
-def figure_total(release: Release, column: str = "count") -> int | None:
-    """The sum of a released count column, or None when any of its cells is withheld (the total would then
-    be a guess)."""
-    table = release.table
-    if SUPPRESSED in table.columns and table[SUPPRESSED].astype(bool).any():
-        return None
-    total = pd.to_numeric(table[column], errors="coerce").fillna(0).sum()
-    return int(total) if math.isfinite(total) else None
