@@ -3,8 +3,10 @@
 Each record is built from its main report as received (a tumor's: the best-ranked reporting source, then the
 earliest loaded report, as consolidation ranks them; a patient's: the report with the latest date of last
 contact) with the registry's consolidated, and corrected, values written over the items they come from, the
-override flags a registrar set, and the central sequence number the registry assigned. Items the export's
-NAACCR version does not define at that level are left out (items retired since the report was sent).
+override flags a registrar set, the central sequence number the registry assigned and the date it first
+received the tumor (the earliest of its reports; a partial received date is written as the first day of its
+period). Items the export's NAACCR version does not define at that level are left out (items retired since
+the report was sent).
 Registry patients are read in chunks, so memory stays bounded whatever the size of the registry.
 """
 
@@ -97,5 +99,7 @@ def registry_records(con: Any, dictionary: Dictionary, keep: Callable[[str], boo
                     tumor[name] = value or ""
                 if tumor_values["sequence_number_central"] is not None:
                     tumor["sequenceNumberCentral"] = str(tumor_values["sequence_number_central"])
+                if tumor_values["date_case_report_received"] is not None:   # the earliest of its reports
+                    tumor["dateCaseReportReceived"] = tumor_values["date_case_report_received"].strftime("%Y%m%d")
                 records.append({k: v for k, v in tumor.items() if v and k in defined["Tumor"] and keep(k)})
             yield {k: v for k, v in patient.items() if v and k in defined["Patient"] and keep(k)}, records

@@ -66,6 +66,10 @@ TUMOR_DATES: dict[str, str] = {
     "date_of_last_cancer_status": "dateOfLastCancerStatus",
     "recurrence_date_1st": "recurrenceDate1st",
 }
+# Dates the registry system records itself, always in full: typed like the others, without a precision column.
+TUMOR_FULL_DATES: dict[str, str] = {
+    "date_case_report_received": "dateCaseReportReceived",
+}
 # Some registries' v18/v21 files still carry dateOfLastCancerStatus at patient level (the dictionaries
 # were corrected in 2020); the loader accepts what the file's dictionary says, and the typed column
 # takes the patient value when the tumor has none.
@@ -138,6 +142,7 @@ def build_typed_core(con: duckdb.DuckDBPyConnection) -> None:
     patient_items = sorted({i for v in PATIENT_TEXT.values() for i in v} | set(PATIENT_DATES.values())
                            | {"registryId"} | PATIENT_FALLBACK)
     tumor_items = sorted({i for v in TUMOR_TEXT.values() for i in v} | set(TUMOR_DATES.values())
+                         | set(TUMOR_FULL_DATES.values())
                          | {i for t in TREATMENTS for i in (*t[1], t[2])})
     for level, wanted in ((1, patient_items), (2, tumor_items)):
         con.register(f"typed_item_code_{level}", pa.table({
@@ -169,6 +174,7 @@ def build_typed_core(con: duckdb.DuckDBPyConnection) -> None:
     for col, item in TUMOR_DATES.items():
         value = _pick((item,), "t", fallback="p")
         tumor_cols += [f"naaccr_date({value}) AS {col}", f"naaccr_date_precision({value}) AS {col}_precision"]
+    tumor_cols += [f'naaccr_date(t."{item}") AS {col}' for col, item in TUMOR_FULL_DATES.items()]
     tumor_cols.append('naaccr_year(t."dateOfDiagnosis") AS diagnosis_year')
     tumor_cols.append("""CASE WHEN regexp_full_match(t."countyAtDx", '[0-9]{3}') AND t."countyAtDx" NOT IN ('998', '999')
                               THEN (SELECT fips FROM state_fips WHERE usps = t."addrAtDxState") || t."countyAtDx"

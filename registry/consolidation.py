@@ -16,7 +16,8 @@ that a registrar would apply by hand, and the report it came from is kept (`cons
   laterality, biomarkers, tumor size, nodes and payer: a known value over an unknown one;
 * the address at diagnosis: all its items from one report, the best-ranked source with a known county;
 * the reporting facility: the best-ranked source, then the earliest loaded report;
-* cancer status: the latest; the first recurrence: the earliest recurrence date reported.
+* cancer status: the latest; the first recurrence: the earliest recurrence date reported;
+* the date the registry received the case: the earliest received date of its reports.
 
 A registry patient's sex, birth date, race and Hispanic origin come from the earliest loaded report with a
 known value (the most precise birth date first); the vital status, date of last contact and cause of
@@ -136,6 +137,9 @@ TUMOR_RULES: tuple[Rule, ...] = (
           "WHEN t.recurrence_type_1st IS NULL OR t.recurrence_type_1st = '99' THEN 3 ELSE 2 END",
           _date_rank("t.recurrence_date_1st", "t.recurrence_date_1st_precision")),
          "earliest recurrence reported"),
+    Rule(("date_case_report_received",),
+         ("coalesce(datediff('day', DATE '1900-01-01', t.date_case_report_received), 99999999)",),
+         "earliest report received"),
 )
 
 PATIENT_RULES: tuple[Rule, ...] = (

@@ -70,7 +70,7 @@ DATE_COLUMNS: frozenset[str] = frozenset({
     "date_of_birth", "date_of_diagnosis", "date_of_last_contact", "date_of_last_cancer_status",
     "recurrence_date_1st", "date_of_death", "diagnosis_date", "rx_date_surgery", "rx_date_radiation",
     "rx_date_chemo", "rx_date_hormone", "rx_date_brm", "rx_date_other", "rx_date_systemic", "recurrence_date1st",
-    "date_of_1st_contact", "date_of_1st_crs_rx", "date_case_completed",
+    "date_of_1st_contact", "date_of_1st_crs_rx", "date_case_completed", "date_case_report_received",
 })
 # Exact ages: "90+" for 90 and over under Safe Harbor; age in days reveals dates and is LDS only.
 AGE_COLUMNS: frozenset[str] = frozenset({"age_at_diagnosis", "age", "age_at_death", "age_years"})

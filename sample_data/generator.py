@@ -4,9 +4,9 @@ Order of the steps (each documented in its module): incidence (``incidence``) ->
 and multiple primaries (``persons``) -> clinical coding and first-course treatment (``clinical``) -> later
 tumors the multiple-primary rules call the same tumor go back to their own person (``persons``) ->
 identities (``people``) -> follow-up, death and recurrence (``followup``) -> death-certificate-only cases
--> facilities and source reports (``facilities``, ``reports``) -> injected defects (``defects``) -> files
-(``output``). One ``numpy`` generator seeded from the configuration drives every random choice, so a
-seed always gives the same registry, byte for byte.
+-> facilities and source reports (``facilities``, ``reports``) -> injected defects (``defects``) -> the
+date each report was received (``reports``) -> files (``output``). One ``numpy`` generator seeded from
+the configuration drives every random choice, so a seed always gives the same registry, byte for byte.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sample_data.followup import draw_excess_deaths, simulate
 from sample_data.incidence import build_model, draw_tumors
 from sample_data.persons import assign_persons, person_table, separate_same_primaries
 from sample_data.reference import date_text, site_facts
-from sample_data.reports import build_reports, identity_items, sequence_numbers
+from sample_data.reports import build_reports, identity_items, received_dates, sequence_numbers
 
 DCO_SHARE = 0.015          # death-certificate-only share of tumors (NAACCR certification needs < 3%)
 UNKNOWN_STAGE_OLDEST = 2.0  # unknown stage is twice as common at 85+
@@ -102,6 +102,9 @@ def generate(config: SampleConfig, progress: Progress | None = None) -> output.S
                                   config)
     say("defects")
     reports, defect_rows = defects.inject(reports, config.defects, rng)
+    # Drawn after every other choice, so the rest of the registry does not depend on it.
+    reports = reports.assign(dateCaseReportReceived=received_dates(reports, tumors, persons, len(facilities),
+                                                                   config.follow_up_cutoff, rng))
     truth = defects.truth_frame(identity_truth, defect_rows, reports)
     return output.SampleRegistry(config=config, population=model.population, population_scale=model.population_scale,
                           tumors=tumors, persons=persons, reports=reports, facilities=facilities, defects=truth)

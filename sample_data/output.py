@@ -307,12 +307,16 @@ def write_all(registry: SampleRegistry, out: Path, progress: Progress | None = N
 
 
 def _write_truth(registry: SampleRegistry, reports: pd.DataFrame, folder: Path) -> None:
-    """Truth tables: reports -> person and tumor, persons' true identities, tumors, injected defects."""
+    """Truth tables: reports -> person and tumor (and the date the registry received it), persons' true
+    identities, tumors, injected defects."""
     folder.mkdir(parents=True, exist_ok=True)
-    reports.rename(columns={"_report_id": "report_id", "_file": "file", "_person_id": "person_id", "_tumor_index": "tumor_index",
-                            "_duplicate": "duplicate_report", "_dco": "death_certificate_only"})[
+    received = pd.to_datetime(reports["dateCaseReportReceived"], format="%Y%m%d")
+    reports.assign(date_case_report_received=date_text(received, separator="-")).rename(
+        columns={"_report_id": "report_id", "_file": "file", "_person_id": "person_id",
+                 "_tumor_index": "tumor_index", "_duplicate": "duplicate_report", "_dco": "death_certificate_only"})[
         ["report_id", "file", "patientIdNumber", "tumorRecordNumber", "reportingFacility", "person_id",
-         "tumor_index", "duplicate_report", "death_certificate_only"]].to_csv(folder / "reports.csv", index=False)
+         "tumor_index", "duplicate_report", "death_certificate_only", "date_case_report_received"]].to_csv(
+            folder / "reports.csv", index=False)
     persons = registry.persons.copy()
     for column in ("birth_date", "date_of_last_contact"):
         persons[column] = date_text(persons[column], separator="-")

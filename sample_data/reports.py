@@ -6,11 +6,20 @@ hospital keeps its own patient number and medical record number, and its copy of
 may carry a typo, a nickname, a transposed birth date or no social security number (the linkage problems
 registries see). Patient numbers are given per facility (facility block x 1,000,000 + running number),
 tumor record numbers per facility and patient in order of diagnosis.
+
+Each report carries the date the registry received it (NAACCR item 2111, dateCaseReportReceived): the
+diagnosis date (for a death-certificate-only report, the death date) plus a lag. Every facility has its
+own median lag, drawn once (log-uniform between ``RECEIVED_MEDIAN_DAYS``; the vital records office too), and
+each report spreads around it log-normally (``RECEIVED_SPREAD``): most reports arrive within six months, a
+tail after a year and one or two in a hundred after two years, as registries see. A report is never received
+after the follow-up cut-off (the files are what the registry held then): a lag that would end later is
+replaced by a date drawn uniformly between the day after diagnosis and the cut-off.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -19,6 +28,9 @@ from sample_data import people
 from sample_data.config import DefectRates
 from sample_data.facilities import assign_facilities
 from sample_data.reference import date_text
+
+RECEIVED_MEDIAN_DAYS = (45.0, 150.0)   # range of the facilities' median lag, diagnosis to receipt (days)
+RECEIVED_SPREAD = 0.9                  # standard deviation of a report's log lag around its facility's median
 
 
 def _yyyymmdd(values: pd.Series) -> np.ndarray:
@@ -127,3 +139,29 @@ def identity_items(facility_persons: pd.DataFrame, persons: pd.DataFrame,
           "transposed-birth-date")
     apply(facility_persons["missing_ssn"].to_numpy(bool), "socialSecurityNumber", _blank, "missing-ssn")
     return items, truth
+
+
+def received_dates(reports: pd.DataFrame, tumors: pd.DataFrame, persons: pd.DataFrame, facility_count: int,
+                   cutoff: date, rng: np.random.Generator) -> np.ndarray:
+    """The date the registry received each report, as NAACCR YYYYMMDD text (see the module's docstring).
+
+    ``reports`` has ``_tumor_index``, ``_person_id``, ``_facility_index`` (-1 = vital records) and ``_dco``;
+    draws the facilities' medians, then one normal and one uniform number per report, in report order.
+    """
+    low, high = np.log(RECEIVED_MEDIAN_DAYS[0]), np.log(RECEIVED_MEDIAN_DAYS[1])
+    medians = np.exp(rng.uniform(low, high, facility_count + 1))    # the last one: vital records (index -1)
+    n = len(reports)
+    spread = rng.standard_normal(n)
+    fallback = rng.random(n)
+    diagnosis = tumors["diagnosis_date"].to_numpy("datetime64[D]")[reports["_tumor_index"].to_numpy()]
+    death = persons.set_index("person_id").loc[reports["_person_id"].to_numpy(), "date_of_last_contact"]
+    start = np.where(reports["_dco"].to_numpy(bool), death.to_numpy("datetime64[D]"), diagnosis)
+    facility = reports["_facility_index"].to_numpy()
+    lag = np.maximum(1, np.ceil(medians[facility] * np.exp(RECEIVED_SPREAD * spread))).astype(np.int64)
+    received = start + lag.astype("timedelta64[D]")
+    last = np.datetime64(cutoff, "D")
+    late = received > last
+    window = (last - start[late]).astype(np.int64)
+    days = 1 + np.floor(fallback[late] * window).astype(np.int64)
+    received[late] = start[late] + days.astype("timedelta64[D]")
+    return date_text(pd.Series(received))

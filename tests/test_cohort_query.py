@@ -312,9 +312,12 @@ def test_the_upgrade_fills_the_items_of_an_existing_store(store: CohortStore, tm
     shutil.copytree(store.db.parent, tmp_path / "store")
     db = tmp_path / "store" / store.db.name
     with write_connection(db) as con:
-        con.execute("DROP TABLE registry_tumor_item")
-        con.execute("DELETE FROM schema_migration WHERE name = '0006_registry_tumor_item.sql'")
-        assert migrate(con) == ["0006_registry_tumor_item.sql"]
+        con.execute("DROP TABLE registry_tumor_item")   # back to a version 5 store: 0006 and what 0007 added
+        con.execute("DELETE FROM consolidated_value WHERE item = 'date_case_report_received'")
+        con.execute("ALTER TABLE tumor DROP COLUMN date_case_report_received")
+        con.execute("ALTER TABLE registry_tumor DROP COLUMN date_case_report_received")
+        con.execute("DELETE FROM schema_migration WHERE number >= 6")
+        assert migrate(con) == ["0006_registry_tumor_item.sql", "0007_report_received.sql"]
     assert len(read_cohort_store(db).items.merge(store.items)) == len(store.items)
 
 

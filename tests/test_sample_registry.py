@@ -43,7 +43,7 @@ def _store_tumors(sample: dict[str, object]) -> pd.DataFrame:
             SELECT b.file_name, p.patient_id_number, t.tumor_record_number, p.sex, t.age_at_diagnosis,
                    t.diagnosis_year, t.county_fips, t.behavior, t.primary_site, t.summary_stage_2018,
                    t.seer_summary_stage_2000, t.type_of_reporting_source, t.date_of_diagnosis,
-                   p.date_of_birth, p.vital_status
+                   p.date_of_birth, p.vital_status, t.date_case_report_received AS received
             FROM tumor t JOIN patient p USING (patient_id) JOIN ingest_batch b ON b.batch_id = t.batch_id
         """).df()
     out = Path(str(sample["out"]))
@@ -206,6 +206,33 @@ def test_registry_shape(sample: dict[str, object]) -> None:
         dead = con.execute("SELECT avg((vital_status = '0')::INT) FROM patient").fetchall()[0][0]
     assert counties == 105
     assert 0.2 < dead < 0.6
+
+
+def test_every_report_carries_the_date_it_was_received(sample: dict[str, object]) -> None:
+    """Every report (flat and XML) loads with its received date, as the truth says; the lag from diagnosis
+    (from death for a death certificate) is mostly under six months with a tail past one and two years, and
+    no report is received after the follow-up cut-off."""
+    store = _store_tumors(sample)
+    assert store["received"].notna().all()
+    assert (store["received"].dt.strftime("%Y-%m-%d") == store["date_case_report_received"]).all()
+    truth = sample["truth_reports"]
+    tumors = sample["truth_tumors"]
+    persons = pd.read_csv(Path(str(sample["out"])) / "truth" / "persons.csv", dtype={"person_id": str})
+    assert isinstance(truth, pd.DataFrame) and isinstance(tumors, pd.DataFrame)
+    received = pd.to_datetime(truth["date_case_report_received"])
+    diagnosed = pd.to_datetime(tumors["diagnosis_date"].to_numpy()[truth["tumor_index"].astype(int)])
+    lag = (received - diagnosed).dt.days.to_numpy()
+    assert (lag >= 1).all()
+    assert 0.65 <= (lag <= 183).mean() <= 0.85
+    assert 0.03 <= (lag > 365).mean() <= 0.12
+    assert 0.005 <= (lag > 700).mean() <= 0.03
+    config = sample["config"]
+    assert isinstance(config, SampleConfig)
+    assert received.max() <= pd.Timestamp(config.follow_up_cutoff)
+    dco = truth["death_certificate_only"] == "True"
+    last_contact = persons.set_index("person_id")["date_of_last_contact"]
+    death = pd.to_datetime(last_contact.loc[truth.loc[dco, "person_id"]])
+    assert dco.sum() > 0 and (received[dco].to_numpy() > death.to_numpy()).all()
 
 
 def test_same_seed_same_bytes(tmp_path: Path) -> None:
