@@ -16,16 +16,16 @@ from registry.errors import AccessDenied
 from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry_cli.app import app
-from tests.program_store import ANN, CORRECTED, DECIDED, FACILITIES, ProgramStore, build_program_store
+from tests.program_store import ANN, CORRECTED, DECIDED, FACILITIES, ProgramStore
 
 YEAR = 2022
 REGISTRAR = Principal("report-registrar", "registrar", frozenset())
 ADMINISTRATOR = Principal("report-administrator", "administrator", frozenset())
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> ProgramStore:
-    return build_program_store(tmp_path_factory.mktemp("annual"))
+@pytest.fixture
+def store(program_store: ProgramStore) -> ProgramStore:
+    return program_store
 
 
 def read_back(document: bytes) -> tuple[PdfReader, str]:

@@ -17,7 +17,7 @@ from registry.audit import events
 from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from tests.dashboard_session import session_token
-from tests.program_store import CORRECTED, DECIDED, RESOLVED, ProgramStore, build_program_store
+from tests.program_store import CORRECTED, DECIDED, RESOLVED, ProgramStore
 from tests.test_dashboard_analysis_pages import numbers_back
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard"
@@ -25,9 +25,9 @@ PAGE = DASHBOARD / "views" / "program_statistics.py"
 TABLES = 9   # facilities, site groups, trend, recurrences, treatment, payer, residency, timeliness, workload
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> ProgramStore:
-    return build_program_store(tmp_path_factory.mktemp("program-page"))
+@pytest.fixture
+def store(program_store: ProgramStore) -> ProgramStore:
+    return program_store
 
 
 @pytest.fixture

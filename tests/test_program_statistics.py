@@ -23,7 +23,6 @@ from tests.program_store import (
     FACILITIES,
     RESOLVED,
     ProgramStore,
-    build_program_store,
 )
 
 REGISTRAR = Principal("program-registrar", "registrar", frozenset())
@@ -36,9 +35,9 @@ TREATMENTS = {(True, True, True): "surgery_radiation_systemic", (True, True, Fal
               (False, False, True): "systemic_only", (False, False, False): "none"}
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> ProgramStore:
-    return build_program_store(tmp_path_factory.mktemp("program"))
+@pytest.fixture
+def store(program_store: ProgramStore) -> ProgramStore:
+    return program_store
 
 
 def tumors(store: ProgramStore) -> pd.DataFrame:
