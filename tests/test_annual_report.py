@@ -83,3 +83,13 @@ def test_command_writes_the_report(store: ProgramStore, tmp_path: Path) -> None:
     missing = CliRunner().invoke(app, ["report", "annual", "--year", str(YEAR), "--out", str(target), "--db",
                                        str(tmp_path / "none.duckdb")])
     assert missing.exit_code == 2 and "no registry store" in missing.output
+
+
+def test_an_empty_store_gives_a_report_of_nothing(tmp_path: Path) -> None:
+    from registry.store_writes import ensure_store
+
+    db = tmp_path / "new.duckdb"
+    ensure_store(db)
+    reader, text = read_back(annual_report(REGISTRAR, db, YEAR))
+    assert "Reports received: 0." in text and all(heading in text for heading in HEADINGS)
+    assert sum(len(page.images) for page in reader.pages) >= 4   # each chart drawn, saying it has nothing to show

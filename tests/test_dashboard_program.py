@@ -118,3 +118,13 @@ def test_the_annual_report_is_prepared_audited_and_offered(db: Path) -> None:
     assert "Download the annual report 2021 (PDF)" in [b.label for b in at.get("download_button")]
     audit = events(open_operational_store(db), user="administrator1", action="export", limit=1)[0]
     assert audit.detail["document"] == "annual-report" and audit.detail["year"] == 2021
+
+
+def test_a_new_store_says_what_to_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from registry.store_writes import ensure_store
+
+    db = tmp_path / "new.duckdb"
+    ensure_store(db)
+    monkeypatch.setenv("REGISTRY_DB", str(db))
+    at = page("administrator")
+    assert "registry ingest" in at.info[0].value and not at.dataframe
