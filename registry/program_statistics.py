@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from registry.access import VIEW_PROGRAM_STATISTICS, require
+from registry.access import READ_UNSUPPRESSED, VIEW_PROGRAM_STATISTICS, allowed, require
 from registry.batches import records_loaded_by_month
 from registry.cohort import (
     RECURRED_SQL,
@@ -46,7 +46,6 @@ from registry.worklist import resolutions_by_month
 Years = tuple[int, int] | None
 REPORTS = "source tumor reports received"
 TUMORS = "registry tumors (any behavior)"
-NOT_KNOWN = "unknown"
 MIN_TREND_YEARS = 3
 RECURRENCE_KINDS = {"0": "in situ", "1": "local", "2": "regional", "3": "regional", "4": "distant", "5": "distant",
                     "6": "distant"}
@@ -86,8 +85,7 @@ def _provenance(db_path: Path, years: Years, method: str) -> Provenance:
 
 
 def _share(raw: pd.DataFrame, within: str) -> pd.Series:
-    """Each row's count as a percentage of its ``within`` group's total (a margin the suppression treats as
-    published); withheld with the count (a derived column)."""
+    """Each row's count as a percentage of its ``within`` group's total (released: see ``_released``)."""
     totals = raw.groupby(within, dropna=False)["count"].transform("sum")
     return (100.0 * raw["count"] / totals.where(totals > 0)).astype(float)
 
@@ -98,9 +96,21 @@ def _site_names(codes: pd.Series) -> pd.Series:
 
 
 def _released(principal: Principal, db_path: Path, raw: pd.DataFrame, years: Years, measure: str,
-              dimensions: list[str], derived: Sequence[str] = ()) -> pd.DataFrame:
-    return bare(release_table(principal, db_path, raw, base=_scope(years), measure=measure, dimensions=dimensions,
-                              derived_columns=list(derived)))
+              dimensions: list[str], *, share_within: str | None = None) -> pd.DataFrame:
+    """The table through the release path; with ``share_within``, its ``percent`` column (a share of that
+    dimension's group) is withheld with its count, and a group's total, which a shown count and its
+    percentage give away, is screened and recorded by the ledger like any count (percentages of a group
+    whose total would disclose a small difference are withheld)."""
+    released = bare(release_table(principal, db_path, raw, base=_scope(years), measure=measure,
+                                  dimensions=dimensions, derived_columns=["percent"] if share_within else []))
+    if share_within is None or allowed(principal, READ_UNSUPPRESSED):
+        return released
+    for value, part in raw.groupby(share_within, dropna=False):
+        rows = released[share_within].eq(value) if pd.notna(value) else released[share_within].isna()
+        if released.loc[rows, "percent"].notna().any() and release_count(
+                principal, db_path, int(part["count"].sum()), cell_spec(_scope(years), {share_within: value}, measure)) is None:
+            released.loc[rows, "percent"] = np.nan
+    return released
 
 
 # ---- cases by facility and year ------------------------------------------------------------------------
@@ -182,7 +192,8 @@ def recurrences_by_site(principal: Principal, db_path: Path, years: Years = None
     raw = raw.groupby(["site_recode", "recurrence"], as_index=False).agg(count=("count", "sum"))
     raw.insert(1, "site_group", _site_names(raw["site_recode"]))
     raw["percent"] = _share(raw, "site_recode")
-    released = _released(principal, db_path, raw, years, TUMORS, ["site_recode", "recurrence"], ["percent"])
+    released = _released(principal, db_path, raw, years, TUMORS, ["site_recode", "recurrence"],
+                         share_within="site_recode")
     return Release(table=released, provenance=_provenance(
         db_path, years, "count of registry tumors by site group and Recurrence Type--1st (NAACCR item 1880: a "
                         "type other than 00, 70, 88, 99 with a recurrence date), percent of the site group"))
@@ -199,7 +210,8 @@ def treatment_mix(principal: Principal, db_path: Path, years: Years = None) -> R
     raw.insert(1, "site_group", _site_names(raw["site_recode"]))
     raw.insert(3, "treatment", raw["treatment_group"].map(TREATMENT_GROUP_LABELS))
     raw["percent"] = _share(raw, "site_recode")
-    released = _released(principal, db_path, raw, years, TUMORS, ["site_recode", "treatment_group"], ["percent"])
+    released = _released(principal, db_path, raw, years, TUMORS, ["site_recode", "treatment_group"],
+                         share_within="site_recode")
     return Release(table=released, provenance=_provenance(
         db_path, years, "count of registry tumors by site group and first-course treatment combination (a "
                         "modality counts when any report says it was given), percent of the site group"))
@@ -216,7 +228,8 @@ def payer_mix(principal: Principal, db_path: Path, years: Years = None) -> Relea
     labels = code_labels().get("primaryPayerAtDx", {})
     raw.insert(2, "payer_label", raw["payer"].map(lambda c: labels.get(str(c), "not coded" if c == "" else str(c))))
     raw["percent"] = _share(raw, "diagnosis_year")
-    released = _released(principal, db_path, raw, years, TUMORS, ["diagnosis_year", "payer"], ["percent"])
+    released = _released(principal, db_path, raw, years, TUMORS, ["diagnosis_year", "payer"],
+                         share_within="diagnosis_year")
     return Release(table=released, provenance=_provenance(
         db_path, years, "count of registry tumors by diagnosis year and Primary Payer at DX (NAACCR item 630), "
                         "percent of the year"))
@@ -277,7 +290,8 @@ def residency(principal: Principal, db_path: Path, years: Years = None) -> Relea
     raw["residency"] = [_residency(str(s), bool(i), own) for s, i in zip(raw["state"], raw["in_state"], strict=True)]
     raw = raw.groupby(["diagnosis_year", "residency"], as_index=False).agg(count=("count", "sum"))
     raw["percent"] = _share(raw, "diagnosis_year")
-    released = _released(principal, db_path, raw, years, TUMORS, ["diagnosis_year", "residency"], ["percent"])
+    released = _released(principal, db_path, raw, years, TUMORS, ["diagnosis_year", "residency"],
+                         share_within="diagnosis_year")
     allow = ("reports from other registries were loaded" if registries > 1 else
              "no reports from other registries were loaded, so residents treated out of state cannot be counted")
     return Release(table=released, provenance=_provenance(

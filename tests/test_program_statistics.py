@@ -220,3 +220,16 @@ def test_researchers_are_refused(store: ProgramStore, name: str) -> None:
 def test_years_are_checked(store: ProgramStore) -> None:
     with pytest.raises(InvalidRequest, match="after"):
         ps.payer_mix(REGISTRAR, store.db, (2022, 2019))
+
+
+def test_a_group_total_the_ledger_withholds_takes_its_percentages(store: ProgramStore,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shown count and its percentage give the group's total away: when the ledger would withhold that total
+    (it differs by 1-15 from one released before), the group's percentages go, its counts stay."""
+    administrator = Principal("program-administrator-totals", "administrator", frozenset())
+    before = ps.residency(administrator, store.db, (2022, 2022)).table
+    assert before["percent"].notna().any()
+    monkeypatch.setattr(ps, "release_count", lambda *args: None)
+    after = ps.residency(administrator, store.db, (2022, 2022)).table
+    assert after["percent"].isna().all()
+    pd.testing.assert_series_equal(after["count"], before["count"])
