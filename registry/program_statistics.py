@@ -96,19 +96,22 @@ def _site_names(codes: pd.Series) -> pd.Series:
 
 
 def _released(principal: Principal, db_path: Path, raw: pd.DataFrame, years: Years, measure: str,
-              dimensions: list[str], *, share_within: str | None = None) -> pd.DataFrame:
+              dimensions: list[str], *, share_within: str | None = None,
+              totals: pd.Series | None = None) -> pd.DataFrame:
     """The table through the release path; with ``share_within``, its ``percent`` column (a share of that
     dimension's group) is withheld with its count, and a group's total, which a shown count and its
     percentage give away, is screened and recorded by the ledger like any count (percentages of a group
-    whose total would disclose a small difference are withheld)."""
+    whose total would disclose a small difference are withheld). ``totals`` gives each group's registry tumors
+    when the rows do not add up to them (modalities: a tumor may have several)."""
     released = bare(release_table(principal, db_path, raw, base=_scope(years), measure=measure,
                                   dimensions=dimensions, derived_columns=["percent"] if share_within else []))
     if share_within is None or allowed(principal, READ_UNSUPPRESSED):
         return released
-    for value, part in raw.groupby(share_within, dropna=False):
-        rows = released[share_within].eq(value) if pd.notna(value) else released[share_within].isna()
+    group_totals = raw.groupby(share_within, dropna=False)["count"].sum() if totals is None else totals
+    for value, total in group_totals.items():
+        rows = released[share_within].astype(str) == str(value)   # groups are never missing (coalesced, dated)
         if released.loc[rows, "percent"].notna().any() and release_count(
-                principal, db_path, int(part["count"].sum()), cell_spec(_scope(years), {share_within: value}, measure)) is None:
+                principal, db_path, int(total), cell_spec(_scope(years), {share_within: value}, TUMORS)) is None:
             released.loc[rows, "percent"] = np.nan
     return released
 
@@ -199,11 +202,25 @@ def recurrences_by_site(principal: Principal, db_path: Path, years: Years = None
                         "type other than 00, 70, 88, 99 with a recurrence date), percent of the site group"))
 
 
-def treatment_mix(principal: Principal, db_path: Path, years: Years = None) -> Release:
-    """Registry tumors by site group and first-course treatment combination (the modalities given: surgery,
-    radiation, systemic therapy; none; unknown), with each combination's percentage of the group."""
+MODALITIES = {"surgery": "Surgery", "radiation": "Radiation", "chemotherapy": "Chemotherapy",
+              "hormone": "Hormone therapy", "immunotherapy": "Immunotherapy",
+              "transplant_endocrine": "Transplant or endocrine procedure", "other": "Other treatment"}
+TREATMENT_VIEWS = ("combination", "modality")
+
+
+def treatment_mix(principal: Principal, db_path: Path, years: Years = None, *, by: str = "combination") -> Release:
+    """Registry tumors by site group and first-course treatment, with each row's percentage of the group.
+
+    ``by="combination"``: the combination of modalities given (surgery, radiation, systemic therapy; none;
+    unknown), one per tumor. ``by="modality"``: per modality (``MODALITIES``), the tumors any report says it
+    was given to (a tumor counts under each of its modalities, so a group's rows do not add up to it).
+    """
     require(principal, VIEW_PROGRAM_STATISTICS)
+    if by not in TREATMENT_VIEWS:
+        raise InvalidRequest(f"by: unknown {by!r}; use {' or '.join(TREATMENT_VIEWS)}")
     where, params = _years_sql("t.diagnosis_year", years)
+    if by == "modality":
+        return _modalities(principal, db_path, years, where, params)
     raw = _read(db_path, f"""SELECT coalesce(t.site_recode, '{UNKNOWN}') AS site_recode,
                                     {TREATMENT_GROUP_SQL} AS treatment_group, count(*) AS count
                              FROM registry_tumor t WHERE {where} GROUP BY ALL ORDER BY ALL""", params)
@@ -215,6 +232,24 @@ def treatment_mix(principal: Principal, db_path: Path, years: Years = None) -> R
     return Release(table=released, provenance=_provenance(
         db_path, years, "count of registry tumors by site group and first-course treatment combination (a "
                         "modality counts when any report says it was given), percent of the site group"))
+
+
+def _modalities(principal: Principal, db_path: Path, years: Years, where: str, params: list[Any]) -> Release:
+    """The ``by="modality"`` view of ``treatment_mix``."""
+    sites = f"coalesce(t.site_recode, '{UNKNOWN}')"
+    totals = _read(db_path, f"SELECT {sites} AS site_recode, count(*) AS count FROM registry_tumor t WHERE {where} "
+                            "GROUP BY ALL", params).set_index("site_recode")["count"]
+    raw = _read(db_path, f"""SELECT {sites} AS site_recode, x.modality, count(DISTINCT t.tumor_id) AS count
+                             FROM registry_tumor t JOIN registry_treatment x ON x.tumor_id = t.tumor_id AND x.given
+                             WHERE {where} GROUP BY ALL ORDER BY ALL""", params)
+    raw.insert(1, "site_group", _site_names(raw["site_recode"]))
+    raw.insert(3, "treatment", raw["modality"].map(MODALITIES))
+    raw["percent"] = (100.0 * raw["count"] / raw["site_recode"].map(totals)).astype(float)
+    released = _released(principal, db_path, raw, years, "registry tumors given a modality",
+                         ["site_recode", "modality"], share_within="site_recode", totals=totals)
+    return Release(table=released, provenance=_provenance(
+        db_path, years, "count of registry tumors by site group given each first-course modality (any report "
+                        "says given; a tumor counts under each of its modalities), percent of the site group"))
 
 
 def payer_mix(principal: Principal, db_path: Path, years: Years = None) -> Release:

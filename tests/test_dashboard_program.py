@@ -22,7 +22,8 @@ from tests.test_dashboard_analysis_pages import numbers_back
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard"
 PAGE = DASHBOARD / "views" / "program_statistics.py"
-TABLES = 9   # facilities, site groups, trend, recurrences, treatment, payer, residency, timeliness, workload
+TABLES = 10   # facilities, site groups, trend, recurrences, treatment (combinations, modalities), payer, residency,
+#               timeliness, workload
 
 
 @pytest.fixture

@@ -114,6 +114,18 @@ def test_recurrences_treatment_payer_residency_recount(store: ProgramStore) -> N
                                    counted(written, ["site_recode", "treatment_group"]), check_names=False,
                                    check_dtype=False)
 
+    given = pd.concat([written.loc[written[item] == code, ["site_recode"]].assign(modality=modality)
+                       for item, code, modality in (("rxSummSurgPrimSite", "30", "surgery"),
+                                                    ("rxSummRadiation", "1", "radiation"),
+                                                    ("rxSummChemo", "01", "chemotherapy"))])
+    table = ps.treatment_mix(REGISTRAR, store.db, by="modality").table
+    pd.testing.assert_series_equal(indexed(table, ["site_recode", "modality"]), counted(given, ["site_recode", "modality"]),
+                                   check_names=False, check_dtype=False)
+    site_total = written.groupby("site_recode").size()
+    np.testing.assert_allclose(table["percent"], 100 * table["count"] / site_total.loc[table["site_recode"]].to_numpy())
+    with pytest.raises(InvalidRequest, match="modality"):
+        ps.treatment_mix(REGISTRAR, store.db, by="drug")
+
     table = ps.payer_mix(REGISTRAR, store.db).table
     pd.testing.assert_series_equal(indexed(table, ["diagnosis_year", "payer"]),
                                    counted(written, ["year", "primaryPayerAtDx"]), check_names=False, check_dtype=False)
@@ -169,11 +181,13 @@ def test_registrar_workload_recount(store: ProgramStore) -> None:
 FUNCTIONS: dict[str, Callable[[Principal, Path], Release]] = {
     "cases_by_facility": ps.cases_by_facility, "site_groups_by_year": lambda p, db: ps.site_groups_by_year(p, db)[0],
     "site_group_trend": lambda p, db: ps.site_groups_by_year(p, db)[1], "recurrences_by_site": ps.recurrences_by_site,
-    "treatment_mix": ps.treatment_mix, "payer_mix": ps.payer_mix, "residency": ps.residency,
+    "treatment_mix": ps.treatment_mix, "treatment_modalities": lambda p, db: ps.treatment_mix(p, db, by="modality"),
+    "payer_mix": ps.payer_mix, "residency": ps.residency,
     "timeliness": ps.timeliness, "registrar_workload": ps.registrar_workload}
 KEYS = {"cases_by_facility": ["counted", "reporting_facility", "diagnosis_year"],
         "site_groups_by_year": ["site_recode", "diagnosis_year"], "site_group_trend": ["site_recode"],
         "recurrences_by_site": ["site_recode", "recurrence"], "treatment_mix": ["site_recode", "treatment_group"],
+        "treatment_modalities": ["site_recode", "modality"],
         "payer_mix": ["diagnosis_year", "payer"], "residency": ["diagnosis_year", "residency"],
         "timeliness": ["reporting_facility"], "registrar_workload": ["activity", "person", "month"]}
 COUNTS = ("count", "within_6_months", "within_12_months")

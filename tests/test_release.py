@@ -71,6 +71,7 @@ CALLS: list[tuple[str, Call]] = [
     ("program site groups", lambda p, db: program_statistics.site_groups_by_year(p, db, (2014, 2023))),
     ("program recurrences", lambda p, db: program_statistics.recurrences_by_site(p, db, (2020, 2020))),
     ("program treatment", lambda p, db: program_statistics.treatment_mix(p, db, (2020, 2021))),
+    ("program modalities", lambda p, db: program_statistics.treatment_mix(p, db, (2020, 2021), by="modality")),
     ("program payer", lambda p, db: program_statistics.payer_mix(p, db)),
     ("program residency", lambda p, db: program_statistics.residency(p, db, (2021, 2021))),
     ("program timeliness", lambda p, db: program_statistics.timeliness(p, db, (2020, 2021))),

@@ -38,7 +38,7 @@ Years = tuple[int, int]
 TOP = 15   # site groups in the charts
 LABELS = {"count": "Count", "counted": "Counted", "reporting_facility": "Reporting facility", "site_recode": "Site recode",
           "site_group": "Site group", "recurrence": "First recurrence", "treatment": "First-course treatment",
-          "treatment_group": "Treatment code", "payer": "Payer code", "payer_label": "Primary payer at diagnosis",
+          "treatment_group": "Treatment code", "modality": "Modality code", "payer": "Payer code", "payer_label": "Primary payer at diagnosis",
           "residency": "Residency", "percent": "Percent", "apc": "APC %", "p_value": "p", "n_years": "Years fitted",
           "median_days": "Median days", "within_6_months": "Within 6 months", "within_12_months": "Within 12 months",
           "share_6_months": "% within 6 months", "share_12_months": "% within 12 months", "activity": "Activity",
@@ -53,6 +53,7 @@ def figures(principal: Principal, db: Path, years: Years) -> dict[str, Release]:
     yearly, trend = site_groups_by_year(principal, db, years)
     return {"facility": cases_by_facility(principal, db, years), "sites": yearly, "trend": trend,
             "recurrence": recurrences_by_site(principal, db, years), "treatment": treatment_mix(principal, db, years),
+            "modalities": treatment_mix(principal, db, years, by="modality"),
             "payer": payer_mix(principal, db, years), "residency": residency(principal, db, years),
             "timeliness": timeliness(principal, db, years)}
 
@@ -163,6 +164,9 @@ with tabs[3]:
     st.plotly_chart(bars(released["treatment"].table, "site_group", "percent", "treatment",
                          "First-course treatment by site group", "percent of the site group"), width="stretch")
     section(released["treatment"], "treatment-mix")
+    st.subheader("Tumors given each modality")
+    section(released["modalities"], "treatment-modalities",
+            note="A tumor counts under each modality any of its reports says was given.")
 with tabs[4]:
     st.plotly_chart(bars(released["payer"].table, "diagnosis_year", "count", "payer_label",
                          "Primary payer at diagnosis by year", "tumors"), width="stretch")
