@@ -20,6 +20,7 @@ from registry.api import (
     VIEW_AUDIT_TRAIL,
     VIEW_DATA_QUALITY,
     VIEW_INGEST_BATCHES,
+    VIEW_PROGRAM_STATISTICS,
     VIEW_STORE_OVERVIEW,
     WORKLIST,
 )
@@ -41,6 +42,7 @@ PAGE_LIST: tuple[tuple[str, str, str, str], ...] = (
     ("cohort_builder", "Cohort builder", "Cohorts", COHORT_COUNT),
     ("trial_candidates", "Trial candidates", "Cohorts", COHORT_COUNT),
     ("export_requests", "Export requests", "Cohorts", APPROVE_EXPORT),
+    ("program_statistics", "Funding and workload", "Program", VIEW_PROGRAM_STATISTICS),
     ("data_quality", "Data quality", "Program", VIEW_DATA_QUALITY),
     ("users", "Users", "Administration", MANAGE_USERS),
     ("audit_trail", "Audit trail", "Administration", VIEW_AUDIT_TRAIL),

@@ -64,6 +64,7 @@ from registry.analysis import (
     survival,
     survival_data,
 )
+from registry.annual_report import annual_report
 from registry.audit import VerifyResult, record_download, record_event
 from registry.audit_search import RECORD_KINDS, RecordRef
 from registry.audit_trail import (
@@ -173,6 +174,17 @@ from registry.operational import OperationalStore
 from registry.operational_store import open_operational_store
 from registry.principal import GRANTS, ROLES, Principal
 from registry.privacy import DEFAULT_THRESHOLD
+from registry.program_statistics import (
+    cases_by_facility,
+    payer_mix,
+    recurrences_by_site,
+    registrar_workload,
+    registry_state,
+    residency,
+    site_groups_by_year,
+    timeliness,
+    treatment_mix,
+)
 from registry.query_letters import query_letter
 from registry.record_view import ConsolidatedValue, PatientRecord, ReceivedReport, TumorRecord, patient_record
 from registry.release import GroupSize, Provenance, Release
@@ -261,4 +273,7 @@ __all__ = [
     # breach detection: alerts, thresholds, containment, the breach report
     "DEFAULT_RULES", "RULE_TEXT", "WEEKDAYS", "Alert", "BreachReport", "Containment", "acknowledge", "alerts",
     "breach_report", "contain", "parse_threshold", "report_csv", "report_pdf", "rules", "scan", "set_rule",
+    # program statistics and the annual report
+    "annual_report", "cases_by_facility", "payer_mix", "recurrences_by_site", "registrar_workload", "registry_state",
+    "residency", "site_groups_by_year", "timeliness", "treatment_mix",
 ]

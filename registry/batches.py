@@ -100,3 +100,15 @@ def store_info(principal: Principal, db_path: Path) -> StoreInfo:
                      unlinked_reports=released(counts.unlinked_reports), pending_reviews=released(pending),
                      rejects=released(int(row[2])), first_diagnosis_year=row[3], last_diagnosis_year=row[4],
                      last_loaded_at=row[5])
+
+
+def records_loaded_by_month(db_path: Path) -> pd.DataFrame:
+    """Tumor records loaded per person and month (UTC) of the load: ``person``, ``month`` (YYYY-MM), ``count``
+    (for the registrar workload of `registry.program_statistics`; released there)."""
+    with read_connection(db_path) as con:
+        return con.execute(
+            """SELECT coalesce(loaded_by, 'unknown') AS person,
+                      strftime(coalesce(finished_at, started_at) AT TIME ZONE 'UTC', '%Y-%m') AS month,
+                      CAST(sum(tumors_loaded) AS BIGINT) AS count
+               FROM ingest_batch WHERE status = 'loaded' AND coalesce(finished_at, started_at) IS NOT NULL
+               GROUP BY ALL ORDER BY month, person""").df()

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from registry.access import CORRECTION, RECORD_VIEW, require, require_audited
 from registry.audit import record_event
 from registry.correctable_items import LEVEL_NAMES, PATIENT, TUMOR, checked_value, correctable
@@ -121,3 +123,13 @@ def corrections_of(principal: Principal, db_path: Path, *, tumor_id: int | None 
     with read_connection(db_path) as con:
         return history(con, level, [entity_id])
 
+
+
+def corrections_by_month(db_path: Path) -> pd.DataFrame:
+    """Registry-level corrections per person and month (UTC): ``person``, ``month`` (YYYY-MM), ``count`` (for
+    the registrar workload of `registry.program_statistics`; released there)."""
+    with read_connection(db_path) as con:
+        return con.execute(
+            """SELECT corrected_by AS person, strftime(corrected_at AT TIME ZONE 'UTC', '%Y-%m') AS month,
+                      count(*) AS count
+               FROM registry_correction GROUP BY ALL ORDER BY month, person""").df()

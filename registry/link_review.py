@@ -189,3 +189,11 @@ def reviews_by_id(ops: OperationalStore, review_ids: list[int]) -> dict[int, Rev
         rows = con.execute("SELECT * FROM link_review WHERE review_id IN (SELECT value FROM json_each(?))",
                            [json.dumps(review_ids)]).fetchall()
     return {int(row["review_id"]): _item(row) for row in rows}
+def decisions_by_month(ops: OperationalStore) -> list[tuple[str, str, int]]:
+    """(reviewer, month YYYY-MM in UTC, pairs decided) for every reviewer and month with a decision (the
+    registrar workload of `registry.program_statistics`, which releases it)."""
+    with ops.connect() as con:
+        rows = con.execute("SELECT decided_by, substr(decided_at, 1, 7) AS month, count(*) AS n FROM link_review "
+                           "WHERE status = 'decided' AND decided_at IS NOT NULL "
+                           "GROUP BY decided_by, month ORDER BY month, decided_by").fetchall()
+    return [(str(row["decided_by"] or "unknown"), str(row["month"]), int(row["n"])) for row in rows]

@@ -1,13 +1,14 @@
 """Printable documents (PDF) the registry sends out: edit reports and query letters to reporting facilities.
 
 One layout for every document: a title, a few lines saying what it is and for whom, then sections, each a
-heading, optional paragraphs and a table whose header repeats on every page. Built with fpdf2 (pure Python,
+heading, optional paragraphs, an optional chart (a PNG image) and a table whose header repeats on every page. Built with fpdf2 (pure Python,
 no system fonts needed); the core Helvetica font covers Latin-1, so other characters are replaced rather
 than failing the whole document.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,12 +22,13 @@ FONT = "Helvetica"
 
 @dataclass(frozen=True)
 class Section:
-    """A heading, paragraphs of text, and a table (omitted when None)."""
+    """A heading, paragraphs of text, a chart and a table (each omitted when None)."""
 
     heading: str
     paragraphs: Sequence[str] = ()
     table: pd.DataFrame | None = None
     column_widths: Sequence[float] | None = None   # relative widths, one per table column
+    image: bytes | None = None                     # a chart as PNG, placed full width above the table
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,9 @@ def render(document: Document, *, generated: datetime | None = None) -> bytes:
         pdf.set_font(FONT, size=10)
         for paragraph in section.paragraphs:
             pdf.multi_cell(0, 5, _latin1(paragraph), new_x="LMARGIN", new_y="NEXT")
+        if section.image is not None:
+            pdf.ln(1)
+            pdf.image(io.BytesIO(section.image), w=pdf.epw)
         if section.table is not None:
             pdf.ln(1)
             _table(pdf, section.table, section.column_widths)

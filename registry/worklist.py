@@ -488,3 +488,12 @@ def items_by_id(ops: OperationalStore, work_item_ids: list[int]) -> dict[int, Wo
         rows = con.execute("SELECT * FROM work_item WHERE work_item_id IN (SELECT value FROM json_each(?))",
                            [json.dumps(work_item_ids)]).fetchall()
     return {int(row["work_item_id"]): _item(row) for row in rows}
+def resolutions_by_month(ops: OperationalStore) -> list[tuple[str, str, int]]:
+    """(registrar, month YYYY-MM in UTC, work items resolved or closed as valid) for every person and month;
+    the worklist sync's own automatic resolutions are not a person's work and are left out (the registrar
+    workload of `registry.program_statistics`, which releases it)."""
+    with ops.connect() as con:
+        rows = con.execute("SELECT actor, substr(at, 1, 7) AS month, count(*) AS n FROM work_item_event "
+                           "WHERE to_status IN ('resolved', 'closed-valid') AND actor <> ? "
+                           "GROUP BY actor, month ORDER BY month, actor", [SYSTEM]).fetchall()
+    return [(str(row["actor"]), str(row["month"]), int(row["n"])) for row in rows]

@@ -16,6 +16,7 @@ from registry_cli import (
     link,
     population,
     quality,
+    report,
     sample,
     serve,
     store,
@@ -44,5 +45,6 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(edits.app, name="edits")
 app.add_typer(worklist.app, name="worklist")
 app.add_typer(quality.app, name="quality")
+app.add_typer(report.app, name="report")
 cohort_export.register(cohort.app)
 app.add_typer(cohort.app, name="cohort")

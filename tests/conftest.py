@@ -129,3 +129,11 @@ def quiet_statistics() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
         yield
+
+
+@pytest.fixture(scope="session")
+def program_store(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """The small store of the funding and workload figures (`tests.program_store`), built once."""
+    from tests.program_store import build_program_store
+
+    return build_program_store(tmp_path_factory.mktemp("program"))

@@ -25,6 +25,7 @@ import pytest
 from registry import (
     access,
     analysis,
+    annual_report,
     audit_trail,
     batches,
     breach,
@@ -36,6 +37,7 @@ from registry import (
     definition_export,
     edit_reports,
     export_requests,
+    program_statistics,
     query_letters,
     record_view,
     source_records,
@@ -182,10 +184,30 @@ MATRIX: dict[str, tuple[Call, str | None, str]] = {
     "breach_report.breach_report": (lambda p, db: breach_report.breach_report(
         p, db, _ops(db), ROLES["registrar"].user, datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC)).rows, None,
         access.BREACH_REPORT),
+    # ---- funding and workload figures and the annual report (registrars; administrators suppressed) ----
+    "program_statistics.cases_by_facility": (lambda p, db: program_statistics.cases_by_facility(p, db, PROGRAM_YEARS),
+                                             "count", access.VIEW_PROGRAM_STATISTICS),
+    "program_statistics.site_groups_by_year": (lambda p, db: program_statistics.site_groups_by_year(
+        p, db, PROGRAM_YEARS)[0], "count", access.VIEW_PROGRAM_STATISTICS),
+    "program_statistics.recurrences_by_site": (lambda p, db: program_statistics.recurrences_by_site(
+        p, db, PROGRAM_YEARS), "count", access.VIEW_PROGRAM_STATISTICS),
+    "program_statistics.treatment_mix": (lambda p, db: program_statistics.treatment_mix(p, db, PROGRAM_YEARS), "count",
+                                         access.VIEW_PROGRAM_STATISTICS),
+    "program_statistics.payer_mix": (lambda p, db: program_statistics.payer_mix(p, db, PROGRAM_YEARS), "count",
+                                     access.VIEW_PROGRAM_STATISTICS),
+    "program_statistics.residency": (lambda p, db: program_statistics.residency(p, db, PROGRAM_YEARS), "count",
+                                     access.VIEW_PROGRAM_STATISTICS),
+    "program_statistics.timeliness": (lambda p, db: program_statistics.timeliness(p, db, PROGRAM_YEARS), "count",
+                                      access.VIEW_PROGRAM_STATISTICS),
+    "program_statistics.registrar_workload": (lambda p, db: program_statistics.registrar_workload(p, db), "count",
+                                              access.VIEW_PROGRAM_STATISTICS),
+    "annual_report.annual_report": (lambda p, db: _pdf_lines(annual_report.annual_report(p, db, PROGRAM_YEARS[1])),
+                                    None, access.VIEW_PROGRAM_STATISTICS),
 }
 # Functions whose purpose is to name people to an administrator: the breach report names the patients whose
 # records a user read, so that they can be notified (45 CFR 164.404); no other role may run it.
 NAMES_BY_PURPOSE = {"breach_report.breach_report"}
+PROGRAM_YEARS = (2019, 2020)
 BREAST_COHORT = CohortDefinition.from_json({"name": "matrix breast", "groups": [
     {"name": "Breast", "criteria": [{"kind": "site", "codes": ["C500-C509"]}]},
     {"name": "Diagnosed 2019", "criteria": [{"kind": "diagnosis_date", "from": "2019-01-01", "to": "2019-12-31"}]}]})
@@ -276,6 +298,14 @@ def _items(items: list[worklist.WorkItem]) -> pd.DataFrame:
 
 def _events(view: worklist.WorkItemView) -> pd.DataFrame:
     return pd.DataFrame([vars(event) for event in view.events])
+
+
+def _pdf_lines(document: bytes) -> pd.DataFrame:
+    """A PDF's text, one row per line."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(document))
+    return pd.DataFrame({"line": [line for page in reader.pages for line in page.extract_text().splitlines()]})
 
 
 def _csv(document: bytes) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from registry import analysis, certification, cohort_counts
+from registry import analysis, certification, cohort_counts, program_statistics
 from registry.cohort import TumorFilter
 from registry.cohort_definition import CohortDefinition
 from registry.errors import AccessDenied
@@ -69,6 +69,15 @@ CALLS: list[tuple[str, Call]] = [
     ("cohort by facility", lambda p, db: cohort_counts.cohort_counts_by(p, db, COHORT, by="reporting_facility")),
     ("certification", lambda p, db: certification.certification(p, db)),
     ("certification completeness by site", lambda p, db: certification.completeness_by_site(p, db, 2019)),
+    ("program cases by facility", lambda p, db: program_statistics.cases_by_facility(p, db, (2019, 2021))),
+    ("program site groups", lambda p, db: program_statistics.site_groups_by_year(p, db, (2014, 2023))),
+    ("program recurrences", lambda p, db: program_statistics.recurrences_by_site(p, db, (2020, 2020))),
+    ("program treatment", lambda p, db: program_statistics.treatment_mix(p, db, (2020, 2021))),
+    ("program modalities", lambda p, db: program_statistics.treatment_mix(p, db, (2020, 2021), by="modality")),
+    ("program payer", lambda p, db: program_statistics.payer_mix(p, db)),
+    ("program residency", lambda p, db: program_statistics.residency(p, db, (2021, 2021))),
+    ("program timeliness", lambda p, db: program_statistics.timeliness(p, db, (2020, 2021))),
+    ("program workload", lambda p, db: program_statistics.registrar_workload(p, db)),
 ]
 
 
@@ -95,7 +104,7 @@ def test_no_release_holds_a_small_count(db: Path, role: str, order: str) -> None
             result = call(principal, db)
         except AccessDenied:
             assert (role == "administrator" and (label == "survival extract" or label.startswith("cohort"))) or \
-                (role == "researcher" and label.startswith("certification"))
+                (role == "researcher" and label.startswith(("certification", "program")))
             continue
         for release in releases(result):
             assert_no_small_count(release, f"{role} {label}")
