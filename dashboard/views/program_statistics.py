@@ -103,8 +103,8 @@ def months_until(now: datetime, count: int) -> list[str]:
     return months[::-1]
 
 
-st.title("Funding and workload")
 principal, db = common.require_principal()
+st.title("Funding and workload")
 if not allowed(principal, VIEW_PROGRAM_STATISTICS):
     st.error("Funding and workload figures are shown to registry specialists and administrators only.")
     st.stop()
@@ -207,5 +207,6 @@ with tabs[8]:
             st.warning(str(exc))
     prepared = st.session_state.get("annual_report")
     if prepared is not None:
-        st.download_button(f"Download the annual report {prepared[0]} (PDF)", prepared[1],
-                           file_name=f"annual-report-{prepared[0]}.pdf", mime="application/pdf")
+        common.download_file(f"Download the annual report {prepared[0]} (PDF)", prepared[1],
+                             file_name=f"annual-report-{prepared[0]}.pdf", mime="application/pdf",
+                             document="annual-report", rows=None, key="annual_report_pdf")
