@@ -74,7 +74,7 @@ def test_the_registry_export_carries_corrections_and_the_received_export_does_no
     assert "8550" not in received_before and "OKAFOR" in received_before
     again = ingest_file(tmp_path / "registry.xml", db_path=tmp_path / "other" / "registry.duckdb", link=False)
     assert (again.status, again.tumors_read) == ("loaded", registry_tumors)
-    [audited] = [e for e in events(ops, action="export") if e.detail["definition"].get("records") == "registry"]
+    [audited] = [e for e in events(ops, action="export") if e.detail.get("records") == "registry"]
     assert audited.detail["rows"] == registry_tumors
 
 
