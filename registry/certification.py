@@ -29,6 +29,7 @@ them); the records behind a figure need ``data-quality-records`` (registrars) an
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -207,7 +208,8 @@ def _figures(db_path: Path, years: Sequence[int]) -> pd.DataFrame:
         int(row["diagnosis_year"]): {str(k): float(v) for k, v in row.items()}
         for row in observed.groupby("diagnosis_year", as_index=False)[["count", "dated", *DEADLINE_SQL]].sum()
         .to_dict("records")}
-    duplicates = _duplicates(db_path, years).groupby("diagnosis_year")["review_id"].nunique()
+    questions = _duplicates(db_path, years)[["diagnosis_year", "review_id"]].drop_duplicates()
+    duplicates = Counter(int(year) for year in questions["diagnosis_year"])   # questions per diagnosis year
     edited = publication_edits_ran(db_path)
     rows: list[dict[str, object]] = []
 
@@ -233,7 +235,7 @@ def _figures(db_path: Path, years: Sequence[int]) -> pd.DataFrame:
         for criterion in ("dco", *MISSING_SQL, "microscopically_verified", "unknown_site"):
             number = found.get(criterion, 0.0)
             add(year, criterion, number, tumors, 100, [number, tumors - number, tumors])
-        pending = float(duplicates.get(year, 0))
+        pending = float(duplicates.get(int(year), 0))
         add(year, "duplicates", pending, tumors, 1000, [pending, tumors])
         passing = tumors - found.get("failing_edits", 0.0) if edited else np.nan
         add(year, "passing_edits", passing, tumors, 100, [passing, tumors - passing, tumors])
