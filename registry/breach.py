@@ -5,8 +5,8 @@ Rules and their defaults (an administrator changes thresholds with `set_rule`, S
 - `off-hours`: records viewed, searched or exported (`ACCESS_ACTIONS`) outside working hours, 07:00-19:00
   Monday to Friday in the registry's time zone (default America/Chicago); one alert per user per stretch of
   off hours (e.g. Friday 19:00 to Monday 07:00);
-- `export-volume`: a user's rows exported in one day (`EXPORT_ACTIONS`, days in the off-hours rule's time
-  zone) above max(2 x the median of the user's daily totals on the days they exported in the previous 90
+- `export-volume`: a user's rows exported in one day (`EXPORT_ACTIONS`: cohort and candidate exports and
+  `export` documents, not the downloads that hand them over; days in the off-hours rule's time zone) above max(2 x the median of the user's daily totals on the days they exported in the previous 90
   days, 1,000 rows); one alert per user per day;
 - `refusals`: at least 5 refusals (`access-refused`, `sign-in-failed`) of one user name within 15 minutes;
 - `family-name`: a user opens the record of a registry patient whose last name (or birth surname, on any of
@@ -59,7 +59,10 @@ RECORD_VIEWS, OFF_HOURS, EXPORT_VOLUME, REFUSALS, FAMILY_NAME = (
 VIEW_ACTION = "record-view"
 ACCESS_ACTIONS = frozenset({"record-view", "find-patient", "trial-candidate-list", "trial-candidate-export",
                             "cohort-export", "export", "download"})
-EXPORT_ACTIONS = frozenset({"cohort-export", "trial-candidate-export", "export", "download"})
+# Record-level data written out. A `download` is left out: it either hands over a document one of these
+# already counted when it was prepared, or carries aggregates (a chart's CSV), so counting it would double a
+# prepared export and let statistics tables pass for records.
+EXPORT_ACTIONS = frozenset({"cohort-export", "trial-candidate-export", "export"})
 REFUSAL_ACTIONS = frozenset({"access-refused", "sign-in-failed"})
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 STATUSES = ("open", "acknowledged", "contained")
