@@ -72,7 +72,9 @@ def test_administrator_contains_reports_audits_forces_a_password_change_and_read
     from playwright.sync_api import expect, sync_playwright
 
     from registry.accounts import get_user
+    from registry.breach import alerts
     from registry.operational_store import open_operational_store
+    from registry.principal import Principal
     from registry.sessions import session_row, stored_session_id
 
     server, db, patients, registrar_token = administration_server
@@ -99,6 +101,8 @@ def test_administrator_contains_reports_audits_forces_a_password_change_and_read
         page.screenshot(path=str(ARTIFACTS / "15-breach-contained.png"), full_page=True)
         registrar = get_user(ops, "registrar")
         assert registrar is not None and registrar.disabled
+        assert [(a.status, a.note) for a in alerts(Principal("administrator", "administrator"), ops)] == [
+            ("contained", CONTAIN_REASON)]
         with ops.connect() as con:
             session = session_row(con, str(stored_session_id(ops, registrar_token)))
         assert session is not None and session["revoked_reason"] == "account-disabled"
