@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines.load import ingest_file
+from tests.conftest import naaccr_xml
 from tests.dashboard_session import session_token
 
 PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "views"
@@ -17,12 +19,23 @@ PATIENT = {"patientIdNumber": "00000001", "sex": "2"}
 TUMOR = {"primarySite": "C509", "dateOfDiagnosis": "20200101"}
 
 
+@pytest.fixture(scope="module")
+def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture store, ingested once per module: two files, the second with an unknown item."""
+    folder = tmp_path_factory.mktemp("dashboard-store")
+    db = folder / "data" / "registry.duckdb"
+    for name, patients in (("a.xml", [(PATIENT, [{**TUMOR, "laterality": "1"}, {**TUMOR, "laterality": "2"}]),
+                                      ({**PATIENT, "patientIdNumber": "2", "dateOfBirth": "19700505"}, [TUMOR])]),
+                           ("b.xml", [(PATIENT, [{**TUMOR, "bogus": "1"}])])):
+        (folder / name).write_text(naaccr_xml(patients), encoding="utf-8")
+        ingest_file(folder / name, db_path=db)
+    return db
+
+
 @pytest.fixture
-def store(write_xml, db_path, monkeypatch) -> Path:
-    ingest_file(write_xml("a.xml", [(PATIENT, [{**TUMOR, "laterality": "1"}, {**TUMOR, "laterality": "2"}]),
-                                    ({**PATIENT, "patientIdNumber": "2", "dateOfBirth": "19700505"}, [TUMOR])]),
-                db_path=db_path)
-    ingest_file(write_xml("b.xml", [(PATIENT, [{**TUMOR, "bogus": "1"}])]), db_path=db_path)
+def store(store_template: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A test's own copy of the fixture store (its files, modes kept), named by $REGISTRY_DB."""
+    shutil.copytree(store_template.parent, db_path.parent)
     monkeypatch.setenv("REGISTRY_DB", str(db_path))
     return db_path
 
