@@ -4,6 +4,7 @@ page changes, and page caches keyed on the whole principal."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,7 @@ from registry.errors import SessionEnded
 from registry.operational import OperationalStore
 from registry.operational_store import open_operational_store
 from registry.principal import Principal
+from tests.conftest import naaccr_xml
 from tests.dashboard_session import CHEAP_HASHER, PASSWORD, session_token
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard"
@@ -24,12 +26,23 @@ PATIENT = {"patientIdNumber": "00000001", "sex": "2", "dateOfBirth": "19600101"}
 TUMOR = {"primarySite": "C509", "dateOfDiagnosis": "20200101", "behaviorCodeIcdO3": "3", "ageAtDiagnosis": "060"}
 
 
+@pytest.fixture(scope="module")
+def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three breast tumors: a registrar sees the count 3, a researcher sees it withheld (ingested once)."""
+    folder = tmp_path_factory.mktemp("sessions-store")
+    source = folder / "a.xml"
+    source.write_text(naaccr_xml([(PATIENT, [{**TUMOR, "laterality": "1"}, {**TUMOR, "laterality": "2"}]),
+                                  ({**PATIENT, "patientIdNumber": "2", "dateOfBirth": "19700505"}, [TUMOR])]),
+                      encoding="utf-8")
+    db = folder / "data" / "registry.duckdb"
+    ingest_file(source, db_path=db)
+    return db
+
+
 @pytest.fixture
-def store(write_xml, db_path, monkeypatch) -> Path:
-    """Three breast tumors: a registrar sees the count 3, a researcher sees it withheld."""
-    ingest_file(write_xml("a.xml", [(PATIENT, [{**TUMOR, "laterality": "1"}, {**TUMOR, "laterality": "2"}]),
-                                    ({**PATIENT, "patientIdNumber": "2", "dateOfBirth": "19700505"}, [TUMOR])]),
-                db_path=db_path)
+def store(store_template: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A test's own copy of the three-tumor store (its files, modes kept), named by $REGISTRY_DB."""
+    shutil.copytree(store_template.parent, db_path.parent)
     monkeypatch.setenv("REGISTRY_DB", str(db_path))
     monkeypatch.setattr(accounts, "PASSWORD_HASHER", CHEAP_HASHER)
     return db_path
