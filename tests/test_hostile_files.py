@@ -206,3 +206,35 @@ def test_a_population_file_without_line_breaks_is_refused(tmp_path, db_path):
     bomb.write_bytes(gzip.compress(b"1" * (MAX_LINE_BYTES * 4), compresslevel=1))
     with pytest.raises(SourceFileError, match="line longer than"):
         load_population(bomb, db_path=db_path)
+
+
+def test_a_zip_archive_is_named_as_one_and_refused_with_exit_2(tmp_path, db_path):
+    """A ZIP of NAACCR XML files (not a workbook) is refused as an archive to unpack, not read as a spreadsheet."""
+    inner = tmp_path / "records.xml"
+    inner.write_text(naaccr_xml([({"patientIdNumber": "00000001"}, [{"primarySite": "C509"}])]), encoding="utf-8")
+    archive = tmp_path / "records.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.write(inner, "records.xml")
+    result = runner.invoke(app, ["ingest", str(archive), "--db", str(db_path)])
+    assert result.exit_code == 2, result.output
+    assert "records.zip" in result.output and "ZIP archive of 1 file(s)" in result.output
+    assert "unpack it" in result.output and "spreadsheet" not in result.output.lower()
+    assert "Traceback" not in result.output
+    [failed] = _failed_batches(db_path)
+    assert "ZIP archive" in str(failed)
+
+
+def test_a_file_named_xml_that_is_not_xml_is_refused_as_such(tmp_path, db_path):
+    """A CSV (or anything else) sent under a .xml name is refused as not XML, not as a CSV header problem,
+    and its content is never quoted back."""
+    fake = tmp_path / "records.xml"
+    fake.write_text("patientIdNumber,primarySite\nhunter2,C509\n", encoding="utf-8")
+    result = ingest_file(fake, db_path=db_path)
+    assert result.status == "failed" and "is named .xml but is not XML" in str(result.message)
+    assert "naaccrId" not in str(result.message) and "hunter2" not in str(result.message)
+    packed = tmp_path / "records.xml.gz"
+    packed.write_bytes(gzip.compress(fake.read_bytes()))
+    assert "is named .xml but is not XML" in str(ingest_file(packed, db_path=db_path).message)
+    renamed = tmp_path / "records.csv"
+    renamed.write_bytes(fake.read_bytes())
+    assert ingest_file(renamed, db_path=db_path).status == "loaded"   # the same content under its own name

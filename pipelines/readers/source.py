@@ -1,4 +1,4 @@
-"""Opening input files: regular files only, transparent gzip, and recognising the format from the first bytes.
+"""Opening input files: regular files only, transparent gzip, and recognising the format from the content.
 
 Only regular files are read: a device (``/dev/zero``), a FIFO or a socket would never end or never
 answer, and a symbolic link is refused rather than followed, so a link planted in an upload folder
@@ -11,6 +11,7 @@ import errno
 import gzip
 import os
 import stat
+import zipfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -61,18 +62,25 @@ def open_binary(path: Path) -> BinaryIO:
 
 
 def detect_format(path: Path) -> str:
-    """"naaccr-xml", "naaccr-flat", "csv" or "excel", from the file's content and name."""
+    """"naaccr-xml", "naaccr-flat", "csv" or "excel", from the file's content (never from its name alone).
+
+    Refused with a message rather than handed to a reader that would misname the problem: a ZIP archive that
+    is not a workbook, and a file named ``.xml`` whose content is not XML."""
     with open_binary(path) as fh:
         try:
             head = fh.read(4096)
         except (OSError, EOFError) as exc:
             raise SourceFileError(path, f"cannot read file: {exc}") from exc
     if head.startswith(XLSX_MAGIC):
+        _require_workbook(path)
         return "excel"
     text = head[len(UTF8_BOM):] if head.startswith(UTF8_BOM) else head
     # UTF-16 XML starts with a byte-order mark or "<\0"
     if text.lstrip().startswith(b"<") or text[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return "naaccr-xml"
+    if path.name.lower().removesuffix(".gz").endswith(".xml"):
+        raise SourceFileError(path, "is named .xml but is not XML (its content does not begin with '<'); "
+                                    "check that the right file was sent")
     first_line = text.split(b"\n", 1)[0].rstrip(b"\r")
     if first_line[:1] in (b"A", b"M", b"C", b"I") and first_line[16:19] in (b"140", b"150", b"160", b"180") \
             and len(first_line) >= 3339:
@@ -80,3 +88,16 @@ def detect_format(path: Path) -> str:
     if first_line[:1] in (b"A", b"M", b"C", b"I") and first_line[16:19].strip().isdigit() and len(first_line) > 1000:
         return "naaccr-flat"
     return "csv"
+
+
+def _require_workbook(path: Path) -> None:
+    """Refuse a ZIP archive that is not an Excel workbook (no ``[Content_Types].xml`` and ``xl/`` part): the
+    registry reads the files inside an archive only once they are unpacked."""
+    try:
+        with open_regular(path) as fh, zipfile.ZipFile(fh) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise SourceFileError(path, f"is not a readable .xlsx workbook or ZIP archive ({exc})") from exc
+    if "[Content_Types].xml" not in names or not any(name.startswith("xl/") for name in names):
+        raise SourceFileError(path, f"is a ZIP archive of {len(names):,} file(s), not a NAACCR file or an Excel "
+                                    "workbook: unpack it and load the files inside")
