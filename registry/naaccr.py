@@ -162,9 +162,20 @@ def is_default_user_uri(uri: str, version: str) -> bool:
     return uri == DEFAULT_USER_URI.format(version=version)
 
 
+def _number_tuple(path: Path, attribute: str, text: str) -> tuple[int, ...]:
+    """A dotted version such as "1.4" as numbers; a DictionaryError naming the attribute otherwise."""
+    parts = text.split(".")
+    if not all(part.isdigit() for part in parts):
+        raise DictionaryError(f"{path}: {attribute} {text!r} is not a version such as 1.4")
+    return tuple(int(part) for part in parts)
+
+
 def parse_user_dictionary(path: Path) -> Dictionary:
     """Read a registry's user dictionary (NAACCR dictionary XML); DOCTYPE and entities are refused."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DictionaryError(f"{path}: cannot read the dictionary: {exc.strerror or exc}") from exc
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise DictionaryError(f"{path}: DOCTYPE and entity declarations are not allowed in a dictionary")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -178,7 +189,7 @@ def parse_user_dictionary(path: Path) -> Dictionary:
     if not uri:
         raise DictionaryError(f"{path}: NaaccrDictionary has no dictionaryUri")
     version = root.get("naaccrVersion", "")
-    spec = tuple(int(p) for p in root.get("specificationVersion", "1.0").split("."))
+    spec = _number_tuple(path, "specificationVersion", root.get("specificationVersion", "1.0"))
     padding, trim = ("none", "none") if spec >= (1, 7) else ("rightBlank", "all")
     items: dict[str, ItemDef] = {}
     for position, node in enumerate(root.iter(f"{{{NAACCR_NAMESPACE}}}ItemDef"), start=1):
@@ -192,6 +203,11 @@ def parse_user_dictionary(path: Path) -> Dictionary:
         if naaccr_id in items:
             raise DictionaryError(f"{path}: item '{naaccr_id}' is defined twice")
         start = node.get("startColumn")
+        numbers = {name: value for name, value in (("naaccrNum", num), ("length", length), ("startColumn", start))
+                   if value is not None}
+        if bad := [name for name, value in numbers.items() if not value.strip().isdigit()]:
+            raise DictionaryError(f"{path}: item '{naaccr_id}' has a {bad[0]} that is not a whole number "
+                                  f"({numbers[bad[0]]!r})")
         items[naaccr_id] = ItemDef(
             naaccr_id=naaccr_id, naaccr_num=int(num), name=node.get("naaccrName", ""), level=level,
             length=int(length), data_type=node.get("dataType", "text"),

@@ -126,7 +126,11 @@ def ingest(
     files, missing = expand_paths(paths)
     for arg in missing:
         say(f"{arg}: no such file or folder")
-    user_dicts = user_dictionaries(dictionary)
+    try:
+        user_dicts = user_dictionaries(dictionary)
+    except RegistryError as exc:   # a dictionary missing or invalid: nothing is read with a wrong dictionary
+        say(exc)
+        raise typer.Exit(2) from exc
     results: list[BatchResult] = []
     began = time.monotonic()
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
