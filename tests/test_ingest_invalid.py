@@ -102,3 +102,43 @@ def test_record_level_problems_reject_only_that_record(tmp_path, db_path, tumor_
     assert result.rejects_by_rule == {rule: 1}
     message = next(m for m in result.messages if rule.split("-")[0] in m or item in m)
     assert str(path) in message and "line" in message and f"item {item}" in message
+
+
+ATTRIBUTES = """<?xml version="1.0"?>
+<NaaccrData baseDictionaryUri="http://naaccr.org/naaccrxml/naaccr-dictionary-250.xml" recordType="I"
+ specificationVersion="1.4" xmlns="http://naaccr.org/naaccrxml" xmlns:x="http://example.org/x">
+<Patient>
+<Item naaccrId="patientIdNumber">00000001</Item>
+<Tumor status="draft">
+<Item naaccrId="primarySite">C509</Item>
+</Tumor>
+<Tumor x:note="kept">
+<Item naaccrId="primarySite">C619</Item>
+</Tumor>
+</Patient>
+<Patient id="7">
+<Item naaccrId="patientIdNumber">00000002</Item>
+<Tumor>
+<Item naaccrId="primarySite">C509</Item>
+</Tumor>
+</Patient>
+</NaaccrData>
+"""
+
+
+@pytest.mark.parametrize("layout", ["one element per line", "one line"])
+def test_an_attribute_on_patient_or_tumor_rejects_that_record_and_says_so(tmp_path: Path, layout: str) -> None:
+    """NAACCR XML allows no attribute of its own on Patient or Tumor: the record is rejected with the attribute
+    named (not dropped without a word); an extension attribute in another namespace is ignored. Both readers
+    (the line fast path and the general one) give the same outcome."""
+    path = tmp_path / "attributes.xml"
+    path.write_text(ATTRIBUTES if layout == "one element per line" else ATTRIBUTES.replace("\n<", "<"),
+                    encoding="utf-8")
+    result = ingest_file(path, db_path=tmp_path / "registry.duckdb", link=False)
+    assert (result.status, result.tumors_read, result.tumors_loaded) == ("loaded", 3, 1)
+    assert result.rejects_by_rule == {"unknown-attribute": 2, "patient-rejected": 1}
+    text = "\n".join(result.messages)
+    assert "<Tumor> has the attribute 'status'" in text and "<Patient> has the attribute 'id'" in text
+    assert "attributes.xml" in text and "note" not in text
+    with duckdb.connect(str(tmp_path / "registry.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT primary_site FROM tumor").fetchall() == [("C619",)]

@@ -319,6 +319,7 @@ class NaaccrXmlReader:
                     patient_done = position + 1
                     tumor_seq += 1
                     builder.entity(TUMOR, patient_seq, tumor_seq, elem.sourceline)
+                    self._refuse_attributes(elem, "Tumor", patient_seq, tumor_seq)
                     tumor = elem
                     self._open = "Tumor"
                 elif tag == t_patient:
@@ -331,6 +332,7 @@ class NaaccrXmlReader:
                                         t_patient)
                     patient_seq += 1
                     builder.entity(PATIENT, patient_seq, 0, elem.sourceline)
+                    self._refuse_attributes(elem, "Patient", patient_seq, 0)
                     patient = elem
                     patient_done = 0
                     self._patient_items = {}
@@ -369,6 +371,20 @@ class NaaccrXmlReader:
                 f"(first on line {stream.first_removed_line})")
         if len(builder) or self._issues or not yielded:
             yield builder.flush()
+
+    def _refuse_attributes(self, elem: etree._Element, name: str, patient_seq: int, tumor_seq: int) -> None:
+        """Reject a Patient or Tumor that carries an attribute of its own: NAACCR XML allows none there, only
+        attributes in another namespace (extensions, ignored), and the reference reader cannot read it."""
+        ns = self._ns
+        for attribute in elem.attrib:
+            key = str(attribute)
+            if key.startswith("{") and not (ns and key.startswith(ns)):
+                continue
+            shown = _split_tag(key)[1]
+            self._builder.issue("reject", patient_seq, tumor_seq, elem.sourceline, None,
+                                f"<{name}> has the attribute {shown!r}; NAACCR XML allows no attribute on {name} "
+                                f"(only extensions in another namespace)", rule="unknown-attribute")
+            self._issues += 1
 
     def _read_children(self, children: Iterable[etree._Element], level: int, patient_seq: int,
                        tumor_seq: int, entity_tag: str | None) -> None:
