@@ -142,3 +142,21 @@ def test_an_attribute_on_patient_or_tumor_rejects_that_record_and_says_so(tmp_pa
     assert "attributes.xml" in text and "note" not in text
     with duckdb.connect(str(tmp_path / "registry.duckdb"), read_only=True) as con:
         assert con.execute("SELECT primary_site FROM tumor").fetchall() == [("C619",)]
+
+
+@pytest.mark.parametrize(("value", "valid"), [
+    ("2020-07-31T12:17:58.9115847-04:00", True), ("2024-03-01T09:30:00Z", True), ("2024-03-01T09:30:00", True),
+    ("2024-03-01T9:30:00", False), ("2024-13-01T09:30:00", False), ("2024-02-30T09:30:00", False),
+    ("yesterday", False), ("2024-03-01", False), ("2024-03-01T09:30:00+25:00", False),
+])
+def test_time_generated_is_checked_and_a_bad_one_warns_without_losing_a_record(tmp_path: Path, value: str,
+                                                                                valid: bool) -> None:
+    path = tmp_path / "generated.xml"
+    path.write_text(GOOD.replace('specificationVersion=', f'timeGenerated="{value}" specificationVersion=', 1),
+                    encoding="utf-8")
+    result = ingest_file(path, db_path=tmp_path / "registry.duckdb", link=False)
+    assert (result.status, result.tumors_loaded) == ("loaded", 2)
+    warned = [m for m in result.messages if "timeGenerated" in m]
+    assert bool(warned) is not valid, result.messages
+    if warned:
+        assert "generated.xml" in warned[0] and repr(value) in warned[0]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -205,6 +206,24 @@ def scan_prolog(text: str) -> int | None:
             return pos if text.startswith(("<!DOCTYPE", "<!ENTITY"), pos) else -1
         else:
             return -1  # the root element (or garbage lxml will reject)
+
+
+# ISO 8601 date and time as NAACCR XML's timeGenerated (xs:dateTime): fractional seconds of any length, an
+# optional UTC offset or Z.
+TIME_GENERATED = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|[+-](\d{2}):(\d{2}))?")
+
+
+def valid_time_generated(text: str) -> bool:
+    """Whether `text` is a date and time NAACCR XML's timeGenerated may hold (a real calendar moment)."""
+    match = TIME_GENERATED.fullmatch(text.strip())
+    if match is None:
+        return False
+    year, month, day, hour, minute, second, offset_hours, offset_minutes = match.groups()
+    try:
+        datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+    except ValueError:
+        return False
+    return offset_hours is None or (int(offset_hours) <= 14 and int(offset_minutes) < 60)
 
 
 def _split_tag(tag: str) -> tuple[str, str]:
@@ -518,6 +537,10 @@ class NaaccrXmlReader:
             raise self._error("NaaccrData has no recordType attribute", line)
         if record_type not in RECORD_TYPES:
             raise self._error(f"invalid recordType {record_type!r} (expected A, M, C or I)", line)
+        generated = attributes.get("timeGenerated")
+        if generated is not None and not valid_time_generated(generated):
+            warnings.append(f"timeGenerated {generated!r} is not an ISO 8601 date and time (e.g. "
+                            f"2024-03-01T09:30:00-05:00); the records are read, the attribute is kept as sent")
         dictionary = self._dictionary(version, attributes.get("userDictionaryUri", ""), warnings, line)
         return SourceFile(path=self.path, format="naaccr-xml", naaccr_version=version,
                           record_type=record_type, dictionary=dictionary, specification_version=spec,
