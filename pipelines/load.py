@@ -1,8 +1,9 @@
 """Load one input file into the analytic store as one atomic, accounted batch.
 
-Steps: hash the file (a file already loaded adds nothing); read it into a private staging database
-without touching the store; validate every item against the file's dictionaries; split records into
-loaded and rejected; derive the typed core; then open the store read-write for one short transaction
+Steps: read the file chunk by chunk while a second thread hashes it (a file already loaded adds nothing);
+check every item of each chunk against the file's dictionaries and decide its records, keeping the loaded
+ones packed and the typed core's items in a private staging area without touching the store
+(`pipelines.staging`); derive the typed core; then open the store read-write for one short transaction
 that inserts the whole batch. A crash at any point before COMMIT leaves the store as it was, and a rerun
 completes the load. For every batch: records read = records loaded + records rejected.
 """
@@ -13,6 +14,7 @@ import getpass
 import hashlib
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -20,16 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipelines import validation
 from pipelines.batch_result import BatchResult
 from pipelines.readers import open_reader
 from pipelines.readers.source import detect_format, open_regular
 from pipelines.readers.xml_bulk import stage_line_structured_xml
-from pipelines.records import ENTITY_SCHEMA, ISSUE_SCHEMA, ITEM_SCHEMA, TUMOR, SourceFile
-from pipelines.typed_core import build_typed_core
+from pipelines.records import SourceFile
+from pipelines.staging import BatchStager
 from registry.edits import run_edits
 from registry.errors import SourceFileError
 from registry.naaccr import Dictionary
@@ -95,35 +95,50 @@ def _open_staging(db_path: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
     con.execute("SET memory_limit = ?", [STAGING_MEMORY_LIMIT])
     con.execute("SET temp_directory = ?", [str(work / "spill")])
     con.execute("SET enable_progress_bar = false")
-    for name, schema in (("entity", ENTITY_SCHEMA), ("item", ITEM_SCHEMA), ("issue", ISSUE_SCHEMA)):
-        con.register("empty_arrow", pa.Table.from_pylist([], schema=schema))
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM empty_arrow")
-        con.unregister("empty_arrow")
     return con, work
 
 
-def _stage_records(con: duckdb.DuckDBPyConnection, path: Path, work: Path, *,
+def _stage_records(stager: BatchStager, path: Path, work: Path, *,
                    user_dictionaries: Sequence[Dictionary], naaccr_version: str | None,
                    progress: Progress | None) -> SourceFile:
-    """Read the file into the staging tables: the XML fast path when it fits, else the format's reader."""
+    """Read the file chunk by chunk into the stager: the XML fast path when it fits, else the format's reader."""
     if detect_format(path) == "naaccr-xml":
         source = stage_line_structured_xml(
-            con, path, work, user_dictionaries=user_dictionaries,
+            stager, path, work, user_dictionaries=user_dictionaries,
             progress=progress)
         if source is not None:
             return source
     reader = open_reader(path, user_dictionaries=user_dictionaries, naaccr_version=naaccr_version)
     tumors = 0
     for chunk in reader.chunks():
-        for name, table in (("entity", chunk.entities), ("item", chunk.items), ("issue", chunk.issues)):
-            if table.num_rows:
-                con.register("chunk_arrow", table)
-                con.execute(f"INSERT INTO {name} SELECT * FROM chunk_arrow")
-                con.unregister("chunk_arrow")
+        tumors += stager.add(chunk, reader.source)
         if progress:
-            tumors += int(pc.sum(pc.equal(chunk.entities["kind"], TUMOR)).as_py() or 0)
             progress(tumors)
     return reader.source
+
+
+class _FileHash:
+    """SHA-256 and size of a file computed in a thread while the file is read for loading (hashlib
+    releases the interpreter lock on large blocks, so it runs beside the reader on another core)."""
+
+    def __init__(self, path: Path) -> None:
+        self._result: tuple[str, int] | BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        try:
+            self._result = file_sha256(path)
+        except (SourceFileError, OSError) as exc:
+            self._result = exc
+
+    def result(self) -> tuple[str, int]:
+        """The digest and size; raises what hashing raised."""
+        self._thread.join()
+        if isinstance(self._result, BaseException):
+            raise self._result
+        assert self._result is not None
+        return self._result
 
 
 def _record_failure(db_path: Path, path: Path, sha256: str, size: int, user: str, started: datetime,
@@ -140,10 +155,8 @@ def _record_failure(db_path: Path, path: Path, sha256: str, size: int, user: str
 # What each store table receives from staging (`store_writes.commit_batch`), matched to the store's columns
 # by name; $batch_id is the new batch. Typed staging tables carry the store's column names, so they are copied whole.
 _COMMIT_COPIES = (
-    ("source_patient", "SELECT patient_seq, line FROM loaded_entity WHERE kind = 1"),
-    ("source_tumor", "SELECT tumor_seq, patient_seq, line FROM loaded_entity WHERE kind = 2"),
-    ("source_item", "SELECT level, CASE WHEN level = 1 THEN patient_seq ELSE tumor_seq END AS entity_seq, "
-                    "naaccr_id, value FROM loaded_item"),
+    ("source_patient", "SELECT * FROM source_patient_records"),
+    ("source_tumor", "SELECT * FROM source_tumor_records"),
     ("reject", "SELECT patient_seq, tumor_seq, line, naaccr_id, rule, reason, raw_record FROM reject_row"),
     ("ingest_warning", "SELECT patient_seq, tumor_seq, line, naaccr_id, rule, reason FROM warning_row"),
     ("patient", "SELECT *, ($batch_id::BIGINT << 32) + patient_seq AS patient_id FROM typed_patient"),
@@ -181,37 +194,37 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
     started = datetime.now(UTC)
     user = user or getpass.getuser()
     ensure_store(db_path)
-    try:
-        sha256, size = file_sha256(path)
-    except (SourceFileError, OSError) as exc:
-        error = exc if isinstance(exc, SourceFileError) else \
-            SourceFileError(path, f"cannot read file: {exc.strerror or exc}")
-        _record_failure(db_path, path, "", 0, user, started, error)
-        return BatchResult(path=path, sha256="", status="failed", message=str(error),
-                           seconds=time.monotonic() - began)
-    result = BatchResult(path=path, sha256=sha256, status="loaded")
-    existing = _loaded_batch_with_sha(db_path, sha256)
-    if existing is not None:
-        result.status, result.batch_id = "duplicate", existing
-        result.message = f"{path}: already loaded as batch {existing} (same SHA-256); nothing added"
-        return result
+    hashing = _FileHash(path)
     stage, work = _open_staging(db_path)
+    result = BatchResult(path=path, sha256="", status="loaded")
     try:
+        stager = BatchStager(stage, work)
         try:
-            source = _stage_records(stage, path, work, user_dictionaries=user_dictionaries,
+            source = _stage_records(stager, path, work, user_dictionaries=user_dictionaries,
                                     naaccr_version=naaccr_version, progress=progress)
-        except (SourceFileError, duckdb.Error) as exc:
-            stage.close()
-            if isinstance(exc, duckdb.Error):
-                exc = SourceFileError(path, f"could not stage the file: {exc}")
-            _record_failure(db_path, path, sha256, size, user, started, exc)
-            result.status, result.message = "failed", str(exc)
+            result.sha256, size = hashing.result()
+        except (SourceFileError, OSError, duckdb.Error) as exc:
+            error = exc if isinstance(exc, SourceFileError) else SourceFileError(
+                path, f"cannot read file: {exc.strerror or exc}" if isinstance(exc, OSError)
+                else f"could not stage the file: {exc}")
+            try:
+                result.sha256, size = hashing.result()
+            except (SourceFileError, OSError):
+                size = 0
+            _record_failure(db_path, path, result.sha256, size, user, started, error)
+            result.status, result.message = "failed", str(error)
+            result.seconds = time.monotonic() - began
+            return result
+        existing = _loaded_batch_with_sha(db_path, result.sha256)
+        if existing is not None:
+            result.status, result.batch_id = "duplicate", existing
+            result.message = f"{path}: already loaded as batch {existing} (same SHA-256); nothing added"
             result.seconds = time.monotonic() - began
             return result
         result.format, result.naaccr_version = source.format, source.naaccr_version
-        validation.validate_batch(stage, source)
-        build_typed_core(stage)
+        stager.finish(source)
         validation.summarise(stage, source, result)
+        stager.register_records()
         try:
             result.batch_id = _commit(stage, db_path, result, source, size, user, started)
         except AlreadyLoaded as dup:

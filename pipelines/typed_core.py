@@ -1,7 +1,7 @@
 """Derive the typed core (patient, tumor, treatment rows) from a batch's validated items.
 
-Runs inside the loader's private staging database, over ``loaded_item(level, patient_seq, tumor_seq,
-naaccr_id, value)``. The column lists below are the single place that says which NAACCR item feeds
+Runs inside the loader's private staging database, over the wide tables the loader fills chunk by chunk
+(`wide_records`: one row per loaded record, one column per item the typed core reads). The column lists below are the single place that says which NAACCR item feeds
 which typed column; identifiers in the generated SQL come only from these constants.
 """
 
@@ -10,12 +10,12 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from pipelines.records import PATIENT, TUMOR
 from registry.cohort import AGE_ERROR_SQL, MAX_PLAUSIBLE_AGE, completed_years_sql
 from registry.geography import STATE_FIPS
 from registry.site_recode import tumor_site_recodes
-
-PIVOT_RECORDS = 100_000  # records pivoted at a time (bounds memory; see _pivot)
 
 # Typed column -> NAACCR item(s); several items = first present wins (e.g. sex across versions).
 PATIENT_TEXT: dict[str, tuple[str, ...]] = {
@@ -118,43 +118,54 @@ def _pick(items: tuple[str, ...], table: str | None = None, *, fallback: str | N
     return refs[0] if len(refs) == 1 else "coalesce(" + ", ".join(refs) + ")"
 
 
-def _pivot(level: int, key: str, items: list[str]) -> str:
-    """One row per record with one column per item, from the items the typed core needs.
+PATIENT_ITEMS = sorted({i for v in PATIENT_TEXT.values() for i in v} | set(PATIENT_DATES.values())
+                       | {"registryId"} | PATIENT_FALLBACK)
+TUMOR_ITEMS = sorted({i for v in TUMOR_TEXT.values() for i in v} | set(TUMOR_DATES.values())
+                     | set(TUMOR_FULL_DATES.values()) | {i for t in TREATMENTS for i in (*t[1], t[2])})
+WIDE_TABLES = (("patient_wide", PATIENT, "patient_seq", PATIENT_ITEMS),
+               ("tumor_wide", TUMOR, "tumor_seq", TUMOR_ITEMS))
 
-    Each record's values are gathered once into a list ordered by item code and then picked out by
-    position: about twice as fast in DuckDB as one FILTER aggregate per column. List aggregates do not
-    spill to disk, so the caller runs this over ranges of records ($first .. $last) to bound memory.
-    """
-    code = {naaccr_id: number for number, naaccr_id in enumerate(items)}
-    cols = ",\n    ".join(f'v[list_position(c, {code[i]})] AS "{i}"' for i in items)
-    return (f"WITH gathered AS (\n"
-            f"    SELECT {key}, any_value(patient_seq) AS patient_seq,\n"
-            f"           list(value ORDER BY code) AS v, list(code ORDER BY code) AS c\n"
-            f"    FROM loaded_item JOIN typed_item_code_{level} USING (naaccr_id)\n"
-            f"    WHERE level = {level} AND {key} BETWEEN $first AND $last GROUP BY {key})\n"
-            f"SELECT {key}, patient_seq,\n    {cols}\nFROM gathered")
+
+def create_wide_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the staging tables the typed core is derived from: one row per loaded record, one text column
+    per item the typed core reads (``patient_wide``, ``tumor_wide``), filled chunk by chunk by `wide_records`."""
+    for table, level, key, wanted in WIDE_TABLES:
+        keys = f"{key} INTEGER" + (", patient_seq INTEGER" if level == TUMOR else "")
+        columns = ", ".join(f'"{item}" VARCHAR' for item in wanted)
+        con.execute(f"CREATE TABLE {table} ({keys}, {columns})")
+
+
+def wide_records(items: pa.Table, keep: np.ndarray, level: int, records: np.ndarray,
+                 patients: np.ndarray | None = None) -> pa.Table:
+    """The typed core's items of one chunk's loaded records of a level, one row per record.
+
+    ``records`` are the loaded records' sequence numbers (ascending) and ``patients`` their patients
+    (tumors only); ``keep`` says which items belong to loaded records. Done with numpy: each wanted item's
+    position is scattered into a records x items matrix and each column is one take."""
+    _table, _level, key, wanted = WIDE_TABLES[0] if level == PATIENT else WIDE_TABLES[1]
+    ids = items["naaccr_id"].combine_chunks()
+    encoded = ids if pa.types.is_dictionary(ids.type) else pc.dictionary_encode(ids)
+    column_of = np.asarray(pc.index_in(encoded.dictionary, value_set=pa.array(wanted)).fill_null(-1), np.int64)
+    column = column_of[np.asarray(encoded.indices, np.int64)] if len(items) else np.zeros(0, np.int64)
+    selected = np.flatnonzero(keep & (np.asarray(items["level"], np.int64) == level) & (column >= 0))
+    seqs = np.asarray(items[key], np.int64)[selected]
+    matrix = np.full((len(records), len(wanted)), -1, np.int64)
+    matrix[np.searchsorted(records, seqs), column[selected]] = selected
+    values = items["value"].combine_chunks()
+    columns: dict[str, pa.Array] = {key: pa.array(records, pa.int32())}
+    if level == TUMOR:
+        columns["patient_seq"] = pa.array(patients if patients is not None else [], pa.int32())
+    for position, item in enumerate(wanted):
+        at = matrix[:, position]
+        columns[item] = values.take(pa.array(at, mask=at < 0))
+    return pa.table(columns)
 
 
 def build_typed_core(con: duckdb.DuckDBPyConnection) -> None:
-    """Create staging tables typed_patient, typed_tumor and typed_treatment (batch_id filled at commit)."""
+    """Create staging tables typed_patient, typed_tumor and typed_treatment (batch_id filled at commit) from the
+    staged wide tables (`wide_records`)."""
     con.execute(MACROS)
     con.register("state_fips", pa.table({"usps": list(STATE_FIPS), "fips": list(STATE_FIPS.values())}))
-    patient_items = sorted({i for v in PATIENT_TEXT.values() for i in v} | set(PATIENT_DATES.values())
-                           | {"registryId"} | PATIENT_FALLBACK)
-    tumor_items = sorted({i for v in TUMOR_TEXT.values() for i in v} | set(TUMOR_DATES.values())
-                         | set(TUMOR_FULL_DATES.values())
-                         | {i for t in TREATMENTS for i in (*t[1], t[2])})
-    for level, wanted in ((1, patient_items), (2, tumor_items)):
-        con.register(f"typed_item_code_{level}", pa.table({
-            "naaccr_id": wanted, "code": pa.array(range(len(wanted)), pa.int16())}))
-    for table, level, key, wanted in (("patient_wide", 1, "patient_seq", patient_items),
-                                      ("tumor_wide", 2, "tumor_seq", tumor_items)):
-        pivot = _pivot(level, key, wanted)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {pivot}", {"first": 1, "last": 0})
-        last = con.execute(f"SELECT coalesce(max({key}), 0) FROM entity").fetchall()[0][0]
-        for first in range(1, int(last) + 1, PIVOT_RECORDS):
-            con.execute(f"INSERT INTO {table} {pivot}", {"first": first, "last": first + PIVOT_RECORDS - 1})
-
     patient_cols = [f"{_pick(items)} AS {col}" for col, items in PATIENT_TEXT.items()]
     for col, item in PATIENT_DATES.items():
         patient_cols += [f'naaccr_date("{item}") AS {col}', f'naaccr_date_precision("{item}") AS {col}_precision']

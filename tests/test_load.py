@@ -145,14 +145,22 @@ def test_a_path_that_cannot_be_read_fails_without_a_batch(tmp_path, db_path):
     assert result.status == "failed" and str(tmp_path) in (result.message or "")
 
 
-def test_typed_core_is_the_same_when_pivoted_in_small_ranges(write_xml, db_path, monkeypatch):
-    from pipelines import typed_core
+def test_records_are_the_same_when_staged_in_many_chunks(write_xml, db_path, monkeypatch):
+    """Blocks of a few hundred bytes (one patient each): the lossless records and the typed core are the
+    same as from one block."""
+    import functools
+
+    from pipelines import load
     patients = [({**PATIENT, "patientIdNumber": f"{i:08d}"}, [{**TUMOR, "primarySite": f"C{500 + i}"}] * 2)
                 for i in range(5)]
     whole_db = db_path.parent / "whole.duckdb"
     ingest_file(write_xml("r.xml", patients), db_path=whole_db)
-    monkeypatch.setattr(typed_core, "PIVOT_RECORDS", 3)
+    monkeypatch.setattr(load, "stage_line_structured_xml",
+                        functools.partial(load.stage_line_structured_xml, block_bytes=300))
     ingest_file(write_xml("r.xml", patients), db_path=db_path)
+    assert query(db_path, "SELECT count(*) FROM source_item") == query(whole_db, "SELECT count(*) FROM source_item")
+    items = "SELECT level, entity_seq, naaccr_id, value FROM source_item ORDER BY ALL"
+    assert query(db_path, items) == query(whole_db, items)
     columns = "tumor_seq, patient_id, primary_site, date_of_diagnosis, county_fips"
     expected = query(whole_db, f"SELECT {columns} FROM tumor ORDER BY tumor_seq")
     assert len(expected) == 10

@@ -19,16 +19,21 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.readers.source import GZIP_MAGIC, MAX_RECORD_BYTES, open_regular
 from pipelines.readers.xml import NaaccrXmlReader
-from pipelines.records import SourceFile
+from pipelines.records import ENTITY_SCHEMA, ISSUE_SCHEMA, ITEM_SCHEMA, RecordChunk, SourceFile
 from registry.errors import SourceFileError
 from registry.naaccr import Dictionary
+
+if TYPE_CHECKING:
+    from pipelines.staging import BatchStager
 
 try:  # the native scanner is optional (built when a C compiler was present at install)
     import pipelines.readers._xmlscan as _xmlscan
@@ -103,7 +108,6 @@ FROM bulk_line
 """
 
 _STAGE_ITEMS = """
-INSERT INTO item
 SELECT CASE WHEN tumor_depth = 1 THEN 2 ELSE 1 END, patient_seq,
        CASE WHEN tumor_depth = 1 THEN tumor_seq ELSE 0 END,
        m.naaccr_id, TRY_CAST(nullif(m.naaccr_num, '') AS INTEGER),
@@ -117,7 +121,6 @@ FROM bulk_line WHERE kind = 1 AND trim(m.value, $blank) <> ''
 
 # Items repeated within one Patient or Tumor (blocks hold whole patients, so per block is enough).
 _BLOCK_DUPLICATES = """
-INSERT INTO issue
 SELECT 'reject', patient_seq, CASE WHEN tumor_depth = 1 THEN tumor_seq ELSE 0 END, max(line), m.naaccr_id,
        'item ''' || m.naaccr_id || ''' appears ' || count(*) || ' times in one '
        || CASE WHEN tumor_depth = 1 THEN 'Tumor' ELSE 'Patient' END,
@@ -128,7 +131,6 @@ HAVING count(*) > 1
 """
 
 _STAGE_ENTITIES = """
-INSERT INTO entity
 SELECT CASE WHEN kind IN (2, 6) THEN 1 ELSE 2 END, patient_seq,
        CASE WHEN kind IN (4, 7) THEN tumor_seq ELSE 0 END, line, NULL
 FROM bulk_line WHERE kind IN (2, 4, 6, 7)
@@ -200,11 +202,11 @@ def _last_patient_start(buffer: bytes | bytearray) -> int:
     return -1
 
 
-def stage_line_structured_xml(con: duckdb.DuckDBPyConnection, path: Path, work_dir: Path, *,
+def stage_line_structured_xml(stager: BatchStager, path: Path, work_dir: Path, *,
                               user_dictionaries: Sequence[Dictionary] = (),
                               block_bytes: int = BLOCK_BYTES,
                               progress: Callable[[int], None] | None = None) -> SourceFile | None:
-    """Stage a one-element-per-line NAACCR XML file into ``entity``/``item``; None when it does not fit.
+    """Stage a one-element-per-line NAACCR XML file block by block; None when it does not fit.
 
     Raises SourceFileError (from the general reader) for a head that is not acceptable NAACCR XML.
     Nothing stays staged when it declines.
@@ -229,15 +231,13 @@ def stage_line_structured_xml(con: duckdb.DuckDBPyConnection, path: Path, work_d
         raise SourceFileError(path, exc.reason, line=exc.line, naaccr_id=exc.naaccr_id) from exc
     source = reader.source
     source.path = path
-    if _stage_blocks(con, path, work_dir, len(head_bytes), head_lines, block_bytes, progress):
+    if _stage_blocks(stager, source, path, work_dir, len(head_bytes), head_lines, block_bytes, progress):
         return source
-    con.execute("DELETE FROM entity")
-    con.execute("DELETE FROM item")
-    con.execute("DELETE FROM issue")
+    stager.reset()
     return None
 
 
-def _stage_blocks(con: duckdb.DuckDBPyConnection, path: Path, work_dir: Path, head_bytes: int,
+def _stage_blocks(stager: BatchStager, source: SourceFile, path: Path, work_dir: Path, head_bytes: int,
                   head_lines: int, block_bytes: int, progress: Callable[[int], None] | None) -> bool:
     """Classify and stage the body block by block; False as soon as a block falls outside the grammar.
 
@@ -246,14 +246,14 @@ def _stage_blocks(con: duckdb.DuckDBPyConnection, path: Path, work_dir: Path, he
     """
     block_file = work_dir / "block.xml"
     try:
-        return _stage_each_block(con, path, block_file, head_bytes, head_lines, block_bytes, progress)
+        return _stage_each_block(stager, source, path, block_file, head_bytes, head_lines, block_bytes, progress)
     except _RecordTooLong:
         return False
     finally:
         block_file.unlink(missing_ok=True)
 
 
-def _stage_each_block(con: duckdb.DuckDBPyConnection, path: Path, block_file: Path, head_bytes: int,
+def _stage_each_block(stager: BatchStager, source: SourceFile, path: Path, block_file: Path, head_bytes: int,
                       head_lines: int, block_bytes: int, progress: Callable[[int], None] | None) -> bool:
     """The block loop of _stage_blocks."""
     patient_base = tumor_base = 0
@@ -262,16 +262,17 @@ def _stage_each_block(con: duckdb.DuckDBPyConnection, path: Path, block_file: Pa
     for block in _blocks(path, head_bytes, block_bytes):
         if root_closed and bytes(block).strip():
             return False
-        staged = _stage_block_natively(con, block, line_base, patient_base, tumor_base)
-        if staged is not None:
-            patient_base, tumor_base, closes, lines = staged
+        scanned = _scan_block_natively(block, line_base, patient_base, tumor_base)
+        if scanned is not None:
+            chunk, patient_base, tumor_base, closes, lines = scanned
         else:
             block_file.write_bytes(block)
-            outcome = _stage_block_with_duckdb(con, block_file, line_base, patient_base, tumor_base)
+            outcome = _scan_block_with_duckdb(stager.con, block_file, line_base, patient_base, tumor_base)
             if outcome is None:
                 return False
-            patient_base, tumor_base, closes = outcome
+            chunk, patient_base, tumor_base, closes = outcome
             lines = bytes(block).count(b"\n")
+        stager.add(chunk, source)
         line_base += lines
         root_closed = root_closed or closes
         if progress:
@@ -279,11 +280,12 @@ def _stage_each_block(con: duckdb.DuckDBPyConnection, path: Path, block_file: Pa
     return root_closed
 
 
-def _stage_block_natively(con: duckdb.DuckDBPyConnection, block: memoryview, line_base: int,
-                          patient_base: int, tumor_base: int) -> tuple[int, int, bool, int] | None:
-    """Stage one block with the C scanner; None when it is not built or the block needs the SQL path.
+def _scan_block_natively(block: memoryview, line_base: int, patient_base: int,
+                         tumor_base: int) -> tuple[RecordChunk, int, int, bool, int] | None:
+    """Read one block with the C scanner; None when it is not built or the block needs the SQL path.
 
-    Returns the last patient and tumor numbers, whether the root closed, and the block's line count.
+    Returns the block's records, the last patient and tumor numbers, whether the root closed, and the
+    block's line count.
     """
     if _xmlscan is None:
         return None
@@ -293,13 +295,14 @@ def _stage_block_natively(con: duckdb.DuckDBPyConnection, block: memoryview, lin
     (level, patient, tumor, line, ids_index, num, offsets, values, ids,
      e_kind, e_patient, e_tumor, e_line, last_patient, last_tumor, root_closed, lines) = scanned
     count = len(level)
+    numbers = pa.array(np.frombuffer(num, np.int32))
     items = pa.table({
         "level": pa.array(np.frombuffer(level, np.uint8)),
         "patient_seq": pa.array(np.frombuffer(patient, np.int32)),
         "tumor_seq": pa.array(np.frombuffer(tumor, np.int32)),
         "naaccr_id": pa.DictionaryArray.from_arrays(pa.array(np.frombuffer(ids_index, np.int32)),
                                                     pa.array(ids, pa.string())),
-        "naaccr_num": pa.array(np.frombuffer(num, np.int32)),
+        "naaccr_num": pc.if_else(pc.equal(numbers, -1), pa.scalar(None, pa.int32()), numbers),
         "value": pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(values)),
         "line": pa.array(np.frombuffer(line, np.int64)),
     })
@@ -309,19 +312,20 @@ def _stage_block_natively(con: duckdb.DuckDBPyConnection, block: memoryview, lin
         "tumor_seq": pa.array(np.frombuffer(e_tumor, np.int32)),
         "line": pa.array(np.frombuffer(e_line, np.int64)),
     })
-    con.register("scanned_items", items)
-    con.register("scanned_entities", entities)
-    con.execute("INSERT INTO item SELECT level, patient_seq, tumor_seq, naaccr_id::VARCHAR, "
-                "nullif(naaccr_num, -1), value, line FROM scanned_items")
-    con.execute("INSERT INTO entity SELECT kind, patient_seq, tumor_seq, line, NULL FROM scanned_entities")
-    con.unregister("scanned_items")
-    con.unregister("scanned_entities")
-    return int(last_patient), int(last_tumor), bool(root_closed), int(lines)
+    chunk = RecordChunk(entities.append_column("raw", pa.nulls(len(entities), pa.string())), items,
+                        ISSUE_SCHEMA.empty_table())
+    return chunk, int(last_patient), int(last_tumor), bool(root_closed), int(lines)
 
 
-def _stage_block_with_duckdb(con: duckdb.DuckDBPyConnection, block_file: Path, line_base: int,
-                             patient_base: int, tumor_base: int) -> tuple[int, int, bool] | None:
-    """Stage one block with DuckDB's line scanner and SQL; None when it falls outside the grammar."""
+def _as_schema(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """A query result's columns, in order, as the record stream's schema."""
+    return pa.table([column.cast(field.type) for column, field in zip(table.columns, schema, strict=True)],
+                    schema=schema)
+
+
+def _scan_block_with_duckdb(con: duckdb.DuckDBPyConnection, block_file: Path, line_base: int,
+                            patient_base: int, tumor_base: int) -> tuple[RecordChunk, int, int, bool] | None:
+    """Read one block with DuckDB's line scanner and SQL; None when it falls outside the grammar."""
     params = {"path": str(block_file), "line_base": line_base, "patient_base": patient_base,
               "tumor_base": tumor_base, "delim": "\x01", "whitespace": " \t\r"}
     try:
@@ -333,8 +337,8 @@ def _stage_block_with_duckdb(con: duckdb.DuckDBPyConnection, block_file: Path, l
         last_tumor = row
     if unrecognised or misnested or file_level_items or after_root or open_at_end or root_closes > 1:
         return None
-    con.execute(_STAGE_ENTITIES)
-    con.execute(_STAGE_ITEMS, {"blank": " \t"})
-    con.execute(_BLOCK_DUPLICATES, {"blank": " \t"})
+    chunk = RecordChunk(_as_schema(con.sql(_STAGE_ENTITIES).to_arrow_table(), ENTITY_SCHEMA),
+                        _as_schema(con.sql(_STAGE_ITEMS, params={"blank": " \t"}).to_arrow_table(), ITEM_SCHEMA),
+                        _as_schema(con.sql(_BLOCK_DUPLICATES, params={"blank": " \t"}).to_arrow_table(), ISSUE_SCHEMA))
     con.execute("DROP TABLE bulk_line")
-    return int(last_patient), int(last_tumor), root_closes == 1
+    return chunk, int(last_patient), int(last_tumor), root_closes == 1

@@ -1,0 +1,219 @@
+"""A batch on its way into the store: each record chunk checked, decided and kept once.
+
+The loader hands every chunk a reader produces to `BatchStager.add`. The chunk's items are checked
+(`pipelines.validation`), its rejected records are set aside with their raw text, and of the records that
+load only two things are kept: each record's items packed into one row (naaccrIds and values joined with
+U+001F, the store's lossless layout, `registry/migrations/0009_packed_source_items.sql`) appended to an
+Arrow IPC file, and the items the typed core reads (`pipelines.typed_core.wide_records`) appended to a
+small staging table. At commit the packed rows stream from the IPC file straight into the store: every
+item value is written once into the store, and never into a staging database first.
+
+Staging tables (private staging DuckDB file, bounded memory, spills): ``entity`` (every record read, with
+``loaded``), ``problem`` (every reader issue and item problem), ``rejected_raw`` (the raw record of each
+rejected patient and tumor), ``patient_wide``/``tumor_wide`` and, at `finish`, the typed core and the
+reject and warning rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+import pyarrow.ipc as ipc
+
+from pipelines import validation
+from pipelines.records import PATIENT, TUMOR, RecordChunk, SourceFile
+from pipelines.typed_core import build_typed_core, create_wide_tables, wide_records
+
+SEPARATOR = "\x1f"   # joins the packed naaccrIds and values; no NAACCR value holds it (see `_clean_values`)
+PATIENT_RECORD_SCHEMA = pa.schema([("patient_seq", pa.int32()), ("line", pa.int64()),
+                                   ("naaccr_ids", pa.string()), ("item_values", pa.string())])
+TUMOR_RECORD_SCHEMA = pa.schema([("tumor_seq", pa.int32()), ("patient_seq", pa.int32()), ("line", pa.int64()),
+                                 ("naaccr_ids", pa.string()), ("item_values", pa.string())])
+
+
+def _packed(ids: pa.Array, values: pa.Array, record_of_item: np.ndarray, records: int) -> tuple[pa.Array, pa.Array]:
+    """Per record, its items' naaccrIds and values each joined with SEPARATOR, in the order received
+    (null for a record without items). ``record_of_item`` gives each item's record (0..records-1)."""
+    if len(record_of_item) and np.any(np.diff(record_of_item) < 0):
+        order = np.argsort(record_of_item, kind="stable")
+        ids, values, record_of_item = ids.take(pa.array(order)), values.take(pa.array(order)), record_of_item[order]
+    counts = np.bincount(record_of_item, minlength=records) if len(record_of_item) else np.zeros(records, np.int64)
+    offsets = pa.array(np.concatenate(([0], np.cumsum(counts))).astype(np.int32))
+    empty = pa.array(counts == 0)
+    joined = [pc.if_else(empty, pa.scalar(None, pa.string()),
+                         pc.binary_join(pa.ListArray.from_arrays(offsets, column), SEPARATOR))
+              for column in (ids, values)]
+    return joined[0], joined[1]
+
+
+def _clean_values(values: pa.Array) -> tuple[pa.Array, int]:
+    """The values with U+001F replaced by a space, and how many held it (flat and CSV files may; XML cannot)."""
+    holding = pc.match_substring(values, SEPARATOR)
+    count = int(pc.sum(holding).as_py() or 0)
+    return (pc.replace_substring(values, SEPARATOR, " ") if count else values), count
+
+
+def _rebuilt_xml(items: list[dict[str, object]], element: str, inner: str = "") -> str:
+    """A rejected XML record rebuilt from its items, for the registrar who corrects it."""
+    body = "".join(f'<Item naaccrId="{i["naaccr_id"]}">{escape(str(i["value"]))}</Item>' for i in items)
+    return f"<{element}>{body}{inner}</{element}>"
+
+
+class BatchStager:
+    """Stages one file's chunks (see module docstring); `finish` derives the typed core and outcome tables."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, work: Path) -> None:
+        self.con = con
+        self.work = work
+        self._dictionaries: dict[int, validation.DictionaryColumns] = {}
+        con.execute("CREATE TABLE entity (kind UTINYINT, patient_seq INTEGER, tumor_seq INTEGER, line BIGINT, "
+                    "loaded BOOLEAN)")
+        con.execute("CREATE TABLE problem (severity VARCHAR, rule VARCHAR, patient_seq INTEGER, tumor_seq INTEGER, "
+                    "line BIGINT, naaccr_id VARCHAR, reason VARCHAR)")
+        con.execute("CREATE TABLE rejected_raw (patient_seq INTEGER, tumor_seq INTEGER, raw VARCHAR)")
+        con.execute("CREATE VIEW loaded_entity AS SELECT * FROM entity WHERE loaded")
+        create_wide_tables(con)
+        self.patient_path, self.tumor_path = work / "patients.arrow", work / "tumors.arrow"
+        self._patients = ipc.new_file(str(self.patient_path), PATIENT_RECORD_SCHEMA)
+        self._tumors = ipc.new_file(str(self.tumor_path), TUMOR_RECORD_SCHEMA)
+        self._open = True
+
+    def _dictionary(self, source: SourceFile) -> validation.DictionaryColumns:
+        key = id(source.dictionary)
+        if key not in self._dictionaries:
+            self._dictionaries = {key: validation.dictionary_columns(source)}
+        return self._dictionaries[key]
+
+    def _append(self, table: str, data: pa.Table) -> None:
+        if data.num_rows:
+            self.con.register("chunk_arrow", data)
+            self.con.execute(f"INSERT INTO {table} SELECT * FROM chunk_arrow")
+            self.con.unregister("chunk_arrow")
+
+    def add(self, chunk: RecordChunk, source: SourceFile) -> int:
+        """Check, decide and keep one chunk; return the number of tumors it held."""
+        outcome = validation.check_chunk(chunk, self._dictionary(source), source)
+        entities, items = chunk.entities, chunk.items
+        kind = np.asarray(entities["kind"], np.int64)
+        patient_seq = np.asarray(entities["patient_seq"], np.int64)
+        tumor_seq = np.asarray(entities["tumor_seq"], np.int64)
+        values, replaced = _clean_values(items["value"].combine_chunks())
+        problems = outcome.problems
+        if replaced:
+            problems = pa.concat_tables([problems, self._separator_warnings(items, values)])
+        self._append("problem", problems)
+        self._append("entity", pa.table({"kind": entities["kind"], "patient_seq": entities["patient_seq"],
+                                         "tumor_seq": entities["tumor_seq"], "line": entities["line"],
+                                         "loaded": pa.array(outcome.entity_loaded)}))
+        if not outcome.entity_loaded.all():
+            self._append("rejected_raw", self._rejected_raw(chunk, outcome, source))
+
+        item_level = np.asarray(items["level"], np.int64)
+        ids = items["naaccr_id"].combine_chunks()
+        ids = ids.cast(pa.string()) if pa.types.is_dictionary(ids.type) else ids
+        for level, writer, seq_column in ((PATIENT, self._patients, "patient_seq"), (TUMOR, self._tumors, "tumor_seq")):
+            chosen = outcome.entity_loaded & (kind == level)
+            records = (patient_seq if level == PATIENT else tumor_seq)[chosen]
+            selected = np.flatnonzero(outcome.item_loaded & (item_level == level))
+            item_records = np.searchsorted(records, np.asarray(items[seq_column], np.int64)[selected])
+            packed_ids, packed_values = _packed(ids.take(pa.array(selected)), values.take(pa.array(selected)),
+                                                item_records, len(records))
+            lines = pa.array(np.asarray(entities["line"].fill_null(0), np.int64)[chosen], pa.int64())
+            lines = pc.if_else(pc.equal(lines, 0), pa.scalar(None, pa.int64()), lines)
+            if level == PATIENT:
+                writer.write_table(pa.table([pa.array(records, pa.int32()), lines, packed_ids, packed_values],
+                                            schema=PATIENT_RECORD_SCHEMA))
+                wide = wide_records(items.set_column(items.schema.get_field_index("value"), "value", values),
+                                    outcome.item_loaded, PATIENT, records)
+                self._append("patient_wide", wide)
+            else:
+                patients = patient_seq[chosen]
+                writer.write_table(pa.table([pa.array(records, pa.int32()), pa.array(patients, pa.int32()), lines,
+                                             packed_ids, packed_values], schema=TUMOR_RECORD_SCHEMA))
+                wide = wide_records(items.set_column(items.schema.get_field_index("value"), "value", values),
+                                    outcome.item_loaded, TUMOR, records, patients)
+                self._append("tumor_wide", wide)
+        return int((kind == TUMOR).sum())
+
+    @staticmethod
+    def _separator_warnings(items: pa.Table, values: pa.Array) -> pa.Table:
+        holding = np.flatnonzero(np.asarray(pc.match_substring(items["value"].combine_chunks(), SEPARATOR)))
+        rows = items.take(pa.array(holding)).to_pylist()
+        return validation.problem_table([
+            ("warning", "reader", r["patient_seq"], r["tumor_seq"], r["line"], str(r["naaccr_id"]),
+             "control character U+001F in the value was replaced by a space") for r in rows])
+
+    @staticmethod
+    def _rejected_raw(chunk: RecordChunk, outcome: validation.ChunkOutcome, source: SourceFile) -> pa.Table:
+        """The raw text of each rejected record: the line(s) as received, or the XML rebuilt from its items."""
+        entities = chunk.entities.to_pylist()
+        rejected = [e for e, loaded in zip(entities, outcome.entity_loaded, strict=True) if not loaded]
+        wanted_patients = {e["patient_seq"] for e in rejected}
+        items = chunk.items.filter(pc.is_in(chunk.items["patient_seq"],
+                                            pa.array(sorted(wanted_patients), pa.int32()))).to_pylist()
+        by_record: dict[tuple[int, int], list[dict[str, object]]] = {}
+        for item in sorted(items, key=lambda i: int(i["line"] or 0)):
+            by_record.setdefault((int(item["patient_seq"]), int(item["tumor_seq"])), []).append(item)
+        tumors_of: dict[int, list[dict[str, object]]] = {}
+        for entity in entities:
+            if entity["kind"] == TUMOR:
+                tumors_of.setdefault(int(entity["patient_seq"]), []).append(entity)
+
+        def tumor_raw(entity: dict[str, object]) -> str:
+            if entity["raw"] is not None:
+                return str(entity["raw"])
+            return _rebuilt_xml(by_record.get((int(str(entity["patient_seq"])), int(str(entity["tumor_seq"]))), []),
+                                "Tumor")
+
+        rows: dict[str, list[object]] = {"patient_seq": [], "tumor_seq": [], "raw": []}
+        for entity in rejected:
+            p_seq = int(str(entity["patient_seq"]))
+            raw: str | None
+            if entity["kind"] == TUMOR:
+                raw = tumor_raw(entity)
+            elif source.format in validation.LINE_FORMATS:
+                raw = "\n".join(str(t["raw"]) for t in tumors_of.get(p_seq, []) if t["raw"] is not None) or None
+                raw = raw if raw is not None else (str(entity["raw"]) if entity["raw"] is not None else None)
+            else:
+                inner = "".join(tumor_raw(t) for t in tumors_of.get(p_seq, []))
+                raw = _rebuilt_xml(by_record.get((p_seq, 0), []), "Patient", inner)
+            rows["patient_seq"].append(p_seq)
+            rows["tumor_seq"].append(int(entity["tumor_seq"]) if entity["kind"] == TUMOR else 0)
+            rows["raw"].append(raw)
+        return pa.table({"patient_seq": pa.array(rows["patient_seq"], pa.int32()),
+                         "tumor_seq": pa.array(rows["tumor_seq"], pa.int32()),
+                         "raw": pa.array(rows["raw"], pa.string())})
+
+    def reset(self) -> None:
+        """Forget everything staged (the XML fast path declined part-way; the general reader starts over)."""
+        for table in ("entity", "problem", "rejected_raw", "patient_wide", "tumor_wide"):
+            self.con.execute(f"DELETE FROM {table}")
+        self._patients.close()
+        self._tumors.close()
+        self._patients = ipc.new_file(str(self.patient_path), PATIENT_RECORD_SCHEMA)
+        self._tumors = ipc.new_file(str(self.tumor_path), TUMOR_RECORD_SCHEMA)
+
+    def finish(self, source: SourceFile) -> None:
+        """Close the packed records, stage file-level problems, the typed core and the outcome tables."""
+        self._patients.close()
+        self._tumors.close()
+        self._append("problem", validation.file_problems(source))
+        root = pa.table({"naaccr_id": pa.array(list(source.root_items), pa.string()),
+                         "value": pa.array(list(source.root_items.values()), pa.string())})
+        self.con.register("root_arrow", root)
+        self.con.execute("CREATE OR REPLACE TABLE root_item AS SELECT * FROM root_arrow")
+        self.con.unregister("root_arrow")
+        validation.stage_outcome(self.con)
+        build_typed_core(self.con)
+
+    def register_records(self) -> None:
+        """Make the packed records readable as ``source_patient_records`` and ``source_tumor_records``
+        (streamed from the IPC files, for the commit)."""
+        self.con.register("source_patient_records", pads.dataset(str(self.patient_path), format="ipc"))
+        self.con.register("source_tumor_records", pads.dataset(str(self.tumor_path), format="ipc"))
