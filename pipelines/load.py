@@ -39,7 +39,7 @@ from registry.store_writes import AlreadyLoaded, BatchRow, commit_batch, ensure_
 from registry.worklist import sync_worklist
 
 STAGING_DIR = ".staging"
-STAGING_MEMORY_LIMIT = "384MB"
+STAGING_MEMORY_LIMIT = "256MB"
 Progress = Callable[[int], None]   # called with the number of tumors read so far
 
 
@@ -224,7 +224,6 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
         result.format, result.naaccr_version = source.format, source.naaccr_version
         stager.finish(source)
         validation.summarise(stage, source, result)
-        stager.register_records()
         try:
             result.batch_id = _commit(stage, db_path, result, source, size, user, started)
         except AlreadyLoaded as dup:

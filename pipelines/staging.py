@@ -5,13 +5,13 @@ The loader hands every chunk a reader produces to `BatchStager.add`. The chunk's
 load only two things are kept: each record's items packed into one row (naaccrIds and values joined with
 U+001F, the store's lossless layout, `registry/migrations/0009_packed_source_items.sql`) appended to an
 Arrow IPC file, and the items the typed core reads (`pipelines.typed_core.wide_records`) appended to a
-small staging table. At commit the packed rows stream from the IPC file straight into the store: every
+second IPC file. At commit the packed rows stream from the IPC file straight into the store: every
 item value is written once into the store, and never into a staging database first.
 
 Staging tables (private staging DuckDB file, bounded memory, spills): ``entity`` (every record read, with
 ``loaded``), ``problem`` (every reader issue and item problem), ``rejected_raw`` (the raw record of each
-rejected patient and tumor), ``patient_wide``/``tumor_wide`` and, at `finish`, the typed core and the
-reject and warning rows.
+rejected patient and tumor) and, at `finish`, the typed core and the reject and warning rows; the spills
+(`SPILLS`) are registered under their names at `finish`.
 """
 
 from __future__ import annotations
@@ -28,13 +28,18 @@ import pyarrow.ipc as ipc
 
 from pipelines import validation
 from pipelines.records import PATIENT, TUMOR, RecordChunk, SourceFile
-from pipelines.typed_core import build_typed_core, create_wide_tables, wide_records
+from pipelines.typed_core import WIDE_SCHEMAS, build_typed_core, wide_records
 
 SEPARATOR = "\x1f"   # joins the packed naaccrIds and values; no NAACCR value holds it (see `_clean_values`)
 PATIENT_RECORD_SCHEMA = pa.schema([("patient_seq", pa.int32()), ("line", pa.int64()),
                                    ("naaccr_ids", pa.string()), ("item_values", pa.string())])
 TUMOR_RECORD_SCHEMA = pa.schema([("tumor_seq", pa.int32()), ("patient_seq", pa.int32()), ("line", pa.int64()),
                                  ("naaccr_ids", pa.string()), ("item_values", pa.string())])
+
+# What is kept of the loaded records, each appended chunk by chunk to an Arrow IPC file in the work folder
+# (written at disk speed, read back by streaming): the packed records and the typed core's wide rows.
+SPILLS = {"source_patient_records": PATIENT_RECORD_SCHEMA, "source_tumor_records": TUMOR_RECORD_SCHEMA,
+          **WIDE_SCHEMAS}
 
 
 def _packed(ids: pa.Array, values: pa.Array, record_of_item: np.ndarray, records: int) -> tuple[pa.Array, pa.Array]:
@@ -78,11 +83,16 @@ class BatchStager:
                     "line BIGINT, naaccr_id VARCHAR, reason VARCHAR)")
         con.execute("CREATE TABLE rejected_raw (patient_seq INTEGER, tumor_seq INTEGER, raw VARCHAR)")
         con.execute("CREATE VIEW loaded_entity AS SELECT * FROM entity WHERE loaded")
-        create_wide_tables(con)
-        self.patient_path, self.tumor_path = work / "patients.arrow", work / "tumors.arrow"
-        self._patients = ipc.new_file(str(self.patient_path), PATIENT_RECORD_SCHEMA)
-        self._tumors = ipc.new_file(str(self.tumor_path), TUMOR_RECORD_SCHEMA)
-        self._open = True
+        self._writers: dict[str, ipc.RecordBatchFileWriter] = {}
+        self._open_spills()
+
+    def _open_spills(self) -> None:
+        for name, schema in SPILLS.items():
+            self._writers[name] = ipc.new_file(str(self.work / f"{name}.arrow"), schema)
+
+    def _close_spills(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
 
     def _dictionary(self, source: SourceFile) -> validation.DictionaryColumns:
         key = id(source.dictionary)
@@ -117,7 +127,7 @@ class BatchStager:
         item_level = np.asarray(items["level"], np.int64)
         ids = items["naaccr_id"].combine_chunks()
         ids = ids.cast(pa.string()) if pa.types.is_dictionary(ids.type) else ids
-        for level, writer, seq_column in ((PATIENT, self._patients, "patient_seq"), (TUMOR, self._tumors, "tumor_seq")):
+        for level, seq_column in ((PATIENT, "patient_seq"), (TUMOR, "tumor_seq")):
             chosen = outcome.entity_loaded & (kind == level)
             records = (patient_seq if level == PATIENT else tumor_seq)[chosen]
             selected = np.flatnonzero(outcome.item_loaded & (item_level == level))
@@ -126,19 +136,19 @@ class BatchStager:
                                                 item_records, len(records))
             lines = pa.array(np.asarray(entities["line"].fill_null(0), np.int64)[chosen], pa.int64())
             lines = pc.if_else(pc.equal(lines, 0), pa.scalar(None, pa.int64()), lines)
+            cleaned = items.set_column(items.schema.get_field_index("value"), "value", values)
             if level == PATIENT:
-                writer.write_table(pa.table([pa.array(records, pa.int32()), lines, packed_ids, packed_values],
-                                            schema=PATIENT_RECORD_SCHEMA))
-                wide = wide_records(items.set_column(items.schema.get_field_index("value"), "value", values),
-                                    outcome.item_loaded, PATIENT, records)
-                self._append("patient_wide", wide)
+                self._writers["source_patient_records"].write_table(pa.table(
+                    [pa.array(records, pa.int32()), lines, packed_ids, packed_values], schema=PATIENT_RECORD_SCHEMA))
+                self._writers["patient_wide"].write_table(
+                    wide_records(cleaned, outcome.item_loaded, PATIENT, records))
             else:
                 patients = patient_seq[chosen]
-                writer.write_table(pa.table([pa.array(records, pa.int32()), pa.array(patients, pa.int32()), lines,
-                                             packed_ids, packed_values], schema=TUMOR_RECORD_SCHEMA))
-                wide = wide_records(items.set_column(items.schema.get_field_index("value"), "value", values),
-                                    outcome.item_loaded, TUMOR, records, patients)
-                self._append("tumor_wide", wide)
+                self._writers["source_tumor_records"].write_table(pa.table(
+                    [pa.array(records, pa.int32()), pa.array(patients, pa.int32()), lines, packed_ids, packed_values],
+                    schema=TUMOR_RECORD_SCHEMA))
+                self._writers["tumor_wide"].write_table(
+                    wide_records(cleaned, outcome.item_loaded, TUMOR, records, patients))
         return int((kind == TUMOR).sum())
 
     @staticmethod
@@ -192,17 +202,17 @@ class BatchStager:
 
     def reset(self) -> None:
         """Forget everything staged (the XML fast path declined part-way; the general reader starts over)."""
-        for table in ("entity", "problem", "rejected_raw", "patient_wide", "tumor_wide"):
+        for table in ("entity", "problem", "rejected_raw"):
             self.con.execute(f"DELETE FROM {table}")
-        self._patients.close()
-        self._tumors.close()
-        self._patients = ipc.new_file(str(self.patient_path), PATIENT_RECORD_SCHEMA)
-        self._tumors = ipc.new_file(str(self.tumor_path), TUMOR_RECORD_SCHEMA)
+        self._close_spills()
+        self._open_spills()
 
     def finish(self, source: SourceFile) -> None:
         """Close the packed records, stage file-level problems, the typed core and the outcome tables."""
-        self._patients.close()
-        self._tumors.close()
+        self._close_spills()
+        pa.default_memory_pool().release_unused()   # the chunks' buffers, before the typed core and the commit
+        for name in SPILLS:
+            self.con.register(name, pads.dataset(str(self.work / f"{name}.arrow"), format="ipc"))
         self._append("problem", validation.file_problems(source))
         root = pa.table({"naaccr_id": pa.array(list(source.root_items), pa.string()),
                          "value": pa.array(list(source.root_items.values()), pa.string())})
@@ -211,9 +221,12 @@ class BatchStager:
         self.con.unregister("root_arrow")
         validation.stage_outcome(self.con)
         build_typed_core(self.con)
+        for name in ("source_patient_records", "source_tumor_records"):
+            self.con.unregister(name)
+            self.con.register(name, _streamed(self.work / f"{name}.arrow"))
 
-    def register_records(self) -> None:
-        """Make the packed records readable as ``source_patient_records`` and ``source_tumor_records``
-        (streamed from the IPC files, for the commit)."""
-        self.con.register("source_patient_records", pads.dataset(str(self.patient_path), format="ipc"))
-        self.con.register("source_tumor_records", pads.dataset(str(self.tumor_path), format="ipc"))
+
+def _streamed(path: Path) -> pa.RecordBatchReader:
+    """The spill's batches read one at a time (a dataset scan reads many ahead: memory the commit does not have)."""
+    source = ipc.open_file(pa.OSFile(str(path)))
+    return pa.RecordBatchReader.from_batches(source.schema, (source.get_batch(i) for i in range(source.num_record_batches)))

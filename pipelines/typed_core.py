@@ -1,7 +1,7 @@
 """Derive the typed core (patient, tumor, treatment rows) from a batch's validated items.
 
 Runs inside the loader's private staging database, over the wide tables the loader fills chunk by chunk
-(`wide_records`: one row per loaded record, one column per item the typed core reads). The column lists below are the single place that says which NAACCR item feeds
+(`wide_records`: one row per loaded record, one column per item the typed core reads, `WIDE_SCHEMAS`). The column lists below are the single place that says which NAACCR item feeds
 which typed column; identifiers in the generated SQL come only from these constants.
 """
 
@@ -126,13 +126,9 @@ WIDE_TABLES = (("patient_wide", PATIENT, "patient_seq", PATIENT_ITEMS),
                ("tumor_wide", TUMOR, "tumor_seq", TUMOR_ITEMS))
 
 
-def create_wide_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the staging tables the typed core is derived from: one row per loaded record, one text column
-    per item the typed core reads (``patient_wide``, ``tumor_wide``), filled chunk by chunk by `wide_records`."""
-    for table, level, key, wanted in WIDE_TABLES:
-        keys = f"{key} INTEGER" + (", patient_seq INTEGER" if level == TUMOR else "")
-        columns = ", ".join(f'"{item}" VARCHAR' for item in wanted)
-        con.execute(f"CREATE TABLE {table} ({keys}, {columns})")
+WIDE_SCHEMAS = {table: pa.schema([(key, pa.int32()), *([("patient_seq", pa.int32())] if level == TUMOR else []),
+                                   *((item, pa.string()) for item in wanted)])
+                for table, level, key, wanted in WIDE_TABLES}
 
 
 def wide_records(items: pa.Table, keep: np.ndarray, level: int, records: np.ndarray,
