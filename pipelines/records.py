@@ -70,13 +70,31 @@ class SourceFile:
     extensions_skipped: int = 0    # foreign-namespace elements skipped (XML)
 
 
+# A chunk's records as the store keeps them (`pipelines.staging`): per record, its items' naaccrIds and
+# values in the order read, each joined with U+001F (null when the record has no item).
+PATIENT_RECORD_SCHEMA = pa.schema([("patient_seq", pa.int32()), ("line", pa.int64()),
+                                   ("naaccr_ids", pa.string()), ("item_values", pa.string())])
+TUMOR_RECORD_SCHEMA = pa.schema([("tumor_seq", pa.int32()), ("patient_seq", pa.int32()), ("line", pa.int64()),
+                                 ("naaccr_ids", pa.string()), ("item_values", pa.string())])
+
+
 @dataclass
 class RecordChunk:
-    """A slice of the file's records; every entity of a patient is in the same chunk as the patient."""
+    """A slice of the file's records; every entity of a patient is in the same chunk as the patient.
+
+    A reader that builds them cheaply (the native XML scanner) also hands over, per level (PATIENT,
+    TUMOR), the chunk's records already packed (``records``: PATIENT/TUMOR_RECORD_SCHEMA) and the typed
+    core's wide rows (``wide``: `pipelines.typed_core.WIDE_SCHEMAS`), one row per entity of that level in
+    file order, and may check the items itself (``problems``); otherwise the loader derives all of them
+    from ``items``."""
 
     entities: pa.Table
     items: pa.Table
     issues: pa.Table
+    records: dict[int, pa.Table] | None = None
+    wide: dict[int, pa.Table] | None = None
+    problems: pa.Table | None = None   # the items' problems when the reader checked them itself (then
+                                       # ``items`` is empty): `pipelines.validation.PROBLEM_SCHEMA`
 
 
 class RecordReader(Protocol):

@@ -27,14 +27,17 @@ import pyarrow.dataset as pads
 import pyarrow.ipc as ipc
 
 from pipelines import validation
-from pipelines.records import PATIENT, TUMOR, RecordChunk, SourceFile
+from pipelines.records import (
+    PATIENT,
+    PATIENT_RECORD_SCHEMA,
+    TUMOR,
+    TUMOR_RECORD_SCHEMA,
+    RecordChunk,
+    SourceFile,
+)
 from pipelines.typed_core import WIDE_SCHEMAS, build_typed_core, wide_records
 
 SEPARATOR = "\x1f"   # joins the packed naaccrIds and values; no NAACCR value holds it (see `_clean_values`)
-PATIENT_RECORD_SCHEMA = pa.schema([("patient_seq", pa.int32()), ("line", pa.int64()),
-                                   ("naaccr_ids", pa.string()), ("item_values", pa.string())])
-TUMOR_RECORD_SCHEMA = pa.schema([("tumor_seq", pa.int32()), ("patient_seq", pa.int32()), ("line", pa.int64()),
-                                 ("naaccr_ids", pa.string()), ("item_values", pa.string())])
 
 # What is kept of the loaded records, each appended chunk by chunk to an Arrow IPC file in the work folder
 # (written at disk speed, read back by streaming): the packed records and the typed core's wide rows.
@@ -62,6 +65,18 @@ def _clean_values(values: pa.Array) -> tuple[pa.Array, int]:
     holding = pc.match_substring(values, SEPARATOR)
     count = int(pc.sum(holding).as_py() or 0)
     return (pc.replace_substring(values, SEPARATOR, " ") if count else values), count
+
+
+def _unpacked(records: dict[int, pa.Table], patients: set[int]) -> dict[tuple[int, int], list[dict[str, object]]]:
+    """The items of the packed records of some patients (and their tumors), per (patient_seq, tumor_seq)."""
+    items: dict[tuple[int, int], list[dict[str, object]]] = {}
+    for level, table in records.items():
+        for row in table.filter(pc.is_in(table["patient_seq"], pa.array(sorted(patients), pa.int32()))).to_pylist():
+            key = (int(row["patient_seq"]), int(row["tumor_seq"]) if level == TUMOR else 0)
+            if row["naaccr_ids"] is not None:
+                items[key] = [{"naaccr_id": n, "value": v} for n, v in zip(
+                    row["naaccr_ids"].split(SEPARATOR), row["item_values"].split(SEPARATOR), strict=True)]
+    return items
 
 
 def _rebuilt_xml(items: list[dict[str, object]], element: str, inner: str = "") -> str:
@@ -124,6 +139,14 @@ class BatchStager:
         if not outcome.entity_loaded.all():
             self._append("rejected_raw", self._rejected_raw(chunk, outcome, source))
 
+        if chunk.records is not None and chunk.wide is not None and not replaced:
+            for level, records_spill, wide_spill in ((PATIENT, "source_patient_records", "patient_wide"),
+                                                     (TUMOR, "source_tumor_records", "tumor_wide")):
+                loaded = pa.array(outcome.entity_loaded[kind == level])
+                self._writers[records_spill].write_table(chunk.records[level].filter(loaded))
+                self._writers[wide_spill].write_table(chunk.wide[level].filter(loaded))
+            return int((kind == TUMOR).sum())
+        item_level = np.asarray(items["level"], np.int64)
         item_level = np.asarray(items["level"], np.int64)
         ids = items["naaccr_id"].combine_chunks()
         ids = ids.cast(pa.string()) if pa.types.is_dictionary(ids.type) else ids
@@ -170,6 +193,8 @@ class BatchStager:
         by_record: dict[tuple[int, int], list[dict[str, object]]] = {}
         for item in sorted(items, key=lambda i: int(i["line"] or 0)):
             by_record.setdefault((int(item["patient_seq"]), int(item["tumor_seq"])), []).append(item)
+        if chunk.records is not None:   # a reader that checked its items itself kept them packed only
+            by_record.update(_unpacked(chunk.records, wanted_patients))
         tumors_of: dict[int, list[dict[str, object]]] = {}
         for entity in entities:
             if entity["kind"] == TUMOR:

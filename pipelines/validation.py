@@ -66,6 +66,13 @@ class DictionaryColumns:
     type_code: np.ndarray      # index into DATA_TYPES, -1 for text and unchecked types
     full_length: np.ndarray
     in_record_type: np.ndarray
+    index: dict[str, int]
+
+    def as_tuples(self) -> tuple[tuple[str, int, int, int, int, bool, bool], ...]:
+        """The dictionary as the native scanner takes it (`pipelines/readers/_xmlscan.c`)."""
+        return tuple((str(name), int(self.num[i]), int(self.level[i]), int(self.length[i]), int(self.type_code[i]),
+                      bool(self.full_length[i]), bool(self.in_record_type[i]))
+                     for i, name in enumerate(self.names.to_pylist()))
 
 
 DATA_TYPES = tuple(DATA_TYPE_PATTERNS)
@@ -83,7 +90,8 @@ def dictionary_columns(source: SourceFile) -> DictionaryColumns:
         type_code=np.array([DATA_TYPES.index(i.data_type) if i.data_type in DATA_TYPES else -1 for i in items],
                            np.int8),
         full_length=np.array([i.data_type in FULL_LENGTH_TYPES for i in items], bool),
-        in_record_type=np.array([source.record_type in i.record_types for i in items], bool))
+        in_record_type=np.array([source.record_type in i.record_types for i in items], bool),
+        index={i.naaccr_id: position for position, i in enumerate(items)})
 
 
 # ---- data types over the value bytes ----------------------------------------------------------------------
@@ -224,6 +232,27 @@ def item_problems(items: pa.Table, d: DictionaryColumns, source: SourceFile) -> 
 ProblemRow = tuple[str, str, int, int, int | None, str | None, str]
 
 
+def scanned_problems(scanned: tuple[bytes, ...], ids: list[str], d: DictionaryColumns,
+                     source: SourceFile) -> pa.Table:
+    """The problems the native scanner found (see `pipelines/readers/_xmlscan.c`) as PROBLEM_SCHEMA rows."""
+    rule, patient, tumor, line, id_index, num, offsets, data = scanned
+    codes = np.frombuffer(rule, np.uint8)
+    if not len(codes):
+        return problem_table([])
+    bounds = np.frombuffer(offsets, np.int32)
+    rows: list[ProblemRow] = []
+    for k, (code, p_seq, t_seq, at, ident, given) in enumerate(zip(
+            codes, np.frombuffer(patient, np.int32), np.frombuffer(tumor, np.int32), np.frombuffer(line, np.int64),
+            np.frombuffer(id_index, np.int32), np.frombuffer(num, np.int32), strict=True)):
+        name = ids[ident]
+        value = data[bounds[k]:bounds[k + 1]].decode("utf-8")
+        rule_name = ITEM_RULES[code - 1][0]
+        rows.append((_SEVERITY[rule_name], rule_name, int(p_seq), int(t_seq), int(at), name,
+                     _reason(rule_name, name, value, TUMOR if t_seq else PATIENT, None if given < 0 else int(given),
+                             d.index.get(name, -1), d, source)))
+    return problem_table(rows)
+
+
 def problem_table(rows: Sequence[ProblemRow]) -> pa.Table:
     """Problem rows as a PROBLEM_SCHEMA table."""
     columns: list[Sequence[object]] = list(zip(*rows, strict=True)) if rows else [[] for _ in PROBLEM_SCHEMA]
@@ -249,7 +278,8 @@ def check_chunk(chunk: RecordChunk, d: DictionaryColumns, source: SourceFile) ->
         "severity": issues["severity"], "rule": issues["rule"], "patient_seq": issues["patient_seq"],
         "tumor_seq": issues["tumor_seq"], "line": issues["line"], "naaccr_id": issues["naaccr_id"],
         "reason": issues["reason"]}).cast(PROBLEM_SCHEMA)
-    problems = pa.concat_tables([reader_problems, item_problems(chunk.items, d, source)])
+    checked = chunk.problems if chunk.problems is not None else item_problems(chunk.items, d, source)
+    problems = pa.concat_tables([reader_problems, checked])
 
     rejects = problems.filter(pc.equal(problems["severity"], "reject"))
     r_patient = np.asarray(rejects["patient_seq"], np.int64)

@@ -7,13 +7,27 @@
  * grammar of the DuckDB fast path and returns None for anything outside it, so the caller can fall
  * back. It never reads outside the buffer it is given and never allocates per item.
  *
- * scan_block(data: bytes, line_base: int, patient_base: int, tumor_base: int)
+ * scan_block(data: bytes, line_base: int, patient_base: int, tumor_base: int,
+ *            patient_columns: tuple[str, ...] = (), tumor_columns: tuple[str, ...] = (),
+ *            dictionary: tuple[tuple[str, int, int, int, int, bool, bool], ...] | None = None)
  *   -> None, or a tuple:
  *      (item_level u8, item_patient i32, item_tumor i32, item_line i64, item_id i32, item_num i32,
  *       value_offsets i32[n+1], value_bytes, ids: list[str],
  *       entity_kind u8, entity_patient i32, entity_tumor i32, entity_line i64,
- *       last_patient, last_tumor, root_closed, lines)
- *   every array returned as bytes in native byte order.
+ *       last_patient, last_tumor, root_closed, lines, patients, tumors, problems)
+ *   every array returned as bytes in native byte order. `patients` and `tumors` are each the records of
+ *   that level, already in the shapes the loader keeps (pipelines/staging.py):
+ *      (seq i32, patient i32, line i64, has_items u8,
+ *       ids_offsets i32[n+1], ids_bytes, values_offsets i32[n+1], values_bytes,
+ *       [(offsets i32[n+1], bytes, present u8) for each requested column])
+ *   ids and values are the record's naaccrIds and decoded values in the order read, joined with U+001F
+ *   (the store's packed lossless layout); the columns are the requested items' values, one per record
+ *   (the typed core's wide rows). Building both here saves a gather per item in Python.
+ *   With a dictionary ((naaccrId, naaccrNum, level 1/2/0, length, type code, full length, in record type)
+ *   per item; type codes: digits, alpha, mixed, numeric, date, dateTime = 0..5, else -1) every item is
+ *   checked here as pipelines/validation.py checks it, the per-item arrays stay empty and `problems`
+ *   holds the items that break a rule: (rule u8 (1-based ITEM_RULES), patient i32, tumor i32, line i64,
+ *   id i32 (into ids), naaccrNum i32 (-1 none), value_offsets i32[n+1], value_bytes).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -104,6 +118,8 @@ static int put_value(Buf *out, const char *v, Py_ssize_t n) {
 }
 
 enum { DECLINE = -1, NOMEM = -2 };
+#define DECLINE_INIT -1
+#define NOMEM_INIT -2
 
 /* Whether data is well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF). */
 static int valid_utf8(const unsigned char *s, Py_ssize_t n) {
@@ -135,10 +151,252 @@ static int valid_utf8(const unsigned char *s, Py_ssize_t n) {
     return 1;
 }
 
+
+#define MAX_COLUMNS 256
+#define SEPARATOR '\x1f'
+
+typedef struct {
+    Buf off, data, present;
+    int32_t start, len;            /* the current record's value, as a slice of the level's values; start -1: none */
+} Column;
+
+/* The records of one level (patients or tumors) as packed rows and wide columns. */
+typedef struct {
+    Buf seq, patient, line, has, ids_off, ids, vals_off, vals;
+    int ncols;
+    char names[MAX_COLUMNS][MAX_ID_LEN + 1];
+    int lens[MAX_COLUMNS];
+    Column cols[MAX_COLUMNS];
+    int16_t column_of[MAX_IDS];    /* per interned id: its column, -1 none, -2 not looked up yet */
+    int open, items;
+    int32_t ids_start, vals_start;
+} Level;
+
+static int level_init(Level *lv, PyObject *names) {
+    lv->ncols = 0;
+    for (int k = 0; k < MAX_IDS; k++) lv->column_of[k] = -2;
+    int32_t zero = 0;
+    if (buf_put(&lv->ids_off, &zero, 4) || buf_put(&lv->vals_off, &zero, 4)) return NOMEM_INIT;
+    Py_ssize_t n = names ? PyTuple_GET_SIZE(names) : 0;
+    if (n > MAX_COLUMNS) return DECLINE_INIT;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        Py_ssize_t len;
+        const char *name = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(names, k), &len);
+        if (!name || len > MAX_ID_LEN) return DECLINE_INIT;
+        memcpy(lv->names[k], name, (size_t)len);
+        lv->lens[k] = (int)len;
+        lv->cols[k].start = -1;
+        if (buf_put(&lv->cols[k].off, &zero, 4)) return NOMEM_INIT;
+    }
+    lv->ncols = (int)n;
+    return 0;
+}
+
+static void level_free(Level *lv) {
+    Buf *all[] = {&lv->seq, &lv->patient, &lv->line, &lv->has, &lv->ids_off, &lv->ids, &lv->vals_off, &lv->vals};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]->data);
+    for (int k = 0; k < MAX_COLUMNS; k++) {
+        free(lv->cols[k].off.data);
+        free(lv->cols[k].data.data);
+        free(lv->cols[k].present.data);
+    }
+}
+
+static int level_open(Level *lv, int32_t seq, int32_t patient, int64_t line) {
+    lv->open = 1;
+    lv->items = 0;
+    lv->ids_start = (int32_t)lv->ids.len;
+    lv->vals_start = (int32_t)lv->vals.len;
+    return buf_put(&lv->seq, &seq, 4) || buf_put(&lv->patient, &patient, 4) || buf_put(&lv->line, &line, 8) ? -2 : 0;
+}
+
+/* One item of the open record: appended to the packed texts, and kept for its column if requested. */
+static int level_item(Level *lv, Ids *ids, int index, const char *value, Py_ssize_t value_len, int decoded) {
+    if (lv->column_of[index] == -2) {
+        lv->column_of[index] = -1;
+        for (int k = 0; k < lv->ncols; k++)
+            if (lv->lens[k] == ids->lens[index] && memcmp(lv->names[k], ids->names[index], (size_t)lv->lens[k]) == 0) {
+                lv->column_of[index] = (int16_t)k;
+                break;
+            }
+    }
+    char sep = SEPARATOR;
+    if (lv->items && (buf_put(&lv->ids, &sep, 1) || buf_put(&lv->vals, &sep, 1))) return -2;
+    if (buf_put(&lv->ids, ids->names[index], ids->lens[index])) return -2;
+    int32_t start = (int32_t)(lv->vals.len - lv->vals_start);
+    int rc = decoded ? buf_put(&lv->vals, value, value_len) : put_value(&lv->vals, value, value_len);
+    if (rc) return rc;
+    int column = lv->column_of[index];
+    if (column >= 0) {
+        lv->cols[column].start = start;
+        lv->cols[column].len = (int32_t)(lv->vals.len - lv->vals_start - start);
+    }
+    lv->items++;
+    return 0;
+}
+
+static int level_close(Level *lv) {
+    if (!lv->open) return 0;
+    lv->open = 0;
+    uint8_t has = lv->items > 0;
+    if (!has) {                                   /* no items: empty texts (null in Arrow) */
+        lv->ids.len = lv->ids_start;
+        lv->vals.len = lv->vals_start;
+    }
+    int32_t ids_end = (int32_t)lv->ids.len, vals_end = (int32_t)lv->vals.len;
+    if (buf_put(&lv->has, &has, 1) || buf_put(&lv->ids_off, &ids_end, 4) || buf_put(&lv->vals_off, &vals_end, 4))
+        return -2;
+    for (int k = 0; k < lv->ncols; k++) {
+        Column *c = &lv->cols[k];
+        uint8_t present = c->start >= 0;
+        if (present && buf_put(&c->data, lv->vals.data + lv->vals_start + c->start, c->len)) return -2;
+        int32_t end = (int32_t)c->data.len;
+        if (buf_put(&c->off, &end, 4) || buf_put(&c->present, &present, 1)) return -2;
+        c->start = -1;
+    }
+    return 0;
+}
+
+
+/* ---- item checks (pipelines/validation.py ITEM_RULES, the same order and meaning) ---------------------- */
+
+enum { TYPE_NONE = -1, TYPE_DIGITS, TYPE_ALPHA, TYPE_MIXED, TYPE_NUMERIC, TYPE_DATE, TYPE_DATETIME };
+
+typedef struct {
+    Ids names;
+    int32_t num[MAX_IDS], length[MAX_IDS];
+    int8_t level[MAX_IDS], type[MAX_IDS];
+    uint8_t full_length[MAX_IDS], in_record_type[MAX_IDS];
+} Dict;
+
+static int find(const Ids *ids, const char *s, int n) {
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    uint32_t slot = h % (MAX_IDS * 2);
+    for (;;) {
+        int v = ids->table[slot];
+        if (v == 0) return -1;
+        if (ids->lens[v - 1] == n && memcmp(ids->names[v - 1], s, (size_t)n) == 0) return v - 1;
+        slot = (slot + 1) % (MAX_IDS * 2);
+    }
+}
+
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static int two(const unsigned char *v, int lo, int hi) {       /* two digits forming a number in [lo, hi] */
+    if (!is_digit(v[0]) || !is_digit(v[1])) return 0;
+    int x = (v[0] - '0') * 10 + (v[1] - '0');
+    return x >= lo && x <= hi;
+}
+
+static int zone_ok(const unsigned char *v, Py_ssize_t n) {     /* (Z|[+-][0-2][0-9]:[0-5][0-9])? then the end */
+    if (n == 0) return 1;
+    if (n == 1) return v[0] == 'Z';
+    return n == 6 && (v[0] == '+' || v[0] == '-') && v[1] >= '0' && v[1] <= '2' && is_digit(v[2]) && v[3] == ':' &&
+           v[4] >= '0' && v[4] <= '5' && is_digit(v[5]);
+}
+
+static int type_ok(int type, const unsigned char *v, Py_ssize_t n) {
+    Py_ssize_t i;
+    switch (type) {
+    case TYPE_DIGITS:
+        for (i = 0; i < n; i++) if (!is_digit(v[i])) return 0;
+        return n > 0;
+    case TYPE_ALPHA:
+        for (i = 0; i < n; i++) if (v[i] < 'A' || v[i] > 'Z') return 0;
+        return n > 0;
+    case TYPE_MIXED:
+        for (i = 0; i < n; i++) if (!is_digit(v[i]) && (v[i] < 'A' || v[i] > 'Z')) return 0;
+        return n > 0;
+    case TYPE_NUMERIC: {
+        Py_ssize_t dot = -1;
+        for (i = 0; i < n; i++) {
+            if (v[i] == '.' && dot < 0) dot = i;
+            else if (!is_digit(v[i])) return 0;
+        }
+        return n > 0 && dot != 0 && dot != n - 1;
+    }
+    case TYPE_DATE:
+        if (n != 4 && n != 6 && n != 8) return 0;
+        for (i = 0; i < n; i++) if (!is_digit(v[i])) return 0;
+        if (!two(v, 18, 20)) return 0;
+        if (n >= 6 && !two(v + 4, 1, 12)) return 0;
+        return n < 8 || two(v + 6, 1, 31);
+    case TYPE_DATETIME: {
+        /* CCYY[-MM[-DD[Thh:mm:ss[.f+]]]] then an optional zone; each shorter form is tried as the regular
+           expression would backtrack to it */
+        if (n < 4 || !two(v, 18, 20) || !is_digit(v[2]) || !is_digit(v[3])) return 0;
+        Py_ssize_t ends[4];
+        int count = 0;
+        ends[count++] = 4;
+        if (n >= 7 && v[4] == '-' && two(v + 5, 1, 12)) {
+            ends[count++] = 7;
+            if (n >= 10 && v[7] == '-' && two(v + 8, 1, 31)) {
+                ends[count++] = 10;
+                if (n >= 19 && v[10] == 'T' && v[11] >= '0' && v[11] <= '2' && is_digit(v[12]) && v[13] == ':' &&
+                    v[14] >= '0' && v[14] <= '5' && is_digit(v[15]) && v[16] == ':' && v[17] >= '0' && v[17] <= '5' &&
+                    is_digit(v[18])) {
+                    Py_ssize_t e = 19;
+                    if (e + 1 < n && v[e] == '.' && is_digit(v[e + 1])) {
+                        e += 2;
+                        while (e < n && is_digit(v[e])) e++;
+                    }
+                    ends[count++] = e;
+                }
+            }
+        }
+        for (int k = count - 1; k >= 0; k--)
+            if (zone_ok(v + ends[k], n - ends[k])) return 1;
+        return 0;
+    }
+    default:
+        return 1;
+    }
+}
+
+/* The 1-based ITEM_RULES rule an item breaks first (0: none); dict_index -1 = not in the dictionary. */
+static int item_rule(const Dict *d, int dict_index, int level, int32_t num, const unsigned char *v, Py_ssize_t n) {
+    if (dict_index < 0) return 1;
+    if (d->level[dict_index] != level) return 2;
+    Py_ssize_t chars = 0;
+    for (Py_ssize_t i = 0; i < n; i++) chars += (v[i] & 0xC0) != 0x80;
+    if (chars > d->length[dict_index]) return 3;
+    if (num >= 0 && num != d->num[dict_index]) return 4;
+    if (!type_ok(d->type[dict_index], v, n) || (d->full_length[dict_index] && chars != d->length[dict_index])) return 5;
+    if (!d->in_record_type[dict_index]) return 6;
+    return 0;
+}
+
+/* The dictionary from Python: a tuple of (naaccrId, naaccrNum, level, length, type, full_length, in_record_type). */
+static int dict_init(Dict *d, PyObject *items) {
+    Py_ssize_t n = PyTuple_GET_SIZE(items);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        const char *name;
+        Py_ssize_t len;
+        int num, level, length, type, full, in_record_type;
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(items, k), "s#iiiipp", &name, &len, &num, &level, &length, &type,
+                              &full, &in_record_type))
+            return -1;
+        if (len > MAX_ID_LEN) continue;                /* cannot occur in the line grammar: never looked up */
+        int index = intern(&d->names, name, (int)len);
+        if (index < 0) { PyErr_SetString(PyExc_ValueError, "dictionary too large"); return -1; }
+        d->num[index] = num;
+        d->level[index] = (int8_t)level;
+        d->length[index] = length;
+        d->type[index] = (int8_t)type;
+        d->full_length[index] = (uint8_t)full;
+        d->in_record_type[index] = (uint8_t)in_record_type;
+    }
+    return 0;
+}
+
 typedef struct {
     Buf level, patient, tumor, line, id, num, offsets, values;
     Buf e_kind, e_patient, e_tumor, e_line;
     Ids *ids;
+    Level *patients, *tumors;
+    Dict *dict;                   /* when given: items are checked here and only problems are returned */
+    int dict_of[MAX_IDS];         /* per interned id: its dictionary index, -1 unknown, -2 not looked up yet */
+    Buf p_rule, p_patient, p_tumor, p_line, p_id, p_num, p_offsets, p_values;
     int64_t seen[MAX_IDS];        /* per item id: the entity (2*patient or 2*tumor+1) it was last seen in */
 } Out;
 
@@ -146,7 +404,15 @@ static void out_free(Out *o) {
     Buf *all[] = {&o->level, &o->patient, &o->tumor, &o->line, &o->id, &o->num, &o->offsets, &o->values,
                   &o->e_kind, &o->e_patient, &o->e_tumor, &o->e_line};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]->data);
+    Buf *problems[] = {&o->p_rule, &o->p_patient, &o->p_tumor, &o->p_line, &o->p_id, &o->p_num, &o->p_offsets,
+                       &o->p_values};
+    for (size_t i = 0; i < sizeof problems / sizeof problems[0]; i++) free(problems[i]->data);
     free(o->ids);
+    free(o->dict);
+    if (o->patients) level_free(o->patients);
+    if (o->tumors) level_free(o->tumors);
+    free(o->patients);
+    free(o->tumors);
 }
 
 static int entity(Out *o, uint8_t kind, int32_t patient, int32_t tumor, int64_t line) {
@@ -188,11 +454,33 @@ static int item_line(Out *o, const char *c, Py_ssize_t n, int patient_depth, int
     int64_t entity_key = tumor_depth ? 2 * (int64_t)tumor + 1 : 2 * (int64_t)patient;
     if (o->seen[index] == entity_key + 1) return DECLINE;   /* duplicate item: reported by the SQL path */
     o->seen[index] = entity_key + 1;
-    int rc = put_value(&o->values, c + i, lt - (c + i));
-    if (rc) return rc;
+    Level *lv = tumor_depth ? o->tumors : o->patients;
     uint8_t level = tumor_depth ? 2 : 1;
     int32_t tumor_seq = tumor_depth ? tumor : 0;
     int32_t id = index;
+    if (o->dict) {                                  /* checked here; the value goes straight into its record */
+        Py_ssize_t before = lv->vals.len;
+        int rc = level_item(lv, o->ids, index, c + i, lt - (c + i), 0);
+        if (rc) return rc;
+        const unsigned char *value = (const unsigned char *)lv->vals.data + before + (lv->items > 1);
+        Py_ssize_t value_len = lv->vals.len - before - (lv->items > 1);
+        if (o->dict_of[index] == -2) o->dict_of[index] = find(&o->dict->names, o->ids->names[index], o->ids->lens[index]);
+        uint8_t rule = (uint8_t)item_rule(o->dict, o->dict_of[index], level, num, value, value_len);
+        if (rule) {
+            if (buf_put(&o->p_values, value, value_len)) return NOMEM;
+            int32_t end = (int32_t)o->p_values.len;
+            if (buf_put(&o->p_rule, &rule, 1) || buf_put(&o->p_patient, &patient, 4) ||
+                buf_put(&o->p_tumor, &tumor_seq, 4) || buf_put(&o->p_line, &line, 8) || buf_put(&o->p_id, &id, 4) ||
+                buf_put(&o->p_num, &num, 4) || buf_put(&o->p_offsets, &end, 4))
+                return NOMEM;
+        }
+        return 0;
+    }
+    Py_ssize_t value_start = o->values.len;
+    int rc = put_value(&o->values, c + i, lt - (c + i));
+    if (rc) return rc;
+    if (level_item(lv, o->ids, index, o->values.data + value_start, o->values.len - value_start, 1))
+        return NOMEM;
     int32_t end = (int32_t)o->values.len;
     if (buf_put(&o->level, &level, 1) || buf_put(&o->patient, &patient, 4) || buf_put(&o->tumor, &tumor_seq, 4) ||
         buf_put(&o->line, &line, 8) || buf_put(&o->id, &id, 4) || buf_put(&o->num, &num, 4) ||
@@ -203,10 +491,28 @@ static int item_line(Out *o, const char *c, Py_ssize_t n, int patient_depth, int
 
 static PyObject *as_bytes(Buf *b) { return PyBytes_FromStringAndSize(b->data ? b->data : "", b->len); }
 
+/* One level's records as the tuple described at the top of this file. */
+static PyObject *level_result(Level *lv) {
+    PyObject *columns = PyList_New(lv->ncols);
+    if (!columns) return NULL;
+    for (int k = 0; k < lv->ncols; k++) {
+        PyObject *column = Py_BuildValue("(NNN)", as_bytes(&lv->cols[k].off), as_bytes(&lv->cols[k].data),
+                                         as_bytes(&lv->cols[k].present));
+        if (!column) { Py_DECREF(columns); return NULL; }
+        PyList_SET_ITEM(columns, k, column);
+    }
+    return Py_BuildValue("(NNNNNNNNN)", as_bytes(&lv->seq), as_bytes(&lv->patient), as_bytes(&lv->line),
+                         as_bytes(&lv->has), as_bytes(&lv->ids_off), as_bytes(&lv->ids), as_bytes(&lv->vals_off),
+                         as_bytes(&lv->vals), columns);
+}
+
 static PyObject *scan_block(PyObject *self, PyObject *args) {
     Py_buffer view;
     long long line_base, patient_base, tumor_base;
-    if (!PyArg_ParseTuple(args, "y*LLL", &view, &line_base, &patient_base, &tumor_base)) return NULL;
+    PyObject *patient_columns = NULL, *tumor_columns = NULL, *dictionary = NULL;
+    if (!PyArg_ParseTuple(args, "y*LLL|O!O!O!", &view, &line_base, &patient_base, &tumor_base,
+                          &PyTuple_Type, &patient_columns, &PyTuple_Type, &tumor_columns,
+                          &PyTuple_Type, &dictionary)) return NULL;
     if (view.len >= INT32_MAX) {
         PyBuffer_Release(&view);
         PyErr_SetString(PyExc_ValueError, "block too large");
@@ -215,8 +521,28 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
     Out o;
     memset(&o, 0, sizeof o);
     o.ids = calloc(1, sizeof(Ids));
+    o.patients = calloc(1, sizeof(Level));
+    o.tumors = calloc(1, sizeof(Level));
     int32_t zero = 0;
-    int rc = (o.ids && buf_put(&o.offsets, &zero, 4) == 0) ? 0 : NOMEM;
+    int rc = (o.ids && o.patients && o.tumors && buf_put(&o.offsets, &zero, 4) == 0) ? 0 : NOMEM;
+    if (rc == 0 && dictionary) {
+        o.dict = calloc(1, sizeof(Dict));
+        if (!o.dict) rc = NOMEM;
+        else if (dict_init(o.dict, dictionary) || buf_put(&o.p_offsets, &zero, 4)) {
+            out_free(&o);
+            PyBuffer_Release(&view);
+            return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+        }
+        for (int k = 0; k < MAX_IDS; k++) o.dict_of[k] = -2;
+    }
+    if (rc == 0) rc = level_init(o.patients, patient_columns);
+    if (rc == 0) rc = level_init(o.tumors, tumor_columns);
+    if (rc == DECLINE) {
+        out_free(&o);
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "too many columns or a column name too long");
+        return NULL;
+    }
     const char *data = view.buf;
     Py_ssize_t n = view.len, pos = 0;
     int64_t line = line_base;
@@ -242,23 +568,31 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
         } else if (equals(c, len, "<Patient>")) {
             if (patient_depth) { rc = DECLINE; break; }
             patient_depth = 1;
-            rc = entity(&o, 1, ++patient, 0, line);
+            ++patient;
+            rc = entity(&o, 1, patient, 0, line) || level_open(o.patients, patient, patient, line) ? NOMEM : 0;
         } else if (equals(c, len, "</Patient>")) {
             if (!patient_depth || tumor_depth) { rc = DECLINE; break; }
             patient_depth = 0;
+            rc = level_close(o.patients) ? NOMEM : 0;
         } else if (equals(c, len, "<Tumor>")) {
             if (!patient_depth || tumor_depth) { rc = DECLINE; break; }
             tumor_depth = 1;
-            rc = entity(&o, 2, patient, ++tumor, line);
+            ++tumor;
+            rc = entity(&o, 2, patient, tumor, line) || level_open(o.tumors, tumor, patient, line) ? NOMEM : 0;
         } else if (equals(c, len, "</Tumor>")) {
             if (!tumor_depth) { rc = DECLINE; break; }
             tumor_depth = 0;
+            rc = level_close(o.tumors) ? NOMEM : 0;
         } else if (equals(c, len, "<Patient/>")) {
             if (patient_depth) { rc = DECLINE; break; }
-            rc = entity(&o, 1, ++patient, 0, line);
+            ++patient;
+            rc = entity(&o, 1, patient, 0, line) || level_open(o.patients, patient, patient, line) ||
+                 level_close(o.patients) ? NOMEM : 0;
         } else if (equals(c, len, "<Tumor/>")) {
             if (!patient_depth || tumor_depth) { rc = DECLINE; break; }
-            rc = entity(&o, 2, patient, ++tumor, line);
+            ++tumor;
+            rc = entity(&o, 2, patient, tumor, line) || level_open(o.tumors, tumor, patient, line) ||
+                 level_close(o.tumors) ? NOMEM : 0;
         } else if (equals(c, len, "</NaaccrData>")) {
             if (patient_depth) { rc = DECLINE; break; }
             root_closed = 1;
@@ -287,11 +621,30 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
         if (!name) { Py_CLEAR(ids); break; }
         PyList_SET_ITEM(ids, k, name);
     }
-    PyObject *result = ids ? Py_BuildValue(
-        "(NNNNNNNNNNNNNLLiL)", as_bytes(&o.level), as_bytes(&o.patient), as_bytes(&o.tumor),
+    PyObject *patients = ids ? level_result(o.patients) : NULL;
+    PyObject *tumors = patients ? level_result(o.tumors) : NULL;
+    if (!tumors) {
+        Py_XDECREF(ids);
+        Py_XDECREF(patients);
+        out_free(&o);
+        return NULL;
+    }
+    PyObject *problems = Py_BuildValue("(NNNNNNNN)", as_bytes(&o.p_rule), as_bytes(&o.p_patient),
+                                       as_bytes(&o.p_tumor), as_bytes(&o.p_line), as_bytes(&o.p_id),
+                                       as_bytes(&o.p_num), as_bytes(&o.p_offsets), as_bytes(&o.p_values));
+    if (!problems) {
+        Py_DECREF(ids);
+        Py_DECREF(patients);
+        Py_DECREF(tumors);
+        out_free(&o);
+        return NULL;
+    }
+    PyObject *result = Py_BuildValue(
+        "(NNNNNNNNNNNNNLLiLNNN)", as_bytes(&o.level), as_bytes(&o.patient), as_bytes(&o.tumor),
         as_bytes(&o.line), as_bytes(&o.id), as_bytes(&o.num), as_bytes(&o.offsets), as_bytes(&o.values), ids,
         as_bytes(&o.e_kind), as_bytes(&o.e_patient), as_bytes(&o.e_tumor), as_bytes(&o.e_line),
-        (long long)patient, (long long)tumor, root_closed, (long long)(line - line_base)) : NULL;
+        (long long)patient, (long long)tumor, root_closed, (long long)(line - line_base), patients, tumors,
+        problems);
     out_free(&o);
     return result;
 }

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -28,7 +28,19 @@ import pyarrow.compute as pc
 
 from pipelines.readers.source import GZIP_MAGIC, MAX_RECORD_BYTES, open_regular
 from pipelines.readers.xml import NaaccrXmlReader
-from pipelines.records import ENTITY_SCHEMA, ISSUE_SCHEMA, ITEM_SCHEMA, RecordChunk, SourceFile
+from pipelines.records import (
+    ENTITY_SCHEMA,
+    ISSUE_SCHEMA,
+    ITEM_SCHEMA,
+    PATIENT,
+    PATIENT_RECORD_SCHEMA,
+    TUMOR,
+    TUMOR_RECORD_SCHEMA,
+    RecordChunk,
+    SourceFile,
+)
+from pipelines.typed_core import PATIENT_ITEMS, TUMOR_ITEMS, WIDE_SCHEMAS
+from pipelines.validation import DictionaryColumns, dictionary_columns, scanned_problems
 from registry.errors import SourceFileError
 from registry.naaccr import Dictionary
 
@@ -256,13 +268,14 @@ def _stage_blocks(stager: BatchStager, source: SourceFile, path: Path, work_dir:
 def _stage_each_block(stager: BatchStager, source: SourceFile, path: Path, block_file: Path, head_bytes: int,
                       head_lines: int, block_bytes: int, progress: Callable[[int], None] | None) -> bool:
     """The block loop of _stage_blocks."""
+    dictionary = dictionary_columns(source)
     patient_base = tumor_base = 0
     line_base = head_lines
     root_closed = False
     for block in _blocks(path, head_bytes, block_bytes):
         if root_closed and bytes(block).strip():
             return False
-        scanned = _scan_block_natively(block, line_base, patient_base, tumor_base)
+        scanned = _scan_block_natively(block, line_base, patient_base, tumor_base, dictionary, source)
         if scanned is not None:
             chunk, patient_base, tumor_base, closes, lines = scanned
         else:
@@ -280,20 +293,26 @@ def _stage_each_block(stager: BatchStager, source: SourceFile, path: Path, block
     return root_closed
 
 
-def _scan_block_natively(block: memoryview, line_base: int, patient_base: int,
-                         tumor_base: int) -> tuple[RecordChunk, int, int, bool, int] | None:
+def _scan_block_natively(block: memoryview, line_base: int, patient_base: int, tumor_base: int,
+                         dictionary: DictionaryColumns | None = None,
+                         source: SourceFile | None = None) -> tuple[RecordChunk, int, int, bool, int] | None:
     """Read one block with the C scanner; None when it is not built or the block needs the SQL path.
+
+    With the file's dictionary the scanner also checks every item (the chunk then carries its problems
+    instead of its items).
 
     Returns the block's records, the last patient and tumor numbers, whether the root closed, and the
     block's line count.
     """
     if _xmlscan is None:
         return None
-    scanned = _xmlscan.scan_block(block, line_base, patient_base, tumor_base)
+    scanned = _xmlscan.scan_block(block, line_base, patient_base, tumor_base, tuple(PATIENT_ITEMS),
+                                  tuple(TUMOR_ITEMS), dictionary.as_tuples() if dictionary else None)
     if scanned is None:
         return None
     (level, patient, tumor, line, ids_index, num, offsets, values, ids,
-     e_kind, e_patient, e_tumor, e_line, last_patient, last_tumor, root_closed, lines) = scanned
+     e_kind, e_patient, e_tumor, e_line, last_patient, last_tumor, root_closed, lines,
+     patient_records, tumor_records, problems) = scanned
     count = len(level)
     numbers = pa.array(np.frombuffer(num, np.int32))
     items = pa.table({
@@ -312,9 +331,37 @@ def _scan_block_natively(block: memoryview, line_base: int, patient_base: int,
         "tumor_seq": pa.array(np.frombuffer(e_tumor, np.int32)),
         "line": pa.array(np.frombuffer(e_line, np.int64)),
     })
+    patients = _level_records(PATIENT, patient_records)
+    tumors = _level_records(TUMOR, tumor_records)
     chunk = RecordChunk(entities.append_column("raw", pa.nulls(len(entities), pa.string())), items,
-                        ISSUE_SCHEMA.empty_table())
+                        ISSUE_SCHEMA.empty_table(), records={PATIENT: patients[0], TUMOR: tumors[0]},
+                        wide={PATIENT: patients[1], TUMOR: tumors[1]},
+                        problems=scanned_problems(problems, ids, dictionary, source) if dictionary and source else None)
     return chunk, int(last_patient), int(last_tumor), bool(root_closed), int(lines)
+
+
+def _validity(present: bytes) -> pa.Buffer | None:
+    """An Arrow validity bitmap from one byte per row (None when every row is present)."""
+    flags = np.frombuffer(present, np.uint8)
+    return None if flags.all() else pa.py_buffer(np.packbits(flags, bitorder="little"))
+
+
+def _level_records(level: int, scanned: tuple[Any, ...]) -> tuple[pa.Table, pa.Table]:
+    """The native scanner's records of one level as packed records and typed-core wide rows."""
+    seq, patient, line, has_items, ids_offsets, ids, values_offsets, values, columns = scanned
+    count = len(seq) // 4
+    validity = _validity(has_items)
+    keys = [pa.array(np.frombuffer(seq, np.int32))]
+    if level == TUMOR:
+        keys.append(pa.array(np.frombuffer(patient, np.int32)))
+    packed_ids = pa.StringArray.from_buffers(count, pa.py_buffer(ids_offsets), pa.py_buffer(ids), validity)
+    packed_values = pa.StringArray.from_buffers(count, pa.py_buffer(values_offsets), pa.py_buffer(values), validity)
+    records = pa.Table.from_arrays([*keys, pa.array(np.frombuffer(line, np.int64)), packed_ids, packed_values],
+                                   schema=PATIENT_RECORD_SCHEMA if level == PATIENT else TUMOR_RECORD_SCHEMA)
+    wide_schema = WIDE_SCHEMAS["patient_wide" if level == PATIENT else "tumor_wide"]
+    wide_columns = [pa.StringArray.from_buffers(count, pa.py_buffer(o), pa.py_buffer(d), _validity(p))
+                    for o, d, p in columns]
+    return records, pa.Table.from_arrays([*keys, *wide_columns], schema=wide_schema)
 
 
 def _as_schema(table: pa.Table, schema: pa.Schema) -> pa.Table:
