@@ -28,5 +28,7 @@ class BatchResult:
     messages: list[str] = field(default_factory=list)   # first problems, each naming file, record, item
     message: str | None = None       # why a failed file could not be read; for a duplicate, which batch
     seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)   # wall time per loader stage (read and check,
+                                                                   # typed core, commit, link and edits)
     edit_errors: int | None = None   # coding edits run after linkage: error- and warning-level failures found
     edit_warnings: int | None = None

@@ -202,7 +202,10 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
         try:
             source = _stage_records(stager, path, work, user_dictionaries=user_dictionaries,
                                     naaccr_version=naaccr_version, progress=progress)
+            result.stage_seconds["read and check"] = time.monotonic() - began
             result.sha256, size = hashing.result()
+            result.stage_seconds["hash (beyond reading)"] = time.monotonic() - began - result.stage_seconds[
+                "read and check"]
         except (SourceFileError, OSError, duckdb.Error) as exc:
             error = exc if isinstance(exc, SourceFileError) else SourceFileError(
                 path, f"cannot read file: {exc.strerror or exc}" if isinstance(exc, OSError)
@@ -222,10 +225,14 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
             result.seconds = time.monotonic() - began
             return result
         result.format, result.naaccr_version = source.format, source.naaccr_version
+        mark = time.monotonic()
         stager.finish(source)
         validation.summarise(stage, source, result)
+        result.stage_seconds["typed core and outcome"] = time.monotonic() - mark
+        mark = time.monotonic()
         try:
             result.batch_id = _commit(stage, db_path, result, source, size, user, started)
+            result.stage_seconds["commit"] = time.monotonic() - mark
         except AlreadyLoaded as dup:
             result.status, result.batch_id = "duplicate", dup.load_id
             result.message = f"{path}: already loaded as batch {dup.load_id} (same SHA-256); nothing added"
@@ -235,10 +242,12 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
     if link and result.status == "loaded" and result.tumors_loaded + result.patients_loaded:
         from pipelines.registry_link import link_registry  # splink is imported only when linking
 
+        mark = time.monotonic()
         link_registry(db_path, user=user)
         edits = run_edits(db_path, batch_ids=[result.batch_id], run_by=user) if result.batch_id is not None else None
         if edits is not None:
             result.edit_errors, result.edit_warnings = edits.errors, edits.warnings
         sync_worklist(db_path, open_operational_store(db_path))
+        result.stage_seconds["link and edits"] = time.monotonic() - mark
     result.seconds = time.monotonic() - began
     return result

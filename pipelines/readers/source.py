@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import gzip
+import io
 import os
 import stat
 import zipfile
@@ -29,7 +30,7 @@ MAX_LINE_BYTES = 1 << 20
 MAX_RECORD_BYTES = 16 << 20
 
 
-def open_regular(path: Path) -> BinaryIO:
+def open_regular(path: Path) -> io.BufferedReader:
     """Open a regular file for binary reading; refuse symbolic links, devices, FIFOs and sockets."""
     try:
         # O_NOFOLLOW refuses a symbolic link; O_NONBLOCK keeps a FIFO from blocking the open itself.

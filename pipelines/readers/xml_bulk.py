@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -172,41 +173,39 @@ class _RecordTooLong(Exception):
     """No patient boundary within a block plus MAX_RECORD_BYTES: the general reader reports the file."""
 
 
-def _blocks(path: Path, start: int, block_bytes: int) -> Iterator[memoryview]:
+def _blocks(path: Path, start: int, block_bytes: int) -> Iterator[memoryview]:  # noqa: C901
     """The file from byte ``start`` in blocks that end just before a ``<Patient`` line (or at the end).
 
     Cutting only at patient boundaries keeps every block's nesting self-contained, so blocks are staged
-    one at a time. Each block is a view into one reused buffer, valid until the next block is requested.
-    Raises _RecordTooLong when no boundary comes within ``block_bytes + MAX_RECORD_BYTES``.
+    one at a time. Each block is read straight into a buffer of its own (so one block can be staged while
+    the next is scanned). Raises _RecordTooLong when no boundary comes within
+    ``block_bytes + MAX_RECORD_BYTES``.
     """
-    buffer = bytearray()
+    carry = b""
     with open_regular(path) as fh:
         fh.seek(start)
         while True:
-            # top the buffer up to a block; past a block (one long patient), read on in small steps
-            data = fh.read(block_bytes - len(buffer) if len(buffer) < block_bytes else _READ_ON_BYTES)
-            more = bool(data)
-            if more:
-                buffer += data
-                del data   # one copy of the block, in the buffer
-                cut = _last_patient_start(buffer)
-                if cut <= 0:
-                    if len(buffer) > block_bytes + MAX_RECORD_BYTES:
-                        raise _RecordTooLong
-                    continue  # one patient longer than a block: read on (up to MAX_RECORD_BYTES more)
-            else:
-                cut = len(buffer)
-            if cut:
-                with memoryview(buffer) as view, view[:cut] as block:
-                    yield block
-                del buffer[:cut]
-            if not more:
+            buffer = bytearray(max(block_bytes, len(carry) + _READ_ON_BYTES))
+            buffer[:len(carry)] = carry
+            filled = len(carry) + (fh.readinto(memoryview(buffer)[len(carry):]) or 0)
+            if filled == len(carry):   # end of file: the rest is the last block
+                if filled:
+                    yield memoryview(buffer)[:filled]
                 return
+            cut = _last_patient_start(buffer, filled)
+            if cut <= 0:
+                if filled > block_bytes + MAX_RECORD_BYTES:
+                    raise _RecordTooLong
+                carry = bytes(buffer[:filled])   # one patient longer than a block: read on
+                continue
+            carry = bytes(buffer[cut:filled])
+            yield memoryview(buffer)[:cut]
 
 
-def _last_patient_start(buffer: bytes | bytearray) -> int:
-    """Offset of the start of the last line whose first non-blank text is ``<Patient``; -1 if none."""
-    position = len(buffer)
+def _last_patient_start(buffer: bytes | bytearray, end: int) -> int:
+    """Offset of the start of the last line before ``end`` whose first non-blank text is ``<Patient``;
+    -1 if none."""
+    position = end
     while (position := buffer.rfind(b"<Patient", 0, position)) > 0:
         line_start = buffer.rfind(b"\n", 0, position) + 1
         if line_start > 0 and not buffer[line_start:position].strip(b" \t"):
@@ -267,29 +266,41 @@ def _stage_blocks(stager: BatchStager, source: SourceFile, path: Path, work_dir:
 
 def _stage_each_block(stager: BatchStager, source: SourceFile, path: Path, block_file: Path, head_bytes: int,
                       head_lines: int, block_bytes: int, progress: Callable[[int], None] | None) -> bool:
-    """The block loop of _stage_blocks."""
+    """The block loop of _stage_blocks. Each block is scanned while the one before is staged by a second
+    thread (the scanner and most of staging release the interpreter lock); False when a block does not fit."""
     dictionary = dictionary_columns(source)
     patient_base = tumor_base = 0
     line_base = head_lines
     root_closed = False
-    for block in _blocks(path, head_bytes, block_bytes):
-        if root_closed and bytes(block).strip():
-            return False
-        scanned = _scan_block_natively(block, line_base, patient_base, tumor_base, dictionary, source)
-        if scanned is not None:
-            chunk, patient_base, tumor_base, closes, lines = scanned
-        else:
-            block_file.write_bytes(block)
-            outcome = _scan_block_with_duckdb(stager.con, block_file, line_base, patient_base, tumor_base)
-            if outcome is None:
-                return False
-            chunk, patient_base, tumor_base, closes = outcome
-            lines = bytes(block).count(b"\n")
-        stager.add(chunk, source)
-        line_base += lines
-        root_closed = root_closed or closes
-        if progress:
-            progress(tumor_base)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as staging:
+        pending: Future[int] | None = None
+        try:
+            for block in _blocks(path, head_bytes, block_bytes):
+                if root_closed and bytes(block).strip():
+                    return False
+                scanned = _scan_block_natively(block, line_base, patient_base, tumor_base, dictionary, source)
+                if scanned is not None:
+                    chunk, patient_base, tumor_base, closes, lines = scanned
+                else:
+                    if pending is not None:   # the SQL path uses the staging connection too
+                        pending.result()
+                        pending = None
+                    block_file.write_bytes(block)
+                    outcome = _scan_block_with_duckdb(stager.con, block_file, line_base, patient_base, tumor_base)
+                    if outcome is None:
+                        return False
+                    chunk, patient_base, tumor_base, closes = outcome
+                    lines = bytes(block).count(b"\n")
+                if pending is not None:
+                    pending.result()   # the previous block is staged before this one is handed over
+                pending = staging.submit(stager.add, chunk, source)
+                line_base += lines
+                root_closed = root_closed or closes
+                if progress:
+                    progress(tumor_base)
+        finally:
+            if pending is not None:
+                pending.result()
     return root_closed
 
 
