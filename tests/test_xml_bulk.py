@@ -95,3 +95,40 @@ def test_duplicate_items_are_reported_by_every_xml_path(tmp_path, db_path):
     for path in (fast, one_line):
         result = ingest_file(path, db_path=db_path)
         assert (result.tumors_rejected, result.rejects_by_rule) == (1, {"duplicate-item": 1}), path
+
+
+def test_native_item_checks_agree_with_the_loaders_checks(tmp_path, monkeypatch):
+    """Every kind of item problem, checked by the native scanner and by the loader's own checks (the DuckDB
+    path hands over plain items): the same problems with the same reasons, and the same records kept."""
+    from pipelines.readers import xml_bulk
+    if xml_bulk._xmlscan is None:
+        pytest.skip("native scanner not built (no C compiler at install)")
+    date_times = ["2020", "2020-05", "2020-05-17", "2020-05-17T10:11:12", "2020-05-17T10:11:12.5+01:00",
+                  "2020Z", "2020-05-05:00", "1799-01-01", "2020-13", "2020-05-17T25:00:00", "2020-05-17T10:11",
+                  "2020-05-17T10:11:12.", "2020-05-17+1:00"]
+    tumors = [{"primarySite": "C509", "tumorSizeSummary": size, "dateOfDiagnosis": dx, "pathDateSpecCollect1": when,
+               "regionalNodesPositive": nodes}
+              for size, dx, when, nodes in zip(["010", "1a0", "10", "0100"] * 4, ["2019", "201913", "20190132",
+                                                                                  "2019x", "1799"] * 3 + ["2019"],
+                                              date_times + ["2020", "2020", "2020"], ["01", "1", "99", "x"] * 4,
+                                              strict=False)]
+    tumors[0]["unknownThing"] = "1"
+    tumors[1]["nameLast"] = "Smith"            # a Patient item under Tumor
+    tumors[2]["primarySite"] = "C5099"         # too long
+    patients = [({"patientIdNumber": f"{i:08d}", "sex": sex, "dateOfBirth": "19500101", "race1": race},
+                 [tumor]) for i, (tumor, sex, race) in enumerate(zip(tumors, ["1", "A", "2", "9"] * 4,
+                                                                      ["01", "1", "99", "AB"] * 4, strict=False))]
+    text = naaccr_xml(patients).replace('<Item naaccrId="primarySite">C509', '<Item naaccrId="primarySite" '
+                                        'naaccrNum="401">C509', 1)
+    path = tmp_path / "p.xml"
+    path.write_text(text)
+    native = _stage(path, tmp_path / "native", 1 << 20)
+    monkeypatch.setattr(xml_bulk, "_xmlscan", None)
+    duck = _stage(path, tmp_path / "duck", 1 << 20)
+    assert native is not None and native == duck
+    rules = {row[1] for row in native[1]}
+    assert {"unknown-item", "wrong-level", "too-long", "item-number-mismatch", "invalid-for-data-type",
+            "not-in-record-type"} <= rules
+    bad_times = {row[6].split("'")[1] for row in native[1]
+                 if row[1] == "invalid-for-data-type" and row[5] == "pathDateSpecCollect1"}
+    assert bad_times == {"1799-01-01", "2020-13", "2020-05-17T10:11", "2020-05-17T10:11:12.", "2020-05-17+1:00"}
