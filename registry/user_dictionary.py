@@ -154,11 +154,11 @@ def _whole_number(item: str, name: str, value: str | None, problems: list[str]) 
     return None
 
 
-def _limit_problems(item: str, node: etree._Element, spec: str) -> list[str]:
+def _limit_problems(item: str, attributes: dict[str, str], spec: str) -> list[str]:
     """Attributes or values the dictionary's specification version does not allow (the version's XSD)."""
     problems = []
     for attribute, value, first, retired in SPECIFICATION_LIMITS:
-        current = node.get(attribute)
+        current = attributes.get(attribute)
         if current is None or (value is not None and current != value):
             continue
         what = f"{attribute}" if value is None else f"{attribute} {value!r}"
@@ -172,8 +172,10 @@ def _limit_problems(item: str, node: etree._Element, spec: str) -> list[str]:
 
 def _item(node: etree._Element, position: int, spec: str, uri: str,
           problems: list[str]) -> ItemDef | None:
-    """One ItemDef checked on its own; None when it has a problem (noted in problems)."""
-    naaccr_id = (node.get("naaccrId") or "").strip()
+    """One ItemDef checked on its own; None when it has a problem (noted in problems). Text attributes are read
+    trimmed, a blank one as absent (as the reference reads them); numbers must be digits only."""
+    text = {str(key): str(value).strip() for key, value in node.attrib.items() if str(value).strip()}
+    naaccr_id = text.get("naaccrId", "")
     label = f"'{naaccr_id}'" if naaccr_id else f"#{position}"
     before = len(problems)
     problems += [f"item {label}: unknown attribute {key!r} (allowed: {', '.join(ITEM_ATTRIBUTES)})"
@@ -199,40 +201,40 @@ def _item(node: etree._Element, position: int, spec: str, uri: str,
                         f"(optional from 1.1)")
     elif start == 0:
         problems.append(f"item {label}: startColumn must be at least 1")
-    name = node.get("naaccrName") or ""
+    name = text.get("naaccrName", "")
     if len(name) > NAACCR_NAME_MAX:
         problems.append(f"item {label}: naaccrName is longer than {NAACCR_NAME_MAX} characters")
-    level = (node.get("parentXmlElement") or "").strip()
+    level = text.get("parentXmlElement", "")
     if not level:
         problems.append(f"item {label}: parentXmlElement is required")
     elif level not in LEVELS:
         problems.append(f"item {label}: parentXmlElement {level!r} is not one of {', '.join(LEVELS)}")
-    record_types = node.get("recordTypes")
+    record_types = text.get("recordTypes")
     if record_types is not None and not RECORD_TYPE_LIST.match(record_types):
         problems.append(f"item {label}: recordTypes {record_types!r} is not a comma list of A, M, C, I")
-    data_type = node.get("dataType") or "text"
-    for attribute, value, allowed in (("dataType", data_type, DATA_TYPES), ("padding", node.get("padding"), PADDINGS),
-                                      ("trim", node.get("trim"), TRIMS)):
+    data_type = text.get("dataType", "text")
+    for attribute, value, allowed in (("dataType", data_type, DATA_TYPES), ("padding", text.get("padding"), PADDINGS),
+                                      ("trim", text.get("trim"), TRIMS)):
         if value is not None and value not in allowed:
             problems.append(f"item {label}: {attribute} {value!r} is not one of {', '.join(allowed)}")
-    unlimited = node.get("allowUnlimitedText")
+    unlimited = text.get("allowUnlimitedText")
     if unlimited is not None and unlimited not in ("true", "false"):
         problems.append(f"item {label}: allowUnlimitedText {unlimited!r} is not true or false")
     elif unlimited == "true" and data_type != "text":
         problems.append(f"item {label}: allowUnlimitedText is only allowed with dataType text")
-    regex = node.get("regexValidation")
+    regex = text.get("regexValidation")
     if regex is not None:
         try:
             re.compile(regex)
         except re.error:
             problems.append(f"item {label}: regexValidation {regex!r} is not a valid regular expression")
-    problems += _limit_problems(label, node, spec)
+    problems += _limit_problems(label, text, spec)
     if len(problems) > before or num is None or length is None:
         return None
     padding, trim = ("none", "none") if _spec(spec) >= (1, 7) else ("rightBlank", "all")
     return ItemDef(
         naaccr_id=naaccr_id, naaccr_num=num, name=name, level=level, length=length, data_type=data_type,
-        padding=node.get("padding", padding), trim=node.get("trim", trim),
+        padding=text.get("padding", padding), trim=text.get("trim", trim),
         record_types=tuple((record_types or "A,M,C,I").split(",")), start_column=start, position=position,
         dictionary=uri)
 

@@ -171,6 +171,11 @@ def test_a_well_formed_dictionary_still_reads(tmp_path: Path) -> None:
     assert dictionary.items["myFlag"].length == 10 and dictionary.items["myFlag"].naaccr_num == 10001
 
 
+def test_text_attributes_are_read_trimmed_and_blank_as_absent(tmp_path: Path) -> None:
+    item = parse_user_dictionary(_write(tmp_path / "d.xml", [ITEM + ' dataType=" digits " recordTypes=""'])).items
+    assert (item["myFlag"].data_type, item["myFlag"].record_types) == ("digits", ("A", "M", "C", "I"))
+
+
 def _records(path: Path, *, declared: str | None = None, version: str = "250", item: str = "myFlag") -> Path:
     text = naaccr_xml([({"patientIdNumber": "00000001"}, [{"primarySite": "C509", item: "Y"}])], version=version)
     if declared:
