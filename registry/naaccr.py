@@ -154,8 +154,3 @@ def version_from_base_uri(uri: str) -> str:
     if version not in SUPPORTED_VERSIONS:
         raise DictionaryError(f"baseDictionaryUri {uri!r} declares unsupported NAACCR version {version}")
     return version
-
-
-def is_default_user_uri(uri: str, version: str) -> bool:
-    """Whether a userDictionaryUri names NAACCR's own default user dictionary for this version."""
-    return uri == DEFAULT_USER_URI.format(version=version)
