@@ -54,6 +54,8 @@ SPECIFICATION_LIMITS: tuple[tuple[str, str | None, str, str | None], ...] = (
     ("padding", "rightZero", "1.0", "1.7"),
     ("dataType", "dateTime", "1.8", None),
 )
+SPEC_1_0 = "specificationVersion 1.0"
+UNDECLARED_SPEC = "; the dictionary declares no specificationVersion, which means 1.0 (as for the reference library)"
 # Before specification 1.3 a user item's number had to lie in this range.
 OLD_USER_NUMBERS = range(9500, 100000)
 LAST_FLAT_VERSION = 180
@@ -254,11 +256,12 @@ def _duplicates(items: list[ItemDef]) -> list[str]:
     return problems
 
 
-def _raise(path: Path | str, problems: list[str]) -> None:
+def _raise(path: Path | str, problems: list[str], note: str = "") -> None:
+    """DictionaryError with the first problem, how many more there are, and a note on the first."""
     if problems:
         more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" \
             if len(problems) > 1 else ""
-        raise DictionaryError(f"{path}: {problems[0]}{more}")
+        raise DictionaryError(f"{path}: {problems[0]}{more}{note if note and SPEC_1_0 in problems[0] else ''}")
 
 
 def is_naaccr_uri(uri: str) -> bool:
@@ -270,7 +273,8 @@ def parse_user_dictionary(path: Path) -> Dictionary:
     """Read and check a registry's user dictionary (NAACCR dictionary XML); DictionaryError naming the file,
     the item and the problem when the reference library would refuse it."""
     root = _read_root(path)
-    _raise(path, _root_problems(root))
+    note = "" if root.get("specificationVersion") else UNDECLARED_SPEC
+    _raise(path, _root_problems(root), note)
     spec = root.get("specificationVersion", "1.0")
     uri = (root.get("dictionaryUri") or "").strip()
     version = (root.get("naaccrVersion") or "").strip()
@@ -278,7 +282,7 @@ def parse_user_dictionary(path: Path) -> Dictionary:
     items = [item for position, node in enumerate(nodes, start=1)
              if (item := _item(node, position, spec, uri, problems)) is not None]
     problems += _duplicates(items)
-    _raise(path, problems)
+    _raise(path, problems, note)
     dictionary = Dictionary(version, {item.naaccr_id: item for item in items}, (uri,), specification=spec,
                             source=str(path))
     if version and not is_naaccr_uri(uri):

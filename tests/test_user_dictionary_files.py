@@ -123,6 +123,9 @@ INVALID = [
      "naaccrVersion '170' is not a supported NAACCR version"),
     ("naaccrVersion-missing-in-1.0", {"root": 'specificationVersion="1.0"'},
      [ITEM + ' startColumn="3"'], "naaccrVersion is required for specificationVersion 1.0"),
+    ("no-specificationVersion-means-1.0", {"root": 'naaccrVersion="250"'}, None,
+     "item 'myFlag': startColumn is required for specificationVersion 1.0 (optional from 1.1); the dictionary "
+     "declares no specificationVersion, which means 1.0"),
     ("start-column-missing-in-1.0", {"root": 'naaccrVersion="180" specificationVersion="1.0"'}, [ITEM],
      "item 'myFlag': startColumn is required for specificationVersion 1.0"),
     ("bad-dateLastModified", {"root": 'naaccrVersion="250" specificationVersion="1.8" dateLastModified="yesterday"'},
