@@ -1,6 +1,7 @@
 """`registry ingest`: load files, one atomic batch each, with progress and a summary.
 
-Exit codes: 0 every record loaded, 1 some records rejected or warned, 2 a file could not be read.
+Exit codes: 0 every record loaded, 1 some records rejected or warned, 2 a file could not be read or was refused
+(also every file, none read, when a --dictionary is missing or invalid).
 """
 
 from __future__ import annotations

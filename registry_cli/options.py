@@ -13,12 +13,13 @@ from typing import Annotated
 import typer
 
 from registry.accounts import authenticate
-from registry.errors import RegistryError
-from registry.naaccr import Dictionary, parse_user_dictionary
+from registry.errors import DictionaryError, RegistryError
+from registry.naaccr import Dictionary
 from registry.operational import OperationalStore
 from registry.operational_store import open_operational_store
 from registry.principal import Principal
 from registry.store import ENV_DB, owner_only_files
+from registry.user_dictionary import parse_user_dictionary
 from registry_cli.terminal import out, printable, say
 
 DbOption = Annotated[Path, typer.Option("--db", envvar=ENV_DB, help="Analytic store (DuckDB file).")]
@@ -52,8 +53,17 @@ def expand_paths(paths: list[str]) -> tuple[list[Path], list[str]]:
 
 
 def user_dictionaries(paths: list[Path] | None) -> list[Dictionary]:
-    """The user dictionaries named by --dictionary options, parsed."""
-    return [parse_user_dictionary(p) for p in paths or []]
+    """The user dictionaries named by --dictionary options, read and checked; DictionaryError for an invalid one
+    or for two with the same dictionaryUri (a file names its dictionaries by URI, so one URI is one dictionary)."""
+    dictionaries = [parse_user_dictionary(p) for p in paths or []]
+    seen: dict[str, str] = {}
+    for dictionary in dictionaries:
+        for uri in dictionary.uris:
+            if uri in seen:
+                raise DictionaryError(f"{dictionary.source}: dictionaryUri {uri} is also the URI of {seen[uri]}; "
+                                      f"give one dictionary per URI")
+            seen[uri] = dictionary.source
+    return dictionaries
 
 
 def sign_in(db: Path, user: str) -> tuple[OperationalStore, Principal]:

@@ -12,7 +12,8 @@ import pytest
 from pipelines.readers.xml import NaaccrXmlReader
 from pipelines.records import PATIENT, TUMOR
 from registry.errors import SourceFileError
-from registry.naaccr import Dictionary, parse_user_dictionary
+from registry.naaccr import Dictionary
+from registry.user_dictionary import parse_user_dictionary
 
 NS = "http://naaccr.org/naaccrxml"
 DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -244,7 +245,7 @@ def test_multiple_user_dictionaries(tmp_path: Path) -> None:
                             [("myPatientFlag", 10001, "Patient"), ("myTumorCode", 10002, "Tumor")])
     second = user_dictionary(tmp_path, "b.xml", "http://registry.example/b.xml", [("myOther", 10003, "Tumor")])
     unused = user_dictionary(tmp_path, "c.xml", "http://registry.example/c.xml", [("notDeclared", 10004, "Tumor")])
-    declared = "http://registry.example/a.xml http://registry.example/b.xml http://registry.example/missing.xml"
+    declared = "http://registry.example/a.xml http://registry.example/b.xml"
     body = """\
   <Patient>
     <Item naaccrId="myPatientFlag">Y</Item>
@@ -257,16 +258,15 @@ def test_multiple_user_dictionaries(tmp_path: Path) -> None:
     assert {"myPatientFlag", "myTumorCode", "myOther"} <= dictionary.items.keys()
     assert "notDeclared" not in dictionary.items
     assert "http://registry.example/a.xml" in dictionary.uris and "http://registry.example/b.xml" in dictionary.uris
-    assert len(reader.source.warnings) == 1
-    assert "http://registry.example/missing.xml" in reader.source.warnings[0]
+    assert reader.source.warnings == []
     assert [i["naaccr_id"] for i in items] == ["myPatientFlag", "myTumorCode", "myOther"]
 
 
-def test_user_dictionary_clashing_with_base_is_an_error(tmp_path: Path) -> None:
-    clash = user_dictionary(tmp_path, "a.xml", "http://registry.example/a.xml", [("primarySite", 10001, "Tumor")])
-    path = write(tmp_path, document(attrs='userDictionaryUri="http://registry.example/a.xml"'))
-    with pytest.raises(SourceFileError, match="redefines an existing item"):
-        read_all(path, user_dictionaries=[clash])
+def test_a_declared_user_dictionary_that_was_not_supplied_refuses_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, document(attrs='userDictionaryUri="http://registry.example/missing.xml"'))
+    with pytest.raises(SourceFileError, match="declares user dictionary http://registry.example/missing.xml, "
+                                              "which was not supplied"):
+        read_all(path)
 
 
 @pytest.mark.parametrize("xml_value, expected", [

@@ -28,13 +28,8 @@ from lxml import etree
 from pipelines.readers.source import MAX_RECORD_BYTES, UTF8_BOM, open_binary
 from pipelines.records import PATIENT, TUMOR, ChunkBuilder, RecordChunk, SourceFile
 from registry.errors import DictionaryError, SourceFileError
-from registry.naaccr import (
-    NAACCR_NAMESPACE,
-    Dictionary,
-    base_dictionary,
-    is_default_user_uri,
-    version_from_base_uri,
-)
+from registry.naaccr import NAACCR_NAMESPACE, Dictionary, version_from_base_uri
+from registry.user_dictionary import dictionary_for_file
 
 SPECIFICATION_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8")
 # Files written before the namespace was mandatory (spec 1.0/1.1) may lack it.
@@ -541,30 +536,15 @@ class NaaccrXmlReader:
         if generated is not None and not valid_time_generated(generated):
             warnings.append(f"timeGenerated {generated!r} is not an ISO 8601 date and time (e.g. "
                             f"2024-03-01T09:30:00-05:00); the records are read, the attribute is kept as sent")
-        dictionary = self._dictionary(version, attributes.get("userDictionaryUri", ""), warnings, line)
+        dictionary = self._dictionary(version, attributes.get("userDictionaryUri", ""), line)
         return SourceFile(path=self.path, format="naaccr-xml", naaccr_version=version,
                           record_type=record_type, dictionary=dictionary, specification_version=spec,
                           root_attributes=attributes, warnings=warnings)
 
-    def _dictionary(self, version: str, declared: str, warnings: list[str], line: int | None) -> Dictionary:
-        """The base dictionary extended by the supplied user dictionaries the file declares."""
-        dictionary = base_dictionary(version)
-        seen: set[str] = set()
-        for uri in declared.split():
-            if uri in seen or uri in dictionary.uris or is_default_user_uri(uri, version):
-                seen.add(uri)
-                continue
-            seen.add(uri)
-            user = next((d for d in self.user_dictionaries if uri in d.uris), None)
-            if user is None:
-                warnings.append(f"user dictionary {uri} is declared by the file but was not supplied; "
-                                f"its items will be rejected as unknown")
-                continue
-            if user.version and user.version != version:
-                warnings.append(f"user dictionary {uri} is for NAACCR version {user.version}, "
-                                f"the file is version {version}")
-            try:
-                dictionary = dictionary.with_user_dictionary(user)
-            except DictionaryError as exc:
-                raise self._error(f"user dictionary {uri}: {exc}", line) from exc
-        return dictionary
+    def _dictionary(self, version: str, declared: str, line: int | None) -> Dictionary:
+        """The base dictionary with the user dictionaries the file declares; the file is refused, as by the
+        reference reader, when one was not supplied, is of another NAACCR version or is invalid with this one."""
+        try:
+            return dictionary_for_file(version, declared, self.user_dictionaries)
+        except DictionaryError as exc:
+            raise self._error(str(exc), line) from exc
