@@ -1,7 +1,7 @@
 """Structural checks of a staged batch, the same for every input format.
 
-Every item is checked against the dictionaries that apply to the file: it must exist, sit at its level,
-fit its length and match its item number; data-type and record-type mismatches are warnings. Problems
+Every item is checked against the dictionaries that apply to the file: it must fit its length and match
+its item number; unknown and misplaced items, data-type and record-type mismatches are warnings. Problems
 the readers found while reading (duplicate items, flat line lengths...) join the same list. A rejected
 patient takes its tumors with it. The outcome is staged as ``loaded_entity``, ``loaded_item``,
 ``reject_row`` and ``warning_row``; coding edits (site/histology, dates) are a separate stage.
@@ -9,6 +9,7 @@ patient takes its tumors with it. The outcome is staged as ``loaded_entity``, ``
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -32,16 +33,20 @@ _TYPE_OK = "CASE d.data_type " + " ".join(
 # Item checks in order of precedence: (rule, severity, condition, reason). Each item is reported
 # under the first rule it breaks; all are evaluated in one pass over the items joined to the dictionary.
 ITEM_RULES: tuple[tuple[str, str, str, str], ...] = (
-    ("unknown-item", "reject", "d.naaccr_num IS NULL",
-     "'unknown item ''' || naaccr_id || ''': not in the NAACCR v' || $version "
-     "|| ' dictionary nor in the user dictionaries the file declares'"),
-    ("wrong-level", "reject", "d.level <> CASE i.level WHEN 1 THEN 'Patient' ELSE 'Tumor' END",
-     "'item ''' || naaccr_id || ''' belongs at ' || dict_level || ' level but appears in a ' "
-     "|| CASE level WHEN 1 THEN 'Patient' ELSE 'Tumor' END"),
     ("too-long", "reject", "length(i.value) > d.length",
      "'value of ' || length(value) || ' characters is longer than the item''s length ' || dict_length"),
     ("item-number-mismatch", "reject", "i.naaccr_num <> d.naaccr_num",
      "'naaccrNum ' || naaccr_num || ' does not match item number ' || dict_num || ' of ''' || naaccr_id || ''''"),
+    # Unknown and misplaced items do not stop their record, as in the reference reader (NaaccrOptions default
+    # unknownItemHandling "error"; a data-level error on the item since its release 10.2): the record loads,
+    # the value is kept as received where it was found and no typed column reads it (docs/architecture.md §2).
+    ("unknown-item", "warning", "d.naaccr_num IS NULL",
+     "'unknown item ''' || naaccr_id || ''': not in the NAACCR v' || $version "
+     "|| ' dictionary nor in the user dictionaries the file declares; value kept as received, not used'"),
+    ("wrong-level", "warning", "d.level <> CASE i.level WHEN 1 THEN 'Patient' ELSE 'Tumor' END",
+     "'item ''' || naaccr_id || ''' belongs at ' || dict_level || ' level but appears in a ' "
+     "|| CASE level WHEN 1 THEN 'Patient' ELSE 'Tumor' END "
+     "|| '; value kept as received at that level, not read as a ' || dict_level || ' value'"),
     ("invalid-for-data-type", "warning",
      f"NOT ({_TYPE_OK}) OR (d.full_length AND length(i.value) <> d.length)",
      "'value ''' || value || ''' is not valid for data type ' || data_type "
@@ -76,7 +81,11 @@ def _dictionary_table(source: SourceFile) -> pa.Table:
 
 
 def _root_item_problems(source: SourceFile) -> list[tuple[str, str]]:
+    """File-level items that are unknown, misplaced, too long, invalid for their data type, or that contradict
+    the NAACCR version or record type the file is read as: file warnings, the value kept as received (the
+    reference reader reports them as validation errors of its NaaccrData and reads every record)."""
     problems = []
+    expected = {"naaccrRecordVersion": source.naaccr_version, "recordType": source.record_type}
     for naaccr_id, value in source.root_items.items():
         item = source.dictionary.items.get(naaccr_id)
         if item is None:
@@ -87,7 +96,24 @@ def _root_item_problems(source: SourceFile) -> list[tuple[str, str]]:
         elif len(value) > item.length:
             problems.append((naaccr_id, f"file-level value of {len(value)} characters is longer than "
                                         f"the item's length {item.length}"))
+        elif not _fits_data_type(value, item.data_type, item.length):
+            full = f" of length {item.length}" if item.data_type in FULL_LENGTH_TYPES else ""
+            problems.append((naaccr_id, f"file-level value {value!r} is not valid for data type "
+                                        f"{item.data_type}{full}"))
+        elif naaccr_id in expected and value != expected[naaccr_id]:
+            read_as = f"NAACCR version {source.naaccr_version}" if naaccr_id == "naaccrRecordVersion" \
+                else f"record type {source.record_type}"
+            problems.append((naaccr_id, f"file-level value {value!r} contradicts the {read_as} the file is "
+                                        f"read as; the value is kept as received"))
     return problems
+
+
+def _fits_data_type(value: str, data_type: str, length: int) -> bool:
+    """The item rule invalid-for-data-type for one value (same patterns as the SQL check)."""
+    pattern = DATA_TYPE_PATTERNS.get(data_type)
+    if pattern is not None and re.fullmatch(pattern[1:-1], value) is None:
+        return False
+    return data_type not in FULL_LENGTH_TYPES or len(value) == length
 
 
 def validate_batch(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
