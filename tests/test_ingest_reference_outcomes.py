@@ -215,3 +215,17 @@ def test_file_level_values_that_differ_between_flat_lines_are_warnings(tmp_path,
     assert _query(db_path, "SELECT root_items FROM ingest_batch") == [({"registryId": "0000001234",
                                                                         "recordType": "I",
                                                                         "naaccrRecordVersion": "180"},)]
+
+
+def test_the_coding_edits_read_no_value_from_the_wrong_level(tmp_path, db_path):
+    from registry.edits.reading import read_reports, report_chunks
+    from registry.store import read_connection
+
+    patients = [({"patientIdNumber": "00000001", "primarySite": "C340"}, [{**TUMOR, "sex": "1"}])]
+    path = tmp_path / "edits.xml"
+    path.write_text(naaccr_xml(patients))
+    ingest_file(path, db_path=db_path, link=False)
+    with read_connection(db_path) as con:
+        chunk, = report_chunks(con, None, None)
+        frame = read_reports(con, chunk, ["primarySite", "sex", "patientIdNumber"], None)
+    assert frame[["primarySite", "sex", "patientIdNumber"]].values.tolist() == [["C509", "", "00000001"]]
