@@ -105,8 +105,8 @@ class NaaccrXmlWriter(StreamingWriter):
     def write_patient(self, patient_items: Mapping[str, str], tumors: Iterable[Mapping[str, str]] = ()) -> int:
         """Write one patient and its tumors; return the number of tumors written.
 
-        Raises ValueError (naming the item) for an unknown item, an item at the wrong level or a value
-        with characters XML 1.0 cannot carry; nothing of that patient is written then.
+        Raises ValueError (naming the item) for an unknown item or an item at the wrong level (unless
+        ``as_received``) or a value with characters XML 1.0 cannot carry; nothing of that patient is written then.
         """
         if self._out is None:
             raise RuntimeError("writer is not open (use it as a context manager)")
