@@ -205,7 +205,8 @@ def export_naaccr_xml(db_path: Path, output: Path, *, principal: Principal, ops:
         stream = _open_owner_only(output)
         try:
             with stream, NaaccrXmlWriter(stream, dictionary=dictionary, record_type=record_type,
-                                         root_items=root_items, gzip=output.name.endswith(".gz")) as writer:
+                                         root_items=root_items, gzip=output.name.endswith(".gz"),
+                                         as_received=True) as writer:
                 for b in batches:
                     result = con.execute(_STREAM_SQL, {"batch": b.batch_id})
 

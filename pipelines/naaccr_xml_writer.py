@@ -5,6 +5,8 @@ of any size are produced in constant memory. Used by the synthetic-data generato
 exports. Layout follows the reference writer: one element or ``<Item>`` per line, indented, items in
 dictionary order. Item values are checked structurally (known item, right level, legal XML characters)
 but not against code lists or lengths, so tests can still produce files with invalid values on purpose.
+With ``as_received`` (the export of reports as received) an unknown or misplaced item that was loaded with
+a warning is written where it was received, after that element's own items, instead of being refused.
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ class NaaccrXmlWriter(StreamingWriter):
 
     def __init__(self, target: Path | BinaryIO, *, dictionary: Dictionary, record_type: str,
                  root_items: Mapping[str, str] | None = None, specification_version: str = "1.8",
-                 time_generated: datetime | None = None, gzip: bool | None = None) -> None:
+                 time_generated: datetime | None = None, gzip: bool | None = None,
+                 as_received: bool = False) -> None:
         if record_type not in ("A", "M", "C", "I"):
             raise ValueError(f"record type must be A, M, C or I, not {record_type!r}")
         self.dictionary = dictionary
@@ -60,6 +63,7 @@ class NaaccrXmlWriter(StreamingWriter):
         self.root_items = dict(root_items or {})
         self.specification_version = specification_version
         self.time_generated = time_generated
+        self.as_received = as_received
         super().__init__(target, gzip=gzip)
         # per level: naaccrId -> (dictionary rank, "<indent><Item naaccrId=...>")
         self._levels: dict[str, tuple[dict[str, int], dict[str, str]]] = {}
@@ -101,8 +105,8 @@ class NaaccrXmlWriter(StreamingWriter):
     def write_patient(self, patient_items: Mapping[str, str], tumors: Iterable[Mapping[str, str]] = ()) -> int:
         """Write one patient and its tumors; return the number of tumors written.
 
-        Raises ValueError (naming the item) for an unknown item, an item at the wrong level or a value
-        with characters XML 1.0 cannot carry; nothing of that patient is written then.
+        Raises ValueError (naming the item) for an unknown item or an item at the wrong level (unless
+        ``as_received``) or a value with characters XML 1.0 cannot carry; nothing of that patient is written then.
         """
         if self._out is None:
             raise RuntimeError("writer is not open (use it as a context manager)")
@@ -140,7 +144,9 @@ class NaaccrXmlWriter(StreamingWriter):
         try:
             keys = sorted(items, key=rank.__getitem__)
         except KeyError as exc:
-            raise self._misplaced(str(exc.args[0]), level) from None
+            if not self.as_received:
+                raise self._misplaced(str(exc.args[0]), level) from None
+            keys, opening = self._as_received(items, level)
         values = [items[k] for k in keys]
         # One regex pass over the whole entity decides whether any value needs a closer look (blank,
         # whitespace, markup, control characters); most entities need none and take the fast path.
@@ -164,6 +170,17 @@ class NaaccrXmlWriter(StreamingWriter):
             parts.append(opening[key] + value + _ITEM_CLOSE)
             written += 1
         return written
+
+    def _as_received(self, items: Mapping[str, str], level: str) -> tuple[list[str], dict[str, str]]:
+        """The entity's own items in dictionary order, then its misplaced items (dictionary order) and its
+        unknown items (by naaccrId), with the opening tag of each."""
+        rank, opening = self._levels[level]
+        position = {item.naaccr_id: number for number, item in enumerate(self.dictionary.ordered())}
+        keys = sorted(items, key=lambda k: (k not in rank, k not in position, position.get(k, 0), k))
+        depth = ("NaaccrData", "Patient", "Tumor").index(level) + 1
+        openings = {k: opening.get(k) or f'{INDENT * depth}<Item naaccrId="{k.translate(_ATTR_ESCAPES)}">'
+                    for k in keys}
+        return keys, openings
 
     def _misplaced(self, naaccr_id: str, level: str) -> ValueError:
         item = self.dictionary.items.get(naaccr_id)

@@ -71,9 +71,10 @@ TUMOR_FULL_DATES: dict[str, str] = {
     "date_case_report_received": "dateCaseReportReceived",
 }
 # Some registries' v18/v21 files still carry dateOfLastCancerStatus at patient level (the dictionaries
-# were corrected in 2020); the loader accepts what the file's dictionary says, and the typed column
-# takes the patient value when the tumor has none.
-PATIENT_FALLBACK = {"dateOfLastCancerStatus", "cancerStatus"}
+# were corrected in 2020); such a misplaced item loads with a wrong-level warning and the typed column
+# takes the patient value when the tumor has none, as the reference reader moves it to every tumor
+# (NaaccrXmlDictionaryUtils.getPatToTumorChangedNaaccr18And21Ids). No other misplaced item feeds a column.
+PATIENT_FALLBACK = {"dateOfLastCancerStatus"}
 
 # (modality, code items in order of preference, date item, codes meaning "given", codes meaning "not given")
 # Code meanings: NAACCR Data Standards, items 1290/1291, 1360/1506, 1390, 1400, 1410, 3250, 1420.

@@ -1,7 +1,7 @@
 """Structural checks of a batch, chunk by chunk, the same for every input format.
 
-Every item is checked against the dictionaries that apply to the file: it must exist, sit at its level,
-fit its length and match its item number; data-type and record-type mismatches are warnings. Problems
+Every item is checked against the dictionaries that apply to the file: it must fit its length and match
+its item number; unknown and misplaced items, data-type and record-type mismatches are warnings. Problems
 the readers found while reading (duplicate items, flat line lengths...) join the same list. A rejected
 patient takes its tumors with it. Readers hand over whole patients per chunk, so each chunk is decided
 on its own: `check_chunk` returns the chunk's problems and which of its records are rejected, and the
@@ -15,6 +15,7 @@ load besides reading, and this way no item is written anywhere before the store.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -36,15 +37,22 @@ LINE_FORMATS = ("naaccr-flat", "csv", "excel")
 MAX_MESSAGES = 20
 
 # Item checks in order of precedence: (rule, severity). Each item is reported under the first rule it
-# breaks; the conditions and reasons are in `_item_rule_codes` and `_reason`.
+# breaks; the conditions are in `_item_conditions` (and the native scanner's `item_rules`), the reasons
+# in `_reason`. Unknown and misplaced items do not stop their record, as in the reference reader
+# (NaaccrOptions default unknownItemHandling "error"; a data-level error on the item since its release
+# 10.2): the record loads, the value is kept as received where it was found and no typed column reads it
+# (docs/architecture.md §2).
 ITEM_RULES: tuple[tuple[str, str], ...] = (
-    ("unknown-item", "reject"),
-    ("wrong-level", "reject"),
     ("too-long", "reject"),
     ("item-number-mismatch", "reject"),
+    ("unknown-item", "warning"),
+    ("wrong-level", "warning"),
     ("invalid-for-data-type", "warning"),
     ("not-in-record-type", "warning"),
 )
+# The bit of each condition in the native scanner's answer (pipelines/readers/_xmlscan.c, item_rules).
+CONDITION_BITS = {"unknown-item": 1, "wrong-level": 2, "too-long": 4, "item-number-mismatch": 8,
+                  "invalid-for-data-type": 16, "not-in-record-type": 32}
 _SEVERITY = dict(ITEM_RULES)
 _LEVEL_NAMES = {PATIENT: "Patient", TUMOR: "Tumor"}
 _DICT_LEVELS = {"Patient": PATIENT, "Tumor": TUMOR}   # NaaccrData items: 0, never right in a record
@@ -161,7 +169,7 @@ def _id_codes(ids: pa.Array) -> tuple[pa.Array, np.ndarray]:
 
 def _item_rule_codes(items: pa.Table, d: DictionaryColumns) -> tuple[np.ndarray, np.ndarray]:
     """Per item, the 1-based index into ITEM_RULES of the first rule it breaks (0 = none), and its
-    dictionary index (-1 = unknown)."""
+    dictionary index (-1 = unknown). The native scanner applies the same conditions."""
     n = items.num_rows
     names, codes = _id_codes(items["naaccr_id"].combine_chunks())
     lookup = np.asarray(pc.index_in(names, value_set=d.names).fill_null(-1), np.int64)
@@ -183,17 +191,17 @@ def _item_rule_codes(items: pa.Table, d: DictionaryColumns) -> tuple[np.ndarray,
             type_bad[positions] = ~_type_ok(values.take(pa.array(positions)), type_name)
     type_bad |= known & d.full_length[at] & (lengths != d.length[at])
 
-    conditions = (
-        ~known,
-        known & (d.level[at] != level),
-        known & (lengths > d.length[at]),
-        known & (given_num >= 0) & (given_num != d.num[at]),
-        known & type_bad,
-        known & ~d.in_record_type[at],
-    )
+    conditions = {
+        "unknown-item": ~known,
+        "wrong-level": known & (d.level[at] != level),
+        "too-long": known & (lengths > d.length[at]),
+        "item-number-mismatch": known & (given_num >= 0) & (given_num != d.num[at]),
+        "invalid-for-data-type": known & type_bad,
+        "not-in-record-type": known & ~d.in_record_type[at],
+    }
     rule = np.zeros(n, np.int8)
-    for number in range(len(conditions), 0, -1):     # the first rule broken wins
-        rule[conditions[number - 1]] = number
+    for number in range(len(ITEM_RULES), 0, -1):     # the first rule broken wins
+        rule[conditions[ITEM_RULES[number - 1][0]]] = number
     return rule, np.where(known, dict_index, -1)
 
 
@@ -201,10 +209,11 @@ def _reason(rule: str, naaccr_id: str, value: str, level: int, num: int | None, 
             d: DictionaryColumns, source: SourceFile) -> str:
     if rule == "unknown-item":
         return (f"unknown item '{naaccr_id}': not in the NAACCR v{source.naaccr_version} dictionary nor in "
-                "the user dictionaries the file declares")
+                "the user dictionaries the file declares; value kept as received, not used")
     dict_level = {PATIENT: "Patient", TUMOR: "Tumor"}.get(int(d.level[index]), "NaaccrData")
     if rule == "wrong-level":
-        return f"item '{naaccr_id}' belongs at {dict_level} level but appears in a {_LEVEL_NAMES[level]}"
+        return (f"item '{naaccr_id}' belongs at {dict_level} level but appears in a {_LEVEL_NAMES[level]}; "
+                f"value kept as received at that level, not read as a {dict_level} value")
     if rule == "too-long":
         return f"value of {len(value)} characters is longer than the item's length {int(d.length[index])}"
     if rule == "item-number-mismatch":
@@ -235,8 +244,8 @@ ProblemRow = tuple[str, str, int, int, int | None, str | None, str]
 def scanned_problems(scanned: tuple[bytes, ...], ids: list[str], d: DictionaryColumns,
                      source: SourceFile) -> pa.Table:
     """The problems the native scanner found (see `pipelines/readers/_xmlscan.c`) as PROBLEM_SCHEMA rows."""
-    rule, patient, tumor, line, id_index, num, offsets, data = scanned
-    codes = np.frombuffer(rule, np.uint8)
+    conditions, patient, tumor, line, id_index, num, offsets, data = scanned
+    codes = np.frombuffer(conditions, np.uint8)
     if not len(codes):
         return problem_table([])
     bounds = np.frombuffer(offsets, np.int32)
@@ -246,7 +255,7 @@ def scanned_problems(scanned: tuple[bytes, ...], ids: list[str], d: DictionaryCo
             np.frombuffer(id_index, np.int32), np.frombuffer(num, np.int32), strict=True)):
         name = ids[ident]
         value = data[bounds[k]:bounds[k + 1]].decode("utf-8")
-        rule_name = ITEM_RULES[code - 1][0]
+        rule_name = next(rule for rule, _ in ITEM_RULES if code & CONDITION_BITS[rule])
         rows.append((_SEVERITY[rule_name], rule_name, int(p_seq), int(t_seq), int(at), name,
                      _reason(rule_name, name, value, TUMOR if t_seq else PATIENT, None if given < 0 else int(given),
                              d.index.get(name, -1), d, source)))
@@ -318,8 +327,12 @@ def check_chunk(chunk: RecordChunk, d: DictionaryColumns, source: SourceFile) ->
 
 
 def root_item_problems(source: SourceFile) -> list[tuple[str, str]]:
-    """(naaccrId, reason) for each file-level item that is unknown, misplaced or too long."""
+    """(naaccrId, reason) for each file-level item that is unknown, misplaced, too long, invalid for its data
+    type, or that contradicts the NAACCR version or record type the file is read as: file warnings, the value
+    kept as received (the reference reader reports them as validation errors of its NaaccrData and reads
+    every record)."""
     problems = []
+    expected = {"naaccrRecordVersion": source.naaccr_version, "recordType": source.record_type}
     for naaccr_id, value in source.root_items.items():
         item = source.dictionary.items.get(naaccr_id)
         if item is None:
@@ -330,7 +343,24 @@ def root_item_problems(source: SourceFile) -> list[tuple[str, str]]:
         elif len(value) > item.length:
             problems.append((naaccr_id, f"file-level value of {len(value)} characters is longer than "
                                         f"the item's length {item.length}"))
+        elif not _fits_data_type(value, item.data_type, item.length):
+            full = f" of length {item.length}" if item.data_type in FULL_LENGTH_TYPES else ""
+            problems.append((naaccr_id, f"file-level value {value!r} is not valid for data type "
+                                        f"{item.data_type}{full}"))
+        elif naaccr_id in expected and value != expected[naaccr_id]:
+            read_as = f"NAACCR version {source.naaccr_version}" if naaccr_id == "naaccrRecordVersion" \
+                else f"record type {source.record_type}"
+            problems.append((naaccr_id, f"file-level value {value!r} contradicts the {read_as} the file is "
+                                        f"read as; the value is kept as received"))
     return problems
+
+
+def _fits_data_type(value: str, data_type: str, length: int) -> bool:
+    """The item rule invalid-for-data-type for one value (the same patterns as the item checks)."""
+    pattern = DATA_TYPE_PATTERNS.get(data_type)
+    if pattern is not None and re.fullmatch(pattern[1:-1], value) is None:
+        return False
+    return data_type not in FULL_LENGTH_TYPES or len(value) == length
 
 
 def file_problems(source: SourceFile) -> pa.Table:

@@ -21,12 +21,12 @@ TUMOR = {"primarySite": "C509", "dateOfDiagnosis": "20200101"}
 
 @pytest.fixture(scope="module")
 def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fixture store, ingested once per module: two files, the second with an unknown item."""
+    """The fixture store, ingested once per module: two files, the second with a value too long."""
     folder = tmp_path_factory.mktemp("dashboard-store")
     db = folder / "data" / "registry.duckdb"
     for name, patients in (("a.xml", [(PATIENT, [{**TUMOR, "laterality": "1"}, {**TUMOR, "laterality": "2"}]),
                                       ({**PATIENT, "patientIdNumber": "2", "dateOfBirth": "19700505"}, [TUMOR])]),
-                           ("b.xml", [(PATIENT, [{**TUMOR, "bogus": "1"}])])):
+                           ("b.xml", [(PATIENT, [{**TUMOR, "laterality": "12"}])])):
         (folder / name).write_text(naaccr_xml(patients), encoding="utf-8")
         ingest_file(folder / name, db_path=db)
     return db
@@ -87,7 +87,7 @@ def test_batches_page_lists_every_batch_with_accounting(store):
     assert list(batches["tumors_read"]) == [1, 3]
     assert list(batches["tumors_loaded"] + batches["tumors_rejected"]) == [1, 3]
     rejects = at.dataframe[1].value
-    assert list(rejects["rule"]) == ["unknown-item"]
+    assert list(rejects["rule"]) == ["too-long"]
 
 
 def test_batches_page_withholds_small_file_counts_for_administrators(store):

@@ -88,9 +88,7 @@ def test_control_characters_load_with_a_warning(tmp_path, db_path):
 
 
 @pytest.mark.parametrize(("tumor_xml", "rule", "item"), [
-    ('<Item naaccrId="sex">2</Item>', "wrong-level", "sex"),
     ('<Item naaccrId="laterality">12</Item>', "too-long", "laterality"),
-    ('<Item naaccrId="notAnItem">1</Item>', "unknown-item", "notAnItem"),
     ('<Item naaccrId="dateOfDiagnosis">20200101</Item>', "duplicate-item", "dateOfDiagnosis"),
 ])
 def test_record_level_problems_reject_only_that_record(tmp_path, db_path, tumor_xml, rule, item):

@@ -117,11 +117,15 @@ def test_missing_specification_version_defaults_to_1_0(tmp_path: Path) -> None:
     assert reader.source.specification_version == "1.0"
 
 
-@pytest.mark.parametrize("spec", [None, "1.0", "1.1"])
-def test_old_file_without_namespace_is_accepted_with_warning(tmp_path: Path, spec: str | None) -> None:
+@pytest.mark.parametrize("spec", [None, "1.0", "1.1", "1.2", "1.5", "1.8"])
+def test_file_without_namespace_is_read_with_warning(tmp_path: Path, spec: str | None) -> None:
+    """Any specification version: read as the reference reader's relaxed namespace mode reads it, every item as
+    usual, with one file warning (its default strict mode would refuse the file)."""
     reader, _, items, _ = read_all(write(tmp_path, document(spec=spec, namespace=None)))
     assert values(items) == EXPECTED_BODY_ITEMS
+    assert reader.source.root_items == {"registryId": "0000001234"}
     assert len(reader.source.warnings) == 1 and "no namespace" in reader.source.warnings[0]
+    assert "relaxed namespace rules" in reader.source.warnings[0]
 
 
 @pytest.mark.parametrize("version, user_uris, expected_record_type", [
@@ -407,7 +411,6 @@ def test_control_characters_in_gzip_past_first_block(tmp_path: Path) -> None:
 BAD_ROOT = f'{DECL}<NaaccrDocument baseDictionaryUri="{base_uri("250")}" recordType="I" xmlns="{NS}"/>\n'
 WRONG_NS = document(namespace="http://example.org/not-naaccr")
 WRONG_PREFIX_NS = document(prefix="n", namespace="http://example.org/not-naaccr")
-NO_NS_NEW_SPEC = document(namespace=None, spec="1.5")
 MISSING_BASE = f'{DECL}<NaaccrData recordType="I" specificationVersion="1.8" xmlns="{NS}">\n</NaaccrData>\n'
 UNKNOWN_VERSION = document(version="170")
 NOT_A_URI = document().replace(base_uri("250"), "http://example.org/dictionary.xml")
@@ -438,7 +441,6 @@ INVALID_UTF8 = document('  <Patient>\n    <Item naaccrId="nameLast">Ren\udce9e</
     (BAD_ROOT, 2, "root element is <NaaccrDocument>"),
     (WRONG_NS, 2, "namespace 'http://example.org/not-naaccr'"),
     (WRONG_PREFIX_NS, 2, "namespace 'http://example.org/not-naaccr'"),
-    (NO_NS_NEW_SPEC, 2, "no namespace"),
     (MISSING_BASE, 2, "no baseDictionaryUri"),
     (UNKNOWN_VERSION, 2, "unsupported NAACCR version 170"),
     (NOT_A_URI, 2, "not a NAACCR base dictionary URI"),

@@ -213,3 +213,15 @@ def test_generated_dates_are_coherent(tmp_path: Path) -> None:
                 assert t["laterality"] in "12349" and "estrogenReceptorSummary" in t
             if t["primarySite"] == "C619":
                 assert t["laterality"] == "0" and p["sex"] == "1"
+
+
+def test_as_received_writes_misplaced_and_unknown_items_after_the_elements_own() -> None:
+    data = write([({"zzUnknown": "1", "primarySite": "C340", "patientIdNumber": "1"},
+                   [{'odd"id': "x", "sex": "1", "laterality": "2", "primarySite": "C509"}])],
+                 root_items={"patientIdNumber": "9", "registryId": "0000000001"}, as_received=True)
+    root = etree.fromstring(data)
+    patient = root.find(f"{NS}Patient")
+    assert items_of(root) == [("registryId", "0000000001"), ("patientIdNumber", "9")]
+    assert items_of(patient) == [("patientIdNumber", "1"), ("primarySite", "C340"), ("zzUnknown", "1")]
+    assert items_of(patient.find(f"{NS}Tumor")) == [("laterality", "2"), ("primarySite", "C509"), ("sex", "1"),
+                                                     ('odd"id', "x")]

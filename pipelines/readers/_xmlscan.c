@@ -26,7 +26,7 @@
  *   With a dictionary ((naaccrId, naaccrNum, level 1/2/0, length, type code, full length, in record type)
  *   per item; type codes: digits, alpha, mixed, numeric, date, dateTime = 0..5, else -1) every item is
  *   checked here as pipelines/validation.py checks it, the per-item arrays stay empty and `problems`
- *   holds the items that break a rule: (rule u8 (1-based ITEM_RULES), patient i32, tumor i32, line i64,
+ *   holds the items that break a rule: (conditions u8 (bits, see item_rules), patient i32, tumor i32, line i64,
  *   id i32 (into ids), naaccrNum i32 (-1 none), value_offsets i32[n+1], value_bytes).
  */
 #define PY_SSIZE_T_CLEAN
@@ -353,17 +353,21 @@ static int type_ok(int type, const unsigned char *v, Py_ssize_t n) {
     }
 }
 
-/* The 1-based ITEM_RULES rule an item breaks first (0: none); dict_index -1 = not in the dictionary. */
-static int item_rule(const Dict *d, int dict_index, int level, int32_t num, const unsigned char *v, Py_ssize_t n) {
+/* The conditions an item breaks, as bits (pipelines/validation.py CONDITION_BITS; which one is reported
+   is the first in ITEM_RULES order, decided there): 1 unknown, 2 wrong level, 4 too long, 8 naaccrNum
+   mismatch, 16 invalid for its data type, 32 not in the record type. 0: none. */
+static int item_rules(const Dict *d, int dict_index, int level, int32_t num, const unsigned char *v, Py_ssize_t n) {
     if (dict_index < 0) return 1;
-    if (d->level[dict_index] != level) return 2;
     Py_ssize_t chars = 0;
     for (Py_ssize_t i = 0; i < n; i++) chars += (v[i] & 0xC0) != 0x80;
-    if (chars > d->length[dict_index]) return 3;
-    if (num >= 0 && num != d->num[dict_index]) return 4;
-    if (!type_ok(d->type[dict_index], v, n) || (d->full_length[dict_index] && chars != d->length[dict_index])) return 5;
-    if (!d->in_record_type[dict_index]) return 6;
-    return 0;
+    int bits = 0;
+    if (d->level[dict_index] != level) bits |= 2;
+    if (chars > d->length[dict_index]) bits |= 4;
+    if (num >= 0 && num != d->num[dict_index]) bits |= 8;
+    if (!type_ok(d->type[dict_index], v, n) || (d->full_length[dict_index] && chars != d->length[dict_index]))
+        bits |= 16;
+    if (!d->in_record_type[dict_index]) bits |= 32;
+    return bits;
 }
 
 /* The dictionary from Python: a tuple of (naaccrId, naaccrNum, level, length, type, full_length, in_record_type). */
@@ -465,7 +469,7 @@ static int item_line(Out *o, const char *c, Py_ssize_t n, int patient_depth, int
         const unsigned char *value = (const unsigned char *)lv->vals.data + before + (lv->items > 1);
         Py_ssize_t value_len = lv->vals.len - before - (lv->items > 1);
         if (o->dict_of[index] == -2) o->dict_of[index] = find(&o->dict->names, o->ids->names[index], o->ids->lens[index]);
-        uint8_t rule = (uint8_t)item_rule(o->dict, o->dict_of[index], level, num, value, value_len);
+        uint8_t rule = (uint8_t)item_rules(o->dict, o->dict_of[index], level, num, value, value_len);
         if (rule) {
             if (buf_put(&o->p_values, value, value_len)) return NOMEM;
             int32_t end = (int32_t)o->p_values.len;

@@ -202,7 +202,7 @@ class RecordAssembler:
             self._builder.issue(
                 "warning", patient_seq, tumor_seq, line, naaccr_id,
                 f"file-level item {naaccr_id} is {_shown(new)} here but {_shown(first)} on the first "
-                f"record (line {self._root_line}); first value kept")
+                f"record (line {self._root_line}); first value kept", rule="file-level-item")
 
     def _merge_patient(self, values: dict[str, str], line: int, patient_seq: int, tumor_seq: int) -> None:
         if not self._patient_filled:

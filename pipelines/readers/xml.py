@@ -32,8 +32,6 @@ from registry.naaccr import NAACCR_NAMESPACE, Dictionary, version_from_base_uri
 from registry.user_dictionary import dictionary_for_file
 
 SPECIFICATION_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8")
-# Files written before the namespace was mandatory (spec 1.0/1.1) may lack it.
-NO_NAMESPACE_SPECIFICATIONS = ("1.0", "1.1")
 RECORD_TYPES = ("A", "M", "C", "I")
 INT32_MAX = 2**31 - 1
 
@@ -511,11 +509,11 @@ class NaaccrXmlReader:
                 kind = "has the prefixed" if root.prefix else "has the default"
                 raise self._error(f"root element {kind} namespace {ns!r}; NAACCR XML requires "
                                   f"{NAACCR_NAMESPACE!r}", line)
-            if spec not in NO_NAMESPACE_SPECIFICATIONS:
-                raise self._error(f"root element has no namespace; NAACCR XML specification {spec} requires "
-                                  f"xmlns={NAACCR_NAMESPACE!r}", line)
-            warnings.append(f"root element has no namespace (accepted for specification {spec} files); "
-                            f"expected xmlns={NAACCR_NAMESPACE!r}")
+            # Read as the reference reader's relaxed namespace mode reads it: unprefixed NaaccrData, Patient,
+            # Tumor and Item are the NAACCR elements and every item is read as usual (its default, strict
+            # mode refuses the file).
+            warnings.append(f"root element has no namespace; NAACCR XML (specification {spec}) requires "
+                            f"xmlns={NAACCR_NAMESPACE!r}; the file is read without it (relaxed namespace rules)")
         if spec not in SPECIFICATION_VERSIONS:
             raise self._error(f"unsupported specificationVersion {spec!r} (supported: "
                               f"{', '.join(SPECIFICATION_VERSIONS)})", line)

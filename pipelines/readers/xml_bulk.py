@@ -3,7 +3,7 @@
 Every NAACCR XML writer in common use puts each Item, Patient and Tumor tag on its own line. For such
 files a line scanner replaces the per-element Python work of a general XML parser: the native scanner
 (``_xmlscan.c``) when it was built, else DuckDB's line reader plus a handful of SQL expressions; both
-apply the same grammar to 64 MB blocks cut at patient boundaries. The fast path is strict: it recognises only a small grammar (the tags above, default NAACCR namespace, the five
+apply the same grammar to 64 MB blocks cut at patient boundaries. The fast path is strict: it recognises only a small grammar (the tags above, default NAACCR namespace or none, the five
 predefined entities, UTF-8) and verifies nesting for every line. Anything else -- a multi-line value,
 CDATA, a numeric character reference, an extension element, a prefixed namespace, control characters,
 another encoding -- makes it decline before anything is kept, and the general streaming reader
@@ -229,8 +229,11 @@ def stage_line_structured_xml(stager: BatchStager, path: Path, work_dir: Path, *
     declared = _DECLARATION_ENCODING.match(head_bytes)
     if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
         return None
+    # The NAACCR namespace as default namespace, or none at all (read with a warning by the general reader).
+    default_namespace = b"xmlns=" in head_bytes
     if not head_bytes.lstrip(b"\xef\xbb\xbf").lstrip().startswith((b"<?xml", b"<NaaccrData", b"<!--")) or \
-            b"<NaaccrData" not in head_bytes or b"xmlns=\"http://naaccr.org/naaccrxml\"" not in head_bytes:
+            b"<NaaccrData" not in head_bytes or \
+            (default_namespace and b"xmlns=\"http://naaccr.org/naaccrxml\"" not in head_bytes):
         return None
     head_file = work_dir / "head.xml"
     head_file.write_bytes(head_bytes + b"</NaaccrData>\n")

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from registry.naaccr import SUPPORTED_VERSIONS, base_dictionary
+
 REPORT_CHUNK = 100_000        # source tumor reports per chunk
 TUMOR_CHUNK = 200_000         # registry tumors per chunk
 READ_MEMORY_LIMIT = "512MB"
@@ -92,6 +94,27 @@ def _place(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return rows, found
 
 
+def _item_levels(con: duckdb.DuckDBPyConnection, batch_ids: Sequence[int], items: Sequence[str]) -> pa.Table:
+    """(batch_id, naaccr_id, level) of the wanted items in each batch's NAACCR version (1 patient, 2 tumor)."""
+    levels: dict[str, dict[str, int]] = {}
+    rows: dict[str, list[object]] = {"batch_id": [], "naaccr_id": [], "level": []}
+    for batch_id, version in con.execute("SELECT batch_id, naaccr_version FROM ingest_batch WHERE batch_id IN "
+                                         "(SELECT unnest(?::INTEGER[]))", [list(batch_ids)]).fetchall():
+        if version not in SUPPORTED_VERSIONS:
+            continue
+        if version not in levels:
+            defined = base_dictionary(version).items
+            levels[version] = {i: 1 if defined[i].level == "Patient" else 2 for i in items
+                               if i in defined and defined[i].level in ("Patient", "Tumor")}
+        for naaccr_id, level in levels[version].items():
+            rows["batch_id"].append(batch_id)
+            rows["naaccr_id"].append(naaccr_id)
+            rows["level"].append(level)
+    return pa.table({"batch_id": pa.array(rows["batch_id"], pa.int32()),
+                     "naaccr_id": pa.array(rows["naaccr_id"], pa.string()),
+                     "level": pa.array(rows["level"], pa.int8())})
+
+
 def read_reports(con: duckdb.DuckDBPyConnection, chunk: ReportChunk, items: Sequence[str],
                  scope_table: str | None) -> pd.DataFrame:
     """One row per source tumor report of the chunk: record_id (tumor.tumor_id), registry_tumor_id (null when
@@ -117,16 +140,21 @@ def read_reports(con: duckdb.DuckDBPyConnection, chunk: ReportChunk, items: Sequ
         WHERE t.batch_id BETWEEN {low} AND {high} AND t.batch_id IN (SELECT unnest(?::INTEGER[])){seq}{scope}
         ORDER BY tumor_key""", params).df()
     con.register("edit_wanted_items", pa.table({"naaccr_id": list(items), "col": list(range(len(items)))}))
+    con.register("edit_item_level", _item_levels(con, chunk.batch_ids, items))
     try:
+        # An item received at a level its dictionary does not give it (loaded with a wrong-level warning) is
+        # not read: the value at the item's own level is the one edited.
         values = con.sql(f"""
             SELECT si.batch_id::BIGINT * {2 * SEQ_SHIFT} + si.level::BIGINT * {SEQ_SHIFT} + si.entity_seq AS key,
                    w.col, si.value
             FROM source_item si JOIN edit_wanted_items w ON w.naaccr_id = si.naaccr_id
+            LEFT JOIN edit_item_level v ON v.batch_id = si.batch_id AND v.naaccr_id = si.naaccr_id
             WHERE si.batch_id BETWEEN {low} AND {high} AND si.batch_id IN (SELECT unnest($batches::INTEGER[]))
-              AND si.level IN (1, 2)""",
+              AND si.level IN (1, 2) AND coalesce(v.level = si.level, true)""",
                          params={"batches": list(chunk.batch_ids)}).to_arrow_table()
     finally:
         con.unregister("edit_wanted_items")
+        con.unregister("edit_item_level")
     keys = values.column("key").to_numpy()
     cols = values.column("col").to_numpy()
     texts = values.column("value").to_numpy(zero_copy_only=False)
@@ -134,7 +162,7 @@ def read_reports(con: duckdb.DuckDBPyConnection, chunk: ReportChunk, items: Sequ
     rows, found = _place(keys, tumors["tumor_key"].to_numpy())
     out[rows[found], cols[found]] = texts[found]
     # Patient items go to every tumor row of the patient: tumors ordered by patient, each value repeated over
-    # its patient's range of rows (an item is at one level only, so nothing is overwritten).
+    # its patient's range of rows (an item is read at its own level only, so nothing is overwritten).
     patient_keys = tumors["patient_key"].to_numpy()
     order = np.argsort(patient_keys, kind="stable")
     ordered = patient_keys[order]
