@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
@@ -14,7 +13,8 @@ from pipelines.load import ingest_file
 from pipelines.readers.flat import NaaccrFlatReader
 from pipelines.readers.xml import NaaccrXmlReader
 from pipelines.readers.xml_bulk import stage_line_structured_xml
-from pipelines.records import ENTITY_SCHEMA, ISSUE_SCHEMA, ITEM_SCHEMA
+from pipelines.records import SourceFile
+from pipelines.staging import SPILLS, BatchStager
 from registry_cli.app import app
 from tests.conftest import export_identified, naaccr_xml
 from tests.naaccr_fixtures import flat_line, read_all, write_lines
@@ -60,31 +60,33 @@ def test_a_file_without_namespace_loads_every_record_with_one_file_warning(tmp_p
     assert ingested.exit_code == 1 and "no namespace" in ingested.output
 
 
-def _staging() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    for name, schema in (("entity", ENTITY_SCHEMA), ("item", ITEM_SCHEMA), ("issue", ISSUE_SCHEMA)):
-        con.register("empty", pa.Table.from_pylist([], schema=schema))
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM empty")
-        con.unregister("empty")
-    return con
+def _staged(path: Path, work: Path, *, fast: bool) -> tuple[SourceFile, tuple[list[tuple[object, ...]], ...]]:
+    """What the loader keeps of a file read by the line fast path or by the general reader."""
+    work.mkdir()
+    con = duckdb.connect(str(work / "stage.duckdb"))
+    stager = BatchStager(con, work)
+    if fast:
+        found = stage_line_structured_xml(stager, path, work)
+        assert found is not None, "the fast path declined a one-element-per-line file without namespace"
+        source = found
+    else:
+        reader = NaaccrXmlReader(path)
+        for chunk in reader.chunks():
+            stager.add(chunk, reader.source)
+        source = reader.source
+    stager.finish(source)
+    return source, tuple(con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()
+                         for name in ("entity", "problem", *SPILLS))
 
 
 def test_the_line_fast_path_reads_a_file_without_namespace_as_the_general_reader(tmp_path):
     path = tmp_path / "hundred.xml"
     path.write_text(_no_namespace(100))
-    con = _staging()
-    work = tmp_path / "work"
-    work.mkdir()
-    source = stage_line_structured_xml(con, path, work)
-    assert source is not None, "the fast path declined a one-element-per-line file without namespace"
+    source, fast = _staged(path, tmp_path / "fast", fast=True)
     assert any("no namespace" in w for w in source.warnings)
     assert source.root_items == {"registryId": "0000001234"}
-    fast = con.execute("SELECT * FROM item ORDER BY line").fetchall()
-    general = read_all(NaaccrXmlReader(path))
-    assert len(fast) == 500
-    assert fast == [tuple(row.values()) for row in general.items]
-    assert con.execute("SELECT * FROM entity ORDER BY line").fetchall() == \
-        [tuple(row.values()) for row in general.entities]
+    _, general = _staged(path, tmp_path / "general", fast=False)
+    assert len(fast[0]) == 200 and fast == general
 
 
 # --- items at the wrong level -------------------------------------------------------------------------

@@ -173,7 +173,7 @@ class _RecordTooLong(Exception):
     """No patient boundary within a block plus MAX_RECORD_BYTES: the general reader reports the file."""
 
 
-def _blocks(path: Path, start: int, block_bytes: int) -> Iterator[memoryview]:  # noqa: C901
+def _blocks(path: Path, start: int, block_bytes: int) -> Iterator[memoryview]:
     """The file from byte ``start`` in blocks that end just before a ``<Patient`` line (or at the end).
 
     Cutting only at patient boundaries keeps every block's nesting self-contained, so blocks are staged
@@ -187,17 +187,22 @@ def _blocks(path: Path, start: int, block_bytes: int) -> Iterator[memoryview]:  
         while True:
             buffer = bytearray(max(block_bytes, len(carry) + _READ_ON_BYTES))
             buffer[:len(carry)] = carry
-            filled = len(carry) + (fh.readinto(memoryview(buffer)[len(carry):]) or 0)
-            if filled == len(carry):   # end of file: the rest is the last block
-                if filled:
-                    yield memoryview(buffer)[:filled]
-                return
-            cut = _last_patient_start(buffer, filled)
-            if cut <= 0:
+            filled, carry = len(carry), b""
+            while True:
+                read = fh.readinto(memoryview(buffer)[filled:]) or 0
+                filled += read
+                if not read:   # end of file: the rest is the last block
+                    if filled:
+                        yield memoryview(buffer)[:filled]
+                    return
+                if filled < len(buffer):
+                    continue
+                cut = _last_patient_start(buffer, filled)
+                if cut > 0:
+                    break
                 if filled > block_bytes + MAX_RECORD_BYTES:
                     raise _RecordTooLong
-                carry = bytes(buffer[:filled])   # one patient longer than a block: read on
-                continue
+                buffer.extend(bytes(_READ_ON_BYTES))   # one patient longer than a block: read on, in place
             carry = bytes(buffer[cut:filled])
             yield memoryview(buffer)[:cut]
 
