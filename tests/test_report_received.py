@@ -63,12 +63,25 @@ def test_the_registry_export_says_when_the_registry_first_received_each_tumor(st
 
 
 def test_upgrading_a_version_6_store_fills_the_received_dates(store: Path) -> None:
+    """A store of schema version 6 (received dates not typed, every item one row of the source_item table)
+    is upgraded in place: the received dates are filled and the items, packed per record, read back the same."""
+    items = "SELECT batch_id, level, entity_seq, naaccr_id, value FROM source_item ORDER BY ALL"
+    with read_connection(store) as con:
+        before = con.execute(items).fetchall()
     with write_connection(store) as con:
+        con.execute("CREATE TABLE source_item_v6 AS SELECT * FROM source_item")
+        con.execute("DROP VIEW source_item")
+        con.execute("ALTER TABLE source_item_v6 RENAME TO source_item")
+        for table in ("source_patient", "source_tumor"):
+            for column in ("naaccr_ids", "item_values"):
+                con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         con.execute("DELETE FROM consolidated_value WHERE item = 'date_case_report_received'")
         con.execute("ALTER TABLE tumor DROP COLUMN date_case_report_received")
         con.execute("ALTER TABLE registry_tumor DROP COLUMN date_case_report_received")
-        con.execute("DELETE FROM schema_migration WHERE number = 7")
-    assert ensure_store(store) == ["0007_report_received.sql"]
+        con.execute("DELETE FROM schema_migration WHERE number >= 7")
+    assert ensure_store(store) == ["0007_report_received.sql", "0009_packed_source_items.sql"]
+    with read_connection(store) as con:
+        assert con.execute(items).fetchall() == before and len(before) > 20
     source, registry, rules = _received(store)
     assert source == {"00000101": "2019-06-01", "00007001": "2019-05-02", "00000102": "2019-07-01"}
     assert registry == {"C504": "2019-05-02", "C187": "2019-07-01"}

@@ -34,7 +34,7 @@ OPERATIONAL = {f"registry/{name}.py" for name in
                ("operational", "accounts", "audit", "audit_seal", "sessions", "suppression", "link_review",
                 "worklist", "export_requests", "breach")}
 STAGING = {"pipelines/load.py", "pipelines/validation.py", "pipelines/typed_core.py",
-           "pipelines/readers/xml_bulk.py"}
+           "pipelines/readers/xml_bulk.py", "pipelines/staging.py"}
 WRITE_SQL = re.compile(
     r"\b(INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM|"
     r"CREATE\s+(OR\s+REPLACE\s+)?(TEMP\s+|TEMPORARY\s+|UNIQUE\s+)?(TABLE|VIEW|INDEX|SEQUENCE|MACRO|TYPE|SCHEMA|TRIGGER)|"
