@@ -92,21 +92,29 @@ TREATMENTS: tuple[tuple[str, tuple[str, ...], str, str, str], ...] = (
 )
 
 MACROS = """
-CREATE OR REPLACE MACRO naaccr_year(v) AS
-    CASE WHEN regexp_full_match(v, '(18|19|20)[0-9]{2}([0-9]{2}([0-9]{2})?)?') THEN CAST(substr(v, 1, 4) AS SMALLINT) END;
+-- A NAACCR date is CCYY, CCYYMM or CCYYMMDD. Each macro checks the shape once and reads the parts with
+-- substr: macros are expanded inline, so one built on another would repeat the check many times per value.
+CREATE OR REPLACE MACRO naaccr_shape(v) AS regexp_full_match(v, '(18|19|20)[0-9]{2}([0-9]{2}([0-9]{2})?)?');
+CREATE OR REPLACE MACRO naaccr_has_month(v) AS length(v) >= 6 AND substr(v, 5, 2) BETWEEN '01' AND '12';
+CREATE OR REPLACE MACRO naaccr_has_day(v) AS
+    length(v) = 8 AND substr(v, 5, 2) BETWEEN '01' AND '12' AND substr(v, 7, 2) BETWEEN '01' AND '31';
+CREATE OR REPLACE MACRO naaccr_year(v) AS CASE WHEN naaccr_shape(v) THEN CAST(substr(v, 1, 4) AS SMALLINT) END;
 CREATE OR REPLACE MACRO naaccr_month(v) AS
-    CASE WHEN naaccr_year(v) IS NOT NULL AND length(v) >= 6 AND substr(v, 5, 2) BETWEEN '01' AND '12'
-         THEN CAST(substr(v, 5, 2) AS TINYINT) END;
+    CASE WHEN naaccr_shape(v) AND naaccr_has_month(v) THEN CAST(substr(v, 5, 2) AS TINYINT) END;
 CREATE OR REPLACE MACRO naaccr_day(v) AS
-    CASE WHEN naaccr_month(v) IS NOT NULL AND length(v) = 8 AND substr(v, 7, 2) BETWEEN '01' AND '31'
-         THEN CAST(substr(v, 7, 2) AS TINYINT) END;
+    CASE WHEN naaccr_shape(v) AND naaccr_has_day(v) THEN CAST(substr(v, 7, 2) AS TINYINT) END;
 -- A partial date is typed as the first day of its known period plus a precision letter; an impossible
 -- date (20190231) is null. Month or day 99 (pre-2010 convention) counts as unknown.
+CREATE OR REPLACE MACRO naaccr_month_or_1(v) AS CASE WHEN naaccr_has_month(v) THEN CAST(substr(v, 5, 2) AS TINYINT) ELSE 1 END;
+CREATE OR REPLACE MACRO naaccr_day_or_1(v) AS CASE WHEN naaccr_has_day(v) THEN CAST(substr(v, 7, 2) AS TINYINT) ELSE 1 END;
+-- (the day is checked against the month's length first: make_date raising inside try() costs milliseconds)
 CREATE OR REPLACE MACRO naaccr_date(v) AS
-    try(make_date(naaccr_year(v), coalesce(naaccr_month(v), 1), coalesce(naaccr_day(v), 1)));
+    CASE WHEN naaccr_shape(v) AND naaccr_day_or_1(v)
+              <= day(last_day(make_date(CAST(substr(v, 1, 4) AS SMALLINT), naaccr_month_or_1(v), 1)))
+         THEN make_date(CAST(substr(v, 1, 4) AS SMALLINT), naaccr_month_or_1(v), naaccr_day_or_1(v)) END;
 CREATE OR REPLACE MACRO naaccr_date_precision(v) AS
     CASE WHEN naaccr_date(v) IS NULL THEN NULL
-         WHEN naaccr_day(v) IS NOT NULL THEN 'D' WHEN naaccr_month(v) IS NOT NULL THEN 'M' ELSE 'Y' END;
+         WHEN naaccr_has_day(v) THEN 'D' WHEN naaccr_has_month(v) THEN 'M' ELSE 'Y' END;
 """
 
 

@@ -319,3 +319,20 @@ def test_chunks_break_only_between_patients(tmp_path: Path) -> None:
 def test_supported_versions_have_template_columns() -> None:
     for version in SUPPORTED_VERSIONS:
         assert "patientIdNumber" in template_columns(version)
+
+
+def test_a_value_holding_the_unit_separator_loads_with_it_replaced_and_a_warning(tmp_path: Path) -> None:
+    """U+001F joins the packed items of a record in the store; a CSV value holding it (no NAACCR value may)
+    loads with a space in its place and a warning naming the record and the item."""
+    from pipelines.load import ingest_file
+    from registry.store import read_connection
+
+    path = write_csv(tmp_path / "f.csv", ["patientIdNumber", "primarySite", "nameLast"],
+                     [["00000001", "C509", "O\x1fBrien"], ["00000002", "C180", "Smith"]])
+    db = tmp_path / "r.duckdb"
+    result = ingest_file(path, db_path=db, naaccr_version="250", link=False)
+    assert (result.tumors_loaded, result.warnings_by_rule.get("reader")) == (2, 1)
+    assert any("nameLast" in m and "U+001F" in m for m in result.messages)
+    with read_connection(db) as con:
+        names = con.execute("SELECT value FROM source_item WHERE naaccr_id = 'nameLast' ORDER BY value").fetchall()
+    assert names == [("O Brien",), ("Smith",)]
