@@ -37,6 +37,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py --tumors 100000
+	$(BIN)/python bench/ingest_bench.py --tumors 1000000 --repeat 1
 	$(BIN)/python bench/sample_bench.py --tumors 100000
 	$(BIN)/python bench/multiple_primaries_bench.py
 	$(BIN)/python bench/relsurv_bench.py
