@@ -8,12 +8,10 @@
  * back. It never reads outside the buffer it is given and never allocates per item.
  *
  * scan_block(data: bytes, line_base: int, patient_base: int, tumor_base: int,
- *            patient_columns: tuple[str, ...] = (), tumor_columns: tuple[str, ...] = (),
- *            dictionary: tuple[tuple[str, int, int, int, int, bool, bool], ...] | None = None)
- *   -> None, or a tuple:
- *      (item_level u8, item_patient i32, item_tumor i32, item_line i64, item_id i32, item_num i32,
- *       value_offsets i32[n+1], value_bytes, ids: list[str],
- *       entity_kind u8, entity_patient i32, entity_tumor i32, entity_line i64,
+ *            dictionary: tuple[tuple[str, int, int, int, int, bool, bool], ...],
+ *            patient_columns: tuple[str, ...], tumor_columns: tuple[str, ...])
+ *   -> None (the block is outside the grammar), or a tuple:
+ *      (ids: list[str], entity_kind u8, entity_patient i32, entity_tumor i32, entity_line i64,
  *       last_patient, last_tumor, root_closed, lines, patients, tumors, problems)
  *   every array returned as bytes in native byte order. `patients` and `tumors` are each the records of
  *   that level, already in the shapes the loader keeps (pipelines/staging.py):
@@ -22,12 +20,12 @@
  *       [(offsets i32[n+1], bytes, present u8) for each requested column])
  *   ids and values are the record's naaccrIds and decoded values in the order read, joined with U+001F
  *   (the store's packed lossless layout); the columns are the requested items' values, one per record
- *   (the typed core's wide rows). Building both here saves a gather per item in Python.
- *   With a dictionary ((naaccrId, naaccrNum, level 1/2/0, length, type code, full length, in record type)
- *   per item; type codes: digits, alpha, mixed, numeric, date, dateTime = 0..5, else -1) every item is
- *   checked here as pipelines/validation.py checks it, the per-item arrays stay empty and `problems`
- *   holds the items that break a rule: (conditions u8 (bits, see item_rules), patient i32, tumor i32, line i64,
- *   id i32 (into ids), naaccrNum i32 (-1 none), value_offsets i32[n+1], value_bytes).
+ *   (the typed core's wide rows). The dictionary gives per item (naaccrId, naaccrNum, level 1/2/0,
+ *   length, type code: digits, alpha, mixed, numeric, date, dateTime = 0..5, else -1; full length; in
+ *   the file's record type); every item is checked here as pipelines/validation.py checks it, and
+ *   `problems` holds the items that break a rule: (conditions u8 (bits, see item_rules), patient i32,
+ *   tumor i32, line i64, id i32 (into ids), naaccrNum i32 (-1 none), value_offsets i32[n+1], value_bytes).
+ *   Building records and checks here saves Python a gather per item: it never sees an item.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -210,8 +208,9 @@ static int level_open(Level *lv, int32_t seq, int32_t patient, int64_t line) {
     return buf_put(&lv->seq, &seq, 4) || buf_put(&lv->patient, &patient, 4) || buf_put(&lv->line, &line, 8) ? -2 : 0;
 }
 
-/* One item of the open record: appended to the packed texts, and kept for its column if requested. */
-static int level_item(Level *lv, Ids *ids, int index, const char *value, Py_ssize_t value_len, int decoded) {
+/* One item of the open record (its value as written in the file): appended to the packed texts, decoded,
+   and kept for its column if requested. */
+static int level_item(Level *lv, Ids *ids, int index, const char *value, Py_ssize_t value_len) {
     if (lv->column_of[index] == -2) {
         lv->column_of[index] = -1;
         for (int k = 0; k < lv->ncols; k++)
@@ -224,7 +223,7 @@ static int level_item(Level *lv, Ids *ids, int index, const char *value, Py_ssiz
     if (lv->items && (buf_put(&lv->ids, &sep, 1) || buf_put(&lv->vals, &sep, 1))) return -2;
     if (buf_put(&lv->ids, ids->names[index], ids->lens[index])) return -2;
     int32_t start = (int32_t)(lv->vals.len - lv->vals_start);
-    int rc = decoded ? buf_put(&lv->vals, value, value_len) : put_value(&lv->vals, value, value_len);
+    int rc = put_value(&lv->vals, value, value_len);     /* decoded as it is copied */
     if (rc) return rc;
     int column = lv->column_of[index];
     if (column >= 0) {
@@ -394,19 +393,17 @@ static int dict_init(Dict *d, PyObject *items) {
 }
 
 typedef struct {
-    Buf level, patient, tumor, line, id, num, offsets, values;
     Buf e_kind, e_patient, e_tumor, e_line;
     Ids *ids;
     Level *patients, *tumors;
-    Dict *dict;                   /* when given: items are checked here and only problems are returned */
+    Dict *dict;
     int dict_of[MAX_IDS];         /* per interned id: its dictionary index, -1 unknown, -2 not looked up yet */
     Buf p_rule, p_patient, p_tumor, p_line, p_id, p_num, p_offsets, p_values;
     int64_t seen[MAX_IDS];        /* per item id: the entity (2*patient or 2*tumor+1) it was last seen in */
 } Out;
 
 static void out_free(Out *o) {
-    Buf *all[] = {&o->level, &o->patient, &o->tumor, &o->line, &o->id, &o->num, &o->offsets, &o->values,
-                  &o->e_kind, &o->e_patient, &o->e_tumor, &o->e_line};
+    Buf *all[] = {&o->e_kind, &o->e_patient, &o->e_tumor, &o->e_line};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]->data);
     Buf *problems[] = {&o->p_rule, &o->p_patient, &o->p_tumor, &o->p_line, &o->p_id, &o->p_num, &o->p_offsets,
                        &o->p_values};
@@ -462,34 +459,22 @@ static int item_line(Out *o, const char *c, Py_ssize_t n, int patient_depth, int
     uint8_t level = tumor_depth ? 2 : 1;
     int32_t tumor_seq = tumor_depth ? tumor : 0;
     int32_t id = index;
-    if (o->dict) {                                  /* checked here; the value goes straight into its record */
-        Py_ssize_t before = lv->vals.len;
-        int rc = level_item(lv, o->ids, index, c + i, lt - (c + i), 0);
-        if (rc) return rc;
-        const unsigned char *value = (const unsigned char *)lv->vals.data + before + (lv->items > 1);
-        Py_ssize_t value_len = lv->vals.len - before - (lv->items > 1);
-        if (o->dict_of[index] == -2) o->dict_of[index] = find(&o->dict->names, o->ids->names[index], o->ids->lens[index]);
-        uint8_t rule = (uint8_t)item_rules(o->dict, o->dict_of[index], level, num, value, value_len);
-        if (rule) {
-            if (buf_put(&o->p_values, value, value_len)) return NOMEM;
-            int32_t end = (int32_t)o->p_values.len;
-            if (buf_put(&o->p_rule, &rule, 1) || buf_put(&o->p_patient, &patient, 4) ||
-                buf_put(&o->p_tumor, &tumor_seq, 4) || buf_put(&o->p_line, &line, 8) || buf_put(&o->p_id, &id, 4) ||
-                buf_put(&o->p_num, &num, 4) || buf_put(&o->p_offsets, &end, 4))
-                return NOMEM;
-        }
-        return 0;
-    }
-    Py_ssize_t value_start = o->values.len;
-    int rc = put_value(&o->values, c + i, lt - (c + i));
+    /* the value goes straight into its record (decoded), and is checked there */
+    Py_ssize_t before = lv->vals.len;
+    int rc = level_item(lv, o->ids, index, c + i, lt - (c + i));
     if (rc) return rc;
-    if (level_item(lv, o->ids, index, o->values.data + value_start, o->values.len - value_start, 1))
-        return NOMEM;
-    int32_t end = (int32_t)o->values.len;
-    if (buf_put(&o->level, &level, 1) || buf_put(&o->patient, &patient, 4) || buf_put(&o->tumor, &tumor_seq, 4) ||
-        buf_put(&o->line, &line, 8) || buf_put(&o->id, &id, 4) || buf_put(&o->num, &num, 4) ||
-        buf_put(&o->offsets, &end, 4))
-        return NOMEM;
+    const unsigned char *value = (const unsigned char *)lv->vals.data + before + (lv->items > 1);
+    Py_ssize_t value_len = lv->vals.len - before - (lv->items > 1);
+    if (o->dict_of[index] == -2) o->dict_of[index] = find(&o->dict->names, o->ids->names[index], o->ids->lens[index]);
+    uint8_t rule = (uint8_t)item_rules(o->dict, o->dict_of[index], level, num, value, value_len);
+    if (rule) {
+        if (buf_put(&o->p_values, value, value_len)) return NOMEM;
+        int32_t end = (int32_t)o->p_values.len;
+        if (buf_put(&o->p_rule, &rule, 1) || buf_put(&o->p_patient, &patient, 4) ||
+            buf_put(&o->p_tumor, &tumor_seq, 4) || buf_put(&o->p_line, &line, 8) || buf_put(&o->p_id, &id, 4) ||
+            buf_put(&o->p_num, &num, 4) || buf_put(&o->p_offsets, &end, 4))
+            return NOMEM;
+    }
     return 0;
 }
 
@@ -514,9 +499,9 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
     Py_buffer view;
     long long line_base, patient_base, tumor_base;
     PyObject *patient_columns = NULL, *tumor_columns = NULL, *dictionary = NULL;
-    if (!PyArg_ParseTuple(args, "y*LLL|O!O!O!", &view, &line_base, &patient_base, &tumor_base,
-                          &PyTuple_Type, &patient_columns, &PyTuple_Type, &tumor_columns,
-                          &PyTuple_Type, &dictionary)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*LLLO!O!O!", &view, &line_base, &patient_base, &tumor_base,
+                          &PyTuple_Type, &dictionary, &PyTuple_Type, &patient_columns,
+                          &PyTuple_Type, &tumor_columns)) return NULL;
     if (view.len >= INT32_MAX) {
         PyBuffer_Release(&view);
         PyErr_SetString(PyExc_ValueError, "block too large");
@@ -528,17 +513,14 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
     o.patients = calloc(1, sizeof(Level));
     o.tumors = calloc(1, sizeof(Level));
     int32_t zero = 0;
-    int rc = (o.ids && o.patients && o.tumors && buf_put(&o.offsets, &zero, 4) == 0) ? 0 : NOMEM;
-    if (rc == 0 && dictionary) {
-        o.dict = calloc(1, sizeof(Dict));
-        if (!o.dict) rc = NOMEM;
-        else if (dict_init(o.dict, dictionary) || buf_put(&o.p_offsets, &zero, 4)) {
-            out_free(&o);
-            PyBuffer_Release(&view);
-            return PyErr_Occurred() ? NULL : PyErr_NoMemory();
-        }
-        for (int k = 0; k < MAX_IDS; k++) o.dict_of[k] = -2;
+    o.dict = calloc(1, sizeof(Dict));
+    int rc = (o.ids && o.patients && o.tumors && o.dict) ? 0 : NOMEM;
+    if (rc == 0 && (dict_init(o.dict, dictionary) || buf_put(&o.p_offsets, &zero, 4))) {
+        out_free(&o);
+        PyBuffer_Release(&view);
+        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
     }
+    for (int k = 0; k < MAX_IDS; k++) o.dict_of[k] = -2;
     if (rc == 0) rc = level_init(o.patients, patient_columns);
     if (rc == 0) rc = level_init(o.tumors, tumor_columns);
     if (rc == DECLINE) {
@@ -644,9 +626,7 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
         return NULL;
     }
     PyObject *result = Py_BuildValue(
-        "(NNNNNNNNNNNNNLLiLNNN)", as_bytes(&o.level), as_bytes(&o.patient), as_bytes(&o.tumor),
-        as_bytes(&o.line), as_bytes(&o.id), as_bytes(&o.num), as_bytes(&o.offsets), as_bytes(&o.values), ids,
-        as_bytes(&o.e_kind), as_bytes(&o.e_patient), as_bytes(&o.e_tumor), as_bytes(&o.e_line),
+        "(NNNNNLLiLNNN)", ids, as_bytes(&o.e_kind), as_bytes(&o.e_patient), as_bytes(&o.e_tumor), as_bytes(&o.e_line),
         (long long)patient, (long long)tumor, root_closed, (long long)(line - line_base), patients, tumors,
         problems);
     out_free(&o);

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipelines.readers.source import GZIP_MAGIC, MAX_RECORD_BYTES, open_regular
 from pipelines.readers.xml import NaaccrXmlReader
@@ -313,49 +312,34 @@ def _stage_each_block(stager: BatchStager, source: SourceFile, path: Path, block
 
 
 def _scan_block_natively(block: memoryview, line_base: int, patient_base: int, tumor_base: int,
-                         dictionary: DictionaryColumns | None = None,
-                         source: SourceFile | None = None) -> tuple[RecordChunk, int, int, bool, int] | None:
+                         dictionary: DictionaryColumns,
+                         source: SourceFile) -> tuple[RecordChunk, int, int, bool, int] | None:
     """Read one block with the C scanner; None when it is not built or the block needs the SQL path.
 
-    With the file's dictionary the scanner also checks every item (the chunk then carries its problems
-    instead of its items).
-
-    Returns the block's records, the last patient and tumor numbers, whether the root closed, and the
-    block's line count.
+    The scanner checks every item against the file's dictionary and hands over the block's records packed,
+    their typed-core wide rows and the problems found (never the items one by one). Returns the block's
+    records, the last patient and tumor numbers, whether the root closed, and the block's line count.
     """
     if _xmlscan is None:
         return None
-    scanned = _xmlscan.scan_block(block, line_base, patient_base, tumor_base, tuple(PATIENT_ITEMS),
-                                  tuple(TUMOR_ITEMS), dictionary.as_tuples() if dictionary else None)
+    scanned = _xmlscan.scan_block(block, line_base, patient_base, tumor_base, dictionary.as_tuples(),
+                                  tuple(PATIENT_ITEMS), tuple(TUMOR_ITEMS))
     if scanned is None:
         return None
-    (level, patient, tumor, line, ids_index, num, offsets, values, ids,
-     e_kind, e_patient, e_tumor, e_line, last_patient, last_tumor, root_closed, lines,
+    (ids, e_kind, e_patient, e_tumor, e_line, last_patient, last_tumor, root_closed, lines,
      patient_records, tumor_records, problems) = scanned
-    count = len(level)
-    numbers = pa.array(np.frombuffer(num, np.int32))
-    items = pa.table({
-        "level": pa.array(np.frombuffer(level, np.uint8)),
-        "patient_seq": pa.array(np.frombuffer(patient, np.int32)),
-        "tumor_seq": pa.array(np.frombuffer(tumor, np.int32)),
-        "naaccr_id": pa.DictionaryArray.from_arrays(pa.array(np.frombuffer(ids_index, np.int32)),
-                                                    pa.array(ids, pa.string())),
-        "naaccr_num": pc.if_else(pc.equal(numbers, -1), pa.scalar(None, pa.int32()), numbers),
-        "value": pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(values)),
-        "line": pa.array(np.frombuffer(line, np.int64)),
-    })
     entities = pa.table({
         "kind": pa.array(np.frombuffer(e_kind, np.uint8)),
         "patient_seq": pa.array(np.frombuffer(e_patient, np.int32)),
         "tumor_seq": pa.array(np.frombuffer(e_tumor, np.int32)),
         "line": pa.array(np.frombuffer(e_line, np.int64)),
+        "raw": pa.nulls(len(e_kind), pa.string()),
     })
     patients = _level_records(PATIENT, patient_records)
     tumors = _level_records(TUMOR, tumor_records)
-    chunk = RecordChunk(entities.append_column("raw", pa.nulls(len(entities), pa.string())), items,
-                        ISSUE_SCHEMA.empty_table(), records={PATIENT: patients[0], TUMOR: tumors[0]},
-                        wide={PATIENT: patients[1], TUMOR: tumors[1]},
-                        problems=scanned_problems(problems, ids, dictionary, source) if dictionary and source else None)
+    chunk = RecordChunk(entities, ITEM_SCHEMA.empty_table(), ISSUE_SCHEMA.empty_table(),
+                        records={PATIENT: patients[0], TUMOR: tumors[0]}, wide={PATIENT: patients[1], TUMOR: tumors[1]},
+                        problems=scanned_problems(problems, ids, dictionary, source))
     return chunk, int(last_patient), int(last_tumor), bool(root_closed), int(lines)
 
 
