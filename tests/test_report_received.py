@@ -13,6 +13,7 @@ from registry.naaccr import base_dictionary
 from registry.store import read_connection
 from registry.store_writes import ensure_store, write_connection
 from tests.registry_reports import MARGARET, report, write_reports
+from tests.store_versions import back_to_long_source_items
 
 # One breast cancer reported by two hospitals (received on different days) and a second woman whose report
 # gives only the month it was received.
@@ -69,12 +70,7 @@ def test_upgrading_a_version_6_store_fills_the_received_dates(store: Path) -> No
     with read_connection(store) as con:
         before = con.execute(items).fetchall()
     with write_connection(store) as con:
-        con.execute("CREATE TABLE source_item_v6 AS SELECT * FROM source_item")
-        con.execute("DROP VIEW source_item")
-        con.execute("ALTER TABLE source_item_v6 RENAME TO source_item")
-        for table in ("source_patient", "source_tumor"):
-            for column in ("naaccr_ids", "item_values"):
-                con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        back_to_long_source_items(con)
         con.execute("DELETE FROM consolidated_value WHERE item = 'date_case_report_received'")
         con.execute("ALTER TABLE tumor DROP COLUMN date_case_report_received")
         con.execute("ALTER TABLE registry_tumor DROP COLUMN date_case_report_received")
