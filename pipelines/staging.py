@@ -3,15 +3,15 @@
 The loader hands every chunk a reader produces to `BatchStager.add`. The chunk's items are checked
 (`pipelines.validation`), its rejected records are set aside with their raw text, and of the records that
 load only two things are kept: each record's items packed into one row (naaccrIds and values joined with
-U+001F, the store's lossless layout, `registry/migrations/0009_packed_source_items.sql`), and the chunk's
-typed core (`pipelines.typed_core`, from the wide rows of the items it reads), each appended to an Arrow
-IPC file in the work folder. At commit these stream from the IPC files straight into the store: every
+U+001F, the store's lossless layout, `registry/migrations/0009_packed_source_items.sql`) appended to an
+Arrow IPC file, and the items the typed core reads (`pipelines.typed_core.wide_records`) appended to a
+second IPC file. At commit the packed rows stream from the IPC file straight into the store: every
 item value is written once into the store, and never into a staging database first.
 
 Staging tables (private staging DuckDB file, bounded memory, spills): ``entity`` (every record read, with
-``loaded``), ``problem`` (every reader issue, item problem and age warning), ``rejected_raw`` (the raw record
-of each rejected patient and tumor) and, at `finish`, the reject and warning rows; the spills (`SPILLS`,
-`TYPED_TABLES`) are registered under their names at `finish`.
+``loaded``), ``problem`` (every reader issue and item problem), ``rejected_raw`` (the raw record of each
+rejected patient and tumor) and, at `finish`, the typed core and the reject and warning rows; the spills
+(`SPILLS`) are registered under their names at `finish`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as pads
 import pyarrow.ipc as ipc
 
 from pipelines import validation
@@ -39,10 +40,9 @@ from pipelines.typed_core import WIDE_SCHEMAS, build_typed_core, wide_records
 SEPARATOR = "\x1f"   # joins the packed naaccrIds and values; no NAACCR value holds it (see `_clean_values`)
 
 # What is kept of the loaded records, each appended chunk by chunk to an Arrow IPC file in the work folder
-# (written at disk speed, read back by streaming at commit): the packed records, and the typed core
-# (TYPED_TABLES, derived chunk by chunk; their schema is the typed core query's).
-SPILLS = {"source_patient_records": PATIENT_RECORD_SCHEMA, "source_tumor_records": TUMOR_RECORD_SCHEMA}
-TYPED_TABLES = ("typed_patient", "typed_tumor", "typed_treatment")
+# (written at disk speed, read back by streaming): the packed records and the typed core's wide rows.
+SPILLS = {"source_patient_records": PATIENT_RECORD_SCHEMA, "source_tumor_records": TUMOR_RECORD_SCHEMA,
+          **WIDE_SCHEMAS}
 
 
 def _packed(ids: pa.Array, values: pa.Array, record_of_item: np.ndarray, records: int) -> tuple[pa.Array, pa.Array]:
@@ -99,8 +99,6 @@ class BatchStager:
         con.execute("CREATE TABLE rejected_raw (patient_seq INTEGER, tumor_seq INTEGER, raw VARCHAR)")
         con.execute("CREATE VIEW loaded_entity AS SELECT * FROM entity WHERE loaded")
         self._writers: dict[str, ipc.RecordBatchFileWriter] = {}
-        self._root_staged = False
-        self._typed_schemas: dict[str, pa.Schema] = {}
         self._open_spills()
 
     def _open_spills(self) -> None:
@@ -110,7 +108,6 @@ class BatchStager:
     def _close_spills(self) -> None:
         for writer in self._writers.values():
             writer.close()
-        self._writers.clear()
 
     def _dictionary(self, source: SourceFile) -> validation.DictionaryColumns:
         key = id(source.dictionary)
@@ -142,21 +139,17 @@ class BatchStager:
         if not outcome.entity_loaded.all():
             self._append("rejected_raw", self._rejected_raw(chunk, outcome, source))
 
-        loaded_entities = pa.table({"kind": entities["kind"], "patient_seq": entities["patient_seq"],
-                                    "tumor_seq": entities["tumor_seq"], "line": entities["line"]}
-                                   ).filter(pa.array(outcome.entity_loaded))
         if chunk.records is not None and chunk.wide is not None and not replaced:
-            wide = {}
-            for level, records_spill in ((PATIENT, "source_patient_records"), (TUMOR, "source_tumor_records")):
+            for level, records_spill, wide_spill in ((PATIENT, "source_patient_records", "patient_wide"),
+                                                     (TUMOR, "source_tumor_records", "tumor_wide")):
                 loaded = pa.array(outcome.entity_loaded[kind == level])
                 self._writers[records_spill].write_table(chunk.records[level].filter(loaded))
-                wide[level] = chunk.wide[level].filter(loaded)
-            self._typed_core(wide[PATIENT], wide[TUMOR], loaded_entities, source)
+                self._writers[wide_spill].write_table(chunk.wide[level].filter(loaded))
             return int((kind == TUMOR).sum())
+        item_level = np.asarray(items["level"], np.int64)
         item_level = np.asarray(items["level"], np.int64)
         ids = items["naaccr_id"].combine_chunks()
         ids = ids.cast(pa.string()) if pa.types.is_dictionary(ids.type) else ids
-        cleaned = items.set_column(items.schema.get_field_index("value"), "value", values)
         for level, seq_column in ((PATIENT, "patient_seq"), (TUMOR, "tumor_seq")):
             chosen = outcome.entity_loaded & (kind == level)
             records = (patient_seq if level == PATIENT else tumor_seq)[chosen]
@@ -166,44 +159,20 @@ class BatchStager:
                                                 item_records, len(records))
             lines = pa.array(np.asarray(entities["line"].fill_null(0), np.int64)[chosen], pa.int64())
             lines = pc.if_else(pc.equal(lines, 0), pa.scalar(None, pa.int64()), lines)
+            cleaned = items.set_column(items.schema.get_field_index("value"), "value", values)
             if level == PATIENT:
                 self._writers["source_patient_records"].write_table(pa.table(
                     [pa.array(records, pa.int32()), lines, packed_ids, packed_values], schema=PATIENT_RECORD_SCHEMA))
-                patient_wide = wide_records(cleaned, outcome.item_loaded, PATIENT, records)
+                self._writers["patient_wide"].write_table(
+                    wide_records(cleaned, outcome.item_loaded, PATIENT, records))
             else:
                 patients = patient_seq[chosen]
                 self._writers["source_tumor_records"].write_table(pa.table(
                     [pa.array(records, pa.int32()), pa.array(patients, pa.int32()), lines, packed_ids, packed_values],
                     schema=TUMOR_RECORD_SCHEMA))
-                tumor_wide = wide_records(cleaned, outcome.item_loaded, TUMOR, records, patients)
-        self._typed_core(patient_wide, tumor_wide, loaded_entities, source)
+                self._writers["tumor_wide"].write_table(
+                    wide_records(cleaned, outcome.item_loaded, TUMOR, records, patients))
         return int((kind == TUMOR).sum())
-
-    def _typed_core(self, patient_wide: pa.Table, tumor_wide: pa.Table, entities: pa.Table,
-                    source: SourceFile) -> None:
-        """Derive the chunk's typed core (`pipelines.typed_core`) and append it to its spills; its age
-        warnings go to ``problem``."""
-        con = self.con
-        if not self._root_staged:
-            root = pa.table({"naaccr_id": pa.array(list(source.root_items), pa.string()),
-                             "value": pa.array(list(source.root_items.values()), pa.string())})
-            con.register("root_arrow", root)
-            con.execute("CREATE OR REPLACE TABLE root_item AS SELECT * FROM root_arrow")
-            con.unregister("root_arrow")
-            self._root_staged = True
-        con.register("patient_wide", patient_wide)
-        con.register("tumor_wide", tumor_wide)
-        con.register("chunk_entity", entities)
-        build_typed_core(con, "chunk_entity")
-        for name in TYPED_TABLES:
-            table = con.sql(f"SELECT * FROM {name}").to_arrow_table()
-            if name not in self._writers:
-                self._typed_schemas[name] = table.schema
-                self._writers[name] = ipc.new_file(str(self.work / f"{name}.arrow"), table.schema)
-            self._writers[name].write_table(table.cast(self._typed_schemas[name]))
-            con.execute(f"DROP TABLE {name}")
-        for name in ("patient_wide", "tumor_wide", "chunk_entity"):
-            con.unregister(name)
 
     @staticmethod
     def _separator_warnings(items: pa.Table, values: pa.Array) -> pa.Table:
@@ -264,18 +233,21 @@ class BatchStager:
         self._open_spills()
 
     def finish(self, source: SourceFile) -> None:
-        """Close the spills, stage file-level problems and the outcome tables, and make the spills readable
-        under their names for the commit."""
-        if "typed_tumor" not in self._writers:   # no record loaded: the typed core's tables, empty
-            self._typed_core(WIDE_SCHEMAS["patient_wide"].empty_table(), WIDE_SCHEMAS["tumor_wide"].empty_table(),
-                             pa.table({"kind": pa.array([], pa.uint8()), "patient_seq": pa.array([], pa.int32()),
-                                       "tumor_seq": pa.array([], pa.int32()), "line": pa.array([], pa.int64())}),
-                             source)
+        """Close the packed records, stage file-level problems, the typed core and the outcome tables."""
         self._close_spills()
-        pa.default_memory_pool().release_unused()   # the chunks' buffers, before the commit
+        pa.default_memory_pool().release_unused()   # the chunks' buffers, before the typed core and the commit
+        for name in SPILLS:
+            self.con.register(name, pads.dataset(str(self.work / f"{name}.arrow"), format="ipc"))
         self._append("problem", validation.file_problems(source))
+        root = pa.table({"naaccr_id": pa.array(list(source.root_items), pa.string()),
+                         "value": pa.array(list(source.root_items.values()), pa.string())})
+        self.con.register("root_arrow", root)
+        self.con.execute("CREATE OR REPLACE TABLE root_item AS SELECT * FROM root_arrow")
+        self.con.unregister("root_arrow")
         validation.stage_outcome(self.con)
-        for name in (*SPILLS, *TYPED_TABLES):   # streamed into the store by the commit
+        build_typed_core(self.con)
+        for name in ("source_patient_records", "source_tumor_records"):
+            self.con.unregister(name)
             self.con.register(name, _streamed(self.work / f"{name}.arrow"))
 
 

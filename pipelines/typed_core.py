@@ -166,10 +166,9 @@ def wide_records(items: pa.Table, keep: np.ndarray, level: int, records: np.ndar
     return pa.table(columns)
 
 
-def build_typed_core(con: duckdb.DuckDBPyConnection, entities: str) -> None:
-    """Create temporary tables typed_patient, typed_tumor and typed_treatment (batch_id filled at commit) from
-    the wide rows ``patient_wide`` and ``tumor_wide`` (`wide_records`) of the loaded records in ``entities``
-    (a table name constant), and stage the age warnings in ``problem``."""
+def build_typed_core(con: duckdb.DuckDBPyConnection) -> None:
+    """Create staging tables typed_patient, typed_tumor and typed_treatment (batch_id filled at commit) from the
+    staged wide tables (`wide_records`)."""
     con.execute(MACROS)
     con.register("state_fips", pa.table({"usps": list(STATE_FIPS), "fips": list(STATE_FIPS.values())}))
     patient_cols = [f"{_pick(items)} AS {col}" for col, items in PATIENT_TEXT.items()]
@@ -179,7 +178,7 @@ def build_typed_core(con: duckdb.DuckDBPyConnection, entities: str) -> None:
         CREATE OR REPLACE TEMP TABLE typed_patient AS
         SELECT e.patient_seq, (SELECT value FROM root_item WHERE naaccr_id = 'registryId') AS registry_id,
                {", ".join(patient_cols)}
-        FROM (SELECT patient_seq FROM {entities} WHERE kind = 1) e
+        FROM (SELECT patient_seq FROM loaded_entity WHERE kind = 1) e
         LEFT JOIN patient_wide p USING (patient_seq)""")
 
     tumor_cols = []
@@ -199,12 +198,12 @@ def build_typed_core(con: duckdb.DuckDBPyConnection, entities: str) -> None:
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE typed_tumor AS
         SELECT e.tumor_seq, e.patient_seq, {", ".join(tumor_cols)}
-        FROM (SELECT tumor_seq, patient_seq FROM {entities} WHERE kind = 2) e
+        FROM (SELECT tumor_seq, patient_seq FROM loaded_entity WHERE kind = 2) e
         LEFT JOIN tumor_wide t USING (tumor_seq)
         LEFT JOIN patient_wide p ON p.patient_seq = e.patient_seq""")
 
     _add_site_recode(con)
-    _flag_age_errors(con, entities)
+    _flag_age_errors(con)
 
     parts = []
     for modality, code_items, date_item, given, not_given in TREATMENTS:
@@ -223,7 +222,7 @@ AGE_RULE = f"age-over-{MAX_PLAUSIBLE_AGE}"
 AGE_MISMATCH_RULE = "age-date-mismatch"
 
 
-def _flag_age_errors(con: duckdb.DuckDBPyConnection, entities: str) -> None:
+def _flag_age_errors(con: duckdb.DuckDBPyConnection) -> None:
     """Warnings for the probable age errors survival analysis leaves out (``registry.cohort.AGE_ERROR_SQL``, the
     same condition over the typed staging tables).
 
@@ -237,10 +236,10 @@ def _flag_age_errors(con: duckdb.DuckDBPyConnection, entities: str) -> None:
              "t.date_of_diagnosis::VARCHAR")
     over = f"(t.age_at_diagnosis > {MAX_PLAUSIBLE_AGE} OR {from_dates} > {MAX_PLAUSIBLE_AGE})"
     con.execute(f"""
-        INSERT INTO problem
-        SELECT 'warning', CASE WHEN {over} THEN '{AGE_RULE}' ELSE '{AGE_MISMATCH_RULE}' END,
-               t.patient_seq, t.tumor_seq, e.line,
+        INSERT INTO warning_row
+        SELECT t.patient_seq, t.tumor_seq, e.line,
                CASE WHEN t.age_at_diagnosis > {MAX_PLAUSIBLE_AGE} THEN 'ageAtDiagnosis' ELSE 'dateOfBirth' END,
+               CASE WHEN {over} THEN '{AGE_RULE}' ELSE '{AGE_MISMATCH_RULE}' END,
                CASE WHEN t.age_at_diagnosis > {MAX_PLAUSIBLE_AGE}
                     THEN 'age at diagnosis ' || t.age_at_diagnosis::VARCHAR || ' years (ageAtDiagnosis) is over '
                          || '{MAX_PLAUSIBLE_AGE}: probably a wrong age or birth date'
@@ -251,7 +250,7 @@ def _flag_age_errors(con: duckdb.DuckDBPyConnection, entities: str) -> None:
                          || ' (' || {from_dates}::VARCHAR || '): one of them is wrong'
                END || '; survival analysis leaves the tumor out'
         FROM typed_tumor t JOIN typed_patient p USING (patient_seq)
-        LEFT JOIN {entities} e ON e.kind = 2 AND e.tumor_seq = t.tumor_seq
+        LEFT JOIN entity e ON e.kind = 2 AND e.tumor_seq = t.tumor_seq
         WHERE {AGE_ERROR_SQL}
         ORDER BY t.tumor_seq""")
 
