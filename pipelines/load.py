@@ -4,7 +4,8 @@ Steps: hash the file (a file already loaded adds nothing); read it into a privat
 without touching the store; validate every item against the file's dictionaries; split records into
 loaded and rejected; derive the typed core; then open the store read-write for one short transaction
 that inserts the whole batch. A crash at any point before COMMIT leaves the store as it was, and a rerun
-completes the load. For every batch: records read = records loaded + records rejected.
+completes the load. For every batch: records read = records loaded + records rejected + records re-sent
+unchanged (`pipelines.report_versions`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines import validation
+from pipelines import report_versions, validation
 from pipelines.batch_result import BatchResult
 from pipelines.readers import open_reader
 from pipelines.readers.source import detect_format, open_regular
@@ -150,6 +151,7 @@ _COMMIT_COPIES = (
     ("tumor", "SELECT * EXCLUDE (patient_seq), ($batch_id::BIGINT << 32) + tumor_seq AS tumor_id, "
               "($batch_id::BIGINT << 32) + patient_seq AS patient_id FROM typed_tumor"),
     ("treatment", "SELECT *, ($batch_id::BIGINT << 32) + tumor_seq AS tumor_id FROM typed_treatment"),
+    ("source_tumor_superseded", report_versions.SUPERSEDED_SELECT),   # after the typed core: it reads it
 )
 
 
@@ -165,6 +167,7 @@ def _commit(stage: duckdb.DuckDBPyConnection, db_path: Path, result: BatchResult
         patients_loaded=result.patients_loaded, patients_rejected=result.patients_rejected,
         tumors_read=result.tumors_read, tumors_loaded=result.tumors_loaded,
         tumors_rejected=result.tumors_rejected, warnings=result.warnings,
+        patients_unchanged=result.patients_unchanged, tumors_unchanged=result.tumors_unchanged,
         extensions_skipped=source.extensions_skipped)
     return commit_batch(stage, db_path, batch, _COMMIT_COPIES)
 
@@ -210,6 +213,7 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
             return result
         result.format, result.naaccr_version = source.format, source.naaccr_version
         validation.validate_batch(stage, source)
+        report_versions.set_aside_resent(stage, db_path, result)
         build_typed_core(stage)
         validation.summarise(stage, source, result)
         try:

@@ -317,7 +317,7 @@ def test_the_upgrade_fills_the_items_of_an_existing_store(store: CohortStore, tm
         con.execute("ALTER TABLE tumor DROP COLUMN date_case_report_received")
         con.execute("ALTER TABLE registry_tumor DROP COLUMN date_case_report_received")
         con.execute("DELETE FROM schema_migration WHERE number >= 6")
-        assert migrate(con) == ["0006_registry_tumor_item.sql", "0007_report_received.sql"]
+        assert migrate(con) == ["0006_registry_tumor_item.sql", "0007_report_received.sql", "0008_report_versions.sql"]
     assert len(read_cohort_store(db).items.merge(store.items)) == len(store.items)
 
 

@@ -1,0 +1,170 @@
+"""Re-sent reports: recognise a tumor report a facility sends again, in the loader's staging database.
+
+A report's key is its reporting facility (`reportingFacility`, tumor level), the facility's patient id number
+(`patientIdNumber`, patient level) and its tumor record number (`tumorRecordNumber`, tumor level), as
+received; a report lacking any of the three (blank counts as lacking) has no key and loads as any report.
+
+A report's content is the set of its (naaccrId, value) pairs and those of its patient record, blank values
+left out (file-level items are not part of it). Two contents are compared by a digest computed in this one
+DuckDB process for both sides: the number of pairs and two sums of 64-bit hashes of each pair. The digest is
+never stored, so it needs no stability across DuckDB versions; and it is computed only for the reports whose
+key is already in the store or appears more than once in the file, so a file of new reports pays only for
+finding its keys.
+
+A keyed report whose content equals that of the previous version of its key (the store's newest current
+version, or the key's previous report earlier in the same file) adds nothing: it is set aside as unchanged
+(`unchanged_tumor`), and so is a patient record all of whose loaded tumor records are unchanged
+(`unchanged_patient`). `loaded_entity` and `loaded_item` are narrowed to what is left, so the typed core
+and the commit never see them. Any other keyed report loads and is listed in `keyed_report`; at commit,
+`SUPERSEDED_SELECT` (run by `registry.store_writes.commit_batch` with the store attached, inside the batch's
+transaction) marks every earlier current version of its key superseded. Within one file the later report of
+a key is the newer version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from registry.store import read_connection
+from registry.store_writes import STORE_ALIAS
+
+if TYPE_CHECKING:
+    from pipelines.batch_result import BatchResult
+
+KEY = ("reporting_facility", "patient_id_number", "tumor_record_number")
+_KEY_COLUMNS = ", ".join(KEY)
+
+# The keyed tumor records among the loaded ones, with their key as received.
+_REPORT_KEYS = """
+CREATE OR REPLACE TEMP TABLE report_key AS
+WITH t AS (SELECT tumor_seq, any_value(patient_seq) AS patient_seq,
+                  max(value) FILTER (WHERE naaccr_id = 'reportingFacility') AS reporting_facility,
+                  max(value) FILTER (WHERE naaccr_id = 'tumorRecordNumber') AS tumor_record_number
+           FROM loaded_item WHERE level = 2 AND naaccr_id IN ('reportingFacility', 'tumorRecordNumber')
+           GROUP BY tumor_seq),
+     p AS (SELECT patient_seq, max(value) AS patient_id_number
+           FROM loaded_item WHERE level = 1 AND naaccr_id = 'patientIdNumber' GROUP BY patient_seq)
+SELECT t.tumor_seq, t.patient_seq, t.reporting_facility, p.patient_id_number, t.tumor_record_number
+FROM t JOIN p USING (patient_seq)
+WHERE trim(t.reporting_facility) <> '' AND trim(p.patient_id_number) <> '' AND trim(t.tumor_record_number) <> ''
+"""
+
+
+def _digest(tumors: str, items: str, batch: str = "true") -> str:
+    """SELECT of the key, tumor_seq and content digest (n, h1, h2) of each tumor of `tumors` (key columns,
+    tumor_seq, patient_seq), from `items(level, entity_seq, naaccr_id, value)`; `batch` a further join
+    condition (the store's items are matched on the batch too)."""
+    return f"""
+        WITH pairs AS (
+            SELECT t.*, i.naaccr_id, i.value FROM {tumors} t
+            JOIN {items} i ON i.level = 2 AND i.entity_seq = t.tumor_seq AND {batch}
+            UNION ALL
+            SELECT t.*, i.naaccr_id, i.value FROM {tumors} t
+            JOIN {items} i ON i.level = 1 AND i.entity_seq = t.patient_seq AND {batch})
+        SELECT {_KEY_COLUMNS}, tumor_seq, count(*) AS n, sum(hash(naaccr_id, value)) AS h1,
+               sum(hash(value, naaccr_id)) AS h2
+        FROM pairs WHERE value <> ''
+        GROUP BY ALL"""
+
+
+# The store's newest current version of each staged key (staged keys registered as `staged_key`), with its
+# content digest from the lossless layer.
+_STORED_VERSIONS = f"""
+WITH newest AS (
+    SELECT k.reporting_facility, k.patient_id_number, k.tumor_record_number,
+           arg_max(t.batch_id, t.tumor_id) AS batch_id, arg_max(t.tumor_seq, t.tumor_id) AS tumor_seq,
+           arg_max(p.patient_seq, t.tumor_id) AS patient_seq
+    FROM staged_key k
+    JOIN tumor t ON t.reporting_facility = k.reporting_facility AND t.tumor_record_number = k.tumor_record_number
+    JOIN patient p ON p.patient_id = t.patient_id AND p.patient_id_number = k.patient_id_number
+    WHERE t.tumor_id NOT IN (SELECT tumor_id FROM source_tumor_superseded)
+    GROUP BY ALL)
+SELECT * EXCLUDE (tumor_seq) FROM ({_digest('newest', 'source_item', 'i.batch_id = t.batch_id')})"""
+
+# At commit (the store attached as STORE_ALIAS, this batch's typed core already copied): every version of the
+# keys this batch loaded, numbered in load order; each that has a later version and is not yet superseded is.
+SUPERSEDED_SELECT = f"""
+WITH versions AS (
+    SELECT t.tumor_id, t.patient_id, t.reporting_facility, p.patient_id_number, t.tumor_record_number,
+           row_number() OVER w AS version, lead(t.tumor_id) OVER w AS superseded_by
+    FROM {STORE_ALIAS}.tumor t
+    JOIN {STORE_ALIAS}.patient p ON p.patient_id = t.patient_id
+    SEMI JOIN (SELECT DISTINCT {_KEY_COLUMNS} FROM keyed_report) k
+        ON k.reporting_facility = t.reporting_facility AND k.patient_id_number = p.patient_id_number
+       AND k.tumor_record_number = t.tumor_record_number
+    WINDOW w AS (PARTITION BY t.reporting_facility, p.patient_id_number, t.tumor_record_number ORDER BY t.tumor_id))
+SELECT tumor_id, patient_id, {_KEY_COLUMNS}, version, superseded_by, now() AS superseded_at
+FROM versions
+WHERE superseded_by IS NOT NULL AND tumor_id NOT IN (SELECT tumor_id FROM {STORE_ALIAS}.source_tumor_superseded)"""
+
+
+def _stored_versions(stage: duckdb.DuckDBPyConnection, db_path: Path) -> None:
+    """Stage `stored_version` (key, n, h1, h2): the store's newest current version of each key staged."""
+    keys = stage.sql(f"SELECT DISTINCT {_KEY_COLUMNS} FROM report_key").to_arrow_table()
+    with read_connection(db_path) as con:
+        con.register("staged_key", keys)
+        found = con.sql(_STORED_VERSIONS).to_arrow_table()
+        con.unregister("staged_key")
+    stage.register("stored_version_arrow", found)
+    stage.execute("CREATE OR REPLACE TEMP TABLE stored_version AS SELECT * FROM stored_version_arrow")
+    stage.unregister("stored_version_arrow")
+
+
+def set_aside_resent(stage: duckdb.DuckDBPyConnection, db_path: Path, result: BatchResult) -> None:
+    """After validation: set aside the reports re-sent unchanged (counted in `result`) and stage
+    `keyed_report`, the keyed reports that load (see the module docstring)."""
+    stage.execute(_REPORT_KEYS)
+    _stored_versions(stage, db_path)
+    stage.execute(f"""
+        CREATE OR REPLACE TEMP TABLE candidate AS
+        SELECT * FROM report_key
+        WHERE ({_KEY_COLUMNS}) IN (SELECT {_KEY_COLUMNS} FROM stored_version
+                                   UNION ALL
+                                   SELECT {_KEY_COLUMNS} FROM report_key GROUP BY ALL HAVING count(*) > 1)""")
+    stage.execute(f"""
+        CREATE OR REPLACE TEMP TABLE unchanged_tumor AS
+        WITH staged_items AS (
+            SELECT level, CASE level WHEN 1 THEN patient_seq ELSE tumor_seq END AS entity_seq, naaccr_id, value
+            FROM loaded_item
+            WHERE (level = 2 AND tumor_seq IN (SELECT tumor_seq FROM candidate))
+               OR (level = 1 AND patient_seq IN (SELECT patient_seq FROM candidate))),
+        sequence AS (
+            SELECT {_KEY_COLUMNS}, 0 AS tumor_seq, n, h1, h2 FROM stored_version
+            UNION ALL
+            SELECT * FROM ({_digest('candidate', 'staged_items')}))
+        SELECT tumor_seq FROM (
+            SELECT *, lag((n, h1, h2)) OVER (PARTITION BY {_KEY_COLUMNS} ORDER BY tumor_seq) AS previous
+            FROM sequence)
+        WHERE tumor_seq > 0 AND (n, h1, h2) = previous""")
+    stage.execute("""
+        CREATE OR REPLACE TEMP TABLE unchanged_patient AS
+        SELECT DISTINCT e.patient_seq FROM loaded_entity e
+        WHERE e.kind = 2 AND e.tumor_seq IN (SELECT tumor_seq FROM unchanged_tumor)
+          AND NOT EXISTS (SELECT 1 FROM loaded_entity o WHERE o.kind = 2 AND o.patient_seq = e.patient_seq
+                          AND o.tumor_seq NOT IN (SELECT tumor_seq FROM unchanged_tumor))""")
+    stage.execute("CREATE OR REPLACE TEMP TABLE keyed_report AS SELECT * FROM report_key "
+                  "WHERE tumor_seq NOT IN (SELECT tumor_seq FROM unchanged_tumor)")
+    tumors, patients = (int(v) for v in stage.execute(
+        "SELECT (SELECT count(*) FROM unchanged_tumor), (SELECT count(*) FROM unchanged_patient)").fetchall()[0])
+    result.tumors_unchanged, result.patients_unchanged = tumors, patients
+    if not tumors:
+        return
+    # Narrow what loads: the validated views keep their definitions under new names.
+    stage.execute("ALTER VIEW loaded_entity RENAME TO validated_entity")
+    stage.execute("ALTER VIEW loaded_item RENAME TO validated_item")
+    stage.execute("""
+        CREATE VIEW loaded_entity AS SELECT * FROM validated_entity
+        WHERE NOT (kind = 2 AND tumor_seq IN (SELECT tumor_seq FROM unchanged_tumor))
+          AND NOT (kind = 1 AND patient_seq IN (SELECT patient_seq FROM unchanged_patient))""")
+    stage.execute("""
+        CREATE VIEW loaded_item AS SELECT * FROM validated_item
+        WHERE NOT (level = 2 AND tumor_seq IN (SELECT tumor_seq FROM unchanged_tumor))
+          AND NOT (level = 1 AND patient_seq IN (SELECT patient_seq FROM unchanged_patient))""")
+    # Warnings about records that add nothing are not kept either (they were given when the report loaded).
+    stage.execute("""
+        DELETE FROM warning_row
+        WHERE tumor_seq IN (SELECT tumor_seq FROM unchanged_tumor)
+           OR (tumor_seq = 0 AND patient_seq IN (SELECT patient_seq FROM unchanged_patient))""")
