@@ -104,6 +104,10 @@ WHERE superseded_by IS NOT NULL AND tumor_id NOT IN (SELECT tumor_id FROM {STORE
 def _stored_versions(stage: duckdb.DuckDBPyConnection, db_path: Path) -> None:
     """Stage `stored_version` (key, n, h1, h2): the store's newest current version of each key staged."""
     keys = stage.sql(f"SELECT DISTINCT {_KEY_COLUMNS} FROM report_key").to_arrow_table()
+    if not keys.num_rows:
+        stage.execute(f"CREATE OR REPLACE TEMP TABLE stored_version AS SELECT {_KEY_COLUMNS}, 0::BIGINT AS n, "
+                      "0::HUGEINT AS h1, 0::HUGEINT AS h2 FROM report_key WHERE false")
+        return
     with read_connection(db_path) as con:
         con.register("staged_key", keys)
         found = con.sql(_STORED_VERSIONS).to_arrow_table()
@@ -124,8 +128,13 @@ def set_aside_resent(stage: duckdb.DuckDBPyConnection, db_path: Path, result: Ba
         WHERE ({_KEY_COLUMNS}) IN (SELECT {_KEY_COLUMNS} FROM stored_version
                                    UNION ALL
                                    SELECT {_KEY_COLUMNS} FROM report_key GROUP BY ALL HAVING count(*) > 1)""")
+    stage.execute("CREATE OR REPLACE TEMP TABLE unchanged_tumor AS SELECT tumor_seq FROM report_key WHERE false")
+    stage.execute("CREATE OR REPLACE TEMP TABLE unchanged_patient AS SELECT patient_seq FROM report_key WHERE false")
+    stage.execute("CREATE OR REPLACE TEMP TABLE keyed_report AS SELECT * FROM report_key")
+    if not stage.execute("SELECT count(*) FROM candidate").fetchall()[0][0]:
+        return   # every keyed report is new: nothing to compare
     stage.execute(f"""
-        CREATE OR REPLACE TEMP TABLE unchanged_tumor AS
+        INSERT INTO unchanged_tumor
         WITH staged_items AS (
             SELECT level, CASE level WHEN 1 THEN patient_seq ELSE tumor_seq END AS entity_seq, naaccr_id, value
             FROM loaded_item
@@ -140,21 +149,22 @@ def set_aside_resent(stage: duckdb.DuckDBPyConnection, db_path: Path, result: Ba
             FROM sequence)
         WHERE tumor_seq > 0 AND (n, h1, h2) = previous""")
     stage.execute("""
-        CREATE OR REPLACE TEMP TABLE unchanged_patient AS
+        INSERT INTO unchanged_patient
         SELECT DISTINCT e.patient_seq FROM loaded_entity e
         WHERE e.kind = 2 AND e.tumor_seq IN (SELECT tumor_seq FROM unchanged_tumor)
           AND NOT EXISTS (SELECT 1 FROM loaded_entity o WHERE o.kind = 2 AND o.patient_seq = e.patient_seq
                           AND o.tumor_seq NOT IN (SELECT tumor_seq FROM unchanged_tumor))""")
-    stage.execute("CREATE OR REPLACE TEMP TABLE keyed_report AS SELECT * FROM report_key "
-                  "WHERE tumor_seq NOT IN (SELECT tumor_seq FROM unchanged_tumor)")
+    stage.execute("DELETE FROM keyed_report WHERE tumor_seq IN (SELECT tumor_seq FROM unchanged_tumor)")
     tumors, patients = (int(v) for v in stage.execute(
         "SELECT (SELECT count(*) FROM unchanged_tumor), (SELECT count(*) FROM unchanged_patient)").fetchall()[0])
     result.tumors_unchanged, result.patients_unchanged = tumors, patients
     if not tumors:
         return
-    # Narrow what loads: the validated views keep their definitions under new names.
-    stage.execute("ALTER VIEW loaded_entity RENAME TO validated_entity")
-    stage.execute("ALTER VIEW loaded_item RENAME TO validated_item")
+    # Narrow what loads: what validation staged keeps its definition under another name (a view or a table).
+    for name, kept in (("loaded_entity", "validated_entity"), ("loaded_item", "validated_item")):
+        kind = stage.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ?",
+                             [name]).fetchall()[0][0]
+        stage.execute(f"ALTER {'VIEW' if kind == 'VIEW' else 'TABLE'} {name} RENAME TO {kept}")
     stage.execute("""
         CREATE VIEW loaded_entity AS SELECT * FROM validated_entity
         WHERE NOT (kind = 2 AND tumor_seq IN (SELECT tumor_seq FROM unchanged_tumor))

@@ -198,3 +198,19 @@ def test_any_item_of_the_patient_or_the_tumor_is_content(tmp_path: Path, changes
                            hour=9), db)
     assert (again.tumors_loaded, again.tumors_unchanged) == (1, 0)
     assert _counts(db)["registry_tumor"] == 1
+
+
+def test_the_record_view_shows_each_version_of_a_report(tmp_path: Path) -> None:
+    from registry.principal import Principal
+    from registry.record_view import patient_record
+
+    db = tmp_path / "registry.duckdb"
+    _ingest(_write(tmp_path / "may.xml", [_leo()]), db)
+    _ingest(_write(tmp_path / "june.xml", [_leo(histologicTypeIcdO3="8550")], hour=9), db)
+    with read_connection(db) as con:
+        [(patient_id,)] = con.execute("SELECT patient_id FROM registry_patient").fetchall()
+    record = patient_record(Principal("registrar1", "registrar"), db, open_operational_store(db), patient_id=patient_id)
+    versions = [(r.version, r.batch_id, r.items["histologicTypeIcdO3"], r.superseded_by) for r in record.reports]
+    newest = next(r.source_tumor_id for r in record.reports if r.batch_id == 2)
+    assert versions == [(1, 1, "8140", newest), (2, 2, "8550", None)]
+    assert [t.values["histology"] for t in record.tumors] == ["8550"]
