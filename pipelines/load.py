@@ -213,8 +213,8 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
             return result
         result.format, result.naaccr_version = source.format, source.naaccr_version
         validation.validate_batch(stage, source)
-        report_versions.set_aside_resent(stage, db_path, result)
         build_typed_core(stage)
+        report_versions.set_aside_resent(stage, db_path, result)
         validation.summarise(stage, source, result)
         try:
             result.batch_id = _commit(stage, db_path, result, source, size, user, started)

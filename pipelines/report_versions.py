@@ -14,8 +14,9 @@ finding its keys.
 A keyed report whose content equals that of the previous version of its key (the store's newest current
 version, or the key's previous report earlier in the same file) adds nothing: it is set aside as unchanged
 (`unchanged_tumor`), and so is a patient record all of whose loaded tumor records are unchanged
-(`unchanged_patient`). `loaded_entity` and `loaded_item` are narrowed to what is left, so the typed core
-and the commit never see them. Any other keyed report loads and is listed in `keyed_report`; at commit,
+(`unchanged_patient`). `loaded_entity` and `loaded_item` are narrowed to what is left and their typed-core
+rows deleted, so the commit never sees them. The keys are read from the typed core (`typed_tumor`,
+`typed_patient`: text columns hold the values as received), which costs next to nothing. Any other keyed report loads and is listed in `keyed_report`; at commit,
 `SUPERSEDED_SELECT` (run by `registry.store_writes.commit_batch` with the store attached, inside the batch's
 transaction) marks every earlier current version of its key superseded. Within one file the later report of
 a key is the newer version.
@@ -37,38 +38,31 @@ if TYPE_CHECKING:
 KEY = ("reporting_facility", "patient_id_number", "tumor_record_number")
 _KEY_COLUMNS = ", ".join(KEY)
 
-# The keyed tumor records among the loaded ones, with their key as received.
+# The keyed tumor records among the loaded ones, with their key as received (the typed core's text columns
+# are the items' values as received).
 _REPORT_KEYS = """
 CREATE OR REPLACE TEMP TABLE report_key AS
-WITH t AS (SELECT tumor_seq, any_value(patient_seq) AS patient_seq,
-                  max(value) FILTER (WHERE naaccr_id = 'reportingFacility') AS reporting_facility,
-                  max(value) FILTER (WHERE naaccr_id = 'tumorRecordNumber') AS tumor_record_number
-           FROM loaded_item WHERE level = 2 AND naaccr_id IN ('reportingFacility', 'tumorRecordNumber')
-           GROUP BY tumor_seq),
-     p AS (SELECT patient_seq, max(value) AS patient_id_number
-           FROM loaded_item WHERE level = 1 AND naaccr_id = 'patientIdNumber' GROUP BY patient_seq)
 SELECT t.tumor_seq, t.patient_seq, t.reporting_facility, p.patient_id_number, t.tumor_record_number
-FROM t JOIN p USING (patient_seq)
+FROM typed_tumor t JOIN typed_patient p USING (patient_seq)
 WHERE trim(t.reporting_facility) <> '' AND trim(p.patient_id_number) <> '' AND trim(t.tumor_record_number) <> ''
 """
 
 
-def _digest(tumors: str, items: str, batch: str = "true") -> str:
+def _digest(tumors: str, entities: str) -> str:
     """SELECT of the key, tumor_seq and content digest (n, h1, h2) of each tumor of `tumors` (key columns,
-    tumor_seq, patient_seq), from `items(level, entity_seq, naaccr_id, value)`; `batch` a further join
-    condition (the store's items are matched on the batch too)."""
+    tumor_seq, patient_seq, batch_id), from the per-record digests `entities` (batch_id, level, entity_seq,
+    n, h1, h2): its own record's plus its patient record's."""
     return f"""
-        WITH pairs AS (
-            SELECT t.*, i.naaccr_id, i.value FROM {tumors} t
-            JOIN {items} i ON i.level = 2 AND i.entity_seq = t.tumor_seq AND {batch}
-            UNION ALL
-            SELECT t.*, i.naaccr_id, i.value FROM {tumors} t
-            JOIN {items} i ON i.level = 1 AND i.entity_seq = t.patient_seq AND {batch})
-        SELECT {_KEY_COLUMNS}, tumor_seq, count(*) AS n, sum(hash(naaccr_id, value)) AS h1,
-               sum(hash(value, naaccr_id)) AS h2
-        FROM pairs WHERE value <> ''
-        GROUP BY ALL"""
+        SELECT {_KEY_COLUMNS}, c.tumor_seq, t.n + coalesce(p.n, 0) AS n, t.h1 + coalesce(p.h1, 0) AS h1,
+               t.h2 + coalesce(p.h2, 0) AS h2
+        FROM {tumors} c
+        JOIN {entities} t ON t.batch_id = c.batch_id AND t.level = 2 AND t.entity_seq = c.tumor_seq
+        LEFT JOIN {entities} p ON p.batch_id = c.batch_id AND p.level = 1 AND p.entity_seq = c.patient_seq"""
 
+
+# The digest of one record's items: grouped by small integers first, so the 120-odd items of a report are
+# summed once whatever the number of reports.
+_RECORD_DIGEST = ("count(*) AS n, sum(hash(naaccr_id, value)) AS h1, sum(hash(value, naaccr_id)) AS h2")
 
 # The store's newest current version of each staged key (staged keys registered as `staged_key`), with its
 # content digest from the lossless layer.
@@ -81,8 +75,17 @@ WITH newest AS (
     JOIN tumor t ON t.reporting_facility = k.reporting_facility AND t.tumor_record_number = k.tumor_record_number
     JOIN patient p ON p.patient_id = t.patient_id AND p.patient_id_number = k.patient_id_number
     WHERE t.tumor_id NOT IN (SELECT tumor_id FROM source_tumor_superseded)
+    GROUP BY ALL),
+wanted AS (
+    SELECT batch_id, 2 AS level, tumor_seq AS entity_seq FROM newest
+    UNION ALL
+    SELECT batch_id, 1 AS level, patient_seq AS entity_seq FROM newest),
+record AS (
+    SELECT batch_id, level, entity_seq, {_RECORD_DIGEST}
+    FROM source_item SEMI JOIN wanted USING (batch_id, level, entity_seq)
+    WHERE value <> ''
     GROUP BY ALL)
-SELECT * EXCLUDE (tumor_seq) FROM ({_digest('newest', 'source_item', 'i.batch_id = t.batch_id')})"""
+SELECT * EXCLUDE (tumor_seq) FROM ({_digest('newest', 'record')})"""
 
 # At commit (the store attached as STORE_ALIAS, this batch's typed core already copied): every version of the
 # keys this batch loaded, numbered in load order; each that has a later version and is not yet superseded is.
@@ -118,8 +121,8 @@ def _stored_versions(stage: duckdb.DuckDBPyConnection, db_path: Path) -> None:
 
 
 def set_aside_resent(stage: duckdb.DuckDBPyConnection, db_path: Path, result: BatchResult) -> None:
-    """After validation: set aside the reports re-sent unchanged (counted in `result`) and stage
-    `keyed_report`, the keyed reports that load (see the module docstring)."""
+    """After validation and the typed core: set aside the reports re-sent unchanged (counted in `result`)
+    and stage `keyed_report`, the keyed reports that load (see the module docstring)."""
     stage.execute(_REPORT_KEYS)
     _stored_versions(stage, db_path)
     stage.execute(f"""
@@ -135,15 +138,16 @@ def set_aside_resent(stage: duckdb.DuckDBPyConnection, db_path: Path, result: Ba
         return   # every keyed report is new: nothing to compare
     stage.execute(f"""
         INSERT INTO unchanged_tumor
-        WITH staged_items AS (
-            SELECT level, CASE level WHEN 1 THEN patient_seq ELSE tumor_seq END AS entity_seq, naaccr_id, value
+        WITH record AS (
+            SELECT 0 AS batch_id, level, CASE level WHEN 1 THEN patient_seq ELSE tumor_seq END AS entity_seq,
+                   {_RECORD_DIGEST}
             FROM loaded_item
-            WHERE (level = 2 AND tumor_seq IN (SELECT tumor_seq FROM candidate))
-               OR (level = 1 AND patient_seq IN (SELECT patient_seq FROM candidate))),
+            WHERE value <> '' AND patient_seq IN (SELECT patient_seq FROM candidate)
+            GROUP BY ALL),
         sequence AS (
             SELECT {_KEY_COLUMNS}, 0 AS tumor_seq, n, h1, h2 FROM stored_version
             UNION ALL
-            SELECT * FROM ({_digest('candidate', 'staged_items')}))
+            SELECT * FROM ({_digest('(SELECT *, 0 AS batch_id FROM candidate)', 'record')}))
         SELECT tumor_seq FROM (
             SELECT *, lag((n, h1, h2)) OVER (PARTITION BY {_KEY_COLUMNS} ORDER BY tumor_seq) AS previous
             FROM sequence)
@@ -173,6 +177,10 @@ def set_aside_resent(stage: duckdb.DuckDBPyConnection, db_path: Path, result: Ba
         CREATE VIEW loaded_item AS SELECT * FROM validated_item
         WHERE NOT (level = 2 AND tumor_seq IN (SELECT tumor_seq FROM unchanged_tumor))
           AND NOT (level = 1 AND patient_seq IN (SELECT patient_seq FROM unchanged_patient))""")
+    for table, condition in (("typed_tumor", "tumor_seq IN (SELECT tumor_seq FROM unchanged_tumor)"),
+                             ("typed_treatment", "tumor_seq IN (SELECT tumor_seq FROM unchanged_tumor)"),
+                             ("typed_patient", "patient_seq IN (SELECT patient_seq FROM unchanged_patient)")):
+        stage.execute(f"DELETE FROM {table} WHERE {condition}")
     # Warnings about records that add nothing are not kept either (they were given when the report loaded).
     stage.execute("""
         DELETE FROM warning_row
