@@ -214,3 +214,19 @@ def test_the_record_view_shows_each_version_of_a_report(tmp_path: Path) -> None:
     newest = next(r.source_tumor_id for r in record.reports if r.batch_id == 2)
     assert versions == [(1, 1, "8140", newest), (2, 2, "8550", None)]
     assert [t.values["histology"] for t in record.tumors] == ["8550"]
+
+
+def test_one_of_a_patients_two_tumors_changed(tmp_path: Path) -> None:
+    db = tmp_path / "registry.duckdb"
+    _ingest(_write(tmp_path / "may.xml", [_ann()]), db)
+    before = _counts(db)
+    again = _ingest(_write(tmp_path / "june.xml", [_ann(laterality="1")], hour=9), db)
+    assert (again.tumors_loaded, again.tumors_unchanged, again.patients_loaded, again.patients_unchanged) == (1, 1, 1, 0)
+    after = _counts(db)
+    assert (after["source_tumor"], after["source_patient"], after["source_tumor_superseded"]) == (3, 2, 1)
+    assert (after["registry_patient"], after["registry_tumor"]) == (before["registry_patient"], before["registry_tumor"])
+    with read_connection(db) as con:
+        lateralities = con.execute("SELECT primary_site, laterality FROM registry_tumor ORDER BY 1").fetchall()
+        superseded_patients = con.execute("SELECT count(*) FROM source_patient_superseded").fetchall()[0][0]
+    assert lateralities == [("C180", "0"), ("C504", "1")]
+    assert superseded_patients == 0     # the earlier patient record still carries the colon tumor, unchanged
