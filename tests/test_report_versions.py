@@ -230,3 +230,21 @@ def test_one_of_a_patients_two_tumors_changed(tmp_path: Path) -> None:
         superseded_patients = con.execute("SELECT count(*) FROM source_patient_superseded").fetchall()[0][0]
     assert lateralities == [("C180", "0"), ("C504", "1")]
     assert superseded_patients == 0     # the earlier patient record still carries the colon tumor, unchanged
+
+
+@pytest.mark.parametrize("columns", ["200", "60"])
+def test_the_command_says_how_many_reports_were_re_sent_unchanged(tmp_path: Path, columns: str) -> None:
+    from typer.testing import CliRunner
+
+    from registry_cli.app import app
+
+    db = tmp_path / "registry.duckdb"
+    runner = CliRunner(env={"COLUMNS": columns})
+    first = runner.invoke(app, ["ingest", str(_write(tmp_path / "may.xml", [_ann(), _leo()])), "--db", str(db)])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(app, ["ingest", str(_write(tmp_path / "may-again.xml", [_ann(), _leo()], hour=9)),
+                                "--db", str(db)])
+    assert again.exit_code == 0, again.output
+    assert "re-sent unchanged" in " ".join(again.output.split())
+    if columns == "60":
+        assert "3 re-sent unchanged" in " ".join(again.output.split())
