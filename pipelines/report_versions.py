@@ -16,10 +16,12 @@ version, or the key's previous report earlier in the same file) adds nothing: it
 (`unchanged_tumor`), and so is a patient record all of whose loaded tumor records are unchanged
 (`unchanged_patient`). `loaded_entity` and `loaded_item` are narrowed to what is left and their typed-core
 rows deleted, so the commit never sees them. The keys are read from the typed core (`typed_tumor`,
-`typed_patient`: text columns hold the values as received), which costs next to nothing. Any other keyed report loads and is listed in `keyed_report`; at commit,
-`SUPERSEDED_SELECT` (run by `registry.store_writes.commit_batch` with the store attached, inside the batch's
-transaction) marks every earlier current version of its key superseded. Within one file the later report of
-a key is the newer version.
+`typed_patient`: text columns hold the values as received), which costs next to nothing.
+
+Any other keyed report loads and is listed in `keyed_report`; at commit, `SUPERSEDED_SELECT` (one of the
+loader's copies, run by `registry.store_writes.commit_batch` with the store attached, inside the batch's
+transaction, so two batches staged at once cannot both supersede the same version) marks every earlier
+current version of its key superseded. Within one file the later report of a key is the newer version.
 """
 
 from __future__ import annotations

@@ -67,8 +67,12 @@ def test_upgrading_a_version_6_store_fills_the_received_dates(store: Path) -> No
         con.execute("DELETE FROM consolidated_value WHERE item = 'date_case_report_received'")
         con.execute("ALTER TABLE tumor DROP COLUMN date_case_report_received")
         con.execute("ALTER TABLE registry_tumor DROP COLUMN date_case_report_received")
-        con.execute("DELETE FROM schema_migration WHERE number = 7")
-    assert ensure_store(store) == ["0007_report_received.sql"]
+        con.execute("DROP VIEW source_patient_superseded")   # and what 0008 added
+        con.execute("DROP TABLE source_tumor_superseded")
+        con.execute("ALTER TABLE ingest_batch DROP COLUMN tumors_unchanged")
+        con.execute("ALTER TABLE ingest_batch DROP COLUMN patients_unchanged")
+        con.execute("DELETE FROM schema_migration WHERE number >= 7")
+    assert ensure_store(store) == ["0007_report_received.sql", "0008_report_versions.sql"]
     source, registry, rules = _received(store)
     assert source == {"00000101": "2019-06-01", "00007001": "2019-05-02", "00000102": "2019-07-01"}
     assert registry == {"C504": "2019-05-02", "C187": "2019-07-01"}
