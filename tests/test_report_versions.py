@@ -248,3 +248,19 @@ def test_the_command_says_how_many_reports_were_re_sent_unchanged(tmp_path: Path
     assert "re-sent unchanged" in " ".join(again.output.split())
     if columns == "60":
         assert "3 re-sent unchanged" in " ".join(again.output.split())
+
+
+def test_a_flat_file_re_sent_with_other_line_endings_adds_nothing(tmp_path: Path) -> None:
+    from pipelines.naaccr_flat_writer import NaaccrFlatWriter
+
+    def flat(path: Path, ending: str) -> Path:
+        with NaaccrFlatWriter(path, dictionary=base_dictionary("180"), record_type="A", line_ending=ending) as writer:
+            for patient, tumors in (_ann(), _leo()):
+                writer.write_patient(patient, tumors)
+        return path
+
+    db = tmp_path / "registry.duckdb"
+    first = _ingest(flat(tmp_path / "may.txt", "\n"), db)
+    again = _ingest(flat(tmp_path / "may-crlf.txt", "\r\n"), db)
+    assert (first.format, first.tumors_loaded) == ("naaccr-flat", 3)
+    assert (again.tumors_read, again.tumors_loaded, again.tumors_unchanged, again.patients_unchanged) == (3, 0, 3, 2)
