@@ -90,14 +90,26 @@ record AS (
 SELECT * EXCLUDE (tumor_seq) FROM ({_digest('newest', 'record')})"""
 
 # At commit (the store attached as STORE_ALIAS, this batch's typed core already copied): every version of the
-# keys this batch loaded, numbered in load order; each that has a later version and is not yet superseded is.
+# keys this batch loaded that can have earlier versions, numbered in load order; each that has a later version
+# and is not yet superseded is. A key can have earlier versions when it was in the store or repeated in the file
+# at staging (`earlier`), or when a batch committed since staging (`staged_against`) brought it; any other key
+# is new, so the store's tumors are read only for those keys.
 SUPERSEDED_SELECT = f"""
-WITH versions AS (
+WITH recent AS (
+    SELECT t.reporting_facility, p.patient_id_number, t.tumor_record_number
+    FROM {STORE_ALIAS}.tumor t JOIN {STORE_ALIAS}.patient p ON p.patient_id = t.patient_id
+    WHERE t.batch_id > (SELECT last_batch FROM staged_against) AND t.batch_id <> $batch_id
+      AND p.batch_id > (SELECT last_batch FROM staged_against)),
+version_key AS (
+    SELECT {_KEY_COLUMNS} FROM keyed_report WHERE earlier
+    UNION
+    SELECT {_KEY_COLUMNS} FROM keyed_report SEMI JOIN recent USING ({_KEY_COLUMNS})),
+versions AS (
     SELECT t.tumor_id, t.patient_id, t.reporting_facility, p.patient_id_number, t.tumor_record_number,
            row_number() OVER w AS version, lead(t.tumor_id) OVER w AS superseded_by
     FROM {STORE_ALIAS}.tumor t
     JOIN {STORE_ALIAS}.patient p ON p.patient_id = t.patient_id
-    SEMI JOIN (SELECT DISTINCT {_KEY_COLUMNS} FROM keyed_report) k
+    SEMI JOIN version_key k
         ON k.reporting_facility = t.reporting_facility AND k.patient_id_number = p.patient_id_number
        AND k.tumor_record_number = t.tumor_record_number
     WINDOW w AS (PARTITION BY t.reporting_facility, p.patient_id_number, t.tumor_record_number ORDER BY t.tumor_id))
@@ -107,16 +119,20 @@ WHERE superseded_by IS NOT NULL AND tumor_id NOT IN (SELECT tumor_id FROM {STORE
 
 
 def _stored_versions(stage: duckdb.DuckDBPyConnection, db_path: Path) -> None:
-    """Stage `stored_version` (key, n, h1, h2): the store's newest current version of each key staged."""
+    """Stage `stored_version` (key, n, h1, h2): the store's newest current version of each key staged, and
+    `staged_against` (last_batch): the store's last batch when it was read."""
     keys = stage.sql(f"SELECT DISTINCT {_KEY_COLUMNS} FROM report_key").to_arrow_table()
     if not keys.num_rows:
         stage.execute(f"CREATE OR REPLACE TEMP TABLE stored_version AS SELECT {_KEY_COLUMNS}, 0::BIGINT AS n, "
                       "0::HUGEINT AS h1, 0::HUGEINT AS h2 FROM report_key WHERE false")
+        stage.execute("CREATE OR REPLACE TEMP TABLE staged_against AS SELECT 0 AS last_batch")
         return
     with read_connection(db_path) as con:
+        last_batch = int(con.execute("SELECT coalesce(max(batch_id), 0) FROM ingest_batch").fetchall()[0][0])
         con.register("staged_key", keys)
         found = con.sql(_STORED_VERSIONS).to_arrow_table()
         con.unregister("staged_key")
+    stage.execute("CREATE OR REPLACE TEMP TABLE staged_against AS SELECT ?::INTEGER AS last_batch", [last_batch])
     stage.register("stored_version_arrow", found)
     stage.execute("CREATE OR REPLACE TEMP TABLE stored_version AS SELECT * FROM stored_version_arrow")
     stage.unregister("stored_version_arrow")
@@ -135,7 +151,8 @@ def set_aside_resent(stage: duckdb.DuckDBPyConnection, db_path: Path, result: Ba
                                    SELECT {_KEY_COLUMNS} FROM report_key GROUP BY ALL HAVING count(*) > 1)""")
     stage.execute("CREATE OR REPLACE TEMP TABLE unchanged_tumor AS SELECT tumor_seq FROM report_key WHERE false")
     stage.execute("CREATE OR REPLACE TEMP TABLE unchanged_patient AS SELECT patient_seq FROM report_key WHERE false")
-    stage.execute("CREATE OR REPLACE TEMP TABLE keyed_report AS SELECT * FROM report_key")
+    stage.execute("CREATE OR REPLACE TEMP TABLE keyed_report AS SELECT *, tumor_seq IN (SELECT tumor_seq FROM candidate) "
+                  "AS earlier FROM report_key")
     if not stage.execute("SELECT count(*) FROM candidate").fetchall()[0][0]:
         return   # every keyed report is new: nothing to compare
     stage.execute(f"""

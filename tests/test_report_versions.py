@@ -264,3 +264,59 @@ def test_a_flat_file_re_sent_with_other_line_endings_adds_nothing(tmp_path: Path
     again = _ingest(flat(tmp_path / "may-crlf.txt", "\r\n"), db)
     assert (first.format, first.tumors_loaded) == ("naaccr-flat", 3)
     assert (again.tumors_read, again.tumors_loaded, again.tumors_unchanged, again.patients_unchanged) == (3, 0, 3, 2)
+
+
+def test_versions_loaded_in_parallel_are_chained_in_commit_order(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from registry_cli.app import app
+
+    db = tmp_path / "registry.duckdb"
+    _ingest(_write(tmp_path / "may.xml", [_leo()]), db)
+    files = [str(_write(tmp_path / f"{name}.xml", [_leo(histologicTypeIcdO3=histology)], hour=hour))
+             for name, histology, hour in (("june", "8550", 9), ("july", "8560", 10))]
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["ingest", *files, "--jobs", "2", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    with read_connection(db) as con:
+        chain = con.execute("SELECT tumor_id, superseded_by, version FROM source_tumor_superseded "
+                            "ORDER BY version").fetchall()
+        current = con.execute("SELECT tumor_id FROM tumor WHERE tumor_id NOT IN "
+                              "(SELECT tumor_id FROM source_tumor_superseded)").fetchall()
+    # Whichever file committed first is version 2, the other version 3: one current version, never two.
+    assert [version for _, _, version in chain] == [1, 2]
+    assert chain[0][1] == chain[1][0] and current == [(chain[1][1],)]
+
+
+def test_a_version_committed_while_another_was_staged_is_superseded_by_it(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key new to the store when both files were staged: the batch committed last still supersedes the
+    other (the commit looks at batches committed since its file was staged)."""
+    import threading
+
+    from pipelines import load
+
+    db = tmp_path / "registry.duckdb"
+    staged, go = threading.Event(), threading.Event()
+    commit = load._commit
+
+    def held(*args: object, **kwargs: object) -> int:
+        if threading.current_thread().name == "held":
+            staged.set()
+            go.wait(60)
+        return commit(*args, **kwargs)   # type: ignore[arg-type]
+
+    monkeypatch.setattr(load, "_commit", held)
+    first, second = (_write(tmp_path / f"{name}.xml", [_leo(histologicTypeIcdO3=histology)], hour=hour)
+                     for name, histology, hour in (("june", "8550", 9), ("july", "8560", 10)))
+    results: list[BatchResult] = []
+    worker = threading.Thread(name="held", target=lambda: results.append(
+        ingest_file(first, db_path=db, user="tests", link=False)))
+    worker.start()
+    assert staged.wait(60)
+    ahead = ingest_file(second, db_path=db, user="tests", link=False)   # staged after, committed first
+    go.set()
+    worker.join(60)
+    assert (ahead.batch_id, results[0].batch_id) == (1, 2)
+    with read_connection(db) as con:
+        chain = con.execute("SELECT tumor_id >> 32, superseded_by >> 32, version FROM source_tumor_superseded").fetchall()
+    assert chain == [(1, 2, 1)]
