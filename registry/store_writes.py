@@ -186,7 +186,8 @@ def commit_batch(stage: duckdb.DuckDBPyConnection, db_path: Path, batch: BatchRo
                               "WHERE sha256 = ? AND status = 'loaded'", [batch.sha256]).fetchall()[0]
         if again[0] is not None:
             raise AlreadyLoaded(int(again[0]))
-        batch_id = int(stage.execute(f"SELECT coalesce(max(batch_id), 0) + 1 FROM {STORE_ALIAS}.ingest_batch").fetchall()[0][0])
+        batch_id = int(stage.execute(
+            f"SELECT coalesce(max(batch_id), 0) + 1 FROM {STORE_ALIAS}.ingest_batch").fetchall()[0][0])
         stage.execute(
             f"""INSERT INTO {STORE_ALIAS}.ingest_batch
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, MAP(?, ?), MAP(?, ?),

@@ -270,12 +270,14 @@ def test_versions_loaded_in_parallel_are_chained_in_commit_order(tmp_path: Path)
     from typer.testing import CliRunner
 
     from registry_cli.app import app
+    from tests.conftest import plain_main
 
     db = tmp_path / "registry.duckdb"
     _ingest(_write(tmp_path / "may.xml", [_leo()]), db)
     files = [str(_write(tmp_path / f"{name}.xml", [_leo(histologicTypeIcdO3=histology)], hour=hour))
              for name, histology, hour in (("june", "8550", 9), ("july", "8560", 10))]
-    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["ingest", *files, "--jobs", "2", "--db", str(db)])
+    with plain_main():   # the workers are spawned: they must not run a dashboard page an earlier test ran
+        result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["ingest", *files, "--jobs", "2", "--db", str(db)])
     assert result.exit_code == 0, result.output
     with read_connection(db) as con:
         chain = con.execute("SELECT tumor_id, superseded_by, version FROM source_tumor_superseded "
