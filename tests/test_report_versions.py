@@ -322,3 +322,16 @@ def test_a_version_committed_while_another_was_staged_is_superseded_by_it(tmp_pa
     with read_connection(db) as con:
         chain = con.execute("SELECT tumor_id >> 32, superseded_by >> 32, version FROM source_tumor_superseded").fetchall()
     assert chain == [(1, 2, 1)]
+
+
+def test_a_corrected_version_resolves_the_work_item_of_the_report_it_supersedes(tmp_path: Path) -> None:
+    from registry.principal import Principal
+    from registry.worklist import list_items
+
+    db = tmp_path / "registry.duckdb"
+    ops = open_operational_store(db)
+    registrar = Principal("registrar1", "registrar")
+    _ingest(_write(tmp_path / "may.xml", [_patient("1000000001", "00000102", {}, **{**LEO, "sex": "2"})]), db)
+    assert [item.status for item in list_items(registrar, ops)] == ["open"]      # prostate with sex 2
+    _ingest(_write(tmp_path / "june.xml", [_leo()], hour=9), db)                  # the facility's corrected report
+    assert [item.status for item in list_items(registrar, ops)] == ["resolved"]
