@@ -25,8 +25,10 @@ LABELS: dict[str, str] = {
     "upper": "95% CI upper", SUPPRESSED: "Suppressed", REASON: "Why withheld",
     "batch_id": "Batch", "file_name": "File", "format": "Format", "naaccr_version": "NAACCR version",
     "record_type": "Record type", "status": "Status", "tumors_read": "Tumors read",
-    "tumors_loaded": "Tumors loaded", "tumors_rejected": "Tumors rejected", "patients_read": "Patients read",
-    "patients_loaded": "Patients loaded", "patients_rejected": "Patients rejected", "warnings": "Warnings",
+    "tumors_loaded": "Tumors loaded", "tumors_rejected": "Tumors rejected",
+    "tumors_unchanged": "Tumors re-sent unchanged", "patients_read": "Patients read",
+    "patients_loaded": "Patients loaded", "patients_rejected": "Patients rejected",
+    "patients_unchanged": "Patients re-sent unchanged", "warnings": "Warnings",
     "loaded_by": "Loaded by", "started_at": "Started", "finished_at": "Finished", "message": "Message",
     "rule": "Rule", "records": "Records", "example": "Example reason",
 }

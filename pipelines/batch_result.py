@@ -22,6 +22,8 @@ class BatchResult:
     tumors_read: int = 0
     tumors_loaded: int = 0
     tumors_rejected: int = 0
+    patients_unchanged: int = 0      # re-sent with the same content: read, neither loaded nor rejected
+    tumors_unchanged: int = 0
     warnings: int = 0
     rejects_by_rule: dict[str, int] = field(default_factory=dict)
     warnings_by_rule: dict[str, int] = field(default_factory=dict)

@@ -5,7 +5,8 @@ check every item of each chunk against the file's dictionaries and decide its re
 ones packed and the typed core's items in a private staging area without touching the store
 (`pipelines.staging`); derive the typed core; then open the store read-write for one short transaction
 that inserts the whole batch. A crash at any point before COMMIT leaves the store as it was, and a rerun
-completes the load. For every batch: records read = records loaded + records rejected.
+completes the load. For every batch: records read = records loaded + records rejected + records re-sent
+unchanged (`pipelines.report_versions`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import validation
+from pipelines import report_versions, validation
 from pipelines.batch_result import BatchResult
 from pipelines.readers import open_reader
 from pipelines.readers.source import detect_format, open_regular
@@ -155,14 +156,16 @@ def _record_failure(db_path: Path, path: Path, sha256: str, size: int, user: str
 # What each store table receives from staging (`store_writes.commit_batch`), matched to the store's columns
 # by name; $batch_id is the new batch. Typed staging tables carry the store's column names, so they are copied whole.
 _COMMIT_COPIES = (
-    ("source_patient", "SELECT * FROM source_patient_records"),
-    ("source_tumor", "SELECT * FROM source_tumor_records"),
+    ("source_patient", "SELECT * FROM commit_patient_records "
+                       "WHERE patient_seq NOT IN (SELECT patient_seq FROM unchanged_patient)"),
+    ("source_tumor", "SELECT * FROM commit_tumor_records WHERE tumor_seq NOT IN (SELECT tumor_seq FROM unchanged_tumor)"),
     ("reject", "SELECT patient_seq, tumor_seq, line, naaccr_id, rule, reason, raw_record FROM reject_row"),
     ("ingest_warning", "SELECT patient_seq, tumor_seq, line, naaccr_id, rule, reason FROM warning_row"),
     ("patient", "SELECT *, ($batch_id::BIGINT << 32) + patient_seq AS patient_id FROM typed_patient"),
     ("tumor", "SELECT * EXCLUDE (patient_seq), ($batch_id::BIGINT << 32) + tumor_seq AS tumor_id, "
               "($batch_id::BIGINT << 32) + patient_seq AS patient_id FROM typed_tumor"),
     ("treatment", "SELECT *, ($batch_id::BIGINT << 32) + tumor_seq AS tumor_id FROM typed_treatment"),
+    ("source_tumor_superseded", report_versions.SUPERSEDED_SELECT),   # after the typed core: it reads it
 )
 
 
@@ -178,6 +181,7 @@ def _commit(stage: duckdb.DuckDBPyConnection, db_path: Path, result: BatchResult
         patients_loaded=result.patients_loaded, patients_rejected=result.patients_rejected,
         tumors_read=result.tumors_read, tumors_loaded=result.tumors_loaded,
         tumors_rejected=result.tumors_rejected, warnings=result.warnings,
+        patients_unchanged=result.patients_unchanged, tumors_unchanged=result.tumors_unchanged,
         extensions_skipped=source.extensions_skipped)
     return commit_batch(stage, db_path, batch, _COMMIT_COPIES)
 
@@ -227,6 +231,7 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
         result.format, result.naaccr_version = source.format, source.naaccr_version
         mark = time.monotonic()
         stager.finish(source)
+        report_versions.set_aside_resent(stage, db_path, result)
         validation.summarise(stage, source, result)
         result.stage_seconds["typed core and outcome"] = time.monotonic() - mark
         mark = time.monotonic()

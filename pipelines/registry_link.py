@@ -27,6 +27,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from registry.errors import InvalidRequest, StoreError
 from registry.link_review import Decision, ReviewPair, decisions, pending_counts, queue_pairs
@@ -41,6 +42,7 @@ from registry.linkage_store import (
     linked_region,
     patient_keys,
     patient_links,
+    superseded,
     tumor_facts,
     tumor_links,
     unlinked_patient_ids,
@@ -263,6 +265,10 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
         # ITINs (area 9xx) are kept: a facility records them where the SSN goes and they identify a person.
         identities = extract(con, accept_ssn_area_9xx=True)
         largest_patient, largest_tumor = largest_registry_ids(con)
+        versions = superseded(con)
+    if versions.patients:   # a superseded report's patient record is no evidence any more
+        identities = identities.filter(pc.invert(pc.is_in(identities["source_patient_id"],
+                                                          pa.array(sorted(versions.patients), pa.int64()))))
     steps.done("identities")
     records = identities.num_rows
     model = None if stored is None else stored_model(stored, 0)
@@ -298,6 +304,11 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
         stored_pairs = None if rescore else candidate_pairs(con, region)
         facts = tumor_facts(con, region)
         old_tumor_links = tumor_links(con, region)
+    keys = keys[~keys["source_patient_id"].isin(versions.patients)]
+    facts = facts[~facts["source_tumor_id"].isin(versions.tumors)]
+    if stored_pairs is not None:
+        stored_pairs = stored_pairs[~stored_pairs["left_id"].isin(versions.patients)
+                                    & ~stored_pairs["right_id"].isin(versions.patients)]
     steps.done("reading the region")
     if stored_pairs is None:
         all_pairs = new_pairs
@@ -317,8 +328,9 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
     same, different = _decision_pairs([d for d in decided if d.kind == "patient"], _ids_by_key(key_of))
     found = partition(list(key_of), all_pairs, upper=upper, lower=lower, same=same, different=different,
                       no_identity=no_identity_ids(identities))
-    previous = dict(zip(old_patient_links["source_patient_id"].astype(int),
-                        old_patient_links["registry_patient_id"].astype(int), strict=True))
+    # A newest version of a re-sent report stays with the registry patient and tumor of its earlier version.
+    previous = {**versions.patient_heir, **dict(zip(old_patient_links["source_patient_id"].astype(int),
+                                                    old_patient_links["registry_patient_id"].astype(int), strict=True))}
     patient_ids = _stable_ids(found.cluster_of, previous, largest_patient + 1)
     new_links = _patient_link_rows(patient_ids, found, all_pairs, model.version, user, now)
     changed_links = _changed(new_links, old_patient_links, "source_patient_id",
@@ -335,8 +347,8 @@ def _link(db_path: Path, *, user: str, retrain: bool, force: bool, thresholds: t
         scope |= set(facts["registry_patient_id"].astype(int))
     in_scope = facts[facts["registry_patient_id"].isin(scope)]
     tumor_found, verdicts, tumor_reviews = _tumor_partition(in_scope, [d for d in decided if d.kind == "tumor"])
-    previous_tumors = dict(zip(old_tumor_links["source_tumor_id"].astype(int),
-                               old_tumor_links["registry_tumor_id"].astype(int), strict=True))
+    previous_tumors = {**versions.tumor_heir, **dict(zip(old_tumor_links["source_tumor_id"].astype(int),
+                                                         old_tumor_links["registry_tumor_id"].astype(int), strict=True))}
     tumor_ids = _stable_ids(tumor_found.cluster_of, previous_tumors, largest_tumor + 1)
     new_tumor_links = _tumor_link_rows(tumor_ids, tumor_found, verdicts, user, now)
     changed_tumor_links = _changed(new_tumor_links, old_tumor_links, "source_tumor_id",

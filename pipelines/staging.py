@@ -11,7 +11,8 @@ item value is written once into the store, and never into a staging database fir
 Staging tables (private staging DuckDB file, bounded memory, spills): ``entity`` (every record read, with
 ``loaded``), ``problem`` (every reader issue and item problem), ``rejected_raw`` (the raw record of each
 rejected patient and tumor) and, at `finish`, the typed core and the reject and warning rows; the spills
-(`SPILLS`) are registered under their names at `finish`.
+(`SPILLS`) are registered under their names at `finish`, and the packed records once more as
+``commit_patient_records`` and ``commit_tumor_records``, streamed, for the commit.
 """
 
 from __future__ import annotations
@@ -246,9 +247,9 @@ class BatchStager:
         self.con.unregister("root_arrow")
         validation.stage_outcome(self.con)
         build_typed_core(self.con)
-        for name in ("source_patient_records", "source_tumor_records"):
-            self.con.unregister(name)
-            self.con.register(name, _streamed(self.work / f"{name}.arrow"))
+        # for the commit, the packed records once more, read a batch at a time
+        self.con.register("commit_patient_records", _streamed(self.work / "source_patient_records.arrow"))
+        self.con.register("commit_tumor_records", _streamed(self.work / "source_tumor_records.arrow"))
 
 
 def _streamed(path: Path) -> pa.RecordBatchReader:

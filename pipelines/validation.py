@@ -407,8 +407,10 @@ def summarise(con: duckdb.DuckDBPyConnection, source: SourceFile, result: BatchR
     assert row is not None
     result.patients_read, result.patients_loaded, result.tumors_read, result.tumors_loaded, result.warnings = (
         int(v or 0) for v in row)
-    result.patients_rejected = result.patients_read - result.patients_loaded
-    result.tumors_rejected = result.tumors_read - result.tumors_loaded
+    # Read = loaded + rejected + re-sent unchanged (`pipelines.report_versions` counts the last and takes
+    # them out of the loaded ones).
+    result.patients_rejected = result.patients_read - result.patients_loaded - result.patients_unchanged
+    result.tumors_rejected = result.tumors_read - result.tumors_loaded - result.tumors_unchanged
     result.rejects_by_rule = dict(con.execute(
         "SELECT rule, count(DISTINCT (patient_seq, tumor_seq)) FROM reject_row GROUP BY rule ORDER BY 2 DESC"
     ).fetchall())

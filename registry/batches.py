@@ -23,12 +23,12 @@ from registry.release import bare
 from registry.store import read_connection, schema_version
 
 BATCH_COLUMNS = ("batch_id, file_name, format, naaccr_version, record_type, status, tumors_read, "
-                 "tumors_loaded, tumors_rejected, patients_read, patients_loaded, patients_rejected, "
-                 "warnings, loaded_by, started_at, finished_at, sha256, message")
-# The record counts of a batch, released together (read = loaded + rejected); its warnings (item
-# problems, not records) are withheld with them.
-BATCH_COUNTS = ("tumors_read", "tumors_loaded", "tumors_rejected", "patients_read", "patients_loaded",
-                "patients_rejected")
+                 "tumors_loaded, tumors_rejected, tumors_unchanged, patients_read, patients_loaded, patients_rejected, "
+                 "patients_unchanged, warnings, loaded_by, started_at, finished_at, sha256, message")
+# The record counts of a batch, released together (read = loaded + rejected + re-sent unchanged); its
+# warnings (item problems, not records) are withheld with them.
+BATCH_COUNTS = ("tumors_read", "tumors_loaded", "tumors_rejected", "tumors_unchanged", "patients_read",
+                "patients_loaded", "patients_rejected", "patients_unchanged")
 
 
 def list_batches(principal: Principal, db_path: Path | None = None, *, limit: int = 1000) -> pd.DataFrame:

@@ -32,6 +32,10 @@ test ordered but not in the chart, not applicable, not documented), then the bes
 (`SOURCE_RANK`), then the earliest loaded report; a blank is no value. A registrar's correction of such an
 item replaces its row as it replaces a column.
 
+A report superseded by a newer version of it (`source_tumor_superseded`, a facility's re-sent report with
+changed content) and a source patient record all of whose tumor records are superseded
+(`source_patient_superseded`) take no part: the registry follows the newest version.
+
 Ties are broken by the earliest loaded report (the smallest source id), so the result does not depend on
 the order rows are read in. After the rules, the latest registry-level correction of each item of a registry
 patient or tumor is applied over the chosen value (`registry.corrections`, `store_writes._apply_corrections`),
@@ -181,7 +185,8 @@ def registry_tumor_select() -> str:
               FROM tumor s
               JOIN tumor_link l ON l.source_tumor_id = s.tumor_id
               JOIN patient_link r ON r.source_patient_id = s.patient_id
-              WHERE r.registry_patient_id IN (SELECT patient_id FROM link_scope)) t
+              WHERE r.registry_patient_id IN (SELECT patient_id FROM link_scope)
+                AND s.tumor_id NOT IN (SELECT tumor_id FROM source_tumor_superseded)) t
         GROUP BY t.registry_tumor_id"""
 
 
@@ -193,6 +198,7 @@ def registry_patient_select() -> str:
         FROM patient p
         JOIN patient_link l ON l.source_patient_id = p.patient_id
         WHERE l.registry_patient_id IN (SELECT patient_id FROM link_scope)
+          AND p.patient_id NOT IN (SELECT patient_id FROM source_patient_superseded)
         GROUP BY l.registry_patient_id"""
 
 
@@ -220,13 +226,16 @@ def registry_treatment_select() -> str:
         JOIN tumor t ON t.tumor_id = x.tumor_id
         JOIN patient_link r ON r.source_patient_id = t.patient_id
         WHERE r.registry_patient_id IN (SELECT patient_id FROM link_scope)
+          AND x.tumor_id NOT IN (SELECT tumor_id FROM source_tumor_superseded)
         GROUP BY l.registry_tumor_id, x.modality"""
 
 
-def registry_tumor_item_select(items: str = "source_item") -> str:
+def registry_tumor_item_select(items: str = "source_item", versions: bool = True) -> str:
     """One row per registry tumor in scope and cohort item it has a value of (see the module's docstring); the
     items and their unknown codes are the table `cohort_item_rule(naaccr_id, unknown VARCHAR[])`, the reports'
-    items are read from `items` (`source_item`, or a staged copy of its cohort items: a table name constant)."""
+    items are read from `items` (`source_item`, or a staged copy of its cohort items: a table name constant).
+    Without `versions` (a store before migration 0008, where no report was superseded) every report counts."""
+    current = "AND t.tumor_id NOT IN (SELECT tumor_id FROM source_tumor_superseded)" if versions else ""
     order = (f"[CASE WHEN list_contains(c.unknown, i.value) THEN 1 ELSE 0 END, CAST(({SOURCE_RANK}) AS BIGINT), "
              "t.tumor_id]")
     return f"""
@@ -237,6 +246,7 @@ def registry_tumor_item_select(items: str = "source_item") -> str:
         JOIN {items} i ON i.batch_id = t.batch_id AND i.level = 2 AND i.entity_seq = t.tumor_seq
         JOIN cohort_item_rule c ON c.naaccr_id = i.naaccr_id
         WHERE r.registry_patient_id IN (SELECT patient_id FROM link_scope) AND trim(i.value) <> ''
+          {current}
         GROUP BY l.registry_tumor_id, i.naaccr_id"""
 
 

@@ -129,10 +129,38 @@ def current_model(con: duckdb.DuckDBPyConnection) -> StoredModel | None:
 
 
 def unlinked_patient_ids(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Source patient records not yet linked to a registry patient."""
+    """Source patient records not yet linked to a registry patient (superseded ones never are)."""
     return [int(r[0]) for r in con.execute(
         "SELECT patient_id FROM patient WHERE patient_id NOT IN (SELECT source_patient_id FROM patient_link) "
-        "ORDER BY patient_id").fetchall()]
+        "AND patient_id NOT IN (SELECT patient_id FROM source_patient_superseded) ORDER BY patient_id").fetchall()]
+
+
+@dataclass(frozen=True)
+class Superseded:
+    """Source records superseded by a newer version of their report, which take no part in linkage, and the
+    registry ids each newest version inherits from the latest linked earlier version of its report."""
+
+    patients: set[int]
+    tumors: set[int]
+    patient_heir: dict[int, int]   # source patient id of a newest version -> registry patient id
+    tumor_heir: dict[int, int]     # source tumor id of a newest version -> registry tumor id
+
+
+def superseded(con: duckdb.DuckDBPyConnection) -> Superseded:
+    """The superseded source records and what their newest versions inherit (see `Superseded`)."""
+    patients = {int(r[0]) for r in con.execute("SELECT patient_id FROM source_patient_superseded").fetchall()}
+    tumors = {int(r[0]) for r in con.execute("SELECT tumor_id FROM source_tumor_superseded").fetchall()}
+    heirs = con.execute("""
+        SELECT c.superseded_by, any_value(t.patient_id), arg_max(l.registry_tumor_id, s.tumor_id),
+               arg_max(pl.registry_patient_id, s.tumor_id)
+        FROM source_tumor_superseded c
+        JOIN source_tumor_superseded s USING (reporting_facility, patient_id_number, tumor_record_number)
+        JOIN tumor_link l ON l.source_tumor_id = s.tumor_id
+        JOIN patient_link pl ON pl.source_patient_id = s.patient_id
+        JOIN tumor t ON t.tumor_id = c.superseded_by
+        WHERE c.superseded_by NOT IN (SELECT tumor_id FROM source_tumor_superseded)
+        GROUP BY c.superseded_by""").fetchall()
+    return Superseded(patients, tumors, {int(r[1]): int(r[3]) for r in heirs}, {int(r[0]): int(r[2]) for r in heirs})
 
 
 @dataclass(frozen=True)
@@ -151,5 +179,6 @@ def entity_counts(con: duckdb.DuckDBPyConnection) -> EntityCounts:
     row = con.execute("""SELECT (SELECT count(*) FROM patient), (SELECT count(*) FROM tumor),
                                 (SELECT count(*) FROM registry_patient), (SELECT count(*) FROM registry_tumor),
                                 (SELECT count(*) FROM tumor WHERE tumor_id NOT IN
-                                    (SELECT source_tumor_id FROM tumor_link))""").fetchall()[0]
+                                    (SELECT source_tumor_id FROM tumor_link)
+                                 AND tumor_id NOT IN (SELECT tumor_id FROM source_tumor_superseded))""").fetchall()[0]
     return EntityCounts(*(int(value) for value in row))

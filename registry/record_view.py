@@ -2,7 +2,8 @@
 
 One call gathers: the registry patient and all its tumors with every consolidated value, the report it came
 from and the rule that chose it (or the correction that set it); every source report of the patient as
-received (all lossless items, facility, file, batch and when it was loaded) side by side; first-course
+received (all lossless items, facility, file, batch and when it was loaded, and for a report its facility
+re-sent with other content its version and the report that superseded it) side by side; first-course
 treatment with the report each row came from; follow-up; the edit failures of the tumors and their reports;
 how each report was linked (method, match weight, multiple-primary rule) and the reviewers' decisions about
 them; the history of corrections; and the work items of its tumors. Reading a record is a registrar's right:
@@ -60,6 +61,8 @@ class ReceivedReport:
     received_at: str | None
     natural_key: str
     items: dict[str, str] = field(default_factory=dict)
+    version: int = 1                    # of a report its facility re-sent with other content: 1, 2, ...
+    superseded_by: int | None = None    # the source tumor of its next version (then it no longer counts)
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,8 @@ _REPORTS = f"""
     SELECT t.tumor_id AS source_tumor_id, p.patient_id AS source_patient_id, tl.registry_tumor_id,
            t.reporting_facility AS facility, p.batch_id, b.file_name,
            strftime(b.finished_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M UTC') AS received_at,
-           coalesce(f.natural_key, k.natural_key) AS natural_key, p.patient_seq, t.tumor_seq
+           coalesce(f.natural_key, k.natural_key) AS natural_key, p.patient_seq, t.tumor_seq,
+           coalesce(s.version, n.version + 1, 1) AS version, s.superseded_by
     FROM patient_link pl
     JOIN patient p ON p.patient_id = pl.source_patient_id
     JOIN ingest_batch b ON b.batch_id = p.batch_id
@@ -173,6 +177,8 @@ _REPORTS = f"""
     LEFT JOIN tumor t ON t.patient_id = p.patient_id
     LEFT JOIN tumor_link tl ON tl.source_tumor_id = t.tumor_id
     LEFT JOIN ({TUMOR_FACTS}) f ON f.source_tumor_id = t.tumor_id
+    LEFT JOIN source_tumor_superseded s ON s.tumor_id = t.tumor_id
+    LEFT JOIN source_tumor_superseded n ON n.superseded_by = t.tumor_id
     WHERE pl.registry_patient_id = ?
     ORDER BY b.finished_at, p.patient_id, t.tumor_id"""
 
@@ -202,7 +208,8 @@ def _reports(con: Any, patient_id: int) -> tuple[list[ReceivedReport], list[str]
             None if row["source_tumor_id"] is None else int(row["source_tumor_id"]), int(row["source_patient_id"]),
             None if row["registry_tumor_id"] is None else int(row["registry_tumor_id"]), row["facility"],
             int(row["batch_id"]), str(row["file_name"]), row["received_at"], str(row["natural_key"]),
-            {**patient_items, **tumor_items}))
+            {**patient_items, **tumor_items}, int(row["version"]),
+            None if row["superseded_by"] is None else int(row["superseded_by"])))
     return reports, sorted(keys)
 
 

@@ -1,5 +1,4 @@
-"""The one write path into the DuckDB analytic store: schema migrations and their backfills, ingest batches
-(loaded and failed) and population files.
+"""The one write path into the DuckDB analytic store: migrations and backfills, ingest batches, populations.
 
 Every statement that changes the store is in this module, so what can change it, and in which transaction,
 is read in one place (`tests/test_store_writes.py` fails on a write statement anywhere else). It lives in
@@ -105,7 +104,7 @@ def _backfill_site_recode(con: duckdb.DuckDBPyConnection) -> None:
 def _backfill_tumor_items(con: duckdb.DuckDBPyConnection) -> None:
     """Choose the cohort items of every registry tumor linked before the table existed (migration 0006)."""
     con.execute("CREATE TEMP TABLE link_scope AS SELECT patient_id FROM registry_patient")
-    _consolidate_tumor_items(con)
+    _consolidate_tumor_items(con, versions=False)   # before migration 0008: no report is superseded yet
     _correct_tumor_items(con)
     con.execute("DROP TABLE link_scope")
 
@@ -154,6 +153,8 @@ class BatchRow:
     tumors_rejected: int = 0
     warnings: int = 0
     extensions_skipped: int = 0
+    patients_unchanged: int = 0
+    tumors_unchanged: int = 0
 
 
 def record_failed_batch(db_path: Path, batch: BatchRow, message: str) -> None:
@@ -190,13 +191,13 @@ def commit_batch(stage: duckdb.DuckDBPyConnection, db_path: Path, batch: BatchRo
         stage.execute(
             f"""INSERT INTO {STORE_ALIAS}.ingest_batch
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, MAP(?, ?), MAP(?, ?),
-                        ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', NULL, ?, ?, now())""",
+                        ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', NULL, ?, ?, now(), ?, ?)""",
             [batch_id, batch.file_name, batch.file_size, batch.sha256, batch.format, batch.naaccr_version,
              batch.record_type, batch.specification_version, list(batch.dictionary_uris),
              list(attributes), list(attributes.values()), list(items), list(items.values()),
-             batch.patients_read, batch.patients_loaded, batch.patients_rejected,
-             batch.tumors_read, batch.tumors_loaded, batch.tumors_rejected, batch.warnings,
-             batch.extensions_skipped, batch.loaded_by, batch.started_at])
+             batch.patients_read, batch.patients_loaded, batch.patients_rejected, batch.tumors_read,
+             batch.tumors_loaded, batch.tumors_rejected, batch.warnings, batch.extensions_skipped,
+             batch.loaded_by, batch.started_at, batch.tumors_unchanged, batch.patients_unchanged])
         for table, select in copies:
             query = select.replace("$batch_id", str(batch_id))
             stage.execute(f"INSERT INTO {STORE_ALIAS}.{table} BY NAME SELECT {batch_id} AS batch_id, * FROM ({query})")
@@ -341,16 +342,16 @@ def _consolidate(con: duckdb.DuckDBPyConnection, items: str = "source_item") -> 
     con.execute("DROP TABLE consolidated_tumor")
 
 
-def _consolidate_tumor_items(con: duckdb.DuckDBPyConnection, items: str = "source_item") -> None:
-    """`registry_tumor_item` rows of the registry tumors of the patients in `link_scope`, from their reports'
-    items in `items` (`source_item` or STAGED_ITEMS)."""
+def _consolidate_tumor_items(con: duckdb.DuckDBPyConnection, items: str = "source_item", versions: bool = True) -> None:
+    """`registry_tumor_item` rows of the registry tumors of the patients in `link_scope`, from their current
+    reports' items in `items` (`source_item` or STAGED_ITEMS; `versions`: see registry_tumor_item_select)."""
     from registry.cohort_definition import cohort_items
     from registry.consolidation import registry_tumor_item_select
 
     rules = list(cohort_items().values())
     con.register("cohort_item_rule", pa.table({"naaccr_id": [i.naaccr_id for i in rules], "unknown": pa.array(
         [list(i.unknown) for i in rules], pa.list_(pa.string()))}))
-    con.execute(f"INSERT INTO registry_tumor_item BY NAME {registry_tumor_item_select(items)}")
+    con.execute(f"INSERT INTO registry_tumor_item BY NAME {registry_tumor_item_select(items, versions)}")
     con.unregister("cohort_item_rule")
 
 

@@ -25,11 +25,13 @@ _REPORT_COLUMNS = """k.natural_key AS report_key, t.reporting_facility AS facili
                      p.patient_id_number, t.tumor_record_number"""
 
 ERROR_FAILURES = f"""
-    WITH failing AS (
-        SELECT * FROM edit_failure WHERE severity = 'error'),
+    WITH failing AS (   -- a report superseded by a newer version of it is no longer followed up
+        SELECT * FROM edit_failure WHERE severity = 'error'
+          AND NOT (level = 2 AND record_id IN (SELECT tumor_id FROM source_tumor_superseded))),
     first_report AS (
         SELECT registry_tumor_id, min(source_tumor_id) AS source_tumor_id FROM tumor_link
         WHERE registry_tumor_id IN (SELECT record_id FROM failing WHERE level = 3)
+          AND source_tumor_id NOT IN (SELECT tumor_id FROM source_tumor_superseded)
         GROUP BY registry_tumor_id),
     placed AS (
         SELECT f.*, CASE WHEN f.level = 3 THEN f.record_id ELSE l.registry_tumor_id END AS registry_tumor_id,

@@ -49,24 +49,27 @@ def _statuses(results: list[BatchResult]) -> str:
 def _summary_table(results: list[BatchResult], elapsed: float) -> Table:
     """One row per file, for terminals of at least WIDE_SUMMARY columns; cells wrap instead of being cut."""
     table = Table(title=f"Ingest summary ({elapsed:.1f} s)")
-    for name in ("file", "status", "batch", "tumors read", "loaded", "rejected", "warnings", "tumors/s"):
+    for name in ("file", "status", "batch", "tumors read", "loaded", "rejected", "re-sent unchanged", "warnings",
+                 "tumors/s"):
         table.add_column(name, justify="left" if name in ("file", "status") else "right", overflow="fold")
     for r in _summary_rows(results):
         table.add_row(cell(r.path), r.status, str(r.batch_id or ""), f"{r.tumors_read:,}",
-                      f"{r.tumors_loaded:,}", f"{r.tumors_rejected:,}", f"{r.warnings:,}",
-                      _rate(r.tumors_read, r.seconds))
+                      f"{r.tumors_loaded:,}", f"{r.tumors_rejected:,}", f"{r.tumors_unchanged:,}",
+                      f"{r.warnings:,}", _rate(r.tumors_read, r.seconds))
     if len(results) > 1:
         read = sum(r.tumors_read for r in results)
         table.add_row(f"total: {len(results)} files", _statuses(results), "", f"{read:,}",
                       f"{sum(r.tumors_loaded for r in results):,}", f"{sum(r.tumors_rejected for r in results):,}",
-                      f"{sum(r.warnings for r in results):,}", _rate(read, elapsed), style="bold")
+                      f"{sum(r.tumors_unchanged for r in results):,}", f"{sum(r.warnings for r in results):,}",
+                      _rate(read, elapsed), style="bold")
     return table
 
 
 def _summary_lines(results: list[BatchResult], elapsed: float) -> Text:
     """The summary as two lines per file, which wrap at any width (narrow terminals)."""
-    def counts(read: int, loaded: int, rejected: int, warnings: int, rate: str) -> str:
-        return (f"{read:,} tumors read, {loaded:,} loaded, {rejected:,} rejected, {warnings:,} warnings"
+    def counts(read: int, loaded: int, rejected: int, unchanged: int, warnings: int, rate: str) -> str:
+        return (f"{read:,} tumors read, {loaded:,} loaded, {rejected:,} rejected, "
+                + (f"{unchanged:,} re-sent unchanged, " if unchanged else "") + f"{warnings:,} warnings"
                 + (f", {rate} tumors/s" if rate else ""))
 
     text = Text()
@@ -74,13 +77,14 @@ def _summary_lines(results: list[BatchResult], elapsed: float) -> Text:
     for r in _summary_rows(results):
         status = f"{r.status} as batch {r.batch_id}" if r.batch_id else r.status
         text.append(printable(r.path) + "\n")
-        text.append(f"  {status}: " + counts(r.tumors_read, r.tumors_loaded, r.tumors_rejected, r.warnings,
-                                            _rate(r.tumors_read, r.seconds)) + "\n")
+        text.append(f"  {status}: " + counts(r.tumors_read, r.tumors_loaded, r.tumors_rejected, r.tumors_unchanged,
+                                            r.warnings, _rate(r.tumors_read, r.seconds)) + "\n")
     if len(results) > 1:
         read = sum(r.tumors_read for r in results)
         text.append(f"total: {len(results)} files ({_statuses(results)}): "
                     + counts(read, sum(r.tumors_loaded for r in results), sum(r.tumors_rejected for r in results),
-                             sum(r.warnings for r in results), _rate(read, elapsed)), style="bold")
+                             sum(r.tumors_unchanged for r in results), sum(r.warnings for r in results),
+                             _rate(read, elapsed)), style="bold")
     return text
 
 

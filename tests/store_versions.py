@@ -14,3 +14,11 @@ def back_to_long_source_items(con: duckdb.DuckDBPyConnection) -> None:
     for table in ("source_patient", "source_tumor"):
         for column in ("naaccr_ids", "item_values"):
             con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+
+
+def back_before_report_versions(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo migration 0008: no versions of re-sent reports, no unchanged counts."""
+    con.execute("DROP VIEW source_patient_superseded")
+    con.execute("DROP TABLE source_tumor_superseded")
+    con.execute("ALTER TABLE ingest_batch DROP COLUMN tumors_unchanged")
+    con.execute("ALTER TABLE ingest_batch DROP COLUMN patients_unchanged")

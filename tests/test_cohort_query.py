@@ -268,12 +268,13 @@ def test_the_best_source_then_the_earliest_report_wins(tmp_path: Path) -> None:
     from tests.registry_reports import report, write_reports
 
     person = {"nameLast": "QUINN", "nameFirst": "ROSA", "dateOfBirth": "19600101", "socialSecurityNumber": "600000001"}
-    # one facility and patient number: linked deterministically, whatever the store's size
-    lab = report("1000000001", "20000001", typeOfReportingSource="3", kras="1", egfrMutationalAnalysis="0",
+    # one facility and patient number: linked deterministically, whatever the store's size; three tumor
+    # record numbers: three reports, not versions of one
+    lab = report("1000000001", "20000001", tumor_number="01", typeOfReportingSource="3", kras="1", egfrMutationalAnalysis="0",
                  primarySite="C341", histologicTypeIcdO3="8140", laterality="1", **person)
-    hospital = report("1000000001", "20000001", typeOfReportingSource="1", kras="0", egfrMutationalAnalysis="9",
+    hospital = report("1000000001", "20000001", tumor_number="02", typeOfReportingSource="1", kras="0", egfrMutationalAnalysis="9",
                       primarySite="C341", histologicTypeIcdO3="8140", laterality="1", **person)
-    second = report("1000000001", "20000001", typeOfReportingSource="1", kras="4", egfrMutationalAnalysis="7",
+    second = report("1000000001", "20000001", tumor_number="03", typeOfReportingSource="1", kras="4", egfrMutationalAnalysis="7",
                     primarySite="C341", histologicTypeIcdO3="8140", laterality="1", **person)
     db = tmp_path / "store" / "registry.duckdb"
     ingest_file(write_reports(tmp_path / "a.xml", [lab, hospital]), db_path=db, user="tests")
@@ -308,11 +309,12 @@ def test_a_correction_replaces_the_item_and_outlives_a_relink(store: CohortStore
 
 def test_the_upgrade_fills_the_items_of_an_existing_store(store: CohortStore, tmp_path: Path) -> None:
     from registry.store_writes import migrate, write_connection
-    from tests.store_versions import back_to_long_source_items
+    from tests.store_versions import back_before_report_versions, back_to_long_source_items
 
     shutil.copytree(store.db.parent, tmp_path / "store")
     db = tmp_path / "store" / store.db.name
     with write_connection(db) as con:
+        back_before_report_versions(con)
         back_to_long_source_items(con)
         con.execute("DROP TABLE registry_tumor_item")   # back to a version 5 store: 0006 and what 0007 added
         con.execute("DELETE FROM consolidated_value WHERE item = 'date_case_report_received'")
@@ -320,7 +322,7 @@ def test_the_upgrade_fills_the_items_of_an_existing_store(store: CohortStore, tm
         con.execute("ALTER TABLE registry_tumor DROP COLUMN date_case_report_received")
         con.execute("DELETE FROM schema_migration WHERE number >= 6")
         assert migrate(con) == ["0006_registry_tumor_item.sql", "0007_report_received.sql",
-                                "0009_packed_source_items.sql"]
+                                "0008_report_versions.sql", "0009_packed_source_items.sql"]
     assert len(read_cohort_store(db).items.merge(store.items)) == len(store.items)
 
 

@@ -33,7 +33,7 @@ STORE = "registry/store.py"
 OPERATIONAL = {f"registry/{name}.py" for name in
                ("operational", "accounts", "audit", "audit_seal", "sessions", "suppression", "link_review",
                 "worklist", "export_requests", "breach")}
-STAGING = {"pipelines/load.py", "pipelines/validation.py", "pipelines/typed_core.py",
+STAGING = {"pipelines/load.py", "pipelines/validation.py", "pipelines/typed_core.py", "pipelines/report_versions.py",
            "pipelines/readers/xml_bulk.py", "pipelines/staging.py"}
 WRITE_SQL = re.compile(
     r"\b(INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM|"

@@ -36,7 +36,7 @@ WORKLIST = "worklist"   # the discrepancy worklist page's url_path
 # Record numbers are shown whole, without thousands separators.
 IDS = {name: "{:.0f}" for name in ("source_tumor_id", "source_patient_id", "registry_tumor_id", "batch_id",
                                    "linked_to", "record_id", "run_id", "review_id", "correction_id", "entity_id",
-                                   "work_item_id", "model_version", "level")}
+                                   "work_item_id", "model_version", "level", "superseded_by")}
 
 
 def record_link(kind: str, entity_id: int) -> str:
@@ -73,7 +73,8 @@ def reports_table(record: PatientRecord) -> pd.DataFrame:
         "source_tumor_id": [r.source_tumor_id for r in record.reports],
         "registry_tumor_id": [r.registry_tumor_id for r in record.reports],
         "batch_id": [r.batch_id for r in record.reports], "received_at": [r.received_at for r in record.reports],
-        "natural_key": [r.natural_key for r in record.reports]})
+        "natural_key": [r.natural_key for r in record.reports], "version": [r.version for r in record.reports],
+        "superseded_by": [r.superseded_by for r in record.reports]})
 
 
 def side_by_side(record: PatientRecord) -> pd.DataFrame:
@@ -237,7 +238,8 @@ with patient_tab:
 with reports_tab:
     show_table(reports_table(record), labels={"report": "Report", "source_tumor_id": "Source tumor",
                                               "registry_tumor_id": "Registry tumor", "batch_id": "Batch",
-                                              "received_at": "Received", "natural_key": "Facility key"},
+                                              "received_at": "Received", "natural_key": "Facility key",
+                                              "version": "Version", "superseded_by": "Superseded by"},
                formats=IDS)
     frame = side_by_side(record)
     show_table(frame, marked=frame["differs"] == DIFFERS)

@@ -213,8 +213,9 @@ def read_tumors(con: duckdb.DuckDBPyConnection, tumor_ids: list[int]) -> pd.Data
 
 def disagreeing_patients(con: duckdb.DuckDBPyConnection, tumor_ids: list[int], item: str,
                          unknown: Sequence[str]) -> pd.DataFrame:
-    """Registry patients of these registry tumors whose source patient records hold more than one known value
-    of the item (sex, dateOfBirth or race1; `unknown` values aside): registry_patient_id and the values."""
+    """Registry patients of these registry tumors whose current source patient records (superseded ones aside)
+    hold more than one known value of the item (sex, dateOfBirth or race1; `unknown` values aside):
+    registry_patient_id and the values."""
     column = {"sex": "p.sex", "race1": "p.race1", "dateOfBirth": _naaccr_date("p.date_of_birth")}[item]
     con.register("edit_tumor_ids", pa.table({"tumor_id": pa.array(tumor_ids, pa.int64())}))
     try:
@@ -224,6 +225,7 @@ def disagreeing_patients(con: duckdb.DuckDBPyConnection, tumor_ids: list[int], i
             WHERE l.registry_patient_id IN (SELECT patient_id FROM registry_tumor
                                             WHERE tumor_id IN (SELECT tumor_id FROM edit_tumor_ids))
               AND coalesce({column}, '') NOT IN (SELECT unnest(?::VARCHAR[]))
+              AND p.patient_id NOT IN (SELECT patient_id FROM source_patient_superseded)
             GROUP BY l.registry_patient_id HAVING count(DISTINCT {column}) > 1""", [list(unknown)]).df()
     finally:
         con.unregister("edit_tumor_ids")
@@ -254,7 +256,8 @@ def report_overrides(con: duckdb.DuckDBPyConnection, flags: Sequence[str]) -> di
     rows = con.execute(f"""
         SELECT DISTINCT si.naaccr_id, l.registry_tumor_id FROM source_item si
         JOIN tumor_link l ON l.source_tumor_id = si.batch_id::BIGINT * {SEQ_SHIFT} + si.entity_seq
-        WHERE si.level = 2 AND si.value = '1' AND si.naaccr_id IN (SELECT unnest(?::VARCHAR[]))""",
+        WHERE si.level = 2 AND si.value = '1' AND si.naaccr_id IN (SELECT unnest(?::VARCHAR[]))
+          AND l.source_tumor_id NOT IN (SELECT tumor_id FROM source_tumor_superseded)""",
                        [list(flags)]).fetchall()
     found: dict[str, set[int]] = {}
     for item, tumor in rows:
