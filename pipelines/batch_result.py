@@ -31,6 +31,6 @@ class BatchResult:
     message: str | None = None       # why a failed file could not be read; for a duplicate, which batch
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)   # wall time per loader stage (read and check,
-                                                                   # typed core, commit, link and edits)
+                                                                   # typed core, re-sent reports, commit, link)
     edit_errors: int | None = None   # coding edits run after linkage: error- and warning-level failures found
     edit_warnings: int | None = None
