@@ -127,6 +127,8 @@ def _pick(items: tuple[str, ...], table: str | None = None, *, fallback: str | N
     return refs[0] if len(refs) == 1 else "coalesce(" + ", ".join(refs) + ")"
 
 
+SITE_RECODE_ROWS = 100_000   # tumors given the site recode at a time (bounds the pandas frame)
+
 PATIENT_ITEMS = sorted({i for v in PATIENT_TEXT.values() for i in v} | set(PATIENT_DATES.values())
                        | {"registryId"} | PATIENT_FALLBACK)
 TUMOR_ITEMS = sorted({i for v in TUMOR_TEXT.values() for i in v} | set(TUMOR_DATES.values())
@@ -256,11 +258,18 @@ def _flag_age_errors(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _add_site_recode(con: duckdb.DuckDBPyConnection) -> None:
-    """Add the SEER site recode to typed_tumor (computed in Python: a lookup table beats a SQL range join)."""
-    tumors = con.execute("SELECT tumor_seq, primary_site, histology, behavior, diagnosis_year FROM typed_tumor").df()
-    codes: list[str] | np.ndarray = tumor_site_recodes(tumors) if len(tumors) else []
-    con.register("site_recode_codes", pa.table({"tumor_seq": pa.array(tumors["tumor_seq"].to_numpy(), pa.int64()),
-                                                "site_recode": pa.array(codes, pa.string())}))
+    """Add the SEER site recode to typed_tumor (computed in Python: a lookup table beats a SQL range join),
+    SITE_RECODE_ROWS tumors at a time so that memory stays flat whatever the file's size."""
+    reader = con.sql("SELECT tumor_seq, primary_site, histology, behavior, diagnosis_year FROM typed_tumor"
+                     ).to_arrow_reader(SITE_RECODE_ROWS)
+    seqs: list[pa.Array] = []
+    codes: list[pa.Array] = []
+    for batch in reader:
+        tumors = batch.to_pandas()
+        seqs.append(pa.array(tumors["tumor_seq"].to_numpy(), pa.int64()))
+        codes.append(pa.array(tumor_site_recodes(tumors) if len(tumors) else [], pa.string()))
+    con.register("site_recode_codes", pa.table({
+        "tumor_seq": pa.chunked_array(seqs, pa.int64()), "site_recode": pa.chunked_array(codes, pa.string())}))
     con.execute("""CREATE OR REPLACE TEMP TABLE typed_tumor AS
                    SELECT t.*, s.site_recode FROM typed_tumor t LEFT JOIN site_recode_codes s USING (tumor_seq)""")
     con.unregister("site_recode_codes")
