@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from dashboard.session import COOKIE
 from tests.test_browser import ARTIFACTS, CHROMIUM, _local_only, registry_server
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
@@ -154,6 +155,8 @@ def test_administrator_contains_reports_audits_forces_a_password_change_and_read
         _sign_in(user_page, server, "researcher", "demo-researcher")
         user_page.get_by_role("heading", name="Change your password").wait_for(timeout=60_000)
         assert user_page.get_by_role("link", name="Overview").count() == 0
+        # the page's script keeps the session in a cookie; a reload before it ran would be signed out
+        user_page.wait_for_function(f"document.cookie.includes('{COOKIE}=')", timeout=60_000)
         user_page.goto(f"{server}/overview", wait_until="networkidle")   # a bookmark: still only the form
         user_page.get_by_role("heading", name="Change your password").wait_for(timeout=60_000)
         assert user_page.get_by_text("Page not found").count() == 0
