@@ -110,7 +110,8 @@ class BatchStager:
         for writer in self._writers.values():
             writer.close()
 
-    def _dictionary(self, source: SourceFile) -> validation.DictionaryColumns:
+    def dictionary(self, source: SourceFile) -> validation.DictionaryColumns:
+        """The file's dictionary as arrays, built once per file."""
         key = id(source.dictionary)
         if key not in self._dictionaries:
             self._dictionaries = {key: validation.dictionary_columns(source)}
@@ -124,7 +125,7 @@ class BatchStager:
 
     def add(self, chunk: RecordChunk, source: SourceFile) -> int:
         """Check, decide and keep one chunk; return the number of tumors it held."""
-        outcome = validation.check_chunk(chunk, self._dictionary(source), source)
+        outcome = validation.check_chunk(chunk, self.dictionary(source), source)
         entities, items = chunk.entities, chunk.items
         kind = np.asarray(entities["kind"], np.int64)
         patient_seq = np.asarray(entities["patient_seq"], np.int64)

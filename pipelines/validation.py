@@ -303,13 +303,14 @@ def check_chunk(chunk: RecordChunk, d: DictionaryColumns, source: SourceFile) ->
     is_tumor = kind == TUMOR
     if source.format in LINE_FORMATS:
         # A patient made only of rejected lines has nothing left to load: reject it too.
+        bad_tumor = is_tumor & np.isin(e_tumor, np.fromiter(rejected_tumors, np.int64, len(rejected_tumors)))
+        with_tumors = np.unique(e_patient[is_tumor])
+        with_good_tumors = np.unique(e_patient[is_tumor & ~bad_tumor])
         extra: list[ProblemRow] = []
-        for position in np.flatnonzero(kind == PATIENT):
+        for position in np.flatnonzero((kind == PATIENT) & np.isin(e_patient, with_tumors)
+                                       & ~np.isin(e_patient, with_good_tumors)):
             seq = int(e_patient[position])
-            if seq in rejected_patients:
-                continue
-            tumors = e_tumor[is_tumor & (e_patient == seq)]
-            if len(tumors) and all(int(t) in rejected_tumors for t in tumors):
+            if seq not in rejected_patients:
                 rejected_patients.add(seq)
                 extra.append(("reject", "no-record-loaded", seq, 0, int(e_line[position]) or None, None,
                               "none of the patient's records could be loaded"))

@@ -336,3 +336,16 @@ def test_a_value_holding_the_unit_separator_loads_with_it_replaced_and_a_warning
     with read_connection(db) as con:
         names = con.execute("SELECT value FROM source_item WHERE naaccr_id = 'nameLast' ORDER BY value").fetchall()
     assert names == [("O Brien",), ("Smith",)]
+
+
+def test_a_patient_whose_every_line_is_rejected_is_rejected_too(tmp_path: Path) -> None:
+    """Lines of one patient are that patient's tumors: when all of them are rejected the patient has nothing
+    left to load (`no-record-loaded`); a patient with one good line keeps it."""
+    from pipelines.load import ingest_file
+
+    path = write_csv(tmp_path / "f.csv", ["patientIdNumber", "primarySite"],
+                     [["00000001", "C5099"], ["00000001", "C18999"], ["00000002", "C5099"], ["00000002", "C180"]])
+    result = ingest_file(path, db_path=tmp_path / "r.duckdb", naaccr_version="250", link=False)
+    assert (result.patients_loaded, result.patients_rejected) == (1, 1)
+    assert (result.tumors_loaded, result.tumors_rejected) == (1, 3)
+    assert result.rejects_by_rule.get("no-record-loaded") == 1

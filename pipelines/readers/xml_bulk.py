@@ -16,6 +16,7 @@ handled in one place.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,7 +41,7 @@ from pipelines.records import (
     SourceFile,
 )
 from pipelines.typed_core import PATIENT_ITEMS, TUMOR_ITEMS, WIDE_SCHEMAS
-from pipelines.validation import DictionaryColumns, dictionary_columns, scanned_problems
+from pipelines.validation import DictionaryColumns, scanned_problems
 from registry.errors import SourceFileError
 from registry.naaccr import Dictionary
 
@@ -182,9 +183,12 @@ def _blocks(path: Path, start: int, block_bytes: int) -> Iterator[memoryview]:
     """
     carry = b""
     with open_regular(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
         fh.seek(start)
         while True:
-            buffer = bytearray(max(block_bytes, len(carry) + _READ_ON_BYTES))
+            # a block, or what is left of the file (+1 to see its end) when that is less
+            left = len(carry) + max(size - fh.tell(), 0) + 1
+            buffer = bytearray(max(min(block_bytes, left), len(carry) + _READ_ON_BYTES))
             buffer[:len(carry)] = carry
             filled, carry = len(carry), b""
             while True:
@@ -275,7 +279,8 @@ def _stage_each_block(stager: BatchStager, source: SourceFile, path: Path, block
                       head_lines: int, block_bytes: int, progress: Callable[[int], None] | None) -> bool:
     """The block loop of _stage_blocks. Each block is scanned while the one before is staged by a second
     thread (the scanner and most of staging release the interpreter lock); False when a block does not fit."""
-    dictionary = dictionary_columns(source)
+    dictionary = stager.dictionary(source)
+    native_dictionary = dictionary.as_tuples()
     patient_base = tumor_base = 0
     line_base = head_lines
     root_closed = False
@@ -285,7 +290,8 @@ def _stage_each_block(stager: BatchStager, source: SourceFile, path: Path, block
             for block in _blocks(path, head_bytes, block_bytes):
                 if root_closed and bytes(block).strip():
                     return False
-                scanned = _scan_block_natively(block, line_base, patient_base, tumor_base, dictionary, source)
+                scanned = _scan_block_natively(block, line_base, patient_base, tumor_base, dictionary,
+                                               native_dictionary, source)
                 if scanned is not None:
                     chunk, patient_base, tumor_base, closes, lines = scanned
                 else:
@@ -313,6 +319,7 @@ def _stage_each_block(stager: BatchStager, source: SourceFile, path: Path, block
 
 def _scan_block_natively(block: memoryview, line_base: int, patient_base: int, tumor_base: int,
                          dictionary: DictionaryColumns,
+                         native_dictionary: tuple[tuple[str, int, int, int, int, bool, bool], ...],
                          source: SourceFile) -> tuple[RecordChunk, int, int, bool, int] | None:
     """Read one block with the C scanner; None when it is not built or the block needs the SQL path.
 
@@ -322,7 +329,7 @@ def _scan_block_natively(block: memoryview, line_base: int, patient_base: int, t
     """
     if _xmlscan is None:
         return None
-    scanned = _xmlscan.scan_block(block, line_base, patient_base, tumor_base, dictionary.as_tuples(),
+    scanned = _xmlscan.scan_block(block, line_base, patient_base, tumor_base, native_dictionary,
                                   tuple(PATIENT_ITEMS), tuple(TUMOR_ITEMS))
     if scanned is None:
         return None
