@@ -133,7 +133,7 @@ class BatchStager:
         values, replaced = _clean_values(items["value"].combine_chunks())
         problems = outcome.problems
         if replaced:
-            problems = pa.concat_tables([problems, self._separator_warnings(items, values)])
+            problems = pa.concat_tables([problems, self._separator_warnings(items)])
         self._append("problem", problems)
         self._append("entity", pa.table({"kind": entities["kind"], "patient_seq": entities["patient_seq"],
                                          "tumor_seq": entities["tumor_seq"], "line": entities["line"],
@@ -177,7 +177,7 @@ class BatchStager:
         return int((kind == TUMOR).sum())
 
     @staticmethod
-    def _separator_warnings(items: pa.Table, values: pa.Array) -> pa.Table:
+    def _separator_warnings(items: pa.Table) -> pa.Table:
         holding = np.flatnonzero(np.asarray(pc.match_substring(items["value"].combine_chunks(), SEPARATOR)))
         rows = items.take(pa.array(holding)).to_pylist()
         return validation.problem_table([

@@ -104,7 +104,7 @@ def dictionary_columns(source: SourceFile) -> DictionaryColumns:
 
 # ---- data types over the value bytes ----------------------------------------------------------------------
 
-def _byte_counts(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _byte_counts(starts: np.ndarray, ends: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Per value, how many of its bytes are flagged in `mask` (a per-byte bool array)."""
     cumulative = np.concatenate(([0], np.cumsum(mask, dtype=np.int64)))
     return cumulative[ends] - cumulative[starts]
@@ -129,21 +129,21 @@ def _type_ok(values: pa.StringArray, type_name: str) -> np.ndarray:
     digit = (data >= 48) & (data <= 57)
     upper = (data >= 65) & (data <= 90)
     if type_name == "digits":
-        return (lengths > 0) & (_byte_counts(data, starts, ends, ~digit) == 0)
+        return (lengths > 0) & (_byte_counts(starts, ends, ~digit) == 0)
     if type_name == "alpha":
-        return (lengths > 0) & (_byte_counts(data, starts, ends, ~upper) == 0)
+        return (lengths > 0) & (_byte_counts(starts, ends, ~upper) == 0)
     if type_name == "mixed":
-        return (lengths > 0) & (_byte_counts(data, starts, ends, ~(upper | digit)) == 0)
+        return (lengths > 0) & (_byte_counts(starts, ends, ~(upper | digit)) == 0)
     if type_name == "numeric":
         dot = data == 46
-        others = _byte_counts(data, starts, ends, ~(digit | dot))
-        dots = _byte_counts(data, starts, ends, dot)
+        others = _byte_counts(starts, ends, ~(digit | dot))
+        dots = _byte_counts(starts, ends, dot)
         safe = np.maximum(ends - 1, 0)
         first_ok = (lengths > 0) & (data[np.minimum(starts, len(data) - 1)] != 46) if len(data) else lengths > 0
         last_ok = (lengths > 0) & (data[safe] != 46) if len(data) else lengths > 0
         return (lengths > 0) & (others == 0) & (dots <= 1) & first_ok & last_ok
     # date: CCYY, CCYYMM or CCYYMMDD; century 18-20, month 01-12, day 01-31
-    ok = np.isin(lengths, (4, 6, 8)) & (_byte_counts(data, starts, ends, ~digit) == 0)
+    ok = np.isin(lengths, (4, 6, 8)) & (_byte_counts(starts, ends, ~digit) == 0)
     if not ok.any():
         return ok
     at = np.where(ok, starts, 0)
