@@ -17,7 +17,7 @@ newest NAACCR version among the loaded batches.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,13 @@ from typing import Any
 from pipelines.naaccr_xml_writer import NaaccrXmlWriter
 from pipelines.registry_export import registry_records
 from registry.audit import record_event
-from registry.errors import RegistryError
-from registry.naaccr import SUPPORTED_VERSIONS, Dictionary, base_dictionary
+from registry.errors import DictionaryError, RegistryError
+from registry.naaccr import DEFAULT_USER_URI, SUPPORTED_VERSIONS, Dictionary
 from registry.operational import OperationalStore
 from registry.principal import Principal
 from registry.privacy import classify
 from registry.store import OWNER_ONLY_FILE, read_connection
+from registry.user_dictionary import dictionaries_for_version, dictionary_with
 
 EXPORT_ACTION = "export"
 EXPORT_DOCUMENT = "naaccr-xml"
@@ -125,11 +126,16 @@ def batch_ranges(ids: Sequence[int]) -> str:
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
 
 
-def _dictionary(version: str, user_dictionaries: Sequence[Dictionary]) -> Dictionary:
-    dictionary = base_dictionary(version)
-    for user in user_dictionaries:
-        dictionary = dictionary.with_user_dictionary(user)
-    return dictionary
+def _dictionary(version: str, user_dictionaries: Sequence[Dictionary], used_uris: Iterable[str]) -> Dictionary:
+    """The dictionary records of a NAACCR version are written with: the supplied user dictionaries of that
+    version (`dictionaries_for_version`), and NAACCR's default user dictionary when the batches were read with
+    it or no user dictionary applies."""
+    users = dictionaries_for_version(version, user_dictionaries)
+    default_user = not users or DEFAULT_USER_URI.format(version=version) in set(used_uris)
+    try:
+        return dictionary_with(version, users, default_user=default_user)
+    except DictionaryError as exc:
+        raise RegistryError(f"cannot export NAACCR {version} records: {exc}") from exc
 
 
 def _kept_items(dictionary: Dictionary, identified: bool) -> Callable[[str], bool]:
@@ -193,7 +199,8 @@ def export_naaccr_xml(db_path: Path, output: Path, *, principal: Principal, ops:
                                 identified=identified, user_dictionaries=user_dictionaries)
     with read_connection(db_path) as con:
         batches = _batches(con, db_path, batch_ids)
-        dictionaries = {v: _dictionary(v, user_dictionaries) for v in {b.version for b in batches}}
+        dictionaries = {v: _dictionary(v, user_dictionaries, (u for b in batches if b.version == v for u in b.dictionary_uris))
+                        for v in {b.version for b in batches}}
         _, record_type, root_items = _one_root(batches, identified, dictionaries)
         dictionary = dictionaries[batches[0].version]
         for b in batches:
@@ -242,7 +249,7 @@ def _export_registry(db_path: Path, output: Path, *, principal: Principal, ops: 
     with read_connection(db_path) as con:
         batches = _batches(con, db_path, None)
         version = max((b.version for b in batches), key=SUPPORTED_VERSIONS.index)
-        dictionary = _dictionary(version, user_dictionaries)
+        dictionary = _dictionary(version, user_dictionaries, (u for b in batches for u in b.dictionary_uris))
         keep = _kept_items(dictionary, identified)
         record_type = IDENTIFIED_RECORD_TYPE if identified else DEIDENTIFIED_RECORD_TYPE
         stream = _open_owner_only(output)

@@ -88,20 +88,6 @@ class Dictionary:
             key=lambda i: i.start_column or 0,
         )
 
-    def with_user_dictionary(self, user: Dictionary) -> Dictionary:
-        """A copy extended by a user dictionary; a clash with an existing id or number is an error."""
-        nums = self.by_num()
-        merged = dict(self.items)
-        for item in user.items.values():
-            if item.naaccr_id in merged:
-                raise DictionaryError(f"user dictionary item '{item.naaccr_id}' redefines an existing item")
-            if item.naaccr_num in nums:
-                raise DictionaryError(
-                    f"user dictionary item '{item.naaccr_id}' reuses item number {item.naaccr_num} "
-                    f"of '{nums[item.naaccr_num].naaccr_id}'")
-            merged[item.naaccr_id] = item
-        return Dictionary(self.version, merged, self.uris + user.uris)
-
 
 def _row_to_item(row: dict[str, str], dictionary: str) -> ItemDef:
     return ItemDef(

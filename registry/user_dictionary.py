@@ -356,7 +356,18 @@ def _overlaps(items: list[ItemDef], others: list[ItemDef]) -> list[str]:
     return problems
 
 
-def dictionary_for_file(version: str, declared: str, supplied: Sequence[Dictionary]) -> Dictionary:
+def declared_uris(declared: str, specification_version: str) -> list[str]:
+    """The user dictionary URIs a file's userDictionaryUri attribute names: from specification 1.2 a
+    space-separated list, before it one URI (the whole attribute, as the reference reader takes it)."""
+    if not declared.strip():
+        return []
+    if tuple(int(part) for part in specification_version.split(".")[:2]) < (1, 2):
+        return [declared.strip()]
+    return list(dict.fromkeys(declared.split()))
+
+
+def dictionary_for_file(version: str, declared: str, supplied: Sequence[Dictionary], *,
+                        specification_version: str = "1.2") -> Dictionary:
     """The dictionary a data file of this NAACCR version is read with, from its userDictionaryUri.
 
     As the reference reader: every user dictionary the file declares must be supplied (NAACCR's default user
@@ -365,7 +376,7 @@ def dictionary_for_file(version: str, declared: str, supplied: Sequence[Dictiona
     dictionary or declares it among others. Raises DictionaryError naming the dictionary and the problem.
     """
     default_uri = DEFAULT_USER_URI.format(version=version)
-    uris = list(dict.fromkeys(declared.split()))
+    uris = declared_uris(declared, specification_version)
     base_uri = f"http://naaccr.org/naaccrxml/naaccr-dictionary-{version}.xml"
     custom = [uri for uri in uris if uri not in (base_uri, default_uri)]
     dictionary = base_dictionary(version, with_default_user=not custom or default_uri in uris)
@@ -374,14 +385,43 @@ def dictionary_for_file(version: str, declared: str, supplied: Sequence[Dictiona
         if user is None:
             raise DictionaryError(f"the file declares user dictionary {uri}, which was not supplied (give its file "
                                   f"with --dictionary); the file is not read without it")
-        where = f"user dictionary {uri} ({user.source})" if user.source else f"user dictionary {uri}"
-        if user.version and user.version != version:
-            raise DictionaryError(f"{where} is for NAACCR version {user.version}; this file is version {version}")
-        problems = [] if user.version or is_naaccr_uri(uri) else base_problems(user, version)
-        if problems:
-            raise DictionaryError(f"{where}: {problems[0]}")
-        dictionary = _merge(dictionary, user, where)
+        dictionary = _merge(dictionary, user, _checked_for_version(user, uri, version))
     return dictionary
+
+
+def dictionaries_for_version(version: str, supplied: Sequence[Dictionary]) -> list[Dictionary]:
+    """The supplied user dictionaries that apply to data of a NAACCR version: those of that version and those
+    declaring none (checked against it when merged); never one of another version."""
+    return [d for d in supplied if not d.version or d.version == version]
+
+
+def dictionary_with(version: str, users: Sequence[Dictionary], *, default_user: bool) -> Dictionary:
+    """The base dictionary of a version, NAACCR's default user dictionary when asked, and each user dictionary
+    merged and checked as for a data file. Raises DictionaryError naming the dictionary and the problem."""
+    dictionary = base_dictionary(version, with_default_user=default_user)
+    for user in users:
+        uri = user.uris[-1] if user.uris else "(no dictionaryUri)"
+        dictionary = _merge(dictionary, user, _checked_for_version(user, uri, version))
+    return dictionary
+
+
+def dictionary_for_flat_file(version: str, supplied: Sequence[Dictionary]) -> Dictionary:
+    """The dictionary a flat file of this NAACCR version is read with: a flat file declares no dictionary, so,
+    as the reference's flat reader, every supplied user dictionary for its version is applied in place of
+    NAACCR's default user dictionary; with none, the default one."""
+    users = dictionaries_for_version(version, supplied)
+    return dictionary_with(version, users, default_user=not users)
+
+
+def _checked_for_version(user: Dictionary, uri: str, version: str) -> str:
+    """How to name a user dictionary in messages, once it is known to fit the data's NAACCR version."""
+    where = f"user dictionary {uri} ({user.source})" if user.source else f"user dictionary {uri}"
+    if user.version and user.version != version:
+        raise DictionaryError(f"{where} is for NAACCR version {user.version}; this file is version {version}")
+    problems = [] if user.version or is_naaccr_uri(uri) else base_problems(user, version)
+    if problems:
+        raise DictionaryError(f"{where}: {problems[0]}")
+    return where
 
 
 def _merge(dictionary: Dictionary, user: Dictionary, where: str) -> Dictionary:

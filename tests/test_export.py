@@ -5,14 +5,18 @@ from __future__ import annotations
 import getpass
 import os
 import stat
+from pathlib import Path
 
 from typer.testing import CliRunner
 
 from pipelines.load import ingest_file
 from registry.audit import events
+from registry.naaccr import NAACCR_NAMESPACE
 from registry.operational_store import open_operational_store
 from registry.principal import console_operator
+from registry.user_dictionary import parse_user_dictionary
 from registry_cli.app import app
+from tests.naaccr_fixtures import flat_line
 
 runner = CliRunner(env={"COLUMNS": "200"})
 ANN = ({"patientIdNumber": "00000001", "sex": "2", "nameLast": "Smith", "nameFirst": "Ann",
@@ -110,3 +114,29 @@ def test_batch_numbers_are_shown_as_ranges():
     from pipelines.export import batch_ranges
 
     assert batch_ranges([5, 1, 2, 3, 7, 8]) == "1-3, 5, 7-8"
+
+
+def test_a_flat_report_with_a_user_dictionary_exports_its_items_and_only_that_version_s_dictionary(
+        tmp_path, db_path):  # type: ignore[no-untyped-def]
+    def user(name: str, root: str, item: str) -> Path:
+        path = tmp_path / f"{name}.xml"
+        path.write_text(f'<NaaccrDictionary dictionaryUri="http://registry.example/{name}.xml" {root} '
+                        f'xmlns="{NAACCR_NAMESPACE}"><ItemDefs>{item}</ItemDefs></NaaccrDictionary>', encoding="utf-8")
+        return path
+    ours = user("ours", 'naaccrVersion="180" specificationVersion="1.5"', '<ItemDef naaccrId="myFlag" '
+                'naaccrNum="10001" parentXmlElement="Tumor" length="4" startColumn="1647"/>')
+    newer = user("newer", 'naaccrVersion="240" specificationVersion="1.7"', '<ItemDef naaccrId="myOther" '
+                 'naaccrNum="10002" parentXmlElement="Tumor" length="2"/>')
+    text = flat_line("180", "A", {"patientIdNumber": "1", "primarySite": "C509", "nameLast": "Smith"})
+    data = tmp_path / "cases.txt"
+    data.write_text(text[:1646] + "AB12" + text[1650:] + "\n", encoding="latin-1")
+    loaded = ingest_file(data, db_path=db_path, user_dictionaries=[parse_user_dictionary(ours)])
+    assert loaded.status == "loaded", loaded.messages
+
+    target = tmp_path / "export.xml"
+    result = runner.invoke(app, ["export", "naaccr-xml", "-o", str(target), "--db", str(db_path), "--identified",
+                                 "--dictionary", str(ours), "--dictionary", str(newer)])
+    assert result.exit_code == 0, result.output
+    written = target.read_text()
+    assert '<Item naaccrId="myFlag">AB12</Item>' in written
+    assert "http://registry.example/ours.xml" in written and "newer.xml" not in written

@@ -10,7 +10,8 @@ from pipelines.readers import open_reader
 from pipelines.readers.flat import NaaccrFlatReader
 from pipelines.records import PATIENT, TUMOR
 from registry.errors import SourceFileError
-from registry.naaccr import FLAT_LINE_LENGTHS
+from registry.naaccr import FLAT_LINE_LENGTHS, NAACCR_NAMESPACE
+from registry.user_dictionary import parse_user_dictionary
 from tests.naaccr_fixtures import flat_line, read_all, write_lines
 
 ROOT = {"registryId": "0000001234", "registryType": "1"}
@@ -247,3 +248,20 @@ def test_line_lengths_match_the_standard() -> None:
     for version in ("140", "150", "160", "180"):
         for record_type in ("I", "C", "A", "M"):
             assert len(flat_line(version, record_type, {})) == FLAT_LINE_LENGTHS[version][record_type]
+
+
+def test_items_of_a_supplied_user_dictionary_are_read_at_their_columns(tmp_path: Path) -> None:
+    dictionary_file = tmp_path / "ours.xml"
+    dictionary_file.write_text(
+        f'<NaaccrDictionary dictionaryUri="http://registry.example/ours.xml" naaccrVersion="180" '
+        f'specificationVersion="1.5" xmlns="{NAACCR_NAMESPACE}"><ItemDefs><ItemDef naaccrId="myFlag" '
+        f'naaccrNum="10001" parentXmlElement="Tumor" length="4" startColumn="1647"/></ItemDefs>'
+        f'</NaaccrDictionary>', encoding="utf-8")
+    ours = parse_user_dictionary(dictionary_file)
+    text = line("180", "I", patientIdNumber="1", primarySite="C509")
+    path = write_lines(tmp_path / "cases.txt", [text[:1646] + "AB12" + text[1650:]])
+
+    with_ours = read_all(open_reader(path, user_dictionaries=[ours]))
+    assert with_ours.tumor_items()[1] == {"primarySite": "C509", "myFlag": "AB12"}
+    default = read_all(NaaccrFlatReader(path))   # NAACCR's default user dictionary reads the same columns
+    assert default.tumor_items()[1] == {"primarySite": "C509", "npcrSpecificField": "AB12".ljust(75)}   # trim="none"

@@ -10,7 +10,12 @@ import pytest
 
 from registry.errors import DictionaryError
 from registry.naaccr import DEFAULT_USER_URI, NAACCR_NAMESPACE, Dictionary
-from registry.user_dictionary import dictionary_for_file, parse_user_dictionary
+from registry.user_dictionary import (
+    declared_uris,
+    dictionary_for_file,
+    dictionary_for_flat_file,
+    parse_user_dictionary,
+)
 
 DEFAULT_18 = DEFAULT_USER_URI.format(version="180")
 
@@ -93,3 +98,28 @@ def test_the_naaccr_default_user_dictionary_itself_reads_without_user_checks(tmp
                     f'naaccrName="NPCR Specific Field" parentXmlElement="Tumor" length="75" startColumn="1647"/>'
                     f'</ItemDefs></NaaccrDictionary>', encoding="utf-8")
     assert parse_user_dictionary(path).items["npcrSpecificField"].start_column == 1647
+
+
+def test_before_specification_1_2_the_attribute_is_one_uri() -> None:
+    assert declared_uris("http://registry.example/a.xml http://registry.example/b.xml", "1.2") == [
+        "http://registry.example/a.xml", "http://registry.example/b.xml"]
+    assert declared_uris("http://registry.example/a.xml http://registry.example/b.xml", "1.1") == [
+        "http://registry.example/a.xml http://registry.example/b.xml"]
+    assert declared_uris("  ", "1.0") == []
+    with pytest.raises(DictionaryError, match=r"declares user dictionary http://registry\.example/a\.xml "
+                                              r"http://registry\.example/b\.xml, which was not supplied"):
+        dictionary_for_file("160", "http://registry.example/a.xml http://registry.example/b.xml", [],
+                            specification_version="1.1")
+
+
+def test_a_flat_file_takes_the_supplied_dictionaries_of_its_version(tmp_path: Path) -> None:
+    ours = _user(tmp_path, "ours", [_item("myFlag", 10001, 'startColumn="1647"')])
+    newer = _user(tmp_path, "newer", [_item("myOther", 10002)],
+                  root='naaccrVersion="240" specificationVersion="1.7"')
+    with_ours = dictionary_for_flat_file("180", [ours, newer])
+    assert "myFlag" in with_ours.items and "myOther" not in with_ours.items
+    assert "npcrSpecificField" not in with_ours.items   # replaces the default user dictionary, as in XML
+    assert dictionary_for_flat_file("180", [newer]).items["npcrSpecificField"].dictionary == "default-user"
+    clash = _user(tmp_path, "clash", [_item("myFlag", 10001, 'startColumn="1"')], root='specificationVersion="1.8"')
+    with pytest.raises(DictionaryError, match=r"user dictionary http://registry\.example/clash\.xml"):
+        dictionary_for_flat_file("180", [clash])

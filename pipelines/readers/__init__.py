@@ -14,7 +14,8 @@ def open_reader(path: Path, *, user_dictionaries: Sequence[Dictionary] = (),
                 naaccr_version: str | None = None) -> RecordReader:
     """The reader for a file, chosen by its content (gzip is unwrapped transparently).
 
-    ``user_dictionaries`` are registry user dictionaries a NAACCR XML file may reference;
+    ``user_dictionaries`` are registry user dictionaries: those a NAACCR XML file declares are applied to it,
+    and a flat file (which cannot declare any) is read with those of its version;
     ``naaccr_version`` is the version to assume for CSV/Excel files that carry no naaccrRecordVersion.
     """
     fmt = detect_format(path)
@@ -23,6 +24,6 @@ def open_reader(path: Path, *, user_dictionaries: Sequence[Dictionary] = (),
         return NaaccrXmlReader(path, user_dictionaries=user_dictionaries)
     if fmt == "naaccr-flat":
         from pipelines.readers.flat import NaaccrFlatReader
-        return NaaccrFlatReader(path)
+        return NaaccrFlatReader(path, user_dictionaries=user_dictionaries)
     from pipelines.readers.tabular import TabularReader
     return TabularReader(path, naaccr_version=naaccr_version)

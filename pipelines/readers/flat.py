@@ -23,7 +23,8 @@ from typing import BinaryIO
 from pipelines.readers.source import MAX_LINE_BYTES, UTF8_BOM, open_binary
 from pipelines.records import PATIENT, TUMOR, ChunkBuilder, RecordChunk, SourceFile
 from registry.errors import DictionaryError, SourceFileError
-from registry.naaccr import FLAT_LINE_LENGTHS, Dictionary, base_dictionary
+from registry.naaccr import FLAT_LINE_LENGTHS, Dictionary
+from registry.user_dictionary import dictionary_for_flat_file
 
 ROOT_LEVEL = "NaaccrData"
 PATIENT_LEVEL = "Patient"
@@ -237,8 +238,9 @@ class NaaccrFlatReader:
 
     source: SourceFile
 
-    def __init__(self, path: Path, *, chunk_lines: int = 2_000) -> None:
+    def __init__(self, path: Path, *, user_dictionaries: Sequence[Dictionary] = (), chunk_lines: int = 2_000) -> None:
         self.path = Path(path)
+        self.user_dictionaries = tuple(user_dictionaries)
         self.chunk_lines = chunk_lines
 
     def chunks(self) -> Iterator[RecordChunk]:
@@ -285,7 +287,7 @@ class NaaccrFlatReader:
                 self.path, f"NAACCR version {version!r} in columns 17-19 is not a flat-file version "
                 f"(supported: {', '.join(FLAT_LINE_LENGTHS)})", line=line, naaccr_id="naaccrRecordVersion")
         try:
-            dictionary = base_dictionary(version)
+            dictionary = dictionary_for_flat_file(version, self.user_dictionaries)
         except DictionaryError as exc:
             raise SourceFileError(self.path, str(exc), line=line) from exc
         self._record_type, self._first_line = record_type, line

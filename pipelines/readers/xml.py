@@ -534,15 +534,15 @@ class NaaccrXmlReader:
         if generated is not None and not valid_time_generated(generated):
             warnings.append(f"timeGenerated {generated!r} is not an ISO 8601 date and time (e.g. "
                             f"2024-03-01T09:30:00-05:00); the records are read, the attribute is kept as sent")
-        dictionary = self._dictionary(version, attributes.get("userDictionaryUri", ""), line)
+        dictionary = self._dictionary(version, attributes.get("userDictionaryUri", ""), spec, line)
         return SourceFile(path=self.path, format="naaccr-xml", naaccr_version=version,
                           record_type=record_type, dictionary=dictionary, specification_version=spec,
                           root_attributes=attributes, warnings=warnings)
 
-    def _dictionary(self, version: str, declared: str, line: int | None) -> Dictionary:
+    def _dictionary(self, version: str, declared: str, spec: str, line: int | None) -> Dictionary:
         """The base dictionary with the user dictionaries the file declares; the file is refused, as by the
         reference reader, when one was not supplied, is of another NAACCR version or is invalid with this one."""
         try:
-            return dictionary_for_file(version, declared, self.user_dictionaries)
+            return dictionary_for_file(version, declared, self.user_dictionaries, specification_version=spec)
         except DictionaryError as exc:
             raise self._error(str(exc), line) from exc
