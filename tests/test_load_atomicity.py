@@ -50,7 +50,9 @@ def _counts(db: Path) -> tuple[int, int, int]:
 
 @pytest.mark.slow
 def test_kill_during_ingest_then_rerun_gives_exactly_one_copy(tmp_path):
-    path = _big_file(tmp_path, 6000)
+    patients = 2500   # a load of a few seconds, to be killed at spread-out moments
+    path = _big_file(tmp_path, patients)
+    tumors = 2 * patients
     db = tmp_path / "data" / "registry.duckdb"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     # Learn how long a load takes on this machine, then kill loads at spread-out moments of it.
@@ -65,12 +67,12 @@ def test_kill_during_ingest_then_rerun_gives_exactly_one_copy(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         if db.exists():
-            loaded, tumors, source = _counts(db)
-            assert (tumors, source) == (loaded * 12000, loaded * 12000), "a half batch is visible"
+            loaded, typed, source = _counts(db)
+            assert (typed, source) == (loaded * tumors, loaded * tumors), "a half batch is visible"
     subprocess.run(_ingest_command(path, db), env=env, capture_output=True)
-    assert _counts(db) == (1, 12000, 12000)
+    assert _counts(db) == (1, tumors, tumors)
     subprocess.run(_ingest_command(path, db), env=env, capture_output=True)
-    assert _counts(db) == (1, 12000, 12000)
+    assert _counts(db) == (1, tumors, tumors)
 
 
 def test_reader_holding_the_store_delays_but_does_not_break_a_load(tmp_path, write_xml):
