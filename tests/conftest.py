@@ -3,8 +3,11 @@ sample registry ingested into a store, shared by the tests that need realistic d
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
 import os
+import pickle
+import shutil
 import sys
 import types
 import warnings
@@ -89,19 +92,14 @@ def _ingest(path: Path, db: Path) -> object:
     return ingest_file(path, db_path=db, link=False)
 
 
-@pytest.fixture(scope="session")
-def sample_registry(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """A 40,000-tumor sample registry (seed 7): generated, written, ingested with its population.
-
-    Returns config, out (the generated files), db (the store), manifest and the ingest results.
-    """
+def _build_sample_registry(root: Path) -> dict[str, object]:
+    """Generate, write and ingest the sample registry with its population under root (see `sample_registry`)."""
     from pipelines.load import ingest_file
     from pipelines.population import load_population
     from pipelines.registry_link import link_registry
     from sample_data.config import SampleConfig
     from sample_data.generator import generate, write
 
-    root = tmp_path_factory.mktemp("sample")
     config = SampleConfig(tumors=SAMPLE_TUMORS, seed=7)
     out = root / "files"
     manifest = write(generate(config), out)
@@ -113,6 +111,31 @@ def sample_registry(tmp_path_factory: pytest.TempPathFactory) -> dict[str, objec
     link_registry(db, user="tests")
     load_population(next((out / "population").iterdir()), db_path=db)
     return {"config": config, "out": out, "db": db, "manifest": manifest, "results": results}
+
+
+@pytest.fixture(scope="session")
+def sample_registry(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A 40,000-tumor sample registry (seed 7): generated, written, ingested with its population.
+
+    Returns config, out (the generated files), db (the store), manifest and the ingest results. Under
+    pytest-xdist the first worker to need it builds it once for the run, while the others wait, and each
+    worker then takes its own copy of the store (tests may write to it).
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return _build_sample_registry(tmp_path_factory.mktemp("sample"))
+    shared = tmp_path_factory.getbasetemp().parent / "sample-registry"   # one per test run, for every worker
+    with open(shared.parent / "sample-registry.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "built.pickle").exists():
+            built = _build_sample_registry(shared)
+            (shared / "built.pickle").write_bytes(pickle.dumps(built))
+        built = pickle.loads((shared / "built.pickle").read_bytes())
+    own = tmp_path_factory.mktemp("sample")
+    for name in os.listdir(shared):
+        if name not in ("files", "built.pickle"):
+            source = shared / name
+            (shutil.copytree if source.is_dir() else shutil.copy2)(source, own / name)
+    return {**built, "db": own / "registry.duckdb"}
 
 
 @pytest.fixture(scope="module")
