@@ -14,8 +14,7 @@ Staging tables (private staging DuckDB file, bounded memory, spills): ``entity``
 ``loaded``), ``problem`` (every reader issue and item problem), ``rejected_raw`` (the raw record of each
 rejected patient and tumor) and, at `finish`, the typed core and the reject and warning rows; the spills
 (`SPILLS`, the layouts as ``source_item_layouts``) are registered under their names at `finish`, and the
-packed records once more as
-``commit_patient_records`` and ``commit_tumor_records``, streamed, for the commit.
+packed records once more as ``commit_patient_records`` and ``commit_tumor_records``, streamed, for the commit.
 """
 
 from __future__ import annotations
@@ -112,8 +111,8 @@ class BatchStager:
         self._forget_layouts()
 
     def _forget_layouts(self) -> None:
-        # per level: the batch's number of each layout text, and of each layout a reader numbered its text
-        # and the batch's number (0 until a loaded record uses it)
+        """Start the batch's layouts afresh: per level, the batch's number of each layout text, and of each
+        layout a reader numbered its text and the batch's number (0 until a loaded record uses it)."""
         self._layout_seq: dict[int, dict[str, int]] = {PATIENT: {}, TUMOR: {}}
         self._reader_layouts: dict[int, list[str]] = {PATIENT: [], TUMOR: []}
         self._reader_layout_seq: dict[int, np.ndarray] = {PATIENT: np.zeros(0, np.int32),
