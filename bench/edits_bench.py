@@ -78,8 +78,9 @@ def replicate(db: Path, tumors: int) -> int:
             con.execute("BEGIN")
             con.execute(f"INSERT INTO ingest_batch BY NAME SELECT * REPLACE (batch_id + {b} AS batch_id, "
                         f"sha256 || '-{k}' AS sha256) FROM ingest_batch WHERE batch_id <= {last}")
-            con.execute(f"INSERT INTO source_item SELECT batch_id + {b}, level, entity_seq, naaccr_id, value "
-                        f"FROM source_item WHERE batch_id <= {last}")
+            for table in ("source_patient", "source_tumor", "source_item_layout"):   # the items, as packed
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * REPLACE (batch_id + {b} AS batch_id) "
+                            f"FROM {table} WHERE batch_id <= {last}")
             con.execute(f"INSERT INTO patient BY NAME SELECT * REPLACE (patient_id + {ids} AS patient_id, "
                         f"batch_id + {b} AS batch_id) FROM patient WHERE batch_id <= {last}")
             con.execute(f"INSERT INTO tumor BY NAME SELECT * REPLACE (tumor_id + {ids} AS tumor_id, "

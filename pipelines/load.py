@@ -36,7 +36,14 @@ from registry.errors import SourceFileError
 from registry.naaccr import Dictionary
 from registry.operational_store import open_operational_store
 from registry.store import OWNER_ONLY_DIR, read_connection
-from registry.store_writes import AlreadyLoaded, BatchRow, commit_batch, ensure_store, record_failed_batch
+from registry.store_writes import (
+    STORE_ALIAS,
+    AlreadyLoaded,
+    BatchRow,
+    commit_batch,
+    ensure_store,
+    record_failed_batch,
+)
 from registry.worklist import sync_worklist
 
 STAGING_DIR = ".staging"
@@ -159,6 +166,11 @@ _COMMIT_COPIES = (
     ("source_patient", "SELECT * FROM commit_patient_records "
                        "WHERE patient_seq NOT IN (SELECT patient_seq FROM unchanged_patient)"),
     ("source_tumor", "SELECT * FROM commit_tumor_records WHERE tumor_seq NOT IN (SELECT tumor_seq FROM unchanged_tumor)"),
+    # the layouts the batch's records use (not those of rejected or unchanged records only)
+    ("source_item_layout", "SELECT * FROM source_item_layouts "
+                           f"WHERE (level = 1 AND layout_seq IN (SELECT layout_seq FROM {STORE_ALIAS}.source_patient "
+                           "WHERE batch_id = $batch_id)) OR (level = 2 AND layout_seq IN "
+                           f"(SELECT layout_seq FROM {STORE_ALIAS}.source_tumor WHERE batch_id = $batch_id))"),
     ("reject", "SELECT patient_seq, tumor_seq, line, naaccr_id, rule, reason, raw_record FROM reject_row"),
     ("ingest_warning", "SELECT patient_seq, tumor_seq, line, naaccr_id, rule, reason FROM warning_row"),
     ("patient", "SELECT *, ($batch_id::BIGINT << 32) + patient_seq AS patient_id FROM typed_patient"),

@@ -70,12 +70,15 @@ class SourceFile:
     extensions_skipped: int = 0    # foreign-namespace elements skipped (XML)
 
 
-# A chunk's records as the store keeps them (`pipelines.staging`): per record, its items' naaccrIds and
-# values in the order read, each joined with U+001F (null when the record has no item).
+# A chunk's records as the store keeps them (`pipelines.staging`, `registry/migrations/0010_item_layouts.sql`):
+# per record, the number of its layout (its items' naaccrIds in the order read: a list most records share)
+# and its items' values in that order joined with U+001F (both null when the record has no item).
 PATIENT_RECORD_SCHEMA = pa.schema([("patient_seq", pa.int32()), ("line", pa.int64()),
-                                   ("naaccr_ids", pa.string()), ("item_values", pa.string())])
+                                   ("layout_seq", pa.int32()), ("item_values", pa.string())])
 TUMOR_RECORD_SCHEMA = pa.schema([("tumor_seq", pa.int32()), ("patient_seq", pa.int32()), ("line", pa.int64()),
-                                 ("naaccr_ids", pa.string()), ("item_values", pa.string())])
+                                 ("layout_seq", pa.int32()), ("item_values", pa.string())])
+# A layout: one distinct list of naaccrIds of a level, joined with U+001F, and its number.
+LAYOUT_SCHEMA = pa.schema([("level", pa.uint8()), ("layout_seq", pa.int32()), ("naaccr_ids", pa.string())])
 
 
 @dataclass
@@ -86,7 +89,9 @@ class RecordChunk:
     TUMOR), the chunk's records already packed (``records``: PATIENT/TUMOR_RECORD_SCHEMA) and the typed
     core's wide rows (``wide``: `pipelines.typed_core.WIDE_SCHEMAS`), one row per entity of that level in
     file order, and may check the items itself (``problems``); otherwise the loader derives all of them
-    from ``items``."""
+    from ``items``. With ``records`` comes ``layouts``: the reader numbers the file's layouts 0, 1, ... in
+    the order it first met them (a record's ``layout_seq``) and gives, per level, the texts of those first
+    met in this chunk, in that order (the loader numbers them for the batch)."""
 
     entities: pa.Table
     items: pa.Table
@@ -95,6 +100,7 @@ class RecordChunk:
     wide: dict[int, pa.Table] | None = None
     problems: pa.Table | None = None   # the items' problems when the reader checked them itself (then
                                        # ``items`` is empty): `pipelines.validation.PROBLEM_SCHEMA`
+    layouts: dict[int, list[str]] | None = None   # with ``records``: per level, the layouts first met here
 
 
 class RecordReader(Protocol):

@@ -66,9 +66,10 @@ def _digest(tumors: str, entities: str) -> str:
 # summed once whatever the number of reports.
 _RECORD_DIGEST = ("count(*) AS n, sum(hash(naaccr_id, value)) AS h1, sum(hash(value, naaccr_id)) AS h2")
 
-# A packed record's items as rows (`registry/migrations/0009_packed_source_items.sql`), for the few records whose
-# content is compared: unpacked after they are chosen, not through the `source_item` view of every record.
-_UNPACKED = ("unnest(string_split(s.naaccr_ids, chr(31))) AS naaccr_id, "
+# A packed record's items as rows (`registry/migrations/0010_item_layouts.sql`: record `s`, its layout `l`), for
+# the few records whose content is compared: unpacked after they are chosen, not through the `source_item` view
+# of every record. The content is its items whatever the layout's number, which differs from batch to batch.
+_UNPACKED = ("unnest(string_split(l.naaccr_ids, chr(31))) AS naaccr_id, "
              "unnest(string_split(s.item_values, chr(31))) AS value")
 
 # The store's newest current version of each staged key (staged keys registered as `staged_key`), with its
@@ -91,10 +92,12 @@ record AS (
     SELECT batch_id, level, entity_seq, {_RECORD_DIGEST}
     FROM (SELECT s.batch_id, 2 AS level, s.tumor_seq AS entity_seq, {_UNPACKED}
           FROM source_tumor s SEMI JOIN wanted w ON w.batch_id = s.batch_id AND w.level = 2 AND w.entity_seq = s.tumor_seq
+          JOIN source_item_layout l ON l.batch_id = s.batch_id AND l.level = 2 AND l.layout_seq = s.layout_seq
           UNION ALL
           SELECT s.batch_id, 1 AS level, s.patient_seq AS entity_seq, {_UNPACKED}
           FROM source_patient s
-          SEMI JOIN wanted w ON w.batch_id = s.batch_id AND w.level = 1 AND w.entity_seq = s.patient_seq)
+          SEMI JOIN wanted w ON w.batch_id = s.batch_id AND w.level = 1 AND w.entity_seq = s.patient_seq
+          JOIN source_item_layout l ON l.batch_id = s.batch_id AND l.level = 1 AND l.layout_seq = s.layout_seq)
     WHERE value <> ''
     GROUP BY ALL)
 SELECT * EXCLUDE (tumor_seq) FROM ({_digest('newest', 'record')})"""
@@ -170,10 +173,12 @@ def set_aside_resent(stage: duckdb.DuckDBPyConnection, db_path: Path, result: Ba
         WITH record AS (
             SELECT 0 AS batch_id, level, entity_seq, {_RECORD_DIGEST}
             FROM (SELECT 2 AS level, s.tumor_seq AS entity_seq, {_UNPACKED}
-                  FROM source_tumor_records s WHERE s.patient_seq IN (SELECT patient_seq FROM candidate)
+                  FROM source_tumor_records s JOIN source_item_layouts l ON l.level = 2 AND l.layout_seq = s.layout_seq
+                  WHERE s.patient_seq IN (SELECT patient_seq FROM candidate)
                   UNION ALL
                   SELECT 1 AS level, s.patient_seq AS entity_seq, {_UNPACKED}
-                  FROM source_patient_records s WHERE s.patient_seq IN (SELECT patient_seq FROM candidate))
+                  FROM source_patient_records s JOIN source_item_layouts l ON l.level = 1 AND l.layout_seq = s.layout_seq
+                  WHERE s.patient_seq IN (SELECT patient_seq FROM candidate))
             WHERE value <> ''
             GROUP BY ALL),
         sequence AS (

@@ -2,17 +2,19 @@
 
 The loader hands every chunk a reader produces to `BatchStager.add`. The chunk's items are checked
 (`pipelines.validation`), its rejected records are set aside with their raw text, and of the records that
-load only two things are kept: each record's items packed into one row (naaccrIds and values joined with
-U+001F, the store's lossless layout, `registry/migrations/0009_packed_source_items.sql`) appended to an
-Arrow IPC file, and the items the typed core reads (`pipelines.typed_core.wide_records`) appended to a
-second IPC file. At commit the packed rows stream from the IPC file straight into the store: every
-item value is written once into the store, and never into a staging database first.
+load only two things are kept: each record's items packed into one row (its values joined with U+001F and
+the number of its layout, the list of its naaccrIds, `registry/migrations/0010_item_layouts.sql`) appended
+to an Arrow IPC file, and the items the typed core reads (`pipelines.typed_core.wide_records`) appended to a
+second IPC file. Each distinct layout of a level is numbered once for the whole batch (1.., in the order
+first kept) and appended to a third IPC file when first met. At commit the packed rows stream from the IPC
+file straight into the store: every item value is written once into the store, and never into a staging
+database first.
 
 Staging tables (private staging DuckDB file, bounded memory, spills): ``entity`` (every record read, with
 ``loaded``), ``problem`` (every reader issue and item problem), ``rejected_raw`` (the raw record of each
 rejected patient and tumor) and, at `finish`, the typed core and the reject and warning rows; the spills
-(`SPILLS`) are registered under their names at `finish`, and the packed records once more as
-``commit_patient_records`` and ``commit_tumor_records``, streamed, for the commit.
+(`SPILLS`, the layouts as ``source_item_layouts``) are registered under their names at `finish`, and the
+packed records once more as ``commit_patient_records`` and ``commit_tumor_records``, streamed, for the commit.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import pyarrow.ipc as ipc
 
 from pipelines import validation
 from pipelines.records import (
+    LAYOUT_SCHEMA,
     PATIENT,
     PATIENT_RECORD_SCHEMA,
     TUMOR,
@@ -43,6 +46,7 @@ SEPARATOR = "\x1f"   # joins the packed naaccrIds and values; no NAACCR value ho
 # What is kept of the loaded records, each appended chunk by chunk to an Arrow IPC file in the work folder
 # (written at disk speed, read back by streaming): the packed records and the typed core's wide rows.
 SPILLS = {"source_patient_records": PATIENT_RECORD_SCHEMA, "source_tumor_records": TUMOR_RECORD_SCHEMA,
+          "source_item_layouts": LAYOUT_SCHEMA,
           **WIDE_SCHEMAS}
 
 
@@ -68,15 +72,18 @@ def _clean_values(values: pa.Array) -> tuple[pa.Array, int]:
     return (pc.replace_substring(values, SEPARATOR, " ") if count else values), count
 
 
-def _unpacked(records: dict[int, pa.Table], patients: set[int]) -> dict[tuple[int, int], list[dict[str, object]]]:
-    """The items of the packed records of some patients (and their tumors), per (patient_seq, tumor_seq)."""
+def _unpacked(records: dict[int, pa.Table], layouts: dict[int, list[str]],
+              patients: set[int]) -> dict[tuple[int, int], list[dict[str, object]]]:
+    """The items of the packed records of some patients (and their tumors), per (patient_seq, tumor_seq);
+    ``layouts`` gives per level the text of each layout number the records use."""
     items: dict[tuple[int, int], list[dict[str, object]]] = {}
     for level, table in records.items():
         for row in table.filter(pc.is_in(table["patient_seq"], pa.array(sorted(patients), pa.int32()))).to_pylist():
             key = (int(row["patient_seq"]), int(row["tumor_seq"]) if level == TUMOR else 0)
-            if row["naaccr_ids"] is not None:
+            if row["layout_seq"] is not None:
                 items[key] = [{"naaccr_id": n, "value": v} for n, v in zip(
-                    row["naaccr_ids"].split(SEPARATOR), row["item_values"].split(SEPARATOR), strict=True)]
+                    layouts[level][row["layout_seq"]].split(SEPARATOR), row["item_values"].split(SEPARATOR),
+                    strict=True)]
     return items
 
 
@@ -101,6 +108,52 @@ class BatchStager:
         con.execute("CREATE VIEW loaded_entity AS SELECT * FROM entity WHERE loaded")
         self._writers: dict[str, ipc.RecordBatchFileWriter] = {}
         self._open_spills()
+        self._forget_layouts()
+
+    def _forget_layouts(self) -> None:
+        """Start the batch's layouts afresh: per level, the batch's number of each layout text, and of each
+        layout a reader numbered its text and the batch's number (0 until a loaded record uses it)."""
+        self._layout_seq: dict[int, dict[str, int]] = {PATIENT: {}, TUMOR: {}}
+        self._reader_layouts: dict[int, list[str]] = {PATIENT: [], TUMOR: []}
+        self._reader_layout_seq: dict[int, np.ndarray] = {PATIENT: np.zeros(0, np.int32),
+                                                          TUMOR: np.zeros(0, np.int32)}
+
+    def _layout_seqs(self, level: int, texts: list[str]) -> pa.Array:
+        """The batch's number of each layout (a text of naaccrIds), numbering the new ones, which are spilled.
+
+        Layouts are numbered in the order of the first loaded record that uses them, whichever path the
+        records came by, so the numbers do not depend on the reader or on how the file was cut in chunks."""
+        numbered = self._layout_seq[level]
+        seqs, new = [], []
+        for text in texts:
+            seq = numbered.get(text)
+            if seq is None:
+                seq = numbered[text] = len(numbered) + 1
+                new.append((seq, text))
+            seqs.append(seq)
+        if new:
+            self._writers["source_item_layouts"].write_table(pa.table(
+                [pa.array([level] * len(new), pa.uint8()), pa.array([n for n, _ in new], pa.int32()),
+                 pa.array([t for _, t in new], pa.string())], schema=LAYOUT_SCHEMA))
+        return pa.array(seqs, pa.int32())
+
+    def _renumbered(self, level: int, records: pa.Table) -> pa.Table:
+        """A reader's packed records of a level (those that load) with the batch's layout numbers instead of
+        the reader's."""
+        column = records["layout_seq"].combine_chunks()
+        present = np.asarray(column.is_valid())
+        numbers = np.asarray(column.fill_null(0), np.int64)[present]
+        known = self._reader_layout_seq[level]
+        new = numbers[known[numbers] == 0]
+        if len(new):
+            firsts, at = np.unique(new, return_index=True)
+            firsts = firsts[np.argsort(at)]
+            texts = self._reader_layouts[level]
+            known[firsts] = np.asarray(self._layout_seqs(level, [texts[n] for n in firsts]), np.int32)
+        seqs = np.zeros(len(present), np.int32)
+        seqs[present] = known[numbers]
+        return records.set_column(records.schema.get_field_index("layout_seq"), "layout_seq",
+                                  pa.array(seqs, pa.int32(), mask=~present))
 
     def _open_spills(self) -> None:
         for name, schema in SPILLS.items():
@@ -127,6 +180,10 @@ class BatchStager:
         """Check, decide and keep one chunk; return the number of tumors it held."""
         outcome = validation.check_chunk(chunk, self.dictionary(source), source)
         entities, items = chunk.entities, chunk.items
+        for level, texts in (chunk.layouts or {}).items():   # the reader's new layouts, numbered when used
+            self._reader_layouts[level].extend(texts)
+            self._reader_layout_seq[level] = np.concatenate([self._reader_layout_seq[level],
+                                                             np.zeros(len(texts), np.int32)])
         kind = np.asarray(entities["kind"], np.int64)
         patient_seq = np.asarray(entities["patient_seq"], np.int64)
         tumor_seq = np.asarray(entities["tumor_seq"], np.int64)
@@ -139,13 +196,13 @@ class BatchStager:
                                          "tumor_seq": entities["tumor_seq"], "line": entities["line"],
                                          "loaded": pa.array(outcome.entity_loaded)}))
         if not outcome.entity_loaded.all():
-            self._append("rejected_raw", self._rejected_raw(chunk, outcome, source))
+            self._append("rejected_raw", self._rejected_raw(chunk, outcome, source, self._reader_layouts))
 
         if chunk.records is not None and chunk.wide is not None and not replaced:
             for level, records_spill, wide_spill in ((PATIENT, "source_patient_records", "patient_wide"),
                                                      (TUMOR, "source_tumor_records", "tumor_wide")):
                 loaded = pa.array(outcome.entity_loaded[kind == level])
-                self._writers[records_spill].write_table(chunk.records[level].filter(loaded))
+                self._writers[records_spill].write_table(self._renumbered(level, chunk.records[level].filter(loaded)))
                 self._writers[wide_spill].write_table(chunk.wide[level].filter(loaded))
             return int((kind == TUMOR).sum())
         item_level = np.asarray(items["level"], np.int64)
@@ -159,18 +216,20 @@ class BatchStager:
             item_records = np.searchsorted(records, np.asarray(items[seq_column], np.int64)[selected])
             packed_ids, packed_values = _packed(ids.take(pa.array(selected)), values.take(pa.array(selected)),
                                                 item_records, len(records))
+            layouts = packed_ids.dictionary_encode()
+            layout_seqs = self._layout_seqs(level, layouts.dictionary.to_pylist()).take(layouts.indices)
             lines = pa.array(np.asarray(entities["line"].fill_null(0), np.int64)[chosen], pa.int64())
             lines = pc.if_else(pc.equal(lines, 0), pa.scalar(None, pa.int64()), lines)
             cleaned = items.set_column(items.schema.get_field_index("value"), "value", values)
             if level == PATIENT:
                 self._writers["source_patient_records"].write_table(pa.table(
-                    [pa.array(records, pa.int32()), lines, packed_ids, packed_values], schema=PATIENT_RECORD_SCHEMA))
+                    [pa.array(records, pa.int32()), lines, layout_seqs, packed_values], schema=PATIENT_RECORD_SCHEMA))
                 self._writers["patient_wide"].write_table(
                     wide_records(cleaned, outcome.item_loaded, PATIENT, records))
             else:
                 patients = patient_seq[chosen]
                 self._writers["source_tumor_records"].write_table(pa.table(
-                    [pa.array(records, pa.int32()), pa.array(patients, pa.int32()), lines, packed_ids, packed_values],
+                    [pa.array(records, pa.int32()), pa.array(patients, pa.int32()), lines, layout_seqs, packed_values],
                     schema=TUMOR_RECORD_SCHEMA))
                 self._writers["tumor_wide"].write_table(
                     wide_records(cleaned, outcome.item_loaded, TUMOR, records, patients))
@@ -185,8 +244,10 @@ class BatchStager:
              "control character U+001F in the value was replaced by a space") for r in rows])
 
     @staticmethod
-    def _rejected_raw(chunk: RecordChunk, outcome: validation.ChunkOutcome, source: SourceFile) -> pa.Table:
-        """The raw text of each rejected record: the line(s) as received, or the XML rebuilt from its items."""
+    def _rejected_raw(chunk: RecordChunk, outcome: validation.ChunkOutcome, source: SourceFile,
+                      layouts: dict[int, list[str]]) -> pa.Table:
+        """The raw text of each rejected record: the line(s) as received, or the XML rebuilt from its items
+        (``layouts``: the texts of the reader's layout numbers, for packed records)."""
         entities = chunk.entities.to_pylist()
         rejected = [e for e, loaded in zip(entities, outcome.entity_loaded, strict=True) if not loaded]
         wanted_patients = {e["patient_seq"] for e in rejected}
@@ -196,7 +257,7 @@ class BatchStager:
         for item in sorted(items, key=lambda i: int(i["line"] or 0)):
             by_record.setdefault((int(item["patient_seq"]), int(item["tumor_seq"])), []).append(item)
         if chunk.records is not None:   # a reader that checked its items itself kept them packed only
-            by_record.update(_unpacked(chunk.records, wanted_patients))
+            by_record.update(_unpacked(chunk.records, layouts, wanted_patients))
         tumors_of: dict[int, list[dict[str, object]]] = {}
         for entity in entities:
             if entity["kind"] == TUMOR:
@@ -233,6 +294,7 @@ class BatchStager:
             self.con.execute(f"DELETE FROM {table}")
         self._close_spills()
         self._open_spills()
+        self._forget_layouts()
 
     def finish(self, source: SourceFile) -> None:
         """Close the packed records, stage file-level problems, the typed core and the outcome tables."""

@@ -5,6 +5,28 @@ from __future__ import annotations
 import duckdb
 
 
+def back_before_item_layouts(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo migration 0010: each record's naaccrIds packed in its own row again, no layouts."""
+    for table, level in (("source_patient", 1), ("source_tumor", 2)):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN naaccr_ids VARCHAR USING COMPRESSION zstd")
+        con.execute(f"""UPDATE {table} SET naaccr_ids = l.naaccr_ids FROM source_item_layout l
+                        WHERE l.batch_id = {table}.batch_id AND l.level = {level} AND l.layout_seq = {table}.layout_seq""")
+    con.execute("DROP VIEW source_item")
+    for table in ("source_patient", "source_tumor"):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN layout_seq")
+    con.execute("DROP TABLE source_item_layout")
+    con.execute("""CREATE VIEW source_item AS
+        SELECT batch_id, 1::UTINYINT AS level, patient_seq AS entity_seq,
+               unnest(string_split(naaccr_ids, chr(31))) AS naaccr_id,
+               unnest(string_split(item_values, chr(31))) AS value
+        FROM source_patient WHERE naaccr_ids IS NOT NULL
+        UNION ALL
+        SELECT batch_id, 2::UTINYINT AS level, tumor_seq AS entity_seq,
+               unnest(string_split(naaccr_ids, chr(31))) AS naaccr_id,
+               unnest(string_split(item_values, chr(31))) AS value
+        FROM source_tumor WHERE naaccr_ids IS NOT NULL""")
+
+
 def back_to_long_source_items(con: duckdb.DuckDBPyConnection) -> None:
     """Undo migration 0009: every item a row of the source_item table again, no packed columns (the caller
     also removes the schema_migration rows it takes the store back over)."""

@@ -309,11 +309,16 @@ def test_a_correction_replaces_the_item_and_outlives_a_relink(store: CohortStore
 
 def test_the_upgrade_fills_the_items_of_an_existing_store(store: CohortStore, tmp_path: Path) -> None:
     from registry.store_writes import migrate, write_connection
-    from tests.store_versions import back_before_report_versions, back_to_long_source_items
+    from tests.store_versions import (
+        back_before_item_layouts,
+        back_before_report_versions,
+        back_to_long_source_items,
+    )
 
     shutil.copytree(store.db.parent, tmp_path / "store")
     db = tmp_path / "store" / store.db.name
     with write_connection(db) as con:
+        back_before_item_layouts(con)
         back_before_report_versions(con)
         back_to_long_source_items(con)
         con.execute("DROP TABLE registry_tumor_item")   # back to a version 5 store: 0006 and what 0007 added
@@ -322,7 +327,8 @@ def test_the_upgrade_fills_the_items_of_an_existing_store(store: CohortStore, tm
         con.execute("ALTER TABLE registry_tumor DROP COLUMN date_case_report_received")
         con.execute("DELETE FROM schema_migration WHERE number >= 6")
         assert migrate(con) == ["0006_registry_tumor_item.sql", "0007_report_received.sql",
-                                "0008_report_versions.sql", "0009_packed_source_items.sql"]
+                                "0008_report_versions.sql", "0009_packed_source_items.sql",
+                                "0010_item_layouts.sql"]
     assert len(read_cohort_store(db).items.merge(store.items)) == len(store.items)
 
 

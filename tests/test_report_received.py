@@ -13,7 +13,11 @@ from registry.naaccr import base_dictionary
 from registry.store import read_connection
 from registry.store_writes import ensure_store, write_connection
 from tests.registry_reports import MARGARET, report, write_reports
-from tests.store_versions import back_before_report_versions, back_to_long_source_items
+from tests.store_versions import (
+    back_before_item_layouts,
+    back_before_report_versions,
+    back_to_long_source_items,
+)
 
 # One breast cancer reported by two hospitals (received on different days) and a second woman whose report
 # gives only the month it was received.
@@ -70,6 +74,7 @@ def test_upgrading_a_version_6_store_fills_the_received_dates(store: Path) -> No
     with read_connection(store) as con:
         before = con.execute(items).fetchall()
     with write_connection(store) as con:
+        back_before_item_layouts(con)
         back_to_long_source_items(con)
         con.execute("DELETE FROM consolidated_value WHERE item = 'date_case_report_received'")
         con.execute("ALTER TABLE tumor DROP COLUMN date_case_report_received")
@@ -77,7 +82,7 @@ def test_upgrading_a_version_6_store_fills_the_received_dates(store: Path) -> No
         back_before_report_versions(con)
         con.execute("DELETE FROM schema_migration WHERE number >= 7")
     assert ensure_store(store) == ["0007_report_received.sql", "0008_report_versions.sql",
-                                   "0009_packed_source_items.sql"]
+                                   "0009_packed_source_items.sql", "0010_item_layouts.sql"]
     with read_connection(store) as con:
         assert con.execute(items).fetchall() == before and len(before) > 20
     source, registry, rules = _received(store)

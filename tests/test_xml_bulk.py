@@ -132,3 +132,39 @@ def test_native_item_checks_agree_with_the_loaders_checks(tmp_path, monkeypatch)
     bad_times = {row[6].split("'")[1] for row in native[1]
                  if row[1] == "invalid-for-data-type" and row[5] == "pathDateSpecCollect1"}
     assert bad_times == {"1799-01-01", "2020-13", "2020-05-17T10:11", "2020-05-17T10:11:12.", "2020-05-17+1:00"}
+
+
+def test_a_block_the_scanner_declines_leaves_the_layouts_of_the_next_blocks_as_numbered_by_sql(tmp_path, monkeypatch):
+    """The scanner forgets the layouts it met in a block it declines (read by the SQL path instead), so the
+    batch's layouts and their numbers are those of the SQL path alone."""
+    from pipelines.readers import xml_bulk
+    if xml_bulk._xmlscan is None:
+        pytest.skip("native scanner not built (no C compiler at install)")
+    orders = [("primarySite", "laterality", "dateOfDiagnosis"), ("laterality", "primarySite"),
+              ("dateOfDiagnosis", "primarySite", "laterality"), ("primarySite",)]
+    values = {"primarySite": "C509", "laterality": "1", "dateOfDiagnosis": "20190315"}
+    patients = [({"patientIdNumber": f"{i:08d}", **({"sex": "2"} if i % 3 else {})},
+                 [{name: values[name] for name in orders[(i // 7 + k) % 4]} for k in range(i % 3)])
+                for i in range(60)]
+    for i in (39, 41, 55):   # a layout first met in the declined block, before and after its duplicate, and later
+        patients[i] = (patients[i][0], [{"laterality": "1", "dateOfDiagnosis": "20190315"}])
+    text = naaccr_xml(patients)
+    marker = '<Item naaccrId="patientIdNumber">00000040</Item>'   # a duplicate item in a middle block
+    path = tmp_path / "d.xml"
+    path.write_text(text.replace(marker, marker + "\n" + marker))
+    sql_blocks = []
+    sql_path = xml_bulk._scan_block_with_duckdb
+
+    def counted(*args: object) -> object:
+        sql_blocks.append(args[1])
+        return sql_path(*args)   # type: ignore[arg-type]
+
+    monkeypatch.setattr(xml_bulk, "_READ_ON_BYTES", 256)   # blocks of about 1,500 bytes: 11 of them
+    monkeypatch.setattr(xml_bulk, "_scan_block_with_duckdb", counted)
+    mixed = _stage(path, tmp_path / "mixed", 1500)
+    monkeypatch.setattr(xml_bulk, "_scan_block_with_duckdb", sql_path)
+    monkeypatch.setattr(xml_bulk, "_xmlscan", None)
+    sql = _stage(path, tmp_path / "sql", 1500)
+    assert len(sql_blocks) == 1 and mixed is not None and mixed == sql
+    layouts = mixed[2 + list(SPILLS).index("source_item_layouts")]
+    assert {level for level, _, _ in layouts} == {1, 2} and len(layouts) == 2 + 5

@@ -7,7 +7,7 @@
  * grammar of the DuckDB fast path and returns None for anything outside it, so the caller can fall
  * back. It never reads outside the buffer it is given and never allocates per item.
  *
- * scan_block(data: bytes, line_base: int, patient_base: int, tumor_base: int,
+ * scan_block(layouts: Layouts, data: bytes, line_base: int, patient_base: int, tumor_base: int,
  *            dictionary: tuple[tuple[str, int, int, int, int, bool, bool], ...],
  *            patient_columns: tuple[str, ...], tumor_columns: tuple[str, ...])
  *   -> None (the block is outside the grammar), or a tuple:
@@ -15,12 +15,18 @@
  *       last_patient, last_tumor, root_closed, lines, patients, tumors, problems)
  *   every array returned as bytes in native byte order. `patients` and `tumors` are each the records of
  *   that level, already in the shapes the loader keeps (pipelines/staging.py):
- *      (seq i32, patient i32, line i64, has_items u8,
- *       ids_offsets i32[n+1], ids_bytes, values_offsets i32[n+1], values_bytes,
- *       [(offsets i32[n+1], bytes, present u8) for each requested column])
- *   ids and values are the record's naaccrIds and decoded values in the order read, joined with U+001F
- *   (the store's packed lossless layout); the columns are the requested items' values, one per record
- *   (the typed core's wide rows). The dictionary gives per item (naaccrId, naaccrNum, level 1/2/0,
+ *      (seq i32, patient i32, line i64, has_items u8, layout i32,
+ *       values_offsets i32[n+1], values_bytes,
+ *       [(offsets i32[n+1], bytes, present u8) for each requested column], new_layouts: list[str])
+ *   values are the record's decoded values in the order read, joined with U+001F (the store's packed
+ *   lossless layout); `layout` numbers the record's list of naaccrIds in that order (its layout: -1 for a
+ *   record without items) 0, 1, ... in the order first met in the file, and `new_layouts` holds the
+ *   layouts first met in this block, in that order, as naaccrIds joined with U+001F. The Layouts object
+ *   (one per file, passed to every block) keeps the layouts met so far, each as a sequence of interned
+ *   ids in a hash table, so a record's layout costs a hash of its ids' numbers, never a text; ids are
+ *   interned there too, so `ids` (the naaccrIds met so far, indexed by `problems`) grow across blocks.
+ *   A block outside the grammar leaves the Layouts as they were before it. The columns are the
+ *   requested items' values, one per record (the typed core's wide rows). The dictionary gives per item (naaccrId, naaccrNum, level 1/2/0,
  *   length, type code: digits, alpha, mixed, numeric, date, dateTime = 0..5, else -1; full length; in
  *   the file's record type); every item is checked here as pipelines/validation.py checks it, and
  *   `problems` holds the items that break a rule: (conditions u8 (bits, see item_rules), patient i32,
@@ -158,23 +164,116 @@ typedef struct {
     int32_t start, len;            /* the current record's value, as a slice of the level's values; start -1: none */
 } Column;
 
+/* The layouts of one level met so far in a file: each distinct sequence of interned ids, once. */
+typedef struct {
+    int32_t *pool;                 /* the layouts' ids, one layout after the other */
+    Py_ssize_t pool_len, pool_cap;
+    Py_ssize_t *start;             /* per layout: where its ids start in pool */
+    int32_t *size;                 /* per layout: how many ids */
+    uint64_t *hash;
+    int32_t count, cap;
+    int32_t *slots;                /* open addressing: layout + 1, 0 = empty; nslots a power of two */
+    int32_t nslots;
+    int32_t reported;              /* layouts already handed to Python */
+} LayoutTable;
+
+static uint64_t ids_hash(const int32_t *ids, int32_t n) {
+    uint64_t h = 1469598103934665603ULL;
+    for (int32_t i = 0; i < n; i++) h = (h ^ (uint32_t)ids[i]) * 1099511628211ULL;
+    h ^= h >> 33;                  /* the slot is taken from the low bits: mix the high ones in */
+    h *= 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 33);
+}
+
+/* Rebuild the slots (nslots of them) from the first `count` layouts. */
+static int layouts_rehash(LayoutTable *t, int32_t nslots) {
+    int32_t *slots = calloc((size_t)nslots, sizeof *slots);
+    if (!slots) return NOMEM;
+    uint32_t mask = (uint32_t)nslots - 1;
+    for (int32_t k = 0; k < t->count; k++) {
+        uint32_t slot = (uint32_t)t->hash[k] & mask;
+        while (slots[slot]) slot = (slot + 1) & mask;
+        slots[slot] = k + 1;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->nslots = nslots;
+    return 0;
+}
+
+/* The number of the layout of these ids (n >= 1), added when new; NOMEM when memory ran out. */
+static int32_t layout_of(LayoutTable *t, const int32_t *ids, int32_t n) {
+    if ((t->count + 1) * 2 > t->nslots && layouts_rehash(t, t->nslots ? t->nslots * 2 : 1024)) return NOMEM;
+    uint64_t h = ids_hash(ids, n);
+    uint32_t mask = (uint32_t)t->nslots - 1, slot = (uint32_t)h & mask;
+    for (; t->slots[slot]; slot = (slot + 1) & mask) {
+        int32_t k = t->slots[slot] - 1;
+        if (t->hash[k] == h && t->size[k] == n && memcmp(t->pool + t->start[k], ids, (size_t)n * 4) == 0) return k;
+    }
+    if (t->count == t->cap) {
+        int32_t cap = t->cap ? t->cap * 2 : 256;
+        Py_ssize_t *start = realloc(t->start, (size_t)cap * sizeof *start);
+        if (start) t->start = start;
+        int32_t *size = realloc(t->size, (size_t)cap * sizeof *size);
+        if (size) t->size = size;
+        uint64_t *hash = realloc(t->hash, (size_t)cap * sizeof *hash);
+        if (hash) t->hash = hash;
+        if (!start || !size || !hash) return NOMEM;
+        t->cap = cap;
+    }
+    if (t->pool_len + n > t->pool_cap) {
+        Py_ssize_t cap = t->pool_cap ? t->pool_cap : 16384;
+        while (cap < t->pool_len + n) cap *= 2;
+        int32_t *pool = realloc(t->pool, (size_t)cap * sizeof *pool);
+        if (!pool) return NOMEM;
+        t->pool = pool;
+        t->pool_cap = cap;
+    }
+    int32_t k = t->count++;
+    memcpy(t->pool + t->pool_len, ids, (size_t)n * 4);
+    t->start[k] = t->pool_len;
+    t->size[k] = n;
+    t->hash[k] = h;
+    t->pool_len += n;
+    t->slots[slot] = k + 1;
+    return k;
+}
+
+/* Forget the layouts from `count` on (met in a block outside the grammar). */
+static int layouts_truncate(LayoutTable *t, int32_t count) {
+    if (t->count == count) return 0;
+    t->count = count;
+    t->pool_len = count ? t->start[count - 1] + t->size[count - 1] : 0;
+    return layouts_rehash(t, t->nslots);
+}
+
+static void layouts_free(LayoutTable *t) {
+    free(t->pool);
+    free(t->start);
+    free(t->size);
+    free(t->hash);
+    free(t->slots);
+}
+
 /* The records of one level (patients or tumors) as packed rows and wide columns. */
 typedef struct {
-    Buf seq, patient, line, has, ids_off, ids, vals_off, vals;
+    Buf seq, patient, line, has, layout, vals_off, vals, cur;
+    LayoutTable *layouts;          /* the file's layouts of this level (owned by the Layouts object) */
     int ncols;
     char names[MAX_COLUMNS][MAX_ID_LEN + 1];
     int lens[MAX_COLUMNS];
     Column cols[MAX_COLUMNS];
     int16_t column_of[MAX_IDS];    /* per interned id: its column, -1 none, -2 not looked up yet */
     int open, items;
-    int32_t ids_start, vals_start;
+    int32_t vals_start;
 } Level;
 
-static int level_init(Level *lv, PyObject *names) {
+static int level_init(Level *lv, PyObject *names, LayoutTable *layouts) {
     lv->ncols = 0;
+    lv->layouts = layouts;
     for (int k = 0; k < MAX_IDS; k++) lv->column_of[k] = -2;
     int32_t zero = 0;
-    if (buf_put(&lv->ids_off, &zero, 4) || buf_put(&lv->vals_off, &zero, 4)) return NOMEM_INIT;
+    if (buf_put(&lv->vals_off, &zero, 4)) return NOMEM_INIT;
     Py_ssize_t n = names ? PyTuple_GET_SIZE(names) : 0;
     if (n > MAX_COLUMNS) return DECLINE_INIT;
     for (Py_ssize_t k = 0; k < n; k++) {
@@ -191,7 +290,7 @@ static int level_init(Level *lv, PyObject *names) {
 }
 
 static void level_free(Level *lv) {
-    Buf *all[] = {&lv->seq, &lv->patient, &lv->line, &lv->has, &lv->ids_off, &lv->ids, &lv->vals_off, &lv->vals};
+    Buf *all[] = {&lv->seq, &lv->patient, &lv->line, &lv->has, &lv->layout, &lv->vals_off, &lv->vals, &lv->cur};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]->data);
     for (int k = 0; k < MAX_COLUMNS; k++) {
         free(lv->cols[k].off.data);
@@ -203,13 +302,13 @@ static void level_free(Level *lv) {
 static int level_open(Level *lv, int32_t seq, int32_t patient, int64_t line) {
     lv->open = 1;
     lv->items = 0;
-    lv->ids_start = (int32_t)lv->ids.len;
+    lv->cur.len = 0;
     lv->vals_start = (int32_t)lv->vals.len;
     return buf_put(&lv->seq, &seq, 4) || buf_put(&lv->patient, &patient, 4) || buf_put(&lv->line, &line, 8) ? -2 : 0;
 }
 
-/* One item of the open record (its value as written in the file): appended to the packed texts, decoded,
-   and kept for its column if requested. */
+/* One item of the open record (its value as written in the file): its id appended to the record's ids, its
+   value to the packed values (decoded), and kept for its column if requested. */
 static int level_item(Level *lv, Ids *ids, int index, const char *value, Py_ssize_t value_len) {
     if (lv->column_of[index] == -2) {
         lv->column_of[index] = -1;
@@ -220,8 +319,9 @@ static int level_item(Level *lv, Ids *ids, int index, const char *value, Py_ssiz
             }
     }
     char sep = SEPARATOR;
-    if (lv->items && (buf_put(&lv->ids, &sep, 1) || buf_put(&lv->vals, &sep, 1))) return -2;
-    if (buf_put(&lv->ids, ids->names[index], ids->lens[index])) return -2;
+    int32_t id = index;
+    if (lv->items && buf_put(&lv->vals, &sep, 1)) return -2;
+    if (buf_put(&lv->cur, &id, 4)) return -2;
     int32_t start = (int32_t)(lv->vals.len - lv->vals_start);
     int rc = put_value(&lv->vals, value, value_len);     /* decoded as it is copied */
     if (rc) return rc;
@@ -238,12 +338,15 @@ static int level_close(Level *lv) {
     if (!lv->open) return 0;
     lv->open = 0;
     uint8_t has = lv->items > 0;
-    if (!has) {                                   /* no items: empty texts (null in Arrow) */
-        lv->ids.len = lv->ids_start;
+    int32_t layout = -1;                          /* no items: no layout, empty values (null in Arrow) */
+    if (has) {
+        layout = layout_of(lv->layouts, (const int32_t *)lv->cur.data, lv->items);
+        if (layout < 0) return -2;
+    } else {
         lv->vals.len = lv->vals_start;
     }
-    int32_t ids_end = (int32_t)lv->ids.len, vals_end = (int32_t)lv->vals.len;
-    if (buf_put(&lv->has, &has, 1) || buf_put(&lv->ids_off, &ids_end, 4) || buf_put(&lv->vals_off, &vals_end, 4))
+    int32_t vals_end = (int32_t)lv->vals.len;
+    if (buf_put(&lv->has, &has, 1) || buf_put(&lv->layout, &layout, 4) || buf_put(&lv->vals_off, &vals_end, 4))
         return -2;
     for (int k = 0; k < lv->ncols; k++) {
         Column *c = &lv->cols[k];
@@ -408,7 +511,6 @@ static void out_free(Out *o) {
     Buf *problems[] = {&o->p_rule, &o->p_patient, &o->p_tumor, &o->p_line, &o->p_id, &o->p_num, &o->p_offsets,
                        &o->p_values};
     for (size_t i = 0; i < sizeof problems / sizeof problems[0]; i++) free(problems[i]->data);
-    free(o->ids);
     free(o->dict);
     if (o->patients) level_free(o->patients);
     if (o->tumors) level_free(o->tumors);
@@ -480,8 +582,32 @@ static int item_line(Out *o, const char *c, Py_ssize_t n, int patient_depth, int
 
 static PyObject *as_bytes(Buf *b) { return PyBytes_FromStringAndSize(b->data ? b->data : "", b->len); }
 
+/* The layouts of a level not yet handed to Python, as naaccrIds joined with U+001F; marked handed over. */
+static PyObject *new_layouts(LayoutTable *t, const Ids *ids) {
+    PyObject *texts = PyList_New(t->count - t->reported);
+    Buf text = {0};
+    for (int32_t k = t->reported; texts && k < t->count; k++) {
+        text.len = 0;
+        for (int32_t i = 0; i < t->size[k]; i++) {
+            int32_t id = t->pool[t->start[k] + i];
+            char sep = SEPARATOR;
+            if ((i && buf_put(&text, &sep, 1)) || buf_put(&text, ids->names[id], ids->lens[id])) {
+                Py_CLEAR(texts);
+                PyErr_NoMemory();
+                break;
+            }
+        }
+        PyObject *one = texts ? PyUnicode_FromStringAndSize(text.data, text.len) : NULL;
+        if (!one) { Py_CLEAR(texts); break; }
+        PyList_SET_ITEM(texts, k - t->reported, one);
+    }
+    free(text.data);
+    if (texts) t->reported = t->count;
+    return texts;
+}
+
 /* One level's records as the tuple described at the top of this file. */
-static PyObject *level_result(Level *lv) {
+static PyObject *level_result(Level *lv, const Ids *ids) {
     PyObject *columns = PyList_New(lv->ncols);
     if (!columns) return NULL;
     for (int k = 0; k < lv->ncols; k++) {
@@ -490,39 +616,83 @@ static PyObject *level_result(Level *lv) {
         if (!column) { Py_DECREF(columns); return NULL; }
         PyList_SET_ITEM(columns, k, column);
     }
+    PyObject *layouts = new_layouts(lv->layouts, ids);
+    if (!layouts) { Py_DECREF(columns); return NULL; }
     return Py_BuildValue("(NNNNNNNNN)", as_bytes(&lv->seq), as_bytes(&lv->patient), as_bytes(&lv->line),
-                         as_bytes(&lv->has), as_bytes(&lv->ids_off), as_bytes(&lv->ids), as_bytes(&lv->vals_off),
-                         as_bytes(&lv->vals), columns);
+                         as_bytes(&lv->has), as_bytes(&lv->layout), as_bytes(&lv->vals_off), as_bytes(&lv->vals),
+                         columns, layouts);
 }
+
+/* One file's interned naaccrIds and layouts, kept from block to block (see the top of this file). */
+typedef struct {
+    PyObject_HEAD
+    Ids *ids;
+    LayoutTable levels[2];         /* patients, tumors */
+    int busy;                      /* a block is being scanned with it */
+} Layouts;
+
+static PyObject *layouts_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    if (!PyArg_ParseTuple(args, ":Layouts") || (kwargs && PyDict_Size(kwargs))) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "Layouts() takes no arguments");
+        return NULL;
+    }
+    Layouts *self = (Layouts *)type->tp_alloc(type, 0);
+    if (!self) return NULL;
+    self->ids = calloc(1, sizeof(Ids));
+    if (!self->ids) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)self;
+}
+
+static void layouts_dealloc(Layouts *self) {
+    free(self->ids);
+    layouts_free(&self->levels[0]);
+    layouts_free(&self->levels[1]);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject LayoutsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pipelines.readers._xmlscan.Layouts",
+    .tp_basicsize = sizeof(Layouts),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The naaccrIds and item layouts of one file met so far, kept from block to block.",
+    .tp_new = layouts_new,
+    .tp_dealloc = (destructor)layouts_dealloc,
+};
 
 static PyObject *scan_block(PyObject *self, PyObject *args) {
     Py_buffer view;
     long long line_base, patient_base, tumor_base;
+    Layouts *layouts = NULL;
     PyObject *patient_columns = NULL, *tumor_columns = NULL, *dictionary = NULL;
-    if (!PyArg_ParseTuple(args, "y*LLLO!O!O!", &view, &line_base, &patient_base, &tumor_base,
-                          &PyTuple_Type, &dictionary, &PyTuple_Type, &patient_columns,
+    if (!PyArg_ParseTuple(args, "O!y*LLLO!O!O!", &LayoutsType, &layouts, &view, &line_base, &patient_base,
+                          &tumor_base, &PyTuple_Type, &dictionary, &PyTuple_Type, &patient_columns,
                           &PyTuple_Type, &tumor_columns)) return NULL;
-    if (view.len >= INT32_MAX) {
+    if (view.len >= INT32_MAX || layouts->busy) {
         PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "block too large");
+        PyErr_SetString(PyExc_ValueError, layouts->busy ? "Layouts in use by another scan" : "block too large");
         return NULL;
     }
     Out o;
     memset(&o, 0, sizeof o);
-    o.ids = calloc(1, sizeof(Ids));
+    o.ids = layouts->ids;
+    int32_t layouts_before[2] = {layouts->levels[0].count, layouts->levels[1].count};
     o.patients = calloc(1, sizeof(Level));
     o.tumors = calloc(1, sizeof(Level));
     int32_t zero = 0;
     o.dict = calloc(1, sizeof(Dict));
-    int rc = (o.ids && o.patients && o.tumors && o.dict) ? 0 : NOMEM;
+    int rc = (o.patients && o.tumors && o.dict) ? 0 : NOMEM;
     if (rc == 0 && (dict_init(o.dict, dictionary) || buf_put(&o.p_offsets, &zero, 4))) {
         out_free(&o);
         PyBuffer_Release(&view);
         return PyErr_Occurred() ? NULL : PyErr_NoMemory();
     }
     for (int k = 0; k < MAX_IDS; k++) o.dict_of[k] = -2;
-    if (rc == 0) rc = level_init(o.patients, patient_columns);
-    if (rc == 0) rc = level_init(o.tumors, tumor_columns);
+    if (rc == 0) rc = level_init(o.patients, patient_columns, &layouts->levels[0]);
+    if (rc == 0) rc = level_init(o.tumors, tumor_columns, &layouts->levels[1]);
     if (rc == DECLINE) {
         out_free(&o);
         PyBuffer_Release(&view);
@@ -535,6 +705,7 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
     int32_t patient = (int32_t)patient_base, tumor = (int32_t)tumor_base;
     int patient_depth = 0, tumor_depth = 0, root_closed = 0;
 
+    layouts->busy = 1;
     Py_BEGIN_ALLOW_THREADS
     if (rc == 0 && !valid_utf8((const unsigned char *)data, n)) rc = DECLINE;
     while (rc == 0 && pos < n) {
@@ -591,8 +762,13 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
     }
     if (rc == 0 && patient_depth) rc = DECLINE;     /* blocks end at patient boundaries */
     Py_END_ALLOW_THREADS
+    layouts->busy = 0;
     PyBuffer_Release(&view);
 
+    if (rc != 0) {   /* the block adds no layout (the table is rebuilt only when the block added some) */
+        for (int k = 0; k < 2; k++)
+            if (layouts_truncate(&layouts->levels[k], layouts_before[k])) rc = NOMEM;
+    }
     if (rc == NOMEM) {
         out_free(&o);
         return PyErr_NoMemory();
@@ -607,8 +783,8 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
         if (!name) { Py_CLEAR(ids); break; }
         PyList_SET_ITEM(ids, k, name);
     }
-    PyObject *patients = ids ? level_result(o.patients) : NULL;
-    PyObject *tumors = patients ? level_result(o.tumors) : NULL;
+    PyObject *patients = ids ? level_result(o.patients, o.ids) : NULL;
+    PyObject *tumors = patients ? level_result(o.tumors, o.ids) : NULL;
     if (!tumors) {
         Py_XDECREF(ids);
         Py_XDECREF(patients);
@@ -640,4 +816,15 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_xmlscan", NULL, -1, methods};
 
-PyMODINIT_FUNC PyInit__xmlscan(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__xmlscan(void) {
+    if (PyType_Ready(&LayoutsType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    Py_INCREF(&LayoutsType);
+    if (PyModule_AddObject(m, "Layouts", (PyObject *)&LayoutsType) < 0) {
+        Py_DECREF(&LayoutsType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

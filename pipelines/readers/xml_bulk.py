@@ -281,6 +281,7 @@ def _stage_each_block(stager: BatchStager, source: SourceFile, path: Path, block
     thread (the scanner and most of staging release the interpreter lock); False when a block does not fit."""
     dictionary = stager.dictionary(source)
     native_dictionary = dictionary.as_tuples()
+    layouts = _xmlscan.Layouts() if _xmlscan is not None else None   # the file's layouts, block to block
     patient_base = tumor_base = 0
     line_base = head_lines
     root_closed = False
@@ -290,7 +291,7 @@ def _stage_each_block(stager: BatchStager, source: SourceFile, path: Path, block
             for block in _blocks(path, head_bytes, block_bytes):
                 if root_closed and bytes(block).strip():
                     return False
-                scanned = _scan_block_natively(block, line_base, patient_base, tumor_base, dictionary,
+                scanned = _scan_block_natively(layouts, block, line_base, patient_base, tumor_base, dictionary,
                                                native_dictionary, source)
                 if scanned is not None:
                     chunk, patient_base, tumor_base, closes, lines = scanned
@@ -317,19 +318,20 @@ def _stage_each_block(stager: BatchStager, source: SourceFile, path: Path, block
     return root_closed
 
 
-def _scan_block_natively(block: memoryview, line_base: int, patient_base: int, tumor_base: int,
-                         dictionary: DictionaryColumns,
+def _scan_block_natively(layouts: _xmlscan.Layouts | None, block: memoryview, line_base: int, patient_base: int,
+                         tumor_base: int, dictionary: DictionaryColumns,
                          native_dictionary: tuple[tuple[str, int, int, int, int, bool, bool], ...],
                          source: SourceFile) -> tuple[RecordChunk, int, int, bool, int] | None:
     """Read one block with the C scanner; None when it is not built or the block needs the SQL path.
 
-    The scanner checks every item against the file's dictionary and hands over the block's records packed,
-    their typed-core wide rows and the problems found (never the items one by one). Returns the block's
-    records, the last patient and tumor numbers, whether the root closed, and the block's line count.
+    The scanner checks every item against the file's dictionary and hands over the block's records packed
+    (their layouts numbered in ``layouts``, `_xmlscan.Layouts`, the file's), their typed-core wide rows and
+    the problems found (never the items one by one). Returns the block's records, the last patient and
+    tumor numbers, whether the root closed, and the block's line count.
     """
-    if _xmlscan is None:
+    if _xmlscan is None or layouts is None:
         return None
-    scanned = _xmlscan.scan_block(block, line_base, patient_base, tumor_base, native_dictionary,
+    scanned = _xmlscan.scan_block(layouts, block, line_base, patient_base, tumor_base, native_dictionary,
                                   tuple(PATIENT_ITEMS), tuple(TUMOR_ITEMS))
     if scanned is None:
         return None
@@ -346,7 +348,8 @@ def _scan_block_natively(block: memoryview, line_base: int, patient_base: int, t
     tumors = _level_records(TUMOR, tumor_records)
     chunk = RecordChunk(entities, ITEM_SCHEMA.empty_table(), ISSUE_SCHEMA.empty_table(),
                         records={PATIENT: patients[0], TUMOR: tumors[0]}, wide={PATIENT: patients[1], TUMOR: tumors[1]},
-                        problems=scanned_problems(problems, ids, dictionary, source))
+                        problems=scanned_problems(problems, ids, dictionary, source),
+                        layouts={PATIENT: patient_records[-1], TUMOR: tumor_records[-1]})
     return chunk, int(last_patient), int(last_tumor), bool(root_closed), int(lines)
 
 
@@ -357,16 +360,17 @@ def _validity(present: bytes) -> pa.Buffer | None:
 
 
 def _level_records(level: int, scanned: tuple[Any, ...]) -> tuple[pa.Table, pa.Table]:
-    """The native scanner's records of one level as packed records and typed-core wide rows."""
-    seq, patient, line, has_items, ids_offsets, ids, values_offsets, values, columns = scanned
+    """The native scanner's records of one level as packed records (layouts numbered by the scanner) and
+    typed-core wide rows."""
+    seq, patient, line, has_items, layout, values_offsets, values, columns, _new_layouts = scanned
     count = len(seq) // 4
     validity = _validity(has_items)
     keys = [pa.array(np.frombuffer(seq, np.int32))]
     if level == TUMOR:
         keys.append(pa.array(np.frombuffer(patient, np.int32)))
-    packed_ids = pa.StringArray.from_buffers(count, pa.py_buffer(ids_offsets), pa.py_buffer(ids), validity)
+    layouts = pa.Array.from_buffers(pa.int32(), count, [validity, pa.py_buffer(layout)])
     packed_values = pa.StringArray.from_buffers(count, pa.py_buffer(values_offsets), pa.py_buffer(values), validity)
-    records = pa.Table.from_arrays([*keys, pa.array(np.frombuffer(line, np.int64)), packed_ids, packed_values],
+    records = pa.Table.from_arrays([*keys, pa.array(np.frombuffer(line, np.int64)), layouts, packed_values],
                                    schema=PATIENT_RECORD_SCHEMA if level == PATIENT else TUMOR_RECORD_SCHEMA)
     wide_schema = WIDE_SCHEMAS["patient_wide" if level == PATIENT else "tumor_wide"]
     wide_columns = [pa.StringArray.from_buffers(count, pa.py_buffer(o), pa.py_buffer(d), _validity(p))
