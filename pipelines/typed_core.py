@@ -98,6 +98,9 @@ TREATMENTS: tuple[tuple[str, tuple[str, ...], str, str, str], ...] = (
 DATE_SHAPE = r"^(18|19|20)[0-9]{2}([0-9]{2}([0-9]{2})?)?$"
 PRECISIONS = pa.array(["D", "M", "Y"])
 PLAIN_AGE = r"^[0-9]{1,4}$"   # digits that always fit a SMALLINT: the ages the files carry
+_FIRST_YEAR = 1800   # the months DATE_SHAPE allows: the first day of each (days since 1970) and its length
+_MONTH_STARTS = np.arange(f"{_FIRST_YEAR}-01", "2100-02", dtype="datetime64[M]").astype("datetime64[D]").astype(np.int64)
+_MONTH_START, _MONTH_DAYS = _MONTH_STARTS[:-1], np.diff(_MONTH_STARTS)
 
 PATIENT_ITEMS = sorted({i for v in PATIENT_TEXT.values() for i in v} | set(PATIENT_DATES.values()) | PATIENT_FALLBACK)
 TUMOR_ITEMS = sorted({i for v in TUMOR_TEXT.values() for i in v} | set(TUMOR_DATES.values())
@@ -206,21 +209,22 @@ def naaccr_dates(values: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array
     A partial date is the first day of its known period with precision Y (year) or M (month), a full one has
     precision D; a month outside 01-12 (99 = unknown) leaves the month and day unknown, a day outside 01-31
     leaves the day unknown, and a day past the month's end (20190231) makes the whole date null (its year
-    stays)."""
-    shaped = pc.match_substring_regex(values, DATE_SHAPE).fill_null(False)
-    digits = pc.utf8_rpad(pc.if_else(shaped, values, pa.scalar(None, pa.string())), 8, "0")
+    stays). Each distinct text is typed once (a column holds a few thousand dates per chunk)."""
+    encoded = pc.dictionary_encode(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
+    texts = encoded.dictionary
+    shaped = np.asarray(pc.match_substring_regex(texts, DATE_SHAPE), bool)
+    digits = pc.utf8_rpad(pc.if_else(shaped, texts, pa.scalar(None, pa.string())), 8, "0")
     number = np.asarray(pc.cast(digits, pa.int32()).fill_null(0), np.int64)   # CCYYMMDD, unknown parts 00
     year, month, day = number // 10_000, number // 100 % 100, number % 100
     has_month = (month >= 1) & (month <= 12)
     has_day = has_month & (day >= 1) & (day <= 31)
-    first_of_month = ((year - 1970) * 12 + np.where(has_month, month, 1) - 1).astype("datetime64[M]")
-    first_day = first_of_month.astype("datetime64[D]").astype(np.int64)
-    month_days = (first_of_month + 1).astype("datetime64[D]").astype(np.int64) - first_day
+    at = np.where(shaped, (year - _FIRST_YEAR) * 12 + np.where(has_month, month, 1) - 1, 0)
     day_or_1 = np.where(has_day, day, 1)
-    dated = np.asarray(shaped, bool) & (day_or_1 <= month_days)
-    date = pa.array((first_day + day_or_1 - 1).astype(np.int32), pa.date32(), mask=~dated)
+    dated = shaped & (day_or_1 <= _MONTH_DAYS[at])
+    date = pa.array((_MONTH_START[at] + day_or_1 - 1).astype(np.int32), pa.date32(), mask=~dated)
     precision = PRECISIONS.take(pa.array(np.where(has_day, 0, np.where(has_month, 1, 2)), pa.int8(), mask=~dated))
-    return date, precision, pa.array(year.astype(np.int16), pa.int16(), mask=~np.asarray(shaped, bool))
+    typed_year = pa.array(year.astype(np.int16), pa.int16(), mask=~shaped)
+    return date.take(encoded.indices), precision.take(encoded.indices), typed_year.take(encoded.indices)
 
 
 def naaccr_age(values: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -252,7 +256,8 @@ def _treatments(tumors: pa.Table) -> pa.Table:
     """One row per tumor and modality whose code is given (`TREATMENTS`), modality by modality."""
     parts = []
     for modality, code_items, date_item, given, not_given in TREATMENTS:
-        coded = tumors.filter(pc.is_valid(_first([tumors[i] for i in code_items])))
+        columns = ["tumor_seq", *code_items, date_item]
+        coded = tumors.select(columns).filter(pc.is_valid(_first([tumors[i] for i in code_items])))
         code = _first([coded[i] for i in code_items])
         code_item = pa.scalar(None, pa.string())
         for item in reversed(code_items):   # the first item given
@@ -261,11 +266,18 @@ def _treatments(tumors: pa.Table) -> pa.Table:
         parts.append(pa.table({
             "tumor_seq": coded["tumor_seq"], "modality": pa.repeat(pa.scalar(modality), len(coded)),
             "code": code, "code_item": code_item,
-            "given": pc.if_else(pc.match_substring_regex(code, given), True,
-                                pc.if_else(pc.match_substring_regex(code, not_given), False,
-                                           pa.scalar(None, pa.bool_()))),
+            "given": _given(code, given, not_given),
             "start_date": start_date, "start_date_precision": start_precision}, schema=TYPED_SCHEMAS["typed_treatment"]))
     return pa.concat_tables(parts)
+
+
+def _given(code: pa.ChunkedArray | pa.Array, given: str, not_given: str) -> pa.Array:
+    """True for a code meaning "given", false for one meaning "not given", else null (each distinct code once)."""
+    encoded = pc.dictionary_encode(code.combine_chunks() if isinstance(code, pa.ChunkedArray) else code)
+    codes = encoded.dictionary
+    meaning = pc.if_else(pc.match_substring_regex(codes, given), True,
+                         pc.if_else(pc.match_substring_regex(codes, not_given), False, pa.scalar(None, pa.bool_())))
+    return meaning.take(encoded.indices)
 
 
 AGE_RULE = f"age-over-{MAX_PLAUSIBLE_AGE}"
