@@ -161,11 +161,13 @@ def _record_failure(db_path: Path, path: Path, sha256: str, size: int, user: str
 
 
 # What each store table receives from staging (`store_writes.commit_batch`), matched to the store's columns
-# by name; $batch_id is the new batch. Typed staging tables carry the store's column names, so they are copied whole.
+# by name; $batch_id is the new batch. Typed staging tables carry the store's column names, so they are copied whole
+# (with the file's registryId for each patient). Records re-sent unchanged (`pipelines.report_versions`) are left out.
+_UNCHANGED_PATIENT = "patient_seq NOT IN (SELECT patient_seq FROM unchanged_patient)"
+_UNCHANGED_TUMOR = "tumor_seq NOT IN (SELECT tumor_seq FROM unchanged_tumor)"
 _COMMIT_COPIES = (
-    ("source_patient", "SELECT * FROM commit_patient_records "
-                       "WHERE patient_seq NOT IN (SELECT patient_seq FROM unchanged_patient)"),
-    ("source_tumor", "SELECT * FROM commit_tumor_records WHERE tumor_seq NOT IN (SELECT tumor_seq FROM unchanged_tumor)"),
+    ("source_patient", f"SELECT * FROM commit_patient_records WHERE {_UNCHANGED_PATIENT}"),
+    ("source_tumor", f"SELECT * FROM commit_tumor_records WHERE {_UNCHANGED_TUMOR}"),
     # the layouts the batch's records use (not those of rejected or unchanged records only)
     ("source_item_layout", "SELECT * FROM source_item_layouts "
                            f"WHERE (level = 1 AND layout_seq IN (SELECT layout_seq FROM {STORE_ALIAS}.source_patient "
@@ -173,10 +175,11 @@ _COMMIT_COPIES = (
                            f"(SELECT layout_seq FROM {STORE_ALIAS}.source_tumor WHERE batch_id = $batch_id))"),
     ("reject", "SELECT patient_seq, tumor_seq, line, naaccr_id, rule, reason, raw_record FROM reject_row"),
     ("ingest_warning", "SELECT patient_seq, tumor_seq, line, naaccr_id, rule, reason FROM warning_row"),
-    ("patient", "SELECT *, ($batch_id::BIGINT << 32) + patient_seq AS patient_id FROM typed_patient"),
+    ("patient", "SELECT *, (SELECT value FROM root_item WHERE naaccr_id = 'registryId') AS registry_id, "
+                f"($batch_id::BIGINT << 32) + patient_seq AS patient_id FROM typed_patient WHERE {_UNCHANGED_PATIENT}"),
     ("tumor", "SELECT * EXCLUDE (patient_seq), ($batch_id::BIGINT << 32) + tumor_seq AS tumor_id, "
-              "($batch_id::BIGINT << 32) + patient_seq AS patient_id FROM typed_tumor"),
-    ("treatment", "SELECT *, ($batch_id::BIGINT << 32) + tumor_seq AS tumor_id FROM typed_treatment"),
+              f"($batch_id::BIGINT << 32) + patient_seq AS patient_id FROM typed_tumor WHERE {_UNCHANGED_TUMOR}"),
+    ("treatment", f"SELECT *, ($batch_id::BIGINT << 32) + tumor_seq AS tumor_id FROM typed_treatment WHERE {_UNCHANGED_TUMOR}"),
     ("source_tumor_superseded", report_versions.SUPERSEDED_SELECT),   # after the typed core: it reads it
 )
 

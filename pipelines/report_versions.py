@@ -15,7 +15,7 @@ A keyed report whose content equals that of the previous version of its key (the
 version, or the key's previous report earlier in the same file) adds nothing: it is set aside as unchanged
 (`unchanged_tumor`), and so is a patient record all of whose loaded tumor records are unchanged
 (`unchanged_patient`). They are no longer `loaded` in the staging `entity` table (so the batch counts them
-apart), their typed-core rows and warnings are deleted, and the commit leaves their packed records out. The keys are read from the typed core (`typed_tumor`,
+apart), their warnings are deleted, and the commit leaves their packed records and typed-core rows out. The keys are read from the typed core (`typed_tumor`,
 `typed_patient`: text columns hold the values as received), which costs next to nothing.
 
 Any other keyed report loads and is listed in `keyed_report`; at commit, `SUPERSEDED_SELECT` (one of the
@@ -206,10 +206,6 @@ def set_aside_resent(stage: duckdb.DuckDBPyConnection, db_path: Path, result: Ba
         UPDATE entity SET loaded = false
         WHERE (kind = 2 AND tumor_seq IN (SELECT tumor_seq FROM unchanged_tumor))
            OR (kind = 1 AND patient_seq IN (SELECT patient_seq FROM unchanged_patient))""")
-    for table, condition in (("typed_tumor", "tumor_seq IN (SELECT tumor_seq FROM unchanged_tumor)"),
-                             ("typed_treatment", "tumor_seq IN (SELECT tumor_seq FROM unchanged_tumor)"),
-                             ("typed_patient", "patient_seq IN (SELECT patient_seq FROM unchanged_patient)")):
-        stage.execute(f"DELETE FROM {table} WHERE {condition}")
     # Warnings about records that add nothing are not kept either (they were given when the report loaded).
     stage.execute("""
         DELETE FROM warning_row

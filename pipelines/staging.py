@@ -4,15 +4,15 @@ The loader hands every chunk a reader produces to `BatchStager.add`. The chunk's
 (`pipelines.validation`), its rejected records are set aside with their raw text, and of the records that
 load only two things are kept: each record's items packed into one row (its values joined with U+001F and
 the number of its layout, the list of its naaccrIds, `registry/migrations/0010_item_layouts.sql`) appended
-to an Arrow IPC file, and the items the typed core reads (`pipelines.typed_core.wide_records`) appended to a
-second IPC file. Each distinct layout of a level is numbered once for the whole batch (1.., in the order
-first kept) and appended to a third IPC file when first met. At commit the packed rows stream from the IPC
-file straight into the store: every item value is written once into the store, and never into a staging
-database first.
+to an Arrow IPC file, and its typed-core rows (`pipelines.typed_core.typed_rows`, from the items it reads,
+`wide_records`) appended to one IPC file per typed table. Each distinct layout of a level is numbered once
+for the whole batch (1.., in the order first kept) and appended to another IPC file when first met. At
+commit the packed rows stream from the IPC file straight into the store: every item value is written once
+into the store, and never into a staging database first.
 
 Staging tables (private staging DuckDB file, bounded memory, spills): ``entity`` (every record read, with
 ``loaded``), ``problem`` (every reader issue and item problem), ``rejected_raw`` (the raw record of each
-rejected patient and tumor) and, at `finish`, the typed core and the reject and warning rows; the spills
+rejected patient and tumor) and, at `finish`, the reject and warning rows (age warnings included); the spills
 (`SPILLS`, the layouts as ``source_item_layouts``) are registered under their names at `finish`, and the
 packed records once more as ``commit_patient_records`` and ``commit_tumor_records``, streamed, for the commit.
 """
@@ -39,15 +39,15 @@ from pipelines.records import (
     RecordChunk,
     SourceFile,
 )
-from pipelines.typed_core import WIDE_SCHEMAS, build_typed_core, wide_records
+from pipelines.typed_core import TYPED_SCHEMAS, flag_age_errors, typed_rows, wide_records
 
 SEPARATOR = "\x1f"   # joins the packed naaccrIds and values; no NAACCR value holds it (see `_clean_values`)
 
 # What is kept of the loaded records, each appended chunk by chunk to an Arrow IPC file in the work folder
-# (written at disk speed, read back by streaming): the packed records and the typed core's wide rows.
+# (written at disk speed, read back by streaming): the packed records and the typed core.
 SPILLS = {"source_patient_records": PATIENT_RECORD_SCHEMA, "source_tumor_records": TUMOR_RECORD_SCHEMA,
           "source_item_layouts": LAYOUT_SCHEMA,
-          **WIDE_SCHEMAS}
+          **TYPED_SCHEMAS}
 
 
 def _packed(ids: pa.Array, values: pa.Array, record_of_item: np.ndarray, records: int) -> tuple[pa.Array, pa.Array]:
@@ -94,7 +94,7 @@ def _rebuilt_xml(items: list[dict[str, object]], element: str, inner: str = "") 
 
 
 class BatchStager:
-    """Stages one file's chunks (see module docstring); `finish` derives the typed core and outcome tables."""
+    """Stages one file's chunks (see module docstring); `finish` stages the outcome tables."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, work: Path) -> None:
         self.con = con
@@ -198,14 +198,14 @@ class BatchStager:
         if not outcome.entity_loaded.all():
             self._append("rejected_raw", self._rejected_raw(chunk, outcome, source, self._reader_layouts))
 
+        wide: dict[int, pa.Table] = {}
         if chunk.records is not None and chunk.wide is not None and not replaced:
-            for level, records_spill, wide_spill in ((PATIENT, "source_patient_records", "patient_wide"),
-                                                     (TUMOR, "source_tumor_records", "tumor_wide")):
+            for level, records_spill in ((PATIENT, "source_patient_records"), (TUMOR, "source_tumor_records")):
                 loaded = pa.array(outcome.entity_loaded[kind == level])
                 self._writers[records_spill].write_table(self._renumbered(level, chunk.records[level].filter(loaded)))
-                self._writers[wide_spill].write_table(chunk.wide[level].filter(loaded))
+                wide[level] = chunk.wide[level].filter(loaded)
+            self._keep_typed(wide)
             return int((kind == TUMOR).sum())
-        item_level = np.asarray(items["level"], np.int64)
         item_level = np.asarray(items["level"], np.int64)
         ids = items["naaccr_id"].combine_chunks()
         ids = ids.cast(pa.string()) if pa.types.is_dictionary(ids.type) else ids
@@ -224,16 +224,20 @@ class BatchStager:
             if level == PATIENT:
                 self._writers["source_patient_records"].write_table(pa.table(
                     [pa.array(records, pa.int32()), lines, layout_seqs, packed_values], schema=PATIENT_RECORD_SCHEMA))
-                self._writers["patient_wide"].write_table(
-                    wide_records(cleaned, outcome.item_loaded, PATIENT, records))
+                wide[PATIENT] = wide_records(cleaned, outcome.item_loaded, PATIENT, records)
             else:
                 patients = patient_seq[chosen]
                 self._writers["source_tumor_records"].write_table(pa.table(
                     [pa.array(records, pa.int32()), pa.array(patients, pa.int32()), lines, layout_seqs, packed_values],
                     schema=TUMOR_RECORD_SCHEMA))
-                self._writers["tumor_wide"].write_table(
-                    wide_records(cleaned, outcome.item_loaded, TUMOR, records, patients))
+                wide[TUMOR] = wide_records(cleaned, outcome.item_loaded, TUMOR, records, patients)
+        self._keep_typed(wide)
         return int((kind == TUMOR).sum())
+
+    def _keep_typed(self, wide: dict[int, pa.Table]) -> None:
+        """Type the chunk's loaded records from their wide rows and append them to the typed-core spills."""
+        for name, rows in typed_rows(wide[PATIENT], wide[TUMOR]).items():
+            self._writers[name].write_table(rows)
 
     @staticmethod
     def _separator_warnings(items: pa.Table) -> pa.Table:
@@ -297,9 +301,9 @@ class BatchStager:
         self._forget_layouts()
 
     def finish(self, source: SourceFile) -> None:
-        """Close the packed records, stage file-level problems, the typed core and the outcome tables."""
+        """Close the spills, stage file-level problems, the outcome tables and the age warnings."""
         self._close_spills()
-        pa.default_memory_pool().release_unused()   # the chunks' buffers, before the typed core and the commit
+        pa.default_memory_pool().release_unused()   # the chunks' buffers, before the commit
         for name in SPILLS:
             self.con.register(name, pads.dataset(str(self.work / f"{name}.arrow"), format="ipc"))
         self._append("problem", validation.file_problems(source))
@@ -309,7 +313,7 @@ class BatchStager:
         self.con.execute("CREATE OR REPLACE TABLE root_item AS SELECT * FROM root_arrow")
         self.con.unregister("root_arrow")
         validation.stage_outcome(self.con)
-        build_typed_core(self.con)
+        flag_age_errors(self.con)
         # for the commit, the packed records once more, read a batch at a time
         self.con.register("commit_patient_records", _streamed(self.work / "source_patient_records.arrow"))
         self.con.register("commit_tumor_records", _streamed(self.work / "source_tumor_records.arrow"))

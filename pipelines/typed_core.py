@@ -1,8 +1,11 @@
 """Derive the typed core (patient, tumor, treatment rows) from a batch's validated items.
 
-Runs inside the loader's private staging database, over the wide tables the loader fills chunk by chunk
-(`wide_records`: one row per loaded record, one column per item the typed core reads, `WIDE_SCHEMAS`). The column lists below are the single place that says which NAACCR item feeds
-which typed column; identifiers in the generated SQL come only from these constants.
+The loader types each chunk as it arrives (`typed_rows`, vectorised with Arrow and numpy) from the chunk's wide
+rows (`wide_records`, or the native scanner's: one row per loaded record, one column per item the typed core
+reads, `WIDE_SCHEMAS`) and spills the rows (`TYPED_SCHEMAS`); once the whole batch is staged, the probable
+age errors are flagged over them in the staging database (`flag_age_errors`). The column lists below are the
+single place that says which NAACCR item feeds which typed column; identifiers in the generated SQL come only
+from these constants.
 """
 
 from __future__ import annotations
@@ -91,46 +94,15 @@ TREATMENTS: tuple[tuple[str, tuple[str, ...], str, str, str], ...] = (
     ("other", ("rxSummOther",), "rxDateOther", r"^[1236]$", r"^[078]$"),
 )
 
-MACROS = """
--- A NAACCR date is CCYY, CCYYMM or CCYYMMDD. Each macro checks the shape once and reads the parts with
--- substr: macros are expanded inline, so one built on another would repeat the check many times per value.
-CREATE OR REPLACE MACRO naaccr_shape(v) AS regexp_full_match(v, '(18|19|20)[0-9]{2}([0-9]{2}([0-9]{2})?)?');
-CREATE OR REPLACE MACRO naaccr_has_month(v) AS length(v) >= 6 AND substr(v, 5, 2) BETWEEN '01' AND '12';
-CREATE OR REPLACE MACRO naaccr_has_day(v) AS
-    length(v) = 8 AND substr(v, 5, 2) BETWEEN '01' AND '12' AND substr(v, 7, 2) BETWEEN '01' AND '31';
-CREATE OR REPLACE MACRO naaccr_year(v) AS CASE WHEN naaccr_shape(v) THEN CAST(substr(v, 1, 4) AS SMALLINT) END;
-CREATE OR REPLACE MACRO naaccr_month(v) AS
-    CASE WHEN naaccr_shape(v) AND naaccr_has_month(v) THEN CAST(substr(v, 5, 2) AS TINYINT) END;
-CREATE OR REPLACE MACRO naaccr_day(v) AS
-    CASE WHEN naaccr_shape(v) AND naaccr_has_day(v) THEN CAST(substr(v, 7, 2) AS TINYINT) END;
--- A partial date is typed as the first day of its known period plus a precision letter; an impossible
--- date (20190231) is null. Month or day 99 (pre-2010 convention) counts as unknown.
-CREATE OR REPLACE MACRO naaccr_month_or_1(v) AS CASE WHEN naaccr_has_month(v) THEN CAST(substr(v, 5, 2) AS TINYINT) ELSE 1 END;
-CREATE OR REPLACE MACRO naaccr_day_or_1(v) AS CASE WHEN naaccr_has_day(v) THEN CAST(substr(v, 7, 2) AS TINYINT) ELSE 1 END;
--- (the day is checked against the month's length first: make_date raising inside try() costs milliseconds)
-CREATE OR REPLACE MACRO naaccr_date(v) AS
-    CASE WHEN naaccr_shape(v) AND naaccr_day_or_1(v)
-              <= day(last_day(make_date(CAST(substr(v, 1, 4) AS SMALLINT), naaccr_month_or_1(v), 1)))
-         THEN make_date(CAST(substr(v, 1, 4) AS SMALLINT), naaccr_month_or_1(v), naaccr_day_or_1(v)) END;
-CREATE OR REPLACE MACRO naaccr_date_precision(v) AS
-    CASE WHEN naaccr_date(v) IS NULL THEN NULL
-         WHEN naaccr_has_day(v) THEN 'D' WHEN naaccr_has_month(v) THEN 'M' ELSE 'Y' END;
-"""
+# A NAACCR date is CCYY, CCYYMM or CCYYMMDD (years 1800-2099); anything else types as null.
+DATE_SHAPE = r"^(18|19|20)[0-9]{2}([0-9]{2}([0-9]{2})?)?$"
+PRECISIONS = pa.array(["D", "M", "Y"])
+PLAIN_AGE = r"^[0-9]{1,4}$"   # digits that always fit a SMALLINT: the ages the files carry
+_FIRST_YEAR = 1800   # the months DATE_SHAPE allows: the first day of each (days since 1970) and its length
+_MONTH_STARTS = np.arange(f"{_FIRST_YEAR}-01", "2100-02", dtype="datetime64[M]").astype("datetime64[D]").astype(np.int64)
+_MONTH_START, _MONTH_DAYS = _MONTH_STARTS[:-1], np.diff(_MONTH_STARTS)
 
-
-def _pick(items: tuple[str, ...], table: str | None = None, *, fallback: str | None = None) -> str:
-    """SQL for the first non-null of several item columns (qualified by table alias when given)."""
-    q = f"{table}." if table else ""
-    refs = [f'{q}"{i}"' for i in items]
-    if fallback:
-        refs += [f'{fallback}."{i}"' for i in items if i in PATIENT_FALLBACK]
-    return refs[0] if len(refs) == 1 else "coalesce(" + ", ".join(refs) + ")"
-
-
-SITE_RECODE_ROWS = 100_000   # tumors given the site recode at a time (bounds the pandas frame)
-
-PATIENT_ITEMS = sorted({i for v in PATIENT_TEXT.values() for i in v} | set(PATIENT_DATES.values())
-                       | {"registryId"} | PATIENT_FALLBACK)
+PATIENT_ITEMS = sorted({i for v in PATIENT_TEXT.values() for i in v} | set(PATIENT_DATES.values()) | PATIENT_FALLBACK)
 TUMOR_ITEMS = sorted({i for v in TUMOR_TEXT.values() for i in v} | set(TUMOR_DATES.values())
                      | set(TUMOR_FULL_DATES.values()) | {i for t in TREATMENTS for i in (*t[1], t[2])})
 WIDE_TABLES = (("patient_wide", PATIENT, "patient_seq", PATIENT_ITEMS),
@@ -140,6 +112,27 @@ WIDE_TABLES = (("patient_wide", PATIENT, "patient_seq", PATIENT_ITEMS),
 WIDE_SCHEMAS = {table: pa.schema([(key, pa.int32()), *([("patient_seq", pa.int32())] if level == TUMOR else []),
                                    *((item, pa.string()) for item in wanted)])
                 for table, level, key, wanted in WIDE_TABLES}
+
+
+def _dated(column: str) -> list[tuple[str, pa.DataType]]:
+    return [(column, pa.date32()), (f"{column}_precision", pa.string())]
+
+
+# The typed core's staging tables, one Arrow IPC spill each (`pipelines.staging`), with the store's column names
+# (the commit copies them by name; the patient's registry_id, a file-level item, is added at commit).
+TYPED_SCHEMAS = {
+    "typed_patient": pa.schema([
+        ("patient_seq", pa.int32()), *((col, pa.string()) for col in PATIENT_TEXT),
+        *(field for col in PATIENT_DATES for field in _dated(col))]),
+    "typed_tumor": pa.schema([
+        ("tumor_seq", pa.int32()), ("patient_seq", pa.int32()),
+        *((col, pa.int16() if col == "age_at_diagnosis" else pa.string()) for col in TUMOR_TEXT),
+        *(field for col in TUMOR_DATES for field in _dated(col)), *((col, pa.date32()) for col in TUMOR_FULL_DATES),
+        ("diagnosis_year", pa.int16()), ("county_fips", pa.string()), ("site_recode", pa.string())]),
+    "typed_treatment": pa.schema([
+        ("tumor_seq", pa.int32()), ("modality", pa.string()), ("code", pa.string()), ("code_item", pa.string()),
+        ("given", pa.bool_()), *_dated("start_date")]),
+}
 
 
 def wide_records(items: pa.Table, keep: np.ndarray, level: int, records: np.ndarray,
@@ -168,65 +161,132 @@ def wide_records(items: pa.Table, keep: np.ndarray, level: int, records: np.ndar
     return pa.table(columns)
 
 
-def build_typed_core(con: duckdb.DuckDBPyConnection) -> None:
-    """Create staging tables typed_patient, typed_tumor and typed_treatment (batch_id filled at commit) from the
-    staged wide tables (`wide_records`)."""
-    con.execute(MACROS)
-    con.register("state_fips", pa.table({"usps": list(STATE_FIPS), "fips": list(STATE_FIPS.values())}))
-    patient_cols = [f"{_pick(items)} AS {col}" for col, items in PATIENT_TEXT.items()]
+def typed_rows(patients: pa.Table, tumors: pa.Table) -> dict[str, pa.Table]:
+    """The typed core of one chunk (`TYPED_SCHEMAS`) from its loaded records' wide rows (`WIDE_SCHEMAS`).
+
+    Every tumor's patient is in the same chunk (`pipelines.records.RecordChunk`), so a tumor can take an item
+    of `PATIENT_FALLBACK` from its patient here."""
+    patient_columns: dict[str, pa.ChunkedArray | pa.Array] = {"patient_seq": patients["patient_seq"]}
+    for col, items in PATIENT_TEXT.items():
+        patient_columns[col] = _first([patients[i] for i in items])
     for col, item in PATIENT_DATES.items():
-        patient_cols += [f'naaccr_date("{item}") AS {col}', f'naaccr_date_precision("{item}") AS {col}_precision']
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE typed_patient AS
-        SELECT e.patient_seq, (SELECT value FROM root_item WHERE naaccr_id = 'registryId') AS registry_id,
-               {", ".join(patient_cols)}
-        FROM (SELECT patient_seq FROM loaded_entity WHERE kind = 1) e
-        LEFT JOIN patient_wide p USING (patient_seq)""")
+        patient_columns[col], patient_columns[f"{col}_precision"], _year = naaccr_dates(patients[item])
 
-    tumor_cols = []
+    patient_of = pc.index_in(tumors["patient_seq"], value_set=patients["patient_seq"])
+
+    def pick(items: tuple[str, ...]) -> pa.ChunkedArray | pa.Array:
+        return _first([tumors[i] for i in items]
+                      + [patients[i].take(patient_of) for i in items if i in PATIENT_FALLBACK])
+
+    tumor_columns: dict[str, pa.ChunkedArray | pa.Array] = {
+        "tumor_seq": tumors["tumor_seq"], "patient_seq": tumors["patient_seq"]}
     for col, items in TUMOR_TEXT.items():
-        expr = _pick(items, "t", fallback="p")
-        if col == "age_at_diagnosis":
-            expr = f"CASE WHEN {expr} = '999' THEN NULL ELSE TRY_CAST({expr} AS SMALLINT) END"
-        tumor_cols.append(f"{expr} AS {col}")
+        tumor_columns[col] = naaccr_age(pick(items)) if col == "age_at_diagnosis" else pick(items)
     for col, item in TUMOR_DATES.items():
-        value = _pick((item,), "t", fallback="p")
-        tumor_cols += [f"naaccr_date({value}) AS {col}", f"naaccr_date_precision({value}) AS {col}_precision"]
-    tumor_cols += [f'naaccr_date(t."{item}") AS {col}' for col, item in TUMOR_FULL_DATES.items()]
-    tumor_cols.append('naaccr_year(t."dateOfDiagnosis") AS diagnosis_year')
-    tumor_cols.append("""CASE WHEN regexp_full_match(t."countyAtDx", '[0-9]{3}') AND t."countyAtDx" NOT IN ('998', '999')
-                              THEN (SELECT fips FROM state_fips WHERE usps = t."addrAtDxState") || t."countyAtDx"
-                         END AS county_fips""")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE typed_tumor AS
-        SELECT e.tumor_seq, e.patient_seq, {", ".join(tumor_cols)}
-        FROM (SELECT tumor_seq, patient_seq FROM loaded_entity WHERE kind = 2) e
-        LEFT JOIN tumor_wide t USING (tumor_seq)
-        LEFT JOIN patient_wide p ON p.patient_seq = e.patient_seq""")
+        tumor_columns[col], tumor_columns[f"{col}_precision"], _year = naaccr_dates(pick((item,)))
+    for col, item in TUMOR_FULL_DATES.items():
+        tumor_columns[col] = naaccr_dates(tumors[item])[0]
+    tumor_columns["diagnosis_year"] = naaccr_dates(tumors["dateOfDiagnosis"])[2]
+    tumor_columns["county_fips"] = county_fips(tumors["addrAtDxState"], tumors["countyAtDx"])
+    typed_tumor = pa.table(tumor_columns | {"site_recode": pa.nulls(len(tumors), pa.string())},
+                           schema=TYPED_SCHEMAS["typed_tumor"])
+    if len(typed_tumor):
+        recoded = tumor_site_recodes(typed_tumor.select(
+            ["primary_site", "histology", "behavior", "diagnosis_year"]).to_pandas())
+        typed_tumor = typed_tumor.set_column(len(typed_tumor.schema) - 1, "site_recode", pa.array(recoded, pa.string()))
+    return {"typed_patient": pa.table(patient_columns, schema=TYPED_SCHEMAS["typed_patient"]),
+            "typed_tumor": typed_tumor, "typed_treatment": _treatments(tumors)}
 
-    _add_site_recode(con)
-    _flag_age_errors(con)
 
+def _first(columns: list[pa.ChunkedArray | pa.Array]) -> pa.ChunkedArray | pa.Array:
+    """The first non-null of several columns, row by row."""
+    return columns[0] if len(columns) == 1 else pc.coalesce(*columns)
+
+
+def naaccr_dates(values: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Each NAACCR date typed: the date, its precision and its year (DATE_SHAPE; else all three null).
+
+    A partial date is the first day of its known period with precision Y (year) or M (month), a full one has
+    precision D; a month outside 01-12 (99 = unknown) leaves the month and day unknown, a day outside 01-31
+    leaves the day unknown, and a day past the month's end (20190231) makes the whole date null (its year
+    stays). Each distinct text is typed once (a column holds a few thousand dates per chunk)."""
+    encoded = pc.dictionary_encode(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
+    texts = encoded.dictionary
+    shaped = np.asarray(pc.match_substring_regex(texts, DATE_SHAPE), bool)
+    digits = pc.utf8_rpad(pc.if_else(shaped, texts, pa.scalar(None, pa.string())), 8, "0")
+    number = np.asarray(pc.cast(digits, pa.int32()).fill_null(0), np.int64)   # CCYYMMDD, unknown parts 00
+    year, month, day = number // 10_000, number // 100 % 100, number % 100
+    has_month = (month >= 1) & (month <= 12)
+    has_day = has_month & (day >= 1) & (day <= 31)
+    at = np.where(shaped, (year - _FIRST_YEAR) * 12 + np.where(has_month, month, 1) - 1, 0)
+    day_or_1 = np.where(has_day, day, 1)
+    dated = shaped & (day_or_1 <= _MONTH_DAYS[at])
+    date = pa.array((_MONTH_START[at] + day_or_1 - 1).astype(np.int32), pa.date32(), mask=~dated)
+    precision = PRECISIONS.take(pa.array(np.where(has_day, 0, np.where(has_month, 1, 2)), pa.int8(), mask=~dated))
+    typed_year = pa.array(year.astype(np.int16), pa.int16(), mask=~shaped)
+    return date.take(encoded.indices), precision.take(encoded.indices), typed_year.take(encoded.indices)
+
+
+def naaccr_age(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Age at diagnosis as SMALLINT: 999 (unknown) and what is not a number are null.
+
+    Plain digits are cast here; any other text (' 12', '1.5', rare and flagged by the item checks) is cast by
+    DuckDB's TRY_CAST, whose rules (spaces, signs, rounding, exponents) the column has always followed."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    plain = pc.match_substring_regex(values, PLAIN_AGE).fill_null(False)
+    ages = pc.cast(pc.if_else(plain, values, pa.scalar(None, pa.string())), pa.int16())
+    other = pc.unique(values.filter(pc.and_(pc.invert(plain), pc.is_valid(values))))
+    if len(other):
+        with duckdb.connect() as con:
+            cast = con.sql("SELECT TRY_CAST(v AS SMALLINT) AS age FROM (SELECT unnest(?) AS v)",
+                          params=[other.to_pylist()]).to_arrow_table()["age"]
+        ages = pc.if_else(plain, ages, cast.cast(pa.int16()).take(pc.index_in(values, value_set=other)))
+    return pc.if_else(pc.equal(values, "999").fill_null(False), pa.scalar(None, pa.int16()), ages)
+
+
+def county_fips(state: pa.ChunkedArray | pa.Array, county: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """State FIPS + county code, for a three-digit county other than 998/999 (unknown) in a known state."""
+    known = pc.and_(pc.match_substring_regex(county, "^[0-9]{3}$"),
+                    pc.invert(pc.is_in(county, value_set=pa.array(["998", "999"])))).fill_null(False)
+    fips = pa.array(list(STATE_FIPS.values())).take(pc.index_in(state, value_set=pa.array(list(STATE_FIPS))))
+    return pc.if_else(known, pc.binary_join_element_wise(fips, county, ""), pa.scalar(None, pa.string()))
+
+
+def _treatments(tumors: pa.Table) -> pa.Table:
+    """One row per tumor and modality whose code is given (`TREATMENTS`), modality by modality."""
     parts = []
     for modality, code_items, date_item, given, not_given in TREATMENTS:
-        code = _pick(code_items)
-        code_item = ("CASE " + " ".join(f"WHEN \"{i}\" IS NOT NULL THEN '{i}'" for i in code_items) + " END")
-        parts.append(f"""
-            SELECT tumor_seq, '{modality}' AS modality, {code} AS code, {code_item} AS code_item,
-                   CASE WHEN regexp_full_match({code}, '{given}') THEN true
-                        WHEN regexp_full_match({code}, '{not_given}') THEN false END AS given,
-                   naaccr_date("{date_item}") AS start_date, naaccr_date_precision("{date_item}") AS start_date_precision
-            FROM tumor_wide WHERE {code} IS NOT NULL""")
-    con.execute("CREATE OR REPLACE TEMP TABLE typed_treatment AS " + " UNION ALL ".join(parts))
+        columns = ["tumor_seq", *code_items, date_item]
+        coded = tumors.select(columns).filter(pc.is_valid(_first([tumors[i] for i in code_items])))
+        code = _first([coded[i] for i in code_items])
+        code_item = pa.scalar(None, pa.string())
+        for item in reversed(code_items):   # the first item given
+            code_item = pc.if_else(pc.is_valid(coded[item]), item, code_item)
+        start_date, start_precision, _year = naaccr_dates(coded[date_item])
+        parts.append(pa.table({
+            "tumor_seq": coded["tumor_seq"], "modality": pa.repeat(pa.scalar(modality), len(coded)),
+            "code": code, "code_item": code_item,
+            "given": _given(code, given, not_given),
+            "start_date": start_date, "start_date_precision": start_precision}, schema=TYPED_SCHEMAS["typed_treatment"]))
+    return pa.concat_tables(parts)
+
+
+def _given(code: pa.ChunkedArray | pa.Array, given: str, not_given: str) -> pa.Array:
+    """True for a code meaning "given", false for one meaning "not given", else null (each distinct code once)."""
+    encoded = pc.dictionary_encode(code.combine_chunks() if isinstance(code, pa.ChunkedArray) else code)
+    codes = encoded.dictionary
+    meaning = pc.if_else(pc.match_substring_regex(codes, given), True,
+                         pc.if_else(pc.match_substring_regex(codes, not_given), False, pa.scalar(None, pa.bool_())))
+    return meaning.take(encoded.indices)
 
 
 AGE_RULE = f"age-over-{MAX_PLAUSIBLE_AGE}"
 AGE_MISMATCH_RULE = "age-date-mismatch"
 
 
-def _flag_age_errors(con: duckdb.DuckDBPyConnection) -> None:
+def flag_age_errors(con: duckdb.DuckDBPyConnection) -> None:
     """Warnings for the probable age errors survival analysis leaves out (``registry.cohort.AGE_ERROR_SQL``, the
-    same condition over the typed staging tables).
+    same condition over the typed staging tables), once the batch's typed rows are staged.
 
     ``age-over-105``: the age at diagnosis, as coded or from the birth and diagnosis dates, is over
     ``MAX_PLAUSIBLE_AGE`` years (almost always a wrong or transposed birth date). ``age-date-mismatch``
@@ -255,21 +315,3 @@ def _flag_age_errors(con: duckdb.DuckDBPyConnection) -> None:
         LEFT JOIN entity e ON e.kind = 2 AND e.tumor_seq = t.tumor_seq
         WHERE {AGE_ERROR_SQL}
         ORDER BY t.tumor_seq""")
-
-
-def _add_site_recode(con: duckdb.DuckDBPyConnection) -> None:
-    """Add the SEER site recode to typed_tumor (computed in Python: a lookup table beats a SQL range join),
-    SITE_RECODE_ROWS tumors at a time so that memory stays flat whatever the file's size."""
-    reader = con.sql("SELECT tumor_seq, primary_site, histology, behavior, diagnosis_year FROM typed_tumor"
-                     ).to_arrow_reader(SITE_RECODE_ROWS)
-    seqs: list[pa.Array] = []
-    codes: list[pa.Array] = []
-    for batch in reader:
-        tumors = batch.to_pandas()
-        seqs.append(pa.array(tumors["tumor_seq"].to_numpy(), pa.int64()))
-        codes.append(pa.array(tumor_site_recodes(tumors) if len(tumors) else [], pa.string()))
-    con.register("site_recode_codes", pa.table({
-        "tumor_seq": pa.chunked_array(seqs, pa.int64()), "site_recode": pa.chunked_array(codes, pa.string())}))
-    con.execute("""CREATE OR REPLACE TEMP TABLE typed_tumor AS
-                   SELECT t.*, s.site_recode FROM typed_tumor t LEFT JOIN site_recode_codes s USING (tumor_seq)""")
-    con.unregister("site_recode_codes")
