@@ -35,7 +35,8 @@ def _stage(path: Path, work: Path, block_bytes: int) -> tuple[list[tuple[object,
                  for name in ("entity", "problem", *SPILLS))
 
 
-def test_blocks_of_any_size_stage_the_same_records(tmp_path):
+def test_blocks_of_any_size_stage_the_same_records(tmp_path, monkeypatch):
+    from pipelines.readers import xml_bulk
     path = tmp_path / "g.xml"
     generate_naaccr_xml(path, tumors=600, seed=5)
     whole = _stage(path, tmp_path / "w", 1 << 30)
@@ -43,6 +44,9 @@ def test_blocks_of_any_size_stage_the_same_records(tmp_path):
     assert len(whole[0]) > 600
     for block_bytes in (150_000, 20_011):
         assert _stage(path, tmp_path / f"w{block_bytes}", block_bytes) == whole
+    monkeypatch.setattr(xml_bulk, "_HALVED_FROM", 0)   # each block's halves scanned at once, then numbered on
+    for block_bytes in (1 << 30, 150_000, 20_011):
+        assert _stage(path, tmp_path / f"h{block_bytes}", block_bytes) == whole
 
 
 @pytest.mark.parametrize("change", [
@@ -76,6 +80,8 @@ def test_native_scanner_and_duckdb_path_stage_the_same_records(tmp_path, monkeyp
     for source in (path, generated):
         monkeypatch.setattr(xml_bulk, "_scan_block_with_duckdb", no_sql_fallback)
         native = _stage(source, tmp_path / "native", 50_000)
+        monkeypatch.setattr(xml_bulk, "_HALVED_FROM", 0)
+        assert _stage(source, tmp_path / "halves", 50_000) == native
         monkeypatch.undo()
         monkeypatch.setattr(xml_bulk, "_xmlscan", None)
         duck = _stage(source, tmp_path / "duck", 50_000)
@@ -160,6 +166,7 @@ def test_a_block_the_scanner_declines_leaves_the_layouts_of_the_next_blocks_as_n
         return sql_path(*args)   # type: ignore[arg-type]
 
     monkeypatch.setattr(xml_bulk, "_READ_ON_BYTES", 256)   # blocks of about 1,500 bytes: 11 of them
+    monkeypatch.setattr(xml_bulk, "_HALVED_FROM", 0)   # each scanned as two halves at once
     monkeypatch.setattr(xml_bulk, "_scan_block_with_duckdb", counted)
     mixed = _stage(path, tmp_path / "mixed", 1500)
     monkeypatch.setattr(xml_bulk, "_scan_block_with_duckdb", sql_path)

@@ -20,6 +20,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,7 @@ except ImportError:  # pragma: no cover - exercised on machines without a compil
 MAX_HEAD_BYTES = 1 << 20
 BLOCK_BYTES = 64 << 20  # staged at a time: bounds memory whatever the file size
 _READ_ON_BYTES = 1 << 20
+_HALVED_FROM = 2 << 20   # a block this long is scanned as two halves at once
 _DECLARATION_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 # One row per non-blank line of the body, classified, with its nesting; materialised once per file.
@@ -277,80 +279,166 @@ def _stage_blocks(stager: BatchStager, source: SourceFile, path: Path, work_dir:
 
 def _stage_each_block(stager: BatchStager, source: SourceFile, path: Path, block_file: Path, head_bytes: int,
                       head_lines: int, block_bytes: int, progress: Callable[[int], None] | None) -> bool:
-    """The block loop of _stage_blocks. Each block is scanned while the one before is staged by a second
-    thread (the scanner and most of staging release the interpreter lock); False when a block does not fit."""
+    """The block loop of _stage_blocks: each block's two halves are scanned at once by two threads while
+    the block before is staged by a third (the scanner and most of staging release the interpreter lock);
+    False when a block does not fit."""
     dictionary = stager.dictionary(source)
     native_dictionary = dictionary.as_tuples()
-    layouts = _xmlscan.Layouts() if _xmlscan is not None else None   # the file's layouts, block to block
-    patient_base = tumor_base = 0
-    line_base = head_lines
+    numbers = _LayoutNumbers() if _xmlscan is not None else None
+    position = _Position(line=head_lines)
     root_closed = False
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as staging:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as staging, \
+            ThreadPoolExecutor(max_workers=2, thread_name_prefix="scan") as scanning:
         pending: Future[int] | None = None
         try:
             for block in _blocks(path, head_bytes, block_bytes):
                 if root_closed and bytes(block).strip():
                     return False
-                scanned = _scan_block_natively(layouts, block, line_base, patient_base, tumor_base, dictionary,
-                                               native_dictionary, source)
-                if scanned is not None:
-                    chunk, patient_base, tumor_base, closes, lines = scanned
+                chunks = None
+                if numbers is not None:
+                    chunks = _scan_halves(scanning, numbers, block, position, dictionary, native_dictionary,
+                                          source)
+                if chunks is not None:
+                    closes = any(closed for _chunk, closed in chunks)
                 else:
                     if pending is not None:   # the SQL path uses the staging connection too
                         pending.result()
                         pending = None
                     block_file.write_bytes(block)
-                    outcome = _scan_block_with_duckdb(stager.con, block_file, line_base, patient_base, tumor_base)
+                    outcome = _scan_block_with_duckdb(stager.con, block_file, position.line, position.patient,
+                                                      position.tumor)
                     if outcome is None:
                         return False
-                    chunk, patient_base, tumor_base, closes = outcome
-                    lines = bytes(block).count(b"\n")
-                if pending is not None:
-                    pending.result()   # the previous block is staged before this one is handed over
-                pending = staging.submit(stager.add, chunk, source)
-                line_base += lines
+                    chunk, position.patient, position.tumor, closes = outcome
+                    position.line += bytes(block).count(b"\n")
+                    chunks = [(chunk, closes)]
+                for chunk, _closes in chunks:
+                    if pending is not None:
+                        pending.result()   # the previous chunk is staged before this one is handed over
+                    pending = staging.submit(stager.add, chunk, source)
                 root_closed = root_closed or closes
                 if progress:
-                    progress(tumor_base)
+                    progress(position.tumor)
         finally:
             if pending is not None:
                 pending.result()
     return root_closed
 
 
-def _scan_block_natively(layouts: _xmlscan.Layouts | None, block: memoryview, line_base: int, patient_base: int,
-                         tumor_base: int, dictionary: DictionaryColumns,
-                         native_dictionary: tuple[tuple[str, int, int, int, int, bool, bool], ...],
-                         source: SourceFile) -> tuple[RecordChunk, int, int, bool, int] | None:
-    """Read one block with the C scanner; None when it is not built or the block needs the SQL path.
+@dataclass
+class _Position:
+    """Where the blocks read so far end: the last line, patient and tumor numbers."""
 
-    The scanner checks every item against the file's dictionary and hands over the block's records packed
-    (their layouts numbered in ``layouts``, `_xmlscan.Layouts`, the file's), their typed-core wide rows and
-    the problems found (never the items one by one). Returns the block's records, the last patient and
-    tumor numbers, whether the root closed, and the block's line count.
-    """
-    if _xmlscan is None or layouts is None:
+    line: int = 0
+    patient: int = 0
+    tumor: int = 0
+
+
+class _LayoutNumbers:
+    """The file's layout numbers as the stager receives them (0, 1, ... in the order first handed over, see
+    `pipelines.records.RecordChunk`), over the two tables of the scanner's own numbers (one `_xmlscan.Layouts`
+    for the first half of every block, one for the second) that let a block's halves be scanned at once."""
+
+    def __init__(self) -> None:
+        self.tables = (_xmlscan.Layouts(), _xmlscan.Layouts())
+        self._texts: dict[tuple[int, int], list[str]] = {(t, level): [] for t in (0, 1) for level in (PATIENT, TUMOR)}
+        self._file_number: dict[tuple[int, int], np.ndarray] = {key: np.zeros(0, np.int32) for key in self._texts}
+        self._numbered: dict[int, dict[str, int]] = {PATIENT: {}, TUMOR: {}}
+
+    def learn(self, table: int, level: int, texts: list[str]) -> None:
+        """The layouts a scan met first in a table (in its numbering's order); call for every scan that
+        succeeded, in the order of the scans of that table."""
+        self._texts[(table, level)].extend(texts)
+        self._file_number[(table, level)] = np.concatenate([self._file_number[(table, level)],
+                                                           np.full(len(texts), -1, np.int32)])
+
+    def renumbered(self, table: int, level: int, layouts: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """A chunk's layout numbers (-1: no items) in the file's numbering, and the texts of the file numbers
+        first given here, in their order."""
+        known = self._file_number[(table, level)]
+        present = layouts >= 0
+        first: list[str] = []
+        numbered = self._numbered[level]
+        unseen = layouts[present][known[layouts[present]] < 0]
+        if len(unseen):
+            values, at = np.unique(unseen, return_index=True)
+            for local in values[np.argsort(at)]:
+                text = self._texts[(table, level)][local]
+                if text not in numbered:
+                    numbered[text] = len(numbered)
+                    first.append(text)
+                known[local] = numbered[text]
+        return np.where(present, known[np.where(present, layouts, 0)], -1).astype(np.int32), first
+
+
+def _scan_halves(scanning: ThreadPoolExecutor, numbers: _LayoutNumbers, block: memoryview, position: _Position,
+                 dictionary: DictionaryColumns, native_dictionary: tuple[tuple[str, int, int, int, int, bool, bool], ...],
+                 source: SourceFile) -> list[tuple[RecordChunk, bool]] | None:
+    """A block scanned natively as two halves cut at a patient boundary, at once; its chunks (with whether
+    each closed the root), and ``position`` moved past it; None (position kept) when a half needs the SQL path.
+
+    The second half is scanned from line, patient and tumor 0 and renumbered once the first half's counts
+    are known."""
+    whole = block.obj   # the block is the start of its read buffer (`_blocks`)
+    assert isinstance(whole, bytearray)
+    cut = _last_patient_start(whole, len(block) // 2) if len(block) >= _HALVED_FROM else -1
+    halves = [block[:cut], block[cut:]] if cut > 0 else [block]
+    scans = [scanning.submit(_xmlscan.scan_block, numbers.tables[k], half, 0, 0, 0, native_dictionary,
+                             tuple(PATIENT_ITEMS), tuple(TUMOR_ITEMS)) for k, half in enumerate(halves)]
+    results: list[tuple[Any, ...] | None] = [scan.result() for scan in scans]
+    for table, scanned in enumerate(results):   # what each table learnt stays learnt (see `_LayoutNumbers`)
+        if scanned is not None:
+            for level, records in ((PATIENT, scanned[9]), (TUMOR, scanned[10])):
+                numbers.learn(table, level, records[-1])
+    scanned_halves = [scanned for scanned in results if scanned is not None]
+    if len(scanned_halves) < len(results):
         return None
-    scanned = _xmlscan.scan_block(layouts, block, line_base, patient_base, tumor_base, native_dictionary,
-                                  tuple(PATIENT_ITEMS), tuple(TUMOR_ITEMS))
-    if scanned is None:
-        return None
+    if len(scanned_halves) == 2 and scanned_halves[0][7] and bytes(halves[1]).strip():
+        return None   # content after the root closed: the general reader reports it
+    chunks = []
+    for table, scanned in enumerate(scanned_halves):
+        chunk, patients, tumors, closes, lines = _native_chunk(numbers, table, scanned, position, dictionary, source)
+        position.line, position.patient, position.tumor = position.line + lines, patients, tumors
+        chunks.append((chunk, closes))
+    return chunks
+
+
+def _native_chunk(numbers: _LayoutNumbers, table: int, scanned: tuple[Any, ...], at: _Position,
+                  dictionary: DictionaryColumns, source: SourceFile) -> tuple[RecordChunk, int, int, bool, int]:
+    """One native scan's records, numbered from ``at`` (the scan counted from 0), as a chunk, with the last
+    patient and tumor numbers, whether the root closed, and the scan's line count.
+
+    The scanner checked every item against the file's dictionary and hands over the records packed, their
+    typed-core wide rows and the problems found (never the items one by one)."""
     (ids, e_kind, e_patient, e_tumor, e_line, last_patient, last_tumor, root_closed, lines,
      patient_records, tumor_records, problems) = scanned
+    patient_seq, tumor_seq = _shifted(e_patient, at.patient), _shifted(e_tumor, at.tumor)
     entities = pa.table({
         "kind": pa.array(np.frombuffer(e_kind, np.uint8)),
-        "patient_seq": pa.array(np.frombuffer(e_patient, np.int32)),
-        "tumor_seq": pa.array(np.frombuffer(e_tumor, np.int32)),
-        "line": pa.array(np.frombuffer(e_line, np.int64)),
+        "patient_seq": pa.array(patient_seq),
+        "tumor_seq": pa.array(tumor_seq),
+        "line": pa.array(_shifted(e_line, at.line, np.int64)),
         "raw": pa.nulls(len(e_kind), pa.string()),
     })
-    patients = _level_records(PATIENT, patient_records)
-    tumors = _level_records(TUMOR, tumor_records)
+    layouts = {}
+    levels = {}
+    for level, records in ((PATIENT, patient_records), (TUMOR, tumor_records)):
+        levels[level] = _level_records(numbers, table, level, records, at)
+        layouts[level] = levels[level][2]
+    conditions, p_patient, p_tumor, p_line, *rest = problems
+    shifted_problems = (conditions, _shifted(p_patient, at.patient).tobytes(), _shifted(p_tumor, at.tumor).tobytes(),
+                        _shifted(p_line, at.line, np.int64).tobytes(), *rest)
     chunk = RecordChunk(entities, ITEM_SCHEMA.empty_table(), ISSUE_SCHEMA.empty_table(),
-                        records={PATIENT: patients[0], TUMOR: tumors[0]}, wide={PATIENT: patients[1], TUMOR: tumors[1]},
-                        problems=scanned_problems(problems, ids, dictionary, source),
-                        layouts={PATIENT: patient_records[-1], TUMOR: tumor_records[-1]})
-    return chunk, int(last_patient), int(last_tumor), bool(root_closed), int(lines)
+                        records={PATIENT: levels[PATIENT][0], TUMOR: levels[TUMOR][0]},
+                        wide={PATIENT: levels[PATIENT][1], TUMOR: levels[TUMOR][1]},
+                        problems=scanned_problems(shifted_problems, ids, dictionary, source), layouts=layouts)
+    return chunk, at.patient + int(last_patient), at.tumor + int(last_tumor), bool(root_closed), int(lines)
+
+
+def _shifted(raw: bytes, by: int, dtype: type = np.int32) -> np.ndarray:
+    """Numbers the scanner counted from 0, counted from ``by`` (0 stays 0: no tumor, for a patient's rows)."""
+    counted: np.ndarray = np.frombuffer(raw, dtype)
+    return np.where(counted != 0, counted + by, 0).astype(dtype) if by else counted
 
 
 def _validity(present: bytes) -> pa.Buffer | None:
@@ -359,23 +447,25 @@ def _validity(present: bytes) -> pa.Buffer | None:
     return None if flags.all() else pa.py_buffer(np.packbits(flags, bitorder="little"))
 
 
-def _level_records(level: int, scanned: tuple[Any, ...]) -> tuple[pa.Table, pa.Table]:
-    """The native scanner's records of one level as packed records (layouts numbered by the scanner) and
-    typed-core wide rows."""
+def _level_records(numbers: _LayoutNumbers, table: int, level: int, scanned: tuple[Any, ...],
+                   at: _Position) -> tuple[pa.Table, pa.Table, list[str]]:
+    """The native scanner's records of one level as packed records (layouts in the file's numbering) and
+    typed-core wide rows, numbered from ``at``, and the layouts first given a number here."""
     seq, patient, line, has_items, layout, values_offsets, values, columns, _new_layouts = scanned
     count = len(seq) // 4
     validity = _validity(has_items)
-    keys = [pa.array(np.frombuffer(seq, np.int32))]
+    keys = [pa.array(_shifted(seq, at.patient if level == PATIENT else at.tumor))]
     if level == TUMOR:
-        keys.append(pa.array(np.frombuffer(patient, np.int32)))
-    layouts = pa.Array.from_buffers(pa.int32(), count, [validity, pa.py_buffer(layout)])
+        keys.append(pa.array(_shifted(patient, at.patient)))
+    file_layouts, first = numbers.renumbered(table, level, np.frombuffer(layout, np.int32))
+    layouts = pa.Array.from_buffers(pa.int32(), count, [validity, pa.py_buffer(file_layouts)])
     packed_values = pa.StringArray.from_buffers(count, pa.py_buffer(values_offsets), pa.py_buffer(values), validity)
-    records = pa.Table.from_arrays([*keys, pa.array(np.frombuffer(line, np.int64)), layouts, packed_values],
+    records = pa.Table.from_arrays([*keys, pa.array(_shifted(line, at.line, np.int64)), layouts, packed_values],
                                    schema=PATIENT_RECORD_SCHEMA if level == PATIENT else TUMOR_RECORD_SCHEMA)
     wide_schema = WIDE_SCHEMAS["patient_wide" if level == PATIENT else "tumor_wide"]
     wide_columns = [pa.StringArray.from_buffers(count, pa.py_buffer(o), pa.py_buffer(d), _validity(p))
                     for o, d, p in columns]
-    return records, pa.Table.from_arrays([*keys, *wide_columns], schema=wide_schema)
+    return records, pa.Table.from_arrays([*keys, *wide_columns], schema=wide_schema), first
 
 
 def _as_schema(table: pa.Table, schema: pa.Schema) -> pa.Table:
