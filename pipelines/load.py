@@ -176,10 +176,10 @@ _COMMIT_COPIES = (
     ("reject", "SELECT patient_seq, tumor_seq, line, naaccr_id, rule, reason, raw_record FROM reject_row"),
     ("ingest_warning", "SELECT patient_seq, tumor_seq, line, naaccr_id, rule, reason FROM warning_row"),
     ("patient", "SELECT *, (SELECT value FROM root_item WHERE naaccr_id = 'registryId') AS registry_id, "
-                f"($batch_id::BIGINT << 32) + patient_seq AS patient_id FROM typed_patient WHERE {_UNCHANGED_PATIENT}"),
+                f"($batch_id::BIGINT << 32) + patient_seq AS patient_id FROM commit_typed_patient WHERE {_UNCHANGED_PATIENT}"),
     ("tumor", "SELECT * EXCLUDE (patient_seq), ($batch_id::BIGINT << 32) + tumor_seq AS tumor_id, "
-              f"($batch_id::BIGINT << 32) + patient_seq AS patient_id FROM typed_tumor WHERE {_UNCHANGED_TUMOR}"),
-    ("treatment", f"SELECT *, ($batch_id::BIGINT << 32) + tumor_seq AS tumor_id FROM typed_treatment WHERE {_UNCHANGED_TUMOR}"),
+              f"($batch_id::BIGINT << 32) + patient_seq AS patient_id FROM commit_typed_tumor WHERE {_UNCHANGED_TUMOR}"),
+    ("treatment", f"SELECT *, ($batch_id::BIGINT << 32) + tumor_seq AS tumor_id FROM commit_typed_treatment WHERE {_UNCHANGED_TUMOR}"),
     ("source_tumor_superseded", report_versions.SUPERSEDED_SELECT),   # after the typed core: it reads it
 )
 

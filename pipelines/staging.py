@@ -14,7 +14,8 @@ Staging tables (private staging DuckDB file, bounded memory, spills): ``entity``
 ``loaded``), ``problem`` (every reader issue and item problem), ``rejected_raw`` (the raw record of each
 rejected patient and tumor) and, at `finish`, the reject and warning rows (age warnings included); the spills
 (`SPILLS`, the layouts as ``source_item_layouts``) are registered under their names at `finish`, and the
-packed records once more as ``commit_patient_records`` and ``commit_tumor_records``, streamed, for the commit.
+packed records and the typed core once more as ``commit_patient_records``, ``commit_tumor_records`` and
+``commit_typed_*``, streamed, for the commit.
 """
 
 from __future__ import annotations
@@ -317,6 +318,8 @@ class BatchStager:
         # for the commit, the packed records once more, read a batch at a time
         self.con.register("commit_patient_records", _streamed(self.work / "source_patient_records.arrow"))
         self.con.register("commit_tumor_records", _streamed(self.work / "source_tumor_records.arrow"))
+        for name in TYPED_SCHEMAS:   # and the typed core, read once more the same way
+            self.con.register(f"commit_{name}", _streamed(self.work / f"{name}.arrow"))
 
 
 def _streamed(path: Path) -> pa.RecordBatchReader:
