@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import duckdb
 
+from registry.store import migrations
+
+
+def _statement_of(migration: int, start: str) -> str:
+    """The statement of a migration that begins with ``start`` (up to its semicolon)."""
+    sql = next(text for number, _name, text in migrations() if number == migration)
+    begin = sql.index(start)
+    return sql[begin:sql.index(";", begin)]
+
 
 def back_before_item_layouts(con: duckdb.DuckDBPyConnection) -> None:
     """Undo migration 0010: each record's naaccrIds packed in its own row again, no layouts."""
@@ -15,17 +24,7 @@ def back_before_item_layouts(con: duckdb.DuckDBPyConnection) -> None:
     for table in ("source_patient", "source_tumor"):
         con.execute(f"ALTER TABLE {table} DROP COLUMN layout_seq")
     con.execute("DROP TABLE source_item_layout")
-    con.execute("""CREATE VIEW source_item AS
-        SELECT batch_id, 1::UTINYINT AS level, patient_seq AS entity_seq,
-               unnest(string_split(naaccr_ids, chr(31))) AS naaccr_id,
-               unnest(string_split(item_values, chr(31))) AS value
-        FROM source_patient WHERE naaccr_ids IS NOT NULL
-        UNION ALL
-        SELECT batch_id, 2::UTINYINT AS level, tumor_seq AS entity_seq,
-               unnest(string_split(naaccr_ids, chr(31))) AS naaccr_id,
-               unnest(string_split(item_values, chr(31))) AS value
-        FROM source_tumor WHERE naaccr_ids IS NOT NULL""")
-
+    con.execute(_statement_of(9, "CREATE VIEW source_item AS"))   # the view as migration 0009 made it
 
 def back_to_long_source_items(con: duckdb.DuckDBPyConnection) -> None:
     """Undo migration 0009: every item a row of the source_item table again, no packed columns (the caller
