@@ -1,6 +1,6 @@
 """Load one input file into the analytic store as one atomic, accounted batch.
 
-Steps: read the file chunk by chunk while a second thread hashes it (a file already loaded adds nothing);
+Steps: read the file chunk by chunk, hashing it as it is read (a file already loaded adds nothing);
 check every item of each chunk against the file's dictionaries and decide its records, keeping the loaded
 ones packed and the typed core's items in a private staging area without touching the store
 (`pipelines.staging`); derive the typed core; then open the store read-write for one short transaction
@@ -106,16 +106,19 @@ def _open_staging(db_path: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
     return con, work
 
 
-def _stage_records(stager: BatchStager, path: Path, work: Path, *,
+def _stage_records(stager: BatchStager, path: Path, work: Path, hashing: FileHash, *,
                    user_dictionaries: Sequence[Dictionary], naaccr_version: str | None,
                    progress: Progress | None) -> SourceFile:
-    """Read the file chunk by chunk into the stager: the XML fast path when it fits, else the format's reader."""
+    """Read the file chunk by chunk into the stager: the XML fast path when it fits (it hashes the bytes it
+    reads), else the format's reader (the file is then hashed by a thread reading it once more)."""
     if detect_format(path) == "naaccr-xml":
         source = stage_line_structured_xml(
             stager, path, work, user_dictionaries=user_dictionaries,
-            progress=progress)
+            progress=progress, digest=hashing)
         if source is not None:
+            hashing.complete()
             return source
+    hashing.read_beside()
     reader = open_reader(path, user_dictionaries=user_dictionaries, naaccr_version=naaccr_version)
     tumors = 0
     for chunk in reader.chunks():
@@ -125,28 +128,52 @@ def _stage_records(stager: BatchStager, path: Path, work: Path, *,
     return reader.source
 
 
-class _FileHash:
-    """SHA-256 and size of a file computed in a thread while the file is read for loading (hashlib
-    releases the interpreter lock on large blocks, so it runs beside the reader on another core)."""
+class FileHash:
+    """SHA-256 and size of the file being loaded, computed while it is read: fed, in order, with the bytes a
+    reader that reads the file whole reads (`update`, the XML fast path), or else by a thread reading the
+    file once more beside the loading (`read_beside`; hashlib releases the interpreter lock on large
+    blocks, so it runs on another core)."""
 
     def __init__(self, path: Path) -> None:
+        self.path = path
+        self._digest = hashlib.sha256()
+        self._size = 0
+        self._complete = False
         self._result: tuple[str, int] | BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+        self._thread: threading.Thread | None = None
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        """The next bytes of the file, in order."""
+        self._digest.update(data)
+        self._size += len(data)
+
+    def complete(self) -> None:
+        """Every byte of the file was given to `update`."""
+        self._complete = True
+
+    def read_beside(self) -> None:
+        """Forget what was given (a reader that declined part-way) and hash the file in a thread instead."""
+        self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def _run(self, path: Path) -> None:
+    def _run(self) -> None:
         try:
-            self._result = file_sha256(path)
+            self._result = file_sha256(self.path)
         except (SourceFileError, OSError) as exc:
             self._result = exc
 
     def result(self) -> tuple[str, int]:
-        """The digest and size; raises what hashing raised."""
-        self._thread.join()
-        if isinstance(self._result, BaseException):
-            raise self._result
-        assert self._result is not None
-        return self._result
+        """The digest and size (the file is read for it when neither way ran to the end); raises what
+        hashing raised."""
+        if self._thread is not None:
+            self._thread.join()
+            if isinstance(self._result, BaseException):
+                raise self._result
+            assert self._result is not None
+            return self._result
+        if self._complete:
+            return self._digest.hexdigest(), self._size
+        return file_sha256(self.path)
 
 
 def _record_failure(db_path: Path, path: Path, sha256: str, size: int, user: str, started: datetime,
@@ -213,13 +240,13 @@ def ingest_file(path: Path, *, db_path: Path, user: str | None = None,
     started = datetime.now(UTC)
     user = user or getpass.getuser()
     ensure_store(db_path)
-    hashing = _FileHash(path)
+    hashing = FileHash(path)
     stage, work = _open_staging(db_path)
     result = BatchResult(path=path, sha256="", status="loaded")
     try:
         stager = BatchStager(stage, work)
         try:
-            source = _stage_records(stager, path, work, user_dictionaries=user_dictionaries,
+            source = _stage_records(stager, path, work, hashing, user_dictionaries=user_dictionaries,
                                     naaccr_version=naaccr_version, progress=progress)
             result.stage_seconds["read and check"] = time.monotonic() - began
             result.sha256, size = hashing.result()

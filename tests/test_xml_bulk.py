@@ -175,3 +175,33 @@ def test_a_block_the_scanner_declines_leaves_the_layouts_of_the_next_blocks_as_n
     assert len(sql_blocks) == 1 and mixed is not None and mixed == sql
     layouts = mixed[2 + list(SPILLS).index("source_item_layouts")]
     assert {level for level, _, _ in layouts} == {1, 2} and len(layouts) == 2 + 5
+
+
+def test_the_fast_path_hashes_every_byte_it_reads_and_nothing_when_it_declines(tmp_path, monkeypatch):
+    import hashlib
+
+    from pipelines import load
+    from pipelines.readers import xml_bulk
+    path = tmp_path / "g.xml"
+    generate_naaccr_xml(path, tumors=300, seed=3)
+    data = path.read_bytes()
+    monkeypatch.setattr(xml_bulk, "_HALVED_FROM", 0)
+    for block_bytes in (1 << 30, 20_011):
+        work = Path(tempfile.mkdtemp(dir=tmp_path))
+        digest = load.FileHash(path)
+        stager = BatchStager(duckdb.connect(str(work / "stage.duckdb")), work)
+        assert stage_line_structured_xml(stager, path, work, block_bytes=block_bytes, digest=digest) is not None
+        digest.complete()
+        assert digest.result() == (hashlib.sha256(data).hexdigest(), len(data))
+
+    declined = tmp_path / "d.xml"   # a late block outside the fast path's grammar, after others were hashed
+    at = data.rindex(b'<Item naaccrId="primarySite">')
+    declined.write_bytes(data[:at] + b'<Item naaccrId="primarySite">C5&#48;9</Item>' + data[data.index(b"\n", at):])
+    work = Path(tempfile.mkdtemp(dir=tmp_path))
+    digest = load.FileHash(declined)
+    stager = BatchStager(duckdb.connect(str(work / "stage.duckdb")), work)
+    assert stage_line_structured_xml(stager, declined, work, block_bytes=20_011, digest=digest) is None
+    digest.read_beside()   # as the loader does before the general reader starts
+    assert digest.result() == (hashlib.sha256(declined.read_bytes()).hexdigest(), len(declined.read_bytes()))
+    result = load.ingest_file(declined, db_path=tmp_path / "db" / "registry.duckdb", link=False)
+    assert (result.status, result.sha256) == ("loaded", hashlib.sha256(declined.read_bytes()).hexdigest())

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 import numpy as np
@@ -223,12 +223,21 @@ def _last_patient_start(buffer: bytes | bytearray, end: int) -> int:
     return -1
 
 
+class Digest(Protocol):
+    """What is told the file's bytes as they are read, in order (the loader's SHA-256)."""
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        """The next bytes of the file."""
+
+
 def stage_line_structured_xml(stager: BatchStager, path: Path, work_dir: Path, *,
                               user_dictionaries: Sequence[Dictionary] = (),
                               block_bytes: int = BLOCK_BYTES,
-                              progress: Callable[[int], None] | None = None) -> SourceFile | None:
+                              progress: Callable[[int], None] | None = None,
+                              digest: Digest | None = None) -> SourceFile | None:
     """Stage a one-element-per-line NAACCR XML file block by block; None when it does not fit.
 
+    When it fits, ``digest`` has been given every byte of the file, in order (not when it declines).
     Raises SourceFileError (from the general reader) for a head that is not acceptable NAACCR XML.
     Nothing stays staged when it declines.
     """
@@ -255,14 +264,17 @@ def stage_line_structured_xml(stager: BatchStager, path: Path, work_dir: Path, *
         raise SourceFileError(path, exc.reason, line=exc.line, naaccr_id=exc.naaccr_id) from exc
     source = reader.source
     source.path = path
-    if _stage_blocks(stager, source, path, work_dir, len(head_bytes), head_lines, block_bytes, progress):
+    if digest is not None:
+        digest.update(head_bytes)
+    if _stage_blocks(stager, source, path, work_dir, len(head_bytes), head_lines, block_bytes, progress, digest):
         return source
     stager.reset()
     return None
 
 
 def _stage_blocks(stager: BatchStager, source: SourceFile, path: Path, work_dir: Path, head_bytes: int,
-                  head_lines: int, block_bytes: int, progress: Callable[[int], None] | None) -> bool:
+                  head_lines: int, block_bytes: int, progress: Callable[[int], None] | None,
+                  digest: Digest | None) -> bool:
     """Classify and stage the body block by block; False as soon as a block falls outside the grammar.
 
     Each block goes through the native scanner when it is built, else (or when the scanner declines)
@@ -270,7 +282,8 @@ def _stage_blocks(stager: BatchStager, source: SourceFile, path: Path, work_dir:
     """
     block_file = work_dir / "block.xml"
     try:
-        return _stage_each_block(stager, source, path, block_file, head_bytes, head_lines, block_bytes, progress)
+        return _stage_each_block(stager, source, path, block_file, head_bytes, head_lines, block_bytes, progress,
+                                 digest)
     except _RecordTooLong:
         return False
     finally:
@@ -278,20 +291,25 @@ def _stage_blocks(stager: BatchStager, source: SourceFile, path: Path, work_dir:
 
 
 def _stage_each_block(stager: BatchStager, source: SourceFile, path: Path, block_file: Path, head_bytes: int,
-                      head_lines: int, block_bytes: int, progress: Callable[[int], None] | None) -> bool:
-    """The block loop of _stage_blocks: each block's two halves are scanned at once by two threads while
-    the block before is staged by a third (the scanner and most of staging release the interpreter lock);
-    False when a block does not fit."""
+                      head_lines: int, block_bytes: int, progress: Callable[[int], None] | None,
+                      digest: Digest | None) -> bool:
+    """The block loop of _stage_blocks: each block's two halves are scanned at once by two threads, and the
+    block given to ``digest`` by a third, while the block before is staged by a fourth (the scanner, hashlib
+    and most of staging release the interpreter lock); False when a block does not fit."""
     dictionary = stager.dictionary(source)
     native_dictionary = dictionary.as_tuples()
     numbers = _LayoutNumbers() if _xmlscan is not None else None
     position = _Position(line=head_lines)
     root_closed = False
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as staging, \
-            ThreadPoolExecutor(max_workers=2, thread_name_prefix="scan") as scanning:
+            ThreadPoolExecutor(max_workers=3, thread_name_prefix="scan") as scanning:
         pending: Future[int] | None = None
+        hashed: Future[None] | None = None
         try:
             for block in _blocks(path, head_bytes, block_bytes):
+                if hashed is not None:
+                    hashed.result()   # the blocks are given to the digest in order
+                hashed = scanning.submit(digest.update, block) if digest is not None else None
                 if root_closed and bytes(block).strip():
                     return False
                 chunks = None
@@ -322,6 +340,8 @@ def _stage_each_block(stager: BatchStager, source: SourceFile, path: Path, block
         finally:
             if pending is not None:
                 pending.result()
+            if hashed is not None:
+                hashed.result()
     return root_closed
 
 
